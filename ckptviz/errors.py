@@ -1,0 +1,63 @@
+"""Every exception ckptviz raises.
+
+Each class also subclasses the built-in a caller would naturally catch, so
+``except FileNotFoundError`` or ``except KeyError`` keep working.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CheckpointError(Exception):
+    """Base class of all ckptviz errors."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No checkpoint at the given path."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class CorruptCheckpointError(CheckpointError, ValueError):
+    """The bytes of a checkpoint file do not follow the format."""
+
+    def __init__(self, message: str, path: str = "", offset: int | None = None) -> None:
+        where = path if offset is None else f"{path} at byte {offset}"
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.offset = offset
+
+
+class ChecksumMismatchError(CorruptCheckpointError):
+    """A block or tensor CRC32C does not match the stored bytes."""
+
+
+class UnsupportedCheckpointError(CheckpointError, NotImplementedError):
+    """Valid input that ckptviz cannot (or TensorFlow does not) handle."""
+
+
+class KeyNotFoundError(CheckpointError, KeyError):
+    """A key or object path that the checkpoint does not hold."""
+
+    def __init__(self, key: str, candidates: Iterable[str] = (), what: str = "key") -> None:
+        close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"{what} {key!r} not found in checkpoint{hint}")
+        self.key = key
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class CheckpointExistsError(CheckpointError, FileExistsError):
+    """A write would replace an existing checkpoint without ``overwrite=True``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,0 +1,250 @@
+"""Reading a TensorBundle V2 checkpoint: ``PREFIX.index`` plus ``PREFIX.data-*`` shards
+(tensorflow/core/util/tensor_bundle/tensor_bundle.cc, ``BundleReader``).
+
+Entries are parsed once when the bundle is opened; tensor bytes are read only on request, one
+byte range each, straight into the numpy array that is returned.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import (
+    ChecksumMismatchError,
+    CheckpointNotFoundError,
+    CorruptCheckpointError,
+    KeyNotFoundError,
+    UnsupportedCheckpointError,
+)
+from . import crc, naming, slices, storage, values
+from .dtypes import DType, from_enum
+from .table import TableReader
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One bundle entry: where a tensor's bytes are and what they hold (``BundleEntryProto``)."""
+
+    key: str
+    dtype: DType
+    shape: tuple[int, ...]
+    shard: int = 0
+    offset: int = 0
+    size: int = 0
+    crc32c: int = 0
+    slices: tuple[slices.Slice, ...] = ()
+
+    @property
+    def num_elements(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tensor's value (stored bytes for strings and variants)."""
+        if self.dtype.is_fixed_width:
+            return self.num_elements * self.dtype.size
+        return self.size
+
+
+def _parse_entry(key: str, value: bytes, path: str, offset: int) -> Entry:
+    from google.protobuf.message import DecodeError
+
+    from .protos.ckptviz_format_pb2 import BundleEntryProto
+
+    try:
+        proto = BundleEntryProto.FromString(value)
+    except DecodeError as e:
+        raise CorruptCheckpointError(f"entry {key!r} is not a BundleEntryProto: {e}", path, offset) from None
+    shape = tuple(d.size for d in proto.shape.dim)
+    if proto.shape.unknown_rank or any(d < 0 for d in shape):
+        raise CorruptCheckpointError(f"entry {key!r} has an invalid shape {list(shape)}", path, offset)
+    if proto.size < 0 or proto.offset < 0 or proto.shard_id < 0:
+        raise CorruptCheckpointError(f"entry {key!r} has a negative offset, size or shard", path, offset)
+    return Entry(
+        key,
+        from_enum(proto.dtype),
+        shape,
+        proto.shard_id,
+        proto.offset,
+        proto.size,
+        proto.crc32c,
+        tuple(slices.Slice.from_proto(s) for s in proto.slices),
+    )
+
+
+class BundleReader:
+    """The entries of one bundle and lazy, checksummed reads of their values."""
+
+    def __init__(self, prefix: str, verify: bool = True) -> None:
+        self.prefix, self.verify = prefix, verify
+        self.index_path = naming.index_file(prefix)
+        try:
+            data = storage.read_bytes(self.index_path)
+        except CheckpointNotFoundError:
+            raise CheckpointNotFoundError(_missing_index_message(prefix), self.index_path) from None
+        self._shards: dict[int, storage.Blob] = {}
+        self.entries: dict[str, Entry] = {}
+        self._slice_entries: dict[bytes, Entry] = {}
+        table = iter(TableReader(data, self.index_path, verify))
+        first = next(table, None)
+        if first is None or first[0] != b"":
+            raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
+        self._read_header(first[1], first[2])
+        for raw_key, value, offset in table:
+            if raw_key[0] == 0:  # an encoded slice key: data of a partitioned tensor
+                self._slice_entries[raw_key] = _parse_entry(repr(raw_key), value, self.index_path, offset)
+                continue
+            key = raw_key.decode("utf-8", "surrogateescape")
+            self.entries[key] = _parse_entry(key, value, self.index_path, offset)
+
+    def _read_header(self, value: bytes, offset: int) -> None:
+        from google.protobuf.message import DecodeError
+
+        from .protos.ckptviz_format_pb2 import BundleHeaderProto
+
+        try:
+            header = BundleHeaderProto.FromString(value)
+        except DecodeError as e:
+            raise CorruptCheckpointError(f"bad bundle header: {e}", self.index_path, offset) from None
+        version = header.version
+        if version.producer < 0 or version.min_consumer > 1 or 1 in version.bad_consumers:
+            raise UnsupportedCheckpointError(
+                f"{self.index_path}: bundle version (producer {version.producer}, min_consumer "
+                f"{version.min_consumer}) needs a newer reader"
+            )
+        if header.num_shards < 1:
+            raise CorruptCheckpointError(f"header says {header.num_shards} data shards", self.index_path, offset)
+        self.num_shards = header.num_shards
+        self.endian = ">" if header.endianness == BundleHeaderProto.BIG else "<"
+
+    # -- data shards -------------------------------------------------------------------------
+
+    def shard_path(self, shard: int) -> str:
+        return naming.data_file(self.prefix, shard, self.num_shards)
+
+    def _shard(self, entry: Entry) -> storage.Blob:
+        blob = self._shards.get(entry.shard)
+        if blob is None:
+            if entry.shard >= self.num_shards:
+                raise CorruptCheckpointError(
+                    f"entry {entry.key!r} is in shard {entry.shard} but the bundle has {self.num_shards}",
+                    self.index_path,
+                )
+            path = self.shard_path(entry.shard)
+            try:
+                blob = storage.open_blob(path)
+            except CheckpointNotFoundError:
+                raise CorruptCheckpointError(
+                    f"data file {storage.basename(path)} is missing (the checkpoint has {self.num_shards} "
+                    "data files; copy all of them along with the .index)",
+                    path,
+                ) from None
+            self._shards[entry.shard] = blob
+        if entry.offset + entry.size > blob.size:
+            raise CorruptCheckpointError(
+                f"entry {entry.key!r} needs bytes [{entry.offset}, {entry.offset + entry.size}) but the file "
+                f"has {blob.size} bytes (truncated, or a data file from another checkpoint)",
+                blob.path,
+                entry.offset,
+            )
+        return blob
+
+    def close(self) -> None:
+        for blob in self._shards.values():
+            blob.close()
+        self._shards.clear()
+
+    # -- values ------------------------------------------------------------------------------
+
+    def read(self, key: str) -> Any:
+        """The value of ``key`` as a numpy array (strings and variants as object arrays)."""
+        entry = self.entries.get(key)
+        if entry is None:
+            raise KeyNotFoundError(key, self.entries)
+        if entry.slices:
+            return self._read_sliced(entry)
+        return self.read_entry(entry)
+
+    def read_entry(self, entry: Entry) -> np.ndarray:
+        dtype = entry.dtype
+        if dtype.is_fixed_width:
+            return self._read_fixed(entry)
+        if dtype.name not in ("string", "variant"):
+            raise UnsupportedCheckpointError(f"entry {entry.key!r} has dtype {dtype.name}, which holds no saved value")
+        blob = self._shard(entry)
+        buf = blob.read(entry.offset, entry.size)
+        expected = entry.crc32c if self.verify else None
+        if dtype.name == "string":
+            return values.decode_strings(buf, entry.shape, blob.path, entry.offset, expected, self.endian)
+        if self.endian != "<":
+            raise UnsupportedCheckpointError(f"{blob.path}: variant tensors of a big-endian bundle cannot be byte-swapped")
+        return values.decode_variants(buf, entry.shape, blob.path, entry.offset, expected)
+
+    def _read_fixed(self, entry: Entry) -> np.ndarray:
+        dtype = entry.dtype.numpy
+        if entry.size != entry.num_elements * dtype.itemsize:
+            raise CorruptCheckpointError(
+                f"entry {entry.key!r} holds {entry.size} bytes but a {entry.dtype.name} tensor of shape "
+                f"{list(entry.shape)} needs {entry.num_elements * dtype.itemsize}",
+                self.index_path,
+            )
+        blob = self._shard(entry)  # checks the range before anything is allocated
+        out = np.empty(entry.shape, dtype=dtype)
+        raw = out.reshape(-1).view(np.uint8)
+        if entry.size:
+            blob.readinto(entry.offset, raw)
+        if self.verify:
+            actual = crc.value(raw)
+            if crc.mask(actual) != entry.crc32c:
+                raise ChecksumMismatchError(
+                    f"checksum mismatch for {entry.key!r}: stored {crc.unmask(entry.crc32c):#010x}, computed "
+                    f"{actual:#010x} (the data file may come from another checkpoint)",
+                    blob.path,
+                    entry.offset,
+                )
+        if self.endian != "<" and dtype.itemsize > 1:
+            unit = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
+            raw.view(f"u{unit}").byteswap(inplace=True)
+        return out
+
+    def slice_entries(self, entry: Entry) -> list[tuple[slices.Slice, Entry]]:
+        """The stored pieces of a partitioned tensor, checked to tile it exactly."""
+        problem = slices.check_coverage(entry.key, entry.shape, entry.slices)
+        if problem:
+            raise CorruptCheckpointError(problem, self.index_path)
+        pieces = []
+        for piece in entry.slices:
+            part = self._slice_entries.get(slices.encode_key(entry.key, piece))
+            if part is None:
+                raise CorruptCheckpointError(f"slice {piece} of {entry.key!r} has no entry", self.index_path)
+            if list(part.shape) != piece.shape(entry.shape) or part.dtype != entry.dtype:
+                raise CorruptCheckpointError(
+                    f"slice {piece} of {entry.key!r} is stored as {part.dtype.name}{list(part.shape)}, expected "
+                    f"{entry.dtype.name}{piece.shape(entry.shape)}",
+                    self.index_path,
+                )
+            self._shard(part)
+            pieces.append((piece, part))
+        return pieces
+
+    def _read_sliced(self, entry: Entry) -> np.ndarray:
+        pieces = dict(self.slice_entries(entry))
+        dtype = entry.dtype.numpy if entry.dtype.is_fixed_width else np.dtype(object)
+        return slices.assemble(entry.shape, dtype, list(pieces), lambda p: self.read_entry(pieces[p]))
+
+
+def _missing_index_message(prefix: str) -> str:
+    split = naming.split_data_file(prefix)
+    if split:
+        return f"{prefix} is a data file; pass the checkpoint prefix {split[0]!r}"
+    directory = storage.dirname(prefix) or "."
+    found = naming.prefixes_in(directory)
+    if found:
+        shown = ", ".join(repr(storage.basename(p)) for p in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        return f"no checkpoint index {naming.index_file(prefix)}; prefixes in {directory}: {shown}{more}"
+    return f"no checkpoint index {naming.index_file(prefix)} (and no .index file in {directory})"

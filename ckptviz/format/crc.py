@@ -1,0 +1,26 @@
+"""Masked CRC32C as TensorFlow stores it (tsl/lib/hash/crc32c.h).
+
+The hardware-accelerated ``crc32c`` package computes the checksum over any buffer (a numpy
+array or a memoryview) without a copy.
+"""
+
+from __future__ import annotations
+
+from crc32c import crc32c as _crc32c
+
+MASK_DELTA = 0xA282EAD8
+
+
+def value(data: object, crc: int = 0) -> int:
+    """CRC32C of ``data``, continuing ``crc`` (so ``value(b, value(a)) == value(a + b)``)."""
+    return _crc32c(data, value=crc)  # type: ignore[no-any-return]
+
+
+def mask(crc: int) -> int:
+    """Rotate right by 15 bits and add a constant: stored CRCs are always masked."""
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + MASK_DELTA) & 0xFFFFFFFF
+
+
+def unmask(masked: int) -> int:
+    rot = (masked - MASK_DELTA) & 0xFFFFFFFF
+    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF

@@ -1,0 +1,100 @@
+"""File names of a checkpoint and the ``checkpoint`` state file (tensor_bundle/naming.h,
+python/checkpoint/checkpoint_management.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import CorruptCheckpointError
+from . import storage
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+STATE_FILENAME = "checkpoint"
+SAVED_MODEL_VARIABLES = "variables/variables"
+_DATA_RE = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5,})-of-(?P<count>\d{5,})$")
+
+
+def index_file(prefix: str) -> str:
+    return prefix + ".index"
+
+
+def data_file(prefix: str, shard: int, num_shards: int) -> str:
+    return f"{prefix}.data-{shard:05d}-of-{num_shards:05d}"
+
+
+def split_data_file(path: str) -> tuple[str, int, int] | None:
+    """``(prefix, shard, num_shards)`` if ``path`` names a data file, else None."""
+    m = _DATA_RE.match(path)
+    return (m["prefix"], int(m["shard"]), int(m["count"])) if m else None
+
+
+@dataclass
+class CheckpointState:
+    """The text-format ``CheckpointState`` proto that CheckpointManager and Saver keep."""
+
+    model_checkpoint_path: str
+    all_model_checkpoint_paths: list[str] = field(default_factory=list)
+    all_model_checkpoint_timestamps: list[float] = field(default_factory=list)
+    last_preserved_timestamp: float = 0.0
+
+
+def parse_state(text: str, path: str = STATE_FILENAME) -> CheckpointState:
+    from google.protobuf import text_format
+
+    from .protos.ckptviz_format_pb2 import CheckpointState as StateProto
+
+    proto = StateProto()
+    try:
+        text_format.Parse(text, proto)
+    except text_format.ParseError as e:
+        raise CorruptCheckpointError(f"not a CheckpointState text proto: {e}", path) from None
+    return CheckpointState(
+        proto.model_checkpoint_path,
+        list(proto.all_model_checkpoint_paths),
+        list(proto.all_model_checkpoint_timestamps),
+        proto.last_preserved_timestamp,
+    )
+
+
+def format_state(state: CheckpointState) -> str:
+    from google.protobuf import text_format
+
+    from .protos.ckptviz_format_pb2 import CheckpointState as StateProto
+
+    proto = StateProto(
+        model_checkpoint_path=state.model_checkpoint_path,
+        all_model_checkpoint_paths=state.all_model_checkpoint_paths,
+        all_model_checkpoint_timestamps=state.all_model_checkpoint_timestamps,
+        last_preserved_timestamp=state.last_preserved_timestamp,
+    )
+    return str(text_format.MessageToString(proto))
+
+
+def get_checkpoint_state(directory: str) -> CheckpointState | None:
+    """Like ``tf.train.get_checkpoint_state``: relative paths joined with ``directory``."""
+    path = storage.join(directory, STATE_FILENAME)
+    if not storage.exists(path):
+        return None
+    state = parse_state(storage.read_bytes(path).decode("utf-8", "replace"), path)
+    state.model_checkpoint_path = storage.join(directory, state.model_checkpoint_path)
+    state.all_model_checkpoint_paths = [storage.join(directory, p) for p in state.all_model_checkpoint_paths]
+    return state
+
+
+def checkpoint_exists(prefix: str) -> bool:
+    """A V2 prefix with its ``.index``, or a V1 single file."""
+    return storage.exists(index_file(prefix)) or (storage.exists(prefix) and not storage.isdir(prefix))
+
+
+def latest_checkpoint(directory: str) -> str | None:
+    """Like ``tf.train.latest_checkpoint``: the newest prefix recorded in ``directory``, or None."""
+    state = get_checkpoint_state(directory)
+    if state is None or not state.model_checkpoint_path:
+        return None
+    return state.model_checkpoint_path if checkpoint_exists(state.model_checkpoint_path) else None
+
+
+def prefixes_in(directory: str) -> list[str]:
+    """Every checkpoint prefix whose ``.index`` is in ``directory``."""
+    return [storage.join(directory, n[: -len(".index")]) for n in storage.listdir(directory) if n.endswith(".index")]

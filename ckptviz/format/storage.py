@@ -1,0 +1,176 @@
+"""Random access to checkpoint files, local or remote.
+
+Local files are read with ``pread`` straight into the caller's buffer; anything with a URL
+scheme goes through fsspec, one byte range per request, so a remote checkpoint is never
+downloaded whole.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Any, Protocol
+
+from ..errors import CheckpointNotFoundError, CorruptCheckpointError, UnsupportedCheckpointError
+
+
+class Blob(Protocol):
+    """One file: its ``path`` and ``size``, and exact reads at any offset."""
+
+    path: str
+    size: int
+
+    def read(self, offset: int, n: int) -> bytes: ...
+    def readinto(self, offset: int, out: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def is_remote(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _local(path: str) -> str:
+    return path[len("file://") :] if path.startswith("file://") else path
+
+
+def _check_range(blob: Blob, offset: int, n: int) -> None:
+    if offset < 0 or n < 0 or offset + n > blob.size:
+        raise CorruptCheckpointError(
+            f"needs bytes [{offset}, {offset + n}) but the file has {blob.size} bytes "
+            "(truncated, or not from this checkpoint)",
+            blob.path,
+            offset,
+        )
+
+
+class LocalBlob:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._fd = os.open(_local(path), os.O_RDONLY)
+        except FileNotFoundError:
+            raise CheckpointNotFoundError(f"no such file: {path}", path) from None
+        except IsADirectoryError:
+            raise CheckpointNotFoundError(f"{path} is a directory, not a file", path) from None
+        self.size = os.fstat(self._fd).st_size
+
+    def read(self, offset: int, n: int) -> bytes:
+        _check_range(self, offset, n)
+        data = os.pread(self._fd, n, offset)
+        if len(data) != n:  # the file shrank under us
+            _check_range(self, offset + len(data), n - len(data))
+        return data
+
+    def readinto(self, offset: int, out: Any) -> None:
+        view = memoryview(out).cast("B")
+        _check_range(self, offset, view.nbytes)
+        done = 0
+        while done < view.nbytes:
+            got = os.preadv(self._fd, [view[done:]], offset + done)
+            if got <= 0:
+                raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
+            done += got
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _filesystem(url: str) -> tuple[Any, str]:
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+    except ImportError as e:
+        raise UnsupportedCheckpointError(
+            f"reading {url} needs an fsspec filesystem that is not installed: {e}"
+        ) from None
+
+
+class RemoteBlob:
+    def __init__(self, url: str) -> None:
+        self.path = url
+        self._fs, self._key = _filesystem(url)
+        try:
+            self.size = int(self._fs.size(self._key))
+        except FileNotFoundError:
+            raise CheckpointNotFoundError(f"no such file: {url}", url) from None
+
+    def read(self, offset: int, n: int) -> bytes:
+        _check_range(self, offset, n)
+        if n == 0:
+            return b""
+        data = self._fs.cat_file(self._key, start=offset, end=offset + n)
+        if len(data) != n:
+            raise CorruptCheckpointError(f"server returned {len(data)} of {n} bytes", self.path, offset)
+        return bytes(data)
+
+    def readinto(self, offset: int, out: Any) -> None:
+        view = memoryview(out).cast("B")
+        view[:] = self.read(offset, view.nbytes)
+
+    def close(self) -> None:
+        pass
+
+
+def open_blob(path: str) -> Blob:
+    return RemoteBlob(path) if is_remote(path) else LocalBlob(path)
+
+
+def exists(path: str) -> bool:
+    if is_remote(path):
+        fs, key = _filesystem(path)
+        return bool(fs.exists(key))
+    return os.path.exists(_local(path))
+
+
+def isdir(path: str) -> bool:
+    if is_remote(path):
+        fs, key = _filesystem(path)
+        return bool(fs.isdir(key))
+    return os.path.isdir(_local(path))
+
+
+def listdir(path: str) -> list[str]:
+    """Names (not paths) in a directory; empty if it does not exist."""
+    if is_remote(path):
+        fs, key = _filesystem(path)
+        try:
+            return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(key, detail=False))
+        except FileNotFoundError:
+            return []
+    try:
+        return sorted(os.listdir(_local(path)))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def join(directory: str, name: str) -> str:
+    if os.path.isabs(name) or "://" in name:
+        return name
+    if is_remote(directory):
+        return directory.rstrip("/") + "/" + name
+    return os.path.join(directory, name)
+
+
+def dirname(path: str) -> str:
+    if is_remote(path):
+        scheme, _, rest = path.partition("://")
+        return f"{scheme}://{posixpath.dirname(rest)}"
+    return os.path.dirname(path)
+
+
+def basename(path: str) -> str:
+    return posixpath.basename(path.rstrip("/")) if is_remote(path) else os.path.basename(path)
+
+
+def read_bytes(path: str) -> bytes:
+    blob = open_blob(path)
+    try:
+        return blob.read(0, blob.size)
+    finally:
+        blob.close()

@@ -1,0 +1,311 @@
+"""The sorted string table of a checkpoint's ``.index`` file.
+
+TensorFlow's fork of LevelDB's table format (tsl/lib/io/format.h, block.cc, table.cc,
+table_builder.cc), without filter blocks. One class per on-disk piece: ``BlockHandle``,
+``Footer``, ``Block``, ``TableReader``; ``TableBuilder`` writes the same bytes TensorFlow does.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from ..errors import ChecksumMismatchError, CorruptCheckpointError
+from . import crc, varint
+
+MAGIC = bytes.fromhex("57fb808b247547db")  # kTableMagicNumber 0xdb4775248b80fb57, little-endian
+FOOTER_SIZE = 48
+TRAILER_SIZE = 5  # compression type byte + masked CRC32C
+NO_COMPRESSION, SNAPPY = 0, 1
+BLOCK_SIZE = 262_144  # TensorFlow's target block size (LevelDB uses 4 KiB)
+_U32 = struct.Struct("<I")
+
+
+class BlockHandle(NamedTuple):
+    """Where a block lives in the file (tsl/lib/io/format.h); ``size`` excludes the trailer."""
+
+    offset: int
+    size: int
+
+    @classmethod
+    def decode(cls, buf: bytes, pos: int, end: int) -> tuple[BlockHandle, int]:
+        offset, pos = varint.decode(buf, pos, end)
+        size, pos = varint.decode(buf, pos, end)
+        return cls(offset, size), pos
+
+    def encode(self) -> bytes:
+        return varint.encode(self.offset) + varint.encode(self.size)
+
+
+class Footer(NamedTuple):
+    """The last 48 bytes: metaindex and index handles, zero padding, the magic."""
+
+    metaindex: BlockHandle
+    index: BlockHandle
+
+    @classmethod
+    def decode(cls, data: bytes, path: str, file_offset: int) -> Footer:
+        if data[-8:] != MAGIC:
+            raise CorruptCheckpointError(
+                f"bad table magic {data[-8:].hex()} (expected {MAGIC.hex()}); "
+                "this is not a TensorFlow checkpoint index",
+                path,
+                file_offset + FOOTER_SIZE - 8,
+            )
+        try:
+            metaindex, pos = BlockHandle.decode(data, 0, 40)
+            index, _ = BlockHandle.decode(data, pos, 40)
+        except varint.VarintError as e:
+            raise CorruptCheckpointError(f"bad block handle in footer: {e}", path, file_offset + e.pos) from None
+        return cls(metaindex, index)
+
+    def encode(self) -> bytes:
+        handles = self.metaindex.encode() + self.index.encode()
+        return handles + bytes(40 - len(handles)) + MAGIC
+
+
+class Block:
+    """One block's contents: prefix-compressed entries, then the restart array (block.cc)."""
+
+    def __init__(self, data: bytes, path: str, file_offset: int) -> None:
+        self.data, self.path, self.file_offset = data, path, file_offset
+        if len(data) < 4:
+            raise CorruptCheckpointError("block shorter than its restart count", path, file_offset)
+        (num_restarts,) = _U32.unpack_from(data, len(data) - 4)
+        if num_restarts > (len(data) - 4) // 4:
+            raise CorruptCheckpointError(
+                f"block claims {num_restarts} restart points in {len(data)} bytes", path, file_offset
+            )
+        self.entries_end = len(data) - 4 * (num_restarts + 1)
+        self.num_restarts = num_restarts
+
+    def _corrupt(self, pos: int, message: str) -> CorruptCheckpointError:
+        return CorruptCheckpointError(message, self.path, self.file_offset + pos)
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes, int]]:
+        """``(key, value, file offset of the entry)`` in stored order."""
+        data, end, base = self.data, self.entries_end, self.file_offset
+        if self.num_restarts == 0:
+            return
+        pos, key = 0, b""
+        while pos < end:
+            start = pos
+            if pos + 3 <= end and (data[pos] | data[pos + 1] | data[pos + 2]) < 0x80:
+                shared, non_shared, value_len = data[pos], data[pos + 1], data[pos + 2]
+                pos += 3
+            else:
+                try:
+                    shared, pos = varint.decode(data, pos, end)
+                    non_shared, pos = varint.decode(data, pos, end)
+                    value_len, pos = varint.decode(data, pos, end)
+                except varint.VarintError as e:
+                    raise self._corrupt(e.pos, f"bad block entry header: {e}") from None
+            if shared > len(key):
+                raise self._corrupt(start, f"entry shares {shared} bytes with a {len(key)}-byte key")
+            key_end = pos + non_shared
+            value_end = key_end + value_len
+            if value_end > end:
+                raise self._corrupt(start, "block entry runs past the end of the block")
+            key = key[:shared] + data[pos:key_end] if shared else data[pos:key_end]
+            yield key, data[key_end:value_end], base + start
+            pos = value_end
+
+
+def read_block(data: bytes, handle: BlockHandle, path: str, verify: bool) -> bytes:
+    """The (decompressed) contents of the block at ``handle`` within the whole file ``data``."""
+    end = handle.offset + handle.size
+    if end + TRAILER_SIZE > len(data) - FOOTER_SIZE or handle.offset < 0:
+        raise CorruptCheckpointError(
+            f"block handle ({handle.offset}, {handle.size}) points past the end of the "
+            f"{len(data)}-byte file",
+            path,
+            handle.offset,
+        )
+    kind = data[end]
+    if verify:
+        (stored,) = _U32.unpack_from(data, end + 1)
+        actual = crc.value(memoryview(data)[handle.offset : end + 1])
+        if crc.unmask(stored) != actual:
+            raise ChecksumMismatchError(
+                f"block checksum mismatch: stored {crc.unmask(stored):#010x}, computed {actual:#010x}",
+                path,
+                handle.offset,
+            )
+    contents = data[handle.offset : end]
+    if kind == NO_COMPRESSION:
+        return contents
+    if kind == SNAPPY:
+        return _snappy_decompress(contents, path, handle.offset)
+    raise CorruptCheckpointError(f"unknown block compression type {kind}", path, end)
+
+
+def _snappy_decompress(contents: bytes, path: str, offset: int) -> bytes:
+    import cramjam
+
+    try:
+        declared, _ = varint.decode(contents, 0, min(len(contents), 10))
+    except varint.VarintError:
+        raise CorruptCheckpointError("bad snappy length header", path, offset) from None
+    if declared > 32 * len(contents) + 32:  # snappy cannot expand more than ~21x
+        raise CorruptCheckpointError(f"snappy block declares an impossible {declared} bytes", path, offset)
+    try:
+        return bytes(cramjam.snappy.decompress_raw(contents))
+    except Exception as e:  # cramjam raises its own DecompressionError
+        raise CorruptCheckpointError(f"bad snappy block: {e}", path, offset) from None
+
+
+class TableReader:
+    """All entries of a table held in memory (index files are small; they are read at once)."""
+
+    def __init__(self, data: bytes, path: str, verify_checksums: bool = True) -> None:
+        self.data, self.path, self.verify = data, path, verify_checksums
+        if len(data) < FOOTER_SIZE:
+            raise CorruptCheckpointError(
+                f"file is too short to be an sstable ({len(data)} bytes, a table needs at least "
+                f"{FOOTER_SIZE})",
+                path,
+                0,
+            )
+        footer_at = len(data) - FOOTER_SIZE
+        self.footer = Footer.decode(data[footer_at:], path, footer_at)
+        index = Block(read_block(data, self.footer.index, path, self.verify), path, self.footer.index.offset)
+        self.index: list[tuple[bytes, BlockHandle]] = []
+        for separator, value, _ in index:
+            try:
+                handle, _ = BlockHandle.decode(value, 0, len(value))
+            except varint.VarintError:
+                raise CorruptCheckpointError(
+                    f"bad block handle under index key {separator!r}", path, self.footer.index.offset
+                ) from None
+            self.index.append((separator, handle))
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes, int]]:
+        """Every ``(key, value, offset)`` in key order; the index's separator keys are not entries."""
+        previous: bytes | None = None
+        for _, handle in self.index:
+            for key, value, offset in Block(read_block(self.data, handle, self.path, self.verify), self.path, handle.offset):
+                if previous is not None and key <= previous:
+                    raise CorruptCheckpointError(
+                        f"keys out of order: {key!r} after {previous!r}", self.path, offset
+                    )
+                previous = key
+                yield key, value, offset
+
+
+class _BlockBuilder:
+    """block_builder.cc: prefix compression with a restart point every ``interval`` entries."""
+
+    def __init__(self, interval: int) -> None:
+        self.interval = interval
+        self.reset()
+
+    def reset(self) -> None:
+        self.buffer = bytearray()
+        self.restarts = [0]
+        self.counter = 0
+        self.last_key = b""
+
+    def empty(self) -> bool:
+        return not self.buffer
+
+    def size_estimate(self) -> int:
+        return len(self.buffer) + 4 * len(self.restarts) + 4
+
+    def add(self, key: bytes, value: bytes) -> None:
+        shared = 0
+        if self.counter < self.interval:
+            limit = min(len(key), len(self.last_key))
+            while shared < limit and key[shared] == self.last_key[shared]:
+                shared += 1
+        else:
+            self.restarts.append(len(self.buffer))
+            self.counter = 0
+        buf = self.buffer
+        buf += varint.encode(shared)
+        buf += varint.encode(len(key) - shared)
+        buf += varint.encode(len(value))
+        buf += key[shared:]
+        buf += value
+        self.last_key = key
+        self.counter += 1
+
+    def finish(self) -> bytes:
+        out = bytes(self.buffer) + b"".join(_U32.pack(r) for r in self.restarts)
+        return out + _U32.pack(len(self.restarts))
+
+
+def shortest_separator(start: bytes, limit: bytes) -> bytes:
+    """LevelDB's BytewiseComparator::FindShortestSeparator."""
+    n = min(len(start), len(limit))
+    i = 0
+    while i < n and start[i] == limit[i]:
+        i += 1
+    if i < n and start[i] < 0xFF and start[i] + 1 < limit[i]:
+        return start[:i] + bytes([start[i] + 1])
+    return start
+
+
+def short_successor(key: bytes) -> bytes:
+    """LevelDB's BytewiseComparator::FindShortSuccessor."""
+    for i, b in enumerate(key):
+        if b != 0xFF:
+            return key[:i] + bytes([b + 1])
+    return key
+
+
+class TableBuilder:
+    """Writes a table byte for byte as TensorFlow's ``TableBuilder`` with TF's options."""
+
+    def __init__(self, block_size: int = BLOCK_SIZE, compression: int = NO_COMPRESSION) -> None:
+        self.block_size, self.compression = block_size, compression
+        self.out = bytearray()
+        self.data_block = _BlockBuilder(16)
+        self.index_block = _BlockBuilder(1)
+        self.last_key: bytes | None = None
+        self.pending: BlockHandle | None = None
+
+    def add(self, key: bytes, value: bytes) -> None:
+        if self.last_key is not None and key <= self.last_key:
+            raise ValueError(f"table keys must be strictly increasing: {key!r} after {self.last_key!r}")
+        if len(key) + len(value) >= 2 * self.block_size:
+            self._flush()  # a huge entry gets a block of its own
+        if self.pending is not None:
+            assert self.last_key is not None
+            self.index_block.add(shortest_separator(self.last_key, key), self.pending.encode())
+            self.pending = None
+        self.last_key = key
+        self.data_block.add(key, value)
+        if self.data_block.size_estimate() >= self.block_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.data_block.empty():
+            return
+        self.pending = self._write_block(self.data_block.finish(), self.compression)
+        self.data_block.reset()
+
+    def _write_block(self, contents: bytes, compression: int) -> BlockHandle:
+        kind = NO_COMPRESSION
+        if compression == SNAPPY:
+            import cramjam
+
+            packed = bytes(cramjam.snappy.compress_raw(contents))
+            if len(packed) < len(contents) - len(contents) // 8:  # keep only if it saves >= 12.5 %
+                contents, kind = packed, SNAPPY
+        handle = BlockHandle(len(self.out), len(contents))
+        self.out += contents
+        trailer_crc = crc.value(bytes([kind]), crc.value(contents))
+        self.out += bytes([kind]) + _U32.pack(crc.mask(trailer_crc))
+        return handle
+
+    def finish(self) -> bytes:
+        self._flush()
+        metaindex = self._write_block(_BlockBuilder(16).finish(), NO_COMPRESSION)
+        if self.pending is not None:
+            assert self.last_key is not None
+            self.index_block.add(short_successor(self.last_key), self.pending.encode())
+            self.pending = None
+        index = self._write_block(self.index_block.finish(), NO_COMPRESSION)
+        self.out += Footer(metaindex, index).encode()
+        return bytes(self.out)

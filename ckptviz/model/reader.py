@@ -1,0 +1,56 @@
+"""``CheckpointReader``: TensorFlow's ``tf.train.load_checkpoint`` API over a ``Checkpoint``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..format import naming
+from ..format.dtypes import DType
+from .checkpoint import Checkpoint
+
+
+class CheckpointReader:
+    """Same methods, keys and Python types as TensorFlow's ``CheckpointReader``."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+
+    def get_variable_to_shape_map(self) -> dict[str, list[int]]:
+        return {k: list(e.shape) for k, e in self.checkpoint.entries.items()}
+
+    def get_variable_to_dtype_map(self) -> dict[str, DType]:
+        return {k: e.dtype for k, e in self.checkpoint.entries.items()}
+
+    def has_tensor(self, key: str) -> bool:
+        return key in self.checkpoint.entries
+
+    def get_tensor(self, key: str) -> Any:
+        """A numpy array; scalars come back as numpy scalars, string scalars as ``bytes``."""
+        value = self.checkpoint.read(key)
+        return value[()] if value.ndim == 0 else value
+
+    def debug_string(self) -> bytes:
+        lines = (f"{k} ({e.dtype.name}) {list(e.shape)}" for k, e in self.checkpoint.entries.items())
+        return ("\n".join(lines) + "\n").encode()
+
+    def close(self) -> None:
+        self.checkpoint.close()
+
+    def __repr__(self) -> str:
+        return f"<ckptviz.CheckpointReader for {self.checkpoint!r}>"
+
+
+def load_checkpoint(path: str, verify: bool = True) -> CheckpointReader:
+    """Drop-in for ``tf.train.load_checkpoint``: a prefix, a directory (latest) or any ckptviz path."""
+    return CheckpointReader(Checkpoint(path, verify))
+
+
+def list_variables(path: str) -> list[tuple[str, list[int]]]:
+    """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
+    with Checkpoint(path) as ckpt:
+        return sorted((k, list(e.shape)) for k, e in ckpt.entries.items())
+
+
+def latest_checkpoint(directory: str) -> str | None:
+    """Like ``tf.train.latest_checkpoint``."""
+    return naming.latest_checkpoint(str(directory))
