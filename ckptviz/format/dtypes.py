@@ -73,8 +73,9 @@ class DType:
 
     @property
     def numpy(self) -> np.dtype[Any]:
-        """The numpy dtype of tensors read from a bundle (little-endian)."""
-        return np.dtype(self.as_numpy_dtype)
+        """The numpy dtype of values as read (quantized types as their plain integers, as TF returns them)."""
+        dt = np.dtype(self.as_numpy_dtype)
+        return dt[0] if dt.names else dt
 
     @property
     def is_fixed_width(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from ..errors import CheckpointNotFoundError
 from . import naming, storage
+from .bundle import _missing_index_message
 
 Kind = Literal["bundle", "v1", "keras"]
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -38,7 +39,9 @@ def locate(path: str) -> Location:
     if path.endswith(".index"):
         return Location("bundle", path[: -len(".index")])
     split = naming.split_data_file(path)
-    if split and storage.exists(naming.index_file(split[0])):
+    if split:
+        if not storage.exists(naming.index_file(split[0])):
+            raise CheckpointNotFoundError(_missing_index_message(path), path)
         return Location("bundle", split[0])
     if storage.isdir(path):
         return _locate_directory(path)
@@ -49,8 +52,6 @@ def locate(path: str) -> Location:
         if head.startswith((_HDF5_MAGIC, _ZIP_MAGIC)):
             return Location("keras", path)
         return Location("v1", path)
-    from .bundle import _missing_index_message
-
     raise CheckpointNotFoundError(_missing_index_message(path), path)
 
 

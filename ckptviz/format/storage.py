@@ -45,7 +45,7 @@ def _check_range(blob: Blob, offset: int, n: int) -> None:
 
 class LocalBlob:
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path, self._fd = path, -1
         try:
             self._fd = os.open(_local(path), os.O_RDONLY)
         except FileNotFoundError:

@@ -22,6 +22,9 @@ _FIELD = {
 }  # fmt: skip
 
 
+_MAX_FILL = 1 << 24
+
+
 @dataclass
 class Variant:
     """One element of a DT_VARIANT tensor, decoded from its ``VariantTensorDataProto``."""
@@ -51,6 +54,8 @@ def to_numpy(proto: Any) -> Any:
         return _filled(_objects(values), n, shape)
     if dtype.name == "string":
         return _filled(_objects([bytes(s) for s in proto.string_val]), n, shape)
+    if not dtype.is_fixed_width:
+        raise ValueError(f"a TensorProto of dtype {dtype.name} holds no readable values")
     np_dtype = dtype.numpy
     if proto.tensor_content:
         if len(proto.tensor_content) != n * np_dtype.itemsize:
@@ -78,6 +83,8 @@ def _filled(values: np.ndarray, n: int, shape: tuple[int, ...]) -> np.ndarray:
     """TensorFlow repeats the last value when fewer than ``n`` are given (zeros when none)."""
     if len(values) > n:
         raise ValueError(f"{len(values)} values for a tensor of {n} elements")
+    if len(values) < n and n > _MAX_FILL:  # a few bytes must not expand into gigabytes
+        raise ValueError(f"{len(values)} values would be repeated to fill {n} elements")
     if len(values) < n:
         pad = values[-1] if len(values) else (b"" if values.dtype == object else 0)
         values = np.concatenate([values, np.full(n - len(values), pad, dtype=values.dtype)]) if len(values) else np.full(n, pad, dtype=values.dtype)

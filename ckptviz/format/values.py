@@ -57,7 +57,7 @@ def decode_strings(
         lengths_crc = crc.value(_length_bytes(lengths, endian))
         (stored,) = struct.unpack(f"{endian}I", raw_crc)
         if crc.mask(lengths_crc) != stored:
-            raise ChecksumMismatchError("checksum of string lengths does not match", path, offset + pos)
+            raise ChecksumMismatchError("checksum mismatch in string lengths (is the data file from another checkpoint?)", path, offset + pos)
         actual = crc.value(memoryview(buf)[pos + 4 : pos + 4 + sum(lengths)], crc.value(raw_crc, lengths_crc))
         if crc.mask(actual) != expected_crc:
             raise ChecksumMismatchError(
