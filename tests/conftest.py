@@ -40,7 +40,7 @@ def expected_value(record: dict[str, Any]) -> Any:
 
 def assert_same_value(got: Any, want: Any) -> None:
     """Equal bytes, dtype, shape and Python type (NaNs and -0.0 included)."""
-    assert type(got).__name__ == type(want).__name__ or isinstance(want, np.ndarray) and np.ndim(got) == 0
+    assert type(got).__name__ == type(want).__name__ or (isinstance(want, np.ndarray) and np.ndim(got) == 0)
     if isinstance(want, bytes):
         assert got == want
         return

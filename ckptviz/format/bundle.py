@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import (
-    ChecksumMismatchError,
     CheckpointNotFoundError,
+    ChecksumMismatchError,
     CorruptCheckpointError,
     KeyNotFoundError,
     UnsupportedCheckpointError,
@@ -117,7 +117,9 @@ class BundleReader:
                 f"{version.min_consumer}) needs a newer reader"
             )
         if header.num_shards < 1:
-            raise CorruptCheckpointError(f"header says {header.num_shards} data shards", self.index_path, offset)
+            raise CorruptCheckpointError(
+                f"header says {header.num_shards} data shards", self.index_path, offset
+            )
         self.num_shards = header.num_shards
         self.endian = ">" if header.endianness == BundleHeaderProto.BIG else "<"
 
@@ -174,14 +176,18 @@ class BundleReader:
         if dtype.is_fixed_width:
             return self._read_fixed(entry)
         if dtype.name not in ("string", "variant"):
-            raise UnsupportedCheckpointError(f"entry {entry.key!r} has dtype {dtype.name}, which holds no saved value")
+            raise UnsupportedCheckpointError(
+                f"entry {entry.key!r} has dtype {dtype.name}, which holds no saved value"
+            )
         blob = self._shard(entry)
         buf = blob.read(entry.offset, entry.size)
         expected = entry.crc32c if self.verify else None
         if dtype.name == "string":
             return values.decode_strings(buf, entry.shape, blob.path, entry.offset, expected, self.endian)
         if self.endian != "<":
-            raise UnsupportedCheckpointError(f"{blob.path}: variant tensors of a big-endian bundle cannot be byte-swapped")
+            raise UnsupportedCheckpointError(
+                f"{blob.path}: variant tensors of a big-endian bundle cannot be byte-swapped"
+            )
         return values.decode_variants(buf, entry.shape, blob.path, entry.offset, expected)
 
     def _read_fixed(self, entry: Entry) -> np.ndarray:

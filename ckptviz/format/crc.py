@@ -6,14 +6,16 @@ array or a memoryview) without a copy.
 
 from __future__ import annotations
 
+from typing import Any
+
 from crc32c import crc32c as _crc32c
 
 MASK_DELTA = 0xA282EAD8
 
 
-def value(data: object, crc: int = 0) -> int:
+def value(data: Any, crc: int = 0) -> int:
     """CRC32C of ``data``, continuing ``crc`` (so ``value(b, value(a)) == value(a + b)``)."""
-    return _crc32c(data, value=crc)  # type: ignore[no-any-return]
+    return int(_crc32c(data, value=crc))
 
 
 def mask(crc: int) -> int:

@@ -55,7 +55,7 @@ _REF_OFFSET = 100  # TF1 reference types: base value + 100
 class DType:
     """One TensorFlow dtype: ``name`` as TF spells it, ``as_numpy_dtype``, ``as_datatype_enum``."""
 
-    __slots__ = ("as_datatype_enum", "name", "_numpy")
+    __slots__ = ("_numpy", "as_datatype_enum", "name")
 
     def __init__(self, enum: int) -> None:
         base = enum - _REF_OFFSET if enum > _REF_OFFSET else enum
@@ -74,7 +74,7 @@ class DType:
     @property
     def numpy(self) -> np.dtype[Any]:
         """The numpy dtype of values as read (quantized types as their plain integers, as TF returns them)."""
-        dt = np.dtype(self.as_numpy_dtype)
+        dt: np.dtype[Any] = np.dtype(self.as_numpy_dtype)
         return dt[0] if dt.names else dt
 
     @property
@@ -84,7 +84,11 @@ class DType:
 
     @property
     def base_enum(self) -> int:
-        return self.as_datatype_enum % _REF_OFFSET if self.as_datatype_enum > _REF_OFFSET else self.as_datatype_enum
+        return (
+            self.as_datatype_enum % _REF_OFFSET
+            if self.as_datatype_enum > _REF_OFFSET
+            else self.as_datatype_enum
+        )
 
     @property
     def size(self) -> int:

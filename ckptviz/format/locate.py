@@ -71,11 +71,15 @@ def _locate_directory(path: str) -> Location:
     if len(found) == 1:
         return Location("bundle", found[0])
     if storage.exists(storage.join(path, "saved_model.pb")):
-        raise CheckpointNotFoundError(f"SavedModel {path} has no variables (no {naming.SAVED_MODEL_VARIABLES}.index)", path)
+        raise CheckpointNotFoundError(
+            f"SavedModel {path} has no variables (no {naming.SAVED_MODEL_VARIABLES}.index)", path
+        )
     if found:
         names = ", ".join(repr(storage.basename(p)) for p in found[:8])
         raise CheckpointNotFoundError(
             f"{path} holds several checkpoints and no 'checkpoint' file says which is latest; pass a prefix: {names}",
             path,
         )
-    raise CheckpointNotFoundError(f"no checkpoint in directory {path} (no 'checkpoint' file and no .index files)", path)
+    raise CheckpointNotFoundError(
+        f"no checkpoint in directory {path} (no 'checkpoint' file and no .index files)", path
+    )

@@ -97,4 +97,8 @@ def latest_checkpoint(directory: str) -> str | None:
 
 def prefixes_in(directory: str) -> list[str]:
     """Every checkpoint prefix whose ``.index`` is in ``directory``."""
-    return [storage.join(directory, n[: -len(".index")]) for n in storage.listdir(directory) if n.endswith(".index")]
+    return [
+        storage.join(directory, n[: -len(".index")])
+        for n in storage.listdir(directory)
+        if n.endswith(".index")
+    ]

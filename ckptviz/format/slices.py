@@ -16,7 +16,19 @@ import numpy as np
 
 FULL = -1  # extent length meaning "the whole dimension"
 _ESCAPES = {0x00: b"\x00\xff", 0xFF: b"\xff\x00"}
-_HEADER = [(0, 0), (0x80, 0), (0xC0, 0), (0xE0, 0), (0xF0, 0), (0xF8, 0), (0xFC, 0), (0xFE, 0), (0xFF, 0), (0xFF, 0x80), (0xFF, 0xC0)]
+_HEADER = [
+    (0, 0),
+    (0x80, 0),
+    (0xC0, 0),
+    (0xE0, 0),
+    (0xF0, 0),
+    (0xF8, 0),
+    (0xFC, 0),
+    (0xFE, 0),
+    (0xFF, 0),
+    (0xFF, 0x80),
+    (0xFF, 0xC0),
+]
 
 
 class Slice(NamedTuple):
@@ -38,9 +50,12 @@ class Slice(NamedTuple):
 
     def bounds(self, shape: Sequence[int]) -> list[tuple[int, int]]:
         """``[(start, stop), ...]`` against the full ``shape``."""
-        return [(0, dim) if length == FULL else (start, start + length) for (start, length), dim in zip(self.extents, shape)]
+        return [
+            (0, dim) if length == FULL else (start, start + length)
+            for (start, length), dim in zip(self.extents, shape)
+        ]
 
-    def index(self, shape: Sequence[int]) -> tuple[slice, ...]:
+    def index(self, shape: Sequence[int]) -> tuple[slice, ...]:  # type: ignore[override]
         return tuple(slice(a, b) for a, b in self.bounds(shape))
 
     def shape(self, shape: Sequence[int]) -> list[int]:
@@ -79,6 +94,8 @@ def encode_key(name: str, piece: Slice) -> bytes:
 
 
 def _decode_signed(key: bytes, pos: int) -> tuple[int, int]:
+    if pos >= len(key):
+        raise ValueError("truncated slice extent")
     first = key[pos]
     negative = first < 0x80
     flip = 0xFF if negative else 0
@@ -137,16 +154,19 @@ def check_coverage(name: str, shape: Sequence[int], pieces: Sequence[Slice]) -> 
     boxes = []
     for piece in pieces:
         if len(piece.extents) != len(shape):
-            return f"slice {piece} of {name!r} has rank {len(piece.extents)}, the tensor has rank {len(shape)}"
+            return (
+                f"slice {piece} of {name!r} has rank {len(piece.extents)}, the tensor has rank {len(shape)}"
+            )
         bounds = piece.bounds(shape)
         if any(a < 0 or b > dim or a > b for (a, b), dim in zip(bounds, shape)):
             return f"slice {piece} lies outside {name!r} of shape {list(shape)}"
         boxes.append(bounds)
+    volumes = [math.prod(hi - lo for lo, hi in box) for box in boxes]
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
-            if all(lo1 < hi2 and lo2 < hi1 for (lo1, hi1), (lo2, hi2) in zip(a, b)) and math.prod(hi - lo for lo, hi in a):
+            if volumes[i] and all(lo1 < hi2 and lo2 < hi1 for (lo1, hi1), (lo2, hi2) in zip(a, b)):
                 return f"slices of {name!r} overlap"
-    covered = sum(math.prod(hi - lo for lo, hi in box) for box in boxes)
+    covered = sum(volumes)
     total = math.prod(shape)
     if covered != total:
         return (
@@ -156,7 +176,9 @@ def check_coverage(name: str, shape: Sequence[int], pieces: Sequence[Slice]) -> 
     return None
 
 
-def assemble(shape: Sequence[int], dtype: np.dtype[Any], pieces: Sequence[Slice], read: Callable[[Slice], np.ndarray]) -> np.ndarray:
+def assemble(
+    shape: Sequence[int], dtype: np.dtype[Any], pieces: Sequence[Slice], read: Callable[[Slice], np.ndarray]
+) -> np.ndarray:
     """The full tensor from its slices; ``check_coverage`` must have passed."""
     out = np.empty(tuple(shape), dtype=dtype)
     for piece in pieces:

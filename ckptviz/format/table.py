@@ -42,7 +42,7 @@ class Footer(NamedTuple):
     """The last 48 bytes: metaindex and index handles, zero padding, the magic."""
 
     metaindex: BlockHandle
-    index: BlockHandle
+    index: BlockHandle  # type: ignore[assignment]  # shadows tuple.index, as the format names it
 
     @classmethod
     def decode(cls, data: bytes, path: str, file_offset: int) -> Footer:
@@ -57,7 +57,9 @@ class Footer(NamedTuple):
             metaindex, pos = BlockHandle.decode(data, 0, 40)
             index, _ = BlockHandle.decode(data, pos, 40)
         except varint.VarintError as e:
-            raise CorruptCheckpointError(f"bad block handle in footer: {e}", path, file_offset + e.pos) from None
+            raise CorruptCheckpointError(
+                f"bad block handle in footer: {e}", path, file_offset + e.pos
+            ) from None
         return cls(metaindex, index)
 
     def encode(self) -> bytes:
@@ -117,8 +119,7 @@ def read_block(data: bytes, handle: BlockHandle, path: str, verify: bool) -> byt
     end = handle.offset + handle.size
     if end + TRAILER_SIZE > len(data) - FOOTER_SIZE or handle.offset < 0:
         raise CorruptCheckpointError(
-            f"block handle ({handle.offset}, {handle.size}) points past the end of the "
-            f"{len(data)}-byte file",
+            f"block handle ({handle.offset}, {handle.size}) points past the end of the {len(data)}-byte file",
             path,
             handle.offset,
         )
@@ -184,7 +185,9 @@ class TableReader:
         """Every ``(key, value, offset)`` in key order; the index's separator keys are not entries."""
         previous: bytes | None = None
         for _, handle in self.index:
-            for key, value, offset in Block(read_block(self.data, handle, self.path, self.verify), self.path, handle.offset):
+            for key, value, offset in Block(
+                read_block(self.data, handle, self.path, self.verify), self.path, handle.offset
+            ):
                 if previous is not None and key <= previous:
                     raise CorruptCheckpointError(
                         f"keys out of order: {key!r} after {previous!r}", self.path, offset

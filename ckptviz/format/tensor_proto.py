@@ -50,8 +50,7 @@ def to_numpy(proto: Any) -> Any:
         raise ValueError(f"negative dimension in TensorProto shape {shape}")
     n = math.prod(shape)
     if dtype.name == "variant":
-        values = [variant_from_proto(v) for v in proto.variant_val]
-        return _filled(_objects(values), n, shape)
+        return _filled(_objects([variant_from_proto(v) for v in proto.variant_val]), n, shape)
     if dtype.name == "string":
         return _filled(_objects([bytes(s) for s in proto.string_val]), n, shape)
     if not dtype.is_fixed_width:
@@ -59,21 +58,22 @@ def to_numpy(proto: Any) -> Any:
     np_dtype = dtype.numpy
     if proto.tensor_content:
         if len(proto.tensor_content) != n * np_dtype.itemsize:
-            raise ValueError(f"tensor_content holds {len(proto.tensor_content)} bytes for {n} {dtype.name} values")
+            raise ValueError(
+                f"tensor_content holds {len(proto.tensor_content)} bytes for {n} {dtype.name} values"
+            )
         return np.frombuffer(proto.tensor_content, dtype=np_dtype).reshape(shape).copy()
     name = _FIELD.get(dtype.name)
     if name is None:
         name = "float8_val" if dtype.name.startswith("float") else "int_val"
     raw = getattr(proto, name)
+    values: np.ndarray
     if name == "float8_val":
         values = np.frombuffer(bytes(raw), dtype=np.uint8).view(np_dtype)
     elif name == "half_val":
         values = np.array(list(raw), dtype=np.uint16).view(np_dtype)
     elif name in ("scomplex_val", "dcomplex_val"):
-        pairs = np.array(list(raw), dtype=np.float32 if name == "scomplex_val" else np.float64)
-        values = pairs[0::2] + 1j * pairs[1::2]
-    elif dtype.is_quantized:
-        values = np.array(list(raw), dtype=np_dtype[0]).view(np_dtype)
+        # (real, imag) pairs; an odd count cannot be viewed as complex and is rejected by numpy.
+        values = np.array(list(raw), dtype=np_dtype.char.lower()).view(np_dtype)
     else:
         values = np.array(list(raw)).astype(np_dtype)
     return _filled(np.asarray(values, dtype=np_dtype), n, shape)
@@ -87,7 +87,11 @@ def _filled(values: np.ndarray, n: int, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError(f"{len(values)} values would be repeated to fill {n} elements")
     if len(values) < n:
         pad = values[-1] if len(values) else (b"" if values.dtype == object else 0)
-        values = np.concatenate([values, np.full(n - len(values), pad, dtype=values.dtype)]) if len(values) else np.full(n, pad, dtype=values.dtype)
+        values = (
+            np.concatenate([values, np.full(n - len(values), pad, dtype=values.dtype)])
+            if len(values)
+            else np.full(n, pad, dtype=values.dtype)
+        )
     return values.reshape(shape)
 
 
@@ -106,11 +110,13 @@ def from_numpy(value: Any) -> Any:
         dtype = dtypes.from_enum(dtypes.VARIANT)
     else:
         dtype = dtypes.as_dtype(arr.dtype)
-    proto = TensorProto(dtype=dtype.as_datatype_enum)
+    proto = TensorProto(dtype=dtype.as_datatype_enum)  # type: ignore[arg-type]
     for d in arr.shape:
         proto.tensor_shape.dim.add().size = d
     if dtype.name == "string":
-        proto.string_val.extend(v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in arr.reshape(-1))
+        proto.string_val.extend(
+            v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in arr.reshape(-1)
+        )
     elif dtype.name == "variant":
         for v in arr.reshape(-1):
             inner = VariantTensorDataProto(type_name=v.type_name, metadata=v.metadata)

@@ -50,14 +50,20 @@ def decode_strings(
         lengths.append(length)
     if pos + 4 + sum(lengths) > end:
         raise CorruptCheckpointError(
-            f"string lengths add up to {sum(lengths)} bytes but only {end - pos - 4} remain", path, offset + pos
+            f"string lengths add up to {sum(lengths)} bytes but only {end - pos - 4} remain",
+            path,
+            offset + pos,
         )
     raw_crc = buf[pos : pos + 4]
     if expected_crc is not None:
         lengths_crc = crc.value(_length_bytes(lengths, endian))
         (stored,) = struct.unpack(f"{endian}I", raw_crc)
         if crc.mask(lengths_crc) != stored:
-            raise ChecksumMismatchError("checksum mismatch in string lengths (is the data file from another checkpoint?)", path, offset + pos)
+            raise ChecksumMismatchError(
+                "checksum mismatch in string lengths (is the data file from another checkpoint?)",
+                path,
+                offset + pos,
+            )
         actual = crc.value(memoryview(buf)[pos + 4 : pos + 4 + sum(lengths)], crc.value(raw_crc, lengths_crc))
         if crc.mask(actual) != expected_crc:
             raise ChecksumMismatchError(
@@ -75,7 +81,10 @@ def decode_strings(
 
 def encode_strings(values: Any) -> tuple[bytes, int]:
     """Stored bytes and masked CRC of a string tensor (anything ``np.asarray`` makes of bytes/str)."""
-    flat = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in np.asarray(values, dtype=object).reshape(-1)]
+    flat = [
+        v.encode("utf-8") if isinstance(v, str) else bytes(v)
+        for v in np.asarray(values, dtype=object).reshape(-1)
+    ]
     lengths = [len(v) for v in flat]
     lengths_crc = crc.value(_length_bytes(lengths, "<"))
     raw_crc = struct.pack("<I", crc.mask(lengths_crc))

@@ -6,6 +6,7 @@ tests truncate and flip bits in small TensorFlow-written checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -46,36 +47,33 @@ def test_offsets_point_at_the_damage() -> None:
 
 def test_data_path_hint_names_the_prefix(tmp_path: Path) -> None:
     shutil.copy(DATA / "variant/ckpt.data-00000-of-00001", tmp_path)
-    with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"is a data file; pass the checkpoint prefix .*ckpt'"):
+    with pytest.raises(
+        ckptviz.CheckpointNotFoundError, match=r"is a data file; pass the checkpoint prefix .*ckpt'"
+    ):
         ckptviz.open(str(tmp_path / "ckpt.data-00000-of-00001"))
 
 
 def test_missing_index_lists_prefixes_that_exist() -> None:
-    with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"prefixes in .*guide_legacy_adam: 'ckpt-2', 'ckpt-3'"):
+    with pytest.raises(
+        ckptviz.CheckpointNotFoundError, match=r"prefixes in .*guide_legacy_adam: 'ckpt-2', 'ckpt-3'"
+    ):
         ckptviz.open(str(DATA / "guide_legacy_adam/ckpt-1"))
 
 
 SMALL = ["variant/ckpt", "object_graph_edge_cases/ckpt"]
 
 
-def damaged_copies(prefix: str, tmp: Path, mutate: Any) -> Path:
+def damaged_copies(prefix: str, tmp: Path) -> Path:
     src = DATA / prefix
     for f in src.parent.glob(src.name + ".*"):
         shutil.copy(f, tmp / f.name)
     return tmp / src.name
 
 
-def expect_clean_failure_or_success(path: Path) -> None:
-    try:
-        read_everything(str(path))
-    except CheckpointError:
-        pass  # anything else (IndexError, struct.error, MemoryError, DecodeError…) fails the test
-
-
 @pytest.mark.parametrize("prefix", SMALL)
 @pytest.mark.parametrize("which", ["index", "data-00000-of-00001"])
 def test_truncation_at_every_byte(prefix: str, which: str, tmp_path: Path) -> None:
-    target = damaged_copies(prefix, tmp_path, None)
+    target = damaged_copies(prefix, tmp_path)
     file = target.parent / f"{target.name}.{which}"
     original = file.read_bytes()
     for n in range(len(original)):
@@ -88,7 +86,7 @@ def test_truncation_at_every_byte(prefix: str, which: str, tmp_path: Path) -> No
 @pytest.mark.parametrize("which", ["index", "data-00000-of-00001"])
 @pytest.mark.parametrize("verify", [True, False])
 def test_bit_flips(prefix: str, which: str, verify: bool, tmp_path: Path) -> None:
-    target = damaged_copies(prefix, tmp_path, None)
+    target = damaged_copies(prefix, tmp_path)
     file = target.parent / f"{target.name}.{which}"
     original = file.read_bytes()
     rng = random.Random(f"{prefix}{which}")
@@ -97,10 +95,8 @@ def test_bit_flips(prefix: str, which: str, verify: bool, tmp_path: Path) -> Non
         for _ in range(rng.choice([1, 1, 2, 8])):
             data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
         file.write_bytes(bytes(data))
-        try:
-            with ckptviz.open(str(target), verify=verify) as ckpt:
-                for key in ckpt:
-                    ckpt.read(key)
-                ckpt.object_graph_proto  # noqa: B018
-        except CheckpointError:
-            pass
+        # Success is fine (a flip CRCs cannot see when verify=False); any error must be ours.
+        with contextlib.suppress(CheckpointError), ckptviz.open(str(target), verify=verify) as ckpt:
+            for key in ckpt:
+                ckpt.read(key)
+            ckpt.object_graph_proto  # noqa: B018

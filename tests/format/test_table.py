@@ -13,7 +13,9 @@ def entries(data: bytes) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v, _ in table.TableReader(data, "t.index")]
 
 
-@pytest.mark.parametrize("name", ["many_keys/many.index", "guide_legacy_adam/ckpt-4.index", "dtypes/all.index"])
+@pytest.mark.parametrize(
+    "name", ["many_keys/many.index", "guide_legacy_adam/ckpt-4.index", "dtypes/all.index"]
+)
 def test_rebuilding_a_tensorflow_index_gives_the_same_bytes(name: str) -> None:
     data = (DATA / name).read_bytes()
     builder = table.TableBuilder()
@@ -80,7 +82,9 @@ def test_keys_must_increase() -> None:
 
 
 def test_short_file_message_names_the_file() -> None:
-    with pytest.raises(CorruptCheckpointError, match=r"x.index at byte 0: file is too short to be an sstable"):
+    with pytest.raises(
+        CorruptCheckpointError, match=r"x.index at byte 0: file is too short to be an sstable"
+    ):
         table.TableReader(b"\0" * 10, "x.index")
 
 

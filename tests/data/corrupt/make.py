@@ -38,7 +38,9 @@ def case(name: str, error: str, match: str, file: str, src: Path = BASE, prefix:
     def register(damage: Callable[[Path], None]) -> Callable[[Path], None]:
         dest = copy(src, name)
         damage(dest / prefix)
-        CASES.append({"name": name, "path": f"corrupt/{name}/{prefix}", "error": error, "match": match, "file": file})
+        CASES.append(
+            {"name": name, "path": f"corrupt/{name}/{prefix}", "error": error, "match": match, "file": file}
+        )
         return damage
 
     return register

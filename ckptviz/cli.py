@@ -1,0 +1,134 @@
+"""The ``ckptviz`` command: list, show, draw and convert checkpoints from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import CheckpointError
+from .model.checkpoint import Checkpoint, _size
+
+
+def _ls(args: argparse.Namespace) -> int:
+    with Checkpoint(args.path, verify=not args.no_verify) as ckpt:
+        entries = [e for e in ckpt.entries.values() if not args.filter or re.search(args.filter, e.key)]
+        if args.sort == "size":
+            entries.sort(key=lambda e: -e.nbytes)
+        if args.json:
+            rows = [
+                {
+                    "key": e.key,
+                    "dtype": e.dtype.name,
+                    "shape": list(e.shape),
+                    "nbytes": e.nbytes,
+                    "shard": e.shard,
+                }
+                for e in entries
+            ]
+            json.dump(rows, sys.stdout, indent=1)
+            print()
+            return 0
+        import pandas
+
+        frame = pandas.DataFrame(
+            {
+                "key": [e.key for e in entries],
+                "dtype": [e.dtype.name for e in entries],
+                "shape": ["[" + ",".join(map(str, e.shape)) + "]" for e in entries],
+                "size": [_size(e.nbytes) for e in entries],
+            }
+        )
+        if len(frame):
+            print(
+                frame.to_string(
+                    index=False,
+                    justify="left",
+                    formatters={"key": f"{{:<{frame.key.str.len().max()}}}".format},
+                )
+            )
+        print(f"{len(entries)} of {len(ckpt)} tensors, {_size(sum(e.nbytes for e in entries))} ({ckpt!r})")
+    return 0
+
+
+def _stats(value: np.ndarray) -> str:
+    if (
+        value.dtype.kind not in "biufc"
+        and value.dtype.name not in ("bfloat16", "float16")
+        and not value.dtype.name.startswith(("float8", "float4", "int", "uint"))
+    ):
+        return ""
+    x = value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
+    if not x.size:
+        return "empty"
+    if x.dtype.kind == "c":
+        x = np.abs(x)
+    finite = np.isfinite(x)
+    parts = [
+        f"min {np.min(x[finite]) if finite.any() else float('nan'):.6g}",
+        f"max {np.max(x[finite]) if finite.any() else float('nan'):.6g}",
+    ]
+    if finite.any():
+        parts += [f"mean {np.mean(x[finite]):.6g}", f"std {np.std(x[finite]):.6g}"]
+    parts += [f"zeros {int(np.count_nonzero(x == 0))}/{x.size}"]
+    if not finite.all():
+        parts += [f"nan {int(np.isnan(x).sum())}", f"inf {int(np.isinf(x).sum())}"]
+    return ", ".join(parts)
+
+
+def _show(args: argparse.Namespace) -> int:
+    with Checkpoint(args.path, verify=not args.no_verify) as ckpt:
+        entry = ckpt.entries.get(args.key)
+        value = ckpt.read(args.key)
+        assert entry is not None
+        print(f"{entry.key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {_size(entry.nbytes)}")
+        stats = _stats(value)
+        if stats:
+            print(stats)
+        with np.printoptions(threshold=args.threshold, edgeitems=args.edgeitems, linewidth=120):
+            print(value if value.ndim else value[()])
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ckptviz", description="See, compare and repair TensorFlow checkpoints."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("ls", help="list the tensors of a checkpoint")
+    ls.add_argument("path", help="prefix, .index, .data-*, directory, SavedModel, .weights.h5/.keras or URL")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.add_argument("--filter", metavar="REGEX", help="only keys matching REGEX")
+    ls.add_argument("--sort", choices=["key", "size"], default="key")
+    ls.set_defaults(run=_ls)
+
+    show = sub.add_parser("show", help="print one tensor's values and statistics")
+    show.add_argument("path")
+    show.add_argument("key")
+    show.add_argument("--threshold", type=int, default=200, help="numpy print threshold (elements)")
+    show.add_argument("--edgeitems", type=int, default=3)
+    show.set_defaults(run=_show)
+
+    for p in (ls, show):
+        p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except CheckpointError as e:
+        print(f"ckptviz: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install ckptviz with its test tools and TensorFlow (the oracle of the interop tests) into
+# .venv, then run the linters and the whole test suite. Extra arguments go to pytest.
+source "$(dirname "$0")/_setup.sh"
+"$VENV/pip" install -q -e ".[test,tensorflow]"
+"$VENV/ruff" check ckptviz tests benchmarks
+"$VENV/mypy" ckptviz
+"$VENV/python" -m pytest "$@"
