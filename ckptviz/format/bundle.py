@@ -8,8 +8,7 @@ byte range each, straight into the numpy array that is returned.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,13 +19,12 @@ from ..errors import (
     KeyNotFoundError,
     UnsupportedCheckpointError,
 )
-from . import crc, naming, slices, storage, values
+from . import crc, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
 from .table import TableReader
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One bundle entry: where a tensor's bytes are and what they hold (``BundleEntryProto``)."""
 
     key: str
@@ -50,30 +48,38 @@ class Entry:
         return self.size
 
 
-def _parse_entry(key: str, value: bytes, path: str, offset: int) -> Entry:
+def _entry(key: str, proto: Any, path: str, offset: int) -> Entry:
+    # Hot: runs once per key when a checkpoint is opened, so each field is read only once.
+    shape = tuple([d.size for d in proto.shape.dim])
+    at, size, shard, crc32c = proto.offset, proto.size, proto.shard_id, proto.crc32c
+    if (at | size | shard) < 0 or (shape and min(shape) < 0):
+        raise CorruptCheckpointError(
+            f"entry {key!r} has a negative shape, offset, size or shard", path, offset
+        )
+    # Only a partitioned tensor's entry lacks a CRC; skip building the slices container otherwise.
+    pieces = tuple([slices.Slice.from_proto(s) for s in proto.slices]) if not crc32c and proto.slices else ()
+    return Entry(key, from_enum(proto.dtype), shape, shard, at, size, crc32c, pieces)
+
+
+def _parse_entries(items: list[tuple[bytes, bytes, int]], path: str) -> list[Any]:
+    """Every value as a ``BundleEntryProto``, parsed in one protobuf call when all are valid."""
     from google.protobuf.message import DecodeError
 
-    from .protos.ckptviz_format_pb2 import BundleEntryProto
+    from .protos.ckptviz_format_pb2 import BundleEntryList, BundleEntryProto
 
+    framed = b"".join([b"\x0a" + varint.encode(len(v)) + v for _, v, _ in items])
     try:
-        proto = BundleEntryProto.FromString(value)
-    except DecodeError as e:
-        raise CorruptCheckpointError(f"entry {key!r} is not a BundleEntryProto: {e}", path, offset) from None
-    shape = tuple(d.size for d in proto.shape.dim)
-    if proto.shape.unknown_rank or any(d < 0 for d in shape):
-        raise CorruptCheckpointError(f"entry {key!r} has an invalid shape {list(shape)}", path, offset)
-    if proto.size < 0 or proto.offset < 0 or proto.shard_id < 0:
-        raise CorruptCheckpointError(f"entry {key!r} has a negative offset, size or shard", path, offset)
-    return Entry(
-        key,
-        from_enum(proto.dtype),
-        shape,
-        proto.shard_id,
-        proto.offset,
-        proto.size,
-        proto.crc32c,
-        tuple(slices.Slice.from_proto(s) for s in proto.slices),
-    )
+        return list(BundleEntryList.FromString(framed).entries)
+    except DecodeError:
+        pass
+    for key, value, offset in items:  # find the culprit
+        try:
+            BundleEntryProto.FromString(value)
+        except DecodeError as e:
+            raise CorruptCheckpointError(
+                f"entry {key!r} is not a BundleEntryProto: {e}", path, offset
+            ) from None
+    raise CorruptCheckpointError("index entries do not parse", path)
 
 
 class BundleReader:
@@ -94,12 +100,14 @@ class BundleReader:
         if first is None or first[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
         self._read_header(first[1], first[2])
-        for raw_key, value, offset in table:
+        items = list(table)
+        path = self.index_path
+        for (raw_key, _, offset), proto in zip(items, _parse_entries(items, path)):
             if raw_key[0] == 0:  # an encoded slice key: data of a partitioned tensor
-                self._slice_entries[raw_key] = _parse_entry(repr(raw_key), value, self.index_path, offset)
-                continue
-            key = raw_key.decode("utf-8", "surrogateescape")
-            self.entries[key] = _parse_entry(key, value, self.index_path, offset)
+                self._slice_entries[raw_key] = _entry(repr(raw_key), proto, path, offset)
+            else:
+                key = raw_key.decode("utf-8", "surrogateescape")
+                self.entries[key] = _entry(key, proto, path, offset)
 
     def _read_header(self, value: bytes, offset: int) -> None:
         from google.protobuf.message import DecodeError

@@ -330,3 +330,9 @@ class SavedTensorSlices(_message.Message):
     meta: SavedTensorSliceMeta
     data: SavedSlice
     def __init__(self, meta: _Optional[_Union[SavedTensorSliceMeta, _Mapping]] = ..., data: _Optional[_Union[SavedSlice, _Mapping]] = ...) -> None: ...
+
+class BundleEntryList(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[BundleEntryProto]
+    def __init__(self, entries: _Optional[_Iterable[_Union[BundleEntryProto, _Mapping]]] = ...) -> None: ...

@@ -125,7 +125,7 @@ def _(p: Path) -> None:
     write_index(p, [(k, b"\x0a\xff\xff\xff" if k == KERNEL.encode() else v) for k, v in items(p)])
 
 
-@case("negative_dim", "CorruptCheckpointError", "invalid shape", "ckpt-1.index")
+@case("negative_dim", "CorruptCheckpointError", "negative shape", "ckpt-1.index")
 def _(p: Path) -> None:
     edit_entry(p, KERNEL, lambda e: setattr(e.shape.dim[0], "size", -3))
 
