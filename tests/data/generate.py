@@ -1,10 +1,11 @@
 """Generate the TensorFlow-made test fixtures of ckptviz.
 
-Needs TensorFlow 2.21.0, tf_keras 2.21.0, Keras 3.15.1 and h5py; it is run by hand,
+Needs TensorFlow 2.21.0, tf_keras 2.21.0, Keras 3.15.1 and h5py (pip install tensorflow==2.21.0
+tf_keras==2.21.0 h5py); it is run by hand,
 never by the test suite (ckptviz itself is TensorFlow-free):
 
-    /tmp/tfenv/bin/python tests/data/generate.py            # from the repository root
-    /tmp/tfenv/bin/python tests/data/generate.py dtypes     # only some fixtures
+    python tests/data/generate.py            # from the repository root
+    python tests/data/generate.py dtypes     # only some fixtures
 
 It deletes and rewrites every fixture directory listed in FIXTURES plus corpus.json.
 Each fixture is produced in its own Python subprocess, because several need global
@@ -26,7 +27,7 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TF_VERSION, KERAS_VERSION, TF_KERAS_VERSION = "2.21.0", "3.15.1", "2.21.0"
@@ -70,12 +71,9 @@ def encode_value(v, tf_dtype_name):
             "python_type": type(v).__name__,
         }
     dt = v.dtype
-    if dt.type.__module__.startswith(
-        "ml_dtypes"
-    ):  # bfloat16, float8_*, int4, ... (float8_e5m2 has str "<f1")
-        numpy_dtype = dt.name
-    else:  # quantized qint8 etc. come back as plain int arrays
-        numpy_dtype = dt.str
+    # ml_dtypes types by name (float8_e5m2's str is a misleading "<f1"); quantized types come
+    # back as plain int arrays, named by their str.
+    numpy_dtype = dt.name if dt.type.__module__.startswith("ml_dtypes") else dt.str
     return {"numpy_dtype": numpy_dtype, "shape": list(np.shape(v)), "b64": b64(v.tobytes())}
 
 
@@ -91,7 +89,7 @@ def write_expected(prefix, out_path, ckpt_dir=None, compact=False):
         entry = {"dtype": dtypes[key].name, "shape": list(shapes[key])}
         try:
             entry["value"] = encode_value(reader.get_tensor(key), dtypes[key].name)
-        except Exception as e:  # noqa: BLE001 - record whatever TF raises
+        except Exception as e:
             entry["value"] = {"tf_error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
         keys[key] = entry
     out_dir = os.path.dirname(out_path)
@@ -330,7 +328,6 @@ def fixture_guide_keras3():
 
 def fixture_tfkeras_new_adam():
     """tf_keras Sequential + non-legacy tf_keras Adam, model.save_weights() in TF format."""
-    import tensorflow as tf
     import tf_keras
 
     out = fresh_dir("tfkeras_new_adam")
@@ -906,7 +903,7 @@ def main(argv):
         os.chdir(HERE)
         FIXTURES[argv[1][len("--child=") :]]()
         return
-    import tensorflow as tf  # noqa: F401 - version check only
+    import tensorflow as tf
 
     assert tf.__version__ == TF_VERSION, tf.__version__
     names = argv[1:] or list(FIXTURES)

@@ -52,7 +52,7 @@ def test_coverage() -> None:
     rows = [Slice(((0, 2), (0, FULL))), Slice(((2, 4), (0, FULL)))]
     assert slices.check_coverage("emb", [6, 2], rows) is None
     assert "cover 8 of its 12 elements" in (
-        slices.check_coverage("emb", [6, 2], rows[:1] + [Slice(((2, 2), (0, 2)))]) or ""
+        slices.check_coverage("emb", [6, 2], [*rows[:1], Slice(((2, 2), (0, 2)))]) or ""
     )
     assert "overlap" in (
         slices.check_coverage("emb", [4, 2], [Slice(((0, 3), (0, 2))), Slice(((2, 2), (0, 2)))]) or ""

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import fsspec
 import numpy as np
@@ -44,7 +45,7 @@ def test_missing_remote_checkpoint(memory_copy: str) -> None:
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files with HTTP Range support, counting the bytes sent."""
 
-    sent: list[int] = []
+    sent: ClassVar[list[int]] = []
 
     def log_message(self, *args: object) -> None:
         pass

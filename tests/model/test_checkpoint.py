@@ -29,7 +29,7 @@ def test_savedmodel_directory() -> None:
 def test_directory_with_prefixes_and_no_state_file(tmp_path: Path) -> None:
     for f in GUIDE.glob("ckpt-[34].*"):
         shutil.copy(f, tmp_path)
-    with pytest.raises(ckptviz.CheckpointNotFoundError, match="several checkpoints .* 'ckpt-3', 'ckpt-4'"):
+    with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"several checkpoints .* 'ckpt-3', 'ckpt-4'"):
         ckptviz.open(str(tmp_path))
     (tmp_path / "ckpt-3.index").unlink()
     assert ckptviz.open(str(tmp_path)).path.endswith("ckpt-4")
