@@ -14,6 +14,8 @@ from .errors import (
     ChecksumMismatchError,
     CorruptCheckpointError,
     KeyNotFoundError,
+    NameConflictError,
+    RestoreMismatchError,
     UnsupportedCheckpointError,
 )
 from .format.dtypes import DType, as_dtype
@@ -21,23 +23,58 @@ from .format.tensor_proto import Variant
 from .model.checkpoint import Checkpoint, open
 from .model.reader import CheckpointReader, latest_checkpoint, list_variables, load_checkpoint
 
+# Writing, restoring and drawing load on first use, so `import ckptviz` stays cheap.
+_LAZY = {
+    "BundleWriter": "ckptviz.format.writer",
+    "write_checkpoint": "ckptviz.format.writer",
+    "CheckReport": "ckptviz.model.check",
+    "check": "ckptviz.model.check",
+    "convert": "ckptviz.model.convert",
+    "RestoreStatus": "ckptviz.model.live",
+    "restore": "ckptviz.model.live",
+    "CheckpointView": "ckptviz.model.restore",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ckptviz' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "BundleWriter",
+    "CheckReport",
     "Checkpoint",
     "CheckpointError",
     "CheckpointExistsError",
     "CheckpointNotFoundError",
     "CheckpointReader",
+    "CheckpointView",
     "ChecksumMismatchError",
     "CorruptCheckpointError",
     "DType",
     "KeyNotFoundError",
+    "NameConflictError",
+    "RestoreMismatchError",
+    "RestoreStatus",
     "UnsupportedCheckpointError",
     "Variant",
     "as_dtype",
+    "check",
+    "convert",
     "latest_checkpoint",
     "list_variables",
     "load_checkpoint",
     "open",
+    "restore",
+    "write_checkpoint",
 ]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointExistsError
 from .model.checkpoint import Checkpoint, _size
 
 
@@ -44,13 +44,10 @@ def _ls(args: argparse.Namespace) -> int:
             }
         )
         if len(frame):
-            print(
-                frame.to_string(
-                    index=False,
-                    justify="left",
-                    formatters={"key": f"{{:<{frame.key.str.len().max()}}}".format},
-                )
-            )
+            left = {
+                c: f"{{:<{max(frame[c].str.len().max(), len(c))}}}".format for c in ("key", "dtype", "shape")
+            }
+            print(frame.to_string(index=False, justify="left", formatters=left))
         print(f"{len(entries)} of {len(ckpt)} tensors, {_size(sum(e.nbytes for e in entries))} ({ckpt!r})")
     return 0
 
@@ -94,6 +91,47 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs(items: Sequence[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or ():
+        old, sep, new = item.partition("=")
+        if not sep:
+            raise SystemExit(f"ckptviz: --rename takes OLD=NEW, got {item!r}")
+        out[old] = new
+    return out
+
+
+def _write(args: argparse.Namespace) -> int:
+    """copy / select / rename: a view of the source, saved to a new prefix."""
+    view = Checkpoint(args.src).view()
+    if getattr(args, "paths", None):
+        view = view.select(list(args.paths))
+    renames = _pairs(getattr(args, "rename", None) or getattr(args, "pairs", None))
+    if renames:
+        view = view.rename(renames)
+    prefix = view.save(args.dst, overwrite=args.overwrite, max_shard_size=args.max_shard_size)
+    print(f"wrote {prefix} ({len(view.keys())} tensors)")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .model.convert import convert
+
+    prefix = convert(
+        args.src,
+        args.dst,
+        to=args.to,
+        naming=args.naming,
+        select=args.select or None,
+        assignment_map=_pairs(args.rename) or None,
+        root=args.root,
+        overwrite=args.overwrite,
+        max_shard_size=args.max_shard_size,
+    )
+    print(f"wrote {prefix} ({args.to.upper()})")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ckptviz", description="See, compare and repair TensorFlow checkpoints."
@@ -116,6 +154,32 @@ def _parser() -> argparse.ArgumentParser:
 
     for p in (ls, show):
         p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
+
+    copy = sub.add_parser("copy", help="copy a checkpoint (entries and object graph) to a new prefix")
+    select = sub.add_parser("select", help="save only some object paths or key globs to a new prefix")
+    rename = sub.add_parser("rename", help="rename keys or object paths with an assignment map")
+    convert = sub.add_parser(
+        "convert", help="convert between TF1 name-based and TF2 object-based checkpoints"
+    )
+    convert.add_argument("--to", choices=["tf2", "tf1"], required=True)
+    convert.add_argument(
+        "--naming", choices=["full_name", "path"], default="full_name", help="TF1 names (to tf1)"
+    )
+    convert.add_argument("--select", nargs="+", metavar="PATH_OR_GLOB")
+    convert.add_argument("--root", default="vars", help="object holding the variables (to tf2)")
+    for p in (copy, select, rename, convert):
+        p.add_argument("src", help="the source checkpoint (never modified)")
+        p.add_argument("dst", help="the new checkpoint prefix")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at dst")
+        p.add_argument("--max-shard-size", type=int, metavar="BYTES", help="split data files at this size")
+        p.set_defaults(run=_write)
+    select.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB", help="e.g. net/l1/bias or 'net/*'")
+    rename.add_argument(
+        "pairs", nargs="+", metavar="OLD=NEW", help="as tf.train.init_from_checkpoint: 'old/'='new/'"
+    )
+    for p in (select, convert):
+        p.add_argument("--rename", nargs="+", metavar="OLD=NEW")
+    convert.set_defaults(run=_convert)
     return parser
 
 
@@ -123,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except CheckpointExistsError as e:
+        print(f"ckptviz: {e} (on the command line: --overwrite)", file=sys.stderr)
+        return 1
     except CheckpointError as e:
         print(f"ckptviz: {e}", file=sys.stderr)
         return 1

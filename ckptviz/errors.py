@@ -7,7 +7,8 @@ Each class also subclasses the built-in a caller would naturally catch, so
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class CheckpointError(Exception):
@@ -61,3 +62,19 @@ class CheckpointExistsError(CheckpointError, FileExistsError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class RestoreMismatchError(CheckpointError, ValueError):
+    """Shapes or dtypes differ between checkpoint and objects; nothing was assigned."""
+
+    def __init__(self, message: str, report: Any) -> None:
+        super().__init__(message)
+        self.report = report  # the CheckReport that lists every disagreement
+
+
+class NameConflictError(CheckpointError, ValueError):
+    """Converted variables would share a name (or have none); ``.problems`` lists them."""
+
+    def __init__(self, message: str, problems: Mapping[str, list[str]]) -> None:
+        super().__init__(message)
+        self.problems = dict(problems)

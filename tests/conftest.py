@@ -22,8 +22,12 @@ def expected(name: str) -> dict[str, Any]:
     return json.loads((DATA / name).read_text())  # type: ignore[no-any-return]
 
 
-def expected_value(record: dict[str, Any]) -> Any:
-    """TF's ``get_tensor`` result as recorded by tests/data/generate.py."""
+def expected_value(record: dict[str, Any], dtype: str = "") -> Any:
+    """TF's ``get_tensor`` result as recorded by tests/data/generate.py.
+
+    h5py reports Keras' bfloat16 datasets as opaque ``|V2``; ``dtype`` (the key's dtype name)
+    gives them their type back.
+    """
     if "strings" in record:
         items = [base64.b64decode(s) for s in record["strings"]]
         if record.get("python_type") == "bytes":
@@ -33,7 +37,7 @@ def expected_value(record: dict[str, Any]) -> Any:
         return out.reshape(record["shape"])
     import ml_dtypes
 
-    name = record["numpy_dtype"]
+    name = dtype if record["numpy_dtype"].startswith("|V") else record["numpy_dtype"]
     dtype = np.dtype(getattr(ml_dtypes, name)) if hasattr(ml_dtypes, name) else np.dtype(name)
     return np.frombuffer(base64.b64decode(record["b64"]), dtype=dtype).reshape(record["shape"])
 

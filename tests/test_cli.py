@@ -33,3 +33,23 @@ def test_show_values_and_stats(capsys: pytest.CaptureFixture[str]) -> None:
 def test_errors_are_one_line_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", GUIDE, "nope"]) == 1
     assert capsys.readouterr().err.startswith("ckptviz: key 'nope' not found in checkpoint")
+
+
+def test_select_convert_rename_copy(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    import ckptviz
+
+    assert main(["select", GUIDE, str(tmp_path / "bias"), "net/l1/bias"]) == 0
+    assert sorted(ckptviz.open(str(tmp_path / "bias")).entries) == [
+        "_CHECKPOINTABLE_OBJECT_GRAPH",
+        "net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE",
+        "save_counter/.ATTRIBUTES/VARIABLE_VALUE",
+    ]
+    tf1 = str(DATA / "tf1_saver")
+    assert main(["convert", tf1, str(tmp_path / "tf2"), "--to", "tf2"]) == 0
+    assert "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE" in ckptviz.open(str(tmp_path / "tf2"))
+    assert main(["rename", tf1, str(tmp_path / "ren"), "dense/=encoder/"]) == 0
+    assert "encoder/kernel" in ckptviz.open(str(tmp_path / "ren"))
+    assert main(["copy", GUIDE, str(tmp_path / "bias")]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["copy", GUIDE, str(tmp_path / "bias"), "--overwrite"]) == 0
+    assert len(ckptviz.open(str(tmp_path / "bias"))) == 15

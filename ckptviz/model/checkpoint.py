@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas
 
     from .graph import ObjectGraph
+    from .restore import CheckpointView
 
 _HTML_ROWS = 40
 
@@ -158,6 +159,30 @@ class Checkpoint:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- writing and restoring (see restore.py) --
+
+    def view(self) -> CheckpointView:
+        """All of this checkpoint as a ``ckptviz.model.restore.CheckpointView`` (select, rename, save)."""
+        from .restore import CheckpointView
+
+        return CheckpointView.of(self)
+
+    def select(self, selector: Any) -> CheckpointView:
+        """A ``CheckpointView`` of the chosen object paths, key globs, node ids or keys passing a predicate."""
+        return self.view().select(selector)
+
+    def rename(self, assignment_map: dict[str, str]) -> CheckpointView:
+        """A ``CheckpointView`` with keys or object paths renamed by an ``init_from_checkpoint`` map."""
+        return self.view().rename(assignment_map)
+
+    def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str:
+        """A faithful copy (entries and object graph) at ``prefix``; returns the prefix."""
+        return str(self.view().save(prefix, overwrite=overwrite, max_shard_size=max_shard_size))
+
+    def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]:
+        """``{path: array}`` of every (or the selected) tensor, without TensorFlow."""
+        return dict(self.view().to_numpy(select))
 
 
 def open(path: str, verify: bool = True) -> Checkpoint:  # noqa: A001 - mirrors ckptviz.open

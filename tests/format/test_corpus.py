@@ -33,7 +33,7 @@ def test_fixture_reads_like_tensorflow(case: dict[str, Any]) -> None:
             got = reader.get_tensor(key)
             assert np.asarray(got).shape == tuple(record["shape"])
             continue
-        assert_same_value(reader.get_tensor(key), expected_value(value))
+        assert_same_value(reader.get_tensor(key), expected_value(value, record["dtype"]))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "error" not in c], ids=lambda c: c["name"])

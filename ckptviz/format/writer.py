@@ -1,0 +1,380 @@
+"""Writing a TensorBundle V2 checkpoint byte for byte as TensorFlow does.
+
+The layout follows ``BundleWriter`` (tensor_bundle.cc): tensor bytes are appended to the data
+file in the order they are added, the index is written at the end with keys sorted, entries
+are ``BundleEntryProto`` messages with proto3 defaults omitted and the shape always present,
+and the header is ``{num_shards, LITTLE, version{producer: 1}}`` (``08 01 1a 02 08 01``). With
+several data files the result is what TF's ``MergeBundles`` makes of several writers.
+
+Writes are atomic like TF's: every file is first written under ``<name>.tempstate<random>``;
+data files are renamed into place first and the ``.index`` last, so a checkpoint (which exists
+exactly when its ``.index`` does) is either absent or whole, whenever the process dies.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from ..errors import CheckpointExistsError, UnsupportedCheckpointError
+from . import crc, naming, slices, storage, values
+from .dtypes import STRING, VARIANT, DType, as_dtype
+from .table import TableBuilder
+from .tensor_proto import Variant
+
+_PROGRESS_MIN_BYTES = 256 << 20  # a progress bar only for writes that take a while
+
+
+def infer_dtype(value: Any) -> DType:
+    """The TF dtype of a value: numpy's for arrays, string for text/bytes, variant for ``Variant``."""
+    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if arr.dtype == object:
+        first = arr.reshape(-1)[0] if arr.size else b""
+        return as_dtype(VARIANT if isinstance(first, Variant) else STRING)
+    return as_dtype(arr.dtype)
+
+
+def _object_array(value: Any) -> np.ndarray:
+    if isinstance(value, (bytes, str, Variant)):
+        out = np.empty((), dtype=object)
+        out[()] = value
+        return out
+    return np.asarray(value, dtype=object)
+
+
+def _fixed_array(value: Any, dtype: DType) -> np.ndarray:
+    """A C-contiguous array in the host's (little-endian) order; quantized values as plain ints."""
+    if isinstance(value, np.ndarray) and value.dtype.names:  # TF's quantized structured dtypes
+        value = value.view(value.dtype[0])
+    arr = np.asarray(value, dtype=dtype.numpy)
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray makes scalars 1-d)
+
+
+def _shown(key: bytes) -> str:
+    return repr(key) if key[:1] == b"\x00" else repr(key.decode("utf-8", "surrogateescape"))
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    raw = key if isinstance(key, bytes) else key.encode("utf-8", "surrogateescape")
+    if not raw:
+        raise ValueError("the empty key is the bundle header; tensors need a non-empty key")
+    return raw
+
+
+class BundleWriter:
+    """Accumulates tensors into ``PREFIX.data-*`` and writes ``PREFIX.index`` on ``finish()``.
+
+    ``max_shard_size`` (bytes) starts a new data file whenever the next tensor would not fit
+    (a tensor is never split; one larger than the limit gets a file of its own). Use as a
+    context manager: the checkpoint is committed on success and nothing is left on error.
+    """
+
+    def __init__(
+        self,
+        prefix: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        max_shard_size: int | None = None,
+        progress: bool | None = None,
+        total_bytes: int | None = None,
+    ) -> None:
+        self.prefix = os.fspath(prefix)
+        if storage.is_remote(self.prefix):
+            raise UnsupportedCheckpointError(
+                f"cannot write to {self.prefix}: write to a local prefix, then upload the files"
+            )
+        if max_shard_size is not None and max_shard_size <= 0:
+            raise ValueError(f"max_shard_size must be positive, got {max_shard_size}")
+        self.overwrite, self.max_shard_size = overwrite, max_shard_size
+        self._check_destination()
+        directory = os.path.dirname(self.prefix)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        self._token = f".tempstate{random.getrandbits(64)}"  # TF's temporary-name suffix
+        self._files: list[Any] = []  # open temporary data files, by shard id
+        self._sizes: list[int] = []
+        self._entries: dict[bytes, Any] = {}  # key -> BundleEntryProto
+        self.min_shards = 1
+        self._closed = False
+        self._bar = _progress_bar(progress, total_bytes, self.prefix)
+
+    # -- destination ---------------------------------------------------------------------------
+
+    def _check_destination(self) -> None:
+        index = naming.index_file(self.prefix)
+        if os.path.exists(index) and not self.overwrite:
+            raise CheckpointExistsError(
+                f"checkpoint {self.prefix} already exists ({index}); pass overwrite=True to replace it "
+                "or choose another prefix"
+            )
+
+    def _temp_data_path(self, shard: int) -> str:
+        return f"{self.prefix}.data-{shard:05d}{self._token}"
+
+    def _shard_file(self, shard: int) -> Any:
+        while len(self._files) <= shard:
+            self._files.append(open(self._temp_data_path(len(self._files)), "wb"))  # noqa: SIM115
+            self._sizes.append(0)
+        return self._files[shard]
+
+    def _pick_shard(self, nbytes: int) -> int:
+        current = max(len(self._files) - 1, 0)
+        if (
+            self.max_shard_size is not None
+            and self._sizes
+            and self._sizes[current] > 0
+            and self._sizes[current] + nbytes > self.max_shard_size
+        ):
+            return current + 1
+        return current
+
+    # -- adding tensors ------------------------------------------------------------------------
+
+    def _new_entry(self, key: bytes, dtype: DType, shape: tuple[int, ...]) -> Any:
+        from .protos.ckptviz_format_pb2 import BundleEntryProto
+
+        if self._closed:
+            raise RuntimeError("this BundleWriter has already finished")
+        if key in self._entries:
+            raise ValueError(f"duplicate key {_shown(key)}: each tensor may be added once")
+        if dtype.base_enum != dtype.as_datatype_enum or not (
+            dtype.is_fixed_width or dtype.base_enum in (STRING, VARIANT)
+        ):
+            raise UnsupportedCheckpointError(
+                f"{_shown(key)}: a {dtype.name} tensor cannot be saved in a checkpoint"
+            )
+        entry = BundleEntryProto(dtype=dtype.as_datatype_enum)  # type: ignore[arg-type]
+        entry.shape.SetInParent()  # TF always writes the shape, even for scalars
+        for d in shape:
+            entry.shape.dim.add().size = d
+        self._entries[key] = entry
+        return entry
+
+    def _append(
+        self, entry: Any, chunks: list[Any] | Iterator[Any], nbytes: int, masked: int, shard: int | None
+    ) -> None:
+        shard = self._pick_shard(nbytes) if shard is None else shard
+        f = self._shard_file(shard)
+        entry.shard_id, entry.offset, entry.size, entry.crc32c = shard, self._sizes[shard], nbytes, masked
+        for chunk in chunks:
+            f.write(chunk)
+            if self._bar is not None:
+                self._bar.update(memoryview(chunk).nbytes)
+        self._sizes[shard] += nbytes
+
+    def add(self, key: str | bytes, value: Any, dtype: Any = None, *, shard: int | None = None) -> None:
+        """Append one tensor (anything ``np.asarray`` takes; bytes/str for strings, ``Variant``)."""
+        raw_key = _key_bytes(key)
+        if raw_key[0] == 0:
+            raise ValueError(f"key {key!r} starts with a NUL byte, which marks slice keys; use add_slice")
+        self._add(raw_key, value, dtype, shard)
+
+    def _add(self, key: bytes, value: Any, dtype: Any, shard: int | None) -> None:
+        dt = as_dtype(dtype) if dtype is not None else infer_dtype(value)
+        if dt.base_enum in (STRING, VARIANT):
+            arr = _object_array(value)
+            data, masked = (values.encode_strings if dt.base_enum == STRING else values.encode_variants)(arr)
+            self._append(self._new_entry(key, dt, arr.shape), [data], len(data), masked, shard)
+            return
+        if not dt.is_fixed_width:
+            raise UnsupportedCheckpointError(f"{key!r}: a {dt.name} tensor cannot be saved in a checkpoint")
+        arr = _fixed_array(value, dt)
+        raw = arr.reshape(-1).view(np.uint8)
+        entry = self._new_entry(key, dt, arr.shape)
+        self._append(entry, [raw] if raw.size else [], raw.size, crc.mask(crc.value(raw)), shard)
+
+    def add_slice(
+        self,
+        full_key: str,
+        full_shape: tuple[int, ...],
+        piece: slices.Slice,
+        value: Any,
+        dtype: Any = None,
+        *,
+        shard: int | None = None,
+    ) -> None:
+        """TF's ``AddSlice``: one slice of a partitioned tensor (a covering slice is a plain entry)."""
+        dt = as_dtype(dtype) if dtype is not None else infer_dtype(value)
+        if piece.covers(full_shape):
+            self.add(full_key, value, dt, shard=shard)
+            return
+        self._full_entry(full_key, dt, tuple(full_shape)).slices.append(piece.to_proto(_slice_proto()))
+        self._add(slices.encode_key(full_key, piece), value, dt, shard)
+
+    def _full_entry(self, full_key: str, dtype: DType, shape: tuple[int, ...]) -> Any:
+        key = _key_bytes(full_key)
+        entry = self._entries.get(key)
+        if entry is None:
+            return self._new_entry(key, dtype, shape)
+        if entry.dtype != dtype.as_datatype_enum or tuple(d.size for d in entry.shape.dim) != shape:
+            raise ValueError(f"slices of {full_key!r} disagree on its dtype or full shape")
+        if not entry.slices:
+            raise ValueError(f"{full_key!r} was added whole; it cannot also get slices")
+        return entry
+
+    # -- committing ----------------------------------------------------------------------------
+
+    def _index_bytes(self, num_shards: int) -> bytes:
+        from .protos.ckptviz_format_pb2 import BundleHeaderProto
+
+        header = BundleHeaderProto(num_shards=num_shards)
+        header.version.producer = 1
+        builder = TableBuilder()
+        builder.add(b"", header.SerializeToString())
+        for key in sorted(self._entries):
+            builder.add(key, self._entries[key].SerializeToString())
+        return builder.finish()
+
+    def finish(self) -> str:
+        """Write the index and move every file into place; returns the prefix."""
+        try:
+            self._shard_file(max(self.min_shards, len(self._files), 1) - 1)  # TF always writes a data file
+            for f in self._files:
+                f.close()
+            num_shards = len(self._files)
+            index = naming.index_file(self.prefix)
+            temp_index = index + self._token
+            with open(temp_index, "wb") as f:
+                f.write(self._index_bytes(num_shards))
+            self._check_destination()  # someone may have written it meanwhile
+            if os.path.exists(index):
+                os.remove(index)  # from here until the rename below the destination is absent, never mixed
+            for shard in range(num_shards):
+                os.replace(self._temp_data_path(shard), naming.data_file(self.prefix, shard, num_shards))
+            os.replace(temp_index, index)
+            self._remove_stale_data_files(num_shards)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+        self._closed = True
+        return self.prefix
+
+    def _remove_stale_data_files(self, num_shards: int) -> None:
+        """Data files of a replaced checkpoint with another shard count would confuse readers."""
+        directory = os.path.dirname(self.prefix) or "."
+        for name in os.listdir(directory):
+            split = naming.split_data_file(os.path.join(directory, name))
+            if split and split[0] == self.prefix and split[2] != num_shards:
+                os.remove(os.path.join(directory, name))
+
+    def abort(self) -> None:
+        """Close and delete the temporary files; the destination is left as it was."""
+        self._closed = True
+        for f in self._files:
+            f.close()
+        for path in [self._temp_data_path(i) for i in range(len(self._files))] + [
+            naming.index_file(self.prefix) + self._token
+        ]:
+            if os.path.exists(path):
+                os.remove(path)
+
+    def __enter__(self) -> BundleWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            if not self._closed:
+                self.finish()
+        else:
+            self.abort()
+
+
+def _slice_proto() -> Any:
+    from .protos.ckptviz_format_pb2 import TensorSliceProto
+
+    return TensorSliceProto()
+
+
+def _progress_bar(progress: bool | None, total: int | None, prefix: str) -> Any:
+    if progress is False or (progress is None and (total is None or total < _PROGRESS_MIN_BYTES)):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, unit="B", unit_scale=True, desc=f"writing {os.path.basename(prefix)}", file=sys.stderr
+    )
+
+
+# -- the public one-call writer --------------------------------------------------------------------
+
+
+def write_checkpoint(
+    prefix: str | os.PathLike[str],
+    tensors: Mapping[str, Any],
+    object_graph: Any = None,
+    *,
+    dtypes: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    max_shard_size: int | None = None,
+    progress: bool | None = None,
+) -> str:
+    """Write ``tensors`` ({key: array}) as a TensorBundle V2 checkpoint TensorFlow reads.
+
+    ``object_graph`` (a ``TrackableObjectGraph`` message or its bytes) makes it object-based; it
+    is stored last under ``_CHECKPOINTABLE_OBJECT_GRAPH``, as TF does. ``dtypes`` overrides the
+    inferred dtype per key (e.g. ``"bfloat16"``, ``"qint8"``). Tensors are written in the
+    mapping's order. Returns the prefix.
+    """
+    dtypes = dtypes or {}
+    graph_bytes = _graph_bytes(object_graph, tensors)
+    total = sum(_nbytes(v) for v in tensors.values())
+    with BundleWriter(
+        prefix, overwrite=overwrite, max_shard_size=max_shard_size, progress=progress, total_bytes=total
+    ) as writer:
+        for key, value in tensors.items():
+            writer.add(key, value, dtypes.get(key))
+        if graph_bytes is not None:
+            writer.add(naming.OBJECT_GRAPH_KEY, graph_bytes, "string")
+    return writer.prefix
+
+
+def _nbytes(value: Any) -> int:
+    return int(getattr(value, "nbytes", 0)) if isinstance(value, np.ndarray) and value.dtype != object else 0
+
+
+def _graph_bytes(object_graph: Any, tensors: Mapping[str, Any]) -> bytes | None:
+    if object_graph is None:
+        return None
+    if naming.OBJECT_GRAPH_KEY in tensors:
+        raise ValueError(
+            f"pass the object graph either as object_graph or as {naming.OBJECT_GRAPH_KEY!r}, not both"
+        )
+    from .protos.ckptviz_format_pb2 import TrackableObjectGraph
+
+    if isinstance(object_graph, (bytes, bytearray)):
+        raw, proto = bytes(object_graph), TrackableObjectGraph.FromString(bytes(object_graph))
+    else:
+        raw, proto = object_graph.SerializeToString(), object_graph
+    keys = sorted(tensors)
+    missing = [
+        a.checkpoint_key
+        for node in proto.nodes
+        for a in node.attributes
+        if not _has_key_or_prefix(keys, a.checkpoint_key)
+    ]
+    if missing:
+        shown = ", ".join(repr(k) for k in missing[:5])
+        raise ValueError(
+            f"the object graph refers to {len(missing)} key(s) missing from tensors: {shown}; "
+            "add those tensors or remove the attributes"
+        )
+    return raw
+
+
+def _has_key_or_prefix(sorted_keys: list[str], key: str) -> bool:
+    """TF maps attributes to keys exactly, else by prefix (legacy saveables append ``_STATE`` etc.)."""
+    import bisect
+
+    i = bisect.bisect_left(sorted_keys, key)
+    return i < len(sorted_keys) and sorted_keys[i].startswith(key)
