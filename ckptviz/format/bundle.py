@@ -7,6 +7,7 @@ byte range each, straight into the numpy array that is returned.
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any, NamedTuple
 
@@ -48,17 +49,25 @@ class Entry(NamedTuple):
         return self.size
 
 
-def _entry(key: str, proto: Any, path: str, offset: int) -> Entry:
-    # Hot: runs once per key when a checkpoint is opened, so each field is read only once.
+def _dtype_and_shape(proto: Any, key: str, path: str, offset: int) -> tuple[DType, tuple[int, ...]]:
     shape = tuple([d.size for d in proto.shape.dim])
+    if shape and min(shape) < 0:
+        raise CorruptCheckpointError(f"entry {key!r} has a negative shape {list(shape)}", path, offset)
+    return from_enum(proto.dtype), shape
+
+
+def _entry(key: str, proto: Any, head: tuple[DType, tuple[int, ...]], path: str, offset: int) -> Entry:
     at, size, shard, crc32c = proto.offset, proto.size, proto.shard_id, proto.crc32c
-    if (at | size | shard) < 0 or (shape and min(shape) < 0):
-        raise CorruptCheckpointError(
-            f"entry {key!r} has a negative shape, offset, size or shard", path, offset
-        )
+    if (at | size | shard) < 0:
+        raise CorruptCheckpointError(f"entry {key!r} has a negative offset, size or shard", path, offset)
     # Only a partitioned tensor's entry lacks a CRC; skip building the slices container otherwise.
     pieces = tuple([slices.Slice.from_proto(s) for s in proto.slices]) if not crc32c and proto.slices else ()
-    return Entry(key, from_enum(proto.dtype), shape, shard, at, size, crc32c, pieces)
+    # tuple.__new__ skips NamedTuple's Python-level __new__, a third of the cost per key.
+    return _new_tuple(Entry, (key, head[0], head[1], shard, at, size, crc32c, pieces))
+
+
+_new_tuple = tuple.__new__
+_LENGTH_BYTE = [bytes([0x0A, n]) for n in range(128)]  # field 1 tag + one-byte length
 
 
 def _parse_entries(items: list[tuple[bytes, bytes, int]], path: str) -> list[Any]:
@@ -67,7 +76,9 @@ def _parse_entries(items: list[tuple[bytes, bytes, int]], path: str) -> list[Any
 
     from .protos.ckptviz_format_pb2 import BundleEntryList, BundleEntryProto
 
-    framed = b"".join([b"\x0a" + varint.encode(len(v)) + v for _, v, _ in items])
+    framed = b"".join(
+        [(_LENGTH_BYTE[len(v)] if len(v) < 128 else b"\x0a" + varint.encode(len(v))) + v for _, v, _ in items]
+    )
     try:
         return list(BundleEntryList.FromString(framed).entries)
     except DecodeError:
@@ -100,14 +111,34 @@ class BundleReader:
         if first is None or first[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
         self._read_header(first[1], first[2])
-        items = list(table)
-        path = self.index_path
-        for (raw_key, _, offset), proto in zip(items, _parse_entries(items, path)):
+        # Tens of thousands of small objects: the cyclic GC would only rescan them, never free any.
+        collect = gc.isenabled()
+        gc.disable()
+        try:
+            self._read_entries(list(table))
+        finally:
+            if collect:
+                gc.enable()
+
+    def _read_entries(self, items: list[tuple[bytes, bytes, int]]) -> None:
+        path, entries, slice_entries = self.index_path, self.entries, self._slice_entries
+        # Entries start with dtype and shape (fields 1 and 2), and most checkpoints repeat a few
+        # of them thousands of times: decode each distinct prefix once.
+        heads: dict[bytes, tuple[DType, tuple[int, ...]]] = {}
+        for (raw_key, value, offset), proto in zip(items, _parse_entries(items, path)):
+            key = repr(raw_key) if raw_key[0] == 0 else raw_key.decode("utf-8", "surrogateescape")
+            prefix = (
+                value[: 4 + value[3]] if len(value) > 3 and value[0] == 0x08 and value[2] == 0x12 else b""
+            )
+            head = heads.get(prefix) if prefix else None
+            if head is None:
+                head = _dtype_and_shape(proto, key, path, offset)
+                if prefix and value[1] < 0x80 and value[3] < 0x80:
+                    heads[prefix] = head
             if raw_key[0] == 0:  # an encoded slice key: data of a partitioned tensor
-                self._slice_entries[raw_key] = _entry(repr(raw_key), proto, path, offset)
+                slice_entries[raw_key] = _entry(key, proto, head, path, offset)
             else:
-                key = raw_key.decode("utf-8", "surrogateescape")
-                self.entries[key] = _entry(key, proto, path, offset)
+                entries[key] = _entry(key, proto, head, path, offset)
 
     def _read_header(self, value: bytes, offset: int) -> None:
         from google.protobuf.message import DecodeError
@@ -137,23 +168,7 @@ class BundleReader:
         return naming.data_file(self.prefix, shard, self.num_shards)
 
     def _shard(self, entry: Entry) -> storage.Blob:
-        blob = self._shards.get(entry.shard)
-        if blob is None:
-            if entry.shard >= self.num_shards:
-                raise CorruptCheckpointError(
-                    f"entry {entry.key!r} is in shard {entry.shard} but the bundle has {self.num_shards}",
-                    self.index_path,
-                )
-            path = self.shard_path(entry.shard)
-            try:
-                blob = storage.open_blob(path)
-            except CheckpointNotFoundError:
-                raise CorruptCheckpointError(
-                    f"data file {storage.basename(path)} is missing (the checkpoint has {self.num_shards} "
-                    "data files; copy all of them along with the .index)",
-                    path,
-                ) from None
-            self._shards[entry.shard] = blob
+        blob = self._shards.get(entry.shard) or self._open_shard(entry)
         if entry.offset + entry.size > blob.size:
             raise CorruptCheckpointError(
                 f"entry {entry.key!r} needs bytes [{entry.offset}, {entry.offset + entry.size}) but the file "
@@ -161,6 +176,24 @@ class BundleReader:
                 blob.path,
                 entry.offset,
             )
+        return blob
+
+    def _open_shard(self, entry: Entry) -> storage.Blob:
+        if entry.shard >= self.num_shards:
+            raise CorruptCheckpointError(
+                f"entry {entry.key!r} is in shard {entry.shard} but the bundle has {self.num_shards}",
+                self.index_path,
+            )
+        path = self.shard_path(entry.shard)
+        try:
+            blob = storage.open_blob(path)
+        except CheckpointNotFoundError:
+            raise CorruptCheckpointError(
+                f"data file {storage.basename(path)} is missing (the checkpoint has {self.num_shards} "
+                "data files; copy all of them along with the .index)",
+                path,
+            ) from None
+        self._shards[entry.shard] = blob
         return blob
 
     def close(self) -> None:
@@ -199,20 +232,20 @@ class BundleReader:
         return values.decode_variants(buf, entry.shape, blob.path, entry.offset, expected)
 
     def _read_fixed(self, entry: Entry) -> np.ndarray:
+        # Hot: called once per tensor, so it reads straight into the array it returns.
         dtype = entry.dtype.numpy
-        if entry.size != entry.num_elements * dtype.itemsize:
+        if entry.size != math.prod(entry.shape) * dtype.itemsize:
             raise CorruptCheckpointError(
                 f"entry {entry.key!r} holds {entry.size} bytes but a {entry.dtype.name} tensor of shape "
-                f"{list(entry.shape)} needs {entry.num_elements * dtype.itemsize}",
+                f"{list(entry.shape)} needs {math.prod(entry.shape) * dtype.itemsize}",
                 self.index_path,
             )
         blob = self._shard(entry)  # checks the range before anything is allocated
         out = np.empty(entry.shape, dtype=dtype)
-        raw = out.reshape(-1).view(np.uint8)
         if entry.size:
-            blob.readinto(entry.offset, raw)
+            blob.readinto(entry.offset, out)
         if self.verify:
-            actual = crc.value(raw)
+            actual = crc.value(out)
             if crc.mask(actual) != entry.crc32c:
                 raise ChecksumMismatchError(
                     f"checksum mismatch for {entry.key!r}: stored {crc.unmask(entry.crc32c):#010x}, computed "
@@ -222,7 +255,7 @@ class BundleReader:
                 )
         if self.endian != "<" and dtype.itemsize > 1:
             unit = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
-            raw.view(f"u{unit}").byteswap(inplace=True)
+            out.reshape(-1).view(f"u{unit}").byteswap(inplace=True)
         return out
 
     def slice_entries(self, entry: Entry) -> list[tuple[slices.Slice, Entry]]:

@@ -55,45 +55,29 @@ _REF_OFFSET = 100  # TF1 reference types: base value + 100
 class DType:
     """One TensorFlow dtype: ``name`` as TF spells it, ``as_numpy_dtype``, ``as_datatype_enum``."""
 
-    __slots__ = ("_numpy", "as_datatype_enum", "name")
+    __slots__ = ("_numpy", "as_datatype_enum", "base_enum", "is_fixed_width", "name", "numpy", "size")
 
     def __init__(self, enum: int) -> None:
         base = enum - _REF_OFFSET if enum > _REF_OFFSET else enum
-        self.as_datatype_enum = enum
+        self.as_datatype_enum, self.base_enum = enum, base
         # A value from a newer TensorFlow still lists; reading it is unsupported.
         name, numpy = _TABLE.get(base, (f"unknown_dtype_{base}", None))
         self.name = name + "_ref" if enum > _REF_OFFSET else name
         self._numpy = numpy
+        # Attributes, not properties: the reader consults them for every tensor it reads.
+        # is_fixed_width: stored as raw element bytes (TF's DataTypeCanUseMemcpy).
+        self.is_fixed_width: bool = numpy is not None and base not in (STRING, VARIANT)
+        # numpy: the dtype of values as read (quantized types as plain integers, as TF returns them).
+        dt = np.dtype(numpy if numpy is not None else object)
+        self.numpy: np.dtype[Any] = dt[0] if dt.names else dt
+        # size: bytes per element on disk (int4 and friends are stored one per byte).
+        self.size: int = self.numpy.itemsize if self.is_fixed_width else 0
 
     @property
     def as_numpy_dtype(self) -> Any:
         if self._numpy is None:
             raise TypeError(f"{self.name} tensors have no numpy equivalent")
         return self._numpy
-
-    @property
-    def numpy(self) -> np.dtype[Any]:
-        """The numpy dtype of values as read (quantized types as their plain integers, as TF returns them)."""
-        dt: np.dtype[Any] = np.dtype(self.as_numpy_dtype)
-        return dt[0] if dt.names else dt
-
-    @property
-    def is_fixed_width(self) -> bool:
-        """Stored as raw element bytes (TF's DataTypeCanUseMemcpy)."""
-        return self._numpy is not None and self.base_enum not in (STRING, VARIANT)
-
-    @property
-    def base_enum(self) -> int:
-        return (
-            self.as_datatype_enum % _REF_OFFSET
-            if self.as_datatype_enum > _REF_OFFSET
-            else self.as_datatype_enum
-        )
-
-    @property
-    def size(self) -> int:
-        """Bytes per element on disk (int4 and friends are stored one per byte)."""
-        return self.numpy.itemsize if self.is_fixed_width else 0
 
     @property
     def is_quantized(self) -> bool:

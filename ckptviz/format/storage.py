@@ -11,6 +11,8 @@ import os
 import posixpath
 from typing import Any, Protocol
 
+import numpy as np
+
 from ..errors import CheckpointNotFoundError, CorruptCheckpointError, UnsupportedCheckpointError
 
 
@@ -31,6 +33,13 @@ def is_remote(path: str) -> bool:
 
 def _local(path: str) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
+
+
+def _byte_view(out: Any) -> memoryview:
+    """Bytes of a buffer; numpy arrays of ml_dtypes types cannot export their format, only bytes."""
+    if isinstance(out, np.ndarray):
+        return memoryview(out.reshape(-1).view(np.uint8))
+    return memoryview(out).cast("B")
 
 
 def _check_range(blob: Blob, offset: int, n: int) -> None:
@@ -62,11 +71,11 @@ class LocalBlob:
         return data
 
     def readinto(self, offset: int, out: Any) -> None:
-        view = memoryview(out).cast("B")
-        _check_range(self, offset, view.nbytes)
-        done = 0
-        while done < view.nbytes:
-            got = os.preadv(self._fd, [view[done:]], offset + done)
+        nbytes = out.nbytes if isinstance(out, np.ndarray) else memoryview(out).nbytes
+        _check_range(self, offset, nbytes)
+        done = os.preadv(self._fd, [out], offset)
+        while done < nbytes:  # short reads are rare; finish through a byte view
+            got = os.preadv(self._fd, [_byte_view(out)[done:]], offset + done)
             if got <= 0:
                 raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
             done += got
@@ -110,7 +119,7 @@ class RemoteBlob:
         return bytes(data)
 
     def readinto(self, offset: int, out: Any) -> None:
-        view = memoryview(out).cast("B")
+        view = _byte_view(out)
         view[:] = self.read(offset, view.nbytes)
 
     def close(self) -> None:
