@@ -38,7 +38,7 @@ def _local(path: str) -> str:
 def _byte_view(out: Any) -> memoryview:
     """Bytes of a buffer; numpy arrays of ml_dtypes types cannot export their format, only bytes."""
     if isinstance(out, np.ndarray):
-        return memoryview(out.reshape(-1).view(np.uint8))
+        return memoryview(out.reshape(-1).view(np.uint8).data)
     return memoryview(out).cast("B")
 
 
