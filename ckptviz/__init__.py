@@ -33,6 +33,9 @@ _LAZY = {
     "RestoreStatus": "ckptviz.model.live",
     "restore": "ckptviz.model.live",
     "CheckpointView": "ckptviz.model.restore",
+    "ObjectGraph": "ckptviz.model.graph",
+    "export_graph": "ckptviz.render",
+    "GraphView": "ckptviz.render",
 }
 
 
@@ -48,6 +51,7 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     return sorted(__all__)
 
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -62,8 +66,10 @@ __all__ = [
     "ChecksumMismatchError",
     "CorruptCheckpointError",
     "DType",
+    "GraphView",
     "KeyNotFoundError",
     "NameConflictError",
+    "ObjectGraph",
     "RestoreMismatchError",
     "RestoreStatus",
     "UnsupportedCheckpointError",
@@ -71,6 +77,7 @@ __all__ = [
     "as_dtype",
     "check",
     "convert",
+    "export_graph",
     "latest_checkpoint",
     "list_variables",
     "load_checkpoint",

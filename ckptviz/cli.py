@@ -132,6 +132,26 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _graph(args: argparse.Namespace) -> int:
+    options = {
+        "max_nodes": args.max_nodes or None,
+        "max_depth": args.depth,
+        "focus": args.focus,
+        "filter": args.filter,
+        "select": args.select,
+        "hide_empty": not args.all,
+        "optimizer_lists": args.all,
+    }
+    if args.output is None:
+        print(Checkpoint(args.path).graph.to_dot(**options), end="")
+        return 0
+    from .render import export_graph
+
+    out = export_graph(args.path, args.output, engine=args.engine, **options)
+    print(f"wrote {out}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ckptviz", description="See, compare and repair TensorFlow checkpoints."
@@ -154,6 +174,22 @@ def _parser() -> argparse.ArgumentParser:
 
     for p in (ls, show):
         p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
+
+    graph = sub.add_parser(
+        "graph", help="draw the dependency graph (DOT on stdout, or -o FILE.svg/png/pdf/dot)"
+    )
+    graph.add_argument("path")
+    graph.add_argument(
+        "-o", "--output", metavar="FILE", help="write a picture; the extension picks the format"
+    )
+    graph.add_argument("--max-nodes", type=int, default=300, help="collapse subtrees beyond this (0: never)")
+    graph.add_argument("--depth", type=int, help="collapse below this depth")
+    graph.add_argument("--focus", metavar="PATH", help="one object's subtree and the path to it")
+    graph.add_argument("--filter", metavar="REGEX", help="objects whose path matches, and their ancestors")
+    graph.add_argument("--select", nargs="+", metavar="PATH", help="only these objects (a partial restore)")
+    graph.add_argument("--all", action="store_true", help="also bookkeeping nodes without checkpoint values")
+    graph.add_argument("--engine", help="'dot', 'graphviz-pure' or an executable's path")
+    graph.set_defaults(run=_graph)
 
     copy = sub.add_parser("copy", help="copy a checkpoint (entries and object graph) to a new prefix")
     select = sub.add_parser("select", help="save only some object paths or key globs to a new prefix")

@@ -101,6 +101,7 @@ class KerasReader:
         self.path = path
         self._files: list[tuple[Any, int, str]] = []  # (h5py.File, bytes it may use, name)
         self._found: dict[str, Entry] = {}  # entry.shard is the number of the file holding it
+        self._names: dict[str, str | bytes] = {}  # h5py gives bytes for names that are not UTF-8
         self._closers: list[Any] = []
         try:
             self._open(path)
@@ -170,14 +171,20 @@ class KerasReader:
             self._closers.append(raw)
             h5 = h5py.File(raw, "r")
             self._files.append((h5, size, name))
-            found: list[tuple[str, Any]] = []
+            found: list[tuple[str | bytes, Any]] = []
             h5.visititems(
                 lambda key, obj: found.append((key, obj)) if isinstance(obj, h5py.Dataset) else None
             )
-            for key, dataset in found:
+            for name_in_file, dataset in found:
+                key = (
+                    name_in_file.decode("utf-8", "surrogateescape")
+                    if isinstance(name_in_file, bytes)
+                    else name_in_file
+                )
                 if key in self._found:
                     raise CorruptCheckpointError(f"dataset {key!r} is in two weight shards", name)
                 self._found[key] = _entry(key, dataset, number)
+                self._names[key] = name_in_file
 
     def close(self) -> None:
         for h5, _, _ in self._files:
@@ -195,7 +202,7 @@ class KerasReader:
             raise KeyNotFoundError(key, self.entries)
         h5, available, name = self._files[entry.shard]
         with _errors(name, f"cannot read dataset {key!r}"):
-            dataset = h5[key]
+            dataset = h5[self._names[key]]
             _check_storage(key, dataset, available, name)
             if entry.dtype == _UNKNOWN:
                 raise UnsupportedCheckpointError(

@@ -1,0 +1,110 @@
+"""Kinds of object-graph nodes and optimizer slot links, recorded or inferred.
+
+TF1 optimizers and legacy tf_keras ones record ``slot_variables`` on the optimizer node. Keras 3
+and the new tf_keras optimizers (default since TF 2.11) record none (format.md §6.3): their state
+is a plain tracked list (``optimizer/_variables/N``) plus per-slot lists (``_momentums``,
+``_velocities``…) aligned with the optimizer's trainable variables. We infer those links so such
+checkpoints draw like the TF guide's picture.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .graph import VARIABLE_VALUE, Edge, Node, Slot
+
+# Children that mark an optimizer without recorded slots: an iteration counter plus a learning rate
+# or a state list (Keras 3, tf_keras new and legacy), or TF1's Adam accumulators.
+_ITERATIONS = {"_iterations", "iter", "iterations"}
+_HYPER = {"_learning_rate", "learning_rate", "lr", "_variables"}
+_TF1_STATE = {"beta1_power", "beta2_power"}
+# Lists of an optimizer that hold all its variables or the model's, never one slot per variable.
+_NOT_SLOT_LISTS = {"_variables", "variables", "_trainable_variables", "_trainable_variables_indices"}
+# tf_keras new optimizers name slots "<Optimizer>/<slot>/<variable name>" ("Adam/m/dense/kernel").
+_TFKERAS_NAME = re.compile(r"^[^/]+/(?P<slot>[^/]+)/(?P<var>.+)$")
+
+
+def is_variable(node: Node) -> bool:
+    """TF 1.x's visualiser test: a node whose attribute is ``VARIABLE_VALUE``."""
+    return any(a.name == VARIABLE_VALUE for a in node.attributes)
+
+
+def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot]) -> list[Slot]:
+    """Set ``kind`` on every node and return all slot links (recorded first, then inferred)."""
+    children: list[list[Edge]] = [[] for _ in nodes]
+    for e in edges:
+        children[e.parent].append(e)
+    optimizers = {s.optimizer_id for s in recorded}
+    slots = list(recorded)
+    for node in nodes:
+        names = {e.local_name for e in children[node.id]}
+        if node.id not in optimizers and (
+            (names & _ITERATIONS and names & _HYPER) or (names & _TF1_STATE and not is_variable(node))
+        ):
+            optimizers.add(node.id)
+            slots.extend(infer_slots(node.id, nodes, children))
+    slot_ids = {s.slot_id for s in slots}
+    for node in nodes:
+        if node.id in optimizers:
+            node.kind = "optimizer"
+        elif node.id in slot_ids:
+            node.kind = "slot"
+        elif is_variable(node):
+            node.kind = "variable"
+        else:
+            node.kind = "other"
+    return slots
+
+
+def _list_items(node_id: int, children: list[list[Edge]]) -> list[int] | None:
+    """Element ids of a tracked list (children named "0", "1"…), else None."""
+    edges = children[node_id]
+    if not edges or any(e.local_name != str(i) for i, e in enumerate(edges)):
+        return None
+    return [e.child for e in edges]
+
+
+def slot_name_of(list_name: str, slot: Node, variable: Node) -> str:
+    """The name the optimizer gave this slot: ``m`` for tf_keras ``Adam/m/dense/kernel``,
+    ``momentum`` for Keras 3 ``adam/dense_kernel_momentum`` held in ``_momentums``."""
+    m = _TFKERAS_NAME.match(slot.full_name)
+    if m and variable.full_name and m["var"] == variable.full_name:
+        return m["slot"]
+    singular = list_name.lstrip("_")
+    singular = singular[:-3] + "y" if singular.endswith("ies") else singular.removesuffix("s")
+    return singular
+
+
+def infer_slots(opt: int, nodes: Sequence[Node], children: list[list[Edge]]) -> list[Slot]:
+    """Slots of an optimizer that records none, from its per-variable state lists.
+
+    A state list's i-th element belongs to the i-th of the optimizer's ``_trainable_variables``
+    (Keras 3); without that list (tf_keras new), the slot's ``full_name`` names the variable's. A
+    pair whose shapes differ is not linked.
+    """
+    own = {e.local_name: e.child for e in children[opt]}
+    trainable = _list_items(own["_trainable_variables"], children) if "_trainable_variables" in own else None
+    by_full_name: dict[str, list[Node]] = {}
+    if trainable is None:  # only the tf_keras form needs names
+        for n in nodes:
+            if is_variable(n) and n.full_name:
+                by_full_name.setdefault(n.full_name, []).append(n)
+    out: list[Slot] = []
+    for list_name, list_id in own.items():
+        items = None if list_name in _NOT_SLOT_LISTS else _list_items(list_id, children)
+        if not items or not all(is_variable(nodes[i]) for i in items):
+            continue
+        for index, slot_id in enumerate(items):
+            slot = nodes[slot_id]
+            var = None
+            if trainable is not None and len(trainable) == len(items):
+                var = nodes[trainable[index]]
+            else:
+                m = _TFKERAS_NAME.match(slot.full_name)
+                candidates = by_full_name.get(m["var"], []) if m else []
+                var = next((c for c in candidates if c.shape == slot.shape and c.id not in items), None)
+            if var is None or var.shape != slot.shape or var.id == slot_id:
+                continue
+            out.append(Slot(opt, var.id, slot_name_of(list_name, slot, var), slot_id, True))
+    return out

@@ -1,0 +1,157 @@
+"""Lay DOT out with a Graphviz engine and export pictures.
+
+Engines, in order (docs/jupyter.md): the system ``dot`` on PATH, else the ``graphviz-pure`` package's
+command (a static port: SVG/PNG/JPEG, no PDF). Both run as a subprocess fed DOT on stdin, which is
+all the ``graphviz`` Python package would do. DOT export needs no engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnsupportedCheckpointError
+from ..model.checkpoint import Checkpoint
+from ..model.graph import ObjectGraph
+from .dot import to_dot
+from .view import GraphView
+
+TEXT_FORMATS = {"dot", "gv"}
+HOW_TO_GET_ONE = (
+    "install one with `apt-get install graphviz` (or `brew install graphviz`, `conda install graphviz`) "
+    "or `pip install graphviz-pure`; a '.dot' file needs none"
+)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A Graphviz command: ``name`` is ``dot`` or ``graphviz-pure``; ``command`` its executable."""
+
+    name: str
+    command: str
+
+    @property
+    def formats(self) -> frozenset[str]:
+        return _formats(self.command)
+
+    def run(self, dot: str, fmt: str, timeout: float = 300) -> bytes:
+        """The ``fmt`` output of laying out ``dot`` (RuntimeError with Graphviz's message on failure)."""
+        if fmt not in self.formats:
+            raise UnsupportedCheckpointError(
+                f"{self.name} cannot write {fmt!r} (it writes {', '.join(sorted(_PICTURES & self.formats))})"
+                + ("; PDF needs the system Graphviz: `apt-get install graphviz`" if fmt == "pdf" else "")
+            )
+        done = subprocess.run(
+            [self.command, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{self.name} -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
+        return done.stdout
+
+
+_PICTURES = frozenset({"svg", "png", "pdf", "jpeg", "jpg", "gif", "ps", "eps"})
+
+
+@functools.cache
+def _formats(command: str) -> frozenset[str]:
+    """Output formats the engine lists for ``-T?`` (``png:cairo`` counts as ``png``)."""
+    done = subprocess.run([command, "-T?"], capture_output=True, text=True, timeout=30, check=False)
+    text = (done.stderr + done.stdout).split("Use one of:", 1)[-1]
+    return frozenset(word.split(":", 1)[0] for word in text.split())
+
+
+def find_engine(engine: str | None = None) -> Engine | None:
+    """The engine to use: ``engine`` may be ``"dot"``, ``"graphviz-pure"`` or an executable's path;
+    ``None`` picks the system ``dot``, else graphviz-pure (also when its script directory, e.g. a
+    kernel's venv ``bin``, is not on PATH)."""
+    if engine is not None and os.sep in engine:
+        return Engine(Path(engine).name, engine) if os.access(engine, os.X_OK) else None
+    names = [engine] if engine else ["dot", "graphviz-pure"]
+    for name in names:
+        found = shutil.which(name)
+        if found is None:
+            scripts = {sysconfig.get_path("scripts"), str(Path(sys.executable).parent)}
+            found = next((str(p) for d in scripts if os.access(p := Path(d) / name, os.X_OK)), None)
+        if found is not None:
+            return Engine(name, found)
+    return None
+
+
+def require_engine(engine: str | None, target: str) -> Engine:
+    found = find_engine(engine)
+    if found is None:
+        which = (
+            f"the Graphviz engine {engine!r}"
+            if engine
+            else "a Graphviz layout engine (`dot` or graphviz-pure)"
+        )
+        raise UnsupportedCheckpointError(f"cannot write {target}: {which} was not found; {HOW_TO_GET_ONE}")
+    return found
+
+
+def as_graph(source: Any) -> ObjectGraph:
+    """An ObjectGraph from a checkpoint path, a Checkpoint or an ObjectGraph."""
+    if isinstance(source, ObjectGraph):
+        return source
+    if isinstance(source, Checkpoint):
+        return source.graph
+    if isinstance(source, (str, os.PathLike)):
+        from ..model.checkpoint import open as open_checkpoint
+
+        return open_checkpoint(os.fspath(source)).graph
+    raise TypeError(
+        f"expected a checkpoint path, a Checkpoint or an ObjectGraph, not {type(source).__name__}"
+    )
+
+
+def render(source: Any, fmt: str = "svg", engine: str | None = None, **options: Any) -> bytes:
+    """The picture of ``source``'s graph as bytes (``fmt`` ``dot`` needs no engine)."""
+    dot = to_dot(as_graph(source), GraphView(**options))
+    if fmt in TEXT_FORMATS:
+        return dot.encode()
+    return require_engine(engine, f"{fmt!r}").run(dot, fmt)
+
+
+def export_graph(
+    source: Any,
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,  # noqa: A002 - the name graphviz and pydot use
+    engine: str | None = None,
+    **options: Any,
+) -> Path:
+    """Write the dependency graph of ``source`` (a checkpoint path, Checkpoint or ObjectGraph) to
+    ``path``; the format follows the extension (``.svg``, ``.png``, ``.pdf``, ``.dot``) unless
+    ``format`` is given. ``options`` are ``GraphView``'s: ``max_nodes=300``, ``max_depth``,
+    ``collapse``, ``expand``, ``focus``, ``filter``, ``select``, ``hide_empty``, ``slots``, ``legend``,
+    ``rankdir``, ``title``. Returns the path written."""
+    out = Path(path)
+    fmt = (format or out.suffix.lstrip(".")).lower()
+    if not fmt:
+        raise ValueError(
+            f"cannot tell the format of {str(out)!r}: give it an extension (.svg, .png, .pdf, .dot)"
+        )
+    graph = as_graph(source)
+    if fmt not in TEXT_FORMATS:
+        require_engine(engine, repr(str(out)))  # fail before any work
+    data = render(graph, fmt, engine, **options)
+    out.write_bytes(data)
+    return out
+
+
+def mimebundle(graph: ObjectGraph, **options: Any) -> dict[str, str]:
+    """Jupyter's display data: SVG when an engine is found, else text saying how to get one."""
+    bundle = {"text/plain": repr(graph)}
+    engine = find_engine()
+    if engine is None:
+        bundle["text/plain"] += f"\n(no Graphviz engine to draw it: {HOW_TO_GET_ONE})"
+        return bundle
+    bundle["image/svg+xml"] = engine.run(to_dot(graph, GraphView(**options)), "svg").decode()
+    return bundle

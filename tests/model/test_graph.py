@@ -1,0 +1,219 @@
+"""ObjectGraph against TensorFlow's truth (graph.json: CheckpointView + live objects) and edge cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ckptviz
+from ckptviz.format.naming import OBJECT_GRAPH_KEY
+from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
+from ckptviz.model.graph import Edge, ObjectGraph, Slot, escape, unescape
+from tests.conftest import DATA, corpus
+
+GRAPH_FIXTURES = sorted({(e["graph"], e["path"]) for e in corpus() if "graph" in e and "." not in e["name"]})
+
+
+def resnet() -> ObjectGraph:
+    meta = json.loads((DATA / "resnet50_adam/variables.json").read_text())
+    return ObjectGraph.from_proto(
+        (DATA / "resnet50_adam/object_graph.pb").read_bytes(), meta, "resnet50_adam"
+    )
+
+
+def truth_cases() -> list[Any]:
+    cases = [
+        pytest.param(g, lambda p=p: ckptviz.open(str(DATA / p)).graph, id=g.split("/")[0])
+        for g, p in GRAPH_FIXTURES
+    ]
+    return [*cases, pytest.param("resnet50_adam/graph.json", resnet, id="resnet50_adam")]
+
+
+@pytest.mark.parametrize(("truth_file", "build"), truth_cases())
+def test_graph_matches_tensorflow(truth_file: str, build: Any) -> None:
+    truth = json.loads((DATA / truth_file).read_text())
+    graph = build()
+    assert graph.object_based
+    assert graph.descendants() == truth["descendants"]
+    for node_id, children in truth["children"].items():
+        assert graph.children(int(node_id)) == children
+    assert {i: graph[int(i)].kind for i in truth["nodes"]} == {
+        i: n["kind"] for i, n in truth["nodes"].items()
+    }
+    assert sorted(map(list, graph.slots)) == sorted(truth["slots"])
+
+
+def test_every_object_based_fixture_is_checked() -> None:
+    object_based = {e["path"].split("/")[0] for e in corpus() if "error" not in e and "graph" in e}
+    assert object_based == {g.split("/")[0] for g, _ in GRAPH_FIXTURES}
+    assert {
+        "guide_legacy_adam",
+        "guide_keras3",
+        "tfkeras_new_adam",
+        "object_graph_edge_cases",
+    } <= object_based
+
+
+def test_guide_paths_attributes_and_values() -> None:
+    graph = ckptviz.open(str(DATA / "guide_legacy_adam")).graph
+    kernel = graph.find("net/l1/kernel")
+    assert (kernel.kind, kernel.name, kernel.dtype, kernel.shape, kernel.nbytes) == (
+        "variable",
+        "kernel",
+        "float32",
+        (1, 5),
+        20,
+    )
+    assert kernel.attributes[0].keys == ("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE",)
+    assert graph.find("") is graph[0] and graph[0].path == ""
+    m = graph.find("net/l1/kernel/.OPTIMIZER_SLOT/optimizer/m")  # slots keyed as TF keys them
+    assert m.kind == "slot" and not m.reachable
+    assert graph.slots_of(m.id) == [Slot(graph.find("optimizer").id, kernel.id, "m", m.id, False)]
+    # checkpoint_key ITERATOR names the entry ITERATOR_STATE (legacy saveable suffix)
+    iterator = graph.find("iterator")
+    assert iterator.attributes[0].checkpoint_key == "iterator/.ATTRIBUTES/ITERATOR"
+    assert iterator.attributes[0].keys == ("iterator/.ATTRIBUTES/ITERATOR_STATE",)
+    assert iterator.dtype == "variant" and iterator.kind == "other"
+    assert graph.counts() == {"optimizer": 1, "variable": 9, "slot": 4, "other": 4}
+    assert repr(graph) == "<ckptviz.ObjectGraph object graph: 18 nodes, 1 optimizer, 9 variables, 4 slots>"
+
+
+def test_keras3_slots_are_inferred_from_the_optimizer_lists() -> None:
+    graph = ckptviz.open(str(DATA / "guide_keras3")).graph
+    opt, kernel = graph.find("optimizer"), graph.find("net/l1/_kernel")
+    slots = {s.slot_name: s for s in graph.slots_of(kernel.id)}
+    assert set(slots) == {"momentum", "velocity"} and all(
+        s.inferred and s.optimizer_id == opt.id for s in slots.values()
+    )
+    assert graph[slots["momentum"].slot_id].path == "optimizer/_variables/2"
+    # iterations and learning rate are optimizer state, not slots
+    assert (
+        graph.find("optimizer/_iterations").kind == graph.find("optimizer/_learning_rate").kind == "variable"
+    )
+
+
+def test_self_loop_shared_nodes_and_escaping() -> None:
+    graph = ckptviz.open(str(DATA / "object_graph_edge_cases/ckpt")).graph
+    root_edges = graph.out_edges(0)
+    assert root_edges[0] == Edge(0, "me", 0) and root_edges[-1] == Edge(0, "root", 0)
+    first = graph.find("first")
+    assert [e for e in graph.edges if e.child == first.id] == [
+        Edge(0, "first", first.id),
+        Edge(0, "second", first.id),
+        Edge(2, "0", first.id),
+        Edge(3, "plain", first.id),
+    ]
+    weird = graph.find("mapping/a..b.Sc")
+    assert weird.name == "a.b/c" and graph.children(graph.find("mapping").id)["a.b/c"] == weird.id
+    pair = graph.find("pair")  # double-escaped _serialize_to_tensors name still maps exactly
+    assert [a.keys for a in pair.attributes] == [
+        ("pair/.ATTRIBUTES/x..Sy....z",),
+        ("pair/.ATTRIBUTES/plain",),
+    ]
+    table = graph.find("table")  # one attribute, two entries by prefix
+    assert table.attributes[0].keys == ("table/.ATTRIBUTES/table-keys", "table/.ATTRIBUTES/table-values")
+    assert len(table.values) == 2 and table.dtype is None
+
+
+def test_escape_round_trip() -> None:
+    for name in ["a.b/c", "..", "/", ".S", "plain", "x/y.z"]:
+        assert unescape(escape(name)) == name
+    assert escape("a.b/c") == "a..b.Sc"
+
+
+def test_find_unknown_path_suggests() -> None:
+    graph = ckptviz.open(str(DATA / "guide_legacy_adam")).graph
+    with pytest.raises(ckptviz.KeyNotFoundError, match=r"object path 'net/l1/kernal' .* 'net/l1/kernel'"):
+        graph.find("net/l1/kernal")
+
+
+def test_graph_reads_only_the_object_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    ckpt = ckptviz.open(str(DATA / "guide_legacy_adam"))
+    read = ckpt._reader.read
+    monkeypatch.setattr(
+        ckpt._reader, "read", lambda key: read(key) if key == OBJECT_GRAPH_KEY else pytest.fail(key)
+    )
+    assert len(ckpt.graph) == 18
+
+
+def test_tf1_scope_tree() -> None:
+    graph = ckptviz.open(str(DATA / "tf1_saver/model.ckpt-2")).graph
+    assert not graph.object_based
+    adam = graph.find("Adam")
+    assert adam.kind == "optimizer" and adam.attributes == ()
+    assert graph.children(0) == {
+        "Adam": adam.id,
+        "a": graph.find("a").id,
+        "b": graph.find("b").id,
+        "dense": graph.find("dense").id,
+        "dense_1": graph.find("dense_1").id,
+        "scoped": graph.find("scoped").id,
+    }
+    # beta1_power & global_step hang off the optimizer as state, as iterations do in TF2
+    assert set(graph.children(adam.id)) == {"beta1_power", "beta2_power", "global_step"}
+    assert graph.find("beta1_power").kind == "variable"
+    kernel = graph.find("dense/kernel")
+    assert graph.children(graph.find("dense").id) == {
+        "bias": graph.find("dense/bias").id,
+        "kernel": kernel.id,
+    }
+    assert graph.children(kernel.id) == {}  # slots are not children
+    links = {(graph[s.slot_id].path, s.slot_name) for s in graph.slots_of(kernel.id)}
+    assert links == {("dense/kernel/Adam", "m"), ("dense/kernel/Adam_1", "v")}
+    assert all(s.inferred and s.optimizer_id == adam.id for s in graph.slots)
+    assert graph.counts() == {"optimizer": 1, "variable": 10, "slot": 8, "other": 4}
+    assert graph.descendants() == list(range(15))  # slots only via the optimizer, like TF2
+
+
+def test_scope_tree_without_optimizer_and_object_style_keys() -> None:
+    meta = {
+        "w": ("float32", [3]),
+        "emb/Momentum": ("float32", [2]),  # parent 'emb' is not a variable: not a slot
+        "m/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [2]),
+        "m/.OPTIMIZER_SLOT/opt/a..b/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [2]),
+        "opt/iter/.ATTRIBUTES/VARIABLE_VALUE": ("int64", []),
+    }
+    graph = ObjectGraph.from_keys(meta)
+    assert graph.find("emb/Momentum").kind == "variable"
+    assert graph.find("opt").kind == "optimizer"
+    slot = graph.find("m/.OPTIMIZER_SLOT/opt/a..b")
+    assert graph.slots == [Slot(graph.find("opt").id, graph.find("m").id, "a.b", slot.id, True)]
+    assert graph.find("opt/iter").values[0].shape == ()
+
+
+def _proto(children: dict[int, list[tuple[str, int]]], count: int) -> TrackableObjectGraph:
+    proto = TrackableObjectGraph()
+    for i in range(count):
+        node = proto.nodes.add()
+        for name, child in children.get(i, []):
+            node.children.add(node_id=child, local_name=name)
+    return proto
+
+
+def test_from_proto_synthetic_orphan_and_bad_ids() -> None:
+    proto = _proto({0: [("a", 1)]}, 3)
+    proto.nodes[2].attributes.add(name="VARIABLE_VALUE", checkpoint_key="lost/.ATTRIBUTES/VARIABLE_VALUE")
+    graph = ObjectGraph.from_proto(
+        proto.SerializeToString(), {"lost/.ATTRIBUTES/VARIABLE_VALUE": ("int32", [4])}
+    )
+    assert graph[2].path == "lost" and not graph[2].reachable and graph[2].nbytes == 16
+    assert graph.descendants() == [0, 1]
+    with pytest.raises(ckptviz.CorruptCheckpointError, match="child id 7 out of range"):
+        ObjectGraph.from_proto(_proto({0: [("x", 7)]}, 2), {})
+
+
+def test_missing_attribute_entry_is_kept_without_keys() -> None:
+    proto = _proto({0: [("v", 1)]}, 2)
+    proto.nodes[1].attributes.add(name="VARIABLE_VALUE", checkpoint_key="v/.ATTRIBUTES/VARIABLE_VALUE")
+    graph = ObjectGraph.from_proto(proto, {})
+    assert graph[1].kind == "variable" and graph[1].attributes[0].keys == () and graph[1].nbytes == 0
+
+
+def test_corrupt_object_graph_raises(tmp_path: Path) -> None:
+    bad = DATA / "corrupt/bad_object_graph"
+    prefix = next(bad.glob("*.index")).with_suffix("")
+    with pytest.raises(ckptviz.CorruptCheckpointError):
+        ckptviz.open(str(prefix)).graph  # noqa: B018

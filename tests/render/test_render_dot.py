@@ -1,0 +1,229 @@
+"""DOT text: the guide's colours and classes, goldens for the guide example, and the view options."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import ckptviz
+from ckptviz.model.graph import ObjectGraph
+from ckptviz.render import COLORS, GraphView, select_view, to_dot
+from ckptviz.render.dot import quote
+
+DATA = Path(__file__).parents[1] / "data"
+GOLDEN = Path(__file__).parent / "golden"
+NODE = re.compile(r"^\s*(n\d+|legend_\w+) \[(.*)\];$", re.M)
+EDGE = re.compile(r"^\s*(n\d+|legend_\w+) -> (n\d+|legend_\w+) \[(.*)\];$", re.M)
+
+
+def graph_of(name: str) -> ObjectGraph:
+    return ckptviz.open(str(DATA / name)).graph
+
+
+def resnet() -> ObjectGraph:
+    meta = json.loads((DATA / "resnet50_adam/variables.json").read_text())
+    return ObjectGraph.from_proto(
+        (DATA / "resnet50_adam/object_graph.pb").read_bytes(), meta, "x/resnet50_adam"
+    )
+
+
+def attr(statement: str, name: str) -> str | None:
+    m = re.search(rf'\b{name}="((?:[^"\\]|\\.)*)"', statement)
+    return m.group(1) if m else None
+
+
+def drawn(dot: str) -> dict[int, str]:
+    """node id -> its attribute text, graph nodes only (not the legend)."""
+    return {int(m[1][1:]): m[2] for m in NODE.finditer(dot) if m[1].startswith("n")}
+
+
+@pytest.mark.parametrize("name", ["guide_legacy_adam", "guide_keras3"])
+def test_golden_dot_for_the_guide_example(name: str) -> None:
+    dot = graph_of(name).to_dot()
+    golden = GOLDEN / f"{name}.dot"
+    if os.environ.get("CKPTVIZ_WRITE_GOLDEN"):
+        golden.write_text(dot)
+    assert dot == golden.read_text()
+
+
+@pytest.mark.parametrize(
+    "name", ["guide_legacy_adam", "guide_keras3", "tfkeras_new_adam/weights", "tf1_saver"]
+)
+def test_every_node_has_its_kind_class_and_guide_colour(name: str) -> None:
+    graph = graph_of(name)
+    dot = graph.to_dot(hide_empty=False, optimizer_lists=True)
+    statements = NODE.findall(dot)
+    assert len(statements) == len(graph) + 4  # every node, plus the legend's four
+    for ident, text in statements:
+        kind = attr(text, "class")
+        assert kind in COLORS and attr(text, "color") == COLORS[kind]
+        if ident.startswith("n"):
+            assert kind == graph[int(ident[1:])].kind
+    assert COLORS == {"optimizer": "red", "variable": "blue", "slot": "orange", "other": "black"}
+
+
+@pytest.mark.parametrize("name", ["guide_legacy_adam", "guide_keras3", "tf1_saver"])
+def test_slot_edges_are_dashed_and_labelled(name: str) -> None:
+    graph = graph_of(name)
+    dot = graph.to_dot(legend=False)
+    dashed = [(a, b, t) for a, b, t in EDGE.findall(dot) if "style=dashed" in t]
+    expected = set()
+    for s in graph.slots:
+        expected.add((f"n{s.optimizer_id}", f"n{s.slot_id}", s.slot_name))
+        expected.add((f"n{s.variable_id}", f"n{s.slot_id}", None))
+    assert {(a, b, attr(t, "label")) for a, b, t in dashed} == expected
+    assert len(dashed) == 2 * len(graph.slots) == {"tf1_saver": 16}.get(name, 8)
+    assert all(
+        "style=dashed" not in t for a, b, t in EDGE.findall(dot) if (a, b, attr(t, "label")) not in expected
+    )
+
+
+def test_keras3_draws_like_the_legacy_guide_picture() -> None:
+    legacy, keras3 = graph_of("guide_legacy_adam"), graph_of("guide_keras3")
+    kinds = [sorted(s.node.kind for s in select_view(g).nodes.values()) for g in (legacy, keras3)]
+    # Keras 3 lacks beta_1/beta_2/decay; its bookkeeping lists are hidden by default
+    assert kinds[0].count("slot") == kinds[1].count("slot") == 4
+    labels = drawn(keras3.to_dot()).values()
+    assert not any(attr(t, "label") in ("_variables", "_momentums", "_trainable_variables") for t in labels)
+    full = drawn(keras3.to_dot(optimizer_lists=True, hide_empty=False))
+    assert len(full) == len(keras3)
+
+
+def test_labels_tooltips_and_names_are_readable_and_escaped() -> None:
+    graph = graph_of("guide_legacy_adam")
+    nodes = drawn(graph.to_dot())
+    kernel = nodes[graph.find("net/l1/kernel").id]
+    assert attr(kernel, "label") == r"kernel\nfloat32[1,5]"
+    assert attr(kernel, "id") == f"ckpt_n{graph.find('net/l1/kernel').id}"
+    tooltip = attr(kernel, "tooltip") or ""
+    assert (
+        "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE  float32[1,5] 20 B" in tooltip
+        and "full_name: net/dense/kernel" in tooltip
+    )
+    slot = nodes[graph.find("net/l1/kernel/.OPTIMIZER_SLOT/optimizer/m").id]
+    assert "optimizer's state 'm' for net/l1/kernel" in (attr(slot, "tooltip") or "")
+    assert attr(nodes[0], "label") == "(root)"
+    edges = graph_of("object_graph_edge_cases/ckpt").to_dot()
+    assert 'label="a.b/c"' in edges and 'label="root"' in edges  # raw local names, self-loop kept
+    assert quote('a"b\\c\nd') == r'"a\"b\\c\nd"'
+
+
+def test_self_loop_and_alias_edges_do_not_rank() -> None:
+    dot = graph_of("tfkeras_new_adam/weights").to_dot()
+    loops = [t for a, b, t in EDGE.findall(dot) if a == b == "n0"]
+    assert len(loops) == 1 and "constraint=false" in loops[0]
+    ranks = {attr(t, "label"): "constraint=false" not in t for a, b, t in EDGE.findall(dot) if a == "n0"}
+    assert ranks["layer_with_weights-0"] and not ranks["layer-0"]
+
+
+def test_select_draws_the_guides_partial_restore_picture() -> None:
+    graph = graph_of("guide_legacy_adam")
+    view = select_view(graph, GraphView(select=["net/l1/bias", "save_counter"]))
+    assert {s.node.path for s in view.nodes.values()} == {"", "net", "net/l1", "net/l1/bias", "save_counter"}
+    assert view.slot_edges == [] and len(view.edges) == 4
+
+
+def test_focus_filter_depth_and_collapse() -> None:
+    graph = graph_of("guide_legacy_adam")
+    focus = select_view(graph, GraphView(focus="net/l1/kernel"))
+    paths = {s.node.path for s in focus.nodes.values()}
+    assert paths == {"", "net", "net/l1", "net/l1/kernel", "optimizer"} | {
+        f"net/l1/kernel/.OPTIMIZER_SLOT/optimizer/{m}" for m in "mv"
+    }
+    filtered = select_view(graph, GraphView(filter=r"beta_\d$"))
+    assert {s.node.path for s in filtered.nodes.values()} == {
+        "",
+        "optimizer",
+        "optimizer/beta_1",
+        "optimizer/beta_2",
+    }
+    shallow = select_view(graph, GraphView(max_depth=1))
+    assert {s.node.path for s in shallow.nodes.values()} == {
+        "",
+        "iterator",
+        "net",
+        "optimizer",
+        "step",
+        "save_counter",
+    }
+    net = next(s for s in shallow.nodes.values() if s.node.path == "net")
+    opt = next(s for s in shallow.nodes.values() if s.node.path == "optimizer")
+    assert (net.collapsed, net.hidden_nodes, net.hidden_variables, net.hidden_bytes) == (True, 3, 2, 40)
+    assert (opt.hidden_nodes, opt.hidden_variables) == (9, 9)  # 5 hyper-parameters + 4 slots it owns
+    folded = select_view(graph, GraphView(collapse=["net"]))
+    assert len(folded.nodes) == len(graph) - 3
+    net_id = graph.find("net").id  # the slots of the folded variables now hang off the fold
+    assert [s.variable_id for s in folded.slot_edges] == [net_id] * 4
+    assert "+3 hidden: 2 variables, 40 B" in graph.to_dot(collapse=["net"])
+    opened = select_view(graph, GraphView(max_depth=1, expand=["net/l1"]))
+    assert "net/l1/kernel" in {s.node.path for s in opened.nodes.values()}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"collapse": ["net"]},
+        {"max_depth": 2},
+        {"focus": "net/l1"},
+        {"select": ["net/l1/bias"]},
+        {"max_nodes": 5},
+    ],
+    ids=repr,
+)
+def test_every_edge_ends_at_a_drawn_node(options: dict[str, object]) -> None:
+    graphs = [graph_of("guide_legacy_adam"), graph_of("guide_keras3")]
+    for graph in graphs + ([] if {"collapse", "focus", "select"} & set(options) else [resnet()]):
+        dot = graph.to_dot(**options)
+        nodes = {f"n{i}" for i in drawn(dot)} | {m[0] for m in NODE.findall(dot)}
+        assert all(a in nodes and b in nodes for a, b, _ in EDGE.findall(dot))
+
+
+def test_hide_empty_and_slots_options() -> None:
+    graph = graph_of("guide_keras3")
+    empty = graph.find("optimizer/_trainable_variables_indices")
+    assert not empty.has_checkpoint_values
+    assert empty.id not in select_view(graph, GraphView(optimizer_lists=True)).nodes
+    assert empty.id in select_view(graph, GraphView(optimizer_lists=True, hide_empty=False)).nodes
+    no_slots = select_view(graph, GraphView(slots=False))
+    assert all(s.node.kind != "slot" for s in no_slots.nodes.values()) and no_slots.slot_edges == []
+
+
+def test_big_graph_collapses_to_a_readable_size_and_accounts_for_everything() -> None:
+    graph = resnet()
+    view = select_view(graph)
+    assert 100 <= len(view.nodes) <= 300
+    drawn_vars = sum(s.node.kind in ("variable", "slot") for s in view.nodes.values())
+    hidden_vars = sum(s.hidden_variables for s in view.nodes.values())
+    assert drawn_vars + hidden_vars == sum(n.kind in ("variable", "slot") for n in graph)
+    assert sum(s.node.nbytes + s.hidden_bytes for s in view.nodes.values()) == sum(n.nbytes for n in graph)
+    dot = graph.to_dot()
+    assert "of 943 nodes drawn" in dot and "shape=box3d" in dot
+    assert 'label="3: conv1_bn' in graph.to_dot(focus="model/_operations/3")  # list items named by layer
+    assert (
+        len(select_view(graph, GraphView(max_nodes=None)).nodes) == len(graph) - 78 - 4
+    )  # empty, 4 optimizer lists
+
+
+def test_unknown_focus_is_a_clear_error() -> None:
+    with pytest.raises(ckptviz.KeyNotFoundError, match="object path 'nett'"):
+        to_dot(graph_of("guide_legacy_adam"), focus="nett")
+
+
+@pytest.mark.parametrize("max_nodes", [12, 40, 300])
+def test_partly_shown_lists_fold_the_rest_into_a_stand_in(max_nodes: int) -> None:
+    graph = resnet()
+    view = select_view(graph, GraphView(max_nodes=max_nodes))
+    assert len(view.nodes) <= max_nodes
+    stand_ins = [s for i, s in view.nodes.items() if i >= len(graph)]
+    if max_nodes == 40:
+        assert stand_ins and all(s.collapsed and s.hidden_nodes > 0 for s in stand_ins)
+        dot = graph.to_dot(max_nodes=max_nodes)
+        assert 'id="ckpt_more' in dot and "more objects under model/_operations" in dot
+    drawn_vars = sum(s.node.kind in ("variable", "slot") for s in view.nodes.values())
+    assert drawn_vars + sum(s.hidden_variables for s in view.nodes.values()) == 750
+    assert sum(s.node.nbytes + s.hidden_bytes for s in view.nodes.values()) == sum(n.nbytes for n in graph)

@@ -1,0 +1,110 @@
+"""Export to every format with every installed engine; clear messages without one."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import ckptviz
+from ckptviz.model.graph import ObjectGraph
+from ckptviz.render import export_graph, find_engine, mimebundle
+from ckptviz.render import layout as layout_module
+
+DATA = Path(__file__).parents[1] / "data"
+GUIDE = DATA / "guide_legacy_adam"
+ENGINES = ["dot", "graphviz-pure"]
+MAGIC = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF"}
+
+
+def engine_or_skip(name: str) -> str:
+    found = find_engine(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (apt-get install graphviz / pip install graphviz-pure)")
+    return found.command
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_export_each_format(tmp_path: Path, engine: str, fmt: str) -> None:
+    found = find_engine(engine_or_skip(engine) and engine)
+    assert found is not None
+    if fmt not in found.formats:
+        pytest.skip(f"{engine} cannot write {fmt} (it writes {sorted(found.formats & set(MAGIC))})")
+    out = export_graph(str(GUIDE), tmp_path / f"g.{fmt}", engine=engine)
+    assert out.read_bytes().startswith(MAGIC[fmt])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_svg_keeps_kind_classes_ids_and_tooltips(tmp_path: Path, engine: str) -> None:
+    engine_or_skip(engine)
+    svg = export_graph(ckptviz.open(str(GUIDE)), tmp_path / "g.svg", engine=engine).read_text()
+    for kind, count in {"optimizer": 1, "variable": 9, "slot": 4, "other": 4}.items():
+        assert svg.count(f'class="node {kind}"') == count + 1  # + its legend entry
+    assert 'id="ckpt_n12"' in svg and "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" in svg
+
+
+def test_dot_export_needs_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layout_module, "find_engine", lambda engine=None: None)
+    graph = ckptviz.open(str(GUIDE)).graph
+    out = export_graph(graph, tmp_path / "g.dot")
+    assert out.read_text() == graph.to_dot()
+    assert export_graph(graph, tmp_path / "g.txt", format="gv").read_text().startswith("digraph checkpoint {")
+
+
+def test_missing_engine_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(layout_module.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(layout_module.sys, "executable", str(tmp_path / "python"))
+    assert find_engine() is None
+    with pytest.raises(ckptviz.UnsupportedCheckpointError) as info:
+        export_graph(str(GUIDE), tmp_path / "g.svg")
+    assert str(info.value) == (
+        f"cannot write '{tmp_path / 'g.svg'}': a Graphviz layout engine (`dot` or graphviz-pure) was not found; "
+        "install one with `apt-get install graphviz` (or `brew install graphviz`, `conda install graphviz`) "
+        "or `pip install graphviz-pure`; a '.dot' file needs none"
+    )
+    assert not (tmp_path / "g.svg").exists()
+    bundle = ckptviz.open(str(GUIDE)).graph._repr_mimebundle_()
+    assert set(bundle) == {"text/plain"} and "pip install graphviz-pure" in bundle["text/plain"]
+
+
+def test_format_the_engine_lacks_is_explained(tmp_path: Path) -> None:
+    engine_or_skip("graphviz-pure")
+    with pytest.raises(
+        ckptviz.UnsupportedCheckpointError,
+        match=r"graphviz-pure cannot write 'pdf' .*apt-get install graphviz",
+    ):
+        export_graph(str(GUIDE), tmp_path / "g.pdf", engine="graphviz-pure")
+
+
+def test_bad_source_and_extension(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="not int"):
+        export_graph(3, tmp_path / "g.svg")
+    with pytest.raises(ValueError, match="give it an extension"):
+        export_graph(str(GUIDE), tmp_path / "graph")
+
+
+def test_notebook_display_is_svg() -> None:
+    if find_engine() is None:
+        pytest.skip("no Graphviz engine installed")
+    graph = ckptviz.open(str(DATA / "guide_keras3")).graph
+    bundle = graph._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(graph) and bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    assert mimebundle(graph, select=["net"])["image/svg+xml"].count('class="node ') == 2 + 4
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_resnet50_adam_exports_within_five_seconds(tmp_path: Path, engine: str) -> None:
+    engine_or_skip(engine)
+    start = time.perf_counter()
+    meta = json.loads((DATA / "resnet50_adam/variables.json").read_text())
+    graph = ObjectGraph.from_proto((DATA / "resnet50_adam/object_graph.pb").read_bytes(), meta)
+    found = find_engine(engine)
+    assert found is not None
+    export_graph(graph, tmp_path / "r.svg", engine=engine)
+    if "png" in found.formats:
+        export_graph(graph, tmp_path / "r.png", engine=engine)
+    assert time.perf_counter() - start <= 5.0
