@@ -7,6 +7,7 @@ Every node statement carries ``class="<kind>"`` so SVG can be styled and tested,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..model.graph import KINDS, ObjectGraph
@@ -15,6 +16,13 @@ from .view import GraphView, Shown, View, select_view
 # The TF guide: "optimizer red, regular variables blue, optimizer slot variables orange, other black".
 COLORS = {"optimizer": "red", "variable": "blue", "slot": "orange", "other": "black"}
 FILLS = {"optimizer": "#fde8e8", "variable": "#e8eefd", "slot": "#fff1dc", "other": "#ffffff"}
+# Will-it-load status (ckptviz.check): the fill says it, the outline keeps the kind's colour.
+STATUS_FILLS = {"matched": "#c9f2c9", "missing": "#e4e4e4", "mismatched": "#ff8f8f"}
+STATUS_STYLES = {
+    "matched": "rounded,filled",
+    "missing": "rounded,filled,dashed",
+    "mismatched": "rounded,filled,bold",
+}
 HEADER = (
     'graph [fontname="Helvetica" fontsize=11 nodesep=0.12 ranksep=0.35 labelloc=t];\n'
     '  node [shape=box style="rounded,filled" fontname="Helvetica" fontsize=10 height=0.28 penwidth=1.4];\n'
@@ -99,6 +107,7 @@ def node_statement(
     slot_of: dict[int, tuple[int, str, int]],
     slot_names: dict[int, str],
     local: str,
+    status: str | None = None,
 ) -> str:
     kind = s.node.kind
     attrs = {
@@ -111,17 +120,28 @@ def node_statement(
         "color": COLORS[kind],
         "fillcolor": FILLS[kind],
     }
+    if status is not None:
+        attrs["class"] = f"{kind} {status}"
+        attrs["fillcolor"] = STATUS_FILLS[status]
+        attrs["style"] = STATUS_STYLES[status]
+        attrs["tooltip"] += f"\nwill it load: {status}"
     extra = " shape=box3d" if s.collapsed else ""
     return f"  n{s.node.id} [{' '.join(f'{k}={quote(v)}' for k, v in attrs.items())}{extra}];"
 
 
-def legend() -> list[str]:
+def legend(statuses: Iterable[str] = ()) -> list[str]:
     out = ["  subgraph cluster_legend {", '    label="legend"; fontsize=9; color="#bbbbbb"; style=rounded;']
     for kind in KINDS:
         out.append(
             f'    legend_{kind} [id="ckpt_legend_{kind}" class="{kind}" label="{kind}" color="{COLORS[kind]}" '
             f'fillcolor="{FILLS[kind]}" tooltip="{kind}"];'
         )
+    for status in STATUS_FILLS:
+        if status in statuses:
+            out.append(
+                f'    legend_{status} [id="ckpt_legend_{status}" class="{status}" label="{status}" '
+                f'color="#777777" fillcolor="{STATUS_FILLS[status]}" style="{STATUS_STYLES[status]}"];'
+            )
     out.append('    legend_optimizer -> legend_slot [label="slot" style=dashed color="orange"];')
     out.append('    legend_variable -> legend_slot [style=dashed color="orange"];')
     out.append("  }")
@@ -137,8 +157,13 @@ def view_to_dot(graph: ObjectGraph, view: View, options: GraphView) -> str:
         f"  {HEADER}",
         f"  graph [rankdir={options.rankdir} label={quote(title)}];",
     ]
+    status = _status_by_node(graph, options.status or {})
     for i, shown in view.nodes.items():
-        lines.append(node_statement(graph, shown, slot_of, slot_names, view.names.get(i, shown.node.name)))
+        lines.append(
+            node_statement(
+                graph, shown, slot_of, slot_names, view.names.get(i, shown.node.name), status.get(i)
+            )
+        )
     ranked: set[int] = set()
     for parent, name, child in view.edges:  # only the ownership edge ranks a node: aliases and loops don't
         free = " constraint=false"
@@ -155,9 +180,26 @@ def view_to_dot(graph: ObjectGraph, view: View, options: GraphView) -> str:
         )
         lines.append(f'  n{s.variable_id} -> n{s.slot_id} [style=dashed color="orange"];')
     if options.legend:
-        lines += legend()
+        lines += legend(set(status.values()))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _status_by_node(graph: ObjectGraph, status: Mapping[int | str, str]) -> dict[int, str]:
+    """Node ids as given; keys (name-based checks) mapped to the node holding that value."""
+    by_key = (
+        {v.key: node.id for node in graph.nodes for v in node.values}
+        if any(isinstance(k, str) for k in status)
+        else {}
+    )
+    out: dict[int, str] = {}
+    for ref, state in status.items():
+        if state not in STATUS_FILLS:
+            raise ValueError(f"unknown status {state!r} for {ref!r}; expected one of {sorted(STATUS_FILLS)}")
+        node_id = ref if isinstance(ref, int) else by_key.get(ref)
+        if node_id is not None:
+            out[node_id] = state
+    return out
 
 
 def _title(graph: ObjectGraph, view: View) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import KeyNotFoundError
@@ -44,6 +44,9 @@ class GraphView:
     legend: bool = True
     rankdir: str = "LR"
     title: str | None = None
+    # A will-it-load result to paint on the nodes: ``CheckReport.colours``, i.e. {node id, or key
+    # of a name-based checkpoint: "matched" | "missing" | "mismatched"}.
+    status: Mapping[int | str, str] | None = None
 
 
 @dataclass
