@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import CheckpointError, CheckpointExistsError
-from .model.checkpoint import Checkpoint, _size
+from .model.checkpoint import Checkpoint, human_size
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def _ls(args: argparse.Namespace) -> int:
                 "key": [e.key for e in entries],
                 "dtype": [e.dtype.name for e in entries],
                 "shape": ["[" + ",".join(map(str, e.shape)) + "]" for e in entries],
-                "size": [_size(e.nbytes) for e in entries],
+                "size": [human_size(e.nbytes) for e in entries],
             }
         )
         if len(frame):
@@ -48,7 +48,9 @@ def _ls(args: argparse.Namespace) -> int:
                 c: f"{{:<{max(frame[c].str.len().max(), len(c))}}}".format for c in ("key", "dtype", "shape")
             }
             print(frame.to_string(index=False, justify="left", formatters=left))
-        print(f"{len(entries)} of {len(ckpt)} tensors, {_size(sum(e.nbytes for e in entries))} ({ckpt!r})")
+        print(
+            f"{len(entries)} of {len(ckpt)} tensors, {human_size(sum(e.nbytes for e in entries))} ({ckpt!r})"
+        )
     return 0
 
 
@@ -82,7 +84,9 @@ def _show(args: argparse.Namespace) -> int:
         entry = ckpt.entries.get(args.key)
         value = ckpt.read(args.key)
         assert entry is not None
-        print(f"{entry.key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {_size(entry.nbytes)}")
+        print(
+            f"{entry.key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {human_size(entry.nbytes)}"
+        )
         stats = _stats(value)
         if stats:
             print(stats)

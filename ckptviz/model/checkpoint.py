@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 _HTML_ROWS = 40
 
 
-def _size(n: float) -> str:
+def human_size(n: float) -> str:
+    """``2.6 KiB``: byte counts as people read them."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -129,7 +130,7 @@ class Checkpoint:
         kind = "object-based" if self.is_object_based else "name-based"
         if self.format != "bundle":
             kind = {"v1": "V1 name-based", "keras": "Keras weights"}[self.format]
-        return f"<ckptviz.Checkpoint {self.path!r}: {len(self)} tensors, {_size(self.nbytes)}, {kind}>"
+        return f"<ckptviz.Checkpoint {self.path!r}: {len(self)} tensors, {human_size(self.nbytes)}, {kind}>"
 
     def _repr_html_(self) -> str:
         rows = []
@@ -137,7 +138,7 @@ class Checkpoint:
             shape = "×".join(map(str, e.shape)) or "scalar"
             rows.append(
                 f"<tr><td style='text-align:left'><code>{html.escape(e.key)}</code></td><td>{e.dtype.name}</td>"
-                f"<td>{shape}</td><td>{_size(e.nbytes)}</td></tr>"
+                f"<td>{shape}</td><td>{human_size(e.nbytes)}</td></tr>"
             )
         more = len(self) - _HTML_ROWS
         tail = f"<tr><td colspan=4>… {more} more (use .to_pandas())</td></tr>" if more > 0 else ""

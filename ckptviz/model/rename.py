@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .select import GraphIndex, has_values, set_has_checkpoint_values, unescape_local_name
+from .select import GraphIndex, copy_slot_links, has_values, set_has_checkpoint_values, unescape_local_name
 
 AssignmentMap = Mapping[str, str]
 
@@ -116,13 +116,7 @@ def rename_graph(
             copy = node.attributes.add()
             copy.CopyFrom(attr)
             copy.checkpoint_key = new_prefix + attr.checkpoint_key[len(old_prefix) :]
-        for sv in src.slot_variables:
-            if sv.slot_variable_node_id in moved and sv.original_variable_node_id in moved:
-                node.slot_variables.add(
-                    original_variable_node_id=moved[sv.original_variable_node_id],
-                    slot_name=sv.slot_name,
-                    slot_variable_node_id=moved[sv.slot_variable_node_id],
-                )
+        copy_slot_links(src, node, moved)
         if src.HasField("registered_saver"):
             node.registered_saver.CopyFrom(src.registered_saver)
     for key, source in keys.items():

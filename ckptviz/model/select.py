@@ -223,17 +223,22 @@ def _renumber(proto: Any, kept: set[int], keep_keys: set[str]) -> Any:
         for attr in src.attributes:
             if any(k == attr.checkpoint_key or k.startswith(attr.checkpoint_key) for k in keep_keys):
                 node.attributes.add().CopyFrom(attr)
-        for sv in src.slot_variables:
-            if sv.slot_variable_node_id in new_id and sv.original_variable_node_id in new_id:
-                node.slot_variables.add(
-                    original_variable_node_id=new_id[sv.original_variable_node_id],
-                    slot_name=sv.slot_name,
-                    slot_variable_node_id=new_id[sv.slot_variable_node_id],
-                )
+        copy_slot_links(src, node, new_id)
         if src.HasField("registered_saver"):
             node.registered_saver.CopyFrom(src.registered_saver)
     set_has_checkpoint_values(out, like=proto)
     return out
+
+
+def copy_slot_links(src: Any, node: Any, new_id: dict[int, int]) -> None:
+    """Slot links of ``src`` onto ``node``, renumbered; TF keeps a link only if both ends are kept."""
+    for sv in src.slot_variables:
+        if sv.slot_variable_node_id in new_id and sv.original_variable_node_id in new_id:
+            node.slot_variables.add(
+                original_variable_node_id=new_id[sv.original_variable_node_id],
+                slot_name=sv.slot_name,
+                slot_variable_node_id=new_id[sv.slot_variable_node_id],
+            )
 
 
 def set_has_checkpoint_values(graph: Any, like: Any = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..model.checkpoint import human_size
 from ..model.graph import KINDS, ObjectGraph
 from .view import GraphView, Shown, View, select_view
 
@@ -35,14 +36,6 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "") + '"'
 
 
-def size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
 def _value(dtype: str, shape: tuple[int, ...] | None) -> str:
     """``float32[1,5]``, ``int64 scalar``: dtype and shape the way TF users read them."""
     if shape is None:
@@ -63,7 +56,7 @@ def _label(graph: ObjectGraph, s: Shown, slot_names: dict[int, str], local: str)
         lines.append(_value(node.dtype, node.shape))
     if s.collapsed:
         what = f"{s.hidden_variables} variable{'s' if s.hidden_variables != 1 else ''}"
-        lines.append(f"+{s.hidden_nodes} hidden: {what}, {size(s.hidden_bytes)}")
+        lines.append(f"+{s.hidden_nodes} hidden: {what}, {human_size(s.hidden_bytes)}")
     return "\n".join(lines)
 
 
@@ -80,7 +73,7 @@ def _common_scope(graph: ObjectGraph, node_id: int) -> str:
 def _tooltip(graph: ObjectGraph, s: Shown, slot_of: dict[int, tuple[int, str, int]]) -> str:
     node = s.node
     if node.id >= len(graph.nodes):  # the stand-in for the kids of a partly shown node
-        return f"{s.hidden_nodes} more objects under {node.path[:-2] or '(root)'}: {s.hidden_variables} variables, {size(s.hidden_bytes)}"
+        return f"{s.hidden_nodes} more objects under {node.path[:-2] or '(root)'}: {s.hidden_variables} variables, {human_size(s.hidden_bytes)}"
     lines = [f"{node.kind} {node.path or '(root)'}  [node {node.id}]"]
     if node.id in slot_of:  # TF's pretty-printer wording
         opt, slot, var = slot_of[node.id]
@@ -88,7 +81,7 @@ def _tooltip(graph: ObjectGraph, s: Shown, slot_of: dict[int, tuple[int, str, in
     for a in node.attributes:
         for key in a.keys or (a.checkpoint_key + " (missing)",):
             v = next((v for v in node.values if v.key == key), None)
-            desc = f"{_value(v.dtype, v.shape)} {size(v.nbytes)}" if v else ""
+            desc = f"{_value(v.dtype, v.shape)} {human_size(v.nbytes)}" if v else ""
             lines.append(f"{key}  {desc}".rstrip())
     if node.full_name:
         lines.append(f"full_name: {node.full_name}")
@@ -96,7 +89,7 @@ def _tooltip(graph: ObjectGraph, s: Shown, slot_of: dict[int, tuple[int, str, in
         lines.append(f"registered saver: {node.registered_saver}")
     if s.collapsed:
         lines.append(
-            f"collapsed: {s.hidden_nodes} nodes, {s.hidden_variables} variables, {size(s.hidden_bytes)}"
+            f"collapsed: {s.hidden_nodes} nodes, {s.hidden_variables} variables, {human_size(s.hidden_bytes)}"
         )
     return "\n".join(lines)
 
