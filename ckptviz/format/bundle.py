@@ -24,6 +24,8 @@ from . import crc, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
 from .table import TableReader
 
+MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
+
 
 class Entry(NamedTuple):
     """One bundle entry: where a tensor's bytes are and what they hold (``BundleEntryProto``)."""
@@ -241,9 +243,18 @@ class BundleReader:
                 self.index_path,
             )
         blob = self._shard(entry)  # checks the range before anything is allocated
-        out = np.empty(entry.shape, dtype=dtype)
-        if entry.size:
-            blob.readinto(entry.offset, out)
+        if (
+            entry.size >= MAP_MIN_BYTES
+            and isinstance(blob, storage.LocalBlob)
+            and not entry.offset % dtype.alignment
+        ):
+            # Big tensors: map the file copy-on-write instead of copying into fresh memory, whose
+            # page faults cost more than the read itself.
+            out = blob.map(entry.offset, entry.size).view(dtype).reshape(entry.shape)
+        else:
+            out = np.empty(entry.shape, dtype=dtype)
+            if entry.size:
+                blob.readinto(entry.offset, out)
         if self.verify:
             actual = crc.value(out)
             if crc.mask(actual) != entry.crc32c:

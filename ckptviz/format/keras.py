@@ -76,10 +76,12 @@ class _Window(io.RawIOBase):
         return n
 
 
-def _stored_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, blob: storage.Blob) -> io.RawIOBase:
-    """An uncompressed member read in place; anything else through zipfile's (slow-seeking) reader."""
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, blob: storage.Blob) -> tuple[Any, int]:
+    """A member as a file and the bytes it may yield: an uncompressed one read in place, anything
+    else through zipfile's reader (which re-inflates from the start on every backward seek)."""
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-        return archive.open(info)  # type: ignore[return-value]
+        # Deflate expands at most ~1032:1, so a forged file_size cannot make room for more.
+        return archive.open(info), min(info.file_size, 1032 * info.compress_size + 1024)
     header = blob.read(info.header_offset, 30)
     if header[:4] != _ZIP_MAGIC:
         raise CorruptCheckpointError(
@@ -91,7 +93,7 @@ def _stored_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, blob: storag
         raise CorruptCheckpointError(
             f"{info.filename} runs past the end of the archive (truncated?)", blob.path, start
         )
-    return _Window(blob, start, info.file_size)
+    return _Window(blob, start, info.file_size), info.file_size
 
 
 class KerasReader:
@@ -144,16 +146,17 @@ class KerasReader:
             self._closers.append(archive)
             names = set(archive.namelist())
             if "model.weights.h5" in names:
-                info = archive.getinfo("model.weights.h5")
-                self._add(_stored_member(archive, info, blob), info.file_size, f"{blob.path}/{info.filename}")
+                self._add(
+                    *_member(archive, archive.getinfo("model.weights.h5"), blob),
+                    f"{blob.path}/model.weights.h5",
+                )
             elif "model.weights.json" in names:
                 for name in _shard_names(archive.read("model.weights.json"), blob.path):
                     if name not in names:
                         raise CorruptCheckpointError(
                             f"weight shard {name} is missing from the archive", blob.path
                         )
-                    info = archive.getinfo(name)
-                    self._add(_stored_member(archive, info, blob), info.file_size, f"{blob.path}/{name}")
+                    self._add(*_member(archive, archive.getinfo(name), blob), f"{blob.path}/{name}")
             elif "model.weights.npz" in names:
                 raise UnsupportedCheckpointError(
                     f"{blob.path}: model.weights.npz holds pickled objects, which ckptviz does not unpickle; "
@@ -200,6 +203,8 @@ class KerasReader:
         entry = self.entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, self.entries)
+        if not self._files:
+            raise ValueError(f"{self.path}: read from a closed KerasReader")
         h5, available, name = self._files[entry.shard]
         with _errors(name, f"cannot read dataset {key!r}"):
             dataset = h5[self._names[key]]
@@ -235,22 +240,24 @@ def _shard_names(text: bytes, path: str) -> list[str]:
 def _dtype(dataset: Any) -> DType:
     import h5py
 
-    declared = dataset.attrs.get("dtype")  # Keras marks bfloat16 (stored as 2-byte opaque) this way
-    if isinstance(declared, bytes):
-        declared = declared.decode("utf-8", "replace")
     dt = dataset.dtype
-    if isinstance(declared, str):
-        try:
-            dtype = as_dtype(declared)
-        except TypeError:
-            dtype = _UNKNOWN
-        if dtype.is_fixed_width and dtype.size == dt.itemsize:
-            return dtype
     if h5py.check_string_dtype(dt) is not None:
         return as_dtype("string")
     if dt.kind in "biufc":
         return as_dtype(dt.newbyteorder("="))
-    return _UNKNOWN
+    if dt.kind != "V" or dt.names is not None or "dtype" not in dataset.attrs:
+        return _UNKNOWN
+    # Keras stores bfloat16 as 2-byte opaque data with attribute dtype="bfloat16". That string
+    # lives in the global heap, and a damaged heap sends libhdf5 into an endless loop, so for
+    # 2-byte data the attribute's presence is enough.
+    if dt.itemsize == 2:
+        return as_dtype("bfloat16")
+    declared = dataset.attrs["dtype"]
+    try:
+        dtype = as_dtype(declared.decode("utf-8", "replace") if isinstance(declared, bytes) else declared)
+    except TypeError:
+        return _UNKNOWN
+    return dtype if dtype.is_fixed_width and dtype.size == dt.itemsize else _UNKNOWN
 
 
 def _entry(key: str, dataset: Any, number: int) -> Entry:

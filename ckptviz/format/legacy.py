@@ -24,7 +24,7 @@ from ..errors import (
 )
 from . import slices, storage, tensor_proto
 from .bundle import Entry
-from .dtypes import STRING, DType, from_enum
+from .dtypes import DType, from_enum
 from .table import FOOTER_SIZE, MAGIC, TableReader
 
 _SHARD_RE = re.compile(r"^(?P<stem>.*)-(?P<shard>\d{5}|\?{5})-of-(?P<count>\d{5})$")
@@ -116,7 +116,7 @@ class V1Reader:
             )
         for tensor in meta.tensor:
             self._register(tensor, number, path, first[2])
-        # Values stay unparsed until read; the table's bytes are dropped after this loop.
+        # Values stay unparsed until read; only they, not the whole file, are kept.
         self._data.append({key: (value, offset) for key, value, offset in table})
 
     def _register(self, proto: Any, number: int, path: str, offset: int) -> None:
@@ -153,7 +153,7 @@ class V1Reader:
         )
 
     def close(self) -> None:
-        self._data = [{} for _ in self._data]
+        """Nothing to release: V1 files are small and were read whole when opened."""
 
     # -- values --------------------------------------------------------------------------------
 
@@ -162,14 +162,9 @@ class V1Reader:
         tensor = self._tensors.get(key)
         if tensor is None:
             raise KeyNotFoundError(key, self._tensors)
-        dtype = tensor.dtype
-        if dtype.base_enum != STRING and not dtype.is_fixed_width:
+        if _V1_FIELD.get(from_enum(tensor.dtype.base_enum).name) is None:
             raise UnsupportedCheckpointError(
-                f"tensor {key!r} has dtype {dtype.name}, which holds no saved value"
-            )
-        if _V1_FIELD.get(from_enum(dtype.base_enum).name) is None:
-            raise UnsupportedCheckpointError(
-                f"tensor {key!r} has dtype {dtype.name}, which V1 checkpoints cannot hold"
+                f"{self.path}: tensor {key!r} has dtype {tensor.dtype.name}, which a V1 checkpoint cannot hold"
             )
         problem = slices.check_coverage(key, tensor.shape, [piece for piece, _ in tensor.pieces])
         if problem:
@@ -180,6 +175,7 @@ class V1Reader:
         protos = {piece: self._piece(key, tensor, piece, n) for piece, n in tensor.pieces}
         if len(protos) == 1 and next(iter(protos)).covers(tensor.shape):
             return self._values(key, next(iter(protos.values())))
+        dtype = tensor.dtype
         np_dtype = dtype.numpy if dtype.is_fixed_width else np.dtype(object)
         return slices.assemble(tensor.shape, np_dtype, list(protos), lambda p: self._values(key, protos[p]))
 

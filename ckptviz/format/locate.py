@@ -34,7 +34,7 @@ def locate(path: str) -> Location:
     path = str(path)
     if path.endswith("/") and len(path) > 1:
         path = path.rstrip("/")
-    if path.endswith((".h5", ".keras")) and storage.exists(path):
+    if path.endswith((".h5", ".keras", ".weights.json")) and storage.exists(path):
         return Location("keras", path)
     if path.endswith(".index"):
         return Location("bundle", path[: -len(".index")])
@@ -52,6 +52,8 @@ def locate(path: str) -> Location:
         if head.startswith((_HDF5_MAGIC, _ZIP_MAGIC)):
             return Location("keras", path)
         return Location("v1", path)
+    if "-?????-of-" in path and storage.exists(path.replace("-?????-of-", "-00000-of-")):
+        return Location("v1", path)  # a sharded V1 save, named as TF's Saver returns it
     raise CheckpointNotFoundError(_missing_index_message(path), path)
 
 

@@ -83,8 +83,9 @@ def get_checkpoint_state(directory: str) -> CheckpointState | None:
 
 
 def checkpoint_exists(prefix: str) -> bool:
-    """A V2 prefix with its ``.index``, or a V1 single file."""
-    return storage.exists(index_file(prefix)) or (storage.exists(prefix) and not storage.isdir(prefix))
+    """A V2 prefix with its ``.index``, a V1 single file, or a sharded V1 save (``PREFIX-?????-of-N``)."""
+    v1 = prefix.replace("-?????-of-", "-00000-of-")
+    return storage.exists(index_file(prefix)) or (storage.exists(v1) and not storage.isdir(v1))
 
 
 def latest_checkpoint(directory: str) -> str | None:

@@ -7,6 +7,7 @@ downloaded whole.
 
 from __future__ import annotations
 
+import mmap
 import os
 import posixpath
 from typing import Any, Protocol
@@ -79,6 +80,15 @@ class LocalBlob:
             if got <= 0:
                 raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
             done += got
+
+    def map(self, offset: int, n: int) -> np.ndarray:
+        """Bytes ``[offset, offset+n)`` as a private copy-on-write memory map: no copy until
+        written, and writes never reach the file. Each call maps anew, so arrays are independent.
+        (The file must not be truncated in place while the array lives; TF never does that.)"""
+        _check_range(self, offset, n)
+        start = offset - offset % mmap.ALLOCATIONGRANULARITY
+        region = mmap.mmap(self._fd, offset + n - start, access=mmap.ACCESS_COPY, offset=start)
+        return np.frombuffer(region, dtype=np.uint8, count=n, offset=offset - start)
 
     def close(self) -> None:
         if self._fd >= 0:

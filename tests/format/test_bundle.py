@@ -76,3 +76,22 @@ def test_corrupt_big_endian_string_checksum(tmp_path: Path) -> None:
     data.write_bytes(bytes(raw))
     with pytest.raises(ckptviz.ChecksumMismatchError):
         ckptviz.load_checkpoint(str(tmp_path / "ckpt")).get_tensor("s")
+
+
+def test_big_tensors_are_private_writable_maps(tmp_path: Path) -> None:
+    from ckptviz.format.bundle import MAP_MIN_BYTES
+
+    big = np.arange(MAP_MIN_BYTES // 4 + 3, dtype=np.float32)
+    ckptviz.write_checkpoint(tmp_path / "ckpt", {"big": big, "small": np.ones(3, np.float32)})
+    data = tmp_path / "ckpt.data-00000-of-00001"
+    before = data.read_bytes()
+    reader = ckptviz.load_checkpoint(str(tmp_path / "ckpt"))
+    a, b = reader.get_tensor("big"), reader.get_tensor("big")
+    assert a.flags.writeable and np.array_equal(a, big)
+    a[:] = -1  # copy-on-write: neither the other array nor the file sees it
+    assert np.array_equal(b, big) and data.read_bytes() == before
+    raw = bytearray(before)
+    raw[100] ^= 1
+    data.write_bytes(bytes(raw))
+    with pytest.raises(ckptviz.ChecksumMismatchError):
+        ckptviz.load_checkpoint(str(tmp_path / "ckpt")).get_tensor("big")

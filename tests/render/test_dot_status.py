@@ -19,7 +19,9 @@ def test_check_report_colours_the_nodes() -> None:
     graph = ckptviz.open(GUIDE).graph
     kernel, bias = graph.find("net/l1/kernel").id, graph.find("net/l1/bias").id
     assert 'class="variable matched"' in lines[f"n{kernel}"]
-    assert 'class="variable mismatched"' in lines[f"n{bias}"] and "will it load: mismatched" in lines[f"n{bias}"]
+    assert (
+        'class="variable mismatched"' in lines[f"n{bias}"] and "will it load: mismatched" in lines[f"n{bias}"]
+    )
     assert 'class="variable missing"' in lines[f"n{graph.find('step').id}"]
     assert 'class="other"' in lines["n0"]  # objects the check says nothing about keep their kind's look
     assert "legend_mismatched" in dot

@@ -1,0 +1,187 @@
+"""Keras 3 weight files: the Keras-written fixtures, sharded and remote forms, and damaged files."""
+
+from __future__ import annotations
+
+import json
+import random
+import zipfile
+from pathlib import Path
+
+import h5py
+import ml_dtypes
+import numpy as np
+import pytest
+
+import ckptviz
+from ckptviz.errors import CheckpointError, CorruptCheckpointError, UnsupportedCheckpointError
+from ckptviz.format.keras import KerasReader
+from tests.conftest import DATA, expected
+
+FIXTURES = DATA / "keras3_files"
+WANT = expected("keras3_files/expected.json")["keys"]
+
+
+def assert_like_expected(reader: KerasReader) -> None:
+    """Same keys in the same order, dtypes, shapes and value bytes as h5py read them."""
+    import base64
+
+    assert list(reader.entries) == list(WANT)
+    for key, record in WANT.items():
+        entry = reader.entries[key]
+        assert (entry.dtype.name, list(entry.shape)) == (record["dtype"], record["shape"])
+        value = reader.read(key)
+        assert value.dtype == entry.dtype.numpy and value.shape == tuple(record["shape"])
+        assert value.tobytes() == base64.b64decode(record["value"]["b64"])
+
+
+@pytest.mark.parametrize("name", ["model.weights.h5", "model.keras"])
+def test_fixture_reads_like_h5py(name: str) -> None:
+    reader = KerasReader(str(FIXTURES / name))
+    assert_like_expected(reader)
+    assert reader.read("layers/dense_1/vars/0").dtype == ml_dtypes.bfloat16
+    assert reader.read("optimizer/vars/0").shape == ()  # iterations, a 0-d array
+    assert reader.entries["layers/dense/vars/0"].nbytes == 48
+    reader.close()
+
+
+@pytest.mark.parametrize("name", ["model.weights.h5", "model.keras"])
+def test_opened_through_the_public_api(name: str) -> None:
+    with ckptviz.open(str(FIXTURES / name)) as ckpt:
+        assert ckpt.format == "keras" and "Keras weights" in repr(ckpt)
+        assert ckpt.keys() == list(WANT)
+
+
+def test_remote_files_are_read_by_range(tmp_path: Path) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    for name in ("model.weights.h5", "model.keras"):
+        fs.pipe(f"/ckptviz-test/{name}", (FIXTURES / name).read_bytes())
+        assert_like_expected(KerasReader(f"memory://ckptviz-test/{name}"))
+
+
+def test_compressed_archive_member(tmp_path: Path) -> None:
+    path = tmp_path / "deflated.keras"
+    with zipfile.ZipFile(FIXTURES / "model.keras") as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    assert_like_expected(KerasReader(str(path)))
+
+
+def test_sharded_weights(tmp_path: Path) -> None:
+    """The layout of ``ShardedH5IOStore``: a JSON map and ``<base>_NNNNN.weights.h5`` files."""
+    with h5py.File(FIXTURES / "model.weights.h5") as src:
+        for number, group in enumerate(["layers", "optimizer"]):
+            with h5py.File(tmp_path / f"model_{number:05d}.weights.h5", "w") as dst:
+                src.copy(src[group], dst, group)
+                if number == 0:
+                    src.copy(src["vars"], dst, "vars")
+    weight_map = {
+        "/layers/dense/vars": ["model_00000.weights.h5"],
+        "/layers/dense_1/vars": ["model_00000.weights.h5"],
+        "/optimizer/vars": ["model_00001.weights.h5"],
+        "/vars": "model_00000.weights.h5",
+    }
+    index = tmp_path / "model.weights.json"
+    index.write_text(json.dumps({"metadata": {"total_size": 0}, "weight_map": weight_map}))
+    reader = KerasReader(str(index))
+    assert_like_expected(reader)
+    assert reader.entries["optimizer/vars/0"].shard == 1
+    (tmp_path / "model_00001.weights.h5").unlink()
+    with pytest.raises(ckptviz.CheckpointNotFoundError):
+        KerasReader(str(index))
+    index.write_text(json.dumps({"weight_map": {"/vars": "../elsewhere.h5"}}))
+    with pytest.raises(CorruptCheckpointError, match="bad shard file name"):
+        KerasReader(str(index))
+
+
+def test_other_hdf5_types(tmp_path: Path) -> None:
+    path = tmp_path / "types.weights.h5"
+    with h5py.File(path, "w") as f:
+        f["b"] = np.array([True, False])
+        f["be"] = np.array([1.5, 2], ">f4")
+        f["c"] = np.array([1 + 2j], np.complex64)
+        f["s"] = np.array([b"ab", b"", b"\xffx"], dtype=h5py.string_dtype("ascii"))
+        f["s0"] = np.array("héllo", dtype=h5py.string_dtype())
+        f["fixed"] = np.array([b"ab", b"cde"])
+        f.create_dataset("gz", data=np.arange(1000, dtype=np.int16), compression="gzip")
+        f["compound"] = np.zeros(2, dtype=[("a", "i4"), ("b", "f4")])
+        f.create_dataset("external", shape=(4,), dtype="f4", external=[(str(path) + ".raw", 0, 16)])
+    reader = KerasReader(str(path))
+    assert reader.read("b").tolist() == [True, False]
+    assert reader.read("be").dtype == np.float32 and reader.read("be").tolist() == [1.5, 2.0]
+    assert reader.read("c").tolist() == [1 + 2j]
+    assert reader.read("s").tolist() == [b"ab", b"", b"\xffx"] and reader.entries["s"].dtype.name == "string"
+    assert reader.read("s0")[()] == "héllo".encode() and reader.read("s0").shape == ()
+    assert reader.read("fixed").tolist() == [b"ab", b"cde"]
+    assert reader.read("gz").tolist() == list(range(1000))
+    with pytest.raises(UnsupportedCheckpointError, match="no TensorFlow dtype"):
+        reader.read("compound")
+    with pytest.raises(UnsupportedCheckpointError, match="keeps its data in other files"):
+        reader.read("external")
+
+
+def test_npz_weights_are_not_unpickled(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", "{}")
+        z.writestr("model.weights.npz", b"PK\x05\x06" + bytes(18))
+    with pytest.raises(UnsupportedCheckpointError, match="pickled"):
+        KerasReader(str(path))
+
+
+# -- damaged input ---------------------------------------------------------------------------------
+
+
+def test_declared_shape_larger_than_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "huge.weights.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("unwritten", shape=(10**9,), dtype="f4")  # reads as fill values
+        f.create_dataset("bomb", shape=(10**9,), dtype="f4", compression="gzip", chunks=(10**6,))
+    reader = KerasReader(str(path))
+    for key in ("unwritten", "bomb"):
+        assert reader.entries[key].shape == (10**9,)
+        with pytest.raises(CorruptCheckpointError, match="needs 4000000000 bytes but 0 are stored"):
+            reader.read(key)
+
+
+def test_not_keras_files(tmp_path: Path) -> None:
+    text = tmp_path / "model.weights.h5"
+    text.write_text("hello")
+    with pytest.raises(CorruptCheckpointError, match="neither HDF5 nor ZIP") as info:
+        KerasReader(str(text))
+    assert info.value.offset == 0
+    archive = tmp_path / "model.keras"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("config.json", "{}")
+    with pytest.raises(CorruptCheckpointError, match=r"no model\.weights\.h5"):
+        KerasReader(str(archive))
+
+
+@pytest.mark.parametrize("name", ["model.weights.h5", "model.keras"])
+def test_truncated_copies_raise_ckptviz_errors(tmp_path: Path, name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    path = tmp_path / name
+    for cut in [*range(0, len(data), 97), len(data) - 1]:
+        path.write_bytes(data[:cut])
+        with pytest.raises(CorruptCheckpointError):
+            KerasReader(str(path))
+
+
+@pytest.mark.parametrize("name", ["model.weights.h5", "model.keras"])
+def test_bit_flips_raise_only_ckptviz_errors(tmp_path: Path, name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    path = tmp_path / name
+    rng = random.Random(11)
+    for _ in range(150):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(damaged))
+        try:
+            reader = KerasReader(str(path))
+            for key in reader.entries:
+                reader.read(key)
+            reader.close()
+        except CheckpointError:
+            pass
