@@ -7,8 +7,10 @@ byte range each, straight into the numpy array that is returned.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,6 +25,20 @@ from ..errors import (
 from . import crc, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
 from .table import TableReader
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic GC passes while building tens of thousands of small acyclic objects (entries,
+    shape lists): every pass would rescan all of them and free nothing."""
+    collect = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collect:
+            gc.enable()
+
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 
@@ -113,14 +129,8 @@ class BundleReader:
         if first is None or first[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
         self._read_header(first[1], first[2])
-        # Tens of thousands of small objects: the cyclic GC would only rescan them, never free any.
-        collect = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             self._read_entries(list(table))
-        finally:
-            if collect:
-                gc.enable()
 
     def _read_entries(self, items: list[tuple[bytes, bytes, int]]) -> None:
         path, entries, slice_entries = self.index_path, self.entries, self._slice_entries

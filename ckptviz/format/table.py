@@ -86,11 +86,16 @@ class Block:
         return CorruptCheckpointError(message, self.path, self.file_offset + pos)
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes, int]]:
-        """``(key, value, file offset of the entry)`` in stored order."""
+        return self.entries()
+
+    def entries(self, after: bytes = b"") -> Iterator[tuple[bytes, bytes, int]]:
+        """``(key, value, file offset of the entry)`` in stored order; keys must increase and
+        follow ``after`` (the previous block's last key). ``last_key`` holds the last one seen."""
         data, end, base = self.data, self.entries_end, self.file_offset
+        self.last_key = after
         if self.num_restarts == 0:
             return
-        pos, key = 0, b""
+        pos, key, previous = 0, b"", after
         while pos < end:
             start = pos
             if pos + 3 <= end and (data[pos] | data[pos + 1] | data[pos + 2]) < 0x80:
@@ -110,6 +115,9 @@ class Block:
             if value_end > end:
                 raise self._corrupt(start, "block entry runs past the end of the block")
             key = key[:shared] + data[pos:key_end] if shared else data[pos:key_end]
+            if key <= previous and (previous or start):  # only the very first key may be b""
+                raise self._corrupt(start, f"keys out of order: {key!r} after {previous!r}")
+            previous = self.last_key = key
             yield key, data[key_end:value_end], base + start
             pos = value_end
 
@@ -183,17 +191,11 @@ class TableReader:
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes, int]]:
         """Every ``(key, value, offset)`` in key order; the index's separator keys are not entries."""
-        previous: bytes | None = None
+        last = b""
         for _, handle in self.index:
-            for key, value, offset in Block(
-                read_block(self.data, handle, self.path, self.verify), self.path, handle.offset
-            ):
-                if previous is not None and key <= previous:
-                    raise CorruptCheckpointError(
-                        f"keys out of order: {key!r} after {previous!r}", self.path, offset
-                    )
-                previous = key
-                yield key, value, offset
+            block = Block(read_block(self.data, handle, self.path, self.verify), self.path, handle.offset)
+            yield from block.entries(after=last)
+            last = block.last_key
 
 
 class _BlockBuilder:

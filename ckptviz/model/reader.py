@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..format import naming
+from ..format.bundle import paused_gc
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
 
@@ -16,7 +17,8 @@ class CheckpointReader:
         self.checkpoint = checkpoint
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        return {k: list(e.shape) for k, e in self.checkpoint.entries.items()}
+        with paused_gc():
+            return {k: list(e.shape) for k, e in self.checkpoint.entries.items()}
 
     def get_variable_to_dtype_map(self) -> dict[str, DType]:
         return {k: e.dtype for k, e in self.checkpoint.entries.items()}
