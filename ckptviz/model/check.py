@@ -23,8 +23,9 @@ import numpy as np
 
 from ..errors import RestoreMismatchError
 from ..format.dtypes import as_dtype
+from ..format.naming import escape_local_name
 from .restore import CheckpointView, open_view
-from .select import GraphIndex, escape_local_name
+from .select import GraphIndex
 
 Status = Literal["matched", "missing", "mismatched"]
 VALUE = "VARIABLE_VALUE"

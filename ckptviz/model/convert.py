@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import NameConflictError
-from ..format.naming import OBJECT_GRAPH_KEY
+from ..format.naming import OBJECT_GRAPH_KEY, escape_local_name
 from .restore import CheckpointView, open_view
-from .select import GraphIndex, escape_local_name
+from .select import GraphIndex
 
 _COUNTER = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"
 Naming = Literal["full_name", "path"] | Mapping[str, str] | Callable[[str, str], str]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..errors import CorruptCheckpointError, KeyNotFoundError
 from ..format.dtypes import as_dtype
-from ..format.naming import OBJECT_GRAPH_KEY
+from ..format.naming import OBJECT_GRAPH_KEY, escape_local_name, unescape_local_name
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
@@ -83,7 +83,7 @@ class Node:
     @property
     def name(self) -> str:
         """The local name (unescaped last path segment); ``""`` for the root."""
-        return unescape(self.path.rsplit("/", 1)[-1]) if self.path else ""
+        return unescape_local_name(self.path.rsplit("/", 1)[-1]) if self.path else ""
 
     @property
     def full_name(self) -> str:
@@ -100,24 +100,6 @@ class Node:
     @property
     def nbytes(self) -> int:
         return sum(v.nbytes for v in self.values)
-
-
-def escape(local_name: str) -> str:
-    """TF's ``escape_local_name``: ``.`` -> ``..`` then ``/`` -> ``.S``."""
-    return local_name.replace(".", "..").replace("/", ".S")
-
-
-def unescape(segment: str) -> str:
-    out, i = [], 0
-    while i < len(segment):
-        pair = segment[i : i + 2]
-        if pair in ("..", ".S"):
-            out.append("." if pair == ".." else "/")
-            i += 2
-        else:
-            out.append(segment[i])
-            i += 1
-    return "".join(out)
 
 
 def _value(key: str, meta: Any) -> Value:
@@ -210,7 +192,7 @@ class ObjectGraph:
         for s in recorded:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<slot name>
             if s.slot_id not in paths and s.variable_id in paths and s.optimizer_id in paths:
                 prefix = f"{paths[s.variable_id]}/.OPTIMIZER_SLOT/{paths[s.optimizer_id]}/"
-                paths[s.slot_id] = prefix + escape(s.slot_name)
+                paths[s.slot_id] = prefix + escape_local_name(s.slot_name)
         keys = sorted(values)
         nodes = []
         for i, node in enumerate(proto.nodes):
@@ -311,7 +293,9 @@ def _bfs_paths(count: int, edges: Iterable[Edge]) -> dict[int, str]:
         base = paths[parent]
         for e in out[parent]:
             if e.child not in paths:
-                paths[e.child] = f"{base}/{escape(e.local_name)}" if base else escape(e.local_name)
+                paths[e.child] = (
+                    f"{base}/{escape_local_name(e.local_name)}" if base else escape_local_name(e.local_name)
+                )
                 queue.append(e.child)
     return paths
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .select import GraphIndex, copy_slot_links, has_values, set_has_checkpoint_values, unescape_local_name
+from ..format.naming import unescape_local_name
+from .select import GraphIndex, copy_slot_links, has_values, set_has_checkpoint_values
 
 AssignmentMap = Mapping[str, str]
 

@@ -13,7 +13,8 @@ import re
 from collections import deque
 from collections.abc import Mapping
 
-from .graph import VARIABLE_VALUE, Attribute, Edge, Node, Slot, Value, unescape
+from ..format.naming import unescape_local_name
+from .graph import VARIABLE_VALUE, Attribute, Edge, Node, Slot, Value
 
 # Slot names of TF1 optimizers, in creation order (the N of ``_N``); by slot count when it varies.
 _TF1_SLOTS: dict[str, dict[int, tuple[str, ...]]] = {
@@ -68,7 +69,7 @@ class _Builder:
         if path not in self.children:
             parent, _, last = path.rpartition("/")
             self.ensure(parent, escaped)
-            self.children[parent].setdefault(unescape(last) if escaped else last, path)
+            self.children[parent].setdefault(unescape_local_name(last) if escaped else last, path)
             self.children[path] = {}
 
     def attach(self, path: str, name: str, key: str, full_name: str = "", escaped: bool = False) -> None:
@@ -93,7 +94,7 @@ def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge
                 b.ensure(var, escaped=True)
                 b.ensure(opt, escaped=True)
                 b.optimizers.add(opt)
-                slot_links.append((opt, var, unescape(slot), obj))
+                slot_links.append((opt, var, unescape_local_name(slot), obj))
                 b.children.setdefault(obj, {})
                 b.attrs.setdefault(obj, []).append(Attribute(attr, "", key, (key,)))
             else:

@@ -14,28 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import KeyNotFoundError, UnsupportedCheckpointError
+from ..format.naming import escape_local_name
 
 Selector = str | int | Callable[[str], bool] | Iterable[str | int]
 _GLOB = "*?["
 _ATTRIBUTES = "/.ATTRIBUTES/"
 _SLOT = ".OPTIMIZER_SLOT"
-
-
-def escape_local_name(name: str) -> str:
-    """trackable_utils.escape_local_name: ``.`` → ``..`` then ``/`` → ``.S``."""
-    return name.replace(".", "..").replace("/", ".S")
-
-
-def unescape_local_name(name: str) -> str:
-    out, i = [], 0
-    while i < len(name):
-        if name[i] == "." and i + 1 < len(name):
-            out.append("/" if name[i + 1] == "S" else name[i + 1])
-            i += 2
-        else:
-            out.append(name[i])
-            i += 1
-    return "".join(out)
 
 
 def value_path(key: str) -> str:

@@ -10,8 +10,10 @@ import pytest
 
 import ckptviz
 from ckptviz.format.naming import OBJECT_GRAPH_KEY
+from ckptviz.format.naming import escape_local_name as escape
+from ckptviz.format.naming import unescape_local_name as unescape
 from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
-from ckptviz.model.graph import Edge, ObjectGraph, Slot, escape, unescape
+from ckptviz.model.graph import Edge, ObjectGraph, Slot
 from tests.conftest import DATA, corpus
 
 GRAPH_FIXTURES = sorted({(e["graph"], e["path"]) for e in corpus() if "graph" in e and "." not in e["name"]})

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import ckptviz
+from ckptviz.format.naming import escape_local_name, unescape_local_name
 from ckptviz.model.check import RestoreMismatchError, check
 from ckptviz.model.convert import NameConflictError, convert
 from ckptviz.model.live import restore
-from ckptviz.model.select import escape_local_name, unescape_local_name
 from tests.conftest import DATA
 
 GUIDE = str(DATA / "guide_legacy_adam" / "ckpt-4")
