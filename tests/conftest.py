@@ -18,6 +18,20 @@ def corpus() -> list[dict[str, Any]]:
     return json.loads((DATA / "corpus.json").read_text())["fixtures"]  # type: ignore[no-any-return]
 
 
+def bundle_fixtures() -> list[dict[str, Any]]:
+    """One corpus line per TensorBundle checkpoint: no error cases, no other path forms of it."""
+    import ckptviz
+
+    out = []
+    for case in corpus():
+        if "error" in case or "." in case["name"]:
+            continue
+        with ckptviz.open(str(DATA / case["path"])) as ckpt:
+            if ckpt.format == "bundle":
+                out.append(case)
+    return out
+
+
 def expected(name: str) -> dict[str, Any]:
     return json.loads((DATA / name).read_text())  # type: ignore[no-any-return]
 

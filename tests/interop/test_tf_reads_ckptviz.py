@@ -12,7 +12,7 @@ from ckptviz.format.writer import write_checkpoint
 from ckptviz.model.check import RestoreMismatchError, check
 from ckptviz.model.convert import convert
 from ckptviz.model.live import restore
-from tests.conftest import DATA, corpus
+from tests.conftest import DATA, bundle_fixtures
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
@@ -58,18 +58,9 @@ def test_tensorflow_reads_every_dtype_we_write(tmp_path: Path) -> None:
         ), key
 
 
-BUNDLES = [f for f in corpus() if "error" not in f and "." not in f["name"] and f["name"] != "v1_format"]
-
-
-@pytest.mark.parametrize("fixture", [f["name"] for f in BUNDLES])
-def test_tensorflow_reads_copies_of_its_fixtures(tmp_path: Path, fixture: str) -> None:
-    record = next(f for f in BUNDLES if f["name"] == fixture)
-    try:
-        ckpt = ckptviz.open(str(DATA / record["path"]))
-    except ImportError:
-        pytest.skip("reader for this format not available yet")
-    if ckpt.format != "bundle":
-        pytest.skip("not a TensorBundle")
+@pytest.mark.parametrize("record", bundle_fixtures(), ids=lambda f: f["name"])
+def test_tensorflow_reads_copies_of_its_fixtures(tmp_path: Path, record: dict) -> None:  # type: ignore[type-arg]
+    ckpt = ckptviz.open(str(DATA / record["path"]))
     copy = ckpt.save(str(tmp_path / "copy"))
     reader, original = tf.train.load_checkpoint(copy), tf.train.load_checkpoint(ckpt.path)
     shapes = original.get_variable_to_shape_map()
