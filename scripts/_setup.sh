@@ -17,6 +17,9 @@ apt_install() {
 command -v dot >/dev/null || apt_install graphviz
 
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+    # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it.
+    "$PYTHON" -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv; "$PYTHON" -m venv .venv; }
+fi
 VENV=$PWD/.venv/bin
 "$VENV/pip" install -q --upgrade pip >/dev/null
