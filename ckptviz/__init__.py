@@ -19,6 +19,7 @@ from .errors import (
     UnsupportedCheckpointError,
 )
 from .format.dtypes import DType, as_dtype
+from .format.naming import CheckpointState, get_checkpoint_state
 from .format.tensor_proto import Variant
 from .model.checkpoint import Checkpoint, open
 from .model.reader import CheckpointReader, latest_checkpoint, list_variables, load_checkpoint
@@ -58,6 +59,7 @@ __all__ = [
     "BundleWriter",
     "CheckReport",
     "Checkpoint",
+    "CheckpointState",
     "CheckpointError",
     "CheckpointExistsError",
     "CheckpointNotFoundError",
@@ -78,6 +80,7 @@ __all__ = [
     "check",
     "convert",
     "export_graph",
+    "get_checkpoint_state",
     "latest_checkpoint",
     "list_variables",
     "load_checkpoint",
