@@ -253,15 +253,8 @@ class BundleReader:
                 self.index_path,
             )
         blob = self._shard(entry)  # checks the range before anything is allocated
-        if (
-            entry.size >= MAP_MIN_BYTES
-            and isinstance(blob, storage.LocalBlob)
-            and not entry.offset % dtype.alignment
-        ):
-            # Big tensors: map the file copy-on-write instead of copying into fresh memory, whose
-            # page faults cost more than the read itself.
-            out = blob.map(entry.offset, entry.size).view(dtype).reshape(entry.shape)
-        else:
+        out = self._map(blob, entry, dtype) if entry.size >= MAP_MIN_BYTES else None
+        if out is None:
             out = np.empty(entry.shape, dtype=dtype)
             if entry.size:
                 blob.readinto(entry.offset, out)
@@ -278,6 +271,17 @@ class BundleReader:
             unit = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
             out.reshape(-1).view(f"u{unit}").byteswap(inplace=True)
         return out
+
+    @staticmethod
+    def _map(blob: storage.Blob, entry: Entry, dtype: np.dtype[Any]) -> np.ndarray | None:
+        """Big tensors: a copy-on-write map of the file instead of a copy into fresh memory, whose
+        page faults cost more than the read itself. None where mapping is not possible."""
+        if not isinstance(blob, storage.LocalBlob) or entry.offset % dtype.alignment:
+            return None
+        try:
+            return blob.map(entry.offset, entry.size).view(dtype).reshape(entry.shape)
+        except OSError:  # e.g. out of map areas, or a filesystem that cannot map
+            return None
 
     def slice_entries(self, entry: Entry) -> list[tuple[slices.Slice, Entry]]:
         """The stored pieces of a partitioned tensor, checked to tile it exactly."""

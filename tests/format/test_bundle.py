@@ -95,3 +95,17 @@ def test_big_tensors_are_private_writable_maps(tmp_path: Path) -> None:
     data.write_bytes(bytes(raw))
     with pytest.raises(ckptviz.ChecksumMismatchError):
         ckptviz.load_checkpoint(str(tmp_path / "ckpt")).get_tensor("big")
+
+
+def test_reads_fall_back_when_the_file_cannot_be_mapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ckptviz.format import storage
+    from ckptviz.format.bundle import MAP_MIN_BYTES
+
+    big = np.arange(MAP_MIN_BYTES // 8, dtype=np.float64)
+    ckptviz.write_checkpoint(tmp_path / "ckpt", {"big": big})
+
+    def refuse(*args: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(storage.LocalBlob, "map", refuse)
+    assert np.array_equal(ckptviz.load_checkpoint(str(tmp_path / "ckpt")).get_tensor("big"), big)
