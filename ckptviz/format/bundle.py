@@ -122,35 +122,66 @@ class BundleReader:
         except CheckpointNotFoundError:
             raise CheckpointNotFoundError(_missing_index_message(prefix), self.index_path) from None
         self._shards: dict[int, storage.Blob] = {}
-        self.entries: dict[str, Entry] = {}
-        self._slice_entries: dict[bytes, Entry] = {}
         table = iter(TableReader(data, self.index_path, verify))
         first = next(table, None)
         if first is None or first[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
         self._read_header(first[1], first[2])
         with paused_gc():
-            self._read_entries(list(table))
+            self._items = list(table)  # (key, BundleEntryProto bytes, offset): parsed on demand
+        self._entries: dict[str, Entry] | None = None
+        self._slice_entries: dict[bytes, Entry] = {}
+        # Entries start with dtype and shape (fields 1 and 2), and most checkpoints repeat a few of
+        # them thousands of times: each distinct prefix is decoded once.
+        self._heads: dict[bytes, tuple[DType, tuple[int, ...]]] = {}
+        self._metadata: dict[str, tuple[DType, tuple[int, ...]]] | None = None
 
-    def _read_entries(self, items: list[tuple[bytes, bytes, int]]) -> None:
-        path, entries, slice_entries = self.index_path, self.entries, self._slice_entries
-        # Entries start with dtype and shape (fields 1 and 2), and most checkpoints repeat a few
-        # of them thousands of times: decode each distinct prefix once.
-        heads: dict[bytes, tuple[DType, tuple[int, ...]]] = {}
-        for (raw_key, value, offset), proto in zip(items, _parse_entries(items, path)):
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """Every tensor's entry, by key (slices of partitioned tensors are not listed)."""
+        if self._entries is None:
+            with paused_gc():
+                self._read_entries()
+        assert self._entries is not None
+        return self._entries
+
+    def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
+        """``{key: (dtype, shape)}``: all that listing needs, without decoding whole entries."""
+        if self._metadata is None:
+            if self._entries is not None:
+                self._metadata = {k: (e.dtype, e.shape) for k, e in self._entries.items()}
+            else:
+                with paused_gc():
+                    self._metadata = {
+                        key: self._head(value, key, offset)
+                        for raw_key, value, offset in self._items
+                        if raw_key[0] != 0 and (key := raw_key.decode("utf-8", "surrogateescape"))
+                    }
+        return dict(self._metadata)
+
+    def _head(self, value: bytes, key: str, offset: int, proto: Any = None) -> tuple[DType, tuple[int, ...]]:
+        prefix = value[: 4 + value[3]] if len(value) > 3 and value[0] == 0x08 and value[2] == 0x12 else b""
+        head = self._heads.get(prefix) if prefix else None
+        if head is None:
+            if proto is None:
+                proto = _parse_entries(
+                    [(key.encode("utf-8", "surrogateescape"), value, offset)], self.index_path
+                )[0]
+            head = _dtype_and_shape(proto, key, self.index_path, offset)
+            if prefix and value[1] < 0x80 and value[3] < 0x80:
+                self._heads[prefix] = head
+        return head
+
+    def _read_entries(self) -> None:
+        path, entries, slice_entries = self.index_path, {}, self._slice_entries
+        for (raw_key, value, offset), proto in zip(self._items, _parse_entries(self._items, path)):
             key = repr(raw_key) if raw_key[0] == 0 else raw_key.decode("utf-8", "surrogateescape")
-            prefix = (
-                value[: 4 + value[3]] if len(value) > 3 and value[0] == 0x08 and value[2] == 0x12 else b""
-            )
-            head = heads.get(prefix) if prefix else None
-            if head is None:
-                head = _dtype_and_shape(proto, key, path, offset)
-                if prefix and value[1] < 0x80 and value[3] < 0x80:
-                    heads[prefix] = head
+            head = self._head(value, key, offset, proto)
             if raw_key[0] == 0:  # an encoded slice key: data of a partitioned tensor
                 slice_entries[raw_key] = _entry(key, proto, head, path, offset)
             else:
                 entries[key] = _entry(key, proto, head, path, offset)
+        self._entries, self._items = entries, []
 
     def _read_header(self, value: bytes, offset: int) -> None:
         from google.protobuf.message import DecodeError
@@ -217,9 +248,10 @@ class BundleReader:
 
     def read(self, key: str) -> Any:
         """The value of ``key`` as a numpy array (strings and variants as object arrays)."""
-        entry = self.entries.get(key)
+        entries = self.entries
+        entry = entries.get(key)
         if entry is None:
-            raise KeyNotFoundError(key, self.entries)
+            raise KeyNotFoundError(key, entries)
         if entry.slices:
             return self._read_sliced(entry)
         return self.read_entry(entry)

@@ -17,11 +17,12 @@ class CheckpointReader:
         self.checkpoint = checkpoint
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
+        metadata = self.checkpoint.dtypes_and_shapes()
         with paused_gc():
-            return {k: list(e.shape) for k, e in self.checkpoint.entries.items()}
+            return {k: list(shape) for k, (_, shape) in metadata.items()}
 
     def get_variable_to_dtype_map(self) -> dict[str, DType]:
-        return {k: e.dtype for k, e in self.checkpoint.entries.items()}
+        return {k: dtype for k, (dtype, _) in self.checkpoint.dtypes_and_shapes().items()}
 
     def has_tensor(self, key: str) -> bool:
         return key in self.checkpoint.entries
@@ -50,7 +51,7 @@ def load_checkpoint(path: str, verify: bool = True) -> CheckpointReader:
 def list_variables(path: str) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
     with Checkpoint(path) as ckpt:
-        return sorted((k, list(e.shape)) for k, e in ckpt.entries.items())
+        return sorted((k, list(shape)) for k, (_, shape) in ckpt.dtypes_and_shapes().items())
 
 
 def latest_checkpoint(directory: str) -> str | None:

@@ -97,7 +97,9 @@ def test_big_tensors_are_private_writable_maps(tmp_path: Path) -> None:
         ckptviz.load_checkpoint(str(tmp_path / "ckpt")).get_tensor("big")
 
 
-def test_reads_fall_back_when_the_file_cannot_be_mapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reads_fall_back_when_the_file_cannot_be_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ckptviz.format import storage
     from ckptviz.format.bundle import MAP_MIN_BYTES
 

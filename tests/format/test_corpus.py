@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import ckptviz
-from tests.conftest import DATA, assert_same_value, corpus, expected, expected_value
+from ckptviz.format.bundle import BundleReader
+from tests.conftest import DATA, assert_same_value, bundle_fixtures, corpus, expected, expected_value
 
 CASES = corpus()
 
@@ -49,3 +50,12 @@ def test_every_dtype_of_tensorflow_is_covered() -> None:
     names = {v["dtype"] for c in CASES if "expected" in c for v in expected(c["expected"])["keys"].values()}
     storable = {d.name for d in ckptviz.format.dtypes.ALL if d.name != "resource"}
     assert storable - names == set()
+
+
+@pytest.mark.parametrize("case", bundle_fixtures(), ids=lambda c: c["name"])
+def test_fast_listing_agrees_with_full_entries(case: dict[str, Any]) -> None:
+    prefix = ckptviz.open(str(DATA / case["path"])).path
+    lazy = BundleReader(prefix)
+    listed = lazy.dtypes_and_shapes()
+    assert lazy._entries is None  # listing decoded dtype/shape prefixes only
+    assert listed == {k: (e.dtype, e.shape) for k, e in BundleReader(prefix).entries.items()}
