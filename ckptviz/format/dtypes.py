@@ -79,10 +79,6 @@ class DType:
             raise TypeError(f"{self.name} tensors have no numpy equivalent")
         return self._numpy
 
-    @property
-    def is_quantized(self) -> bool:
-        return self.name.startswith(("qint", "quint"))
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, DType):
             return self.as_datatype_enum == other.as_datatype_enum

@@ -86,7 +86,7 @@ class CheckpointView:
     def to_numpy(self, select: select.Selector | None = None) -> dict[str, np.ndarray]:
         """``{path: array}``: object paths for variables (``net/l1/bias``), keys for everything else."""
         view = self if select is None else self.select(select)
-        return {select_value_path(k): view.read(k) for k in view}
+        return {select.value_path(k): view.read(k) for k in view}
 
     def __repr__(self) -> str:
         kind = "object-based" if self.is_object_based else "name-based"
@@ -169,10 +169,6 @@ class CheckpointView:
             if self._graph is not None and not faithful:
                 out.add(naming.OBJECT_GRAPH_KEY, self._graph.SerializeToString(), "string")
         return prefix
-
-
-def select_value_path(key: str) -> str:
-    return select.value_path(key)
 
 
 def _refuse_source(source: Checkpoint, prefix: str) -> None:
