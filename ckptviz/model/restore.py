@@ -18,6 +18,7 @@ from ..format import naming
 from ..format.bundle import BundleReader, Entry
 from ..format.writer import infer_dtype
 from . import rename, select
+from .select import value_path  # the method argument `select` shadows the module
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
@@ -86,7 +87,7 @@ class CheckpointView:
     def to_numpy(self, select: select.Selector | None = None) -> dict[str, np.ndarray]:
         """``{path: array}``: object paths for variables (``net/l1/bias``), keys for everything else."""
         view = self if select is None else self.select(select)
-        return {select.value_path(k): view.read(k) for k in view}
+        return {value_path(k): view.read(k) for k in view}
 
     def __repr__(self) -> str:
         kind = "object-based" if self.is_object_based else "name-based"
