@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import CheckpointError
 from ..format import naming, storage
 from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
@@ -138,12 +139,21 @@ class Checkpoint:
         return pandas.DataFrame(rows, columns=["key", "dtype", "shape", "nbytes", "shard"])
 
     def __repr__(self) -> str:
-        kind = "object-based" if self.is_object_based else "name-based"
-        if self.format != "bundle":
-            kind = {"v1": "V1 name-based", "keras": "Keras weights"}[self.format]
-        return f"<ckptviz.Checkpoint {self.path!r}: {len(self)} tensors, {human_size(self.nbytes)}, {kind}>"
+        try:
+            kind = "object-based" if self.is_object_based else "name-based"
+            if self.format != "bundle":
+                kind = {"v1": "V1 name-based", "keras": "Keras weights"}[self.format]
+            return (
+                f"<ckptviz.Checkpoint {self.path!r}: {len(self)} tensors, {human_size(self.nbytes)}, {kind}>"
+            )
+        except CheckpointError as e:  # entries are decoded on first use; a repr must not raise
+            return f"<ckptviz.Checkpoint {self.path!r}: unreadable: {e}>"
 
     def _repr_html_(self) -> str:
+        try:
+            self.entries  # noqa: B018 - decodes them, or says why it cannot
+        except CheckpointError:
+            return f"<div><b>{html.escape(repr(self))}</b></div>"
         rows = []
         for e in list(self.entries.values())[:_HTML_ROWS]:
             shape = "×".join(map(str, e.shape)) or "scalar"

@@ -83,3 +83,11 @@ def test_object_graph_proto() -> None:
     proto = ckptviz.open(str(GUIDE)).object_graph_proto
     assert proto is not None and proto.nodes[0].children
     assert ckptviz.open(str(DATA / "tf1_saver")).object_graph_proto is None
+
+
+def test_reprs_of_a_checkpoint_with_a_bad_entry_do_not_raise() -> None:
+    ckpt = ckptviz.open(str(DATA / "corrupt/bad_entry_proto/ckpt-1"))  # entries decode on first use
+    assert "unreadable" in repr(ckpt) and "is not a BundleEntryProto" in repr(ckpt)
+    assert "unreadable" in ckpt._repr_html_()
+    with pytest.raises(ckptviz.CorruptCheckpointError):
+        ckpt.entries  # noqa: B018
