@@ -248,7 +248,7 @@ class BundleReader:
 
     def read(self, key: str) -> Any:
         """The value of ``key`` as a numpy array (strings and variants as object arrays)."""
-        entries = self.entries
+        entries = self._entries if self._entries is not None else self.entries
         entry = entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, entries)
@@ -287,7 +287,7 @@ class BundleReader:
         blob = self._shard(entry)  # checks the range before anything is allocated
         out = self._map(blob, entry, dtype) if entry.size >= MAP_MIN_BYTES else None
         if out is None:
-            out = np.empty(entry.shape, dtype=dtype)
+            out = np.empty(entry.shape, dtype)
             if entry.size:
                 blob.readinto(entry.offset, out)
         if self.verify:

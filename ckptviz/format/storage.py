@@ -73,7 +73,8 @@ class LocalBlob:
 
     def readinto(self, offset: int, out: Any) -> None:
         nbytes = out.nbytes if isinstance(out, np.ndarray) else memoryview(out).nbytes
-        _check_range(self, offset, nbytes)
+        if offset < 0 or offset + nbytes > self.size:
+            _check_range(self, offset, nbytes)  # raises
         done = os.preadv(self._fd, [out], offset)
         while done < nbytes:  # short reads are rare; finish through a byte view
             got = os.preadv(self._fd, [_byte_view(out)[done:]], offset + done)
