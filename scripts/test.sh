@@ -2,7 +2,8 @@
 # Install ckptviz with its test tools and TensorFlow (the oracle of the interop tests) into
 # .venv, then run the linters and the whole test suite. Extra arguments go to pytest.
 source "$(dirname "$0")/_setup.sh"
-"$VENV/pip" install -q -e ".[test,tensorflow]"
+# TensorFlow pinned to the release that wrote tests/data, so the oracle cannot drift.
+"$VENV/pip" install -q -e ".[test]" "tensorflow==2.21.0"
 "$VENV/ruff" check ckptviz tests benchmarks
 "$VENV/mypy" ckptviz
 "$VENV/python" -m pytest "$@"
