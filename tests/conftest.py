@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,16 @@ def expected_value(record: dict[str, Any], dtype: str = "") -> Any:
     name = dtype if record["numpy_dtype"].startswith("|V") else record["numpy_dtype"]
     dtype = np.dtype(getattr(ml_dtypes, name)) if hasattr(ml_dtypes, name) else np.dtype(name)
     return np.frombuffer(base64.b64decode(record["b64"]), dtype=dtype).reshape(record["shape"])
+
+
+def bit_flipped(data: bytes, seed: object, count: int) -> Iterator[bytes]:
+    """``count`` copies of ``data`` with 1 to 8 random bits flipped each, reproducibly."""
+    rng = random.Random(str(seed))
+    for _ in range(count):
+        damaged = bytearray(data)
+        for _ in range(rng.choice([1, 1, 2, 3, 8])):
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        yield bytes(damaged)
 
 
 def assert_same_value(got: Any, want: Any) -> None:

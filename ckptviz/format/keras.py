@@ -25,9 +25,8 @@ from ..errors import CheckpointError, CorruptCheckpointError, KeyNotFoundError, 
 from . import storage
 from .bundle import Entry
 from .dtypes import DType, as_dtype, from_enum
+from .locate import HDF5_MAGIC, ZIP_MAGIC
 
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_ZIP_MAGIC = b"PK\x03\x04"
 _UNKNOWN = from_enum(0)  # an HDF5 type with no TensorFlow dtype: listed, not readable
 _MAX_EXPANSION = 1024  # a compressed dataset may not claim more than this many bytes per stored byte
 _H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError)
@@ -83,7 +82,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, blob: storage.Blob)
         # Deflate expands at most ~1032:1, so a forged file_size cannot make room for more.
         return archive.open(info), min(info.file_size, 1032 * info.compress_size + 1024)
     header = blob.read(info.header_offset, 30)
-    if header[:4] != _ZIP_MAGIC:
+    if header[:4] != ZIP_MAGIC:
         raise CorruptCheckpointError(
             f"bad ZIP local header for {info.filename}", blob.path, info.header_offset
         )
@@ -124,9 +123,9 @@ class KerasReader:
             return
         blob = self._blob(path)
         head = blob.read(0, min(8, blob.size))
-        if head.startswith(_ZIP_MAGIC):
+        if head.startswith(ZIP_MAGIC):
             self._open_archive(blob)
-        elif head.startswith(_HDF5_MAGIC):
+        elif head.startswith(HDF5_MAGIC):
             self._add(_Window(blob), blob.size, path)
         else:
             raise CorruptCheckpointError(

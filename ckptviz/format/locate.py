@@ -11,8 +11,8 @@ from . import naming, storage
 from .bundle import _missing_index_message
 
 Kind = Literal["bundle", "v1", "keras"]
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def locate(path: str) -> Location:
         return Location("bundle", path)
     if storage.exists(path):
         head = _sniff(path)
-        if head.startswith((_HDF5_MAGIC, _ZIP_MAGIC)):
+        if head.startswith((HDF5_MAGIC, ZIP_MAGIC)):
             return Location("keras", path)
         return Location("v1", path)
     if "-?????-of-" in path and storage.exists(path.replace("-?????-of-", "-00000-of-")):

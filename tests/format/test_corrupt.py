@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 import ckptviz
 from ckptviz.errors import CheckpointError, CorruptCheckpointError
-from tests.conftest import DATA
+from tests.conftest import DATA, bit_flipped
 
 MANIFEST = json.loads((DATA / "corrupt" / "manifest.json").read_text())
 
@@ -89,12 +88,8 @@ def test_bit_flips(prefix: str, which: str, verify: bool, tmp_path: Path) -> Non
     target = damaged_copies(prefix, tmp_path)
     file = target.parent / f"{target.name}.{which}"
     original = file.read_bytes()
-    rng = random.Random(f"{prefix}{which}")
-    for _ in range(300):
-        data = bytearray(original)
-        for _ in range(rng.choice([1, 1, 2, 8])):
-            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
-        file.write_bytes(bytes(data))
+    for damaged in bit_flipped(original, prefix + which, 300):
+        file.write_bytes(damaged)
         # Success is fine (a flip CRCs cannot see when verify=False); any error must be ours.
         with contextlib.suppress(CheckpointError), ckptviz.open(str(target), verify=verify) as ckpt:
             for key in ckpt:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import zipfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 import ckptviz
 from ckptviz.errors import CheckpointError, CorruptCheckpointError, UnsupportedCheckpointError
 from ckptviz.format.keras import KerasReader
-from tests.conftest import DATA, expected
+from tests.conftest import DATA, bit_flipped, expected
 
 FIXTURES = DATA / "keras3_files"
 WANT = expected("keras3_files/expected.json")["keys"]
@@ -172,12 +171,8 @@ def test_truncated_copies_raise_ckptviz_errors(tmp_path: Path, name: str) -> Non
 def test_bit_flips_raise_only_ckptviz_errors(tmp_path: Path, name: str) -> None:
     data = (FIXTURES / name).read_bytes()
     path = tmp_path / name
-    rng = random.Random(11)
-    for _ in range(150):
-        damaged = bytearray(data)
-        for _ in range(rng.randint(1, 3)):
-            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
-        path.write_bytes(bytes(damaged))
+    for damaged in bit_flipped(data, name, 150):
+        path.write_bytes(damaged)
         try:
             reader = KerasReader(str(path))
             for key in reader.entries:

@@ -4,7 +4,6 @@ the fixture lacks (more dtypes, sharded saves), and damaged files."""
 from __future__ import annotations
 
 import contextlib
-import random
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from ckptviz.format.dtypes import as_dtype
 from ckptviz.format.legacy import V1Reader, shard_files
 from ckptviz.format.protos.ckptviz_format_pb2 import SavedTensorSlices
 from ckptviz.format.table import TableBuilder
-from tests.conftest import DATA, assert_same_value, expected, expected_value
+from tests.conftest import DATA, assert_same_value, bit_flipped, expected, expected_value
 
 FIXTURE = DATA / "v1_format" / "model.ckpt"
 EMB = (np.arange(12).reshape(6, 2) / 4).astype(np.float32)  # what generate.py initialised it to
@@ -255,11 +254,7 @@ def test_truncated_copies_raise_ckptviz_errors(tmp_path: Path) -> None:
 def test_bit_flips_raise_only_ckptviz_errors(tmp_path: Path, verify: bool) -> None:
     data = FIXTURE.read_bytes()
     path = tmp_path / "model.ckpt"
-    rng = random.Random(7)
-    for _ in range(400):
-        damaged = bytearray(data)
-        for _ in range(rng.randint(1, 3)):
-            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
-        path.write_bytes(bytes(damaged))
+    for damaged in bit_flipped(data, verify, 400):
+        path.write_bytes(damaged)
         with contextlib.suppress(CheckpointError):
             read_all(path, verify)
