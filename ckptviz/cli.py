@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import CheckpointError, CheckpointExistsError
 from .model.checkpoint import Checkpoint, human_size
+from .model.stats import tensor_stats
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -54,31 +55,6 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stats(value: np.ndarray) -> str:
-    if (
-        value.dtype.kind not in "biufc"
-        and value.dtype.name not in ("bfloat16", "float16")
-        and not value.dtype.name.startswith(("float8", "float4", "int", "uint"))
-    ):
-        return ""
-    x = value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
-    if not x.size:
-        return "empty"
-    if x.dtype.kind == "c":
-        x = np.abs(x)
-    finite = np.isfinite(x)
-    parts = [
-        f"min {np.min(x[finite]) if finite.any() else float('nan'):.6g}",
-        f"max {np.max(x[finite]) if finite.any() else float('nan'):.6g}",
-    ]
-    if finite.any():
-        parts += [f"mean {np.mean(x[finite]):.6g}", f"std {np.std(x[finite]):.6g}"]
-    parts += [f"zeros {int(np.count_nonzero(x == 0))}/{x.size}"]
-    if not finite.all():
-        parts += [f"nan {int(np.isnan(x).sum())}", f"inf {int(np.isinf(x).sum())}"]
-    return ", ".join(parts)
-
-
 def _show(args: argparse.Namespace) -> int:
     with Checkpoint(args.path, verify=not args.no_verify) as ckpt:
         entry = ckpt.entries.get(args.key)
@@ -87,9 +63,9 @@ def _show(args: argparse.Namespace) -> int:
         print(
             f"{entry.key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {human_size(entry.nbytes)}"
         )
-        stats = _stats(value)
-        if stats:
-            print(stats)
+        stats = tensor_stats(value, bins=None, dtype_name=entry.dtype.name)
+        if stats is not None:
+            print(stats.summary())
         with np.printoptions(threshold=args.threshold, edgeitems=args.edgeitems, linewidth=120):
             print(value if value.ndim else value[()])
     return 0
