@@ -78,3 +78,19 @@ class NameConflictError(CheckpointError, ValueError):
     def __init__(self, message: str, problems: Mapping[str, list[str]]) -> None:
         super().__init__(message)
         self.problems = dict(problems)
+
+
+class ClosedCheckpointError(CheckpointError, ValueError):
+    """A read from a reader (or a write to a writer) that was closed."""
+
+
+class UnknownDTypeError(CheckpointError, TypeError):
+    """A dtype with no TensorFlow (or no numpy) equivalent."""
+
+
+class InvalidArgumentError(CheckpointError, ValueError):
+    """An argument ckptviz cannot use (an empty key, a duplicate tensor, a bad shard size)."""
+
+
+class NotARegularFileError(CheckpointNotFoundError):
+    """A directory, FIFO, device or symlink loop where a checkpoint file should be."""

@@ -1,0 +1,23 @@
+"""The limits TensorFlow puts on a tensor shape (framework/tensor_shape.cc), checked before
+anything is sized from a shape read off disk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+MAX_RANK = 254  # TensorShape::MaxDimensions()
+MAX_ELEMENTS = (1 << 63) - 1  # element counts are int64 in TensorFlow
+
+
+def check_shape(shape: Sequence[int]) -> str | None:
+    """None for a shape TensorFlow accepts, else what is wrong with it (a phrase)."""
+    if len(shape) > MAX_RANK:
+        return f"rank {len(shape)}, above TensorFlow's limit of {MAX_RANK}"
+    n = 1
+    for d in shape:
+        if d < 0:
+            return f"a negative shape {list(shape)}"
+        n *= d
+    if n > MAX_ELEMENTS:
+        return f"a shape {list(shape)} of more than 2**63 - 1 elements"
+    return None
