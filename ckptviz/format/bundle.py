@@ -197,7 +197,9 @@ class BundleReader:
             if head is not None:
                 return head
         if proto is None:
-            proto = _parse_entries([(key.encode("utf-8", "surrogateescape"), value, offset)], self.index_path)[0]
+            proto = _parse_entries(
+                [(key.encode("utf-8", "surrogateescape"), value, offset)], self.index_path
+            )[0]
         head = _dtype_and_shape(proto, key, self.index_path, offset)
         if canonical:
             self._heads[value[:end]] = head
@@ -231,7 +233,9 @@ class BundleReader:
                 f"{version.min_consumer}) needs a newer reader"
             )
         if header.num_shards < 1:
-            raise CorruptCheckpointError(f"header says {header.num_shards} data shards", self.index_path, offset)
+            raise CorruptCheckpointError(
+                f"header says {header.num_shards} data shards", self.index_path, offset
+            )
         self.num_shards = header.num_shards
         self.endian = ">" if header.endianness == BundleHeaderProto.BIG else "<"
 
@@ -366,20 +370,23 @@ class BundleReader:
     def raw_chunks(self, entry: Entry, chunk: int = COPY_CHUNK) -> tuple[Iterator[memoryview | bytes], int]:
         """The stored bytes of a (non-partitioned) entry, in order, and their masked CRC32C.
 
-        With verification on, the bytes are checksummed while they stream: the last chunk is
-        withheld and ``ChecksumMismatchError`` raised if they do not match, and string and
-        variant tensors are decoded once first so their inner checksums are checked too.
+        With verification on, fixed-width bytes are checksummed while they stream: the last
+        chunk is withheld and ``ChecksumMismatchError`` (naming the data file and offset) raised
+        if they do not match; string and variant tensors are decoded once first instead.
         """
         if entry.slices:
             raise UnsupportedCheckpointError(
                 f"{self.prefix}: {entry.key!r} is partitioned; copy its parts (slice_entries) one by one"
             )
-        if not entry.dtype.is_fixed_width:
-            if self.verify:
-                self.read_entry(entry)
-        else:
+        # A string or variant entry's CRC is not over its stored bytes (lengths are checksummed as
+        # fixed-width integers): decoding checks it, and every inner checksum, once.
+        fixed = entry.dtype.is_fixed_width
+        if fixed:
             self._check_size(entry)
+        elif self.verify:
+            self.read_entry(entry)
         blob = self._shard(entry)
+        check = self.verify and fixed
 
         def stream() -> Iterator[memoryview | bytes]:
             running, done = 0, 0
@@ -387,7 +394,7 @@ class BundleReader:
                 data = blob.read(entry.offset + done, min(chunk, entry.size - done))
                 running = crc.value(data, running)
                 done += len(data)
-                if done == entry.size and self.verify and crc.mask(running) != entry.crc32c:
+                if done == entry.size and check and crc.mask(running) != entry.crc32c:
                     raise _checksum_error(entry, running, blob.path)
                 yield data
 

@@ -88,7 +88,9 @@ class DType:
         if self._ml is None:
             self._resolve()
         # size: bytes per element on disk (int4 and friends are stored one per byte).
-        self.size: int = (spec[1] if isinstance(spec, tuple) else self.numpy.itemsize) if self.is_fixed_width else 0
+        self.size: int = (
+            (spec[1] if isinstance(spec, tuple) else self.numpy.itemsize) if self.is_fixed_width else 0
+        )
 
     def _resolve(self) -> np.dtype[Any]:
         if self._ml is not None and self._type is None:

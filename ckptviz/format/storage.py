@@ -85,9 +85,7 @@ class LocalBlob:
         info = os.fstat(self._fd)
         if not stat.S_ISREG(info.st_mode):
             self.close()
-            raise NotARegularFileError(
-                f"{path} is {_file_kind(info.st_mode)}, not a checkpoint file", path
-            )
+            raise NotARegularFileError(f"{path} is {_file_kind(info.st_mode)}, not a checkpoint file", path)
         self.size = info.st_size
 
     def read(self, offset: int, n: int) -> bytes:
@@ -220,7 +218,9 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
     try:
         if limit is not None and blob.size > limit:
             raise CorruptCheckpointError(
-                f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have", path, limit
+                f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have",
+                path,
+                limit,
             )
         return blob.read(0, blob.size)
     finally:

@@ -284,7 +284,9 @@ class TableBuilder:
 
     def add(self, key: bytes, value: bytes) -> None:
         if self.last_key is not None and key <= self.last_key:
-            raise InvalidArgumentError(f"table keys must be strictly increasing: {key!r} after {self.last_key!r}")
+            raise InvalidArgumentError(
+                f"table keys must be strictly increasing: {key!r} after {self.last_key!r}"
+            )
         if len(key) + len(value) >= 2 * self.block_size:
             self._flush()  # a huge entry gets a block of its own
         if self.pending is not None:
