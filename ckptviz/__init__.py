@@ -43,12 +43,27 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
+    import importlib
+
+    if name == "examples":  # the bundled example checkpoints, a subpackage
+        return importlib.import_module("ckptviz.examples")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'ckptviz' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module), name)
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext ckptviz``: the ``%ckpt`` magics (IPython loads only now)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
 
 
 def __dir__() -> list[str]:

@@ -1,0 +1,111 @@
+"""What ``%ckpt`` subcommands return when the layers below have no object for it yet: small
+records that show themselves in a notebook (text and HTML) and hold no tensor data."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..model.checkpoint import human_size
+
+
+@dataclass
+class Info:
+    """``%ckpt info``: what a checkpoint is, without reading a tensor."""
+
+    path: str
+    format: str  # bundle | v1 | keras
+    kind: str  # object-based | name-based
+    tensors: int
+    nbytes: int
+    shards: int
+    optimizers: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # the prefixes CheckpointManager/Saver recorded
+    latest: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[tuple[str, str]]:
+        kinds = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n)
+        steps = ", ".join(Path(s).name + (" (latest)" if s == self.latest else "") for s in self.steps)
+        return [
+            ("path", self.path),
+            ("format", {"bundle": "TensorBundle V2", "v1": "V1 (SavedTensorSlices)", "keras": "Keras weights"}.get(self.format, self.format)),
+            ("kind", self.kind),
+            ("tensors", f"{self.tensors}, {human_size(self.nbytes)} in {self.shards} shard{'s' * (self.shards != 1)}"),
+            ("objects", kinds or "-"),
+            ("optimizers", ", ".join(self.optimizers) or "none"),
+            ("steps", steps or "no checkpoint file in its directory"),
+        ]
+
+    def __repr__(self) -> str:
+        width = max(len(k) for k, _ in self.lines())
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.lines())
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.lines()
+        )
+        return f"<table>{rows}</table>"
+
+
+@dataclass
+class Tree:
+    """``%ckpt tree``: the objects, indented by ownership, with names people know and sizes."""
+
+    path: str
+    rows: list[tuple[int, str, str, str]]  # (depth, name, kind, "float32 [1,5] 20 B")
+
+    def __repr__(self) -> str:
+        out = [self.path]
+        for depth, name, kind, spec in self.rows:
+            tail = f"  {spec}" if spec else ""
+            out.append(f"{'  ' * depth}{name}  ({kind}){tail}")
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "rows": [list(r) for r in self.rows]}
+
+
+@dataclass
+class Verified:
+    """``%ckpt verify``: every tensor read and every checksum checked."""
+
+    path: str
+    tensors: int
+    nbytes: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __repr__(self) -> str:
+        head = f"{self.path}: {self.tensors} tensors, {human_size(self.nbytes)} read"
+        if self.ok:
+            return f"{head}, every checksum matches"
+        return "\n".join([f"{head}, {len(self.problems)} problem(s):", *(f"  {p}" for p in self.problems)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+@dataclass
+class Picture:
+    """``%ckpt graph``: the graph drawn with the given options when the notebook displays it."""
+
+    graph: Any
+    options: dict[str, Any]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from ..render import mimebundle
+
+        return mimebundle(self.graph, **self.options)
+
+    def __repr__(self) -> str:
+        return repr(self.graph)
