@@ -15,6 +15,7 @@ from ..format import naming, storage
 from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
 from ..format.locate import Location, locate
+from ..format.reader import Reader
 
 if TYPE_CHECKING:
     import pandas
@@ -47,7 +48,7 @@ def _stamp(path: str) -> Any:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _open_reader(location: Location, verify: bool) -> Any:
+def _open_reader(location: Location, verify: bool) -> Reader:
     if location.kind == "bundle":
         return BundleReader(location.path, verify)
     if location.kind == "v1":
@@ -71,7 +72,7 @@ class Checkpoint:
         self.location = locate(str(path))
         self.path = self.location.path
         self.format = self.location.kind
-        self.reader = _open_reader(self.location, verify)  # the format layer's reader of this file kind
+        self.reader: Reader = _open_reader(self.location, verify)  # the format layer's reader of this kind
         self._lock = threading.Lock()  # lazy set-up below runs once, whichever thread asks first
         self._graph_proto: Any = _UNSET
         self._graph: ObjectGraph | None = None
@@ -82,7 +83,7 @@ class Checkpoint:
     @property
     def entries(self) -> dict[str, Entry]:
         """Metadata of every tensor by key: dtype, shape, nbytes, shard, offset… (no tensor data)."""
-        return self.reader.entries  # type: ignore[no-any-return]
+        return self.reader.entries
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
         """``{key: (dtype, shape)}``: what listing needs, faster than ``entries`` on big bundles."""
@@ -104,7 +105,7 @@ class Checkpoint:
 
     def read(self, key: str) -> np.ndarray:
         """The value of ``key`` as an array (strings: bytes objects; variants: ``Variant``)."""
-        return self.reader.read(key)  # type: ignore[no-any-return]  # raises KeyNotFoundError
+        return self.reader.read(key)  # raises KeyNotFoundError
 
     @property
     def nbytes(self) -> int:
@@ -112,7 +113,7 @@ class Checkpoint:
 
     @property
     def num_shards(self) -> int:
-        return getattr(self.reader, "num_shards", 1)
+        return self.reader.num_shards
 
     # -- the object graph ----------------------------------------------------------------------
 
