@@ -1,0 +1,361 @@
+"""``%ckpt`` in a real in-process IPython shell: every subcommand, expansion, returned objects,
+every error path (one line, no traceback) and each kind of tab completion."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("IPython")
+from IPython.core.completer import provisionalcompleter
+from IPython.core.interactiveshell import InteractiveShell
+
+import ckptviz
+import ckptviz.examples
+
+DATA = Path(__file__).parent / "data"
+GUIDE = ckptviz.examples.path("guide")
+TF1 = ckptviz.examples.path("tf1_saver")
+KERNEL = "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+@pytest.fixture(scope="module")
+def shell() -> InteractiveShell:
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "ckptviz")
+    return ip
+
+
+@pytest.fixture
+def ip(shell: InteractiveShell) -> InteractiveShell:
+    shell.user_ns.update(guide=GUIDE, tf1=TF1, live=_live())
+    return shell
+
+
+def _live() -> dict[str, Any]:
+    return {"net": {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(5, np.float32)}}}
+
+
+def run(ip: InteractiveShell, code: str) -> Any:
+    """Run ``code`` as a cell; return the value of ``r`` when the cell assigns it."""
+    ip.user_ns.pop("r", None)
+    result = ip.run_cell(code)
+    assert result.error_in_exec is None and result.error_before_exec is None, result
+    return ip.user_ns.get("r")
+
+
+def fails(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str) -> str:
+    """The one line a failing ``%ckpt`` prints; it must return None and show no traceback."""
+    capsys.readouterr()
+    assert run(ip, f"r = %ckpt {line}") is None
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and out == ""
+    assert err.count("\n") == 1 and err.startswith("%ckpt"), err
+    return err.strip()
+
+
+# -- registration, help ------------------------------------------------------------------------------
+
+
+def test_load_ext_registers_line_and_cell_magic_once(shell: InteractiveShell) -> None:
+    magics = shell.magics_manager.magics
+    assert "ckpt" in magics["line"] and "ckpt" in magics["cell"]
+    shell.run_line_magic("reload_ext", "ckptviz")
+    ours = [m for m in shell.Completer.custom_matchers if getattr(m, "matcher_identifier", "") == "ckptviz.magics"]
+    assert len(ours) == 1
+
+
+@pytest.mark.parametrize("line", ["", "--help", "help"])
+def test_overview_lists_every_subcommand(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str) -> None:
+    assert run(ip, f"r = %ckpt {line}") is None
+    out = capsys.readouterr().out
+    for sub in ("ls", "info", "tree", "show", "graph", "browse", "diff", "timeline", "check", "restore", "select", "rename", "convert", "verify"):
+        assert f"\n  {sub} " in out
+
+
+def test_subcommand_help_is_printed_not_raised(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(ip, "r = %ckpt restore --help") is None
+    out = capsys.readouterr().out
+    assert out.startswith("usage: %ckpt restore") and "--into OBJ" in out and "--exclude" in out
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+def test_ls_is_a_table_filtered_and_sorted(ip: InteractiveShell) -> None:
+    frame = run(ip, "r = %ckpt ls $guide")
+    assert list(frame["key"]) == list(ckptviz.open(GUIDE).entries)
+    small = run(ip, "r = %ckpt ls $guide --filter 'l1/kernel' --sort size")
+    assert set(small["key"]) == {k for k in frame["key"] if "l1/kernel" in k}
+    assert list(small["nbytes"]) == sorted(small["nbytes"], reverse=True)
+
+
+def test_info_says_what_the_checkpoint_is(ip: InteractiveShell) -> None:
+    info = run(ip, "r = %ckpt info $guide")
+    assert (info.format, info.kind, info.tensors, info.shards) == ("bundle", "object-based", 15, 1)
+    assert info.optimizers == ["optimizer"]
+    assert [Path(s).name for s in info.steps] == ["ckpt-2", "ckpt-3", "ckpt-4"]
+    assert Path(info.latest).name == "ckpt-4" and "ckpt-4 (latest)" in repr(info)
+    assert "<table>" in info._repr_html_() and info.to_dict()["kind"] == "object-based"
+    tf1 = run(ip, "r = %ckpt info $tf1")
+    assert tf1.kind == "name-based" and [Path(s).name for s in tf1.steps] == ["model.ckpt-1", "model.ckpt-2"]
+
+
+def test_tree_indents_by_owner_with_slots(ip: InteractiveShell) -> None:
+    tree = run(ip, "r = %ckpt tree $guide")
+    text = repr(tree)
+    assert "\n    kernel  (variable)  float32 [1,5] 20 B" in text
+    assert "\n      m  (slot)  m of net/l1/kernel" in text
+    assert "\noptimizer  (optimizer)" in text
+
+
+@pytest.mark.parametrize("name", [KERNEL, "net/l1/kernel"], ids=["key", "object path"])
+def test_show_returns_the_tensor(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    value = run(ip, f"r = %ckpt show $guide {name}")
+    np.testing.assert_array_equal(value, ckptviz.open(GUIDE).read(KERNEL))
+    out = capsys.readouterr().out
+    assert out.startswith(f"{KERNEL}: float32 [1,5] 20 B\nmin ")
+
+
+def test_show_by_tf1_name(ip: InteractiveShell) -> None:
+    np.testing.assert_array_equal(run(ip, "r = %ckpt show $tf1 dense/bias"), ckptviz.open(TF1).read("dense/bias"))
+
+
+def test_graph_draws_with_options_and_exports(ip: InteractiveShell, tmp_path: Path) -> None:
+    picture = run(ip, "r = %ckpt graph $guide --depth 1 --select net/l1/bias")
+    assert picture.options["max_depth"] == 1 and picture.options["select"] == ["net/l1/bias"]
+    bundle = picture._repr_mimebundle_()
+    from ckptviz.render import find_engine
+
+    if find_engine() is not None:
+        assert "<svg" in bundle["image/svg+xml"] and "bias" in bundle["image/svg+xml"]
+    ip.user_ns["out"] = tmp_path
+    written = run(ip, "r = %ckpt graph $guide --focus net/l1 --export {out / 'g.dot'}")
+    text = Path(written).read_text()
+    assert text.startswith("digraph") and "kernel" in text
+
+
+def test_verify_reads_every_tensor(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    ok = run(ip, "r = %ckpt verify $guide")
+    assert ok.ok and ok.tensors == 15 and "every checksum matches" in repr(ok)
+    bad = run(ip, f"r = %ckpt verify {DATA / 'corrupt/tensor_flip/ckpt-1'}")
+    if hasattr(bad, "problems"):
+        assert not bad.ok and "checksum" in " ".join(bad.problems).lower()
+
+
+# -- engines that may not be installed yet -------------------------------------------------------------
+
+
+def _available(name: str) -> bool:
+    try:
+        getattr(ckptviz, name)
+    except (AttributeError, ImportError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "what"),
+    [
+        ("diff {guide}/ckpt-2 {guide}/ckpt-4", "diff", "the diff engine"),
+        ("timeline {guide}", "timeline", "the training-run timeline"),
+        ("browse {guide}", "explore", "the explorer widget"),
+    ],
+    ids=["diff", "timeline", "browse"],
+)
+def test_engines_return_their_object_or_name_what_is_missing(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str, name: str, what: str
+) -> None:
+    if _available(name):
+        result = run(ip, f"r = %ckpt {line}")
+        assert result is not None
+        assert type(result).__module__.startswith("ckptviz")
+    else:
+        assert f"{what} (ckptviz.{name})" in fails(ip, capsys, line)
+
+
+# -- live objects ------------------------------------------------------------------------------------
+
+
+def test_check_names_a_notebook_object(ip: InteractiveShell) -> None:
+    report = run(ip, "r = %ckpt check $guide live")
+    assert isinstance(report, ckptviz.CheckReport)
+    assert {r.path for r in report.matched} == {"net/l1/kernel", "net/l1/bias"}
+
+
+def test_check_reaches_attributes(ip: InteractiveShell) -> None:
+    class Holder:
+        tree = _live()
+
+    ip.user_ns["holder"] = Holder()
+    assert len(run(ip, "r = %ckpt check $guide holder.tree").matched) == 2
+
+
+def test_restore_only_the_bias(ip: InteractiveShell) -> None:
+    status = run(ip, "r = %ckpt restore $guide --into live --select net/l1/bias")
+    want = ckptviz.open(GUIDE)
+    np.testing.assert_array_equal(ip.user_ns["live"]["net"]["l1"]["bias"], want.read("net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"))
+    assert not ip.user_ns["live"]["net"]["l1"]["kernel"].any()
+    assert isinstance(status, ckptviz.RestoreStatus)
+
+
+def test_restore_all_but_the_head_and_with_a_map(ip: InteractiveShell) -> None:
+    run(ip, "r = %ckpt restore $guide --into live --exclude net/l1/kernel")
+    assert ip.user_ns["live"]["net"]["l1"]["bias"].any() and not ip.user_ns["live"]["net"]["l1"]["kernel"].any()
+    ip.user_ns["model"] = {"body": {"l1": {"bias": np.zeros(5, np.float32)}}}
+    run(ip, "r = %ckpt restore $guide --into model --select net/l1/bias --map net/=body/")
+    assert ip.user_ns["model"]["body"]["l1"]["bias"].any()
+
+
+# -- derived checkpoints -----------------------------------------------------------------------------
+
+
+def test_select_rename_convert_write_new_checkpoints(ip: InteractiveShell, tmp_path: Path) -> None:
+    ip.user_ns["out"] = str(tmp_path)
+    part = run(ip, "r = %ckpt select $guide $out/part net/l1/bias")
+    assert isinstance(part, ckptviz.Checkpoint) and part.graph.find("net/l1/bias").kind == "variable"
+    assert not any(k.startswith("net/l1/kernel") for k in part.entries)
+    moved = run(ip, "r = %ckpt rename $guide $out/moved net/=body/")
+    assert "body/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" in moved.entries
+    tf2 = run(ip, "r = %ckpt convert $tf1 $out/tf2 --to tf2")
+    assert tf2.is_object_based
+    back = run(ip, "r = %ckpt convert $out/tf2 $out/back --to tf1")
+    assert set(back.entries) - {"save_counter"} == set(ckptviz.open(TF1).entries)  # TF2 saves add a save_counter
+    again = run(ip, "r = %ckpt select $guide $out/part net/l1/kernel --overwrite")
+    assert any(k.startswith("net/l1/kernel") for k in again.entries)
+
+
+# -- expansion and cells -----------------------------------------------------------------------------
+
+
+def test_dollar_and_brace_expansion(ip: InteractiveShell) -> None:
+    ip.user_ns.update(key="net/l1", ckptviz=ckptviz)
+    by_dollar = run(ip, "r = %ckpt show $guide $key/kernel")
+    by_expr = run(ip, "r = %ckpt show {ckptviz.examples.path('guide', step=4)} {key + '/kernel'}")
+    np.testing.assert_array_equal(by_dollar, by_expr)
+
+
+def test_cell_runs_one_subcommand_per_line(ip: InteractiveShell) -> None:
+    results = run(ip, "r = get_ipython().run_cell_magic('ckpt', '', 'ls $guide\\n# a comment\\ninfo {tf1}\\n' + guide)")
+    assert [type(x).__name__ for x in results] == ["DataFrame", "Info", "Info"]
+    assert results[2].kind == "object-based" and results[1].kind == "name-based"
+
+
+def test_cell_of_paths_runs_the_subcommand_on_each(ip: InteractiveShell) -> None:
+    steps = "\n".join(ckptviz.examples.steps("guide"))
+    results = run(ip, f"r = get_ipython().run_cell_magic('ckpt', 'ls --filter step', {steps!r})")
+    assert len(results) == 3 and all(list(f["key"]) == ["step/.ATTRIBUTES/VARIABLE_VALUE"] for f in results)
+
+
+def test_a_failing_line_stops_the_cell(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(ip, "r = get_ipython().run_cell_magic('ckpt', '', 'info $guide\\nls /no/such\\ninfo $guide')") is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "/no/such" in err
+
+
+# -- errors: one line, never a traceback ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("ls /no/such/ckpt", "%ckpt ls: "),
+        (f"ls {DATA / 'corrupt/bad_magic/ckpt-1'}", "bad table magic"),
+        (f"show {DATA / 'corrupt/tensor_flip/ckpt-1'} x", "%ckpt show"),
+        ("show $guide net/l1/kernal", "did you mean 'net/l1/kernel"),
+        ("check $guide livee", "the notebook has no variable named 'livee'; did you mean live?"),
+        ("restore $guide --into live.nope", "'live' has no attribute 'nope'"),
+        ("restore $guide", "the following arguments are required: --into"),
+        ("frobnicate $guide", "unknown subcommand 'frobnicate'"),
+        ("lss $guide", "did you mean ls?"),
+        ("ls $guide --sort speed", "invalid choice: 'speed'"),
+        ("ls $guide --bogus", "unrecognized arguments: --bogus"),
+        ("ls $guide --filter '('", "--filter '(' is not a regular expression"),
+        ("rename $guide /tmp/x net", "an assignment map entry is OLD=NEW, got 'net'"),
+        ("select $guide {guide}/ckpt-4 net/l1/bias", "%ckpt select: "),
+        ("select $guide /tmp/ckptviz-nothing nothing/here", "%ckpt select: "),
+        ("ls 'unclosed", "cannot split the line"),
+        ("graph $guide --export {guide}/no-extension", "%ckpt graph: "),
+    ],
+)
+def test_errors_print_one_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str, expected: str) -> None:
+    assert expected in fails(ip, capsys, line)
+
+
+def test_existing_destination_says_how_to_replace(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    ip.user_ns["out"] = str(tmp_path)
+    run(ip, "r = %ckpt select $guide $out/p net/l1/bias")
+    assert "--overwrite" in fails(ip, capsys, "select $guide $out/p net/l1/bias")
+
+
+def test_debug_shows_the_traceback(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    result = ip.run_cell("%ckpt ls /no/such/ckpt --debug")
+    assert isinstance(result.error_in_exec, ckptviz.CheckpointNotFoundError)
+
+
+# -- tab completion ----------------------------------------------------------------------------------
+
+
+def completions(ip: InteractiveShell, text: str) -> list[tuple[str, str]]:
+    with provisionalcompleter():
+        found = list(ip.Completer.completions(text, len(text)))
+    # what the line becomes when each completion is accepted
+    return [(text[: c.start] + c.text, c.type) for c in found]
+
+
+def test_completes_subcommands_and_options(ip: InteractiveShell) -> None:
+    assert completions(ip, "%ckpt ti") == [("%ckpt timeline", "subcommand")]
+    assert ("%ckpt restore x --exclude", "option") in completions(ip, "%ckpt restore x --ex")
+    assert completions(ip, "%ckpt ls x --sort s") == [("%ckpt ls x --sort size", "choice")]
+
+
+def test_completes_paths_checkpoint_prefixes_first(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA)
+    got = completions(ip, "%ckpt ls guide_legacy_adam/")
+    assert got[:3] == [(f"%ckpt ls guide_legacy_adam/ckpt-{i}", "checkpoint") for i in (2, 3, 4)]
+    assert ("%ckpt ls guide_legacy_adam/checkpoint", "file") in got[3:]
+    assert not any(".data-" in t or t.endswith(".index") for t, _ in got)
+    assert ("%ckpt diff tf1_saver/", "directory") in completions(ip, "%ckpt diff tf1_")
+
+
+def test_completes_object_paths_then_keys_once_the_path_is_typed(ip: InteractiveShell) -> None:
+    got = completions(ip, f"%ckpt show {GUIDE} net/l1/k")
+    assert got[0] == (f"%ckpt show {GUIDE} net/l1/kernel", "object")
+    assert (f"%ckpt show {GUIDE} {KERNEL}", "key") in got
+    select = completions(ip, f"%ckpt restore {GUIDE} --into live --select net/l1/b")
+    assert select[0] == (f"%ckpt restore {GUIDE} --into live --select net/l1/bias", "object")
+    focus = completions(ip, f"%ckpt graph {GUIDE} --focus opt")
+    assert focus[0] == (f"%ckpt graph {GUIDE} --focus optimizer", "object")
+    tf1 = completions(ip, f"%ckpt select {TF1} /tmp/x dense_1/")
+    assert (f"%ckpt select {TF1} /tmp/x dense_1/kernel", "object") in tf1
+
+
+def test_completes_variable_names_for_objects(ip: InteractiveShell) -> None:
+    assert completions(ip, f"%ckpt restore {GUIDE} --into li") == [(f"%ckpt restore {GUIDE} --into live", "variable")]
+    assert (f"%ckpt check {GUIDE} live", "variable") in completions(ip, f"%ckpt check {GUIDE} l")
+    assert not [t for t, _ in completions(ip, f"%ckpt check {GUIDE} o") if t.endswith(" os")]  # no modules
+
+
+def test_completes_inside_a_cell(ip: InteractiveShell) -> None:
+    text = f"%%ckpt\nls {GUIDE}\nshow {GUIDE} net/l1/ke"
+    with provisionalcompleter():
+        found = list(ip.Completer.completions(text, len(text)))
+    assert found and (text[: found[0].start] + found[0].text).endswith("net/l1/kernel")
+
+
+def test_completion_never_raises(ip: InteractiveShell) -> None:
+    from ckptviz.magics.completion import complete
+
+    for path in ("/no/such/ckpt", DATA / "corrupt/bad_magic/ckpt-1"):
+        assert complete(f"show {path} net", {}) == ("net", [])
+        completions(ip, f"%ckpt show {path} net")  # IPython's own matchers still answer
+
+
+def test_paths_keep_their_form(ip: InteractiveShell) -> None:
+    prefix = ckptviz.examples.path("guide", step=3)
+    for form in (prefix, prefix + ".index", prefix + ".data-00000-of-00001", os.path.dirname(prefix)):
+        assert run(ip, f"r = %ckpt info {form}").tensors == 15
