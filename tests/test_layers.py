@@ -19,8 +19,9 @@ FACES = {"IPython", "ipywidgets", "jupyter_server", "tensorflow", "graphviz", "a
         "import ckptviz",
         "import ckptviz; r = ckptviz.load_checkpoint('tests/data/guide_legacy_adam'); "
         "[r.get_tensor(k) for k in r.get_variable_to_shape_map()]; ckptviz.open('tests/data/guide_legacy_adam').graph",
+        "import ckptviz; ckptviz.open(ckptviz.examples.path('guide')).graph; ckptviz.load_ipython_extension",
     ],
-    ids=["import", "read everything"],
+    ids=["import", "read everything", "examples"],
 )
 def test_reading_imports_no_faces_and_no_tensorflow(code: str) -> None:
     check = f"{code}; import sys; print(sorted(m for m in {sorted(FACES)!r} if m in sys.modules))"
@@ -34,7 +35,8 @@ def test_import_stays_cheap() -> None:
     assert out.strip() == "[]"
 
 
-LAYERS = ["format", "model", "transform", "live", "render", "cli"]  # bottom to top; faces on top
+LAYERS = ["format", "model", "transform", "live", "render", "cli", "magics"]  # bottom to top; faces on top
+FACE_PACKAGES = {"cli", "magics", "widgets", "server"}  # side by side: none imports another
 # Lazy upward hooks, each pinned: an ObjectGraph draws itself in a notebook; a Checkpoint offers
 # select/rename/save, which derived checkpoints implement.
 HOOKS = {("model/graph.py", "render"), ("model/checkpoint.py", "transform")}
@@ -94,3 +96,27 @@ def _imports_of_text(code: str, as_path: Path) -> list[tuple[str, int, bool]]:
         return imports_of(probe)
     finally:
         probe.unlink()
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in ROOT.rglob("*.py") if p.relative_to(ROOT).parts[0].removesuffix(".py") in FACE_PACKAGES),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_faces_never_import_each_other(path: Path) -> None:
+    own = path.relative_to(ROOT).parts[0].removesuffix(".py")
+    for target, line, _ in imports_of(path):
+        parts = target.split(".")
+        other = parts[1] if len(parts) > 1 and parts[0] == "ckptviz" else None
+        assert other not in FACE_PACKAGES - {own}, f"{path.relative_to(ROOT)}:{line} imports {target}"
+
+
+def test_the_magics_load_ipython_only_when_loaded() -> None:
+    code = (
+        "import sys, ckptviz; assert 'IPython' not in sys.modules; "
+        "from IPython.core.interactiveshell import InteractiveShell; ip = InteractiveShell.instance(); "
+        "ckptviz.load_ipython_extension(ip); print('ckpt' in ip.magics_manager.magics['line'], "
+        "sorted(m for m in ('ipywidgets', 'anywidget', 'tensorflow', 'jupyter_server') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True []"

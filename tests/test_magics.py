@@ -359,3 +359,7 @@ def test_paths_keep_their_form(ip: InteractiveShell) -> None:
     prefix = ckptviz.examples.path("guide", step=3)
     for form in (prefix, prefix + ".index", prefix + ".data-00000-of-00001", os.path.dirname(prefix)):
         assert run(ip, f"r = %ckpt info {form}").tensors == 15
+
+
+def test_completes_names_of_a_path_given_as_a_variable(ip: InteractiveShell) -> None:
+    assert completions(ip, "%ckpt show $guide net/l1/ke")[0] == ("%ckpt show $guide net/l1/kernel", "object")

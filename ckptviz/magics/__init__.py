@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from ..errors import CheckpointError, CheckpointExistsError
+from ..errors import CheckpointError, CheckpointExistsError, RestoreMismatchError
 from . import commands, completion
 from .parsing import SUBCOMMANDS, parse, split
 
@@ -31,6 +31,8 @@ def message(error: BaseException, sub: str | None) -> str:
     text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
     if isinstance(error, CheckpointExistsError):
         text += " (add --overwrite to replace it)"
+    if isinstance(error, RestoreMismatchError) and text.endswith(" with select="):
+        text = text[: -len("select=")] + "--select or --exclude"  # the Python API's hint, in magic words
     text = " ".join(text.split()) or type(error).__name__
     return text if text.startswith("%ckpt") else f"{prefix}: {text}"
 

@@ -8,7 +8,7 @@ completer (``IPCompleter.custom_matchers``, matcher API v2). Completion never ra
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..format import naming
@@ -18,9 +18,12 @@ LIMIT = 500  # completions offered at most (a 6000-key checkpoint stays responsi
 _names_cache: dict[tuple[str, Any], list[tuple[str, str]]] = {}
 
 
-def complete(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+def complete(
+    text: str, namespace: Mapping[str, Any], expand: Callable[[str], str] = str
+) -> tuple[str, list[tuple[str, str]]]:
     """``(word, [(completion, type)])`` for ``text``, a ``%ckpt`` line up to the cursor without
-    the ``%ckpt``. Each completion replaces ``word``, the last (partial) word of ``text``."""
+    the ``%ckpt``. Each completion replaces ``word``, the last (partial) word of ``text``.
+    ``expand`` resolves ``$var`` and ``{expr}`` in the checkpoint path already typed."""
     words = text.split()
     current = "" if not words or text[-1:].isspace() else words.pop()
     if not words:
@@ -35,7 +38,7 @@ def complete(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[tuple[s
     if arg is None:
         return current, []
     try:
-        items = _offer(arg, current, words[1:], options, namespace)
+        items = _offer(arg, current, words[1:], options, namespace, expand)
     except Exception:
         items = []
     return current, items[:LIMIT]
@@ -74,7 +77,10 @@ def _source_path(words: list[str], options: Mapping[str, Arg]) -> str | None:
     return None
 
 
-def _offer(arg: Arg, current: str, words: list[str], options: Mapping[str, Arg], namespace: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _offer(
+    arg: Arg, current: str, words: list[str], options: Mapping[str, Arg], namespace: Mapping[str, Any],
+    expand: Callable[[str], str],
+) -> list[tuple[str, str]]:
     if arg.kind in (PATH, FILE):
         return paths(current)
     if arg.kind == CHOICE:
@@ -83,7 +89,7 @@ def _offer(arg: Arg, current: str, words: list[str], options: Mapping[str, Arg],
         return variables(current, namespace)
     if arg.kind == KEY:
         source = _source_path(words, options)
-        return names(source, current) if source else []
+        return names(expand(source), current) if source else []
     return []
 
 
@@ -177,7 +183,7 @@ def matcher_for(shell: Any) -> Any:
         text = _magic_text(context.full_text.split("\n"), context.cursor_line, context.text_until_cursor)
         if text is None:
             return {"completions": [], "suppress": False}
-        word, items = complete(text, shell.user_ns)
+        word, items = complete(text, shell.user_ns, shell.var_expand)
         token = context.token
         if not token.endswith(word) and word.endswith(token):  # IPython split the word (e.g. at '$')
             cut = len(word) - len(token)
