@@ -27,7 +27,7 @@ def test_wrong_files(path: str, message: str) -> None:
 def test_git_lfs_pointer(tmp_path: Path) -> None:
     pointer = tmp_path / "model.ckpt"
     pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n")
-    with pytest.raises(ckptviz.CheckpointNotFoundError, match="Git LFS pointer.*git lfs pull"):
+    with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"Git LFS pointer.*git lfs pull"):
         ckptviz.open(str(pointer))
 
 
