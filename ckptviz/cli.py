@@ -221,6 +221,69 @@ class _Parser(argparse.ArgumentParser):
 PATH_HELP = "prefix, .index, .data-*, directory, SavedModel, .weights.h5/.keras or URL"
 
 
+def _lab(args: argparse.Namespace) -> int:
+    """``ckptviz lab [PATH]``: JupyterLab on the tour notebook (or PATH), in a browser when there is
+    one; the URL (with its token) is printed either way, and the server runs until Ctrl-C."""
+    import importlib.util
+    import secrets
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+    import webbrowser
+    from pathlib import Path
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise CheckpointError("`ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'")
+    here = Path(__file__).parent
+    target = Path(args.path) if args.path else here.parent / "notebooks" / "tour.ipynb"  # a checkout
+    if not args.path and not target.exists():  # installed: copy the shipped notebooks to edit them
+        target = Path.cwd() / "ckptviz-notebooks" / "tour.ipynb"
+        for nb in (here / "notebooks").glob("*.ipynb"):
+            if not (target.parent / nb.name).exists():
+                target.parent.mkdir(exist_ok=True)
+                shutil.copyfile(nb, target.parent / nb.name)
+    if not target.exists():
+        raise CheckpointError(f"no notebook or directory at {str(target)!r}")
+    target = target.resolve()
+    root = target if target.is_dir() else target.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", args.port))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(24)
+    try:
+        browser = not args.no_browser and webbrowser.get() is not None
+    except webbrowser.Error:
+        browser = False
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--port={port}",
+               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    command += [] if browser else ["--no-browser"]
+    command += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    command += [str(target)] if target.is_file() else []
+    page = f"lab/tree/{target.name}" if target.is_file() else "lab"
+    url = f"http://127.0.0.1:{port}/{page}?token={token}"
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # a SIGTERM stops the server too, never leaving it behind
+
+    signal.signal(signal.SIGTERM, stop)
+    server = subprocess.Popen(command)
+    try:
+        while server.poll() is None:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            raise CheckpointError(f"JupyterLab exited with status {server.returncode} before serving")
+        print(f"JupyterLab is serving {target.name}{'' if browser else ' (no browser found: open this URL)'}:\n{url}", flush=True)
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=30)
+        return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -290,6 +353,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--exclude", nargs="+", metavar="NAME_OR_GLOB", help="leave these out (e.g. the head)")
         p.add_argument("--rename", nargs="+", metavar="OLD=NEW", help="then rename, as in the rename command")
     convert.set_defaults(run=_convert)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on the tour notebook (or PATH), or print its URL")
+    lab.add_argument("path", nargs="?", help="a notebook or directory (default: the tour notebook)")
+    lab.add_argument("--no-browser", action="store_true", help="only print the URL")
+    lab.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
+    lab.set_defaults(run=_lab)
     return parser
 
 

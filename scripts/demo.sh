@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Install ckptviz into .venv and explore the bundled example: the TensorFlow guide's checkpoint
-# (tf_keras model, Adam slots, a tf.data iterator, three saves by CheckpointManager).
+# Install ckptviz into .venv and open JupyterLab on the tour notebook: TensorFlow's "Training
+# checkpoints" guide told with %ckpt on checkpoints TensorFlow wrote (the URL is printed when no
+# browser is found; Ctrl-C stops the server). `--no-lab`: the same tour with the ckptviz command.
 source "$(dirname "$0")/_setup.sh"
+if [ "${1:-}" != "--no-lab" ]; then
+    "$VENV/pip" install -q -e ".[notebook]"
+    exec "$VENV/ckptviz" lab "${@}"
+fi
 "$VENV/pip" install -q -e .
-EXAMPLE=tests/data/guide_legacy_adam
+EXAMPLE=ckptviz/examples/guide   # CheckpointManager kept ckpt-2..4; a directory means the latest
+OUT=$(mktemp -d)
 set -x
 "$VENV/ckptviz" ls "$EXAMPLE"
-"$VENV/ckptviz" show "$EXAMPLE" net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE
-"$VENV/ckptviz" graph "$EXAMPLE" -o guide.svg
-"$VENV/ckptviz" select "$EXAMPLE" /tmp/ckptviz-demo/bias net/l1/bias --overwrite
-"$VENV/ckptviz" graph /tmp/ckptviz-demo/bias -o guide-partial.svg
+"$VENV/ckptviz" tree "$EXAMPLE"
+"$VENV/ckptviz" show "$EXAMPLE" net/l1/kernel
+"$VENV/ckptviz" graph "$EXAMPLE" -o "$OUT/guide.svg"
+"$VENV/ckptviz" select "$EXAMPLE" "$OUT/bias" net/l1/bias
+"$VENV/ckptviz" graph "$OUT/bias" -o "$OUT/guide-partial.svg"
+"$VENV/ckptviz" select "$EXAMPLE" "$OUT/no-head" --exclude net/l1
+"$VENV/ckptviz" verify "$OUT/no-head"
+"$VENV/ckptviz" convert ckptviz/examples/tf1_saver "$OUT/tf2" --to tf2
+"$VENV/ckptviz" tree "$OUT/tf2"

@@ -144,3 +144,57 @@ def test_magics_in_a_kernel(kernel_env: Path) -> None:
     assert len(err) == 1 and err[0]["name"] == "stderr" and "did you mean 'net/l1/kernel" in err[0]["text"]
     assert "step/.ATTRIBUTES/VARIABLE_VALUE" in nb.cells[3].outputs[0]["data"]["text/plain"]
     assert text[: reply["cursor_start"]] + reply["matches"][0] == "%ckpt show $guide net/l1/kernel"
+
+
+# -- `ckptviz lab`: JupyterLab on the tour, or its URL -------------------------------------------------
+
+FAKE_LAB = """
+import os, socket, sys, json, pathlib
+port = int(next(a for a in sys.argv if a.startswith("--port=")).split("=")[1])
+pathlib.Path(os.environ["FAKE_LAB_LOG"]).write_text(json.dumps({"argv": sys.argv[1:], "pid": os.getpid()}))
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port)); server.listen()
+while True:
+    server.accept()[0].close()
+"""
+
+
+def test_lab_prints_the_url_and_stops_its_server(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake" / "jupyterlab"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text(FAKE_LAB)
+    log = tmp_path / "lab.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake.parent), str(ROOT)]), "FAKE_LAB_LOG": str(log)}
+    proc = subprocess.Popen([sys.executable, "-m", "ckptviz.cli", "lab", "--no-browser"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        head = proc.stdout.readline()
+        url = proc.stdout.readline().strip()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    started = json.loads(log.read_text())
+    port = next(a for a in started["argv"] if a.startswith("--port=")).split("=")[1]
+    token = next(a for a in started["argv"] if a.startswith("--IdentityProvider.token=")).split("=")[1]
+    assert head == "JupyterLab is serving tour.ipynb (no browser found: open this URL):\n"
+    assert url == f"http://127.0.0.1:{port}/lab/tree/tour.ipynb?token={token}" and len(token) == 48
+    assert str(NOTEBOOKS / "tour.ipynb") in started["argv"] and "--no-browser" in started["argv"]
+    with pytest.raises(ProcessLookupError):  # the server went with it
+        for _ in range(100):
+            os.kill(started["pid"], 0)
+            __import__("time").sleep(0.1)
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("jupyterlab") is not None, reason="JupyterLab is installed")
+def test_lab_without_jupyterlab_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ckptviz.cli", "lab"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr == "ckptviz: `ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'\n"

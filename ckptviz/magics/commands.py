@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError, close_matches
+from ..errors import close_matches
 from ..format import storage
 from ..model.checkpoint import Checkpoint, human_size
 from .parsing import MissingPieceError, UsageError, pairs
-from .results import Info, Picture, Tree, Verified
+from .results import Info, Picture, Text
 
 Namespace = Mapping[str, Any]
 
@@ -61,17 +61,21 @@ def lookup_object(namespace: Namespace, name: str) -> Any:
 
 
 def ls(a: argparse.Namespace, ns: Namespace) -> Any:
+    """A table of every tensor: key, the name people know, dtype, shape, size, shard, object."""
+    import pandas
+
     ckpt = opened(a.path)
-    frame = ckpt.to_pandas()
+    records = ckpt.entry_records()
     if a.filter:
         try:
             pattern = re.compile(a.filter)
         except re.error as e:
             raise UsageError(f"--filter {a.filter!r} is not a regular expression: {e}") from None
-        frame = frame[[bool(pattern.search(k)) for k in frame["key"]]]
+        records = [r for r in records if pattern.search(r.key) or pattern.search(r.name)]
     if a.sort == "size":
-        frame = frame.sort_values("nbytes", ascending=False, kind="stable")
-    return frame.reset_index(drop=True)
+        records.sort(key=lambda r: -r.nbytes)
+    columns = ["key", "name", "dtype", "shape", "nbytes", "shard", "kind"]
+    return pandas.DataFrame([r.to_dict() for r in records], columns=columns)
 
 
 def info(a: argparse.Namespace, ns: Namespace) -> Info:
@@ -92,46 +96,17 @@ def info(a: argparse.Namespace, ns: Namespace) -> Info:
     )
 
 
-def tree(a: argparse.Namespace, ns: Namespace) -> Tree:
-    ckpt = opened(a.path)
-    graph = ckpt.graph
-    rows: list[tuple[int, str, str, str]] = []
-    seen: set[int] = set()
+def tree(a: argparse.Namespace, ns: Namespace) -> Text:
+    from ..render.text import text_tree
 
-    def walk(node_id: int, depth: int) -> None:
-        for name, child in graph.children(node_id).items():
-            node = graph.nodes[child]
-            if child in seen:
-                rows.append((depth, name, node.kind, f"-> {graph.display_name(child)}"))
-                continue
-            seen.add(child)
-            spec = ""
-            if node.dtype is not None:
-                spec = f"{node.dtype} [{','.join(map(str, node.shape or ()))}] {human_size(node.nbytes)}"
-            label = graph.display_name(child)
-            shown = name if label == node.path else f"{name}  = {label}"
-            rows.append((depth, shown, node.kind, spec))
-            walk(child, depth + 1)
-            for slot in graph.slots_of(child):
-                if slot.variable_id == child:
-                    rows.append((depth + 1, slot.slot_name, "slot", graph.display_name(slot.slot_id)))
-
-    seen.add(0)
-    walk(0, 0)
-    return Tree(ckpt.path, rows)
+    return Text(text_tree(opened(a.path).graph, max_depth=a.depth, max_children=a.max_children))
 
 
 def show(a: argparse.Namespace, ns: Namespace) -> np.ndarray:
     from ..model.stats import tensor_stats
 
     ckpt = opened(a.path)
-    key = a.key
-    if key not in ckpt.entries:
-        node = ckpt.graph.resolve(key)  # an object path, alias or full name; KeyNotFoundError otherwise
-        keys = ckpt.graph.keys_of(node.id)
-        if len(keys) != 1:
-            raise UsageError(f"{key!r} holds {len(keys)} tensors ({', '.join(keys[:5]) or 'none'}); name one key")
-        key = keys[0]
+    key = ckpt.key_of(a.key)  # a key, or an object path, alias or full name
     entry = ckpt.entries[key]
     value = ckpt.read(key)
     print(f"{entry.key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {human_size(entry.nbytes)}")
@@ -160,20 +135,9 @@ def graph(a: argparse.Namespace, ns: Namespace) -> Any:
 
 
 def verify(a: argparse.Namespace, ns: Namespace) -> Any:
-    try:
-        engine = public("verify", "checkpoint verification")
-    except MissingPieceError:
-        engine = None
-    if engine is not None:
-        return engine(expand_path(a.path))
-    ckpt = opened(a.path)  # CRC32C checks are on: every read verifies its bytes
-    problems = []
-    for key in ckpt.entries:
-        try:
-            ckpt.read(key)
-        except CheckpointError as e:
-            problems.append(f"{key}: {e}")
-    return Verified(ckpt.path, len(ckpt), ckpt.nbytes, problems)
+    from ..model.verify import verify as run
+
+    return run(expand_path(a.path), progress=None)
 
 
 # -- the widgets, diffs and runs (public API entries that may not be installed) ------------------

@@ -66,7 +66,11 @@ SUBCOMMANDS: dict[str, Sub] = {
          Arg("--sort", CHOICE, "row order", choices=("key", "size"), default="key")),
     ),
     "info": Sub("format, shards, sizes, object- or name-based, optimizers, the steps in its directory", (_P,)),
-    "tree": Sub("the objects of a checkpoint as an indented tree, with the names people know", (_P,)),
+    "tree": Sub(
+        "the objects of a checkpoint as an indented tree, with the names people know",
+        (_P, Arg("--depth", TEXT, "fold levels below this depth", type=int, metavar="N"),
+         Arg("--max-children", TEXT, "fold longer lists of children", type=int, default=25, metavar="N")),
+    ),
     "show": Sub(
         "one tensor's statistics and values (by key, object path or full name)",
         (_P, Arg("key", KEY, "a key, an object path or a TF1 name")),
@@ -112,7 +116,7 @@ SUBCOMMANDS: dict[str, Sub] = {
          Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
          Arg("--root", TEXT, "object holding the variables (to tf2)", default="vars"), _MAP, _OVERWRITE),
     ),
-    "verify": Sub("read every tensor and check every checksum", (_P,)),
+    "verify": Sub("check every checksum, data file and object-graph reference", (_P,)),
 }
 
 USAGE = "usage: %ckpt SUBCOMMAND [ARGS] [--debug]   (%ckpt SUBCOMMAND --help for its arguments)"

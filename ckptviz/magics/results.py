@@ -54,45 +54,13 @@ class Info:
         return f"<table>{rows}</table>"
 
 
-@dataclass
-class Tree:
-    """``%ckpt tree``: the objects, indented by ownership, with names people know and sizes."""
+class Text(str):
+    """Text that a notebook shows as it is (a tree), and code uses as the string it is."""
 
-    path: str
-    rows: list[tuple[int, str, str, str]]  # (depth, name, kind, "float32 [1,5] 20 B")
+    __slots__ = ()
 
     def __repr__(self) -> str:
-        out = [self.path]
-        for depth, name, kind, spec in self.rows:
-            tail = f"  {spec}" if spec else ""
-            out.append(f"{'  ' * depth}{name}  ({kind}){tail}")
-        return "\n".join(out)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "rows": [list(r) for r in self.rows]}
-
-
-@dataclass
-class Verified:
-    """``%ckpt verify``: every tensor read and every checksum checked."""
-
-    path: str
-    tensors: int
-    nbytes: int
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def __repr__(self) -> str:
-        head = f"{self.path}: {self.tensors} tensors, {human_size(self.nbytes)} read"
-        if self.ok:
-            return f"{head}, every checksum matches"
-        return "\n".join([f"{head}, {len(self.problems)} problem(s):", *(f"  {p}" for p in self.problems)])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return str(self)
 
 
 @dataclass
