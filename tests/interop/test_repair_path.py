@@ -59,7 +59,7 @@ def test_everything_except_the_head() -> None:
 
 def test_selected_values_without_a_taker_are_an_error() -> None:
     net = built()
-    with pytest.raises(ckptviz.RestoreMismatchError, match="selected value.*no taker"):
+    with pytest.raises(ckptviz.RestoreMismatchError, match=r"selected value.*no taker"):
         ckptviz.restore(GUIDE, into=tf.train.Checkpoint(net=net), select=["net", "step"])
 
 
