@@ -119,6 +119,10 @@ def check(
     """
     view = prepare(src, select, exclude, assignment_map)
     adapter = adapter or default_adapter(obj)
+    if view.source.format == "keras" and not isinstance(obj, (Mapping, list, tuple)):
+        from .keras_files import keras_variables
+
+        return _check_keyed(view, keras_variables(obj), adapter)
     if not view.is_object_based:
         return _check_name_based(view, obj, adapter, root)
     graph = view.graph
@@ -195,6 +199,25 @@ def _check_name_based(view: DerivedCheckpoint, root: Any, adapter: Adapter, scop
         if key not in found:
             rows.append(Row(key, "missing_in_object", key, None, _spec(view, key)))
     return CheckReport(rows, view.graph, root=scope)
+
+
+def _check_keyed(view: DerivedCheckpoint, live: Mapping[str, Any], adapter: Adapter) -> CheckReport:
+    """Keys paired with live variables by a known map (Keras files: the walk Keras saves by)."""
+    rows: list[Row] = []
+    for key in view.keys_map:
+        ckpt = _spec(view, key)
+        target = live.get(key)
+        spec = adapter.values(target).get(VALUE) if target is not None else None
+        if spec is None:
+            rows.append(Row(key, "missing_in_object", key, None, ckpt))
+            continue
+        status: Literal["matched", "mismatched"] = "matched" if _compare(ckpt, spec) else "mismatched"
+        rows.append(Row(key, status, key, None, ckpt, spec, target, name=str(getattr(target, "path", "")) or key))
+    for key, target in live.items():
+        spec = adapter.values(target).get(VALUE)
+        if key not in view.keys_map and spec is not None:
+            rows.append(Row(key, "missing_in_checkpoint", None, None, None, spec, target))
+    return CheckReport(rows, view.graph)
 
 
 def raise_on_mismatch(report: CheckReport) -> None:
