@@ -366,3 +366,16 @@ def test_paths_keep_their_form(ip: InteractiveShell) -> None:
 
 def test_completes_names_of_a_path_given_as_a_variable(ip: InteractiveShell) -> None:
     assert completions(ip, "%ckpt show $guide net/l1/ke")[0] == ("%ckpt show $guide net/l1/kernel", "object")
+
+
+def test_check_with_a_selection(ip: InteractiveShell) -> None:
+    ip.user_ns["new_model"] = {"step": np.zeros((), np.int32), "net": {"l1": {"kernel": np.zeros((1, 3), np.float32)}}}
+    assert not run(ip, "r = %ckpt check $guide new_model").ok
+    report = run(ip, "r = %ckpt check $guide new_model --exclude net/l1")
+    assert [r.path for r in report.mismatched] == [] and [r.path for r in report.matched] == ["step"]
+
+
+def test_restore_into_an_object_below_the_root(ip: InteractiveShell) -> None:
+    ip.user_ns["net"] = {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(5, np.float32)}}
+    status = run(ip, "r = %ckpt restore $guide --into net --root net")
+    assert status is not None and ip.user_ns["net"]["l1"]["kernel"].any()

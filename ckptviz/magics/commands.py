@@ -164,17 +164,17 @@ def timeline(a: argparse.Namespace, ns: Namespace) -> Any:
 def check(a: argparse.Namespace, ns: Namespace) -> Any:
     from ..live.match import check as run
 
-    return run(expand_path(a.path), lookup_object(ns, a.obj))
+    return run(
+        expand_path(a.path), lookup_object(ns, a.obj), select=a.select, exclude=a.exclude, assignment_map=pairs(a.map) or None,
+        root=a.root,
+    )
 
 
 def restore(a: argparse.Namespace, ns: Namespace) -> Any:
     from ..live.restore import restore as run
 
     into = lookup_object(ns, a.into)
-    source: Any = opened(a.path)
-    if a.select or a.exclude:
-        source = source.select(a.select, exclude=a.exclude)
-    return run(source, into, assignment_map=pairs(a.map) or None)
+    return run(expand_path(a.path), into, a.select, exclude=a.exclude, assignment_map=pairs(a.map) or None, root=a.root)
 
 
 # -- derived checkpoints -------------------------------------------------------------------------

@@ -57,6 +57,7 @@ _P = Arg("path", PATH, _PATH_HELP)
 _SRC = Arg("src", PATH, "the source checkpoint (never modified)")
 _DST = Arg("dst", FILE, "the new checkpoint prefix")
 _OVERWRITE = Arg("--overwrite", FLAG, "replace an existing checkpoint at dst")
+_ROOT = Arg("--root", KEY, "the checkpoint object OBJ is (net, for Checkpoint(net=model))", metavar="P")
 _MAP = Arg("--map", TEXT, "rename with an assignment map, as tf.train.init_from_checkpoint", "+", metavar="OLD=NEW")
 
 SUBCOMMANDS: dict[str, Sub] = {
@@ -92,13 +93,15 @@ SUBCOMMANDS: dict[str, Sub] = {
     "timeline": Sub("statistics of every variable over a training run", (Arg("dir", PATH, "a CheckpointManager directory"),)),
     "check": Sub(
         "will it load? the checkpoint against a notebook object",
-        (_P, Arg("obj", VAR, "a variable of the notebook: a Keras model, tf.train.Checkpoint or dict of arrays")),
+        (_P, Arg("obj", VAR, "a variable of the notebook: a Keras model, tf.train.Checkpoint or dict of arrays"),
+         Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
+         Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"), _MAP, _ROOT),
     ),
     "restore": Sub(
         "restore into a notebook object, all or nothing",
         (_P, Arg("--into", VAR, "the notebook variable to restore into", metavar="OBJ", required=True),
          Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
-         Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"), _MAP),
+         Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"), _MAP, _ROOT),
     ),
     "select": Sub(
         "save only some objects to a new prefix",
