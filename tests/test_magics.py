@@ -343,6 +343,14 @@ def test_completes_variable_names_for_objects(ip: InteractiveShell) -> None:
     assert not [t for t, _ in completions(ip, f"%ckpt check {GUIDE} o") if t.endswith(" os")]  # no modules
 
 
+def test_completes_attributes_of_notebook_objects(ip: InteractiveShell) -> None:
+    class Trainer:
+        model = _live()
+
+    ip.user_ns["trainer"] = Trainer()
+    assert completions(ip, f"%ckpt restore {GUIDE} --into trainer.mo") == [(f"%ckpt restore {GUIDE} --into trainer.model", "attribute")]
+
+
 def test_completes_inside_a_cell(ip: InteractiveShell) -> None:
     text = f"%%ckpt\nls {GUIDE}\nshow {GUIDE} net/l1/ke"
     with provisionalcompleter():
@@ -362,6 +370,18 @@ def test_paths_keep_their_form(ip: InteractiveShell) -> None:
     prefix = ckptviz.examples.path("guide", step=3)
     for form in (prefix, prefix + ".index", prefix + ".data-00000-of-00001", os.path.dirname(prefix)):
         assert run(ip, f"r = %ckpt info {form}").tensors == 15
+    keras = run(ip, f"r = %ckpt info {DATA / 'keras3_files/model.weights.h5'}")
+    assert keras.format == "keras" and keras.tensors == len(ckptviz.open(str(DATA / "keras3_files/model.weights.h5")))
+
+
+def test_urls_are_paths_too(ip: InteractiveShell) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    for name in ("ckpt-3.index", "ckpt-3.data-00000-of-00001"):
+        memory.pipe(f"/magics/{name}", (Path(GUIDE) / name).read_bytes())
+    frame = run(ip, "r = %ckpt ls memory://magics/ckpt-3 --filter kernel")
+    assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" in list(frame["key"])
+    np.testing.assert_array_equal(run(ip, "r = %ckpt show memory://magics/ckpt-3 net/l1/kernel"), ckptviz.open(GUIDE + "/ckpt-3").read(KERNEL))
 
 
 def test_completes_names_of_a_path_given_as_a_variable(ip: InteractiveShell) -> None:

@@ -132,6 +132,8 @@ def test_magics_in_a_kernel(kernel_env: Path) -> None:
         nbformat.v4.new_code_cell("r = %ckpt info $guide\nprint(r.tensors, r.kind)"),
         nbformat.v4.new_code_cell("%ckpt show $guide net/l1/kernal"),
         nbformat.v4.new_code_cell("%%ckpt\nls $guide --filter step"),
+        nbformat.v4.new_code_cell("import tempfile; out = tempfile.mkdtemp()\n%ckpt select $guide $out/bias net/l1/bias"),
+        nbformat.v4.new_code_cell("%ckpt verify $out/bias"),
     ])
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3")
     with client.setup_kernel():
@@ -143,6 +145,9 @@ def test_magics_in_a_kernel(kernel_env: Path) -> None:
     err = nb.cells[2].outputs
     assert len(err) == 1 and err[0]["name"] == "stderr" and "did you mean 'net/l1/kernel" in err[0]["text"]
     assert "step/.ATTRIBUTES/VARIABLE_VALUE" in nb.cells[3].outputs[0]["data"]["text/plain"]
+    assert nb.cells[4].outputs[0]["text"].startswith("wrote ") and "(2 tensors)" in nb.cells[4].outputs[0]["text"]
+    verified = nb.cells[5].outputs
+    assert len(verified) == 1 and "problems=[]" in verified[0]["data"]["text/plain"]
     assert text[: reply["cursor_start"]] + reply["matches"][0] == "%ckpt show $guide net/l1/kernel"
 
 

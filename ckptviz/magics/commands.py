@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import close_matches
-from ..format import storage
+from ..format import naming, storage
 from ..model.checkpoint import Checkpoint, human_size
 from .parsing import MissingPieceError, UsageError, pairs
 from .results import Info, Picture, Text
@@ -135,9 +135,13 @@ def graph(a: argparse.Namespace, ns: Namespace) -> Any:
 
 
 def verify(a: argparse.Namespace, ns: Namespace) -> Any:
+    import warnings
+
     from ..model.verify import verify as run
 
-    return run(expand_path(a.path), progress=None)
+    with warnings.catch_warnings():  # tqdm.auto warns on import in a kernel without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        return run(expand_path(a.path), progress=None)
 
 
 # -- the widgets, diffs and runs (public API entries that may not be installed) ------------------
@@ -182,7 +186,8 @@ def restore(a: argparse.Namespace, ns: Namespace) -> Any:
 
 def _written(prefix: Any) -> Checkpoint:
     ckpt = Checkpoint(str(prefix))
-    print(f"wrote {ckpt.path} ({len(ckpt)} tensors)")
+    values = sum(k != naming.OBJECT_GRAPH_KEY for k in ckpt.entries)  # as the command line counts
+    print(f"wrote {ckpt.path} ({values} tensors)")
     return ckpt
 
 
