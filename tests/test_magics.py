@@ -399,3 +399,22 @@ def test_restore_into_an_object_below_the_root(ip: InteractiveShell) -> None:
     ip.user_ns["net"] = {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(5, np.float32)}}
     status = run(ip, "r = %ckpt restore $guide --into net --root net")
     assert status is not None and ip.user_ns["net"]["l1"]["kernel"].any()
+
+
+@pytest.mark.parametrize(
+    ("missing", "expected"),
+    [
+        ("anywidget", "the explorer widget (ckptviz.explore) needs the 'anywidget' package: pip install anywidget"),
+        ("ckptviz.widgets.graph", "the explorer widget (ckptviz.explore) is incomplete here: ckptviz.widgets.graph is missing"),
+    ],
+)
+def test_a_missing_dependency_is_named(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, missing: str, expected: str
+) -> None:
+    def explore_missing(name: str) -> Any:
+        if name == "explore":
+            raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+        raise AttributeError(name)
+
+    monkeypatch.setattr(ckptviz, "__getattr__", explore_missing)
+    assert fails(ip, capsys, "browse $guide") == f"%ckpt browse: {expected}"

@@ -25,7 +25,7 @@ USER_ERRORS = (CheckpointError, OSError, ImportError, ValueError, KeyError, Runt
 def message(error: BaseException, sub: str | None) -> str:
     """One line for the user: what went wrong and, where it helps, what to do."""
     prefix = f"%ckpt {sub}" if sub else "%ckpt"
-    if isinstance(error, ModuleNotFoundError) and error.name:
+    if isinstance(error, ModuleNotFoundError) and error.name and not error.name.startswith("ckptviz"):
         top = error.name.split(".")[0]
         return f"{prefix}: this needs the {top!r} package (pip install {top})"
     text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)

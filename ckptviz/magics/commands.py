@@ -36,6 +36,8 @@ def public(name: str, what: str) -> Any:
         return getattr(ckptviz, name)
     except ModuleNotFoundError as e:
         top = (e.name or name).split(".")[0]
+        if top == "ckptviz":
+            raise MissingPieceError(f"{what} (ckptviz.{name}) is incomplete here: {e.name} is missing") from None
         raise MissingPieceError(f"{what} (ckptviz.{name}) needs the {top!r} package: pip install {top}") from None
     except AttributeError:
         raise MissingPieceError(f"{what} (ckptviz.{name}) is not part of this version of ckptviz") from None
