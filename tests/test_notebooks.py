@@ -85,6 +85,7 @@ def test_tour_runs_without_tensorflow(kernel_env: Path) -> None:
     assert any("ckpt-4 (latest)" in h for h in html)  # %ckpt info
     plain = " ".join(o["data"].get("text/plain", "") for o in outputs if "data" in o)
     assert "array([0.7615621" in plain  # only net/l1/bias restored
+    assert "array(5, dtype=int32) array(7, dtype=int32) array(9, dtype=int32)" in plain  # %%ckpt show step
     assert "(9,\n <ckptviz.RestoreStatus: 1 restored" in plain  # everything but the head
 
 
