@@ -1,0 +1,159 @@
+"""Running a diff: pair the keys, compare the pairs on worker threads, roll the rows up.
+
+numpy releases the GIL in the loops that matter (casts, dot products, comparisons), so threads
+use every core; each worker holds a few chunks at a time (compare.py). Stored CRC32Cs decide
+equality only with ``fast=True``; otherwise the bytes do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ..checkpoint import Checkpoint
+from ..checkpoint import open as open_checkpoint
+from .compare import Delta, compare, effective_rank
+from .match import Match, pair
+from .result import DiffResult, Row
+from .rollup import rollup
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+_BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
+
+
+def _open(source: Any, verify: bool) -> Checkpoint:
+    return source if isinstance(source, Checkpoint) else open_checkpoint(os.fspath(source), verify=verify)
+
+
+def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Aligned pieces of two tensors: slice by slice when both are stored in the same slices (one
+    slice in memory, not the whole tensor), else whole (big ones are memory maps)."""
+    ea, eb = a.entries[ka], b.entries[kb]
+    ra, rb = getattr(a, "_reader", None), getattr(b, "_reader", None)
+    if ea.slices and ea.slices == eb.slices and hasattr(ra, "slice_entries") and hasattr(rb, "slice_entries"):
+        assert ra is not None and rb is not None
+        for (_, pa), (_, pb) in zip(ra.slice_entries(ea), rb.slice_entries(eb)):
+            yield ra.read_entry(pa), rb.read_entry(pb)
+        return
+    yield a.read(ka), b.read(kb)
+
+
+def diff(
+    a: Any,
+    b: Any,
+    *,
+    assignment_map: Mapping[str, str] | None = None,
+    match: Match = "key",
+    atol: float = 0.0,
+    rtol: float = 0.0,
+    rank: bool = False,
+    fast: bool = False,
+    explode: float = 1.0,
+    max_norm: float | None = None,
+    workers: int | None = None,
+    progress: bool | Progress | None = None,
+    verify: bool = True,
+) -> DiffResult:
+    """Compare checkpoint ``a`` (the reference) with ``b``: paths in any form, or ``Checkpoint``s.
+
+    ``match``: pair keys by ``"key"``, TF1 ``"full_name"`` or object ``"path"``; ``assignment_map``
+    renames ``a``'s names first (``init_from_checkpoint`` syntax; an entry matching nothing raises).
+    ``atol``/``rtol``: what counts as a changed element (default: any bit). ``rank``: effective rank
+    of 2-D deltas. ``fast``: trust equal stored CRC32Cs instead of reading. ``explode``/``max_norm``:
+    roll-up thresholds on relative change and norm. ``progress``: True/False for a tqdm bar (default:
+    on past 1 GiB) or a callback ``(bytes done, bytes total)``.
+    """
+    if atol < 0 or rtol < 0:
+        raise ValueError(f"atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
+    ca, cb = _open(a, verify), _open(b, verify)
+    pairing = pair(ca, cb, match, assignment_map)
+    ea, eb = ca.entries, cb.entries
+    rows: list[Row] = []
+    jobs: list[tuple[int, str, str]] = []
+    for ka, kb in pairing.pairs:
+        x, y = ea[ka], eb[kb]
+        row = Row(ka, kb, "changed", x.dtype.name, y.dtype.name, x.shape, y.shape, y.num_elements, y.nbytes)
+        if x.dtype == y.dtype and x.shape == y.shape:
+            jobs.append((len(rows), ka, kb))
+        rows.append(row)
+    for key, why in pairing.only_a.items():
+        e = ea[key]
+        rows.append(
+            Row(key, None, "removed", e.dtype.name, None, e.shape, None, e.num_elements, e.nbytes, reason=why)
+        )
+    for key, why in pairing.only_b.items():
+        e = eb[key]
+        rows.append(
+            Row(None, key, "added", None, e.dtype.name, None, e.shape, e.num_elements, e.nbytes, reason=why)
+        )
+
+    def run(job: tuple[int, str, str]) -> tuple[int, Delta, bool]:
+        i, ka, kb = job
+        x, y = ea[ka], eb[kb]
+        if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
+            return i, Delta(x.num_elements), True
+        dtype = x.dtype.numpy if x.dtype.is_fixed_width else np.dtype(object)
+        delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
+        if rank and len(x.shape) == 2 and delta.changed and x.dtype.is_fixed_width:
+            delta.rank = effective_rank(ca.read(ka), cb.read(kb))
+        return i, delta, False
+
+    jobs.sort(key=lambda j: -ea[j[1]].nbytes)  # big first: threads finish together
+    total = sum(ea[ka].nbytes + eb[kb].nbytes for _, ka, kb in jobs)
+    report = _progress(progress, total)
+    both_bundles = ca.format == cb.format == "bundle"
+    n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
+    done = 0
+    # The first read of each data file opens it: do one per file before the threads start.
+    first: dict[tuple[str, int], tuple[int, str, str]] = {}
+    for job in reversed(jobs):
+        first.setdefault(("a", ea[job[1]].shard), job)
+        first.setdefault(("b", eb[job[2]].shard), job)
+    warm = list(dict.fromkeys(first.values()))
+    rest = [j for j in jobs if j not in set(warm)]
+    try:
+        with ThreadPoolExecutor(max(1, n_workers)) as pool:
+            for i, delta, by_crc in [*map(run, warm), *pool.map(run, rest)]:
+                row = rows[i]
+                row.delta, row.fast = delta, by_crc
+                row.status = "changed" if delta.changed else "unchanged"
+                done += ea[row.key_a or ""].nbytes + eb[row.key_b or ""].nbytes
+                report(done, total)
+    finally:
+        report(-1, total)
+    rows.sort(key=lambda r: r.key)
+    options = {
+        "match": match,
+        "assignment_map": dict(assignment_map or {}),
+        "atol": atol,
+        "rtol": rtol,
+        "rank": rank,
+        "fast": fast,
+        "explode": explode,
+        "max_norm": max_norm,
+    }
+    return DiffResult(ca, cb, rows, rollup(rows, ca.graph, cb.graph, explode, max_norm), options)
+
+
+def _progress(progress: bool | Progress | None, total: int) -> Progress:
+    """A callback for ``(done, total)``; ``done == -1`` means finished (closes a bar)."""
+    if callable(progress):
+        user = progress
+        return lambda done, t: None if done < 0 else user(done, t)
+    if progress is False or (progress is None and total < _BAR_BYTES):
+        return lambda done, t: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc="diff", leave=False)
+
+    def update(done: int, t: int) -> None:
+        if done < 0:
+            bar.close()
+        else:
+            bar.update(done - bar.n)
+
+    return update
