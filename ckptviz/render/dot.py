@@ -24,6 +24,27 @@ STATUS_STYLES = {
     "missing": "rounded,filled,dashed",
     "mismatched": "rounded,filled,bold",
 }
+# What changed between two checkpoints (ckptviz.diff): hues apart from the kind outlines and the
+# will-it-load fills; a changed node's purple deepens with its relative change (``intensity`` 0…1).
+DIFF_FILLS = {"added": "#8fd6c9", "removed": "#dccbbd", "changed": "#b68bd0", "unchanged": "#ffffff"}
+DIFF_STYLES = {
+    "added": "rounded,filled,bold",
+    "removed": "rounded,filled,dashed",
+    "changed": "rounded,filled",
+    "unchanged": "rounded,filled",
+}
+_CHANGED_RAMP = ((0xF1, 0xE6, 0xF7), (0x7B, 0x2C, 0x9E))  # pale lilac -> deep purple
+
+
+def diff_fill(status: str, intensity: float | None = None) -> str:
+    """The fill of a diff status; ``changed`` on the purple ramp by ``intensity`` (default: middle)."""
+    if status != "changed":
+        return DIFF_FILLS[status]
+    t = 0.5 if intensity is None else max(0.0, min(1.0, intensity))
+    lo, hi = _CHANGED_RAMP
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi))
+
+
 HEADER = (
     'graph [fontname="Helvetica" fontsize=11 nodesep=0.12 ranksep=0.35 labelloc=t];\n'
     '  node [shape=box style="rounded,filled" fontname="Helvetica" fontsize=10 height=0.28 penwidth=1.4];\n'
@@ -101,6 +122,7 @@ def node_statement(
     slot_names: dict[int, str],
     local: str,
     status: str | None = None,
+    intensity: float | None = None,
 ) -> str:
     kind = s.node.kind
     attrs = {
@@ -113,7 +135,14 @@ def node_statement(
         "color": COLORS[kind],
         "fillcolor": FILLS[kind],
     }
-    if status is not None:
+    if status in DIFF_FILLS:
+        attrs["class"] = f"{kind} diff-{status}"
+        attrs["fillcolor"] = diff_fill(status, intensity)
+        attrs["style"] = DIFF_STYLES[status]
+        if status == "changed" and (intensity or 0) > 0.6:
+            attrs["fontcolor"] = "white"
+        attrs["tooltip"] += f"\ndiff: {status}" + (f" (intensity {intensity:.2f})" if intensity else "")
+    elif status is not None:
         attrs["class"] = f"{kind} {status}"
         attrs["fillcolor"] = STATUS_FILLS[status]
         attrs["style"] = STATUS_STYLES[status]
@@ -135,13 +164,21 @@ def legend(statuses: Iterable[str] = ()) -> list[str]:
                 f'    legend_{status} [id="ckpt_legend_{status}" class="{status}" label="{status}" '
                 f'color="#777777" fillcolor="{STATUS_FILLS[status]}" style="{STATUS_STYLES[status]}"];'
             )
+    for status in DIFF_FILLS:
+        if status in statuses:
+            out.append(
+                f'    legend_diff_{status} [id="ckpt_legend_diff_{status}" class="diff-{status}" label="{status}" '
+                f'color="#777777" fillcolor="{diff_fill(status)}" style="{DIFF_STYLES[status]}"];'
+            )
     out.append('    legend_optimizer -> legend_slot [label="slot" style=dashed color="orange"];')
     out.append('    legend_variable -> legend_slot [style=dashed color="orange"];')
     out.append("  }")
     return out
 
 
-def view_to_dot(graph: ObjectGraph, view: View, options: GraphView) -> str:
+def view_to_dot(
+    graph: ObjectGraph, view: View, options: GraphView, intensity: Mapping[int, float] | None = None
+) -> str:
     slot_of = {s.slot_id: (s.optimizer_id, s.slot_name, s.variable_id) for s in graph.slots}
     slot_names = {k: v[1] for k, v in slot_of.items()}
     title = options.title if options.title is not None else _title(graph, view)
@@ -154,7 +191,13 @@ def view_to_dot(graph: ObjectGraph, view: View, options: GraphView) -> str:
     for i, shown in view.nodes.items():
         lines.append(
             node_statement(
-                graph, shown, slot_of, slot_names, view.names.get(i, shown.node.name), status.get(i)
+                graph,
+                shown,
+                slot_of,
+                slot_names,
+                view.names.get(i, shown.node.name),
+                status.get(i),
+                (intensity or {}).get(i),
             )
         )
     ranked: set[int] = set()
@@ -187,8 +230,9 @@ def _status_by_node(graph: ObjectGraph, status: Mapping[int | str, str]) -> dict
     )
     out: dict[int, str] = {}
     for ref, state in status.items():
-        if state not in STATUS_FILLS:
-            raise ValueError(f"unknown status {state!r} for {ref!r}; expected one of {sorted(STATUS_FILLS)}")
+        if state not in STATUS_FILLS and state not in DIFF_FILLS:
+            known = sorted(STATUS_FILLS) + sorted(DIFF_FILLS)
+            raise ValueError(f"unknown status {state!r} for {ref!r}; expected one of {known}")
         node_id = ref if isinstance(ref, int) else by_key.get(ref)
         if node_id is not None:
             out[node_id] = state
@@ -208,3 +252,11 @@ def to_dot(graph: ObjectGraph, options: GraphView | None = None, **kwargs: Any) 
     """DOT text of ``graph``; keyword options as ``GraphView`` (``max_nodes``, ``focus``, ``select``…)."""
     o = options or GraphView(**kwargs)
     return view_to_dot(graph, select_view(graph, o), o)
+
+
+def diff_to_dot(
+    graph: ObjectGraph, status: Mapping[int, str], intensity: Mapping[int, float], **options: Any
+) -> str:
+    """DOT of ``graph`` painted by a diff: ``{node id: status}``, ``{node id: intensity 0…1}``."""
+    o = GraphView(status=status, **options)
+    return view_to_dot(graph, select_view(graph, o), o, intensity)

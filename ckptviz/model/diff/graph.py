@@ -40,7 +40,8 @@ class DiffGraph:
             r = by_path.get(node.path)
             if r is not None:
                 self.status[node.id] = r.status
-                self.intensity[node.id] = intensity(r.relative_change)
+                if r.relative_change is not None:  # strings and variants: the ramp's middle
+                    self.intensity[node.id] = intensity(r.relative_change)
         drawn = {n.path for n in self.graph.nodes}
         self.removed = [r.path for r in result.rollups if r.status == "removed" and r.path not in drawn]
 
