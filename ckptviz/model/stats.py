@@ -181,6 +181,7 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     bins = len(edges) - 1
     e0, e1 = edges[0], edges[-1]
     scale = bins / (e1 - e0)
+    edge_array = np.asarray(edges)
     counts = np.zeros(bins, np.int64)
     out = StepStats(size=int(flat.size))
     n, shift, s1, s2, dd, pp = 0, 0.0, 0.0, 0.0, 0.0, 0.0
@@ -214,11 +215,9 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
         s2 += float(np.dot(xs, xs))
         n += x.size
         lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
-        idx = ((x - e0) * scale).astype(np.int64)
-        inside = (x >= e0) & (x <= e1)
         out.under += int(np.count_nonzero(x < e0))
         out.over += int(np.count_nonzero(x > e1))
-        counts += np.bincount(np.minimum(idx[inside], bins - 1), minlength=bins)
+        counts += _bin_counts(x[(x >= e0) & (x <= e1)], edge_array, scale)
     if n:
         mean_shifted = s1 / n
         out.mean = shift + mean_shifted
@@ -229,6 +228,17 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
         out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
     out.counts = [int(c) for c in counts]
     return out
+
+
+def _bin_counts(x: np.ndarray, edges: np.ndarray, scale: float) -> np.ndarray:
+    """np.histogram's counts on equal bins (its own index-then-correct rule, so the counts agree)."""
+    bins = len(edges) - 1
+    v = x.astype(np.float64)
+    idx = ((v - edges[0]) * scale).astype(np.intp)
+    idx[idx == bins] -= 1
+    idx[v < edges[idx]] -= 1
+    idx[(v >= edges[idx + 1]) & (idx != bins - 1)] += 1
+    return np.bincount(idx, minlength=bins)
 
 
 def _float(x: np.ndarray) -> np.ndarray:
