@@ -37,6 +37,10 @@ _LAZY = {
     "ObjectGraph": "ckptviz.model.graph",
     "export_graph": "ckptviz.render",
     "GraphView": "ckptviz.render",
+    "diff": "ckptviz.model.diff",
+    "DiffResult": "ckptviz.model.diff",
+    "timeline": "ckptviz.model.timeline",
+    "Timeline": "ckptviz.model.timeline",
 }
 
 
@@ -68,17 +72,20 @@ __all__ = [
     "ChecksumMismatchError",
     "CorruptCheckpointError",
     "DType",
+    "DiffResult",
     "GraphView",
     "KeyNotFoundError",
     "NameConflictError",
     "ObjectGraph",
     "RestoreMismatchError",
     "RestoreStatus",
+    "Timeline",
     "UnsupportedCheckpointError",
     "Variant",
     "as_dtype",
     "check",
     "convert",
+    "diff",
     "export_graph",
     "get_checkpoint_state",
     "latest_checkpoint",
@@ -86,5 +93,6 @@ __all__ = [
     "load_checkpoint",
     "open",
     "restore",
+    "timeline",
     "write_checkpoint",
 ]

@@ -257,7 +257,7 @@ class DiffResult:
     def _repr_html_(self) -> str:
         from ...render.report import diff_table_html
 
-        return diff_table_html(self, limit=40)
+        return str(diff_table_html(self, limit=40))
 
 
 def _numbers(r: Row) -> str:
