@@ -203,7 +203,12 @@ def _signature(prefix: str) -> str:
     index = naming.index_file(prefix)
     if storage.is_remote(index):
         return index  # no cheap change check for remote files: keyed by name
-    st = os.stat(index)
+    try:
+        st = os.stat(index)
+    except FileNotFoundError:
+        from ..errors import CheckpointNotFoundError
+
+        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index) from None
     return f"{os.path.abspath(index)}|{st.st_mtime_ns}|{st.st_size}"
 
 
