@@ -245,7 +245,9 @@ def _timeline(args: argparse.Namespace) -> int:
 
                 timeline_report(t, args.output)
             elif suffix in ("svg", "png", "pdf"):
-                t.heatmap(args.output)
+                from .render.plots import timeline_heatmap
+
+                timeline_heatmap(t, args.output)
             else:
                 raise ValueError(
                     f"cannot tell what to write to {args.output!r}: use .html, .svg, .png or .pdf"

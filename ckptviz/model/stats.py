@@ -238,13 +238,15 @@ def _bin_counts(x: np.ndarray, edges: np.ndarray, scale: float) -> np.ndarray:
     idx[idx == bins] -= 1
     idx[v < edges[idx]] -= 1
     idx[(v >= edges[idx + 1]) & (idx != bins - 1)] += 1
-    return np.bincount(idx, minlength=bins)
+    counts: np.ndarray = np.bincount(idx, minlength=bins)
+    return counts
 
 
 def _float(x: np.ndarray) -> np.ndarray:
     """float32 for floats of 32 bits or fewer, float64 for the rest; complex as magnitude."""
     if x.dtype.kind == "c":
-        return np.abs(x).astype(np.float64)
+        magnitude: np.ndarray = np.abs(x)
+        return magnitude.astype(np.float64)
     if (x.dtype.kind == "f" and x.dtype.itemsize <= 4) or (x.dtype.kind == "V" and x.dtype.itemsize <= 2):
         return x if x.dtype == np.float32 else x.astype(np.float32)
     return x if x.dtype == np.float64 else x.astype(np.float64)

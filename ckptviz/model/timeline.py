@@ -57,7 +57,8 @@ class Step:
 @dataclass
 class Timeline:
     """``steps`` in run order; ``stats[key][i]`` is variable ``key`` at ``steps[i]`` (None where the
-    checkpoint lacks it); ``edges[key]`` its histogram bins."""
+    checkpoint lacks it); ``edges[key]`` its histogram bins. Pictures: ``ckptviz.render.plots``
+    (``timeline_heatmap``, ``timeline_lines``, ``timeline_histograms``)."""
 
     source: Any
     steps: list[Step]
@@ -133,23 +134,6 @@ class Timeline:
     def refresh(self, **overrides: Any) -> Timeline:
         """The timeline again, reading only checkpoints saved (or rewritten) since."""
         return timeline(self.source, **{**self.options, **overrides})
-
-    # -- pictures (matplotlib, loaded on first use) --------------------------------------------
-
-    def heatmap(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
-        from ..render.plots import timeline_heatmap
-
-        return timeline_heatmap(self, path, **options)
-
-    def lines(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
-        from ..render.plots import timeline_lines
-
-        return timeline_lines(self, path, **options)
-
-    def histograms(self, key: str, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
-        from ..render.plots import timeline_histograms
-
-        return timeline_histograms(self, key, path, **options)
 
     def __repr__(self) -> str:
         span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"

@@ -258,6 +258,6 @@ def diff_to_dot(
     graph: ObjectGraph, status: Mapping[int, str], intensity: Mapping[int, float], **options: Any
 ) -> str:
     """DOT of ``graph`` painted by a diff: ``{node id: status}``, ``{node id: intensity 0…1}``."""
-    by_node: dict[int | str, str] = dict(status)
+    by_node: dict[int | str, str] = {node_id: state for node_id, state in status.items()}
     o = GraphView(status=by_node, **options)
     return view_to_dot(graph, select_view(graph, o), o, intensity)

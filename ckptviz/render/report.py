@@ -112,14 +112,6 @@ def _diff_rows(result: DiffResult) -> tuple[list[list[Any]], list[str]]:
     return rows, classes
 
 
-def diff_table_html(result: DiffResult, limit: int = 40) -> str:
-    """The notebook view: summary and the first ``limit`` rows, most changed first."""
-    rows, classes = _diff_rows(result)
-    shown = table(_DIFF_COLUMNS, rows[:limit], classes)
-    more = f"<p class='note'>… {len(rows) - limit} more (use .to_pandas())</p>" if len(rows) > limit else ""
-    return f"<div><pre>{html.escape(result.summary())}</pre>{shown}{more}</div>"
-
-
 def _graph_svg(result: DiffResult, engine: str | None, options: dict[str, Any]) -> str:
     from .layout import HOW_TO_GET_ONE, find_engine
 

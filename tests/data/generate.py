@@ -800,8 +800,9 @@ def fixture_training_run():
     for prefix in prefixes:
         reader = tf.train.load_checkpoint(prefix)
         dtypes = reader.get_variable_to_dtype_map()
+        floats = [k for k in sorted(dtypes) if dtypes[k].is_floating]
         values[os.path.basename(prefix)] = {
-            k: encode_value(reader.get_tensor(k), dtypes[k].name) for k in sorted(dtypes) if dtypes[k].is_floating
+            k: encode_value(reader.get_tensor(k), dtypes[k].name) for k in floats
         }
     write_json(os.path.join(out, "values.json"), values, compact=True)
     write_expected(prefixes[-1], os.path.join(out, "expected.json"))
