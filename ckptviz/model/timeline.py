@@ -234,7 +234,7 @@ def timeline(
     n_workers = workers or min(4, os.cpu_count() or 1)
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
         sig = _signature(prefix)
-        key = f"{sig}#{prev_sig}#{bins}"
+        key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
         record = _MEMORY.get(key) or disk.get(key)
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)

@@ -132,3 +132,8 @@ def test_explicit_paths_variables_and_errors(tmp_path: Path) -> None:
         timeline([])
     with pytest.raises(ckptviz.CheckpointNotFoundError, match="no checkpoint file and no checkpoints"):
         timeline(tmp_path)
+
+
+def test_a_narrower_selection_is_not_served_from_the_cache() -> None:
+    assert len(timeline(RUN, variables="model/head/").variables) == 2
+    assert len(timeline(RUN).variables) == 18

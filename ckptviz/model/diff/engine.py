@@ -16,7 +16,8 @@ import numpy as np
 
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
-from .compare import Delta, compare, effective_rank
+from ..stats import is_numeric
+from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
 from .result import DiffResult, Row
 from .rollup import rollup
@@ -91,37 +92,42 @@ def diff(
             Row(None, key, "added", None, e.dtype.name, None, e.shape, e.num_elements, e.nbytes, reason=why)
         )
 
-    def run(job: tuple[int, str, str]) -> tuple[int, Delta, bool]:
+    def compare_one(job: tuple[int, str, str]) -> list[tuple[int, Delta, bool]]:
         i, ka, kb = job
         x, y = ea[ka], eb[kb]
         if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
-            return i, Delta(x.num_elements), True
+            return [(i, Delta(x.num_elements), True)]
         dtype = x.dtype.numpy if x.dtype.is_fixed_width else np.dtype(object)
         delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
         if rank and len(x.shape) == 2 and delta.changed and x.dtype.is_fixed_width:
             delta.rank = effective_rank(ca.read(ka), cb.read(kb))
-        return i, delta, False
+        return [(i, delta, False)]
 
-    jobs.sort(key=lambda j: -ea[j[1]].nbytes)  # big first: threads finish together
+    def compare_batch(batch: list[tuple[int, str, str]]) -> list[tuple[int, Delta, bool]]:
+        deltas = compare_small([(ca.read(ka), cb.read(kb)) for _, ka, kb in batch], atol, rtol)
+        return [(i, d, False) for (i, _, _), d in zip(batch, deltas)]
+
+    tasks = _tasks(jobs, ea, eb, fast, rank)
     total = sum(ea[ka].nbytes + eb[kb].nbytes for _, ka, kb in jobs)
     report = _progress(progress, total)
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
+    _open_shards(ca, [ka for _, ka, _ in jobs])  # before the threads, which would race to open them
+    _open_shards(cb, [kb for _, _, kb in jobs])
+
+    def run(task: tuple[bool, list[tuple[int, str, str]]]) -> list[tuple[int, Delta, bool]]:
+        batched, items = task
+        return compare_batch(items) if batched else compare_one(items[0])
+
     done = 0
-    # The first read of each data file opens it: do one per file before the threads start.
-    first: dict[tuple[str, int], tuple[int, str, str]] = {}
-    for job in reversed(jobs):
-        first.setdefault(("a", ea[job[1]].shard), job)
-        first.setdefault(("b", eb[job[2]].shard), job)
-    warm = list(dict.fromkeys(first.values()))
-    rest = [j for j in jobs if j not in set(warm)]
     try:
         with ThreadPoolExecutor(max(1, n_workers)) as pool:
-            for i, delta, by_crc in [*map(run, warm), *pool.map(run, rest)]:
-                row = rows[i]
-                row.delta, row.fast = delta, by_crc
-                row.status = "changed" if delta.changed else "unchanged"
-                done += ea[row.key_a or ""].nbytes + eb[row.key_b or ""].nbytes
+            for results in pool.map(run, tasks):
+                for i, delta, by_crc in results:
+                    row = rows[i]
+                    row.delta, row.fast = delta, by_crc
+                    row.status = "changed" if delta.changed else "unchanged"
+                    done += ea[row.key_a or ""].nbytes + eb[row.key_b or ""].nbytes
                 report(done, total)
     finally:
         report(-1, total)
@@ -136,7 +142,50 @@ def diff(
         "explode": explode,
         "max_norm": max_norm,
     }
-    return DiffResult(ca, cb, rows, rollup(rows, ca.graph, cb.graph, explode, max_norm), options)
+    return DiffResult(ca, cb, rows, rollup(rows, ca, cb, explode, max_norm), options)
+
+
+_BATCH = 4096  # small tensors per task
+
+
+def _tasks(
+    jobs: list[tuple[int, str, str]], ea: Mapping[str, Any], eb: Mapping[str, Any], fast: bool, rank: bool
+) -> list[tuple[bool, list[tuple[int, str, str]]]]:
+    """Big tensors one per task, largest first (threads finish together); small numeric ones in
+    batches of one dtype, compared together (``compare_small``)."""
+    big: list[tuple[int, str, str]] = []
+    small: dict[str, list[tuple[int, str, str]]] = {}
+    for job in jobs:
+        x, y = ea[job[1]], eb[job[2]]
+        batchable = (
+            x.dtype.is_fixed_width
+            and is_numeric(x.dtype.numpy)
+            and 0 < x.num_elements <= SMALL
+            and not x.slices
+            and not y.slices
+            and not fast
+            and not (rank and len(x.shape) == 2)
+        )
+        if batchable:
+            small.setdefault(x.dtype.name, []).append(job)
+        else:
+            big.append(job)
+    big.sort(key=lambda j: -ea[j[1]].nbytes)
+    tasks = [(False, [j]) for j in big]
+    for group in small.values():
+        tasks += [(True, group[i : i + _BATCH]) for i in range(0, len(group), _BATCH)]
+    return tasks
+
+
+def _open_shards(ckpt: Checkpoint, keys: list[str]) -> None:
+    """Read the smallest tensor of each data file once, which opens the file."""
+    smallest: dict[int, str] = {}
+    for key in keys:
+        e = ckpt.entries[key]
+        if not e.slices and (e.shard not in smallest or e.nbytes < ckpt.entries[smallest[e.shard]].nbytes):
+            smallest[e.shard] = key
+    for key in smallest.values():
+        ckpt.read(key)
 
 
 def _progress(progress: bool | Progress | None, total: int) -> Progress:

@@ -1,8 +1,10 @@
 """Roll-ups of diff rows by object-graph subtree: per layer, per module, per optimizer.
 
-A key belongs to the object holding it; an optimizer slot to its optimizer (so a layer's own
-weights decide whether it moved). Every ancestor path of that object accumulates the key, which
-costs the depth of the tree per key.
+A key counts in the object holding it and that object's ancestors; an optimizer slot in its own
+node and in its optimizer's subtree, not in its variable's layer (so a layer's own weights decide
+whether it moved). Sums are made once per key at its object, then pushed up the tree once per
+object, deepest first: linear in keys plus objects. Name-based checkpoints roll up by scope
+(``dense/kernel`` → ``dense``) without building their scope tree.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...format.naming import OBJECT_GRAPH_KEY
+
 if TYPE_CHECKING:
-    from ..graph import ObjectGraph
+    from ..checkpoint import Checkpoint
     from .result import Row
 
 _ATTRIBUTES = "/.ATTRIBUTES/"
@@ -21,9 +25,10 @@ _ATTRIBUTES = "/.ATTRIBUTES/"
 
 @dataclass
 class Rollup:
-    """One object-graph subtree: ``status`` is ``changed`` when anything under it was changed,
-    added or removed. ``frozen``: it has parameters on both sides and none moved. ``exploded``:
-    relative change above the threshold, a norm above ``max_norm``, or NaN/Inf appearing below it."""
+    """One subtree: ``status`` is ``changed`` when anything under it was changed, added or removed,
+    ``added``/``removed`` when the object is on one side only. ``frozen``: parameters compared on both
+    sides and none moved. ``exploded``: relative change above the threshold, a norm above ``max_norm``
+    or NaN/Inf appearing below it."""
 
     path: str
     kind: str = "other"
@@ -36,95 +41,132 @@ class Rollup:
     relative_change: float | None = None
     frozen: bool = False
     exploded: bool = False
-    # running sums, dropped from to_dict()
-    _diff_sq: float = 0.0
-    _norm_sq: float = 0.0
-    _compared: int = 0
-    _objects: int = 0  # string and variant elements compared
-    _other: int = 0  # added, removed or retyped keys
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return asdict(self)
 
 
-def owners(graph: ObjectGraph) -> dict[str, list[str]]:
-    """``{key: paths it counts in}``: its object and that object's ancestors; a slot counts in
-    itself and in its optimizer's subtree, not in its variable's layer."""
-    slot_owner = {s.slot_id: s.optimizer_id for s in graph.slots}
-    out: dict[str, list[str]] = {}
-    for node in graph.nodes:
-        if not node.values:
-            continue
-        if node.id in slot_owner:
-            paths = [*_ancestors(graph.nodes[slot_owner[node.id]].path), node.path]
-        else:
-            paths = list(_ancestors(node.path))
-        for v in node.values:
-            out[v.key] = paths
-    return out
+# running sums per path: keys, params, bytes, changed params, ‖Δ‖², ‖a‖², numeric params compared,
+# string/variant params compared, keys added/removed/retyped, keys changed, NaN/Inf or norm alarm
+_KEYS, _PARAMS, _BYTES, _CHANGED, _DIFF2, _NORM2, _NUMERIC, _OBJECTS, _OTHER, _MOVED, _ALARM = range(11)
 
 
-def _ancestors(path: str) -> list[str]:
-    parts = path.split("/") if path else []
-    return ["", *("/".join(parts[: i + 1]) for i in range(len(parts)))]
+def _parent(path: str) -> str | None:
+    return None if path == "" else path.rpartition("/")[0]
+
+
+def _structure(ckpt: Checkpoint) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
+    """``({key: path it sits at}, {path: parent path}, {path: kind})`` of one side."""
+    home: dict[str, str] = {}
+    parent: dict[str, str | None] = {}
+    kinds: dict[str, str] = {}
+    if ckpt.is_object_based:
+        graph = ckpt.graph
+        optimizer_of = {s.slot_id: s.optimizer_id for s in graph.slots}
+        for node in graph.nodes:
+            if not (node.reachable or node.values):
+                continue
+            kinds[node.path] = node.kind
+            owner = optimizer_of.get(node.id)
+            parent[node.path] = graph.nodes[owner].path if owner is not None else _parent(node.path)
+            for v in node.values:
+                home[v.key] = node.path
+    else:
+        for key in ckpt.entries:
+            if key == OBJECT_GRAPH_KEY:
+                continue
+            home[key] = key
+            kinds[key] = "variable"
+    for path in list(parent) + list(home.values()):  # fill in missing ancestors (scopes, orphans)
+        p: str | None = path
+        while p is not None and p not in parent:
+            parent[p] = _parent(p)
+            kinds.setdefault(p, "other")
+            p = parent[p]
+    return home, parent, kinds
 
 
 def rollup(
-    rows: Iterable[Row],
-    graph_a: ObjectGraph,
-    graph_b: ObjectGraph,
-    explode: float = 1.0,
-    max_norm: float | None = None,
+    rows: Iterable[Row], a: Checkpoint, b: Checkpoint, explode: float = 1.0, max_norm: float | None = None
 ) -> list[Rollup]:
-    """One ``Rollup`` per object path of either graph (b's kind wins), root first, then by path."""
-    owner_a, owner_b = owners(graph_a), owners(graph_b)
-    out: dict[str, Rollup] = {}
-    present: dict[str, set[str]] = {}
-    for side, graph in (("a", graph_a), ("b", graph_b)):
-        for node in graph.nodes:
-            if node.reachable or node.values:
-                out.setdefault(node.path, Rollup(node.path)).kind = node.kind
-                present.setdefault(node.path, set()).add(side)
+    """One ``Rollup`` per object path of either side (b's kind wins), root first, then by path."""
+    home_a, parent_a, kinds_a = _structure(a)
+    home_b, parent_b, kinds_b = _structure(b)
+    parent = {**parent_a, **parent_b}
+    kinds = {**kinds_a, **kinds_b}
+    sums: dict[str, list[float]] = {p: [0.0] * 11 for p in parent}
     for row in rows:
-        key, owner = (row.key_b, owner_b) if row.key_b is not None else (row.key_a or "", owner_a)
-        paths = owner.get(key) or _ancestors(key.partition(_ATTRIBUTES)[0])
-        params = row.elements
-        for path in paths:
-            r = out.get(path)
-            if r is None:
-                r = out[path] = Rollup(path)
-                present[path] = {"a", "b"}
-            r.keys += 1
-            r.params += params
-            r.bytes += row.nbytes
-            if row.status in ("added", "removed") or (row.delta is None and row.status == "changed"):
-                r._other += 1
-                r.changed_params += params
-            elif row.delta is not None and row.delta.norm_a is None:  # strings, variants
-                r._objects += params
-                r.changed_params += row.delta.changed
-            elif row.delta is not None:
-                r._compared += params
-                r.changed_params += row.delta.changed
-                r._diff_sq += (row.delta.norm_diff or 0.0) ** 2
-                r._norm_sq += (row.delta.norm_a or 0.0) ** 2
-                grew = row.delta.nan_b > row.delta.nan_a or row.delta.inf_b > row.delta.inf_a
-                big = max_norm is not None and (row.delta.norm_b or 0.0) > max_norm
-                r.exploded = r.exploded or grew or big
-            if row.status != "unchanged":
-                r.status = "changed"
-    for path, r in out.items():
-        sides = present.get(path, {"a", "b"})
-        if sides == {"a"}:
+        if row.key_b is not None:
+            path = home_b.get(row.key_b, row.key_b.partition(_ATTRIBUTES)[0])
+        else:
+            path = home_a.get(row.key_a or "", (row.key_a or "").partition(_ATTRIBUTES)[0])
+        s = sums.get(path)
+        if s is None:
+            s = sums[path] = [0.0] * 11
+            parent.setdefault(path, _parent(path))
+        s[_KEYS] += 1
+        s[_PARAMS] += row.elements
+        s[_BYTES] += row.nbytes
+        d = row.delta
+        if d is None:
+            s[_OTHER] += 1
+            s[_CHANGED] += row.elements
+        elif d.norm_a is None:  # strings, variants
+            s[_OBJECTS] += row.elements
+            s[_CHANGED] += d.changed
+        else:
+            s[_NUMERIC] += row.elements
+            s[_CHANGED] += d.changed
+            s[_DIFF2] += (d.norm_diff or 0.0) ** 2
+            s[_NORM2] += d.norm_a**2
+            if d.nan_b > d.nan_a or d.inf_b > d.inf_a or (max_norm is not None and (d.norm_b or 0.0) > max_norm):
+                s[_ALARM] += 1
+        if row.status != "unchanged":
+            s[_MOVED] += 1
+    for p in list(parent):  # ancestors of paths only rows named
+        q = parent[p]
+        while q is not None and q not in parent:
+            parent[q] = _parent(q)
+            q = parent[q]
+        sums.setdefault(p, [0.0] * 11)
+    depth: dict[str, int] = {}
+
+    def depth_of(p: str) -> int:
+        chain = []
+        q: str | None = p
+        while q is not None and q not in depth:
+            chain.append(q)
+            q = parent.get(q)
+        base = depth[q] if q is not None else -1
+        for c in reversed(chain):
+            base += 1
+            depth[c] = base
+        return depth[p]
+
+    for p in sorted(sums, key=depth_of, reverse=True):  # deepest first: each pushes into its parent once
+        q = parent.get(p)
+        if q is not None:
+            target = sums.setdefault(q, [0.0] * 11)
+            for i, v in enumerate(sums[p]):
+                target[i] += v
+    out = []
+    in_a, in_b = set(kinds_a), set(kinds_b)
+    for path in sorted(sums, key=lambda p: (p != "", p)):
+        s = sums[path]
+        r = Rollup(path, kinds.get(path, "other"), keys=int(s[_KEYS]), params=int(s[_PARAMS]))
+        r.bytes, r.changed_params = int(s[_BYTES]), int(s[_CHANGED])
+        r.status = "changed" if s[_MOVED] else "unchanged"
+        if path in in_a and path not in in_b and path:
             r.status = "removed"
-        elif sides == {"b"}:
+        elif path in in_b and path not in in_a and path:
             r.status = "added"
         if r.params:
             r.fraction_changed = r.changed_params / r.params
-        if r._norm_sq > 0:
-            r.relative_change = math.sqrt(r._diff_sq) / math.sqrt(r._norm_sq)
-        elif r._compared:
-            r.relative_change = 0.0 if r._diff_sq == 0 else math.inf
-        r.frozen = r._compared + r._objects > 0 and r._other == 0 and r.changed_params == 0
-        r.exploded = r.exploded or (r.relative_change is not None and r.relative_change > explode)
-    return [out[p] for p in sorted(out, key=lambda p: (p != "", p))]
+        if s[_NORM2] > 0:
+            r.relative_change = math.sqrt(s[_DIFF2]) / math.sqrt(s[_NORM2])
+        elif s[_NUMERIC]:
+            r.relative_change = 0.0 if s[_DIFF2] == 0 else math.inf
+        r.frozen = s[_NUMERIC] + s[_OBJECTS] > 0 and s[_OTHER] == 0 and s[_CHANGED] == 0
+        r.exploded = bool(s[_ALARM]) or (r.relative_change is not None and r.relative_change > explode)
+        out.append(r)
+    return out
