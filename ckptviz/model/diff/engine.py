@@ -108,7 +108,7 @@ def diff(
         return [(i, d, False) for (i, _, _), d in zip(batch, deltas)]
 
     tasks = _tasks(jobs, ea, eb, fast, rank)
-    total = sum(ea[ka].nbytes + eb[kb].nbytes for _, ka, kb in jobs)
+    total = sum(2 * rows[i].nbytes for i, _, _ in jobs)
     report = _progress(progress, total)
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
@@ -127,7 +127,7 @@ def diff(
                     row = rows[i]
                     row.delta, row.fast = delta, by_crc
                     row.status = "changed" if delta.changed else "unchanged"
-                    done += ea[row.key_a or ""].nbytes + eb[row.key_b or ""].nbytes
+                    done += 2 * row.nbytes
                 report(done, total)
     finally:
         report(-1, total)
@@ -179,12 +179,13 @@ def _tasks(
 
 def _open_shards(ckpt: Checkpoint, keys: list[str]) -> None:
     """Read the smallest tensor of each data file once, which opens the file."""
-    smallest: dict[int, str] = {}
+    entries = ckpt.entries
+    smallest: dict[int, tuple[int, str]] = {}
     for key in keys:
-        e = ckpt.entries[key]
-        if not e.slices and (e.shard not in smallest or e.nbytes < ckpt.entries[smallest[e.shard]].nbytes):
-            smallest[e.shard] = key
-    for key in smallest.values():
+        e = entries[key]
+        if not e.slices and e.size < smallest.get(e.shard, (1 << 62, ""))[0]:
+            smallest[e.shard] = (e.size, key)
+    for _, key in smallest.values():
         ckpt.read(key)
 
 

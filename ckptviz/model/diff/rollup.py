@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ...format.naming import OBJECT_GRAPH_KEY
 
 if TYPE_CHECKING:
@@ -75,8 +77,9 @@ def _structure(ckpt: Checkpoint) -> tuple[dict[str, str], dict[str, str | None],
         for key in ckpt.entries:
             if key == OBJECT_GRAPH_KEY:
                 continue
-            home[key] = key
-            kinds[key] = "variable"
+            path = key.partition(_ATTRIBUTES)[0]
+            home[key] = path
+            kinds[path] = "variable"
     for path in list(parent) + list(home.values()):  # fill in missing ancestors (scopes, orphans)
         p: str | None = path
         while p is not None and p not in parent:
@@ -94,65 +97,48 @@ def rollup(
     home_b, parent_b, kinds_b = _structure(b)
     parent = {**parent_a, **parent_b}
     kinds = {**kinds_a, **kinds_b}
-    sums: dict[str, list[float]] = {p: [0.0] * 11 for p in parent}
+    homes, contrib = [], []
     for row in rows:
         if row.key_b is not None:
             path = home_b.get(row.key_b, row.key_b.partition(_ATTRIBUTES)[0])
         else:
             path = home_a.get(row.key_a or "", (row.key_a or "").partition(_ATTRIBUTES)[0])
-        s = sums.get(path)
-        if s is None:
-            s = sums[path] = [0.0] * 11
-            parent.setdefault(path, _parent(path))
-        s[_KEYS] += 1
-        s[_PARAMS] += row.elements
-        s[_BYTES] += row.nbytes
+        homes.append(path)
+        c = [1.0, row.elements, row.nbytes, 0, 0, 0, 0, 0, 0, row.status != "unchanged", 0]
         d = row.delta
         if d is None:
-            s[_OTHER] += 1
-            s[_CHANGED] += row.elements
+            c[_OTHER], c[_CHANGED] = 1, row.elements
         elif d.norm_a is None:  # strings, variants
-            s[_OBJECTS] += row.elements
-            s[_CHANGED] += d.changed
+            c[_OBJECTS], c[_CHANGED] = row.elements, d.changed
         else:
-            s[_NUMERIC] += row.elements
-            s[_CHANGED] += d.changed
-            s[_DIFF2] += (d.norm_diff or 0.0) ** 2
-            s[_NORM2] += d.norm_a**2
-            if d.nan_b > d.nan_a or d.inf_b > d.inf_a or (max_norm is not None and (d.norm_b or 0.0) > max_norm):
-                s[_ALARM] += 1
-        if row.status != "unchanged":
-            s[_MOVED] += 1
-    for p in list(parent):  # ancestors of paths only rows named
-        q = parent[p]
+            c[_NUMERIC], c[_CHANGED] = row.elements, d.changed
+            c[_DIFF2], c[_NORM2] = (d.norm_diff or 0.0) ** 2, d.norm_a**2
+            grew = d.nan_b > d.nan_a or d.inf_b > d.inf_a
+            c[_ALARM] = grew or (max_norm is not None and (d.norm_b or 0.0) > max_norm)
+        contrib.append(c)
+    for path in homes:  # keys outside any object: their scopes join the tree
+        q: str | None = path
         while q is not None and q not in parent:
             parent[q] = _parent(q)
             q = parent[q]
-        sums.setdefault(p, [0.0] * 11)
-    depth: dict[str, int] = {}
-
-    def depth_of(p: str) -> int:
-        chain = []
-        q: str | None = p
-        while q is not None and q not in depth:
-            chain.append(q)
-            q = parent.get(q)
-        base = depth[q] if q is not None else -1
-        for c in reversed(chain):
-            base += 1
-            depth[c] = base
-        return depth[p]
-
-    for p in sorted(sums, key=depth_of, reverse=True):  # deepest first: each pushes into its parent once
-        q = parent.get(p)
-        if q is not None:
-            target = sums.setdefault(q, [0.0] * 11)
-            for i, v in enumerate(sums[p]):
-                target[i] += v
+    paths = sorted(parent, key=lambda p: (p != "", p))
+    index = {p: i for i, p in enumerate(paths)}
+    up = np.array([index[q] if (q := parent[p]) is not None else -1 for p in paths], np.int64)
+    sums = np.zeros((len(paths), 11))
+    if homes:
+        np.add.at(sums, np.array([index[h] for h in homes]), np.array(contrib, dtype=float))
+    depth = np.zeros(len(paths), np.int64)
+    cur = up.copy()
+    while (cur >= 0).any():  # depth by walking every node up at once
+        live = cur >= 0
+        depth[live] += 1
+        cur[live] = up[cur[live]]
+    for level in range(int(depth.max(initial=0)), 0, -1):  # deepest first, each level in one call
+        nodes = np.flatnonzero(depth == level)
+        np.add.at(sums, up[nodes], sums[nodes])
     out = []
     in_a, in_b = set(kinds_a), set(kinds_b)
-    for path in sorted(sums, key=lambda p: (p != "", p)):
-        s = sums[path]
+    for path, s in zip(paths, sums.tolist()):
         r = Rollup(path, kinds.get(path, "other"), keys=int(s[_KEYS]), params=int(s[_PARAMS]))
         r.bytes, r.changed_params = int(s[_BYTES]), int(s[_CHANGED])
         r.status = "changed" if s[_MOVED] else "unchanged"
