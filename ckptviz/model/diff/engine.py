@@ -146,6 +146,7 @@ def diff(
 
 
 _BATCH = 4096  # small tensors per task
+_BATCH_ELEMENTS = 1 << 18  # and elements: a batch's float64 working arrays stay ~2 MiB each
 
 
 def _tasks(
@@ -172,8 +173,18 @@ def _tasks(
             big.append(job)
     big.sort(key=lambda j: -ea[j[1]].nbytes)
     tasks = [(False, [j]) for j in big]
-    for group in small.values():
-        tasks += [(True, group[i : i + _BATCH]) for i in range(0, len(group), _BATCH)]
+    for group in small.values():  # at most _BATCH tensors or _BATCH_ELEMENTS elements a batch
+        batch: list[tuple[int, str, str]] = []
+        elements = 0
+        for job in group:
+            n = ea[job[1]].num_elements
+            if batch and (len(batch) == _BATCH or elements + n > _BATCH_ELEMENTS):
+                tasks.append((True, batch))
+                batch, elements = [], 0
+            batch.append(job)
+            elements += n
+        if batch:
+            tasks.append((True, batch))
     return tasks
 
 
