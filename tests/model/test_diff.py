@@ -314,3 +314,15 @@ def test_graph_is_painted_by_status_and_intensity() -> None:
     assert 'id="ckpt_legend_diff_changed"' in dot and "diff ckpt-3 → ckpt-4" in dot
     focused = result.graph.to_dot(focus="net")
     assert "beta_1" not in focused and "kernel" in focused
+
+
+def test_small_tensors_read_in_spans_still_verify_checksums(data_copy) -> None:  # type: ignore[no-untyped-def]
+    copy = data_copy("guide_legacy_adam")
+    key = "net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"
+    entry = ckptviz.open(str(copy / "ckpt-4")).entries[key]
+    data = copy / "ckpt-4.data-00000-of-00001"
+    raw = bytearray(data.read_bytes())
+    raw[entry.offset] ^= 0x40
+    data.write_bytes(bytes(raw))
+    with pytest.raises(ckptviz.ChecksumMismatchError, match=f"checksum mismatch for '{key}'"):
+        diff(DATA / "guide_legacy_adam/ckpt-4", copy / "ckpt-4")

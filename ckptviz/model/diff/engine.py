@@ -21,6 +21,7 @@ from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
 from .result import DiffResult, Row
 from .rollup import rollup
+from .spans import read_many
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
@@ -104,7 +105,9 @@ def diff(
         return [(i, delta, False)]
 
     def compare_batch(batch: list[tuple[int, str, str]]) -> list[tuple[int, Delta, bool]]:
-        deltas = compare_small([(ca.read(ka), cb.read(kb)) for _, ka, kb in batch], atol, rtol)
+        values_a = read_many(ca, [ka for _, ka, _ in batch])
+        values_b = read_many(cb, [kb for _, _, kb in batch])
+        deltas = compare_small(list(zip(values_a, values_b)), atol, rtol)
         return [(i, d, False) for (i, _, _), d in zip(batch, deltas)]
 
     tasks = _tasks(jobs, ea, eb, fast, rank)
