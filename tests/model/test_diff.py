@@ -326,3 +326,18 @@ def test_small_tensors_read_in_spans_still_verify_checksums(data_copy) -> None: 
     data.write_bytes(bytes(raw))
     with pytest.raises(ckptviz.ChecksumMismatchError, match=f"checksum mismatch for '{key}'"):
         diff(DATA / "guide_legacy_adam/ckpt-4", copy / "ckpt-4")
+
+
+def test_equal_slicings_are_compared_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+    src = str(DATA / "sliced_policy/ckpt")
+    a, b = ckptviz.open(src), ckptviz.open(src)
+    sliced = {k for k, e in a.entries.items() if e.slices}
+    real = ckptviz.Checkpoint.read
+
+    def never_whole(self: ckptviz.Checkpoint, key: str) -> np.ndarray:
+        assert key not in sliced, f"{key} was assembled whole"
+        return real(self, key)
+
+    monkeypatch.setattr(ckptviz.Checkpoint, "read", never_whole)
+    result = diff(a, b)
+    assert result.equal and all(result[k].delta is not None for k in sliced)

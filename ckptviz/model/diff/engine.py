@@ -21,7 +21,7 @@ from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
 from .result import DiffResult, Row
 from .rollup import rollup
-from .spans import read_many
+from .spans import bundle_reader, read_many
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
@@ -35,7 +35,7 @@ def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np
     """Aligned pieces of two tensors: slice by slice when both are stored in the same slices (one
     slice in memory, not the whole tensor), else whole (big ones are memory maps)."""
     ea, eb = a.entries[ka], b.entries[kb]
-    ra, rb = getattr(a, "_reader", None), getattr(b, "_reader", None)
+    ra, rb = bundle_reader(a), bundle_reader(b)
     if ea.slices and ea.slices == eb.slices and hasattr(ra, "slice_entries") and hasattr(rb, "slice_entries"):
         assert ra is not None and rb is not None
         for (_, pa), (_, pb) in zip(ra.slice_entries(ea), rb.slice_entries(eb)):

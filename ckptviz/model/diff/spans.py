@@ -8,7 +8,7 @@ a big-endian or remote bundle, a size that does not fit) goes through ``Checkpoi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,13 +23,18 @@ _GAP = 1 << 16  # bytes of other tensors worth reading through rather than start
 _SPAN = 8 << 20  # bytes per read at most
 
 
+def bundle_reader(ckpt: Checkpoint) -> Any:
+    """The format layer's reader behind a Checkpoint (``reader``; ``_reader`` in older versions)."""
+    return getattr(ckpt, "reader", None) or getattr(ckpt, "_reader", None)
+
+
 def read_many(ckpt: Checkpoint, keys: list[str]) -> list[np.ndarray]:
     """The values of ``keys`` (small fixed-width tensors), in order."""
     entries = ckpt.entries
     simple = (
         ckpt.format == "bundle"
         and not storage.is_remote(ckpt.path)
-        and getattr(getattr(ckpt, "_reader", None), "endian", ">") == "<"
+        and getattr(bundle_reader(ckpt), "endian", ">") == "<"
         and all(not entries[k].slices and entries[k].dtype.is_fixed_width for k in keys)
     )
     if not simple:
