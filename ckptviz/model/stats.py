@@ -216,7 +216,7 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
         if n == 0:
             shift = float(x.mean())  # moments about a first guess of the mean: no cancellation
         xs = x - np.float32(shift) if x.dtype == np.float32 else x - shift
-        s1 += float(xs.sum(dtype=np.float64))
+        s1 += float(xs.sum())  # pairwise summation: accurate in float32 too
         s2 += float(np.dot(xs, xs))
         n += x.size
         c_lo, c_hi = float(x.min()), float(x.max())
