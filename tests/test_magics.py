@@ -418,3 +418,19 @@ def test_a_missing_dependency_is_named(
 
     monkeypatch.setattr(ckptviz, "__getattr__", explore_missing)
     assert fails(ip, capsys, "browse $guide") == f"%ckpt browse: {expected}"
+
+
+def test_diff_options_reach_the_engine(ip: InteractiveShell, tmp_path: Path) -> None:
+    if not _available("diff"):
+        pytest.skip("no diff engine in this version")
+    ip.user_ns["out"] = str(tmp_path)
+    run(ip, "r = %ckpt convert $tf1 $out/tf2 --to tf2")
+    by_name = run(ip, "r = %ckpt diff $tf1 $out/tf2 --match full_name")
+    assert "0 changed, 1 added, 0 removed, 18 unchanged" in repr(by_name)
+    steps = ckptviz.examples.steps("guide")
+    strict = run(ip, f"r = %ckpt diff {steps[0]} {steps[-1]}")
+    loose = run(ip, f"r = %ckpt diff {steps[0]} {steps[-1]} --atol 1e9")  # only the (non-numeric) iterator state differs
+    assert "10 changed" in repr(strict) and "1 changed" in repr(loose)
+    renamed = run(ip, "r = %ckpt rename $guide $out/body net/=body/")
+    mapped = run(ip, f"r = %ckpt diff $guide {renamed.path} --map net/=body/")
+    assert " 0 changed, 0 added, 0 removed" in repr(mapped)

@@ -78,7 +78,8 @@ def test_tour_runs_without_tensorflow(kernel_env: Path) -> None:
     assert "TensorFlow is not installed: skipping this cell" in texts
     assert "ls        list the tensors" in texts  # %ckpt alone
     svgs = [o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {})]
-    assert len(svgs) >= 4  # the graph, the partial restore, the will-it-load picture, the converted TF1
+    # the graph, the partial restore, the will-it-load picture, the converted TF1 (+ the diff's graph, the run's heatmap)
+    assert len(svgs) >= 4 + ("(ckptviz.diff)" not in _missing_engines()) + ("(ckptviz.timeline)" not in _missing_engines())
     assert any("variable mismatched" in s for s in svgs)
     html = [o["data"].get("text/html", "") for o in outputs if "data" in o]
     assert any("<table" in h and "net/l1/kernel" in h for h in html)  # the %ckpt ls table
@@ -87,6 +88,10 @@ def test_tour_runs_without_tensorflow(kernel_env: Path) -> None:
     assert "array([0.7615621" in plain  # only net/l1/bias restored
     assert "array(5, dtype=int32) array(7, dtype=int32) array(9, dtype=int32)" in plain  # %%ckpt show step
     assert "(9,\n <ckptviz.RestoreStatus: 1 restored" in plain  # everything but the head
+    if "(ckptviz.diff)" not in _missing_engines():
+        assert "<ckptviz.DiffResult 14 keys: 10 changed, 0 added, 0 removed, 4 unchanged>" in plain
+    if "(ckptviz.timeline)" not in _missing_engines():
+        assert "<ckptviz.Timeline 6 checkpoints (steps 2…12, 6 read), 18 variables>" in plain
 
 
 def test_migration_runs_without_tensorflow(kernel_env: Path) -> None:
@@ -98,6 +103,8 @@ def test_migration_runs_without_tensorflow(kernel_env: Path) -> None:
     assert "TensorFlow is not installed: skipping this cell" in texts
     plain = " ".join(o["data"].get("text/plain", "") for o in outputs if "data" in o)
     assert "'encoder/kernel'" in plain and "object-based" in plain
+    if "(ckptviz.diff)" not in _missing_engines():  # both conversions change nothing
+        assert plain.count("<ckptviz.DiffResult 19 keys: 0 changed, 1 added, 0 removed, 18 unchanged>") == 2
 
 
 @pytest.mark.tensorflow

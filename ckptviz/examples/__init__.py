@@ -8,9 +8,11 @@
 legacy Adam optimizer, a ``step`` variable, a tf.data iterator), saved four times by
 ``CheckpointManager(max_to_keep=3)``. ``tf1_saver``: a TF1 name-based ``Saver`` checkpoint (two
 dense layers, Adam slots, ``global_step``, and the migration guide's ``a``, ``b``, ``scoped/c``),
-saved at steps 1 and 2 (without its ``.meta`` graph files). They are copies of the fixtures in
-the repository's ``tests/data`` (``guide_legacy_adam``, ``tf1_saver``), whose README says how
-TensorFlow wrote them.
+saved at steps 1 and 2 (without its ``.meta`` graph files). ``training_run``: a Keras 3 model
+(``hidden``, a non-trainable ``frozen`` layer, ``head``) and Adam, saved by ``CheckpointManager``
+at global steps 2, 4, …, 12. They are copies of the fixtures of the same purpose in the
+repository's ``tests/data`` (``guide_legacy_adam``, ``tf1_saver``, ``training_run``), whose README
+says how TensorFlow wrote them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ HERE = Path(__file__).parent
 EXAMPLES = {
     "guide": ("guide", "ckpt-{step}"),
     "tf1_saver": ("tf1_saver", "model.ckpt-{step}"),
+    "training_run": ("training_run", "ckpt-{step}"),
 }
 
 

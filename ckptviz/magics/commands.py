@@ -155,7 +155,9 @@ def browse(a: argparse.Namespace, ns: Namespace) -> Any:
 
 def diff(a: argparse.Namespace, ns: Namespace) -> Any:
     run = public("diff", "the diff engine")
-    return run(expand_path(a.a), expand_path(a.b), assignment_map=pairs(a.map) or None)
+    return run(
+        expand_path(a.a), expand_path(a.b), assignment_map=pairs(a.map) or None, match=a.match, atol=a.atol, rtol=a.rtol
+    )
 
 
 def timeline(a: argparse.Namespace, ns: Namespace) -> Any:

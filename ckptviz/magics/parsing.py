@@ -88,7 +88,10 @@ SUBCOMMANDS: dict[str, Sub] = {
     "browse": Sub("explore a checkpoint: graph, tensors and restore views (a widget)", (_P,)),
     "diff": Sub(
         "compare two checkpoints (b against a)",
-        (Arg("a", PATH, "the earlier checkpoint"), Arg("b", PATH, "the later checkpoint"), _MAP),
+        (Arg("a", PATH, "the earlier checkpoint"), Arg("b", PATH, "the later checkpoint"), _MAP,
+         Arg("--match", CHOICE, "pair keys by key, TF1 full_name or object path", choices=("key", "full_name", "path"), default="key"),
+         Arg("--atol", TEXT, "elements within atol + rtol*|a| are unchanged", type=float, default=0.0),
+         Arg("--rtol", TEXT, "relative tolerance", type=float, default=0.0)),
     ),
     "timeline": Sub("statistics of every variable over a training run", (Arg("dir", PATH, "a CheckpointManager directory"),)),
     "check": Sub(
