@@ -434,3 +434,16 @@ def test_diff_options_reach_the_engine(ip: InteractiveShell, tmp_path: Path) -> 
     renamed = run(ip, "r = %ckpt rename $guide $out/body net/=body/")
     mapped = run(ip, f"r = %ckpt diff $guide {renamed.path} --map net/=body/")
     assert " 0 changed, 0 added, 0 removed" in repr(mapped)
+
+
+def test_what_a_command_drops_is_one_warning_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    ip.user_ns["out"] = str(tmp_path)
+    capsys.readouterr()
+    tf1 = run(ip, "r = %ckpt convert $guide $out/tf1 --to tf1")
+    assert "net/dense/kernel" in tf1.entries  # the full_name tf_keras recorded
+    err = capsys.readouterr().err
+    assert err == "%ckpt convert: warning: converting to TF1 drops 1 key(s) that are not variables: iterator/.ATTRIBUTES/ITERATOR_STATE\n"
+
+
+def test_unwritable_output_is_one_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    assert fails(ip, capsys, "graph $guide --export /no/such/dir/g.svg") == "%ckpt graph: No such file or directory: /no/such/dir/g.svg"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from ..errors import CheckpointError, CheckpointExistsError, RestoreMismatchError
+from ..errors import CheckpointError, CheckpointExistsError, CheckpointWarning, RestoreMismatchError
 from . import commands, completion
 from .parsing import SUBCOMMANDS, parse, split
 
@@ -28,7 +29,12 @@ def message(error: BaseException, sub: str | None) -> str:
     if isinstance(error, ModuleNotFoundError) and error.name and not error.name.startswith("ckptviz"):
         top = error.name.split(".")[0]
         return f"{prefix}: this needs the {top!r} package (pip install {top})"
-    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    if isinstance(error, KeyError) and error.args:
+        text = str(error.args[0])
+    elif isinstance(error, OSError) and not isinstance(error, CheckpointError) and error.strerror:
+        text = error.strerror + (f": {error.filename}" if error.filename else "")  # no "[Errno 2]"
+    else:
+        text = str(error)
     if isinstance(error, CheckpointExistsError):
         text += " (add --overwrite to replace it)"
     if isinstance(error, RestoreMismatchError) and text.endswith(" with select="):
@@ -74,7 +80,15 @@ class CheckpointMagics(Magics):
                 print(command.help)
                 return None
             assert command.name is not None
-            return commands.RUN[command.name](command.args, self.namespace)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CheckpointWarning)
+                result = commands.RUN[command.name](command.args, self.namespace)
+            for w in caught:  # what a command did not do (dropped keys): one line each, like errors
+                if issubclass(w.category, CheckpointWarning):
+                    print(f"%ckpt {command.name}: warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            return result
         except USER_ERRORS as e:
             if debug:
                 raise
