@@ -50,6 +50,5 @@ def path(name: str = "guide", step: int | None = None) -> str:
 
 def steps(name: str = "guide") -> list[str]:
     """The prefixes of every checkpoint of example ``name``, oldest first."""
-    directory, _ = EXAMPLES[name] if name in EXAMPLES else (path(name), "")
-    found = [p.with_suffix("") for p in (HERE / directory).glob("*.index")]
+    found = [p.with_suffix("") for p in Path(path(name)).glob("*.index")]
     return [str(p) for p in sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[-1]))]
