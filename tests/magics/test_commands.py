@@ -1,5 +1,5 @@
-"""``%ckpt`` in a real in-process IPython shell: every subcommand, expansion, returned objects,
-every error path (one line, no traceback) and each kind of tab completion."""
+"""``%ckpt`` in a real in-process IPython shell: every subcommand, expansion, cells, returned
+objects, and every error path (one line, no traceback)."""
 
 from __future__ import annotations
 
@@ -9,56 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-pytest.importorskip("IPython")
-from IPython.core.completer import provisionalcompleter
 from IPython.core.interactiveshell import InteractiveShell
 
 import ckptviz
 import ckptviz.examples
-
-DATA = Path(__file__).parent / "data"
-GUIDE = ckptviz.examples.path("guide")
-TF1 = ckptviz.examples.path("tf1_saver")
-KERNEL = "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"
-
-
-@pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "ckptviz")
-    return ip
-
-
-@pytest.fixture
-def ip(shell: InteractiveShell) -> InteractiveShell:
-    shell.user_ns.update(guide=GUIDE, tf1=TF1, live=_live())
-    return shell
-
-
-def _live() -> dict[str, Any]:
-    return {"net": {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(5, np.float32)}}}
-
-
-def run(ip: InteractiveShell, code: str) -> Any:
-    """Run ``code`` as a cell; return the value of ``r`` when the cell assigns it."""
-    ip.user_ns.pop("r", None)
-    result = ip.run_cell(code)
-    assert result.error_in_exec is None and result.error_before_exec is None, result
-    return ip.user_ns.get("r")
-
-
-def fails(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str) -> str:
-    """The one line a failing ``%ckpt`` prints; it must return None and show no traceback."""
-    capsys.readouterr()
-    assert run(ip, f"r = %ckpt {line}") is None
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err and out == ""
-    assert err.count("\n") == 1 and err.startswith("%ckpt"), err
-    return err.strip()
-
-
-# -- registration, help ------------------------------------------------------------------------------
+from tests.magics.conftest import DATA, GUIDE, KERNEL, TF1, available, fails, live_tree, run
 
 
 def test_load_ext_registers_line_and_cell_magic_once(shell: InteractiveShell) -> None:
@@ -81,9 +36,6 @@ def test_subcommand_help_is_printed_not_raised(ip: InteractiveShell, capsys: pyt
     assert run(ip, "r = %ckpt restore --help") is None
     out = capsys.readouterr().out
     assert out.startswith("usage: %ckpt restore") and "--into OBJ" in out and "--exclude" in out
-
-
-# -- reading -----------------------------------------------------------------------------------------
 
 
 def test_ls_is_a_table_filtered_and_sorted(ip: InteractiveShell) -> None:
@@ -150,17 +102,6 @@ def test_verify_reports_damage_without_raising(ip: InteractiveShell, capsys: pyt
     assert capsys.readouterr().err == ""
 
 
-# -- engines that may not be installed yet -------------------------------------------------------------
-
-
-def _available(name: str) -> bool:
-    try:
-        getattr(ckptviz, name)
-    except (AttributeError, ImportError):
-        return False
-    return True
-
-
 @pytest.mark.parametrize(
     ("line", "name", "what"),
     [
@@ -173,15 +114,12 @@ def _available(name: str) -> bool:
 def test_engines_return_their_object_or_name_what_is_missing(
     ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str, name: str, what: str
 ) -> None:
-    if _available(name):
+    if available(name):
         result = run(ip, f"r = %ckpt {line}")
         assert result is not None
         assert type(result).__module__.startswith("ckptviz")
     else:
         assert f"{what} (ckptviz.{name})" in fails(ip, capsys, line)
-
-
-# -- live objects ------------------------------------------------------------------------------------
 
 
 def test_check_names_a_notebook_object(ip: InteractiveShell) -> None:
@@ -192,7 +130,7 @@ def test_check_names_a_notebook_object(ip: InteractiveShell) -> None:
 
 def test_check_reaches_attributes(ip: InteractiveShell) -> None:
     class Holder:
-        tree = _live()
+        tree = live_tree()
 
     ip.user_ns["holder"] = Holder()
     assert len(run(ip, "r = %ckpt check $guide holder.tree").matched) == 2
@@ -214,9 +152,6 @@ def test_restore_all_but_the_head_and_with_a_map(ip: InteractiveShell) -> None:
     assert ip.user_ns["model"]["body"]["l1"]["bias"].any()
 
 
-# -- derived checkpoints -----------------------------------------------------------------------------
-
-
 def test_select_rename_convert_write_new_checkpoints(ip: InteractiveShell, tmp_path: Path) -> None:
     ip.user_ns["out"] = str(tmp_path)
     part = run(ip, "r = %ckpt select $guide $out/part net/l1/bias")
@@ -230,9 +165,6 @@ def test_select_rename_convert_write_new_checkpoints(ip: InteractiveShell, tmp_p
     assert set(back.entries) - {"save_counter"} == set(ckptviz.open(TF1).entries)  # TF2 saves add a save_counter
     again = run(ip, "r = %ckpt select $guide $out/part net/l1/kernel --overwrite")
     assert any(k.startswith("net/l1/kernel") for k in again.entries)
-
-
-# -- expansion and cells -----------------------------------------------------------------------------
 
 
 def test_dollar_and_brace_expansion(ip: InteractiveShell) -> None:
@@ -258,9 +190,6 @@ def test_a_failing_line_stops_the_cell(ip: InteractiveShell, capsys: pytest.Capt
     assert run(ip, "r = get_ipython().run_cell_magic('ckpt', '', 'info $guide\\nls /no/such\\ninfo $guide')") is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "/no/such" in err
-
-
-# -- errors: one line, never a traceback ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -300,72 +229,6 @@ def test_debug_shows_the_traceback(ip: InteractiveShell, capsys: pytest.CaptureF
     assert isinstance(result.error_in_exec, ckptviz.CheckpointNotFoundError)
 
 
-# -- tab completion ----------------------------------------------------------------------------------
-
-
-def completions(ip: InteractiveShell, text: str) -> list[tuple[str, str]]:
-    with provisionalcompleter():
-        found = list(ip.Completer.completions(text, len(text)))
-    # what the line becomes when each completion is accepted
-    return [(text[: c.start] + c.text, c.type) for c in found]
-
-
-def test_completes_subcommands_and_options(ip: InteractiveShell) -> None:
-    assert completions(ip, "%ckpt ti") == [("%ckpt timeline", "subcommand")]
-    assert ("%ckpt restore x --exclude", "option") in completions(ip, "%ckpt restore x --ex")
-    assert completions(ip, "%ckpt ls x --sort s") == [("%ckpt ls x --sort size", "choice")]
-
-
-def test_completes_paths_checkpoint_prefixes_first(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(DATA)
-    got = completions(ip, "%ckpt ls guide_legacy_adam/")
-    assert got[:3] == [(f"%ckpt ls guide_legacy_adam/ckpt-{i}", "checkpoint") for i in (2, 3, 4)]
-    assert ("%ckpt ls guide_legacy_adam/checkpoint", "file") in got[3:]
-    assert not any(".data-" in t or t.endswith(".index") for t, _ in got)
-    assert ("%ckpt diff tf1_saver/", "directory") in completions(ip, "%ckpt diff tf1_")
-
-
-def test_completes_object_paths_then_keys_once_the_path_is_typed(ip: InteractiveShell) -> None:
-    got = completions(ip, f"%ckpt show {GUIDE} net/l1/k")
-    assert got[0] == (f"%ckpt show {GUIDE} net/l1/kernel", "object")
-    assert (f"%ckpt show {GUIDE} {KERNEL}", "key") in got
-    select = completions(ip, f"%ckpt restore {GUIDE} --into live --select net/l1/b")
-    assert select[0] == (f"%ckpt restore {GUIDE} --into live --select net/l1/bias", "object")
-    focus = completions(ip, f"%ckpt graph {GUIDE} --focus opt")
-    assert focus[0] == (f"%ckpt graph {GUIDE} --focus optimizer", "object")
-    tf1 = completions(ip, f"%ckpt select {TF1} /tmp/x dense_1/")
-    assert (f"%ckpt select {TF1} /tmp/x dense_1/kernel", "object") in tf1
-
-
-def test_completes_variable_names_for_objects(ip: InteractiveShell) -> None:
-    assert completions(ip, f"%ckpt restore {GUIDE} --into li") == [(f"%ckpt restore {GUIDE} --into live", "variable")]
-    assert (f"%ckpt check {GUIDE} live", "variable") in completions(ip, f"%ckpt check {GUIDE} l")
-    assert not [t for t, _ in completions(ip, f"%ckpt check {GUIDE} o") if t.endswith(" os")]  # no modules
-
-
-def test_completes_attributes_of_notebook_objects(ip: InteractiveShell) -> None:
-    class Trainer:
-        model = _live()
-
-    ip.user_ns["trainer"] = Trainer()
-    assert completions(ip, f"%ckpt restore {GUIDE} --into trainer.mo") == [(f"%ckpt restore {GUIDE} --into trainer.model", "attribute")]
-
-
-def test_completes_inside_a_cell(ip: InteractiveShell) -> None:
-    text = f"%%ckpt\nls {GUIDE}\nshow {GUIDE} net/l1/ke"
-    with provisionalcompleter():
-        found = list(ip.Completer.completions(text, len(text)))
-    assert found and (text[: found[0].start] + found[0].text).endswith("net/l1/kernel")
-
-
-def test_completion_never_raises(ip: InteractiveShell) -> None:
-    from ckptviz.magics.completion import complete
-
-    for path in ("/no/such/ckpt", DATA / "corrupt/bad_magic/ckpt-1"):
-        assert complete(f"show {path} net", {}) == ("net", [])
-        completions(ip, f"%ckpt show {path} net")  # IPython's own matchers still answer
-
-
 def test_paths_keep_their_form(ip: InteractiveShell) -> None:
     prefix = ckptviz.examples.path("guide", step=3)
     for form in (prefix, prefix + ".index", prefix + ".data-00000-of-00001", os.path.dirname(prefix)):
@@ -382,10 +245,6 @@ def test_urls_are_paths_too(ip: InteractiveShell) -> None:
     frame = run(ip, "r = %ckpt ls memory://magics/ckpt-3 --filter kernel")
     assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" in list(frame["key"])
     np.testing.assert_array_equal(run(ip, "r = %ckpt show memory://magics/ckpt-3 net/l1/kernel"), ckptviz.open(GUIDE + "/ckpt-3").read(KERNEL))
-
-
-def test_completes_names_of_a_path_given_as_a_variable(ip: InteractiveShell) -> None:
-    assert completions(ip, "%ckpt show $guide net/l1/ke")[0] == ("%ckpt show $guide net/l1/kernel", "object")
 
 
 def test_check_with_a_selection(ip: InteractiveShell) -> None:
@@ -421,7 +280,7 @@ def test_a_missing_dependency_is_named(
 
 
 def test_diff_options_reach_the_engine(ip: InteractiveShell, tmp_path: Path) -> None:
-    if not _available("diff"):
+    if not available("diff"):
         pytest.skip("no diff engine in this version")
     ip.user_ns["out"] = str(tmp_path)
     run(ip, "r = %ckpt convert $tf1 $out/tf2 --to tf2")
