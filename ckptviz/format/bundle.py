@@ -427,9 +427,15 @@ class BundleReader:
         parts = self.slice_entries(entry)
         # Nothing is allocated for the whole tensor before its parts are known to fit: each part
         # holds exactly its elements' bytes, and together no more than their data files hold.
-        for _, part in parts:
+        for piece, part in parts:
             if part.dtype.is_fixed_width:
                 self._check_size(part)
+            elif math.prod(part.shape) * (5 if part.dtype.name == "variant" else 1) > part.size:
+                raise self._corrupt(
+                    part,
+                    f"slice {piece} of {entry.key!r} claims {math.prod(part.shape)} {part.dtype.name} elements "
+                    f"in {part.size} bytes",
+                )
         used = sum(part.size for _, part in parts)
         available = sum(self._shards[s].size for s in {part.shard for _, part in parts})
         if used > available:

@@ -272,10 +272,14 @@ def _judge(record: dict[str, Any], equivalent: bool, reference: dict[str, Any] |
     bad = [e for e in record["errors"] if e["verdict"] != "ok"]
     if record["problems"]:
         return {"outcome": "wrong value", "detail": "; ".join(record["problems"])[:1500]}
-    if equivalent and reference is not None and (
-        record["errors"]
-        or record.get("listing") != reference["listing"]
-        or record["values"] != reference["values"]
+    if (
+        equivalent
+        and reference is not None
+        and (
+            record["errors"]
+            or record.get("listing") != reference["listing"]
+            or record["values"] != reference["values"]
+        )
     ):
         first = record["errors"][0]["message"] if record["errors"] else "listing or values differ"
         return {"outcome": "wrong value", "detail": f"a valid re-encoding reads differently: {first}"}
