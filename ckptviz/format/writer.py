@@ -23,6 +23,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
@@ -460,13 +461,13 @@ def remove_stale_temporaries(prefix: str) -> None:
         names = os.listdir(directory)
     except OSError:
         return
+    index = os.path.basename(naming.index_file(prefix))
+    data = re.compile(re.escape(os.path.basename(prefix)) + r"\.data-\d{5,}")  # as _temp_data_path names them
     groups: dict[str, list[str]] = {}  # temporary-name token -> its files
     for name in names:
         head, sep, token = name.partition(".tempstate")
-        split = naming.split_data_file(os.path.join(directory, head)) if sep else None
-        if sep and (head == os.path.basename(naming.index_file(prefix)) or (split and split[0] == prefix)):
+        if sep and (head == index or data.fullmatch(head)):
             groups.setdefault(token, []).append(name)
-    index = os.path.basename(naming.index_file(prefix))
     for group in groups.values():
         locks = [n for n in group if n.startswith(index + ".tempstate")]
         if locks and _locked(os.path.join(directory, locks[0])):

@@ -95,14 +95,23 @@ def entry_fields(e: Any) -> list[bytes]:
     return out
 
 
-def reencode_entry(value: bytes, rng: random.Random) -> bytes:
-    """Another legal encoding of the same BundleEntryProto."""
+REENCODINGS = [
+    "reverse",
+    "shuffle",
+    "dtype_twice",
+    "split_shape",
+    "overlong",
+    "unknown_field",
+    "empty_shape_first",
+]
+
+
+def reencode_entry(value: bytes, rng: random.Random, how: str | None = None) -> bytes:
+    """Another legal encoding of the same BundleEntryProto (``how``: one of REENCODINGS)."""
     e = BundleEntryProto.FromString(value)
     fields = entry_fields(e)
     dims = [d.size for d in e.shape.dim]
-    how = rng.choice(
-        ["reverse", "shuffle", "dtype_twice", "split_shape", "overlong", "unknown_field", "empty_shape_first"]
-    )
+    how = how or rng.choice(REENCODINGS)
     if how == "reverse":
         fields.reverse()
     elif how == "shuffle":
