@@ -172,6 +172,11 @@ def exists(path: str) -> bool:
     return os.path.exists(_local(path))
 
 
+def is_link(path: str) -> bool:
+    """A local symbolic link, even one that leads nowhere."""
+    return not is_remote(path) and os.path.islink(_local(path))
+
+
 def isdir(path: str) -> bool:
     if is_remote(path):
         fs, key = _filesystem(path)

@@ -451,6 +451,33 @@ def _(p: Path) -> None:
     edit_entry(p, KERNEL, lambda e: setattr(e, "dtype", 77))
 
 
+@case(
+    "variant_element_crc",
+    "ChecksumMismatchError",
+    "variant element checksum mismatch",
+    "ckpt.data-00000-of-00001",
+    VARIANT,
+    "ckpt",
+)
+def _(p: Path) -> None:
+    entry = BundleEntryProto.FromString(dict(items(p))[VARIANT_KEY.encode()])
+    data = bytearray(data_of(p).read_bytes())
+    data[entry.offset + 3] ^= 0x01  # inside the first element's VariantTensorDataProto
+    data_of(p).write_bytes(bytes(data))
+
+
+@case(
+    "variant_tensor_crc",
+    "ChecksumMismatchError",
+    "variant tensor checksum mismatch",
+    "ckpt.data-00000-of-00001",
+    VARIANT,
+    "ckpt",
+)
+def _(p: Path) -> None:
+    edit_entry(p, VARIANT_KEY, lambda e: setattr(e, "crc32c", e.crc32c ^ 1))
+
+
 if __name__ == "__main__":
     (HERE / "manifest.json").write_text(json.dumps(CASES, indent=1) + "\n")
     print(f"{len(CASES)} corrupt checkpoints in {HERE}")
