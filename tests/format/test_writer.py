@@ -269,7 +269,9 @@ prefix, i = sys.argv[1], 0
 print("ready", flush=True)
 while True:
     i += 1
-    write_checkpoint(prefix, {f"t{j:02d}": np.full(20000, i, np.float32) for j in range(30)}, overwrite=True)
+    # One data file per tensor: many renames per commit, so kills often land among them.
+    tensors = {f"t{j:02d}": np.full(20000, i, np.float32) for j in range(30)}
+    write_checkpoint(prefix, tensors, overwrite=True, max_shard_size=80000)
 """
 
 
@@ -277,7 +279,7 @@ def test_overwrite_killed_at_random_moments_leaves_the_old_or_the_new_checkpoint
     prefix = str(tmp_path / "ck")
     write_checkpoint(prefix, {f"t{j:02d}": np.zeros(20000, np.float32) for j in range(30)})
     rng = np.random.default_rng(8)
-    for _ in range(25):
+    for _ in range(10):
         proc = subprocess.Popen(
             [sys.executable, "-c", OVERWRITER, prefix], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2]
         )
