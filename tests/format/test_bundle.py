@@ -290,3 +290,23 @@ def test_lazy_decode_runs_once_under_a_lock(monkeypatch: pytest.MonkeyPatch) -> 
     for t in threads:
         t.join()
     assert calls == [1] and len(set(seen)) == 1 and seen[0] > 0
+
+
+def test_keys_that_are_not_utf8_list_and_read(tmp_path: Path) -> None:
+    """TF keys are bytes: ones that are not UTF-8 keep their bytes (as surrogate escapes), whole
+    or partitioned."""
+    from ckptviz.format.slices import Slice
+    from ckptviz.format.writer import BundleWriter
+
+    plain = b"caf\xe9/w".decode("utf-8", "surrogateescape")
+    sliced = b"emb\xff\xfe".decode("utf-8", "surrogateescape")
+    with BundleWriter(tmp_path / "ckpt") as w:
+        w.add(plain, np.arange(3, dtype=np.float32))
+        w.add_slice(sliced, (4,), Slice(((0, 2),)), np.array([1, 2], np.int64))
+        w.add_slice(sliced, (4,), Slice(((2, 2),)), np.array([3, 4], np.int64))
+    ckpt = ckptviz.open(str(tmp_path / "ckpt"))
+    assert sorted(ckpt.keys()) == sorted([plain, sliced])
+    assert ckpt.read(plain).tolist() == [0, 1, 2] and ckpt.read(sliced).tolist() == [1, 2, 3, 4]
+    reader = ckptviz.load_checkpoint(str(tmp_path / "ckpt"))
+    assert reader.get_variable_to_shape_map() == {plain: [3], sliced: [4]}
+    assert len(ckpt.to_pandas()) == 2 and "2 tensors" in repr(ckpt)

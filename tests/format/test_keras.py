@@ -233,3 +233,14 @@ def test_memory_errors_become_ckptviz_errors(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(h5py.Dataset, "__getitem__", exhausted)
     with pytest.raises(CorruptCheckpointError, match="needs more memory than is available"):
         reader.read(key)
+
+
+def test_hdf5_types_tensorflow_lacks_are_listed_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "odd.weights.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("vars/0", data=np.zeros(2, np.longdouble))
+        f.create_dataset("vars/1", data=np.ones(2, np.float32))
+    reader = KerasReader(str(path))
+    assert reader.entries["vars/0"].dtype.name.startswith("unknown_dtype")
+    with pytest.raises(UnsupportedCheckpointError, match=str(path)):
+        reader.read("vars/0")
