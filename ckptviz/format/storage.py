@@ -110,7 +110,9 @@ class LocalBlob:
                     raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
                 done += got
         except OSError as e:
-            raise CorruptCheckpointError(f"cannot read {nbytes} bytes: {e.strerror}", self.path, offset) from None
+            raise CorruptCheckpointError(
+                f"cannot read {nbytes} bytes: {e.strerror}", self.path, offset
+            ) from None
 
     def map(self, offset: int, n: int) -> np.ndarray:
         """Bytes ``[offset, offset+n)`` as a private copy-on-write memory map: no copy until

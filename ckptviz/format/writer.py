@@ -23,7 +23,6 @@ import contextlib
 import math
 import os
 import random
-import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
@@ -37,15 +36,10 @@ from ..errors import (
     InvalidArgumentError,
     UnsupportedCheckpointError,
 )
-from . import crc, naming, slices, storage, values
+from . import crc, naming, slices, storage, temporaries, values
 from .dtypes import STRING, VARIANT, DType, as_dtype
 from .table import TableBuilder
 from .tensor_proto import Variant
-
-try:
-    import fcntl
-except ImportError:  # Windows: no cleanup of other writers' temporaries
-    fcntl = None  # type: ignore[assignment]
 
 _PROGRESS_MIN_BYTES = 256 << 20  # a progress bar only for writes that take a while
 
@@ -122,13 +116,11 @@ class BundleWriter:
         self.min_shards = 1
         self._closed = False
         self._failed: str | None = None  # why an add failed: the data file may hold stray bytes
-        remove_stale_temporaries(self.prefix)
+        temporaries.remove_stale(self.prefix)
         self._bar = _progress_bar(progress, total_bytes, self.prefix)
         # The temporary index exists (empty) from the start and stays locked while this writer
         # lives: remove_stale_temporaries in another writer leaves locked groups alone.
-        self._lock_fd = os.open(self._temp_index_path(), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        if fcntl is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock_fd = temporaries.create_locked(self._temp_index_path())
 
     # -- destination ---------------------------------------------------------------------------
 
@@ -449,47 +441,6 @@ class BundleWriter:
                 self.finish()
         else:
             self.abort()
-
-
-def remove_stale_temporaries(prefix: str) -> None:
-    """Delete the ``.tempstate`` files of writes to ``prefix`` that died: those whose temporary
-    index no live writer holds locked."""
-    if fcntl is None:
-        return
-    directory = os.path.dirname(prefix) or "."
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    index = os.path.basename(naming.index_file(prefix))
-    data = re.compile(re.escape(os.path.basename(prefix)) + r"\.data-\d{5,}")  # as _temp_data_path names them
-    groups: dict[str, list[str]] = {}  # temporary-name token -> its files
-    for name in names:
-        head, sep, token = name.partition(".tempstate")
-        if sep and (head == index or data.fullmatch(head)):
-            groups.setdefault(token, []).append(name)
-    for group in groups.values():
-        locks = [n for n in group if n.startswith(index + ".tempstate")]
-        if locks and _locked(os.path.join(directory, locks[0])):
-            continue
-        for name in group:
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(directory, name))
-
-
-def _locked(path: str) -> bool:
-    assert fcntl is not None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return True  # gone already, or not ours to judge
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases a lock taken here
-    return False
 
 
 def _slice_proto() -> Any:
