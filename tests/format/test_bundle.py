@@ -22,7 +22,7 @@ from ckptviz.format.bundle import BundleReader
 from ckptviz.format.protos.ckptviz_format_pb2 import BundleEntryProto, BundleHeaderProto
 from ckptviz.format.reader import Reader
 from tests.conftest import DATA
-from tests.fuzz.mutate import REENCODINGS, build_table, read_items, reencode_entry
+from tests.fuzz.encoding import REENCODINGS, build_table, read_items, reencode_entry
 
 
 def build(prefix: Path, tensors: dict[str, np.ndarray], big_endian: bool = False, shards: int = 1) -> None:

@@ -297,7 +297,7 @@ def _(p: Path) -> None:
 
 def raw_index(prefix: Path, entries: Items) -> None:
     """Entries in the given order, even when TableBuilder would refuse it."""
-    from tests.fuzz.mutate import build_table
+    from tests.fuzz.encoding import build_table
 
     index_of(prefix).write_bytes(build_table(entries))
 
