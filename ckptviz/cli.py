@@ -376,8 +376,9 @@ def _lab(args: argparse.Namespace) -> int:
         s.bind(("127.0.0.1", args.port))
         port = s.getsockname()[1]
     token = secrets.token_hex(24)
-    try:
-        browser = not args.no_browser and webbrowser.get() is not None
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    try:  # no graphical session: a terminal browser is no way to see a notebook
+        browser = not (args.no_browser or headless) and webbrowser.get() is not None
     except webbrowser.Error:
         browser = False
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--port={port}",

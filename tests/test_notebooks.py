@@ -211,3 +211,26 @@ def test_lab_without_jupyterlab_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-m", "ckptviz.cli", "lab"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr == "ckptviz: `ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'\n"
+
+
+def test_lab_without_a_graphical_session_prints_the_url(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake" / "jupyterlab"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text(FAKE_LAB)
+    log = tmp_path / "lab.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(PYTHONPATH=os.pathsep.join([str(fake.parent), str(ROOT)]), FAKE_LAB_LOG=str(log), BROWSER="true")
+    notebook = NOTEBOOKS / "migration.ipynb"
+    proc = subprocess.Popen([sys.executable, "-m", "ckptviz.cli", "lab", str(notebook)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "JupyterLab is serving migration.ipynb (no browser found: open this URL):\n"
+        assert "/lab/tree/migration.ipynb?token=" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    assert "--no-browser" in json.loads(log.read_text())["argv"]
