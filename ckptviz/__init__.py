@@ -109,6 +109,7 @@ __all__ = [
     "check",
     "convert",
     "diff",
+    "examples",
     "export_graph",
     "get_checkpoint_state",
     "latest_checkpoint",
