@@ -113,8 +113,8 @@ def summary(graph: ObjectGraph, plan: Plan, tree: Tree) -> dict[str, Any] | None
     for s in folds:
         i = s.node.id
         key = (
-            tree.patterns[tree.pattern[i]] if i < len(graph.nodes)
-            else f"{tree.patterns[tree.pattern[i - len(graph.nodes)]]}/…"
+            tree.pattern_text(tree.pattern[i]) if i < len(graph.nodes)
+            else f"{tree.pattern_text(tree.pattern[i - len(graph.nodes)])}/…"
         )
         by_pattern.setdefault(key or "(root)", []).append(s)
     biggest = sorted(by_pattern.items(), key=lambda kv: -sum(s.hidden_nodes for s in kv[1]))

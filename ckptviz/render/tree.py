@@ -40,7 +40,7 @@ class Tree:
         self.local = [""] * n
         self.pattern = [0] * n
         self.order: list[int] = []
-        self.patterns: list[str] = [""]
+        self._patterns: list[tuple[int, str]] = [(0, "")]  # (parent pattern, last segment)
         self.slots_of: dict[int, list[int]] = {}  # variable -> the slots its optimizer owns
         if not n:
             return
@@ -87,9 +87,17 @@ class Tree:
                 name = pattern_of(self.local[c]) if self.local[c] else f"({slot_of[c].slot_name if c in slot_of else ''})"
                 key = (self.pattern[p], name)
                 if key not in ids_of:
-                    ids_of[key] = len(self.patterns)
-                    self.patterns.append(f"{self.patterns[self.pattern[p]]}/{name}".lstrip("/"))
+                    ids_of[key] = len(self._patterns)
+                    self._patterns.append(key)
                 self.pattern[c] = ids_of[key]
+
+    def pattern_text(self, pattern: int) -> str:
+        """``bert/encoder/layer_N/output``: built on request (a 20 000-deep chain has 20 000)."""
+        parts = []
+        while pattern:
+            pattern, name = self._patterns[pattern]
+            parts.append(name)
+        return "/".join(reversed(parts))
 
     def _walk(self) -> Iterable[int]:
         stack = [0]
