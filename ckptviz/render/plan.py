@@ -30,7 +30,7 @@ class GraphView:
     never); ``max_depth`` folds below that depth; ``collapse``/``expand`` name nodes to fold or keep
     open; ``focus`` draws one object's subtree and the path to it; ``filter`` (a regex searched in
     paths, labels and full names) and ``select`` (the TF guide's partial-restore picture) keep those
-    objects and their ancestors. Names are object paths, alias paths, keys or full names (or node
+    objects and their ancestors; with a ``focus``, ``max_depth`` counts from it. Names are object paths, alias paths, keys or full names (or node
     ids). ``hide_empty`` drops nodes TF marks as holding no checkpoint values; ``slots=False`` hides
     slot variables; ``optimizer_lists=True`` draws the Keras 3 / tf_keras optimizer's bookkeeping
     lists (``_variables``, ``_momentums``…) that the slot edges already show (hidden by default, so
@@ -133,9 +133,15 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     tree = Tree(graph, hidden_lists)
     keep = _kept(graph, tree, o) - hidden_lists
     forced: set[int] = set()
-    for ref in [*o.expand, *([o.focus] if o.focus is not None else []), *(o.select or ())]:
+    for ref in [*o.expand, *(o.select or ())]:
         forced |= tree.close_upward([resolve(graph, ref)])
-    folding = fold(tree, keep, forced, {resolve(graph, r) for r in o.collapse}, o.max_nodes, o.max_depth)
+    base = 0  # with a focus, max_depth counts from it, and its own kids fit the budget like any
+    if o.focus is not None:
+        focus = resolve(graph, o.focus)
+        base = tree.depth[focus]
+        forced |= tree.close_upward(tree.ancestors(focus))
+    max_depth = None if o.max_depth is None else base + o.max_depth
+    folding = fold(tree, keep, forced, {resolve(graph, r) for r in o.collapse}, o.max_nodes, max_depth)
     collapsed, shown_kids = folding.collapsed, folding.shown_kids
     # rep[i]: the drawn node that stands for kept node i (itself, its collapsed ancestor, or the
     # stand-in, numbered len(graph) + parent, for the kids a partly shown node does not show)

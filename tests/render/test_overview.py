@@ -218,3 +218,13 @@ def test_status_colours_are_not_kind_colours() -> None:
     hue = _hue(STATUS_FILLS["mismatched"])
     assert 30 < hue < 330  # not the optimizers' red
     assert abs(hue - _hue(FILLS["slot"])) > 30 and abs(hue - _hue(FILLS["variable"])) > 30  # nor orange, blue
+
+
+def test_focus_counts_max_depth_from_the_focus_and_budgets_its_kids() -> None:
+    bert = big("bert_base")
+    plan = select_view(bert, GraphView(focus="bert/encoder/layer_3", max_depth=2))
+    depth = {s.node.path.count("/") for s in plan.nodes.values() if s.node.path.startswith("bert/encoder/layer_3/")}
+    assert depth == {3, 4}  # layer_3/attention, layer_3/attention/self: two levels below the focus
+    assert all(s.collapsed for s in plan.nodes.values() if s.node.path.count("/") == 4)
+    ops = select_view(big("resnet50_adam"), GraphView(focus="model/_operations"))
+    assert 60 <= len(ops.nodes) <= 120  # a 177-item list in focus still shows as an overview
