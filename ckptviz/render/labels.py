@@ -139,7 +139,8 @@ def summary(graph: ObjectGraph, plan: Plan, tree: Tree) -> dict[str, Any] | None
         lines.append(f"{times}{short(pattern)}: {sum(s.hidden_nodes for s in shown)} hidden")
     if len(groups) > 4:
         lines.append(f"… and {len(groups) - 4} more patterns")
-    lines.append("open one: focus / expand, deeper: max_depth, all: max_nodes=None")
+    lines.append("open one: focus=… (--focus PATH) or expand=[…]")
+    lines.append("deeper: max_depth=… (--depth N); all: max_nodes=None (--max-nodes 0)")
     return {
         "boxes": len(folds),
         "hidden_nodes": hidden,

@@ -161,7 +161,7 @@ def export_graph(
 ) -> Path:
     """Write the dependency graph of ``source`` (a checkpoint path, Checkpoint or ObjectGraph) to
     ``path``; the format follows the extension (``.svg``, ``.png``, ``.pdf``, ``.dot``) unless
-    ``format`` is given. ``options`` are ``GraphView``'s: ``max_nodes=300``, ``max_depth``,
+    ``format`` is given. ``options`` are ``GraphView``'s: ``max_nodes=100``, ``max_depth``,
     ``collapse``, ``expand``, ``focus``, ``filter``, ``select``, ``hide_empty``, ``slots``, ``legend``,
     ``rankdir``, ``title``. Returns the path written."""
     out = Path(path)
