@@ -5,6 +5,7 @@ of thousands of nodes warns before Graphviz runs."""
 from __future__ import annotations
 
 import colorsys
+import json
 import re
 import warnings
 from collections.abc import Callable
@@ -112,7 +113,9 @@ def test_a_summary_node_says_what_is_folded() -> None:
     text = plan.summary["text"]
     assert text.startswith(f"folded: {plan.summary['hidden_nodes']} of {plan.total} objects into ")
     assert "12 × bert/encoder/layer_N/" in text and "max_depth" in text and "focus" in text
-    assert plan.to_dict()["summary"]["groups"][0]["boxes"] == 12
+    data = json.loads(json.dumps(plan.to_dict()))  # plain data for the browser faces
+    assert data["summary"]["groups"][0]["boxes"] == 12 and data["summary"]["text"] == text
+    assert {"order", "hidden_slots", "collapsed", "label"} <= set(data["nodes"][0])
     dot = big("bert_base").to_dot()
     assert 'id="ckpt_summary"' in dot and "shape=note" in dot
     assert 'id="ckpt_summary"' in big("bert_base").to_dot(legend=False)
