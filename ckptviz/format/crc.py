@@ -11,7 +11,7 @@ from typing import Any
 MASK_DELTA = 0xA282EAD8
 
 
-def value(data: Any, crc: int = 0) -> int:
+def value(data: Any, crc: int = 0) -> int:  # noqa: F811 - replaced by crc32c on first call
     """CRC32C of ``data``, continuing ``crc`` (so ``value(b, value(a)) == value(a + b)``).
 
     The first call imports ``crc32c`` (40 ms, most of it its metadata lookup) and puts the

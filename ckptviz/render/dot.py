@@ -7,7 +7,7 @@ Every node statement carries ``class="<kind>"`` so SVG can be styled and tested,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidArgumentError
@@ -22,13 +22,35 @@ FILLS = {"optimizer": "#fde8e8", "variable": "#e8eefd", "slot": "#fff1dc", "othe
 # TF1 names) are dotted.
 SLOT_STYLES = {False: "dashed", True: "dotted"}
 # Will-it-load status (ckptviz.check): the fill says it, the outline keeps the kind's colour. The
-# palette avoids the kinds' red, blue and orange, so a mismatch never looks like an optimizer.
-STATUS_FILLS = {"matched": "#b8e6b8", "missing": "#e4e4e4", "mismatched": "#d7b5f5"}
+# palette avoids the kinds' red, blue and orange (a mismatch never looks like an optimizer) and the
+# diff's purple.
+STATUS_FILLS = {"matched": "#b8e6b8", "missing": "#e4e4e4", "mismatched": "#f08bd3"}
 STATUS_STYLES = {
     "matched": "rounded,filled",
     "missing": "rounded,filled,dashed",
     "mismatched": "rounded,filled,bold",
 }
+# What changed between two checkpoints (ckptviz.diff): hues apart from the kind outlines and the
+# will-it-load fills; a changed node's purple deepens with its relative change (``intensity`` 0…1).
+DIFF_FILLS = {"added": "#8fd6c9", "removed": "#dccbbd", "changed": "#b68bd0", "unchanged": "#ffffff"}
+DIFF_STYLES = {
+    "added": "rounded,filled,bold",
+    "removed": "rounded,filled,dashed",
+    "changed": "rounded,filled",
+    "unchanged": "rounded,filled",
+}
+_CHANGED_RAMP = ((0xF1, 0xE6, 0xF7), (0x7B, 0x2C, 0x9E))  # pale lilac -> deep purple
+
+
+def diff_fill(status: str, intensity: float | None = None) -> str:
+    """The fill of a diff status; ``changed`` on the purple ramp by ``intensity`` (default: middle)."""
+    if status != "changed":
+        return DIFF_FILLS[status]
+    t = 0.5 if intensity is None else max(0.0, min(1.0, intensity))
+    lo, hi = _CHANGED_RAMP
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi))
+
+
 HEADER = (
     'graph [fontname="Helvetica" fontsize=11 nodesep=0.12 ranksep=0.35 labelloc=t];\n'
     '  node [shape=box style="rounded,filled" fontname="Helvetica" fontsize=10 height=0.28 penwidth=1.4];\n'
@@ -46,6 +68,7 @@ def quote(text: str) -> str:
 def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
     kind, i = s.node.kind, s.node.id
     status = plan.status.get(i)
+    intensity = plan.intensity.get(i)
     attrs = {
         "id": f"ckpt_n{s.node.id}"
         if s.node.id < len(graph.nodes)
@@ -56,7 +79,14 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
         "color": COLORS[kind],
         "fillcolor": FILLS[kind],
     }
-    if status is not None:
+    if status in DIFF_FILLS:
+        attrs["class"] = f"{kind} diff-{status}"
+        attrs["fillcolor"] = diff_fill(status, intensity)
+        attrs["style"] = DIFF_STYLES[status]
+        if status == "changed" and (intensity or 0) > 0.6:
+            attrs["fontcolor"] = "white"
+        attrs["tooltip"] += f"\ndiff: {status}" + (f" (intensity {intensity:.2f})" if intensity else "")
+    elif status is not None:
         attrs["class"] = f"{kind} {status}"
         attrs["fillcolor"] = STATUS_FILLS[status]
         attrs["style"] = STATUS_STYLES[status]
@@ -77,6 +107,12 @@ def legend(statuses: Iterable[str] = (), slot_edges: Iterable[Slot] = (), summar
             out.append(
                 f'    legend_{status} [id="ckpt_legend_{status}" class="{status}" label="{status}" '
                 f'color="#777777" fillcolor="{STATUS_FILLS[status]}" style="{STATUS_STYLES[status]}"];'
+            )
+    for status in DIFF_FILLS:
+        if status in statuses:
+            out.append(
+                f'    legend_diff_{status} [id="ckpt_legend_diff_{status}" class="diff-{status}" label="{status}" '
+                f'color="#777777" fillcolor="{diff_fill(status)}" style="{DIFF_STYLES[status]}"];'
             )
     for inferred in sorted({s.inferred for s in slot_edges}) or [False]:
         how = SLOT_STYLES[inferred]
@@ -106,9 +142,10 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
         f"  {HEADER}",
         f"  graph [rankdir={options.rankdir} label={quote(view.title)}];",
     ]
-    unknown = sorted(set(view.status.values()) - set(STATUS_FILLS))
+    unknown = sorted(set(view.status.values()) - set(STATUS_FILLS) - set(DIFF_FILLS))
     if unknown:
-        raise InvalidArgumentError(f"unknown status {unknown[0]!r}; expected one of {sorted(STATUS_FILLS)}")
+        known = sorted(STATUS_FILLS) + sorted(DIFF_FILLS)
+        raise InvalidArgumentError(f"unknown status {unknown[0]!r}; expected one of {known}")
     for shown in view.nodes.values():
         lines.append(node_statement(graph, view, shown))
     ranked: set[int] = set()
@@ -143,3 +180,10 @@ def to_dot(graph: ObjectGraph, options: GraphView | None = None, **kwargs: Any) 
     """DOT text of ``graph``; keyword options as ``GraphView`` (``max_nodes``, ``focus``, ``select``…)."""
     o = options or GraphView(**kwargs)
     return view_to_dot(graph, select_view(graph, o), o)
+
+
+def diff_to_dot(
+    graph: ObjectGraph, status: Mapping[int, str], intensity: Mapping[int, float], **options: Any
+) -> str:
+    """DOT of ``graph`` painted by a diff: ``{node id: status}``, ``{node id: intensity 0…1}``."""
+    return to_dot(graph, GraphView(status=dict(status), intensity=dict(intensity), **options))

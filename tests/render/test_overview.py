@@ -16,7 +16,7 @@ import ckptviz
 from ckptviz.model.graph import ObjectGraph
 from ckptviz.render import GraphView, LargeGraphWarning, find_engine, select_view
 from ckptviz.render import layout as layout_module
-from ckptviz.render.dot import COLORS, FILLS, STATUS_FILLS
+from ckptviz.render.dot import COLORS, DIFF_FILLS, FILLS, STATUS_FILLS, diff_fill
 from tests.render.synthetic import bert_base_keys, many_keys
 from tests.render.test_dot import graph_of, resnet
 
@@ -222,6 +222,7 @@ def test_status_colours_are_not_kind_colours() -> None:
     hue = _hue(STATUS_FILLS["mismatched"])
     assert 30 < hue < 330  # not the optimizers' red
     assert abs(hue - _hue(FILLS["slot"])) > 30 and abs(hue - _hue(FILLS["variable"])) > 30  # nor orange, blue
+    assert abs(hue - _hue(diff_fill("changed"))) > 30 and STATUS_FILLS["mismatched"] not in DIFF_FILLS.values()
 
 
 def test_focus_counts_max_depth_from_the_focus_and_budgets_its_kids() -> None:
