@@ -20,6 +20,7 @@ from . import paths as P
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
+    from ..render.picture import Picture
     from .checkpoint import Checkpoint
 
 
@@ -346,6 +347,14 @@ class ObjectGraph:
         from ..render.dot import to_dot
 
         return to_dot(self, **options)
+
+    def draw(self, **options: Any) -> Picture:
+        """A picture that shows inline in a notebook (``ckptviz.render.Picture``); options as
+        ``export_graph``: ``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``,
+        ``expand``, ``collapse``, ``status``, ``engine``… (``.save(path)``, ``.dot``, ``.svg()``)."""
+        from ..render.picture import Picture
+
+        return Picture(self, **options)
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
