@@ -15,6 +15,8 @@ set -x
 "$VENV/ckptviz" tree "$EXAMPLE"
 "$VENV/ckptviz" show "$EXAMPLE" net/l1/kernel
 "$VENV/ckptviz" graph "$EXAMPLE" -o "$OUT/guide.svg"
+"$VENV/ckptviz" diff "$EXAMPLE/ckpt-2" "$EXAMPLE/ckpt-4" --limit 5 || [ $? -eq 1 ]   # exit 1: they differ
+"$VENV/ckptviz" timeline ckptviz/examples/training_run -o "$OUT/run.html"
 "$VENV/ckptviz" select "$EXAMPLE" "$OUT/bias" net/l1/bias
 "$VENV/ckptviz" graph "$OUT/bias" -o "$OUT/guide-partial.svg"
 "$VENV/ckptviz" select "$EXAMPLE" "$OUT/no-head" --exclude net/l1
