@@ -161,7 +161,16 @@ class Checkpoint:
         from ..errors import CorruptCheckpointError
         from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
-        raw = self.read(naming.OBJECT_GRAPH_KEY)[()]
+        value = self.read(naming.OBJECT_GRAPH_KEY)
+        raw = value[()] if value.shape == () else None
+        if not isinstance(raw, bytes):
+            file, offset = self._graph_where()
+            raise CorruptCheckpointError(
+                f"{naming.OBJECT_GRAPH_KEY} is a {self.entries[naming.OBJECT_GRAPH_KEY].dtype.name} tensor of "
+                f"shape {list(value.shape)}, not the scalar string TensorFlow writes",
+                file,
+                offset,
+            )
         try:
             return TrackableObjectGraph.FromString(raw)
         except DecodeError as e:

@@ -5,8 +5,9 @@ Pure functions of an ObjectGraph; Graphviz runs only when a picture other than D
 
 from __future__ import annotations
 
+from ..errors import LargeGraphWarning
 from .dot import COLORS, to_dot
-from .layout import LARGE_GRAPH, Engine, LargeGraphWarning, export_graph, find_engine, mimebundle, render
+from .layout import LARGE_GRAPH, Engine, export_graph, find_engine, mimebundle, render
 from .picture import Picture
 from .plan import DEFAULT_MAX_NODES, GraphView, Plan, select_view
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnsupportedCheckpointError
+from ..errors import LargeGraphWarning, UnsupportedCheckpointError
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from .dot import view_to_dot
@@ -60,10 +60,6 @@ class Engine:
 # Past this many drawn nodes Graphviz takes from seconds to minutes (docs/jupyter.md: 2000 nodes,
 # 1-2.6 s; ranks of thousands far longer) and the picture is too big to read.
 LARGE_GRAPH = 1500
-
-
-class LargeGraphWarning(UserWarning):
-    """A picture so big that its layout may take minutes and nobody can read it."""
 
 
 def warn_if_large(plan: Plan) -> None:

@@ -114,7 +114,9 @@ def test_a_summary_node_says_what_is_folded() -> None:
     assert text.startswith(f"folded: {plan.summary['hidden_nodes']} of {plan.total} objects into ")
     assert "12 × bert/encoder/layer_N/" in text and "max_depth" in text and "focus" in text
     data = json.loads(json.dumps(plan.to_dict()))  # plain data for the browser faces
-    assert data["summary"]["groups"][0]["boxes"] == 12 and data["summary"]["text"] == text
+    layers = [g for g in data["summary"]["groups"] if g["pattern"].startswith("bert/encoder/layer_N/")]
+    assert layers and all(g["boxes"] == 12 for g in layers) and data["summary"]["text"] == text
+    assert data["summary"]["groups"][0]["hidden_slots"] == 388  # adam_m/adam_v: slots of the optimizer
     assert {"order", "hidden_slots", "collapsed", "label"} <= set(data["nodes"][0])
     dot = big("bert_base").to_dot()
     assert 'id="ckpt_summary"' in dot and "shape=note" in dot
