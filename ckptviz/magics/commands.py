@@ -15,7 +15,7 @@ from ..errors import close_matches
 from ..format import naming, storage
 from ..model.checkpoint import Checkpoint, human_size
 from .parsing import MissingPieceError, UsageError, pairs
-from .results import Info, Picture, Text
+from .results import Info, Text
 
 Namespace = Mapping[str, Any]
 
@@ -119,21 +119,20 @@ def show(a: argparse.Namespace, ns: Namespace) -> np.ndarray:
 
 
 def graph(a: argparse.Namespace, ns: Namespace) -> Any:
-    options = {
-        "max_nodes": a.max_nodes or None,
-        "max_depth": a.depth,
-        "focus": a.focus,
-        "filter": a.filter,
-        "select": a.select,
+    """The picture (``ObjectGraph.draw``), shown inline; ``--export`` writes it and returns the path."""
+    given = {
+        "max_depth": a.depth, "focus": a.focus, "filter": a.filter, "select": a.select,
+        "expand": a.expand, "collapse": a.collapse,
     }
-    g = opened(a.path).graph
+    options = {k: v for k, v in given.items() if v is not None}
+    if a.max_nodes is not None:
+        options["max_nodes"] = a.max_nodes or None
+    picture = opened(a.path).graph.draw(**options)
     if a.export:
-        from ..render import export_graph
-
-        out = export_graph(g, expand_path(a.export), **options)
+        out = picture.save(expand_path(a.export))
         print(f"wrote {out}")
         return out
-    return Picture(g, options)
+    return picture
 
 
 def verify(a: argparse.Namespace, ns: Namespace) -> Any:

@@ -83,7 +83,9 @@ SUBCOMMANDS: dict[str, Sub] = {
          Arg("--focus", KEY, "one object's subtree and the path to it", metavar="P"),
          Arg("--filter", TEXT, "objects whose path matches RE, and their ancestors", metavar="RE"),
          Arg("--select", KEY, "only these objects (a partial restore)", "+", metavar="P"),
-         Arg("--max-nodes", TEXT, "collapse subtrees beyond this (0: never)", type=int, default=300)),
+         Arg("--expand", KEY, "keep these objects open", "+", metavar="P"),
+         Arg("--collapse", KEY, "fold these objects", "+", metavar="P"),
+         Arg("--max-nodes", TEXT, "collapse subtrees beyond about N nodes (0: never)", type=int, metavar="N")),
     ),
     "browse": Sub("explore a checkpoint: graph, tensors and restore views (a widget)", (_P,)),
     "diff": Sub(

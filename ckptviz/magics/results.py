@@ -61,19 +61,3 @@ class Text(str):
 
     def __repr__(self) -> str:
         return str(self)
-
-
-@dataclass
-class Picture:
-    """``%ckpt graph``: the graph drawn with the given options when the notebook displays it."""
-
-    graph: Any
-    options: dict[str, Any]
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from ..render import mimebundle
-
-        return mimebundle(self.graph, **self.options)
-
-    def __repr__(self) -> str:
-        return repr(self.graph)

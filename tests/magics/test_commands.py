@@ -82,7 +82,7 @@ def test_show_by_tf1_name(ip: InteractiveShell) -> None:
 
 def test_graph_draws_with_options_and_exports(ip: InteractiveShell, tmp_path: Path) -> None:
     picture = run(ip, "r = %ckpt graph $guide --depth 1 --select net/l1/bias")
-    assert picture.options["max_depth"] == 1 and picture.options["select"] == ["net/l1/bias"]
+    assert picture.options == {"max_depth": 1, "select": ["net/l1/bias"]}
     bundle = picture._repr_mimebundle_()
     from ckptviz.render import find_engine
 
@@ -92,6 +92,8 @@ def test_graph_draws_with_options_and_exports(ip: InteractiveShell, tmp_path: Pa
     written = run(ip, "r = %ckpt graph $guide --focus net/l1 --export {out / 'g.dot'}")
     text = Path(written).read_text()
     assert text.startswith("digraph") and "kernel" in text
+    folded = run(ip, "r = %ckpt graph $guide --collapse net --max-nodes 0")
+    assert folded.options == {"collapse": ["net"], "max_nodes": None} and "kernel" not in folded.dot
 
 
 def test_verify_reports_damage_without_raising(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
