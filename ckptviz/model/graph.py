@@ -251,9 +251,9 @@ class ObjectGraph:
             self._by_full_name = index
         return self._by_full_name
 
-    def candidate_names(self) -> list[str]:
-        """What a typo might have meant: paths of value holders, their keys and full names."""
-        out = list(self.owner)
+    def candidate_names(self, keys: bool = True) -> list[str]:
+        """What a typo might have meant: paths of value holders, their full names and keys."""
+        out = list(self.owner) if keys else []
         out.extend(self.by_full_name())
         out.extend(self.nodes[i].path for i in {i for i, _ in self.owner.values()})
         return out
