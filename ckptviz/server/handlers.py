@@ -1,0 +1,168 @@
+"""The REST routes under ``{base_url}/ckptviz/api/``: one small handler per concept."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..format import naming
+from ..render.dot import view_to_dot
+from ..render.layout import find_engine
+from ..render.view import select_view
+from . import listing, payloads
+from .base import BaseHandler
+from .paths import BadRequestError
+
+SVG_MAX = 8 << 20  # bytes of one graph picture
+
+
+class CheckpointsHandler(BaseHandler):
+    """``GET checkpoints?path=DIR``: the checkpoints in a directory."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        directory = self.state.root.resolve(self.arg("path", ""))
+        self.reply(await self.run(listing.scan, self.state.root, directory))
+
+
+class CheckpointRoute(BaseHandler):
+    """A route about one checkpoint, named by ``path`` relative to the root."""
+
+    async def with_checkpoint(self, build: Any, *args: Any, path: str | None = None) -> Any:
+        """``build(checkpoint, relative path, *args)`` on a reader thread, the checkpoint cached."""
+        text = self.arg("path") if path is None else path
+
+        def work() -> Any:
+            absolute = self.state.root.resolve(text)
+            location, relative = self.state.root.locate(absolute), self.state.root.relative(absolute)
+            with self.state.cache.use(location) as ckpt:
+                return build(ckpt, relative, *args)
+
+        return await self.run(work)
+
+
+class EntriesHandler(CheckpointRoute):
+    """``GET entries?path=P&offset=&limit=&match=``: one page of entries."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        offset = self.int_arg("offset", 0)
+        limit = self.int_arg("limit", 200, 1, payloads.PAGE_MAX)
+        self.reply(await self.with_checkpoint(payloads.entries, offset, limit, self.arg("match", "")))
+
+
+class GraphHandler(CheckpointRoute):
+    """``GET graph?path=P&max_nodes=&max_depth=&collapse=&expand=&focus=&filter=&slots=&svg=``:
+    the render plan and, unless ``svg=0``, its SVG."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        options = payloads.graph_options(
+            {
+                "max_nodes": self.int_arg("max_nodes", 300, 1, payloads.GRAPH_MAX_NODES),
+                "max_depth": self.int_arg("max_depth", None, 0),
+                "collapse": [self._ref(r) for r in self.get_query_arguments("collapse")],
+                "expand": [self._ref(r) for r in self.get_query_arguments("expand")],
+                "focus": self._ref(self.get_query_argument("focus", "")) or None,
+                "filter": self.get_query_argument("filter", "") or None,
+                "slots": self.bool_arg("slots", True),
+                "hide_empty": self.bool_arg("hide_empty", True),
+            }
+        )
+        want_svg = self.bool_arg("svg", True)
+
+        def build(ckpt: Any, relative: str) -> dict[str, Any]:
+            graph = ckpt.graph
+            try:
+                view = select_view(graph, options)
+            except re.error as e:  # a bad filter: re.error is not a ValueError
+                raise BadRequestError(f"filter is not a regular expression: {e}") from None
+            out = {"path": relative, **payloads.plan(graph, view), "svg": None, "svg_error": None}
+            if want_svg:
+                engine = find_engine()
+                if engine is None:
+                    out["svg_error"] = "no Graphviz engine on the server: apt-get install graphviz"
+                else:
+                    svg = engine.run(view_to_dot(graph, view, options), "svg", timeout=60)
+                    if len(svg) > SVG_MAX:
+                        out["svg_error"] = f"the picture is {len(svg) >> 20} MiB; collapse more nodes"
+                    else:
+                        out["svg"] = svg.decode()
+            return out
+
+        self.reply(await self.with_checkpoint(build))
+
+    @staticmethod
+    def _ref(text: str) -> str | int:
+        return int(text) if text.isdigit() else text
+
+
+class TensorHandler(CheckpointRoute):
+    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30``: a bounded preview and statistics."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        key = self.arg("key")
+        bins = self.int_arg("bins", 30, 0, 1000)
+        self.reply(await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins))
+
+
+class ExportHandler(CheckpointRoute):
+    """``POST export`` ``{"path", "dest", "select"?, "rename"?, "convert"?: "tf1"|"tf2",
+    "overwrite"?}``: a new checkpoint inside the root; XSRF-checked like every POST."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        for name in ("path", "dest"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise BadRequestError(f"export needs {name!r}, a path relative to the server's root")
+        select, rename = body.get("select"), body.get("rename")
+        if select is not None and not (isinstance(select, list) and all(isinstance(s, str) for s in select)):
+            raise BadRequestError("select must be a list of object paths or key globs")
+        if rename is not None and not (
+            isinstance(rename, dict) and all(isinstance(v, str) for v in rename.values())
+        ):
+            raise BadRequestError("rename must map old paths to new ones")
+        convert = body.get("convert")
+        if convert not in (None, "tf1", "tf2"):
+            raise BadRequestError(f"convert must be 'tf1' or 'tf2', not {convert!r}")
+        overwrite = body.get("overwrite", False) is True
+        root = self.state.root
+        dest = root.resolve(body["dest"])
+        if not os.path.isdir(os.path.dirname(dest)):
+            raise BadRequestError(f"the directory of {body['dest']!r} does not exist")
+        for file in [naming.index_file(dest), *naming_glob(dest)]:
+            root.check(file)  # an existing file there must not be a symlink out of the root
+
+        def build(ckpt: Any, relative: str) -> dict[str, Any]:
+            if convert is not None:
+                from ..model.convert import convert as run_convert
+
+                run_convert(ckpt, dest, convert, select=select, assignment_map=rename, overwrite=overwrite)
+            else:
+                view = ckpt.view()
+                if select:
+                    view = view.select(select)
+                if rename:
+                    view = view.rename(rename)
+                view.save(dest, overwrite=overwrite, progress=False)
+            return {"path": root.relative(dest), "source": relative}
+
+        self.set_status(201)
+        self.reply(await self.with_checkpoint(build, path=body["path"]))
+
+
+def naming_glob(prefix: str) -> list[str]:
+    import glob
+
+    return glob.glob(glob.escape(prefix) + ".data-*")
