@@ -79,5 +79,5 @@ def test_the_server_face_imports_only_lower_layers(path: Path) -> None:
     for target, line, _ in imports_of(path):
         parts = target.split(".")
         if parts[0] == "ckptviz" and len(parts) > 1 and parts[1] not in ("errors", "server"):
-            assert parts[1] in ("format", "model", "render"), f"{path.name}:{line} imports {target}"
+            assert parts[1] in ("format", "model", "transform", "render"), f"{path.name}:{line} imports {target}"
         assert parts[0] not in ("IPython", "ipywidgets", "anywidget"), f"{path.name}:{line} imports {target}"

@@ -19,6 +19,7 @@ from ..errors import (
     KeyNotFoundError,
     NameConflictError,
     UnsupportedCheckpointError,
+    UsageError,
 )
 from .paths import BadRequestError, ForbiddenPathError
 from .state import State
@@ -35,6 +36,7 @@ ERROR_STATUS: list[tuple[type[BaseException], int]] = [
     (NameConflictError, 409),
     (CorruptCheckpointError, 422),
     (UnsupportedCheckpointError, 422),
+    (UsageError, 400),  # a selection that matches nothing, saving onto the source…
     (CheckpointError, 422),
     (PermissionError, 403),
     (FileNotFoundError, 404),

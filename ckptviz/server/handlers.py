@@ -12,7 +12,7 @@ from tornado import web
 from ..format import naming
 from ..render.dot import view_to_dot
 from ..render.layout import find_engine
-from ..render.view import select_view
+from ..render.plan import select_view
 from . import listing, payloads
 from .base import BaseHandler
 from .paths import BadRequestError
@@ -146,11 +146,11 @@ class ExportHandler(CheckpointRoute):
 
         def build(ckpt: Any, relative: str) -> dict[str, Any]:
             if convert is not None:
-                from ..model.convert import convert as run_convert
+                from ..transform.convert import convert as run_convert
 
                 run_convert(ckpt, dest, convert, select=select, assignment_map=rename, overwrite=overwrite)
             else:
-                view = ckpt.view()
+                view = ckpt.derive()
                 if select:
                     view = view.select(select)
                 if rename:

@@ -12,20 +12,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError
+from ..format.naming import OBJECT_GRAPH_KEY
 from ..format.tensor_proto import Variant
 from ..model.checkpoint import Checkpoint
-from ..model.graph import Node, ObjectGraph
+from ..model.graph import ObjectGraph
 from ..model.stats import tensor_stats
-from ..render.view import GraphView, View
+from ..render.plan import GraphView, Plan
 
 PAGE_MAX = 1000
 PREVIEW_MAX = 1000
 STRING_MAX = 200  # characters of one string value in a preview
 GRAPH_MAX_NODES = 2000
-
-
-def _owners(graph: ObjectGraph | None) -> dict[str, Node]:
-    return {} if graph is None else {v.key: n for n in graph.nodes for v in n.values}
 
 
 def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
@@ -40,37 +37,37 @@ def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
 
 
 def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str = "") -> dict[str, Any]:
-    """One page of entries: key, name, dtype, shape, bytes, and the node holding it."""
+    """One page of the model layer's entry records (key, name, dtype, shape, bytes, node)."""
     graph_error = None
     try:
-        graph: ObjectGraph | None = ckpt.graph
+        records = [r.to_dict() for r in ckpt.entry_records() if r.key != OBJECT_GRAPH_KEY]
     except CheckpointError as err:  # the entries still list when the object graph cannot be read
-        graph, graph_error = None, str(err)
-    owners = _owners(graph)
-    keys = [k for k in sorted(ckpt.entries) if k != "_CHECKPOINTABLE_OBJECT_GRAPH"]
-    if match:
-        needle = match.lower()
-        keys = [k for k in keys if needle in k.lower()]
-    rows = []
-    for key in keys[offset : offset + limit]:
-        e = ckpt.entries[key]
-        node = owners.get(key)
-        rows.append(
+        graph_error = str(err)
+        records = [
             {
-                "key": key,
-                "name": node.name if node is not None and node.path else key.rsplit("/", 1)[-1],
+                "key": e.key,
+                "name": e.key,
                 "dtype": e.dtype.name,
                 "shape": list(e.shape),
                 "nbytes": e.nbytes,
-                "node": None if node is None else {"id": node.id, "path": node.path, "kind": node.kind},
+                "shard": e.shard,
+                "node_id": None,
+                "path": None,
+                "kind": None,
             }
-        )
+            for e in ckpt.entries.values()
+            if e.key != OBJECT_GRAPH_KEY
+        ]
+    records.sort(key=lambda r: r["key"])
+    if match:
+        needle = match.lower()
+        records = [r for r in records if needle in r["key"].lower() or needle in r["name"].lower()]
     return {
         **summary(ckpt, relative),
-        "total": len(keys),
+        "total": len(records),
         "offset": offset,
         "limit": limit,
-        "entries": rows,
+        "entries": records[offset : offset + limit],
         "graph_error": graph_error,
     }
 
@@ -90,40 +87,19 @@ def graph_options(args: dict[str, Any]) -> GraphView:
     )
 
 
-def plan(graph: ObjectGraph, view: View) -> dict[str, Any]:
-    """The drawn nodes and edges: what the SVG shows, for the browser to inspect and expand."""
-    nodes = []
-    for i, s in view.nodes.items():
-        n = s.node
-        nodes.append(
-            {
-                "id": i,
-                "svg_id": f"ckpt_n{i}" if i < len(graph.nodes) else f"ckpt_more{i - len(graph.nodes)}",
-                "path": n.path,
-                "name": view.names.get(i, n.name),
-                "kind": n.kind,
-                "full_name": n.full_name,
-                "dtype": n.dtype,
-                "shape": None if n.shape is None else list(n.shape),
-                "nbytes": n.nbytes,
-                "keys": [v.key for v in n.values],
-                "collapsed": s.collapsed,
-                "hidden_nodes": s.hidden_nodes,
-                "hidden_variables": s.hidden_variables,
-                "hidden_bytes": s.hidden_bytes,
-            }
-        )
-    return {
-        "object_based": graph.object_based,
-        "total": view.total,
-        "nodes": nodes,
-        "edges": [{"from": a, "name": name, "to": b} for a, name, b in view.edges],
-        "merged_edges": [{"from": a, "to": b, "count": c} for a, b, c in view.merged_edges],
-        "slot_edges": [
-            {"optimizer": s.optimizer_id, "variable": s.variable_id, "slot": s.slot_id, "name": s.slot_name}
-            for s in view.slot_edges
-        ],
-    }
+def plan(graph: ObjectGraph, view: Plan) -> dict[str, Any]:
+    """The render plan's record, each drawn node with its SVG element id and, for real objects
+    (not stand-ins), its name, dtype, shape and keys: what the browser inspects and expands."""
+    out = view.to_dict()
+    for node in out["nodes"]:
+        i = node["id"]
+        node["svg_id"] = f"ckpt_n{i}" if i < len(graph.nodes) else f"ckpt_more{i - len(graph.nodes)}"
+        if i < len(graph.nodes):
+            record = graph.nodes[i].to_dict()
+            for field in ("name", "full_name", "dtype", "shape", "nbytes", "keys"):
+                node[field] = record[field]
+    out["object_based"] = graph.object_based
+    return out
 
 
 def parse_slice(text: str, shape: tuple[int, ...]) -> tuple[Any, ...]:

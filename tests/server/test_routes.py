@@ -41,13 +41,18 @@ async def test_entries_have_key_dtype_shape_bytes_and_node(api) -> None:
     assert [e["key"] for e in body["entries"]] == want
     assert body["total"] == len(want) and body["object_based"] is True
     kernel = next(e for e in body["entries"] if e["key"] == "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    with ckptviz.open("tests/data/guide_legacy_adam/ckpt-4") as ck:
+        node_id = ck.graph.find("net/l1/kernel").id
     assert kernel == {
         "key": "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE",
-        "name": "kernel",
+        "name": "net/l1/kernel",
         "dtype": "float32",
         "shape": [1, 5],
         "nbytes": 20,
-        "node": {"id": kernel["node"]["id"], "path": "net/l1/kernel", "kind": "variable"},
+        "shard": 0,
+        "node_id": node_id,
+        "path": "net/l1/kernel",
+        "kind": "variable",
     }
 
 
@@ -57,7 +62,7 @@ async def test_entries_are_paged_and_filtered(api) -> None:
     assert len(first["entries"]) == 10 and first["total"] > 20
     assert first["entries"][-1]["key"] < second["entries"][0]["key"]
     _, found = await api("entries", path="guide_legacy_adam/ckpt-4", match="L1/KERNEL")
-    assert {e["node"]["kind"] for e in found["entries"]} == {"variable", "slot"}
+    assert {e["kind"] for e in found["entries"]} == {"variable", "slot"}
 
 
 async def test_entries_of_every_path_form(api) -> None:
@@ -79,7 +84,7 @@ async def test_graph_plan_and_svg(api) -> None:
     paths = {n["path"]: n for n in body["nodes"]}
     assert paths["net/l1/kernel"]["kind"] == "variable"
     assert paths["net/l1/kernel"]["keys"] == ["net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]
-    assert {"from", "name", "to"} == set(body["edges"][0])
+    assert {"parent", "label", "child"} == set(body["edges"][0])
     assert body["slot_edges"] and body["svg"].lstrip().startswith(("<?xml", "<svg"))
     for n in body["nodes"]:
         assert f'id="{n["svg_id"]}"' in body["svg"]
