@@ -121,9 +121,10 @@ class _Trie:
 def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge], list[Slot], P.NodePaths]:
     t = _Trie()
     tf1_slots, estimator_slots = _tf1_slots(values), _estimator_slots(values)
-    per_var: dict[tuple[str, str], int] = {}
-    for var, base, _ in tf1_slots.values():
-        per_var[(var, base)] = per_var.get((var, base), 0) + 1
+    per_var: dict[tuple[str, str], int] = {}  # slots per (variable or partition, optimizer)
+    for key, (_, base, _) in tf1_slots.items():
+        owner = (key.rpartition("/")[0], base)
+        per_var[owner] = per_var.get(owner, 0) + 1
     optimizers: dict[int, str] = {}  # node -> optimizer name
     links: list[tuple[int, str, str, int, str]] = []  # (optimizer, variable key or path, slot name, slot, key)
     adam_state: list[int] = []
@@ -144,7 +145,7 @@ def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge
                 t.attach(t.ensure(obj, escaped=True), P.unescape_local_name(attr), key)
         elif key in tf1_slots:
             var, base, n = tf1_slots[key]
-            names = _TF1_SLOTS.get(base, {}).get(per_var[(var, base)])
+            names = _TF1_SLOTS.get(base, {}).get(per_var[(key.rpartition("/")[0], base)])
             name = names[n % len(names)] if names else key.rpartition("/")[2]
             opt = t.ensure(base)
             optimizers[opt] = base

@@ -222,3 +222,45 @@ def test_corrupt_object_graph_raises(tmp_path: Path) -> None:
     prefix = next(bad.glob("*.index")).with_suffix("")
     with pytest.raises(ckptviz.CorruptCheckpointError):
         ckptviz.open(str(prefix)).graph  # noqa: B018
+
+
+def _keras_like(names: list[tuple[str, str]], slot_lists: dict[str, list[str]]) -> ObjectGraph:
+    """An optimizer recording no slots (tf_keras new form): variables by full_name, per-slot lists."""
+    from ckptviz.transform.graph_proto import new_graph
+
+    g = new_graph()
+    root = g.nodes.add()
+    entries: dict[str, tuple[str, list[int]]] = {}
+
+    def var(path: str, full_name: str) -> int:
+        i = len(g.nodes)
+        key = f"{path}/.ATTRIBUTES/VARIABLE_VALUE"
+        g.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name=full_name, checkpoint_key=key)
+        entries[key] = ("float32", [2])
+        return i
+
+    for path, full in names:
+        root.children.add(node_id=var(path, full), local_name=path)
+    opt = len(g.nodes)
+    g.nodes.add()
+    root.children.add(node_id=opt, local_name="optimizer")
+    g.nodes[opt].children.add(node_id=var("optimizer/iter", "iter"), local_name="iter")
+    g.nodes[opt].children.add(node_id=var("optimizer/learning_rate", "lr"), local_name="learning_rate")
+    for list_name, fulls in slot_lists.items():
+        lst = len(g.nodes)
+        g.nodes.add()
+        g.nodes[opt].children.add(node_id=lst, local_name=list_name)
+        for n, full in enumerate(fulls):
+            g.nodes[lst].children.add(node_id=var(f"optimizer/{list_name}/{n}", full), local_name=str(n))
+    return ObjectGraph.from_proto(g.SerializeToString(), entries)
+
+
+def test_slot_inference_skips_ambiguous_variables() -> None:
+    # a GAN: two variables named `kernel` with the same shape; a slot named after `kernel` is ambiguous
+    g = _keras_like([("g", "kernel"), ("d", "kernel"), ("b", "bias")], {"_m": ["Adam/m/kernel", "Adam/m/bias"]})
+    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("b", "m")}
+
+
+def test_slot_inference_links_one_slot_of_a_name_per_variable() -> None:
+    g = _keras_like([("b", "bias")], {"_m": ["Adam/m/bias", "Adam/m/bias"]})
+    assert len(g.slots) == 1
