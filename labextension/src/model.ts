@@ -159,7 +159,7 @@ export function formatBytes(n: number): string {
 }
 
 export function formatShape(shape: number[]): string {
-  return shape.length ? `[${shape.join(', ')}]` : 'scalar';
+  return shape.length ? `[${shape.join(', ')}]` : ' scalar';
 }
 
 /** The checkpoints whose name contains every word of `filter`, case-insensitively. */

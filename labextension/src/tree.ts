@@ -41,6 +41,13 @@ function nodeList(node: ITreeNode, onPick: (e: IEntry, row: HTMLElement) => void
     const label = el('div', 'ckptviz-node-label');
     label.tabIndex = 0;
     label.append(el('span', 'ckptviz-caret'), el('span', 'ckptviz-name', child.name));
+    // A variable with slots: its own value is shown on its row, its slots below it.
+    const own = child.entries.length === 1 ? child.entries[0] : null;
+    if (own) {
+      label.dataset.key = own.key;
+      label.title = own.key;
+      label.append(el('span', 'ckptviz-dim', ` ${own.dtype}${formatShape(own.shape)}`));
+    }
     item.append(label);
     const open = depth < 1;
     item.setAttribute('aria-expanded', String(open));
@@ -50,7 +57,7 @@ function nodeList(node: ITreeNode, onPick: (e: IEntry, row: HTMLElement) => void
       item.setAttribute('aria-expanded', String(!expanded));
       if (!expanded && !body) {
         body = nodeList(child, onPick, depth + 1);
-        for (const e of child.entries) {
+        for (const e of own ? [] : child.entries) {
           body.prepend(entryRow(e, e.key.split('/').pop() ?? e.key, onPick));
         }
         item.append(body);
@@ -60,14 +67,20 @@ function nodeList(node: ITreeNode, onPick: (e: IEntry, row: HTMLElement) => void
       item.setAttribute('aria-expanded', 'false');
       toggle();
     }
+    const activate = (): void => {
+      if (own) {
+        onPick(own, label);
+      }
+      toggle();
+    };
     label.onclick = ev => {
       ev.stopPropagation();
-      toggle();
+      activate();
     };
     label.onkeydown = ev => {
       if (ev.key === 'Enter' || ev.key === ' ') {
         ev.preventDefault();
-        toggle();
+        activate();
       }
     };
     list.append(item);
