@@ -7,6 +7,7 @@ Only the public API is timed, so the same script measures any revision (PYTHONPA
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import time
@@ -59,10 +60,8 @@ def main() -> None:
     big.entries  # noqa: B018 - listed once, as a face would have it already
 
     def typo() -> None:
-        try:
+        with contextlib.suppress(ckptviz.KeyNotFoundError):
             big.read("model/layer_123/kernal/.ATTRIBUTES/VARIABLE_VALUE")
-        except ckptviz.KeyNotFoundError:
-            pass
 
     rows = [
         ("check, 4 000 keys", timed(lambda: ckptviz.check(str(p4), tree)), 0.2),

@@ -13,12 +13,12 @@ from .errors import (
     CheckpointNotFoundError,
     ChecksumMismatchError,
     CorruptCheckpointError,
+    InvalidArgumentError,
     KeyNotFoundError,
     NameConflictError,
     NothingMatchedError,
     RestoreMismatchError,
     UnsupportedCheckpointError,
-    UsageError,
 )
 from .format.dtypes import DType, as_dtype
 from .format.naming import CheckpointState, get_checkpoint_state
@@ -86,6 +86,7 @@ __all__ = [
     "DType",
     "DerivedCheckpoint",
     "GraphView",
+    "InvalidArgumentError",
     "KeyNotFoundError",
     "NameConflictError",
     "NothingMatchedError",
@@ -93,7 +94,6 @@ __all__ = [
     "RestoreMismatchError",
     "RestoreStatus",
     "UnsupportedCheckpointError",
-    "UsageError",
     "Variant",
     "as_dtype",
     "check",

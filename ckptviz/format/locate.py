@@ -34,6 +34,15 @@ def locate(path: str) -> Location:
     path = str(path)
     if path.endswith("/") and len(path) > 1:
         path = path.rstrip("/")
+    if storage.isdir(path) and not path.endswith((".h5", ".keras", ".weights.json", ".index")):
+        return _locate_directory(path)
+    return _locate_file(path)
+
+
+def _locate_file(path: str) -> Location:
+    """A path that is not a directory; never follows a ``checkpoint`` file, so never recurses."""
+    if path.endswith("/") and len(path) > 1:
+        path = path.rstrip("/")
     if path.endswith((".h5", ".keras", ".weights.json")) and storage.exists(path):
         return Location("keras", path)
     if path.endswith(".index"):
@@ -43,8 +52,6 @@ def locate(path: str) -> Location:
         if not storage.exists(naming.index_file(split[0])):
             raise CheckpointNotFoundError(_missing_index_message(path), path)
         return Location("bundle", split[0])
-    if storage.isdir(path):
-        return _locate_directory(path)
     if storage.exists(naming.index_file(path)):
         return Location("bundle", path)
     if storage.exists(path):
@@ -63,13 +70,14 @@ def _locate_directory(path: str) -> Location:
         return Location("bundle", saved_model)
     latest = naming.latest_checkpoint(path)
     if latest is not None:
-        return locate(latest)
+        # A state file may name anything, even this directory again: it is followed once.
+        return _locate_file(latest)
     state = naming.get_checkpoint_state(path)
     found = naming.prefixes_in(path)
     if state is not None and state.model_checkpoint_path:
         moved = storage.join(path, storage.basename(state.model_checkpoint_path))
         if naming.checkpoint_exists(moved):  # a directory copied from elsewhere keeps old absolute paths
-            return locate(moved)
+            return _locate_file(moved)
     if len(found) == 1:
         return Location("bundle", found[0])
     if storage.exists(storage.join(path, "saved_model.pb")):

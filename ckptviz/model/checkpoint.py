@@ -139,9 +139,9 @@ class Checkpoint:
         try:
             return TrackableObjectGraph.FromString(raw)
         except DecodeError as e:
-            entry = self.entries[naming.OBJECT_GRAPH_KEY]
+            file, offset = self._graph_where()
             raise CorruptCheckpointError(
-                f"{naming.OBJECT_GRAPH_KEY} is not a TrackableObjectGraph: {e}", self.path, entry.offset
+                f"{naming.OBJECT_GRAPH_KEY} is not a TrackableObjectGraph: {e}", file, offset
             ) from None
 
     @property
@@ -156,9 +156,15 @@ class Checkpoint:
                     self._graph = (
                         ObjectGraph.from_keys(self.entries, source=self.path)
                         if proto is None
-                        else ObjectGraph.from_proto(proto, self.entries, source=self.path)
+                        else ObjectGraph.from_proto(proto, self.entries, source=self.path, where=self._graph_where())
                     )
         return self._graph
+
+    def _graph_where(self) -> tuple[str, int]:
+        """The data file and offset of the serialized object graph, which errors in it name."""
+        entry = self.entries[naming.OBJECT_GRAPH_KEY]
+        shard_path = getattr(self.reader, "shard_path", None)
+        return (shard_path(entry.shard) if shard_path else self.path), entry.offset
 
     def entry_records(self) -> list[EntryRecord]:
         """Every tensor with the name people know it by and the object holding it (no tensor data)."""

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptCheckpointError, KeyNotFoundError
+from ..format.bundle import Entry
 from ..format.dtypes import as_dtype
 from ..format.naming import OBJECT_GRAPH_KEY
 from . import paths as P
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 def _value(key: str, meta: Any) -> Value:
     """A Value from an Entry, a ``(dtype, shape)`` pair or a ``{"dtype", "shape"}`` mapping."""
+    if type(meta) is Entry:  # the common case, on every key of a checkpoint
+        return Value(key, meta.dtype.name, meta.shape, meta.nbytes)
     if isinstance(meta, Mapping):
         dtype, shape, nbytes = meta["dtype"], meta["shape"], meta.get("nbytes")
     elif isinstance(meta, tuple) and not hasattr(meta, "dtype"):
@@ -93,9 +96,12 @@ class ObjectGraph:
         return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod
-    def from_proto(cls, proto: Any, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
+    def from_proto(
+        cls, proto: Any, entries: Mapping[str, Any], source: str = "", where: tuple[str, int] | None = None
+    ) -> ObjectGraph:
         """Build from a ``TrackableObjectGraph`` (message or serialized bytes) and entry metadata:
-        ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``."""
+        ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``. ``where`` is the
+        (file, offset) of the serialized graph, for errors."""
         from .slots import classify
 
         if isinstance(proto, bytes):
@@ -107,9 +113,11 @@ class ObjectGraph:
 
         def in_range(i: int, ref: int, what: str) -> int:
             if not 0 <= ref < count:
+                file, offset = where or (source, None)
                 raise CorruptCheckpointError(
                     f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)",
-                    source,
+                    file,
+                    offset,
                 )
             return ref
 
@@ -158,17 +166,17 @@ class ObjectGraph:
             if not paths.reachable[i] and i not in paths.special:
                 found = next((P.split_key(a.checkpoint_key) for a in attrs if P.split_key(a.checkpoint_key)), None)
                 paths.special[i] = found[0] if found else f"(unreachable {i})"
+            recorded_flag = node.has_checkpoint_values.value if node.HasField("has_checkpoint_values") else None
             nodes.append(
                 Node(
-                    id=i,
-                    attributes=attrs,
-                    values=tuple(values[k] for a in attrs for k in a.keys),
-                    has_checkpoint_values=node.has_checkpoint_values.value
-                    if node.HasField("has_checkpoint_values")
-                    else i in checkpointed,
-                    registered_saver=node.registered_saver.name if node.HasField("registered_saver") else "",
-                    reachable=bool(paths.reachable[i]),
-                    paths=paths,
+                    i,
+                    "other",
+                    attrs,
+                    tuple([values[k] for a in attrs for k in a.keys]) if attrs else (),
+                    i in checkpointed if recorded_flag is None else recorded_flag,
+                    node.registered_saver.name if node.HasField("registered_saver") else "",
+                    paths.reachable[i],
+                    paths,
                 )
             )
         slots = classify(nodes, edges, recorded)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import NameConflictError, UsageError
+from ..errors import InvalidArgumentError, NameConflictError
 from ..format.naming import OBJECT_GRAPH_KEY
 from ..model import paths
 from .derived import DerivedCheckpoint, derive
@@ -28,7 +28,7 @@ Naming = Literal["full_name", "path"] | Mapping[str, str] | Callable[[str, str],
 def to_tf2(view: DerivedCheckpoint, root: str = "vars") -> DerivedCheckpoint:
     """A name-based view as an object-based one with ``root`` holding every variable by name."""
     if view.is_object_based:
-        raise UsageError("the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back")
+        raise InvalidArgumentError("the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back")
     graph = new_graph()
     graph.nodes.add().children.add(node_id=1, local_name=root)
     holder = graph.nodes.add()
@@ -81,7 +81,7 @@ def _tf1_name(naming_: Naming, path: str, full_name: str) -> str:
         return naming_.get(path, full_name)
     if callable(naming_):
         return naming_(path, full_name)
-    raise UsageError(f"naming must be 'full_name', 'path', a dict or a function, not {naming_!r}")
+    raise InvalidArgumentError(f"naming must be 'full_name', 'path', a dict or a function, not {naming_!r}")
 
 
 def to_tf1(view: DerivedCheckpoint, naming_: Naming = "full_name") -> DerivedCheckpoint:
@@ -118,7 +118,7 @@ def convert(
     elif to == "tf1":
         out = to_tf1(view, naming)
     else:
-        raise UsageError(f"to must be 'tf2' or 'tf1', not {to!r}")
+        raise InvalidArgumentError(f"to must be 'tf2' or 'tf1', not {to!r}")
     if OBJECT_GRAPH_KEY in out.keys_map:
         raise NameConflictError(f"a variable may not be named {OBJECT_GRAPH_KEY!r}", {OBJECT_GRAPH_KEY: []})
     return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size)

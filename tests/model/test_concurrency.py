@@ -20,7 +20,7 @@ def test_eight_threads_on_a_fresh_checkpoint_read_what_serial_reads() -> None:
     for _ in range(5):
         shared = ckptviz.open(str(GUIDE))
 
-        def work(_: int) -> tuple[int, dict[str, np.ndarray]]:
+        def work(_: int, shared: ckptviz.Checkpoint = shared) -> tuple[int, dict[str, np.ndarray]]:
             return len(shared.graph), {k: shared.read(k) for k in sorted(expected)}
 
         with ThreadPoolExecutor(8) as pool:
