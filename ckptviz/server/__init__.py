@@ -17,4 +17,10 @@ def load(serverapp: Any) -> None:
     state = State(Root(root))
     serverapp.web_app.settings["ckptviz"] = state
     setup_routes(serverapp.web_app)
+    state.executor.submit(_warm_up)  # the first request should not pay for importing the readers
     serverapp.log.info("ckptviz: checkpoint routes under %sckptviz/api/", serverapp.base_url)
+
+
+def _warm_up() -> None:
+    from ..model import checkpoint, graph, scopes, stats  # noqa: F401
+    from ..render import layout, plan  # noqa: F401

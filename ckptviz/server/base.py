@@ -16,10 +16,10 @@ from ..errors import (
     CheckpointExistsError,
     CheckpointNotFoundError,
     CorruptCheckpointError,
+    InvalidArgumentError,
     KeyNotFoundError,
     NameConflictError,
     UnsupportedCheckpointError,
-    UsageError,
 )
 from .paths import BadRequestError, ForbiddenPathError
 from .state import State
@@ -36,7 +36,7 @@ ERROR_STATUS: list[tuple[type[BaseException], int]] = [
     (NameConflictError, 409),
     (CorruptCheckpointError, 422),
     (UnsupportedCheckpointError, 422),
-    (UsageError, 400),  # a selection that matches nothing, saving onto the source…
+    (InvalidArgumentError, 400),  # a selection that matches nothing, saving onto the source…
     (CheckpointError, 422),
     (PermissionError, 403),
     (FileNotFoundError, 404),

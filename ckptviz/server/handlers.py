@@ -105,14 +105,17 @@ class GraphHandler(CheckpointRoute):
 
 
 class TensorHandler(CheckpointRoute):
-    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30``: a bounded preview and statistics."""
+    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30&stats=auto``: a bounded preview, and statistics
+    (``auto``: for tensors up to ``payloads.STATS_AUTO_MAX`` elements; ``1`` always; ``0`` never)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         key = self.arg("key")
         bins = self.int_arg("bins", 30, 0, 1000)
-        self.reply(await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins))
+        text = self.get_query_argument("stats", "")
+        stats = None if text in ("", "auto") else self.bool_arg("stats", True)
+        self.reply(await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins, stats))
 
 
 class ExportHandler(CheckpointRoute):

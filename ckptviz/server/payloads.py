@@ -6,6 +6,7 @@ at most ``GRAPH_MAX_NODES`` drawn nodes.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -23,6 +24,7 @@ PAGE_MAX = 1000
 PREVIEW_MAX = 1000
 STRING_MAX = 200  # characters of one string value in a preview
 GRAPH_MAX_NODES = 2000
+STATS_AUTO_MAX = 1 << 22  # elements: bigger tensors get statistics only when asked (stats=1)
 
 
 def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
@@ -149,7 +151,9 @@ def _json_value(x: Any) -> Any:
     return f if math.isfinite(f) else str(f)  # JSON has no NaN or Infinity
 
 
-def tensor(ckpt: Checkpoint, relative: str, key: str, slice_text: str, bins: int) -> dict[str, Any]:
+def tensor(
+    ckpt: Checkpoint, relative: str, key: str, slice_text: str, bins: int, stats: bool | None = None
+) -> dict[str, Any]:
     """A bounded preview of ``key`` (optionally sliced), its statistics and histogram."""
     entry = ckpt.entries.get(key)
     if entry is None:
@@ -160,8 +164,9 @@ def tensor(ckpt: Checkpoint, relative: str, key: str, slice_text: str, bins: int
     index = parse_slice(slice_text, value.shape)
     part = value[index] if index else value
     part = np.asarray(part)
-    flat = part.reshape(-1)[:PREVIEW_MAX]
-    stats = tensor_stats(value, bins, entry.dtype.name) if value.size else None
+    flat = list(itertools.islice(part.flat, PREVIEW_MAX))  # no copy of a big slice
+    want = stats if stats is not None else value.size <= STATS_AUTO_MAX
+    summary = tensor_stats(value, bins, entry.dtype.name) if value.size and want else None
     return {
         "path": relative,
         "key": key,
@@ -171,10 +176,9 @@ def tensor(ckpt: Checkpoint, relative: str, key: str, slice_text: str, bins: int
         "slice": slice_text,
         "preview": {
             "shape": list(part.shape),
-            "values": [_json_value(x) for x in flat.tolist()]
-            if flat.dtype != object
-            else [_json_value(x) for x in flat],
+            "values": [_json_value(x) for x in flat],
             "truncated": part.size > PREVIEW_MAX,
         },
-        "stats": None if stats is None else stats.to_dict(),
+        "stats": None if summary is None else summary.to_dict(),
+        "stats_skipped": bool(value.size) and not want,
     }

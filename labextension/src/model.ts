@@ -71,6 +71,7 @@ export interface ITensor {
     zeros: number;
     histogram: IHistogram | null;
   } | null;
+  stats_skipped: boolean;
 }
 
 export interface IPlanNode {

@@ -47,11 +47,17 @@ function histogram(t: ITensor): SVGSVGElement | null {
 }
 
 /** Fill `host` with the preview of `key`; `slice` is numpy basic slicing (`0:4, :`). */
-export async function showTensor(host: HTMLElement, path: string, key: string, slice = ''): Promise<void> {
+export async function showTensor(
+  host: HTMLElement,
+  path: string,
+  key: string,
+  slice = '',
+  stats: 'auto' | '1' = 'auto'
+): Promise<void> {
   host.replaceChildren(el('div', 'ckptviz-loading', 'Loading…'));
   let t: ITensor;
   try {
-    t = await requestAPI<ITensor>('tensor', { path, key, slice, bins: 30 });
+    t = await requestAPI<ITensor>('tensor', { path, key, slice, bins: 30, stats });
   } catch (error: any) {
     host.replaceChildren(el('div', 'ckptviz-error', error.message));
     return;
@@ -66,9 +72,14 @@ export async function showTensor(host: HTMLElement, path: string, key: string, s
   form.append(input);
   form.onsubmit = ev => {
     ev.preventDefault();
-    void showTensor(host, path, key, input.value);
+    void showTensor(host, path, key, input.value, stats);
   };
   const parts: Node[] = [title, form];
+  if (t.stats_skipped && t.dtype !== 'string' && t.dtype !== 'variant') {
+    const compute = el('button', 'jp-Button jp-mod-styled ckptviz-button', 'Compute statistics');
+    compute.onclick = () => void showTensor(host, path, key, input.value, '1');
+    parts.push(compute);
+  }
   if (t.stats) {
     const s = t.stats;
     const table = el('table', 'ckptviz-stats');

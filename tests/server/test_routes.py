@@ -150,3 +150,18 @@ async def test_export_renames_and_converts(api, root: Path) -> None:
     assert code == 201, _
     with ckptviz.open(str(root / "tf2")) as ck:
         assert ck.is_object_based
+
+
+async def test_big_tensors_get_statistics_only_when_asked(api, monkeypatch) -> None:
+    from ckptviz.server import payloads
+
+    monkeypatch.setattr(payloads, "STATS_AUTO_MAX", 4)
+    key = "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"  # 5 elements
+    _, auto = await api("tensor", path="guide_legacy_adam/ckpt-4", key=key)
+    assert auto["stats"] is None and auto["stats_skipped"] is True and len(auto["preview"]["values"]) == 5
+    _, asked = await api("tensor", path="guide_legacy_adam/ckpt-4", key=key, stats="1")
+    assert asked["stats"]["size"] == 5 and asked["stats_skipped"] is False
+    _, never = await api(
+        "tensor", path="guide_legacy_adam/ckpt-4", key="step/.ATTRIBUTES/VARIABLE_VALUE", stats="0"
+    )
+    assert never["stats"] is None and never["stats_skipped"] is True
