@@ -8,7 +8,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { GraphView } from './graph';
 import { ckptCell, ICheckpointInfo, relativePath, restoreCode } from './model';
 import { CheckpointSidebar } from './sidebar';
-import { CheckpointViewerFactory, FACTORY, FILE_TYPES } from './viewer';
+import { CheckpointViewerFactory, FACTORY, FILE_TYPES, MetadataOnlyModelFactory, MODEL } from './viewer';
 
 const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
 <g class="jp-icon3" fill="#616161"><circle cx="5" cy="12" r="2.6"/><circle cx="18" cy="5" r="2.6"/>
@@ -138,11 +138,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     for (const fileType of FILE_TYPES) {
       app.docRegistry.addFileType({ ...fileType, icon: checkpointIcon } as any);
     }
+    app.docRegistry.addModelFactory(new MetadataOnlyModelFactory());
     const factory = new CheckpointViewerFactory(
       {
         name: FACTORY,
         label: FACTORY,
-        modelName: 'base64',
+        modelName: MODEL,
         fileTypes: FILE_TYPES.map(t => t.name as string),
         defaultFor: FILE_TYPES.map(t => t.name as string),
         readOnly: true

@@ -1,6 +1,7 @@
 // The checkpoint viewer of a document tab: what double-clicking a `.index`, `.data-*`,
 // `checkpoint`, `.weights.h5` or `.keras` file opens (a widget factory for those file types).
-import { ABCWidgetFactory, DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
+import { ABCWidgetFactory, DocumentRegistry, DocumentWidget, TextModelFactory } from '@jupyterlab/docregistry';
+import { Contents } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 import { checkpointPathOf } from './model';
 import { el } from './tensor';
@@ -14,7 +15,25 @@ export const FILE_TYPES: Partial<DocumentRegistry.IFileType>[] = [
   { name: 'ckptviz-state', displayName: 'Checkpoint state', extensions: [], pattern: '(^|/)checkpoint$' },
   { name: 'ckptviz-keras-weights', displayName: 'Keras weights', extensions: ['.weights.h5'], pattern: '\\.weights\\.h5$' },
   { name: 'ckptviz-keras', displayName: 'Keras model', extensions: ['.keras'], pattern: '\\.keras$' }
-].map(t => ({ ...t, fileFormat: 'base64', contentType: 'file', mimeTypes: ['application/octet-stream'] }));
+].map(t => ({ ...t, fileFormat: null, contentType: 'file', mimeTypes: ['application/octet-stream'] }));
+
+/** Documents whose bytes are never fetched: the viewer asks the server extension, so opening a
+ *  400 MB data shard costs what opening its `.index` does (`fileFormat: null` means no content). */
+export class MetadataOnlyModelFactory extends TextModelFactory {
+  get name(): string {
+    return MODEL;
+  }
+
+  get contentType(): Contents.ContentType {
+    return 'file';
+  }
+
+  get fileFormat(): Contents.FileFormat {
+    return null;
+  }
+}
+
+export const MODEL = 'ckptviz-metadata-only';
 
 class CheckpointContent extends Widget {
   constructor(path: string, onGraph: (path: string) => void) {

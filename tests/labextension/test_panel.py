@@ -63,15 +63,19 @@ def test_graph_tab_inspects_and_collapses(page: Any, lab: dict[str, Any]) -> Non
     assert graph.locator('g.node[aria-label="net/l1/kernel"]').count() == 0
 
 
-def test_double_clicking_an_index_opens_the_viewer(page: Any, lab: dict[str, Any]) -> None:
+@pytest.mark.parametrize("name", ["ckpt-4.index", "ckpt-4.data-00000-of-00001"])
+def test_double_clicking_a_checkpoint_file_opens_the_viewer(page: Any, lab: dict[str, Any], name: str) -> None:
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/api/contents/" in r.url and name in r.url else None)
     open_lab(page, lab)
-    page.locator('.jp-DirListing-item[title*="ckpt-4.index"]').first.dblclick()
+    page.locator(f'.jp-DirListing-item[title^="Name: {name}"]').first.dblclick()
     viewer = page.locator(".ckptviz-viewer")
     viewer.wait_for()
     assert "guide_legacy_adam/ckpt-4" in viewer.locator("h2").inner_text()
     viewer.locator(".ckptviz-summary").wait_for()
     assert "tensors" in viewer.locator(".ckptviz-summary").inner_text()
-    shot(page, "index-viewer")
+    assert fetched and not any("content=1" in url for url in fetched), fetched  # bytes never fetched
+    shot(page, f"viewer-{name.split('.')[1]}")
 
 
 def test_no_requests_while_hidden_and_follows_the_browser(page: Any, lab: dict[str, Any]) -> None:
