@@ -64,9 +64,13 @@ def test_graph_tab_inspects_and_collapses(page: Any, lab: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("name", ["ckpt-4.index", "ckpt-4.data-00000-of-00001"])
-def test_double_clicking_a_checkpoint_file_opens_the_viewer(page: Any, lab: dict[str, Any], name: str) -> None:
+def test_double_clicking_a_checkpoint_file_opens_the_viewer(
+    page: Any, lab: dict[str, Any], name: str
+) -> None:
     fetched: list[str] = []
-    page.on("request", lambda r: fetched.append(r.url) if "/api/contents/" in r.url and name in r.url else None)
+    page.on(
+        "request", lambda r: fetched.append(r.url) if "/api/contents/" in r.url and name in r.url else None
+    )
     open_lab(page, lab)
     page.locator(f'.jp-DirListing-item[title^="Name: {name}"]').first.dblclick()
     viewer = page.locator(".ckptviz-viewer")
@@ -98,3 +102,46 @@ def test_no_requests_while_hidden_and_follows_the_browser(page: Any, lab: dict[s
     assert len(listings) == 2 and "keras3_files" in listings[-1]
     assert page.locator(".ckptviz-where").inner_text() == "/keras3_files"
     shot(page, "panel-keras")
+
+
+def run_command(page: Any, label: str) -> None:
+    palette = page.locator(".lm-CommandPalette-input")
+    for _ in range(10):  # the shortcut works once the application has settled
+        page.keyboard.press("Control+Shift+C")
+        try:
+            palette.wait_for(state="visible", timeout=2000)
+            break
+        except Exception:
+            page.locator(".jp-LabShell").click(position={"x": 700, "y": 400})
+    palette.fill(label)
+    page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=label).wait_for()
+    palette.press("Enter")
+
+
+def test_keyboard_only_in_the_dark_theme(page: Any, lab: dict[str, Any]) -> None:
+    open_lab(page, lab)
+    run_command(page, "Show Checkpoints Panel")  # the palette holds the panel's commands
+    page.wait_for_selector("#ckptviz-sidebar", state="visible")
+    run_command(page, "Use Theme: JupyterLab Dark")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+    try:
+        head = page.locator('.ckptviz-item[data-path="guide_legacy_adam/ckpt-4"] .ckptviz-item-head')
+        head.focus()
+        page.keyboard.press("Enter")
+        net = page.locator(".ckptviz-node-label", has_text="net").first
+        net.wait_for()
+        l1 = page.locator(".ckptviz-node-label", has_text="l1").first
+        l1.focus()
+        page.keyboard.press("Enter")
+        bias = page.locator('[data-key="net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"]')
+        bias.focus()
+        page.keyboard.press("Enter")
+        page.locator("#ckptviz-sidebar .ckptviz-stats").wait_for()
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('#ckptviz-sidebar')).backgroundColor"
+        )
+        red, green, blue = (int(x) for x in background[background.index("(") + 1 : -1].split(",")[:3])
+        assert red + green + blue < 3 * 80, background  # the theme's dark layout colour
+        shot(page, "panel-dark-keyboard")
+    finally:
+        run_command(page, "Use Theme: JupyterLab Light")
