@@ -106,3 +106,11 @@ class NotARegularFileError(CheckpointNotFoundError):
 
 class NothingMatchedError(InvalidArgumentError, LookupError):
     """A selection, filter or rename that matches nothing: an error, never a silent no-op."""
+
+
+class CheckpointWarning(UserWarning):
+    """Something the user should know that is not an error (a conversion that drops keys)."""
+
+
+class DroppedKeysWarning(CheckpointWarning):
+    """A conversion leaves keys out because the target format has no place for them."""

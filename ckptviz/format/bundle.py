@@ -8,7 +8,6 @@ the lazy decode and the opening of data files happen under a lock.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import threading
@@ -30,13 +29,6 @@ from . import crc, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
 from .shapes import check_shape
 from .table import TableReader
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Deprecated and a no-op: library code leaves the process-wide garbage collector alone."""
-    yield
-
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes

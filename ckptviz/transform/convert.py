@@ -10,12 +10,13 @@ TF1 ``Saver`` looks up; other attributes (iterator state, Python state) have no 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, NameConflictError
+from ..errors import DroppedKeysWarning, InvalidArgumentError, NameConflictError
 from ..format.naming import OBJECT_GRAPH_KEY
 from ..model import paths
 from .derived import DerivedCheckpoint, derive
@@ -85,8 +86,21 @@ def _tf1_name(naming_: Naming, path: str, full_name: str) -> str:
 
 
 def to_tf1(view: DerivedCheckpoint, naming_: Naming = "full_name") -> DerivedCheckpoint:
-    """An object-based view as a name-based one keyed by TF1 variable names."""
+    """An object-based view as a name-based one keyed by TF1 variable names; keys that are not
+    variables (iterator state, Python state) have no TF1 form and are dropped with a warning."""
+    if not view.is_object_based:
+        raise InvalidArgumentError(
+            "the checkpoint is already name-based (TF1); save() copies it, to='tf2' converts it"
+        )
     names = tf1_names(view, naming_)
+    dropped = sorted(set(view.keys_map) - set(names.values()))
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+        warnings.warn(
+            f"converting to TF1 drops {len(dropped)} key(s) that are not variables: {shown}",
+            DroppedKeysWarning,
+            stacklevel=3,
+        )
     return DerivedCheckpoint(view.source, {n: view.keys_map[k] for n, k in sorted(names.items())})
 
 
@@ -97,6 +111,7 @@ def convert(
     *,
     naming: Naming = "full_name",
     select: Any = None,
+    exclude: Any = None,
     assignment_map: Mapping[str, str] | None = None,
     root: str = "vars",
     overwrite: bool = False,
@@ -104,13 +119,13 @@ def convert(
 ) -> str:
     """Convert ``src`` (path, ``Checkpoint`` or view) and write it to ``dst``; returns ``dst``.
 
-    ``select`` and ``assignment_map`` apply to the source before converting. ``to="tf1"`` keys
+    ``select``, ``exclude`` and ``assignment_map`` apply to the source before converting. ``to="tf1"`` keys
     variables by ``naming``: their recorded ``full_name`` (default), their object ``"path"``, a
     dict ``{path: name}`` (others keep their full_name) or a function ``(path, full_name) -> name``.
     """
     view = derive(src)
-    if select is not None:
-        view = view.select(select)
+    if select is not None or exclude is not None:
+        view = view.select(select, exclude=exclude)
     if assignment_map:
         view = view.rename(assignment_map)
     if to == "tf2":
