@@ -16,6 +16,7 @@ from .paths import Root, files_of
 _STEP = re.compile(r"-(\d+)$")
 _V1 = re.compile(r"^(?P<stem>.+)-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
 KERAS_SUFFIXES = (".weights.h5", ".keras")
+MAX_LISTED = 2000  # checkpoints in one reply; a directory with more says it was cut
 
 
 @dataclass
@@ -74,7 +75,11 @@ def scan(root: Root, directory: str) -> dict[str, Any]:
             times[os.path.realpath(p)] = t
         latest = os.path.realpath(state.model_checkpoint_path) if state.model_checkpoint_path else None
     found: list[Found] = []
+    truncated = False
     for name in names:
+        if len(found) >= MAX_LISTED:
+            truncated = True
+            break
         full = os.path.join(directory, name)
         try:
             root.check(full)
@@ -99,6 +104,7 @@ def scan(root: Root, directory: str) -> dict[str, Any]:
     return {
         "path": root.relative(directory),
         "checkpoints": [f.to_dict() for f in found],
+        "truncated": truncated,
         "state": None
         if state is None
         else {

@@ -165,3 +165,20 @@ async def test_big_tensors_get_statistics_only_when_asked(api, monkeypatch) -> N
         "tensor", path="guide_legacy_adam/ckpt-4", key="step/.ATTRIBUTES/VARIABLE_VALUE", stats="0"
     )
     assert never["stats"] is None and never["stats_skipped"] is True
+
+
+async def test_listing_is_bounded(api, root, monkeypatch) -> None:
+    from ckptviz.server import listing
+
+    monkeypatch.setattr(listing, "MAX_LISTED", 2)
+    _, body = await api("checkpoints", path="guide_legacy_adam")
+    assert [c["name"] for c in body["checkpoints"]] == ["ckpt-2", "ckpt-3"] and body["truncated"] is True
+
+
+async def test_export_renames_object_paths(api, root) -> None:
+    body = {"path": "guide_legacy_adam/ckpt-4", "dest": "renamed", "rename": {"net/l1": "net/first"}}
+    code, out = await api("export", method="POST", body=body)
+    assert code == 201, out
+    with ckptviz.open(str(root / "renamed")) as ck:
+        assert "net/first/kernel/.ATTRIBUTES/VARIABLE_VALUE" in ck.entries
+        assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" not in ck.entries
