@@ -38,7 +38,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     missing = None
     try:
@@ -105,7 +105,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             server.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules: playwright holds an event loop
 def browser(lab: dict[str, Any]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
