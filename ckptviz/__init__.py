@@ -41,6 +41,10 @@ _LAZY = {
     "ObjectGraph": "ckptviz.model.graph",
     "export_graph": "ckptviz.render",
     "GraphView": "ckptviz.render",
+    "diff": "ckptviz.model.diff",
+    "DiffResult": "ckptviz.model.diff",
+    "timeline": "ckptviz.model.timeline",
+    "Timeline": "ckptviz.model.timeline",
 }
 
 
@@ -88,6 +92,7 @@ __all__ = [
     "CorruptCheckpointError",
     "DType",
     "DerivedCheckpoint",
+    "DiffResult",
     "DroppedKeysWarning",
     "GraphView",
     "InvalidArgumentError",
@@ -97,11 +102,13 @@ __all__ = [
     "ObjectGraph",
     "RestoreMismatchError",
     "RestoreStatus",
+    "Timeline",
     "UnsupportedCheckpointError",
     "Variant",
     "as_dtype",
     "check",
     "convert",
+    "diff",
     "export_graph",
     "get_checkpoint_state",
     "latest_checkpoint",
@@ -109,5 +116,6 @@ __all__ = [
     "load_checkpoint",
     "open",
     "restore",
+    "timeline",
     "write_checkpoint",
 ]
