@@ -13,7 +13,7 @@ from ..format import naming
 from ..render.dot import view_to_dot
 from ..render.layout import find_engine
 from ..render.plan import select_view
-from . import listing, payloads
+from . import listing, payloads, runs
 from .base import BaseHandler
 from .paths import BadRequestError
 
@@ -116,6 +116,68 @@ class TensorHandler(CheckpointRoute):
         text = self.get_query_argument("stats", "")
         stats = None if text in ("", "auto") else self.bool_arg("stats", True)
         self.reply(await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins, stats))
+
+
+class DiffHandler(BaseHandler):
+    """``GET diff?a=P&b=Q&match=key&atol=&rtol=&only=changed,added&offset=&limit=``: diff rows
+    (paged) and the roll-up by subtree; a diff is computed once and kept for paging."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        root = self.state.root
+        a, b = root.resolve(self.arg("a")), root.resolve(self.arg("b"))
+        match = self.get_query_argument("match", "key")
+        if match not in ("key", "full_name", "path"):
+            raise BadRequestError(f"match must be key, full_name or path, not {match!r}")
+        options = {"match": match, "atol": self.float_arg("atol"), "rtol": self.float_arg("rtol")}
+        only = self.get_query_argument("only", "")
+        if any(s not in runs.STATUSES for s in only.split(",") if s):
+            raise BadRequestError(f"only must list statuses among {', '.join(runs.STATUSES)}, not {only!r}")
+        offset = self.int_arg("offset", 0)
+        limit = self.int_arg("limit", 200, 1, runs.ROWS_MAX)
+
+        def work() -> Any:
+            la, lb = root.locate(a), root.locate(b)
+            with self.state.cache.use(la) as ca, self.state.cache.use(lb) as cb:
+                stamp = (la.path, lb.path, stamp_of(la), stamp_of(lb), tuple(sorted(options.items())))
+                return runs.diff(root, ca, cb, stamp, options, only, offset or 0, limit or 200)
+
+        self.reply(await self.run(work))
+
+    def float_arg(self, name: str) -> float:
+        text = self.get_query_argument(name, "") or "0"
+        try:
+            value = float(text)
+        except ValueError:
+            raise BadRequestError(f"{name} must be a number, not {text!r}") from None
+        if not value >= 0:
+            raise BadRequestError(f"{name} must be >= 0, not {text!r}")
+        return value
+
+
+class TimelineHandler(BaseHandler):
+    """``GET timeline?path=DIR&variables=REGEX&bins=30``: statistics of each variable at each
+    checkpoint of a CheckpointManager directory."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        directory = self.state.root.resolve(self.arg("path"))
+        variables = self.get_query_argument("variables", "") or None
+        if variables is not None:
+            try:
+                re.compile(variables)
+            except re.error as e:
+                raise BadRequestError(f"variables is not a regular expression: {e}") from None
+        bins = self.int_arg("bins", 30, 1, 200) or 30
+        self.reply(await self.run(runs.timeline, self.state.root, directory, variables, bins))
+
+
+def stamp_of(location: Any) -> tuple[float, int]:
+    file = naming.index_file(location.path) if location.kind == "bundle" else location.path
+    st = os.stat(file)
+    return (st.st_mtime, st.st_size)
 
 
 class ExportHandler(CheckpointRoute):

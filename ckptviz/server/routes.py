@@ -13,6 +13,8 @@ ROUTES: dict[str, type] = {
     "entries": handlers.EntriesHandler,
     "graph": handlers.GraphHandler,
     "tensor": handlers.TensorHandler,
+    "diff": handlers.DiffHandler,
+    "timeline": handlers.TimelineHandler,
     "export": handlers.ExportHandler,
 }
 
