@@ -6,6 +6,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { GraphView } from './graph';
+import { DiffView, TimelineView } from './runs';
 import { ckptCell, ICheckpointInfo, relativePath, restoreCode } from './model';
 import { CheckpointSidebar } from './sidebar';
 import { CheckpointViewerFactory, FACTORY, FILE_TYPES, MetadataOnlyModelFactory, MODEL } from './viewer';
@@ -57,6 +58,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void content.load();
     };
 
+    const openTab = (content: DiffView | TimelineView): void => {
+      const existing = shell.widgets('main');
+      for (const w of existing) {
+        if (w.id === content.id) {
+          shell.activateById(w.id);
+          content.dispose();
+          return;
+        }
+      }
+      const widget = new MainAreaWidget({ content });
+      widget.id = content.id;
+      widget.title.label = content.title.label;
+      widget.title.icon = checkpointIcon;
+      widget.title.closable = true;
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+      void content.load();
+    };
+
     const codePath = (info: ICheckpointInfo): string => {
       const notebook = notebooks?.currentWidget;
       return notebook ? relativePath(PathExt.dirname(notebook.context.path), info.path) : info.path;
@@ -64,6 +84,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const sidebar = new CheckpointSidebar({
       openGraph,
+      openDiff: (a, b) => openTab(new DiffView(a, b)),
+      openTimeline: directory => openTab(new TimelineView(directory)),
       copyRestoreCode: info => void app.commands.execute(CommandIDs.copyRestore, { path: info.path, format: info.format }),
       insertCell: info => void app.commands.execute(CommandIDs.insertCell, { path: info.path })
     });

@@ -233,3 +233,53 @@ export function formatValue(value: number | string | boolean): string {
   }
   return String(value);
 }
+
+export interface IDiffRow {
+  key: string;
+  status: 'added' | 'removed' | 'changed' | 'unchanged';
+  dtype_a: string | null;
+  dtype_b: string | null;
+  shape_a: number[] | null;
+  shape_b: number[] | null;
+  max_abs_diff?: number | null;
+  relative_change?: number | null;
+  fraction_changed: number | null;
+}
+
+export interface IDiff {
+  a: string;
+  b: string;
+  equal: boolean;
+  counts: Record<'added' | 'removed' | 'changed' | 'unchanged', number>;
+  total: number;
+  rows: IDiffRow[];
+  rollups: {
+    path: string;
+    status: string;
+    params: number;
+    fraction_changed: number | null;
+    relative_change: number | null;
+    frozen: boolean;
+    exploded: boolean;
+  }[];
+}
+
+export interface ITimeline {
+  path: string;
+  steps: { prefix: string; step: number; timestamp: number | null }[];
+  variables: Record<
+    string,
+    { edges: number[] | null; series: ({ mean: number | null; std: number | null; relative_change: number | null } | null)[] }
+  >;
+  total_variables: number;
+  truncated: boolean;
+}
+
+/** The two checkpoints a diff compares: the older (by step, else by name) first. */
+export function diffPair(items: ICheckpointInfo[]): [string, string] | null {
+  if (items.length !== 2) {
+    return null;
+  }
+  const [x, y] = [...items].sort((p, q) => (p.step ?? 0) - (q.step ?? 0) || p.name.localeCompare(q.name));
+  return [x.path, y.path];
+}

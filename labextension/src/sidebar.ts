@@ -3,13 +3,15 @@
 import { Message } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
-import { filterCheckpoints, formatBytes, ICheckpointInfo, IListing } from './model';
+import { diffPair, filterCheckpoints, formatBytes, ICheckpointInfo, IListing } from './model';
 import { requestAPI } from './request';
 import { el } from './tensor';
 import { showTree } from './tree';
 
 export interface ISidebarActions {
   openGraph(path: string): void;
+  openDiff(a: string, b: string): void;
+  openTimeline(directory: string): void;
   copyRestoreCode(info: ICheckpointInfo): void;
   insertCell(info: ICheckpointInfo): void;
 }
@@ -31,7 +33,8 @@ export class CheckpointSidebar extends Widget {
     refresh.title = 'Refresh';
     refresh.setAttribute('aria-label', 'Refresh');
     refresh.onclick = () => void this.refresh();
-    header.append(this._where, this._filter, refresh);
+    this._runButtons = el('div', 'ckptviz-buttons');
+    header.append(this._where, this._filter, refresh, this._runButtons);
     this._list = el('div', 'ckptviz-list');
     this._list.setAttribute('aria-live', 'polite');
     this._detail = el('div', 'ckptviz-detail');
@@ -76,6 +79,7 @@ export class CheckpointSidebar extends Widget {
         return; // the user moved on
       }
       this._items = listing.checkpoints;
+      this._isRun = (listing.state?.all.length ?? 0) >= 2;
       this._error = null;
     } catch (error: any) {
       this._items = [];
@@ -90,7 +94,28 @@ export class CheckpointSidebar extends Widget {
     }
   }
 
+  private _renderRunButtons(): void {
+    const buttons: HTMLElement[] = [];
+    const chosen = this._items.filter(i => this._chosen.has(i.path));
+    const pair = diffPair(chosen);
+    if (pair) {
+      const diff = el('button', 'jp-Button jp-mod-styled ckptviz-button ckptviz-diff-button', 'Diff selected');
+      diff.onclick = () => this.actions.openDiff(pair[0], pair[1]);
+      buttons.push(diff);
+    } else if (this._items.length >= 2) {
+      buttons.push(el('span', 'ckptviz-dim', 'tick two checkpoints to diff them'));
+    }
+    if (this._isRun) {
+      const run = el('button', 'jp-Button jp-mod-styled ckptviz-button', 'Timeline');
+      run.onclick = () => this.actions.openTimeline(this._directory);
+      buttons.push(run);
+    }
+    this._runButtons.replaceChildren(...buttons);
+  }
+
   private _render(): void {
+    this._chosen = new Set([...this._chosen].filter(p => this._items.some(i => i.path === p)));
+    this._renderRunButtons();
     if (this._error) {
       this._list.replaceChildren(el('div', 'ckptviz-error', this._error));
       return;
@@ -121,7 +146,21 @@ export class CheckpointSidebar extends Widget {
     if (info.time) {
       meta.push(new Date(info.time * 1000).toLocaleString());
     }
+    const choose = el('input', 'ckptviz-choose');
+    choose.type = 'checkbox';
+    choose.checked = this._chosen.has(info.path);
+    choose.setAttribute('aria-label', `select ${info.name} for a diff`);
+    choose.onclick = ev => ev.stopPropagation();
+    choose.onchange = () => {
+      if (choose.checked) {
+        this._chosen.add(info.path);
+      } else {
+        this._chosen.delete(info.path);
+      }
+      this._renderRunButtons();
+    };
     head.append(
+      choose,
       el('span', 'ckptviz-caret'),
       el('span', 'ckptviz-name', info.name),
       el('span', 'ckptviz-dim', ` ${meta.join(' · ')}${info.latest ? ' · latest' : ''}`)
@@ -175,6 +214,9 @@ export class CheckpointSidebar extends Widget {
   }
 
   private _directory = '';
+  private _chosen = new Set<string>();
+  private _isRun = false;
+  private _runButtons: HTMLElement;
   private _stale = true;
   private _items: ICheckpointInfo[] = [];
   private _error: string | null = null;

@@ -1,6 +1,7 @@
 import {
   buildTree,
   checkpointPathOf,
+  diffPair,
   ckptCell,
   filterCheckpoints,
   formatBytes,
@@ -80,5 +81,14 @@ describe('filter and code', () => {
     expect(ckptCell('run/ckpt "4"')).toBe('%load_ext ckptviz\n%ckpt "run/ckpt \\"4\\""');
     expect(restoreCode('run/ckpt-4', 'bundle')).toContain('checkpoint.restore("run/ckpt-4").expect_partial()');
     expect(restoreCode('m.weights.h5', 'keras')).toContain('model.load_weights("m.weights.h5")');
+  });
+});
+
+describe('diffPair', () => {
+  const info = (name: string, step: number | null) => ({ name, path: `run/${name}`, step }) as ICheckpointInfo;
+  it('puts the earlier step first and needs exactly two', () => {
+    expect(diffPair([info('ckpt-10', 10), info('ckpt-9', 9)])).toEqual(['run/ckpt-9', 'run/ckpt-10']);
+    expect(diffPair([info('b', null), info('a', null)])).toEqual(['run/a', 'run/b']);
+    expect(diffPair([info('a', 1)])).toBeNull();
   });
 });

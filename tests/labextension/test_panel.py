@@ -104,15 +104,37 @@ def test_no_requests_while_hidden_and_follows_the_browser(page: Any, lab: dict[s
     shot(page, "panel-keras")
 
 
+def test_diff_of_two_ticked_checkpoints_and_the_timeline(page: Any, lab: dict[str, Any]) -> None:
+    open_lab(page, lab)
+    show_panel(page)
+    for name in ("ckpt-4", "ckpt-3"):
+        page.locator(f'.ckptviz-item[data-path="guide_legacy_adam/{name}"] .ckptviz-choose').check()
+    page.locator(".ckptviz-diff-button").click()
+    diff = page.locator(".ckptviz-run", has_text="changed")
+    diff.locator(".ckptviz-table").first.wait_for()
+    assert (
+        "guide_legacy_adam/ckpt-3 → guide_legacy_adam/ckpt-4" in diff.locator(".ckptviz-summary").inner_text()
+    )
+    assert diff.locator("td", has_text="net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE").count() == 1
+    shot(page, "diff-tab")
+    page.locator("#ckptviz-sidebar").get_by_role("button", name="Timeline").click()
+    timeline = page.locator(".ckptviz-run", has_text="3 checkpoints")
+    timeline.locator(".ckptviz-sparkline polyline").first.wait_for()
+    assert "steps 2, 3, 4" in timeline.locator(".ckptviz-summary").inner_text()
+    shot(page, "timeline-tab")
+
+
 def run_command(page: Any, label: str) -> None:
     palette = page.locator(".lm-CommandPalette-input")
-    for _ in range(10):  # the shortcut works once the application has settled
-        page.keyboard.press("Control+Shift+C")
+    page.locator(".jp-LauncherCard").first.wait_for()  # the application has settled
+    for _ in range(5):
+        if not palette.is_visible():
+            page.keyboard.press("Control+Shift+C")
         try:
-            palette.wait_for(state="visible", timeout=2000)
+            palette.wait_for(state="visible", timeout=3000)
             break
         except Exception:
-            page.locator(".jp-LabShell").click(position={"x": 700, "y": 400})
+            page.locator(".jp-Launcher").first.click()
     palette.fill(label)
     page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=label).wait_for()
     palette.press("Enter")
