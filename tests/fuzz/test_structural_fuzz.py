@@ -15,7 +15,7 @@ import pytest
 from tests.fuzz import harness
 
 SEED = 20261201
-INPUTS = 520  # 40 per fixture
+INPUTS = 390  # 30 per fixture
 
 
 def test_mutated_checkpoints_give_values_or_ckptviz_errors() -> None:
