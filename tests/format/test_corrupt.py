@@ -21,9 +21,6 @@ from tests.conftest import DATA, bit_flipped
 
 MANIFEST = json.loads((DATA / "corrupt" / "manifest.json").read_text())
 # Errors raised above format/, which name the file but not yet the offset.
-MODEL_LAYER = {
-    "bad_object_graph": "Checkpoint.object_graph_proto names the prefix, not the data file and offset"
-}
 
 
 def read_everything(path: str, verify: bool = True) -> None:
@@ -40,8 +37,6 @@ def test_corrupt_checkpoint_raises_a_clear_error(case: dict[str, Any]) -> None:
     if isinstance(info.value, CorruptCheckpointError):
         assert info.value.path.endswith(case["file"]), info.value.path
         assert case["file"] in str(info.value)
-        if case["name"] in MODEL_LAYER and info.value.offset is None:
-            pytest.xfail(MODEL_LAYER[case["name"]])
         assert info.value.offset is not None and f"at byte {info.value.offset}:" in str(info.value)
     else:  # every error names a file of the checkpoint
         assert f"corrupt/{case['name']}/" in str(info.value), str(info.value)
