@@ -59,6 +59,21 @@ def __getattr__(name: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "ckptviz"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "ckptviz"}]
+
+
+def _load_jupyter_server_extension(serverapp: object) -> None:
+    """The REST routes of the JupyterLab panel; jupyter_server and tornado load only here."""
+    from .server import load
+
+    load(serverapp)
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext ckptviz``: the ``%ckpt`` magics (IPython loads only now)."""
     from .magics import load_ipython_extension as load

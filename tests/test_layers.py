@@ -120,3 +120,12 @@ def test_the_magics_load_ipython_only_when_loaded() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True []"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "server").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_server_face_imports_only_lower_layers(path: Path) -> None:
+    for target, line, _ in imports_of(path):
+        parts = target.split(".")
+        if parts[0] == "ckptviz" and len(parts) > 1 and parts[1] not in ("errors", "server"):
+            assert parts[1] in ("format", "model", "transform", "render"), f"{path.name}:{line} imports {target}"
+        assert parts[0] not in ("IPython", "ipywidgets", "anywidget"), f"{path.name}:{line} imports {target}"

@@ -1,0 +1,184 @@
+"""The JSON bodies the routes send, built in one place from the model layer's public records.
+
+Every reply is bounded: entries are paged, previews hold at most ``PREVIEW_MAX`` values, graphs
+at most ``GRAPH_MAX_NODES`` drawn nodes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..format.naming import OBJECT_GRAPH_KEY
+from ..format.tensor_proto import Variant
+from ..model.checkpoint import Checkpoint
+from ..model.graph import ObjectGraph
+from ..model.stats import tensor_stats
+from ..render.plan import GraphView, Plan
+
+PAGE_MAX = 1000
+PREVIEW_MAX = 1000
+STRING_MAX = 200  # characters of one string value in a preview
+GRAPH_MAX_NODES = 2000
+STATS_AUTO_MAX = 1 << 22  # elements: bigger tensors get statistics only when asked (stats=1)
+
+
+def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
+    return {
+        "path": relative,
+        "format": ckpt.format,
+        "object_based": ckpt.is_object_based,
+        "tensors": len(ckpt.entries) - int(ckpt.is_object_based),
+        "nbytes": ckpt.nbytes,
+        "shards": ckpt.num_shards,
+    }
+
+
+def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str = "") -> dict[str, Any]:
+    """One page of the model layer's entry records (key, name, dtype, shape, bytes, node)."""
+    graph_error = None
+    try:
+        records = [r.to_dict() for r in ckpt.entry_records() if r.key != OBJECT_GRAPH_KEY]
+    except CheckpointError as err:  # the entries still list when the object graph cannot be read
+        graph_error = str(err)
+        records = [
+            {
+                "key": e.key,
+                "name": e.key,
+                "dtype": e.dtype.name,
+                "shape": list(e.shape),
+                "nbytes": e.nbytes,
+                "shard": e.shard,
+                "node_id": None,
+                "path": None,
+                "kind": None,
+            }
+            for e in ckpt.entries.values()
+            if e.key != OBJECT_GRAPH_KEY
+        ]
+    records.sort(key=lambda r: r["key"])
+    if match:
+        needle = match.lower()
+        records = [r for r in records if needle in r["key"].lower() or needle in r["name"].lower()]
+    return {
+        **summary(ckpt, relative),
+        "total": len(records),
+        "offset": offset,
+        "limit": limit,
+        "entries": records[offset : offset + limit],
+        "graph_error": graph_error,
+    }
+
+
+def graph_options(args: dict[str, Any]) -> GraphView:
+    max_nodes = args.get("max_nodes", 300)
+    return GraphView(
+        max_nodes=None if max_nodes is None else min(int(max_nodes), GRAPH_MAX_NODES),
+        max_depth=args.get("max_depth"),
+        collapse=tuple(args.get("collapse", ())),
+        expand=tuple(args.get("expand", ())),
+        focus=args.get("focus"),
+        filter=args.get("filter"),
+        slots=args.get("slots", True),
+        hide_empty=args.get("hide_empty", True),
+        legend=False,
+    )
+
+
+def plan(graph: ObjectGraph, view: Plan) -> dict[str, Any]:
+    """The render plan's record, each drawn node with its SVG element id and, for real objects
+    (not stand-ins), its name, dtype, shape and keys: what the browser inspects and expands."""
+    out = view.to_dict()
+    for node in out["nodes"]:
+        i = node["id"]
+        node["svg_id"] = f"ckpt_n{i}" if i < len(graph.nodes) else f"ckpt_more{i - len(graph.nodes)}"
+        if i < len(graph.nodes):
+            record = graph.nodes[i].to_dict()
+            for field in ("name", "full_name", "dtype", "shape", "nbytes", "keys"):
+                node[field] = record[field]
+    out["object_based"] = graph.object_based
+    return out
+
+
+def parse_slice(text: str, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """``"0:4, :, 2"`` as an index tuple for ``shape`` (numpy basic slicing only)."""
+    from .paths import BadRequestError
+
+    text = text.strip()
+    if not text:
+        return ()
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) > len(shape):
+        raise BadRequestError(f"slice {text!r} has {len(parts)} dimensions; the tensor has {len(shape)}")
+    out: list[Any] = []
+    for part in parts:
+        try:
+            if ":" in part:
+                bits = [int(b) if b.strip() else None for b in part.split(":")]
+                if len(bits) > 3 or (len(bits) == 3 and bits[2] == 0):
+                    raise ValueError
+                out.append(slice(*bits))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise BadRequestError(f"slice {text!r} is not numpy basic slicing like '0:4, :, 2'") from None
+    for i, dim in zip(out, shape):
+        if isinstance(i, int) and not -dim <= i < dim:
+            raise BadRequestError(f"index {i} is out of range for a dimension of size {dim}")
+    return tuple(out)
+
+
+def _json_value(x: Any) -> Any:
+    if isinstance(x, bytes):
+        s = x.decode("utf-8", "backslashreplace")
+        return s if len(s) <= STRING_MAX else s[:STRING_MAX] + "…"
+    if isinstance(x, Variant):
+        return str(x)[:STRING_MAX]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, complex | np.complexfloating):
+        return f"{complex(x)}"
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return str(x)[:STRING_MAX]
+    return f if math.isfinite(f) else str(f)  # JSON has no NaN or Infinity
+
+
+def tensor(
+    ckpt: Checkpoint, relative: str, key: str, slice_text: str, bins: int, stats: bool | None = None
+) -> dict[str, Any]:
+    """A bounded preview of ``key`` (optionally sliced), its statistics and histogram."""
+    entry = ckpt.entries.get(key)
+    if entry is None:
+        from ..errors import KeyNotFoundError
+
+        raise KeyNotFoundError(key, ckpt.entries)
+    value = np.asarray(ckpt.read(key))
+    index = parse_slice(slice_text, value.shape)
+    part = value[index] if index else value
+    part = np.asarray(part)
+    flat = list(itertools.islice(part.flat, PREVIEW_MAX))  # no copy of a big slice
+    want = stats if stats is not None else value.size <= STATS_AUTO_MAX
+    summary = tensor_stats(value, bins, entry.dtype.name) if value.size and want else None
+    return {
+        "path": relative,
+        "key": key,
+        "dtype": entry.dtype.name,
+        "shape": list(entry.shape),
+        "nbytes": entry.nbytes,
+        "slice": slice_text,
+        "preview": {
+            "shape": list(part.shape),
+            "values": [_json_value(x) for x in flat],
+            "truncated": part.size > PREVIEW_MAX,
+        },
+        "stats": None if summary is None else summary.to_dict(),
+        "stats_skipped": bool(value.size) and not want,
+    }

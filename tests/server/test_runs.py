@@ -1,0 +1,67 @@
+"""The diff of two checkpoints and the timeline of a run, through the REST routes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ckptviz
+
+A, B = "guide_legacy_adam/ckpt-3", "guide_legacy_adam/ckpt-4"
+
+
+async def test_diff_rows_and_rollup(api) -> None:
+    code, body = await api("diff", a=A, b=B)
+    assert code == 200, body
+    want = ckptviz.diff(f"tests/data/{A}", f"tests/data/{B}").to_dict()
+    assert body["a"] == A and body["b"] == B
+    assert body["counts"] == want["counts"] and body["equal"] is False
+    assert [r["key"] for r in body["rows"]] == [r["key"] for r in want["rows"]]
+    kernel = next(r for r in body["rows"] if r["key"] == "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    assert kernel["status"] == "changed" and kernel["max_abs_diff"] > 0
+    assert body["rollups"][0]["path"] == ""
+
+
+async def test_diff_pages_and_filters(api) -> None:
+    _, changed = await api("diff", a=A, b=B, only="changed", limit="2")
+    assert {r["status"] for r in changed["rows"]} == {"changed"} and len(changed["rows"]) == 2
+    _, rest = await api("diff", a=A, b=B, only="changed", limit="2", offset="2")
+    assert changed["rows"][-1]["key"] < rest["rows"][0]["key"]
+    assert changed["total"] == rest["total"] == changed["counts"]["changed"]
+    _, same = await api("diff", a=B, b=B)
+    assert same["equal"] is True
+
+
+async def test_diff_refuses_paths_outside_and_bad_options(api, root: Path, outside: Path) -> None:
+    up = os.path.relpath(outside / "guide" / "ckpt-4", root)
+    assert (await api("diff", a=up, b=B))[0] == 403
+    assert (await api("diff", a=A, b=up))[0] == 403
+    code, body = await api("diff", a=A, b=B, match="name")
+    assert code == 400 and "match must be" in body["message"]
+    code, body = await api("diff", a=A, b=B, atol="-1")
+    assert code == 400 and "atol" in body["message"]
+    code, body = await api("diff", a=A, b=B, only="moved")
+    assert code == 400
+    code, body = await api("diff", a=A, b="guide_legacy_adam/ckpt-9")
+    assert code == 404
+
+
+async def test_timeline_of_a_checkpoint_manager_directory(api) -> None:
+    code, body = await api("timeline", path="guide_legacy_adam")
+    assert code == 200, body
+    assert [s["prefix"] for s in body["steps"]] == [f"guide_legacy_adam/ckpt-{i}" for i in (2, 3, 4)]
+    series = body["variables"]["net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]["series"]
+    assert len(series) == 3 and series[1]["relative_change"] > 0
+    _, some = await api("timeline", path="guide_legacy_adam", variables="bias")
+    assert set(some["variables"]) and all("bias" in k for k in some["variables"])
+
+
+async def test_timeline_refuses_a_state_file_naming_outside(api, root: Path, outside: Path) -> None:
+    (root / "run").mkdir()
+    (root / "run" / "checkpoint").write_text(
+        f'model_checkpoint_path: "{outside}/guide/ckpt-4"\nall_model_checkpoint_paths: "{outside}/guide/ckpt-4"\n'
+    )
+    code, body = await api("timeline", path="run")
+    assert code == 403, body
+    code, body = await api("timeline", path="guide_legacy_adam", variables="(")
+    assert code == 400
