@@ -203,14 +203,15 @@ def test_lab_prints_the_url_and_stops_its_server(tmp_path: Path) -> None:
             __import__("time").sleep(0.1)
 
 
-@pytest.mark.skipif(__import__("importlib").util.find_spec("jupyterlab") is not None, reason="JupyterLab is installed")
-def test_lab_without_jupyterlab_says_what_to_install() -> None:
-    import subprocess
-    import sys
+def test_lab_without_jupyterlab_says_what_to_install(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
 
-    done = subprocess.run([sys.executable, "-m", "ckptviz.cli", "lab"], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 2
-    assert done.stderr == "ckptviz: `ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'\n"
+    from ckptviz import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jupyterlab" else real(name, *a))
+    assert cli.main(["lab"]) == 2
+    assert capsys.readouterr().err == "ckptviz: `ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'\n"
 
 
 def test_lab_without_a_graphical_session_prints_the_url(tmp_path: Path) -> None:

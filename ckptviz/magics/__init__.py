@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import CheckpointError, CheckpointExistsError, CheckpointWarning, RestoreMismatchError
 from . import commands, completion
-from .parsing import SUBCOMMANDS, parse, split
+from .parsing import SUBCOMMANDS, looks_like_path, parse, split
 
 # What a user can cause: bad arguments and names, missing or damaged files, absent extras.
 USER_ERRORS = (CheckpointError, OSError, ImportError, ValueError, KeyError, RuntimeError, re.error)
@@ -72,6 +72,8 @@ class CheckpointMagics(Magics):
         """One subcommand; errors become one printed line (the traceback with ``--debug``)."""
         if words is None:
             return None
+        if words and words[0] not in SUBCOMMANDS and not words[0].startswith("-") and looks_like_path(words[0]):
+            words = [_default_for_a_path(), *words]
         debug = "--debug" in words
         sub = words[0] if words and words[0] in SUBCOMMANDS else None
         try:
@@ -118,6 +120,15 @@ class CheckpointMagics(Magics):
                 return None  # an error was printed: stop like a script would
             out.append(result)
         return out[0] if len(out) == 1 else out
+
+
+def _default_for_a_path() -> str:
+    """``%ckpt PATH`` browses when the explorer widget is installed, else says what PATH is."""
+    try:
+        commands.public("explore", "the explorer widget")
+    except CheckpointError:
+        return "info"
+    return "browse"
 
 
 def _quiet(words: list[str]) -> bool:

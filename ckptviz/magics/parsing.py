@@ -165,7 +165,15 @@ def overview() -> str:
     """``%ckpt`` alone: every subcommand in one line each."""
     width = max(map(len, SUBCOMMANDS))
     lines = [USAGE, ""] + [f"  {n:<{width}}  {s.help}" for n, s in SUBCOMMANDS.items()]
+    lines += ["", f"  {'PATH':<{width}}  a path alone: browse it (its info where the explorer widget is not installed)"]
     return "\n".join(lines)
+
+
+def looks_like_path(word: str) -> bool:
+    """A first word that is no subcommand but names a checkpoint: ``%ckpt run/ckpt-5``."""
+    import os
+
+    return "://" in word or os.sep in word or os.path.exists(os.path.expanduser(word))
 
 
 @dataclass

@@ -308,3 +308,12 @@ def test_what_a_command_drops_is_one_warning_line(ip: InteractiveShell, capsys: 
 
 def test_unwritable_output_is_one_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
     assert fails(ip, capsys, "graph $guide --export /no/such/dir/g.svg") == "%ckpt graph: No such file or directory: /no/such/dir/g.svg"
+
+
+def test_a_path_alone_browses_or_says_what_it_is(ip: InteractiveShell) -> None:
+    """The JupyterLab panel's "Insert %ckpt cell" writes ``%ckpt "PATH"``."""
+    result = run(ip, f'r = %ckpt "{GUIDE}"')
+    if available("explore"):
+        assert type(result).__module__.startswith("ckptviz.widgets")
+    else:
+        assert result.kind == "object-based" and result.tensors == 15
