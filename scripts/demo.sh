@@ -3,6 +3,7 @@
 # checkpoints" guide told with %ckpt on checkpoints TensorFlow wrote (the URL is printed when no
 # browser is found; Ctrl-C stops the server). `--no-lab`: the same tour with the ckptviz command.
 source "$(dirname "$0")/_setup.sh"
+command -v npm >/dev/null || apt_install nodejs npm   # installing from source builds the JupyterLab panel
 if [ "${1:-}" != "--no-lab" ]; then
     "$VENV/pip" install -q -e ".[notebook]"
     exec "$VENV/ckptviz" lab "${@}"
