@@ -37,6 +37,7 @@ _LAZY = {
     "ObjectGraph": "ckptviz.model.graph",
     "export_graph": "ckptviz.render",
     "GraphView": "ckptviz.render",
+    "explore": "ckptviz.widgets",
 }
 
 
@@ -79,6 +80,7 @@ __all__ = [
     "as_dtype",
     "check",
     "convert",
+    "explore",
     "export_graph",
     "get_checkpoint_state",
     "latest_checkpoint",

@@ -34,7 +34,8 @@ def test_import_stays_cheap() -> None:
     assert out.strip() == "[]"
 
 
-LAYERS = ["format", "model", "render", "cli"]  # bottom to top; faces (cli, later magics…) on top
+LAYERS = ["format", "model", "render", "widgets", "cli"]  # bottom to top; faces (widgets, cli…) on top
+FACE_LAYERS = {"widgets", "cli"}  # faces never import each other
 
 
 def imports_of(path: Path) -> list[tuple[str, int, bool]]:
@@ -72,3 +73,13 @@ def test_layers_import_only_downward(path: Path) -> None:
             "render",
         ) and not top_level
         assert other is None or other <= own or allowed, f"{path.name}:{line} imports {target}"
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_faces_never_import_each_other(path: Path) -> None:
+    own = layer_of(".".join(path.relative_to(ROOT.parent).with_suffix("").parts))
+    if own is None or LAYERS[own] not in FACE_LAYERS:
+        return
+    for target, line, _ in imports_of(path):
+        other = layer_of(target)
+        assert other is None or other == own or LAYERS[other] not in FACE_LAYERS, f"{path.name}:{line} imports {target}"

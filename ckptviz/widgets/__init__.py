@@ -1,0 +1,16 @@
+"""Layer 3: the checkpoint explorer for Jupyter (anywidget views; layout and data in Python).
+
+>>> import ckptviz
+>>> ckptviz.explore("training_checkpoints/")          # tabs: Graph, Tensors, Restore
+>>> ckptviz.widgets.GraphView("training_checkpoints/")  # one view alone
+"""
+
+from __future__ import annotations
+
+from .explorer import Explorer, explore
+from .graph import GraphView
+from .restore import RestoreView
+from .source import Source
+from .tensors import TensorsView
+
+__all__ = ["Explorer", "GraphView", "RestoreView", "Source", "TensorsView", "explore"]

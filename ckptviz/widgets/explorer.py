@@ -1,0 +1,48 @@
+"""``explore(path_or_checkpoint)``: the views as tabs of one widget, sharing one checkpoint.
+
+Subtrees picked in the Graph and Tensors tabs become the Restore tab's selection; a will-it-load
+report colours the graph (colour mode ``load``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets
+
+from .graph import GraphView
+from .restore import RestoreView
+from .source import Source
+from .tensors import TensorsView
+
+
+class Explorer(ipywidgets.Tab):  # type: ignore[misc]
+    """Tabs ``Graph``, ``Tensors``, ``Restore``; the views are ``.graph``, ``.tensors``, ``.restore``."""
+
+    def __init__(self, source: Any, *, namespace: Any = None, max_nodes: int = 300) -> None:
+        self.source = Source.of(source)
+        self.graph = GraphView(self.source, max_nodes=max_nodes)
+        self.tensors = TensorsView(self.source)
+        self.restore = RestoreView(self.source, namespace=namespace)
+        views = {"Graph": self.graph, "Tensors": self.tensors, "Restore": self.restore}
+        super().__init__(children=list(views.values()), titles=list(views))
+        self.graph.observe(self._picked, "picked")
+        self.tensors.observe(self._picked, "picked")
+        self.restore.observe(self._reported, "report")
+
+    def _picked(self, change: Any) -> None:
+        new = [p for p in change["new"] if p not in self.restore.paths]
+        if new:
+            self.restore.paths = [*self.restore.paths, *new]
+
+    def _reported(self, change: Any) -> None:
+        """Paint the graph with the will-it-load report."""
+        if change["new"] and self.restore.colours:
+            self.graph.show_status("load", self.restore.colours)
+
+    def __repr__(self) -> str:
+        return f"<ckptviz.widgets.Explorer {self.source.path!r}>"
+
+
+def explore(source: Any, **kwargs: Any) -> Explorer:
+    """The checkpoint explorer: ``ckptviz.explore("training_checkpoints/")`` in a notebook cell."""
+    return Explorer(source, **kwargs)
