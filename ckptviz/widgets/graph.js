@@ -5,6 +5,7 @@ function render({ model, el }) {
   const layer = s("g");
   svg.append(layer);
   let box = null; // current viewBox [x, y, w, h]
+  let touched = false; // the user panned, zoomed or searched: keep their view on resize
   const setBox = (b) => { box = b; svg.setAttribute("viewBox", b.join(" ")); };
   const size = () => { const r = svg.getBoundingClientRect(); return [r.width || 800, r.height || 520]; };
 
@@ -14,7 +15,7 @@ function render({ model, el }) {
   const legend = h("span", { class: "ckv-legend" });
   const matches = h("div", { class: "ckv-matches" });
   const toolbar = h("div", { class: "ckv-bar0" }, query, h("label", {}, "colour ", colour),
-    h("button", { text: "fit", onclick: () => fit() }), legend);
+    h("button", { text: "fit", onclick: () => { touched = false; fit(); } }), legend);
   const details = h("div", { class: "ckv-details" });
   const side = h("div", { class: "ckv-side" }, details, tensorPanel(model));
   el.append(statusBar(model), toolbar, matches, h("div", { class: "ckv-main" }, h("div", { class: "ckv-pane" }, svg), side));
@@ -56,9 +57,10 @@ function render({ model, el }) {
     const d = model.get("drawing");
     if (!d || !d.nodes) return;
     const [W, H] = size();
-    const k = Math.min(W / d.width, H / d.height);
+    const [bx, by, bw, bh] = d.box;
+    const k = Math.min(W / bw, H / bh, 1.5);
     if (k < 0.4) { centreOn(d.nodes.find((n) => n.id === 0) || d.nodes[0], 0.7); return; }
-    setBox([-(W / k - d.width) / 2, -(H / k - d.height) / 2, W / k, H / k]);
+    setBox([bx - (W / k - bw) / 2, by - (H / k - bh) / 2, W / k, H / k]);
   }
   function centreOn(n, k) {
     const [W, H] = size();
@@ -101,6 +103,7 @@ function render({ model, el }) {
     const id = model.get("centre");
     const n = (model.get("drawing").nodes || []).find((x) => x.id === id);
     if (!n) return;
+    touched = true;
     centreOn(n, Math.max(box ? size()[0] / box[2] : 1, 0.9));
     for (const g of layer.querySelectorAll(".ckv-hit")) g.classList.remove("ckv-hit");
     const g = layer.querySelector(`.ckv-node[data-id="${id}"]`);
@@ -113,7 +116,7 @@ function render({ model, el }) {
   svg.addEventListener("pointermove", (e) => {
     if (!drag || !drag.box) return;
     const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
-    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = touched = true;
     if (!drag.moved) return;
     const k = drag.box[2] / size()[0];
     setBox([drag.box[0] - dx * k, drag.box[1] - dy * k, drag.box[2], drag.box[3]]);
@@ -137,6 +140,7 @@ function render({ model, el }) {
   svg.addEventListener("wheel", (e) => {
     if (!box) return;
     e.preventDefault();
+    touched = true;
     const r = svg.getBoundingClientRect(), f = Math.exp(e.deltaY * 0.0015);
     const cx = box[0] + ((e.clientX - r.left) / r.width) * box[2], cy = box[1] + ((e.clientY - r.top) / r.height) * box[3];
     setBox([cx - (cx - box[0]) * f, cy - (cy - box[1]) * f, box[2] * f, box[3] * f]);
@@ -152,6 +156,9 @@ function render({ model, el }) {
   model.on("change:centre", centre);
   showColours();
   showDetails();
+  const resized = new ResizeObserver(() => { if (!touched) fit(); });
+  resized.observe(svg);
   requestAnimationFrame(() => { draw(); centre(); });
+  return () => resized.disconnect();
 }
 export default { render };

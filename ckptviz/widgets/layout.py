@@ -102,12 +102,21 @@ def drawing(dot: str, view: Any) -> dict[str, Any]:
         if e.get("label") and "lp" in e:
             lx, ly = (float(v) for v in e["lp"].split(","))
             edge.update(label=e["label"], lx=_r(lx), ly=_r(height - ly))
-        if e.get("tail") in by_gvid and e.get("head") in by_gvid:
-            edge["ends"] = [by_gvid[e["tail"]], by_gvid[e["head"]]]
+        if e.get("tail") not in by_gvid or e.get("head") not in by_gvid:
+            continue  # the legend's own edges: the legend is drawn as HTML
+        edge["ends"] = [by_gvid[e["tail"]], by_gvid[e["head"]]]
         edges.append(edge)
+    left = min((n["x"] - n["w"] / 2 for n in nodes), default=0.0)
+    top = min((n["y"] - n["h"] / 2 for n in nodes), default=0.0)
     return {
         "width": _r(x1 - x0),
         "height": _r(y1 - y0),
+        "box": [
+            _r(left - 8),
+            _r(top - 8),
+            _r(x1 - left + 16),
+            _r(height - top + 16),
+        ],  # the graph, without the legend
         "title": data.get("label", ""),
         "nodes": nodes,
         "edges": edges,
