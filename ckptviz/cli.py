@@ -83,7 +83,7 @@ def _pairs(items: Sequence[str] | None) -> dict[str, str]:
 
 def _write(args: argparse.Namespace) -> int:
     """copy / select / rename: a view of the source, saved to a new prefix."""
-    view = Checkpoint(args.src).view()
+    view = Checkpoint(args.src).derive()
     if getattr(args, "paths", None):
         view = view.select(list(args.paths))
     renames = _pairs(getattr(args, "rename", None) or getattr(args, "pairs", None))
@@ -95,7 +95,7 @@ def _write(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from .model.convert import convert
+    from .transform.convert import convert
 
     prefix = convert(
         args.src,

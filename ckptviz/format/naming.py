@@ -15,25 +15,6 @@ SAVED_MODEL_VARIABLES = "variables/variables"
 _DATA_RE = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5,})-of-(?P<count>\d{5,})$")
 
 
-def escape_local_name(name: str) -> str:
-    """TF's ``trackable_utils.escape_local_name``: ``.`` -> ``..``, then ``/`` -> ``.S``."""
-    return name.replace(".", "..").replace("/", ".S")
-
-
-def unescape_local_name(segment: str) -> str:
-    """Inverse of ``escape_local_name`` for one path segment."""
-    out, i = [], 0
-    while i < len(segment):
-        pair = segment[i : i + 2]
-        if pair in ("..", ".S"):
-            out.append("." if pair == ".." else "/")
-            i += 2
-        else:
-            out.append(segment[i])
-            i += 1
-    return "".join(out)
-
-
 def index_file(prefix: str) -> str:
     return prefix + ".index"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+import os
+import threading
 from collections.abc import Iterator
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,10 +19,12 @@ from ..format.locate import Location, locate
 if TYPE_CHECKING:
     import pandas
 
+    from ..transform.derived import DerivedCheckpoint
     from .graph import ObjectGraph
-    from .restore import CheckpointView
+    from .records import EntryRecord
 
 _HTML_ROWS = 40
+_UNSET: Any = object()
 
 
 def human_size(n: float) -> str:
@@ -31,6 +34,17 @@ def human_size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
+
+
+def _stamp(path: str) -> Any:
+    """What changes when a local file is rewritten (TF renames a new ``checkpoint`` file in)."""
+    if storage.is_remote(path):
+        return "remote"  # read once: a stat per access would be a network request
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _open_reader(location: Location, verify: bool) -> Any:
@@ -57,19 +71,23 @@ class Checkpoint:
         self.location = locate(str(path))
         self.path = self.location.path
         self.format = self.location.kind
-        self._reader = _open_reader(self.location, verify)
+        self.reader = _open_reader(self.location, verify)  # the format layer's reader of this file kind
+        self._lock = threading.Lock()  # lazy set-up below runs once, whichever thread asks first
+        self._graph_proto: Any = _UNSET
+        self._graph: ObjectGraph | None = None
+        self._state: tuple[Any, naming.CheckpointState | None] = (_UNSET, None)
 
     # -- mapping-like access to keys -----------------------------------------------------------
 
     @property
     def entries(self) -> dict[str, Entry]:
         """Metadata of every tensor by key: dtype, shape, nbytes, shard, offset… (no tensor data)."""
-        return self._reader.entries  # type: ignore[no-any-return]
+        return self.reader.entries  # type: ignore[no-any-return]
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
         """``{key: (dtype, shape)}``: what listing needs, faster than ``entries`` on big bundles."""
-        if isinstance(self._reader, BundleReader):
-            return self._reader.dtypes_and_shapes()
+        if isinstance(self.reader, BundleReader):
+            return self.reader.dtypes_and_shapes()
         return {k: (e.dtype, e.shape) for k, e in self.entries.items()}
 
     def keys(self) -> list[str]:
@@ -86,7 +104,7 @@ class Checkpoint:
 
     def read(self, key: str) -> np.ndarray:
         """The value of ``key`` as an array (strings: bytes objects; variants: ``Variant``)."""
-        return self._reader.read(key)  # type: ignore[no-any-return]  # raises KeyNotFoundError
+        return self.reader.read(key)  # type: ignore[no-any-return]  # raises KeyNotFoundError
 
     @property
     def nbytes(self) -> int:
@@ -94,7 +112,7 @@ class Checkpoint:
 
     @property
     def num_shards(self) -> int:
-        return getattr(self._reader, "num_shards", 1)
+        return getattr(self.reader, "num_shards", 1)
 
     # -- the object graph ----------------------------------------------------------------------
 
@@ -102,33 +120,82 @@ class Checkpoint:
     def is_object_based(self) -> bool:
         return naming.OBJECT_GRAPH_KEY in self.entries
 
-    @cached_property
+    @property
     def object_graph_proto(self) -> Any:
         """The ``TrackableObjectGraph`` message, or None for name-based checkpoints."""
-        if not self.is_object_based:
-            return None
+        if self._graph_proto is _UNSET:
+            with self._lock:
+                if self._graph_proto is _UNSET:
+                    self._graph_proto = self._parse_graph() if self.is_object_based else None
+        return self._graph_proto
+
+    def _parse_graph(self) -> Any:
+        from google.protobuf.message import DecodeError
+
         from ..errors import CorruptCheckpointError
         from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
         raw = self.read(naming.OBJECT_GRAPH_KEY)[()]
         try:
             return TrackableObjectGraph.FromString(raw)
-        except Exception as e:  # protobuf's DecodeError
-            raise CorruptCheckpointError(f"bad {naming.OBJECT_GRAPH_KEY}: {e}", self.path) from None
+        except DecodeError as e:
+            entry = self.entries[naming.OBJECT_GRAPH_KEY]
+            raise CorruptCheckpointError(
+                f"{naming.OBJECT_GRAPH_KEY} is not a TrackableObjectGraph: {e}", self.path, entry.offset
+            ) from None
 
-    @cached_property
+    @property
     def graph(self) -> ObjectGraph:
         """Objects and their dependencies (a scope tree built from keys when name-based)."""
-        from .graph import ObjectGraph
+        if self._graph is None:
+            proto = self.object_graph_proto  # outside the lock: it takes it itself
+            with self._lock:
+                if self._graph is None:
+                    from .graph import ObjectGraph
 
-        return ObjectGraph.from_checkpoint(self)
+                    self._graph = (
+                        ObjectGraph.from_keys(self.entries, source=self.path)
+                        if proto is None
+                        else ObjectGraph.from_proto(proto, self.entries, source=self.path)
+                    )
+        return self._graph
+
+    def entry_records(self) -> list[EntryRecord]:
+        """Every tensor with the name people know it by and the object holding it (no tensor data)."""
+        from .records import EntryRecord
+
+        graph = self.graph
+        out = []
+        for e in self.entries.values():
+            owner = None if e.key == naming.OBJECT_GRAPH_KEY else graph.owner.get(e.key)
+            node = graph.nodes[owner[0]] if owner else None
+            name = graph.display_name(node.id) if node is not None else e.key
+            out.append(
+                EntryRecord(
+                    e.key,
+                    name,
+                    e.dtype.name,
+                    tuple(e.shape),
+                    e.nbytes,
+                    e.shard,
+                    node.id if node else None,
+                    node.path if node else None,
+                    node.kind if node else None,
+                )
+            )
+        return out
 
     # -- the directory around it ---------------------------------------------------------------
 
-    @cached_property
+    @property
     def state(self) -> naming.CheckpointState | None:
-        """The ``checkpoint`` file next to this checkpoint (CheckpointManager's history), if any."""
-        return naming.get_checkpoint_state(storage.dirname(self.path) or ".")
+        """The ``checkpoint`` file next to this checkpoint (CheckpointManager's history), if any;
+        read again whenever that file changes, so a live training run is never stale."""
+        directory = storage.dirname(self.path) or "."
+        stamp = _stamp(storage.join(directory, naming.STATE_FILENAME))
+        if self._state[0] != stamp:
+            self._state = (stamp, naming.get_checkpoint_state(directory))
+        return self._state[1]
 
     # -- views ---------------------------------------------------------------------------------
 
@@ -171,7 +238,7 @@ class Checkpoint:
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._reader.close()
+        self.reader.close()
 
     def __enter__(self) -> Checkpoint:
         return self
@@ -179,29 +246,29 @@ class Checkpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- writing and restoring (see restore.py) --
+    # -- derived checkpoints (ckptviz.transform; imported on use, the layer above) --
 
-    def view(self) -> CheckpointView:
-        """All of this checkpoint as a ``ckptviz.model.restore.CheckpointView`` (select, rename, save)."""
-        from .restore import CheckpointView
+    def derive(self) -> DerivedCheckpoint:
+        """All of this checkpoint as a ``DerivedCheckpoint`` to select, rename, convert or save."""
+        from ..transform.derived import DerivedCheckpoint
 
-        return CheckpointView.of(self)
+        return DerivedCheckpoint.of(self)
 
-    def select(self, selector: Any) -> CheckpointView:
-        """A ``CheckpointView`` of the chosen object paths, key globs, node ids or keys passing a predicate."""
-        return self.view().select(selector)
+    def select(self, selector: Any = None, *, exclude: Any = None) -> DerivedCheckpoint:
+        """The chosen object paths, keys, full names, key globs, node ids or keys passing a predicate."""
+        return self.derive().select(selector, exclude=exclude)
 
-    def rename(self, assignment_map: dict[str, str]) -> CheckpointView:
-        """A ``CheckpointView`` with keys or object paths renamed by an ``init_from_checkpoint`` map."""
-        return self.view().rename(assignment_map)
+    def rename(self, assignment_map: dict[str, str]) -> DerivedCheckpoint:
+        """Keys or object paths renamed by an ``init_from_checkpoint`` assignment map."""
+        return self.derive().rename(assignment_map)
 
     def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str:
         """A faithful copy (entries and object graph) at ``prefix``; returns the prefix."""
-        return str(self.view().save(prefix, overwrite=overwrite, max_shard_size=max_shard_size))
+        return str(self.derive().save(prefix, overwrite=overwrite, max_shard_size=max_shard_size))
 
     def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]:
         """``{path: array}`` of every (or the selected) tensor, without TensorFlow."""
-        return dict(self.view().to_numpy(select))
+        return dict(self.derive().to_numpy(select))
 
 
 def open(path: str, verify: bool = True) -> Checkpoint:  # noqa: A001 - mirrors ckptviz.open

@@ -1,109 +1,32 @@
 """``ObjectGraph``: a checkpoint's objects and their dependencies, as TensorFlow's
 ``TrackableObjectGraph`` records them (format.md §6), or a scope tree for name-based checkpoints.
 
-Only metadata is used: the object graph string and the entries' dtype/shape/size; no tensor value is
-read. Kinds and slot links live in ``slots.py``; the TF1 scope tree in ``scopes.py``.
+This is the one index of the object graph: paths, ownership, owners of keys, kinds and slots. The
+transformations (select, rename, convert), the will-it-load check and the renderer all ask it.
+Only metadata is used: the object graph string and the entries' dtype/shape/size.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptCheckpointError, KeyNotFoundError
+from ..format.bundle import Entry
 from ..format.dtypes import as_dtype
-from ..format.naming import OBJECT_GRAPH_KEY, escape_local_name, unescape_local_name
+from ..format.naming import OBJECT_GRAPH_KEY
+from . import paths as P
+from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
 
-Kind = Literal["optimizer", "variable", "slot", "other"]
-KINDS: tuple[Kind, ...] = ("optimizer", "variable", "slot", "other")
-VARIABLE_VALUE = "VARIABLE_VALUE"
-
-
-class Edge(NamedTuple):
-    """A ``children`` reference: ``parent --local_name--> child`` (local_name raw, unescaped)."""
-
-    parent: int
-    local_name: str
-    child: int
-
-
-class Slot(NamedTuple):
-    """An optimizer slot: ``slot_id`` holds state ``slot_name`` of ``optimizer_id`` for ``variable_id``.
-
-    ``inferred`` is False for TF's recorded ``slot_variables`` and True for links ckptviz infers
-    (Keras 3 and new tf_keras optimizers, TF1 name-based slots).
-    """
-
-    optimizer_id: int
-    variable_id: int
-    slot_name: str
-    slot_id: int
-    inferred: bool
-
-
-class Value(NamedTuple):
-    """Metadata of one bundle entry: never the tensor itself."""
-
-    key: str
-    dtype: str
-    shape: tuple[int, ...]
-    nbytes: int
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """A ``SerializedTensor``; ``keys`` are the bundle entries it names (exact key, else by prefix)."""
-
-    name: str
-    full_name: str
-    checkpoint_key: str
-    keys: tuple[str, ...]
-
-
-@dataclass
-class Node:
-    """One object. ``path`` is the escaped key prefix of the object (``""`` for the root)."""
-
-    id: int
-    path: str
-    kind: Kind = "other"
-    attributes: tuple[Attribute, ...] = ()
-    values: tuple[Value, ...] = ()
-    has_checkpoint_values: bool = True
-    registered_saver: str = ""
-    reachable: bool = True  # via ``children`` from the root (slot variables are not)
-
-    @property
-    def name(self) -> str:
-        """The local name (unescaped last path segment); ``""`` for the root."""
-        return unescape_local_name(self.path.rsplit("/", 1)[-1]) if self.path else ""
-
-    @property
-    def full_name(self) -> str:
-        return next((a.full_name for a in self.attributes if a.full_name), "")
-
-    @property
-    def dtype(self) -> str | None:
-        return self.values[0].dtype if len(self.values) == 1 else None
-
-    @property
-    def shape(self) -> tuple[int, ...] | None:
-        return self.values[0].shape if len(self.values) == 1 else None
-
-    @property
-    def nbytes(self) -> int:
-        return sum(v.nbytes for v in self.values)
-
 
 def _value(key: str, meta: Any) -> Value:
     """A Value from an Entry, a ``(dtype, shape)`` pair or a ``{"dtype", "shape"}`` mapping."""
+    if type(meta) is Entry:  # the common case, on every key of a checkpoint
+        return Value(key, meta.dtype.name, meta.shape, meta.nbytes)
     if isinstance(meta, Mapping):
         dtype, shape, nbytes = meta["dtype"], meta["shape"], meta.get("nbytes")
     elif isinstance(meta, tuple) and not hasattr(meta, "dtype"):
@@ -126,23 +49,34 @@ class ObjectGraph:
 
     ``nodes[i]`` is node id ``i``; ``edges`` keep the stored order (self-loops, shared children and
     aliases included); ``slots`` lists recorded and inferred slot links. ``object_based`` is False
-    for a scope tree built from the keys of a name-based checkpoint.
+    for a scope tree built from the keys of a name-based checkpoint; ``proto`` is the
+    ``TrackableObjectGraph`` message of an object-based one.
     """
 
     def __init__(
-        self, nodes: list[Node], edges: list[Edge], slots: list[Slot], *, object_based: bool, source: str = ""
+        self,
+        nodes: list[Node],
+        edges: list[Edge],
+        slots: list[Slot],
+        paths: P.NodePaths,
+        *,
+        object_based: bool,
+        source: str = "",
+        proto: Any = None,
     ) -> None:
-        self.nodes = nodes
-        self.edges = edges
-        self.slots = slots
-        self.object_based = object_based
-        self.source = source
+        self.nodes, self.edges, self.slots, self.paths = nodes, edges, slots, paths
+        self.object_based, self.source, self.proto = object_based, source, proto
         self._out: list[list[Edge]] = [[] for _ in nodes]
         for e in edges:
             self._out[e.parent].append(e)
-        self._by_path = {}
-        for n in reversed(nodes):  # the lowest id wins a path clash
-            self._by_path[n.path] = n.id
+        self._slots_of: dict[int, list[Slot]] = {}
+        for s in slots:
+            for i in {s.optimizer_id, s.variable_id, s.slot_id}:
+                self._slots_of.setdefault(i, []).append(s)
+        self.owner: dict[str, tuple[int, str]] = {
+            v.key: (n.id, a.name) for n in nodes for a in n.attributes for v in n.values if v.key in a.keys
+        }
+        self._by_full_name: dict[str, list[int]] | None = None
 
     # -- construction ------------------------------------------------------------------------------
 
@@ -158,8 +92,8 @@ class ObjectGraph:
         """A scope tree of a name-based checkpoint's keys (TF1 ``Saver``), with TF1 slots linked."""
         from .scopes import build_scope_tree
 
-        nodes, edges, slots = build_scope_tree(values_from(entries))
-        return cls(nodes, edges, slots, object_based=False, source=source)
+        nodes, edges, slots, paths = build_scope_tree(values_from(entries))
+        return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod
     def from_proto(cls, proto: Any, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
@@ -173,46 +107,75 @@ class ObjectGraph:
             proto = TrackableObjectGraph.FromString(proto)
         values = values_from(entries)
         count = len(proto.nodes)
-        edges = []
-        for i, node in enumerate(proto.nodes):
-            for ref in node.children:
-                if not 0 <= ref.node_id < count:
-                    raise CorruptCheckpointError(
-                        f"object graph node {i} has a child id {ref.node_id} out of range"
-                    )
-                edges.append(Edge(i, ref.local_name, ref.node_id))
-        paths = _bfs_paths(count, edges)
+
+        def in_range(i: int, ref: int, what: str) -> int:
+            if not 0 <= ref < count:
+                raise CorruptCheckpointError(
+                    f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)",
+                    source,
+                )
+            return ref
+
+        edges = [
+            Edge(i, ref.local_name, in_range(i, ref.node_id, "child"))
+            for i, node in enumerate(proto.nodes)
+            for ref in node.children
+        ]
         recorded = [
-            Slot(i, ref.original_variable_node_id, ref.slot_name, ref.slot_variable_node_id, False)
+            Slot(
+                i,
+                in_range(i, ref.original_variable_node_id, "slot variable's original variable"),
+                ref.slot_name,
+                in_range(i, ref.slot_variable_node_id, "slot variable"),
+                False,
+            )
             for i, node in enumerate(proto.nodes)
             for ref in node.slot_variables
-            if 0 <= ref.original_variable_node_id < count and 0 <= ref.slot_variable_node_id < count
         ]
-        reachable = set(paths)
+        out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
+        for e in edges:
+            out[e.parent].append((e.local_name, e.child))
+        paths = P.NodePaths(count, out)
         for s in recorded:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<slot name>
-            if s.slot_id not in paths and s.variable_id in paths and s.optimizer_id in paths:
-                prefix = f"{paths[s.variable_id]}/.OPTIMIZER_SLOT/{paths[s.optimizer_id]}/"
-                paths[s.slot_id] = prefix + escape_local_name(s.slot_name)
-        keys = sorted(values)
+            if not paths.reachable[s.slot_id] and s.slot_id not in paths.special:
+                paths.special[s.slot_id] = (s.variable_id, s.optimizer_id, s.slot_name)
+        owner = P.attribute_owners(
+            ((i, a.name, a.checkpoint_key) for i, node in enumerate(proto.nodes) for a in node.attributes),
+            list(values),
+        )
+        keys_of: dict[tuple[int, str], list[str]] = {}
+        for key, ident in owner.items():
+            keys_of.setdefault(ident, []).append(key)
+        holders = [
+            i
+            for i, node in enumerate(proto.nodes)
+            if node.attributes or node.slot_variables or node.HasField("registered_saver")
+        ]
+        checkpointed = P.checkpointed_nodes(count, ((e.parent, e.child) for e in edges), holders)
         nodes = []
         for i, node in enumerate(proto.nodes):
-            attrs = _attributes(node.attributes, values, keys)
-            path = paths[i] if i in paths else _path_from_attributes(attrs) or f"(unreachable {i})"
+            attrs = tuple(
+                Attribute(a.name, a.full_name, a.checkpoint_key, tuple(sorted(keys_of.get((i, a.name), ()))))
+                for a in node.attributes
+            )
+            if not paths.reachable[i] and i not in paths.special:
+                found = next((P.split_key(a.checkpoint_key) for a in attrs if P.split_key(a.checkpoint_key)), None)
+                paths.special[i] = found[0] if found else f"(unreachable {i})"
+            recorded_flag = node.has_checkpoint_values.value if node.HasField("has_checkpoint_values") else None
             nodes.append(
                 Node(
-                    id=i,
-                    path=path,
-                    attributes=attrs,
-                    values=tuple(values[k] for a in attrs for k in a.keys),
-                    has_checkpoint_values=node.has_checkpoint_values.value
-                    if node.HasField("has_checkpoint_values")
-                    else True,
-                    registered_saver=node.registered_saver.name if node.HasField("registered_saver") else "",
-                    reachable=i in reachable,
+                    i,
+                    "other",
+                    attrs,
+                    tuple([values[k] for a in attrs for k in a.keys]) if attrs else (),
+                    i in checkpointed if recorded_flag is None else recorded_flag,
+                    node.registered_saver.name if node.HasField("registered_saver") else "",
+                    paths.reachable[i],
+                    paths,
                 )
             )
         slots = classify(nodes, edges, recorded)
-        return cls(nodes, edges, slots, object_based=True, source=source)
+        return cls(nodes, edges, slots, paths, object_based=True, source=source, proto=proto)
 
     # -- navigation (TF's CheckpointView vocabulary) ---------------------------------------------
 
@@ -235,18 +198,94 @@ class ObjectGraph:
 
     def descendants(self) -> list[int]:
         """``[0]`` then the ids reachable through ``children`` in breadth-first order (no slots)."""
-        return list(_bfs_paths(len(self.nodes), self.edges)) if self.nodes else []
+        return list(self.paths.order)
+
+    def parent(self, node_id: int) -> int | None:
+        """The owner of a node: its first breadth-first parent, or a slot variable's optimizer."""
+        p = self.paths.parent[node_id]
+        if p >= 0:
+            return p
+        special = self.paths.special.get(node_id)
+        if isinstance(special, tuple):
+            return special[1]
+        return None if node_id == 0 else 0
 
     def find(self, path: str) -> Node:
-        """The node at an escaped object path (``"net/l1/kernel"``; ``""`` is the root)."""
-        node_id = self._by_path.get(path.strip("/"))
+        """The node at an escaped object path (``"net/l1/kernel"``, any alias path, a slot path)."""
+        node_id = self.paths.find(path.strip("/"))
         if node_id is None:
-            raise KeyNotFoundError(path, self._by_path, what="object path")
+            raise KeyNotFoundError(path, self.candidate_names(), what="object path")
         return self.nodes[node_id]
+
+    def resolve(self, name: str) -> Node:
+        """The node a user means by ``name``: an object path (or alias), a key, or a ``full_name``."""
+        node = self.lookup(name)
+        if node is None:
+            raise KeyNotFoundError(name, self.candidate_names(), what="object path, key or name")
+        return node
+
+    def lookup(self, name: str) -> Node | None:
+        node_id = self.paths.find(name.strip("/"))
+        if node_id is None and name in self.owner:
+            node_id = self.owner[name][0]
+        if node_id is None:
+            hits = self.by_full_name().get(name, [])
+            node_id = hits[0] if len(hits) == 1 else None
+        return None if node_id is None else self.nodes[node_id]
+
+    def by_full_name(self) -> dict[str, list[int]]:
+        """``{full_name: node ids}`` of the nodes that record one (TF1 names, Keras ``Variable.path``)."""
+        if self._by_full_name is None:
+            index: dict[str, list[int]] = {}
+            for n in self.nodes:
+                if n.full_name:
+                    index.setdefault(n.full_name, []).append(n.id)
+            self._by_full_name = index
+        return self._by_full_name
+
+    def candidate_names(self) -> list[str]:
+        """What a typo might have meant: paths of value holders, their keys and full names."""
+        out = list(self.owner)
+        out.extend(self.by_full_name())
+        out.extend(self.nodes[i].path for i in {i for i, _ in self.owner.values()})
+        return out
+
+    def keys_of(self, node_id: int) -> list[str]:
+        return [v.key for v in self.nodes[node_id].values]
+
+    def subtree(self, node_id: int) -> set[int]:
+        """The node and everything its ``children`` reach (aliases and cycles included, once each)."""
+        out, todo = {node_id}, [node_id]
+        while todo:
+            for e in self._out[todo.pop()]:
+                if e.child not in out:
+                    out.add(e.child)
+                    todo.append(e.child)
+        return out
+
+    def with_ancestors(self, node_ids: Iterable[int]) -> set[int]:
+        """The nodes, their owners up to the root, and for slots their variable and optimizer too.
+
+        Each walk stops at a node already collected, so the whole set costs linear time."""
+        out: set[int] = {0} if self.nodes else set()
+        for start in node_ids:
+            todo = [start]
+            while todo:
+                n = todo.pop()
+                if n in out and n != start:
+                    continue
+                out.add(n)
+                p = self.paths.parent[n]
+                if p >= 0 and p not in out:
+                    todo.append(p)
+                special = self.paths.special.get(n)
+                if isinstance(special, tuple):
+                    todo.extend(i for i in special[:2] if i not in out)
+        return out
 
     def slots_of(self, node_id: int) -> list[Slot]:
         """Slot links where ``node_id`` is the optimizer, the variable or the slot."""
-        return [s for s in self.slots if node_id in (s.optimizer_id, s.variable_id, s.slot_id)]
+        return list(self._slots_of.get(node_id, ()))
 
     def of_kind(self, kind: Kind) -> list[Node]:
         return [n for n in self.nodes if n.kind == kind]
@@ -257,7 +296,45 @@ class ObjectGraph:
             out[n.kind] += 1
         return out
 
-    # -- pictures (render is the layer above; imported lazily) -----------------------------------
+    # -- names people know -------------------------------------------------------------------------
+
+    def display_name(self, node_id: int) -> str:
+        """The object path, or a variable's ``full_name`` (``conv1_conv/kernel``) where the path only
+        says ``optimizer/_trainable_variables/212``; a slot as ``m of net/l1/kernel``."""
+        node = self.nodes[node_id]
+        slot = next((s for s in self._slots_of.get(node_id, ()) if s.slot_id == node_id), None)
+        if slot is not None:
+            return f"{slot.slot_name} of {self.display_name(slot.variable_id)}"
+        path = node.path
+        if node.full_name and any(seg.isdigit() for seg in path.split("/")):
+            return node.full_name  # reached through a list (``optimizer/_trainable_variables/212``)
+        return path or "(root)"
+
+    def common_scope(self, node_id: int) -> str:
+        """The scope its variables' ``full_name`` share (``conv1_conv`` for ``conv1_conv/kernel``)."""
+        scopes = {
+            self.nodes[c].full_name.rpartition("/")[0]
+            for c in self.children(node_id).values()
+            if self.nodes[c].full_name
+        }
+        return scopes.pop() if len(scopes) == 1 else ""
+
+    # -- records and pictures --------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole graph as JSON-ready data: nodes (with ``label``), edges and slots."""
+        nodes = []
+        for n in self.nodes:
+            d = n.to_dict()
+            d["label"] = self.display_name(n.id)
+            nodes.append(d)
+        return {
+            "object_based": self.object_based,
+            "source": self.source,
+            "nodes": nodes,
+            "edges": [e.to_dict() for e in self.edges],
+            "slots": [s.to_dict() for s in self.slots],
+        }
 
     def to_dot(self, **options: Any) -> str:
         """DOT text in the TF guide's colours; options as ``ckptviz.render.GraphView``."""
@@ -277,53 +354,3 @@ class ObjectGraph:
         kind = "object graph" if self.object_based else "scope tree (name-based)"
         parts = ", ".join(f"{c[k]} {k}{'s' if c[k] != 1 else ''}" for k in KINDS[:3])
         return f"<ckptviz.ObjectGraph {kind}: {len(self)} nodes, {parts}>"
-
-
-def _bfs_paths(count: int, edges: Iterable[Edge]) -> dict[int, str]:
-    """Escaped path of each node reachable from 0 along its first breadth-first path, in BFS order."""
-    if count == 0:
-        return {}
-    out: list[list[Edge]] = [[] for _ in range(count)]
-    for e in edges:
-        out[e.parent].append(e)
-    paths = {0: ""}
-    queue = deque([0])
-    while queue:
-        parent = queue.popleft()
-        base = paths[parent]
-        for e in out[parent]:
-            if e.child not in paths:
-                paths[e.child] = (
-                    f"{base}/{escape_local_name(e.local_name)}" if base else escape_local_name(e.local_name)
-                )
-                queue.append(e.child)
-    return paths
-
-
-def _attributes(protos: Iterable[Any], values: Mapping[str, Value], keys: list[str]) -> tuple[Attribute, ...]:
-    """Map each attribute to its entries: the exact key, else every key it prefixes (legacy saveables
-    append ``_STATE``, ``-keys``/``-values``) that is not another attribute's exact key."""
-    protos = list(protos)
-    own = {a.checkpoint_key for a in protos}
-    out = []
-    for a in protos:
-        ck = a.checkpoint_key
-        if ck in values:
-            found: tuple[str, ...] = (ck,)
-        else:
-            lo = bisect.bisect_left(keys, ck) if ck else len(keys)
-            hits = []
-            while lo < len(keys) and keys[lo].startswith(ck):
-                if keys[lo] not in own:
-                    hits.append(keys[lo])
-                lo += 1
-            found = tuple(hits)
-        out.append(Attribute(a.name, a.full_name, ck, found))
-    return tuple(out)
-
-
-def _path_from_attributes(attrs: tuple[Attribute, ...]) -> str:
-    for a in attrs:
-        if "/.ATTRIBUTES/" in a.checkpoint_key:
-            return a.checkpoint_key.split("/.ATTRIBUTES/", 1)[0]
-    return ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..format import naming
-from ..format.bundle import paused_gc
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
 
@@ -17,9 +16,7 @@ class CheckpointReader:
         self.checkpoint = checkpoint
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        metadata = self.checkpoint.dtypes_and_shapes()
-        with paused_gc():
-            return {k: list(shape) for k, (_, shape) in metadata.items()}
+        return {k: list(shape) for k, (_, shape) in self.checkpoint.dtypes_and_shapes().items()}
 
     def get_variable_to_dtype_map(self) -> dict[str, DType]:
         return {k: dtype for k, (dtype, _) in self.checkpoint.dtypes_and_shapes().items()}

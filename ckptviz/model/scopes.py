@@ -2,9 +2,11 @@
 graph, so the keys' ``/``-separated scopes make the tree (format.md §10.10).
 
 TF1 optimizers name a slot ``<variable>/<Optimizer>[_N]`` (``dense/kernel/Adam``,
-``dense/kernel/Adam_1``) and keep their own state at top level (``beta1_power``); we synthesise one
-optimizer node per optimizer name so the tree draws with the same kinds as an object graph.
-Object-style keys (``a/.ATTRIBUTES/VARIABLE_VALUE``, ``…/.OPTIMIZER_SLOT/…``) fold into objects.
+``dense/kernel/Adam_1``; ``<variable>/part_K/<Optimizer>`` for a partition) and keep their own
+state at top level (``beta1_power``); TF2 Estimators name it ``training/<Optimizer>/<variable>/<slot>``.
+We synthesise one optimizer node per TF1 optimizer name so the tree draws with the same kinds as
+an object graph. Object-style keys (``a/.ATTRIBUTES/VARIABLE_VALUE``, ``…/.OPTIMIZER_SLOT/…``) fold
+into objects. The tree is a trie of segments, so a key with thousands of scopes costs linear time.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import re
 from collections import deque
 from collections.abc import Mapping
 
-from ..format.naming import unescape_local_name
-from .graph import VARIABLE_VALUE, Attribute, Edge, Node, Slot, Value
+from . import paths as P
+from .records import Attribute, Edge, Node, Slot, Value
 
 # Slot names of TF1 optimizers, in creation order (the N of ``_N``); by slot count when it varies.
 _TF1_SLOTS: dict[str, dict[int, tuple[str, ...]]] = {
@@ -30,24 +32,36 @@ _TF1_SLOTS: dict[str, dict[int, tuple[str, ...]]] = {
     "Ftrl": {2: ("accum", "linear")},
     "RMSProp": {2: ("rms", "momentum"), 3: ("rms", "mg", "momentum")},
 }
+_ADAM_FAMILY = ("Adam", "AdamW", "LazyAdam", "Nadam")  # the optimizers that keep beta1/2_power
+# Per-variable copies that are not optimizer state: EMA shadow variables.
+_NOT_OPTIMIZERS = {"ExponentialMovingAverage", "MovingAverage"}
 _SUFFIX = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9]*?)(?:_(?P<n>\d+))?$")
-# Optimizer and training state that TF1 keeps beside the variables, not per variable.
-_STATE = re.compile(r"^(beta1_power|beta2_power|global_step)(_\d+)?$")
-_ATTRS = "/.ATTRIBUTES/"
-_SLOT = "/.OPTIMIZER_SLOT/"
+_PART = re.compile(r"^(?P<var>.+)/part_\d+$")
+_ESTIMATOR = re.compile(r"^(?P<opt>(?:.*/)?training/[A-Za-z]\w*)/(?P<var>.+)/(?P<slot>[^/]+)$")
+_ADAM_STATE = re.compile(r"^beta[12]_power(_\d+)?$")
+
+
+def _same_layout(var: Value, part: Value, partitioned: bool) -> bool:
+    if not partitioned:
+        return var.shape == part.shape
+    return len(var.shape) == len(part.shape) and var.shape[1:] == part.shape[1:]
 
 
 def _tf1_slots(values: Mapping[str, Value]) -> dict[str, tuple[str, str, int]]:
     """``slot key -> (variable key, optimizer name, N)`` for keys like ``<var>/Adam_1``: the parent
-    key is a variable of the same shape, and the suffix names a known optimizer or one that every
-    such variable shares (a capitalised name on two or more variables)."""
+    key is a variable of the same shape (of the same layout for a partition), and the suffix names a
+    known optimizer or one that two or more variables share (a capitalised name)."""
     found: dict[str, tuple[str, str, int]] = {}
     for key, v in values.items():
         parent, _, last = key.rpartition("/")
         m = _SUFFIX.match(last)
-        if not parent or m is None or parent not in values or values[parent].shape != v.shape:
+        if not parent or m is None or m["base"] in _NOT_OPTIMIZERS:
             continue
-        found[key] = (parent, m["base"], int(m["n"] or 0))
+        part = _PART.match(parent)
+        var = parent if parent in values else part["var"] if part and part["var"] in values else None
+        if var is None or not _same_layout(values[var], v, var != parent):
+            continue
+        found[key] = (var, m["base"], int(m["n"] or 0))
     counts: dict[str, set[str]] = {}
     for var, base, _ in found.values():
         counts.setdefault(base, set()).add(var)
@@ -56,109 +70,175 @@ def _tf1_slots(values: Mapping[str, Value]) -> dict[str, tuple[str, str, int]]:
     }
 
 
-class _Builder:
-    """Nodes by path; ids are assigned breadth-first at the end, like TF numbers an object graph."""
+def _estimator_slots(values: Mapping[str, Value]) -> dict[str, tuple[str, str, str]]:
+    """``slot key -> (variable key, optimizer scope, slot name)`` for TF2 Estimators' names."""
+    out = {}
+    for key, v in values.items():
+        m = _ESTIMATOR.match(key)
+        if m and m["var"] in values and values[m["var"]].shape == v.shape:
+            out[key] = (m["var"], m["opt"], m["slot"])
+    return out
+
+
+class _Trie:
+    """Nodes of the tree before numbering: id 0 is the root."""
 
     def __init__(self) -> None:
-        self.children: dict[str, dict[str, str]] = {"": {}}  # path -> {local name: child path}
-        self.attrs: dict[str, list[Attribute]] = {}
-        self.optimizers: set[str] = set()
+        self.kids: list[dict[str, int]] = [{}]  # segment -> child
+        self.local: list[str] = [""]  # raw local name on the edge from the parent
+        self.segment: list[str] = [""]
+        self.parent: list[int] = [-1]
+        self.attrs: dict[int, list[Attribute]] = {}
+        self.aliases: list[tuple[int, str, int]] = []  # extra (parent, local name, child) edges
+        self.keyed: dict[int, str] = {}  # nodes moved off their scope keep their key as their path
 
-    def ensure(self, path: str, escaped: bool = False) -> None:
-        """Create ``path`` and its parents; object-style segments are escaped local names."""
-        if path not in self.children:
-            parent, _, last = path.rpartition("/")
-            self.ensure(parent, escaped)
-            self.children[parent].setdefault(unescape_local_name(last) if escaped else last, path)
-            self.children[path] = {}
+    def ensure(self, path: str, escaped: bool = False) -> int:
+        node = 0
+        for segment in path.split("/") if path else ():
+            child = self.kids[node].get(segment)
+            if child is None:
+                child = len(self.parent)
+                self.kids[node][segment] = child
+                self.kids.append({})
+                self.local.append(P.unescape_local_name(segment) if escaped else segment)
+                self.segment.append(segment)
+                self.parent.append(node)
+            node = child
+        return node
 
-    def attach(self, path: str, name: str, key: str, full_name: str = "", escaped: bool = False) -> None:
-        self.ensure(path, escaped)
-        self.attrs.setdefault(path, []).append(Attribute(name, full_name, key, (key,)))
+    def detached(self) -> int:
+        """A node no scope reaches (a slot variable, reached through its optimizer)."""
+        self.kids.append({})
+        self.local.append("")
+        self.segment.append("")
+        self.parent.append(-1)
+        return len(self.parent) - 1
+
+    def attach(self, node: int, name: str, key: str, full_name: str = "") -> None:
+        self.attrs.setdefault(node, []).append(Attribute(name, full_name, key, (key,)))
 
 
-def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge], list[Slot]]:
-    b = _Builder()
-    tf1_slots = _tf1_slots(values)
-    slot_links: list[tuple[str, str, str, str]] = []  # (optimizer path, variable path, slot name, slot path)
-    per_var: dict[tuple[str, str], int] = {}
-    for var, base, _ in tf1_slots.values():
-        per_var[(var, base)] = per_var.get((var, base), 0) + 1
-    state: list[str] = []
+def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge], list[Slot], P.NodePaths]:
+    t = _Trie()
+    tf1_slots, estimator_slots = _tf1_slots(values), _estimator_slots(values)
+    per_var: dict[tuple[str, str], int] = {}  # slots per (variable or partition, optimizer)
+    for key, (_, base, _) in tf1_slots.items():
+        owner = (key.rpartition("/")[0], base)
+        per_var[owner] = per_var.get(owner, 0) + 1
+    optimizers: dict[int, str] = {}  # node -> optimizer name
+    links: list[tuple[int, str, str, int, str]] = []  # (optimizer, variable key or path, slot name, slot, key)
+    adam_state: list[int] = []
     for key in sorted(values):
-        if _ATTRS in key:  # object-style key without its object graph
-            obj, _, attr = key.partition(_ATTRS)
-            if _SLOT in obj:
-                var, _, rest = obj.partition(_SLOT)
-                opt, _, slot = rest.rpartition("/")
-                b.ensure(var, escaped=True)
-                b.ensure(opt, escaped=True)
-                b.optimizers.add(opt)
-                slot_links.append((opt, var, unescape_local_name(slot), obj))
-                b.children.setdefault(obj, {})
-                b.attrs.setdefault(obj, []).append(Attribute(attr, "", key, (key,)))
+        split = P.split_key(key)
+        if split is not None:  # object-style key without its object graph
+            obj, attr = split
+            slot = P.split_slot_path(obj)
+            if slot is not None:
+                t.ensure(slot[0], escaped=True)
+                opt = t.ensure(slot[1], escaped=True)
+                optimizers[opt] = slot[1]
+                node = t.detached()
+                t.segment[node] = obj
+                links.append((opt, slot[0], slot[2], node, key))
+                t.attach(node, P.unescape_local_name(attr), key)
             else:
-                b.attach(obj, attr, key, escaped=True)
+                t.attach(t.ensure(obj, escaped=True), P.unescape_local_name(attr), key)
         elif key in tf1_slots:
             var, base, n = tf1_slots[key]
-            names = _TF1_SLOTS.get(base, {}).get(per_var[(var, base)])
+            names = _TF1_SLOTS.get(base, {}).get(per_var[(key.rpartition("/")[0], base)])
             name = names[n % len(names)] if names else key.rpartition("/")[2]
-            b.optimizers.add(base)
-            slot_links.append((base, var, name, key))
-            b.children.setdefault(key, {})
-            b.attrs.setdefault(key, []).append(Attribute(VARIABLE_VALUE, key, key, (key,)))
+            opt = t.ensure(base)
+            optimizers[opt] = base
+            node = t.detached()
+            t.segment[node] = key
+            links.append((opt, var, name, node, key))
+            t.attach(node, P.VARIABLE_VALUE, key, key)
         else:
-            b.attach(key, VARIABLE_VALUE, key, key)
-            if _STATE.match(key.rpartition("/")[2]):
-                state.append(key)
-    for opt in sorted(b.optimizers):
-        if opt not in b.children:
-            b.children[""].setdefault(opt, opt)
-            b.children[opt] = {}
-    tf1_opts = sorted(o for o in b.optimizers if "/" not in o)
-    for key in state:  # beta1_power & co. hang off the optimizer, as iterations do in TF2
-        if tf1_opts:
-            b.children[tf1_opts[0]][key.rpartition("/")[2]] = key
-            if "/" not in key:
-                del b.children[""][key]
-    return _number(b, values, slot_links)
+            node = t.ensure(key)
+            t.attach(node, P.VARIABLE_VALUE, key, key)
+            if key in estimator_slots:
+                var, opt_scope, name = estimator_slots[key]
+                opt = t.ensure(opt_scope)
+                optimizers[opt] = opt_scope
+                links.append((opt, var, name, node, key))
+            elif _ADAM_STATE.match(key.rpartition("/")[2]):
+                adam_state.append(node)
+    # beta1_power & co. hang off their Adam, as iterations do in TF2; global_step stays at the root.
+    adam = next((o for o, name in sorted(optimizers.items()) if name in _ADAM_FAMILY), None)
+    if adam is not None:
+        for node in adam_state:
+            if t.parent[node] == 0:
+                del t.kids[0][t.segment[node]]
+                t.parent[node] = adam
+                t.keyed[node] = t.segment[node]
+                t.kids[adam][t.segment[node]] = node
+            else:
+                t.aliases.append((adam, t.local[node], node))
+    return _number(t, values, optimizers, links)
 
 
 def _number(
-    b: _Builder, values: Mapping[str, Value], slot_links: list[tuple[str, str, str, str]]
-) -> tuple[list[Node], list[Edge], list[Slot]]:
-    ids: dict[str, int] = {"": 0}
-    queue = deque([""])
-    edges_by_path: list[tuple[str, str, str]] = []
+    t: _Trie, values: Mapping[str, Value], optimizers: dict[int, str], links: list[tuple[int, str, str, int, str]]
+) -> tuple[list[Node], list[Edge], list[Slot], P.NodePaths]:
+    """Ids breadth-first with children sorted by name, as TF numbers an object graph; detached slot
+    nodes after every reachable one."""
+    new = {0: 0}
+    order = [0]
+    queue = deque([0])
     while queue:
-        path = queue.popleft()
-        for local, child in sorted(b.children[path].items()):
-            edges_by_path.append((path, local, child))
-            if child not in ids:
-                ids[child] = len(ids)
-                queue.append(child)
-    reachable = len(ids)
-    for link in slot_links:  # slots are reachable only through their optimizer, as in TF2
-        ids.setdefault(link[3], len(ids))
+        node = queue.popleft()
+        for _, child in sorted(t.kids[node].items(), key=lambda kv: t.local[kv[1]]):
+            new[child] = len(order)
+            order.append(child)
+            queue.append(child)
+    reachable = len(order)
+    for *_, slot, _ in links:
+        if slot not in new:
+            new[slot] = len(order)
+            order.append(slot)
+    count = len(order)
+    parent = [new[t.parent[old]] if t.parent[old] >= 0 else -1 for old in order]
+    segment = [t.segment[old] for old in order]
+    edges: list[Edge] = []
+    out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
+    for i, old in enumerate(order[:reachable]):
+        for _, child in sorted(t.kids[old].items(), key=lambda kv: t.local[kv[1]]):
+            edges.append(Edge(i, t.local[child], new[child]))
+            out[i].append((t.local[child], new[child]))
+    for p, local, c in t.aliases:
+        edges.append(Edge(new[p], local, new[c]))
+        out[new[p]].append((local, new[c]))
+    paths = P.NodePaths.of_tree(parent, segment, out)
+    variable_of = {key: i for i, old in enumerate(order) for a in t.attrs.get(old, ()) for key in [a.checkpoint_key]}
     nodes = []
-    for path, i in sorted(ids.items(), key=lambda t: t[1]):
-        attrs = tuple(b.attrs.get(path, ()))
+    for i, old in enumerate(order):
+        attrs = tuple(t.attrs.get(old, ()))
+        if i >= reachable:
+            paths.special[i] = segment[i]
+            segment[i] = ""
+        elif old in t.keyed:
+            paths.special[i] = t.keyed[old]
         nodes.append(
             Node(
                 id=i,
-                path=path,
                 kind="optimizer"
-                if path in b.optimizers
+                if old in optimizers
                 else "variable"
-                if any(a.name == VARIABLE_VALUE for a in attrs)
+                if any(a.name == P.VARIABLE_VALUE for a in attrs)
                 else "other",
                 attributes=attrs,
                 values=tuple(values[a.checkpoint_key] for a in attrs),
                 reachable=i < reachable,
+                paths=paths,
             )
         )
-    slots = [Slot(ids[o], ids[v], name, ids[s], True) for o, v, name, s in slot_links]
-    for s in slots:
-        nodes[s.slot_id].kind = "slot"
-    edges = [Edge(ids[p], local, ids[c]) for p, local, c in edges_by_path]
-    return nodes, edges, slots
+    slots = []
+    for opt, var, name, slot, _ in links:
+        var_id = variable_of.get(var)
+        if var_id is None:  # an object-style slot: its variable is an object path, not a key
+            var_id = paths.find(var)
+        if var_id is None:
+            continue
+        slots.append(Slot(new[opt], var_id, name, new[slot], True))
+        nodes[new[slot]].kind = "slot"
+    return nodes, edges, slots, paths

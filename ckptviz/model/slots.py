@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .graph import VARIABLE_VALUE, Edge, Node, Slot
+from .paths import VARIABLE_VALUE
+from .records import Edge, Node, Slot
 
 # Children that mark an optimizer without recorded slots: an iteration counter plus a learning rate
 # or a state list (Keras 3, tf_keras new and legacy), or TF1's Adam accumulators.
@@ -91,6 +92,7 @@ def infer_slots(opt: int, nodes: Sequence[Node], children: list[list[Edge]]) -> 
             if is_variable(n) and n.full_name:
                 by_full_name.setdefault(n.full_name, []).append(n)
     out: list[Slot] = []
+    linked: set[tuple[int, str]] = set()  # (variable, slot name): one slot of a name per variable
     for list_name, list_id in own.items():
         items = None if list_name in _NOT_SLOT_LISTS else _list_items(list_id, children)
         if not items or not all(is_variable(nodes[i]) for i in items):
@@ -102,9 +104,15 @@ def infer_slots(opt: int, nodes: Sequence[Node], children: list[list[Edge]]) -> 
                 var = nodes[trainable[index]]
             else:
                 m = _TFKERAS_NAME.match(slot.full_name)
-                candidates = by_full_name.get(m["var"], []) if m else []
-                var = next((c for c in candidates if c.shape == slot.shape and c.id not in items), None)
+                candidates = [
+                    c for c in (by_full_name.get(m["var"], []) if m else []) if c.shape == slot.shape and c.id not in items
+                ]
+                var = candidates[0] if len(candidates) == 1 else None  # two same-named variables: ambiguous
             if var is None or var.shape != slot.shape or var.id == slot_id:
                 continue
-            out.append(Slot(opt, var.id, slot_name_of(list_name, slot, var), slot_id, True))
+            name = slot_name_of(list_name, slot, var)
+            if (var.id, name) in linked:
+                continue
+            linked.add((var.id, name))
+            out.append(Slot(opt, var.id, name, slot_id, True))
     return out

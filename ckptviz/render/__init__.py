@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from .dot import COLORS, to_dot
 from .layout import Engine, export_graph, find_engine, mimebundle, render
-from .view import GraphView, View, select_view
+from .plan import GraphView, Plan, select_view
 
 __all__ = [
     "COLORS",
     "Engine",
     "GraphView",
-    "View",
+    "Plan",
     "export_graph",
     "find_engine",
     "mimebundle",

@@ -7,12 +7,13 @@ Every node statement carries ``class="<kind>"`` so SVG can be styled and tested,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from ..model.checkpoint import human_size
-from ..model.graph import KINDS, ObjectGraph
-from .view import GraphView, Shown, View, select_view
+from ..errors import UsageError
+from ..model.graph import ObjectGraph
+from ..model.records import KINDS
+from .plan import GraphView, Plan, Shown, select_view
 
 # The TF guide: "optimizer red, regular variables blue, optimizer slot variables orange, other black".
 COLORS = {"optimizer": "red", "variable": "blue", "slot": "orange", "other": "black"}
@@ -36,80 +37,16 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "") + '"'
 
 
-def _value(dtype: str, shape: tuple[int, ...] | None) -> str:
-    """``float32[1,5]``, ``int64 scalar``: dtype and shape the way TF users read them."""
-    if shape is None:
-        return dtype
-    return f"{dtype} scalar" if shape == () else f"{dtype}[{','.join(map(str, shape))}]"
-
-
-def _label(graph: ObjectGraph, s: Shown, slot_names: dict[int, str], local: str) -> str:
-    node = s.node
-    name = "(root)" if node.id == 0 else slot_names.get(node.id, local)
-    if name.isdigit() and node.kind == "other":  # a list item (Keras 3 ``_operations/12``): name its layer
-        scope = _common_scope(graph, node.id)
-        name = f"{name}: {scope}" if scope else name
-    if len(name) > 32:
-        name = name[:15] + "…" + name[-15:]
-    lines = [name]
-    if node.dtype is not None:
-        lines.append(_value(node.dtype, node.shape))
-    if s.collapsed:
-        what = f"{s.hidden_variables} variable{'s' if s.hidden_variables != 1 else ''}"
-        lines.append(f"+{s.hidden_nodes} hidden: {what}, {human_size(s.hidden_bytes)}")
-    return "\n".join(lines)
-
-
-def _common_scope(graph: ObjectGraph, node_id: int) -> str:
-    """The scope its variables' ``full_name`` share (``conv1_conv`` for ``conv1_conv/kernel``)."""
-    scopes = {
-        graph.nodes[c].full_name.rpartition("/")[0]
-        for c in graph.children(node_id).values()
-        if graph.nodes[c].full_name
-    }
-    return scopes.pop() if len(scopes) == 1 else ""
-
-
-def _tooltip(graph: ObjectGraph, s: Shown, slot_of: dict[int, tuple[int, str, int]]) -> str:
-    node = s.node
-    if node.id >= len(graph.nodes):  # the stand-in for the kids of a partly shown node
-        return f"{s.hidden_nodes} more objects under {node.path[:-2] or '(root)'}: {s.hidden_variables} variables, {human_size(s.hidden_bytes)}"
-    lines = [f"{node.kind} {node.path or '(root)'}  [node {node.id}]"]
-    if node.id in slot_of:  # TF's pretty-printer wording
-        opt, slot, var = slot_of[node.id]
-        lines.append(f"{graph.nodes[opt].path or '(root)'}'s state '{slot}' for {graph.nodes[var].path}")
-    for a in node.attributes:
-        for key in a.keys or (a.checkpoint_key + " (missing)",):
-            v = next((v for v in node.values if v.key == key), None)
-            desc = f"{_value(v.dtype, v.shape)} {human_size(v.nbytes)}" if v else ""
-            lines.append(f"{key}  {desc}".rstrip())
-    if node.full_name:
-        lines.append(f"full_name: {node.full_name}")
-    if node.registered_saver:
-        lines.append(f"registered saver: {node.registered_saver}")
-    if s.collapsed:
-        lines.append(
-            f"collapsed: {s.hidden_nodes} nodes, {s.hidden_variables} variables, {human_size(s.hidden_bytes)}"
-        )
-    return "\n".join(lines)
-
-
-def node_statement(
-    graph: ObjectGraph,
-    s: Shown,
-    slot_of: dict[int, tuple[int, str, int]],
-    slot_names: dict[int, str],
-    local: str,
-    status: str | None = None,
-) -> str:
-    kind = s.node.kind
+def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
+    kind, i = s.node.kind, s.node.id
+    status = plan.status.get(i)
     attrs = {
         "id": f"ckpt_n{s.node.id}"
         if s.node.id < len(graph.nodes)
         else f"ckpt_more{s.node.id - len(graph.nodes)}",
         "class": kind,
-        "label": _label(graph, s, slot_names, local),
-        "tooltip": _tooltip(graph, s, slot_of),
+        "label": plan.labels[i],
+        "tooltip": plan.tooltips[i],
         "color": COLORS[kind],
         "fillcolor": FILLS[kind],
     }
@@ -141,22 +78,17 @@ def legend(statuses: Iterable[str] = ()) -> list[str]:
     return out
 
 
-def view_to_dot(graph: ObjectGraph, view: View, options: GraphView) -> str:
-    slot_of = {s.slot_id: (s.optimizer_id, s.slot_name, s.variable_id) for s in graph.slots}
-    slot_names = {k: v[1] for k, v in slot_of.items()}
-    title = options.title if options.title is not None else _title(graph, view)
+def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
     lines = [
         "digraph checkpoint {",
         f"  {HEADER}",
-        f"  graph [rankdir={options.rankdir} label={quote(title)}];",
+        f"  graph [rankdir={options.rankdir} label={quote(view.title)}];",
     ]
-    status = _status_by_node(graph, options.status or {})
-    for i, shown in view.nodes.items():
-        lines.append(
-            node_statement(
-                graph, shown, slot_of, slot_names, view.names.get(i, shown.node.name), status.get(i)
-            )
-        )
+    unknown = sorted(set(view.status.values()) - set(STATUS_FILLS))
+    if unknown:
+        raise UsageError(f"unknown status {unknown[0]!r}; expected one of {sorted(STATUS_FILLS)}")
+    for shown in view.nodes.values():
+        lines.append(node_statement(graph, view, shown))
     ranked: set[int] = set()
     for parent, name, child in view.edges:  # only the ownership edge ranks a node: aliases and loops don't
         free = " constraint=false"
@@ -173,35 +105,9 @@ def view_to_dot(graph: ObjectGraph, view: View, options: GraphView) -> str:
         )
         lines.append(f'  n{s.variable_id} -> n{s.slot_id} [style=dashed color="orange"];')
     if options.legend:
-        lines += legend(set(status.values()))
+        lines += legend(set(view.status.values()))
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def _status_by_node(graph: ObjectGraph, status: Mapping[int | str, str]) -> dict[int, str]:
-    """Node ids as given; keys (name-based checks) mapped to the node holding that value."""
-    by_key = (
-        {v.key: node.id for node in graph.nodes for v in node.values}
-        if any(isinstance(k, str) for k in status)
-        else {}
-    )
-    out: dict[int, str] = {}
-    for ref, state in status.items():
-        if state not in STATUS_FILLS:
-            raise ValueError(f"unknown status {state!r} for {ref!r}; expected one of {sorted(STATUS_FILLS)}")
-        node_id = ref if isinstance(ref, int) else by_key.get(ref)
-        if node_id is not None:
-            out[node_id] = state
-    return out
-
-
-def _title(graph: ObjectGraph, view: View) -> str:
-    kind = "object graph" if graph.object_based else "scope tree (name-based, no object graph)"
-    source = graph.source.rsplit("/", 2)
-    name = "/".join(source[-2:]) if graph.source else "checkpoint"
-    n = len(graph.nodes)
-    shown = f"{len(view.nodes)} of {n} nodes drawn" if len(view.nodes) < n else f"{n} nodes"
-    return f"{name}: {kind}, {shown}"
 
 
 def to_dot(graph: ObjectGraph, options: GraphView | None = None, **kwargs: Any) -> str:

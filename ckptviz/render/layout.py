@@ -21,7 +21,7 @@ from ..errors import UnsupportedCheckpointError
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from .dot import to_dot
-from .view import GraphView
+from .plan import GraphView
 
 TEXT_FORMATS = {"dot", "gv"}
 HOW_TO_GET_ONE = (

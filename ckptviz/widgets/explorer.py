@@ -28,6 +28,7 @@ class Explorer(ipywidgets.Tab):  # type: ignore[misc]
         self.graph.observe(self._picked, "picked")
         self.tensors.observe(self._picked, "picked")
         self.restore.observe(self._reported, "report")
+        self.graph.on_graph(self.tensors.refresh)  # names and paths in the table once the graph is built
 
     def _picked(self, change: Any) -> None:
         new = [p for p in change["new"] if p not in self.restore.paths]

@@ -20,8 +20,6 @@ from .base import esm, shown
 from .layout import drawing
 from .panel import TensorPanel
 
-BIG = 20_000  # keys: past this the object graph is built on a worker thread
-
 
 class GraphView(TensorPanel):
     _esm = traitlets.Unicode(esm("graph.js")).tag(sync=True)
@@ -44,14 +42,27 @@ class GraphView(TensorPanel):
         self._options = options  # further GraphView (render) options: slots, hide_empty, rankdir…
         self._expand: list[int] = []
         self._collapse: list[int] = []
-        self._status: dict[str, Mapping[int | str, str]] = {}
+        self._status: dict[str, Mapping[int, str]] = {}
+        self._on_graph: list[Any] = []
         super().__init__(source, max_nodes=max_nodes)
-        if self.source.graph_ready or len(self.source.checkpoint.entries) < BIG:
+        if self.source.graph_ready or self.source.small:
             self._relayout()
         else:
             self.start(
                 "building the object graph", lambda task: self.source.graph, lambda _: self._relayout()
             )
+
+    def _graph_built(self) -> None:
+        self._relayout()
+        for callback in self._on_graph:
+            callback()
+
+    def on_graph(self, callback: Any) -> None:
+        """Call ``callback()`` once the object graph is built (now, if it is)."""
+        if self.source.graph_ready and not self.busy:
+            callback()
+        else:
+            self._on_graph.append(callback)
 
     # -- the plan ------------------------------------------------------------------------------------
 
@@ -60,7 +71,7 @@ class GraphView(TensorPanel):
         start = time.perf_counter()
         status = self._status.get(self.colour) if self.colour != "kind" else None
         options = dict(self._options, max_nodes=self.max_nodes, expand=self._expand, collapse=self._collapse)
-        if status is not None and self.colour == "load":
+        if status is not None:
             options["status"] = status
         view, dot = self.source.plan(**options)
         self.drawing = drawing(dot, view)
@@ -74,8 +85,8 @@ class GraphView(TensorPanel):
             return
         self._relayout()
 
-    def show_status(self, mode: str, status: Mapping[int | str, str]) -> None:
-        """Colours for ``mode`` (``load``: ``CheckReport.colours``); switches to them."""
+    def show_status(self, mode: str, status: Mapping[int, str]) -> None:
+        """Colours for ``mode`` by node id (``load``: ``CheckReport.by_node``); switches to them."""
         self._status[mode] = dict(status)
         if mode not in self.colours:
             self.colours = [*self.colours, mode]

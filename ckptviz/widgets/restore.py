@@ -3,7 +3,7 @@ object of the notebook, see the will-it-load report, then restore into it (all o
 the selection as a new checkpoint, or copy the equivalent code.
 
 ``root`` is the checkpoint subtree the live object stands for: ``net`` to restore the checkpoint's
-``net/...`` into a Keras model named ``model`` (an assignment map ``{"net/": "/"}``).
+``net/...`` into a Keras model named ``model`` (restored as ``tf.train.Checkpoint(net=model)``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import traitlets
 
-from ..format.naming import unescape_local_name
+from ..model.paths import split_slot_path, unescape_local_name
 from .base import View, esm, shown
 from .source import Source
 
@@ -46,7 +46,7 @@ def notebook_namespace() -> Mapping[str, Any]:
 def attribute_path(target: str, path: str) -> str | None:
     """Python that reaches the object at checkpoint ``path`` from ``target``: ``model.l1._kernel``,
     ``model._operations[3]``; None for slot variables (their optimizer owns them)."""
-    if ".OPTIMIZER_SLOT" in path:
+    if split_slot_path(path) is not None:
         return None
     out = target
     for part in path.split("/") if path else []:
@@ -80,30 +80,54 @@ class RestoreView(View):
     def __init__(self, source: Any, namespace: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         self.source = Source.of(source)
         self._namespace = namespace
-        self.colours: dict[int | str, str] = {}  # source checkpoint key -> will-it-load status, for the graph
+        self.colours: dict[
+            int, str
+        ] = {}  # node of the source checkpoint -> will-it-load status, for the graph
         super().__init__(**kwargs)
         self._update_code()
 
     # -- what is chosen -----------------------------------------------------------------------------
 
-    def _selection(self) -> tuple[list[str] | None, dict[str, str] | None]:
+    def _selection(self) -> list[str] | None:
         root = self.root.strip("/")
-        paths = list(self.paths) or ([root] if root else [])
-        return paths or None, ({f"{root}/": "/"} if root else None)
+        return list(self.paths) or ([root] if root else None)
 
     def _view(self) -> Any:
-        select, assignment_map = self._selection()
-        view = self.source.checkpoint.view()
-        if select:
-            view = view.select(select)
-        return view.rename(assignment_map) if assignment_map else view
+        select = self._selection()
+        view = self.source.checkpoint.derive()
+        return view.select(select) if select else view
 
     def _object(self) -> Any:
+        """The live object, placed where ``root`` is in the checkpoint: ``model`` as ``net`` is
+        ``tf.train.Checkpoint(net=model)`` (a dict ``{"net": model}`` for numpy trees)."""
         if not self.target.strip():
             raise ValueError("type the name of the object to restore into (a variable of the notebook)")
-        return live_object(
+        obj = live_object(
             self.target, self._namespace if self._namespace is not None else notebook_namespace()
         )
+        for segment in reversed([s for s in self.root.strip("/").split("/") if s]):
+            name = unescape_local_name(segment)
+            obj = (
+                {name: obj}
+                if isinstance(obj, (Mapping, list, tuple))
+                else _tf().train.Checkpoint(**{name: obj})
+            )
+        if hasattr(obj, "save_counter"):
+            _ = obj.save_counter  # made on first use; restore makes it too, so check and restore agree
+        return obj
+
+    def _into(self) -> str:
+        """``_object()`` as code."""
+        out = self.target.strip() or "model"
+        for segment in reversed([s for s in self.root.strip("/").split("/") if s]):
+            name = unescape_local_name(segment)
+            kwarg = (
+                f"{name}={out}"
+                if name.isidentifier() and not keyword.iskeyword(name)
+                else f"**{{{name!r}: {out}}}"
+            )
+            out = f"tf.train.Checkpoint({kwarg})"
+        return out
 
     def set_paths(self, paths: list[str]) -> None:
         self.paths = [p.strip() for p in paths if p.strip()]
@@ -118,37 +142,38 @@ class RestoreView(View):
     @shown
     def check(self) -> dict[str, Any]:
         """The will-it-load report of the selection against the live object."""
-        from ..model.check import check
+        from ..live.match import check
 
         self.error = self.result = ""
         view = self._view()
         report = check(view, self._object())
-        self.colours = _colours(report, view)
-        self.report = _report_record(report)
-        self._update_code(report)
+        record = report.to_dict()
+        self.colours = _colours(self.source, record, view)
+        self.report = _report_record(record)
+        self._update_code(record)
         return self.report
 
     @shown
     def restore(self) -> str:
         """Restore the selection into the live object, all or nothing; refuses when nothing loads."""
-        from ..model.check import check
-        from ..model.live import restore
+        from ..live.match import check
+        from ..live.restore import restore
 
         self.error = self.result = ""
         obj = self._object()
         view = self._view()
         report = check(view, obj)
-        self.colours = _colours(report, view)
-        self.report = _report_record(report)
-        if not report.matched:
+        record = report.to_dict()
+        self.colours = _colours(self.source, record, view)
+        self.report = _report_record(record)
+        if not record["counts"]["matched"]:
             raise ValueError(
-                f"nothing to restore: none of the {len(report.rows)} values pairs a checkpoint value with a "
+                f"nothing to restore: none of the {len(record['rows'])} values pairs a checkpoint value with a "
                 f"variable of {self.target} (check the paths and the subtree it stands for)"
             )
-        select, assignment_map = self._selection()
-        status = restore(self.source.checkpoint, into=obj, select=select, assignment_map=assignment_map)
+        status = restore(self.source.checkpoint, into=obj, select=self._selection())
         self.result = f"restored {len(status.matched)} value(s) into {self.target}"
-        self._update_code(report)
+        self._update_code(record)
         return self.result
 
     @shown
@@ -168,53 +193,69 @@ class RestoreView(View):
     # -- code ----------------------------------------------------------------------------------------
 
     def _update_code(self, report: Any = None) -> None:
-        select, assignment_map = self._selection()
-        target = self.target.strip() or "model"
-        args = [repr(self.source.path), f"into={target}"]
+        select = self._selection()
+        into = self._into()
+        args = [repr(self.source.path), f"into={into}"]
         if select:
             args.append(f"select={select!r}")
-        if assignment_map:
-            args.append(f"assignment_map={assignment_map!r}")
-        code = {"ckptviz": f"import ckptviz\n\nckptviz.restore({', '.join(args)})\n"}
+        head = "import ckptviz\n" + ("import tensorflow as tf\n" if into.startswith("tf.") else "")
+        code = {"ckptviz": f"{head}\nckptviz.restore({', '.join(args)})\n"}
         if report is not None:
-            code["tensorflow"] = _tf_code(self.source.path, target, report, self._view())
+            target, root = self.target.strip() or "model", self.root.strip("/")
+            code["tensorflow"] = _tf_code(self.source.path, target, root, report, self._view())
         self.code = code
 
 
-def _colours(report: Any, view: Any) -> dict[int | str, str]:
-    """``{key of the source checkpoint: matched | missing | mismatched}``: a selection or rename
-    renumbers the view's nodes, so the graph is coloured through keys."""
-    status = {"matched": "matched", "mismatched": "mismatched", "missing_in_object": "missing"}
+_RANK = {"matched": 0, "missing": 1, "mismatched": 2}
+
+
+def _colours(source: Source, report: dict[str, Any], view: Any) -> dict[int, str]:
+    """``{node of the source checkpoint: matched | missing | mismatched}`` (a node is as bad as its
+    worst value). A selection or rename renumbers the view's nodes, so this goes through keys."""
+    out: dict[int, str] = {}
+    for key, status in report["by_key"].items():
+        node = source.node_of_key(view.keys_map.get(key, key))
+        if node is not None and _RANK[status] >= _RANK[out.get(node, "matched")]:
+            out[node] = status
+    return out
+
+
+def _report_record(report: dict[str, Any]) -> dict[str, Any]:
+    """``CheckReport.to_dict()`` cut to what the view shows: counts and the first rows."""
+
+    def spec(s: dict[str, Any] | None) -> str:
+        return "-" if s is None else f"{s['dtype']}{s['shape']}"
+
+    rows = report["rows"]
     return {
-        view.keys_map.get(r.key, r.key): status[r.status] for r in report.rows if r.key and r.status in status
+        "ok": report["ok"],
+        "counts": {k: v for k, v in report["counts"].items() if v},
+        "rows": [
+            [r["status"], r["path"], spec(r["checkpoint"]), spec(r["object"])] for r in rows[:SHOWN_ROWS]
+        ],
+        "more": max(0, len(rows) - SHOWN_ROWS),
     }
 
 
-def _report_record(report: Any) -> dict[str, Any]:
-    def spec(s: Any) -> str:
-        return "-" if s is None else f"{s[1]}{list(s[0])}"
+def _tf() -> Any:
+    from ..live.tf import TFAdapter
 
-    counts: dict[str, int] = {}
-    for r in report.rows:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return {
-        "ok": bool(report.ok),
-        "counts": counts,
-        "rows": [[r.status, r.path, spec(r.checkpoint), spec(r.object)] for r in report.rows[:SHOWN_ROWS]],
-        "more": max(0, len(report.rows) - SHOWN_ROWS),
-    }
+    return TFAdapter().tf
 
 
-def _tf_code(path: str, target: str, report: Any, view: Any) -> str:
+def _tf_code(path: str, target: str, root: str, report: dict[str, Any], view: Any) -> str:
     """Plain TensorFlow that does the same restore: read every value first, then assign."""
     lines = ["import tensorflow as tf", "", f"reader = tf.train.load_checkpoint({path!r})", "pairs = ["]
     skipped = []
-    for r in report.matched:
-        expr = attribute_path(target, r.path)
-        if expr is None:
-            skipped.append(r.path)
+    for r in report["rows"]:
+        if r["status"] != "matched" or not r["key"]:
             continue
-        lines.append(f"    ({expr}, {view.keys_map.get(r.key, r.key)!r}),")
+        inside = r["path"][len(root) :].lstrip("/") if root and r["path"].startswith(root) else r["path"]
+        expr = attribute_path(target, inside) if not root or r["path"] != inside else None
+        if expr is None:
+            skipped.append(r["path"])
+            continue
+        lines.append(f"    ({expr}, {view.keys_map.get(r['key'], r['key'])!r}),")
     lines += [
         "]",
         "values = [reader.get_tensor(key) for _, key in pairs]  # read all before assigning any",
@@ -222,5 +263,7 @@ def _tf_code(path: str, target: str, report: Any, view: Any) -> str:
         "    variable.assign(value)",
     ]
     if skipped:
-        lines.append(f"# not covered: {len(skipped)} optimizer slot variable(s); restore those with ckptviz")
+        lines.append(
+            f"# not covered here (slot variables, objects outside {target}): {', '.join(skipped[:5])}"
+        )
     return "\n".join(lines) + "\n"

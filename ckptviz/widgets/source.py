@@ -16,9 +16,9 @@ import numpy as np
 from ..format.naming import OBJECT_GRAPH_KEY
 from ..model.checkpoint import Checkpoint, human_size
 from ..model.checkpoint import open as open_checkpoint
-from ..model.select import value_path
 
-Row = tuple[str, str, str, tuple[int, ...], int]  # key, object path, dtype, shape, bytes
+BIG = 20_000  # keys: past this the object graph is built on a worker thread, not on first paint
+Row = tuple[str, str, str, tuple[int, ...], int, str]  # key, name, dtype, shape, bytes, object path
 
 
 class Source:
@@ -47,13 +47,23 @@ class Source:
 
     # -- keys ------------------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def rows(self) -> list[Row]:
-        """One row per key, in the checkpoint's order (metadata only)."""
-        return [
-            (e.key, value_path(e.key), e.dtype.name, tuple(e.shape), e.nbytes)
-            for e in self.checkpoint.entries.values()
-        ]
+        """One row per key (``EntryRecord``s: the name people know it by, its object's path). Until
+        the object graph is built (a worker builds it for big checkpoints), keys alone."""
+        if "_rows" not in self.__dict__:
+            if self.small:
+                self.graph  # noqa: B018 - built here, on first paint
+            if not self.graph_ready:
+                return [
+                    (e.key, e.key, e.dtype.name, tuple(e.shape), e.nbytes, "")
+                    for e in self.checkpoint.entries.values()
+                ]
+            self._rows = [
+                (r.key, r.name, r.dtype, r.shape, r.nbytes, r.path or "")
+                for r in self.checkpoint.entry_records()
+            ]
+        return self._rows
 
     def entry(self, key: str) -> dict[str, Any]:
         e = self.checkpoint.entries.get(key)
@@ -61,9 +71,10 @@ class Source:
             from ..errors import KeyNotFoundError
 
             raise KeyNotFoundError(key, self.checkpoint.entries)
+        owner = self.graph.owner.get(key) if self.graph_ready else None
         return {
             "key": e.key,
-            "path": value_path(e.key),
+            "path": self.graph.nodes[owner[0]].path if owner else None,
             "dtype": e.dtype.name,
             "shape": list(e.shape),
             "nbytes": e.nbytes,
@@ -89,45 +100,44 @@ class Source:
     # -- the object graph ------------------------------------------------------------------------
 
     @property
+    def small(self) -> bool:
+        """Small enough to build the object graph on first paint."""
+        return len(self.checkpoint.entries) < BIG
+
+    @property
     def graph_ready(self) -> bool:
         return "graph" in self.__dict__
 
     @cached_property
     def graph(self) -> Any:
-        return self.checkpoint.graph
+        graph = self.checkpoint.graph
+        self.__dict__.pop("_rows", None)
+        return graph
 
     def node(self, node_id: int) -> dict[str, Any]:
         """Everything a details panel shows about one object."""
         g = self.graph
-        n = g.nodes[node_id]
-        slots = [
+        out: dict[str, Any] = g.nodes[node_id].to_dict()
+        paths = {
+            i: g.nodes[i].path
+            for s in g.slots_of(node_id)
+            for i in (s.optimizer_id, s.variable_id, s.slot_id)
+        }
+        out["slots"] = [
             {
-                "slot_name": s.slot_name,
-                "optimizer": g.nodes[s.optimizer_id].path,
-                "variable": g.nodes[s.variable_id].path,
-                "slot": g.nodes[s.slot_id].path,
-                "variable_id": s.variable_id,
-                "slot_id": s.slot_id,
-                "inferred": s.inferred,
+                **s.to_dict(),
+                "optimizer": paths[s.optimizer_id],
+                "variable": paths[s.variable_id],
+                "slot": paths[s.slot_id],
             }
             for s in g.slots_of(node_id)
         ]
         kids = g.out_edges(node_id)
-        return {
-            "id": n.id,
-            "path": n.path,
-            "name": n.name or "(root)",
-            "kind": n.kind,
-            "full_name": n.full_name,
-            "dtype": n.dtype,
-            "shape": list(n.shape) if n.shape is not None else None,
-            "nbytes": n.nbytes,
-            "size": human_size(n.nbytes),
-            "keys": [v.key for v in n.values],
-            "slots": slots,
-            "children": [{"name": e.local_name, "id": e.child} for e in kids[:50]],
-            "children_count": len(kids),
-        }
+        out["children"] = [e.to_dict() for e in kids[:50]]
+        out["children_count"] = len(kids)
+        out["size"] = human_size(out["nbytes"])
+        out["name"] = out["name"] or "(root)"
+        return out
 
     def find(self, path: str) -> int:
         return int(self.graph.find(path).id)
@@ -146,6 +156,10 @@ class Source:
         return [
             {"id": n.id, "path": n.path, "full_name": n.full_name, "kind": n.kind} for n in hits[:limit]
         ], len(hits)
+
+    def node_of_key(self, key: str) -> int | None:
+        owner = self.graph.owner.get(key)
+        return int(owner[0]) if owner else None
 
     def plan(self, **options: Any) -> tuple[Any, str]:
         """The render plan (``render.select_view``) and its DOT: the same the exported pictures use."""

@@ -19,7 +19,7 @@ function render({ model, el }) {
   el.append(statusBar(model), h("div", { class: "ckv-bar0" }, filter, mode, count),
     h("div", { class: "ckv-main" }, h("div", { class: "ckv-pane" }, scroll), side));
 
-  const cols = [["key", "key"], ["dtype", "dtype"], ["shape", "shape"], ["size", "size"]];
+  const cols = [["key", "key"], ["name", "name"], ["dtype", "dtype"], ["shape", "shape"], ["size", "size"]];
   function drawHead() {
     head.replaceChildren(...cols.map(([c, label]) => {
       const arrow = model.get("sort") === c ? (model.get("descending") ? " ▼" : " ▲") : "";
@@ -34,9 +34,10 @@ function render({ model, el }) {
     const off = model.get("offset");
     spacer.style.height = `${(model.get("matched") + 1) * ROW}px`;
     table.style.transform = `translateY(${off * ROW}px)`;
-    body.replaceChildren(...model.get("rows").map(([key, dtype, shape, , size]) =>
+    body.replaceChildren(...model.get("rows").map(([key, name, dtype, shape, , size]) =>
       h("tr", { class: key === model.get("key") ? "ckv-sel" : null, "data-key": key, onclick: () => put(model, "key", key) },
-        h("td", { text: key, title: key }), h("td", { text: dtype }), h("td", { text: shapeText(shape) }), h("td", { text: size }))));
+        h("td", { text: key, title: key }), h("td", { text: name === key ? "" : name, title: name }), h("td", { text: dtype }),
+        h("td", { text: shapeText(shape) }), h("td", { text: size }))));
     const m = model.get("matched"), t = model.get("total");
     count.textContent = m === t ? `${t} keys` : `${m} of ${t} keys`;
   }

@@ -14,9 +14,10 @@ from .base import esm, shown
 from .panel import TensorPanel
 
 MODES = ("substring", "glob", "regex")
-COLUMNS = ("key", "dtype", "shape", "size")
+COLUMNS = ("key", "name", "dtype", "shape", "size")
 _SORT = {
     "key": lambda r: r[0],
+    "name": lambda r: (r[1], r[0]),
     "dtype": lambda r: (r[2], r[0]),
     "shape": lambda r: (len(r[3]), r[3], r[0]),
     "size": lambda r: (r[4], r[0]),
@@ -42,7 +43,7 @@ def matcher(text: str, mode: str) -> Any:
 
 class TensorsView(TensorPanel):
     """``filter``/``mode`` choose rows (by key or object path), ``sort``/``descending`` order them;
-    ``offset``/``limit`` is the window in ``rows`` (``[key, dtype, shape, bytes, size]`` each);
+    ``offset``/``limit`` is the window in ``rows`` (``[key, name, dtype, shape, bytes, size]``);
     ``matched`` rows of ``total`` pass the filter. Setting ``key`` (a click) opens the panel."""
 
     _esm = traitlets.Unicode(esm("tensors.js")).tag(sync=True)
@@ -82,7 +83,7 @@ class TensorsView(TensorPanel):
         rows = self.source.rows
         if self.filter:
             ok = matcher(self.filter, self.mode)
-            rows = [r for r in rows if ok(r[0]) or (r[1] != r[0] and ok(r[1]))]
+            rows = [r for r in rows if ok(r[0]) or (r[1] != r[0] and ok(r[1])) or (r[5] and ok(r[5]))]
         self._order = sorted(rows, key=_SORT[self.sort], reverse=self.descending)
         self.matched = len(self._order)
         if self.filter and not self._order:
@@ -94,10 +95,14 @@ class TensorsView(TensorPanel):
 
     def _page(self) -> None:
         window = self._order[self.offset : self.offset + self.limit]
-        self.rows = [[r[0], r[2], list(r[3]), r[4], human_size(r[4])] for r in window]
+        self.rows = [[r[0], r[1], r[2], list(r[3]), r[4], human_size(r[4])] for r in window]
+
+    def refresh(self) -> None:
+        """Rows again (names and object paths arrive once the object graph is built)."""
+        self._refilter()
 
     def pick(self, key: str) -> None:
-        """Add ``key``'s object path to ``picked`` (the Restore view's selection)."""
-        path = self.source.entry(key)["path"]
+        """Add ``key``'s object (its path; the key itself when it has none) to ``picked``."""
+        path = self.source.entry(key)["path"] or key
         if path not in self.picked:
             self.picked = [*self.picked, path]

@@ -110,7 +110,9 @@ def explore_in_browser(server: Server, page: Any) -> None:
     page.get_by_role("tab", name="Tensors").click()
     page.locator(".ckv-filter").fill("_kernel")
     count = page.locator(".ckv-count")
-    want = sum("_kernel" in k.lower() for k in checkpoint.entries)
+    want = sum(
+        any("_kernel" in (x or "") for x in (r.key, r.name, r.path)) for r in checkpoint.entry_records()
+    )
     page.wait_for_function(
         "([el, want]) => el.textContent.startsWith(want + ' of ')", arg=[count.element_handle(), want]
     )
@@ -130,7 +132,7 @@ def explore_in_browser(server: Server, page: Any) -> None:
     page.locator(".ckv-check").click()
     page.wait_for_selector(".ckv-report table")
     page.locator(".ckv-restore").click()
-    page.wait_for_selector(".ckv-result:text('restored 2 value(s) into model')")
+    page.wait_for_selector(".ckv-result:text('restored 3 value(s) into model')")
     shot(page, f"{server.app}-3-restore")
 
     client = server.kernel_client()

@@ -234,7 +234,7 @@ def test_big_endian_source_is_copied_as_little_endian(tmp_path: Path) -> None:
     build(tmp_path / "be", TENSORS, big_endian=True)
     out = ckptviz.open(str(tmp_path / "be")).save(str(tmp_path / "le"))
     copy = ckptviz.open(out)
-    assert copy._reader.endian == "<"
+    assert copy.reader.endian == "<"
     for key, want in TENSORS.items():
         assert copy.read(key).tolist() == want.tolist()
 
@@ -245,6 +245,6 @@ def test_progress_bar_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_copy_order_follows_source_offsets() -> None:
-    reader = ckptviz.open(str(DATA / "guide_legacy_adam" / "ckpt-4"))._reader
+    reader = ckptviz.open(str(DATA / "guide_legacy_adam" / "ckpt-4")).reader
     order = copying.copy_order(reader, sorted(reader.entries))
     assert order[0] == "iterator/.ATTRIBUTES/ITERATOR_STATE" and order[-1] == "_CHECKPOINTABLE_OBJECT_GRAPH"

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import ckptviz
+from ckptviz import RestoreMismatchError
 from ckptviz.format.writer import write_checkpoint
-from ckptviz.model.check import RestoreMismatchError, check
-from ckptviz.model.convert import convert
-from ckptviz.model.live import restore
+from ckptviz.live.match import check
+from ckptviz.live.restore import restore
+from ckptviz.transform.convert import convert
 from tests.conftest import DATA, bundle_fixtures
 
 tf = pytest.importorskip("tensorflow")

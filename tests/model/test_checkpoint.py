@@ -49,7 +49,7 @@ def test_empty_directory(tmp_path: Path) -> None:
 
 def test_entries_and_views_read_no_tensor_data(monkeypatch: pytest.MonkeyPatch) -> None:
     ckpt = ckptviz.open(str(GUIDE))
-    monkeypatch.setattr(ckpt._reader, "read", lambda key: pytest.fail(f"read {key}"))
+    monkeypatch.setattr(ckpt.reader, "read", lambda key: pytest.fail(f"read {key}"))
     entry = ckpt.entries["net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]
     assert (entry.dtype.name, entry.shape, entry.nbytes, entry.shard) == ("float32", (1, 5), 20, 0)
     assert repr(ckpt) == f"<ckptviz.Checkpoint '{GUIDE}/ckpt-4': 15 tensors, 2.6 KiB, object-based>"

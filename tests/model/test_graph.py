@@ -10,10 +10,11 @@ import pytest
 
 import ckptviz
 from ckptviz.format.naming import OBJECT_GRAPH_KEY
-from ckptviz.format.naming import escape_local_name as escape
-from ckptviz.format.naming import unescape_local_name as unescape
 from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
-from ckptviz.model.graph import Edge, ObjectGraph, Slot
+from ckptviz.model.graph import ObjectGraph
+from ckptviz.model.paths import escape_local_name as escape
+from ckptviz.model.paths import unescape_local_name as unescape
+from ckptviz.model.records import Edge, Slot
 from tests.conftest import DATA, corpus
 
 GRAPH_FIXTURES = sorted({(e["graph"], e["path"]) for e in corpus() if "graph" in e and "." not in e["name"]})
@@ -134,9 +135,9 @@ def test_find_unknown_path_suggests() -> None:
 
 def test_graph_reads_only_the_object_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     ckpt = ckptviz.open(str(DATA / "guide_legacy_adam"))
-    read = ckpt._reader.read
+    read = ckpt.reader.read
     monkeypatch.setattr(
-        ckpt._reader, "read", lambda key: read(key) if key == OBJECT_GRAPH_KEY else pytest.fail(key)
+        ckpt.reader, "read", lambda key: read(key) if key == OBJECT_GRAPH_KEY else pytest.fail(key)
     )
     assert len(ckpt.graph) == 18
 
@@ -152,10 +153,12 @@ def test_tf1_scope_tree() -> None:
         "b": graph.find("b").id,
         "dense": graph.find("dense").id,
         "dense_1": graph.find("dense_1").id,
+        "global_step": graph.find("global_step").id,
         "scoped": graph.find("scoped").id,
     }
-    # beta1_power & global_step hang off the optimizer as state, as iterations do in TF2
-    assert set(graph.children(adam.id)) == {"beta1_power", "beta2_power", "global_step"}
+    # beta1_power & co. hang off the optimizer as state, as iterations do in TF2; global_step is
+    # the training loop's, not Adam's, so it stays at the root
+    assert set(graph.children(adam.id)) == {"beta1_power", "beta2_power"}
     assert graph.find("beta1_power").kind == "variable"
     kernel = graph.find("dense/kernel")
     assert graph.children(graph.find("dense").id) == {
@@ -219,3 +222,45 @@ def test_corrupt_object_graph_raises(tmp_path: Path) -> None:
     prefix = next(bad.glob("*.index")).with_suffix("")
     with pytest.raises(ckptviz.CorruptCheckpointError):
         ckptviz.open(str(prefix)).graph  # noqa: B018
+
+
+def _keras_like(names: list[tuple[str, str]], slot_lists: dict[str, list[str]]) -> ObjectGraph:
+    """An optimizer recording no slots (tf_keras new form): variables by full_name, per-slot lists."""
+    from ckptviz.transform.graph_proto import new_graph
+
+    g = new_graph()
+    root = g.nodes.add()
+    entries: dict[str, tuple[str, list[int]]] = {}
+
+    def var(path: str, full_name: str) -> int:
+        i = len(g.nodes)
+        key = f"{path}/.ATTRIBUTES/VARIABLE_VALUE"
+        g.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name=full_name, checkpoint_key=key)
+        entries[key] = ("float32", [2])
+        return i
+
+    for path, full in names:
+        root.children.add(node_id=var(path, full), local_name=path)
+    opt = len(g.nodes)
+    g.nodes.add()
+    root.children.add(node_id=opt, local_name="optimizer")
+    g.nodes[opt].children.add(node_id=var("optimizer/iter", "iter"), local_name="iter")
+    g.nodes[opt].children.add(node_id=var("optimizer/learning_rate", "lr"), local_name="learning_rate")
+    for list_name, fulls in slot_lists.items():
+        lst = len(g.nodes)
+        g.nodes.add()
+        g.nodes[opt].children.add(node_id=lst, local_name=list_name)
+        for n, full in enumerate(fulls):
+            g.nodes[lst].children.add(node_id=var(f"optimizer/{list_name}/{n}", full), local_name=str(n))
+    return ObjectGraph.from_proto(g.SerializeToString(), entries)
+
+
+def test_slot_inference_skips_ambiguous_variables() -> None:
+    # a GAN: two variables named `kernel` with the same shape; a slot named after `kernel` is ambiguous
+    g = _keras_like([("g", "kernel"), ("d", "kernel"), ("b", "bias")], {"_m": ["Adam/m/kernel", "Adam/m/bias"]})
+    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("b", "m")}
+
+
+def test_slot_inference_links_one_slot_of_a_name_per_variable() -> None:
+    g = _keras_like([("b", "bias")], {"_m": ["Adam/m/bias", "Adam/m/bias"]})
+    assert len(g.slots) == 1

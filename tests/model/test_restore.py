@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import ckptviz
-from ckptviz.format.naming import escape_local_name, unescape_local_name
-from ckptviz.model.check import RestoreMismatchError, check
-from ckptviz.model.convert import NameConflictError, convert
-from ckptviz.model.live import restore
+from ckptviz import NameConflictError, RestoreMismatchError
+from ckptviz.live.match import check
+from ckptviz.live.restore import restore
+from ckptviz.model.paths import escape_local_name, unescape_local_name
+from ckptviz.transform.convert import convert
 from tests.conftest import DATA
 
 GUIDE = str(DATA / "guide_legacy_adam" / "ckpt-4")
@@ -99,7 +100,9 @@ def test_object_based_rename_rebuilds_the_graph(tmp_path: Path) -> None:
     paths = {a.checkpoint_key for n in saved.object_graph_proto.nodes for a in n.attributes}
     assert paths == set(saved.keys()) - {"_CHECKPOINTABLE_OBJECT_GRAPH"}
     root = saved.object_graph_proto.nodes[0]
-    assert sorted(r.local_name for r in root.children) == ["model", "optimizer", "save_counter"]
+    # the whole graph is kept: `net` stays, an empty holder TF's restore skips
+    assert sorted(r.local_name for r in root.children) == ["model", "net", "optimizer", "save_counter"]
+    assert not saved.graph.find("net").has_checkpoint_values
 
 
 def test_local_name_escaping() -> None:
@@ -171,9 +174,9 @@ def test_check_report_and_colours() -> None:
     assert [r.path for r in report.matched] == ["net/l1/bias"]
     assert [r.path for r in report.mismatched] == ["net/l1/kernel"]
     assert [r.path for r in report.missing_in_checkpoint] == ["extra"]
-    assert report.colours[13] == "matched" and report.colours[12] == "mismatched"
-    assert report.colours[4] == "missing"  # step
-    assert re.search(r"^mismatched +net/l1/kernel +float32\[1, 5\] +float32\[2, 5\]$", report.table(), re.M)
+    assert report.by_node[13] == "matched" and report.by_node[12] == "mismatched"
+    assert report.by_node[4] == "missing"  # step
+    assert re.search(r"^mismatched +net/l1/kernel +float32\[1,5\] +float32\[2,5\]$", report.table(), re.M)
     assert not report.ok
 
 

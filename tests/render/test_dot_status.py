@@ -14,7 +14,7 @@ GUIDE = str(DATA / "guide_legacy_adam")
 def test_check_report_colours_the_nodes() -> None:
     live = {"net": {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(4, np.float32)}}}
     report = ckptviz.check(GUIDE, live)
-    dot = ckptviz.open(GUIDE).graph.to_dot(status=report.colours)
+    dot = ckptviz.open(GUIDE).graph.to_dot(status=report.by_node)
     lines = {line.split()[0]: line for line in dot.splitlines() if line.startswith("  n") and "[id=" in line}
     graph = ckptviz.open(GUIDE).graph
     kernel, bias = graph.find("net/l1/kernel").id, graph.find("net/l1/bias").id
@@ -29,7 +29,7 @@ def test_check_report_colours_the_nodes() -> None:
 
 def test_name_based_status_by_key() -> None:
     graph = ckptviz.open(str(DATA / "tf1_saver")).graph
-    dot = graph.to_dot(status={"dense/kernel": "matched"})
+    dot = graph.to_dot(status={graph.find("dense/kernel").id: "matched"})
     assert 'class="variable matched"' in dot
 
 

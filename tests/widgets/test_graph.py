@@ -82,7 +82,7 @@ def test_load_colours_come_from_a_check_report() -> None:
     view = GraphView(GUIDE)
     live = {"net": {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(4, np.float32)}}}
     report = ckptviz.check(GUIDE, live)
-    view.show_status("load", report.colours)
+    view.show_status("load", report.by_node)
     assert view.colour == "load" and "load" in view.colours
     fills = {n["id"]: n["fill"] for n in view.drawing["nodes"]}
     assert fills[view.source.find("net/l1/bias")] == "#ff8f8f"  # mismatched, as in the exported picture

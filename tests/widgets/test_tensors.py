@@ -49,10 +49,10 @@ def test_a_filter_that_matches_nothing_says_so() -> None:
 def test_sort_by_size_descending_and_by_shape() -> None:
     view = TensorsView(GUIDE)
     view.sort, view.descending = "size", True
-    sizes = [r[3] for r in view.rows]
+    sizes = [r[4] for r in view.rows]
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
     view.sort, view.descending = "shape", False
-    assert [len(r[2]) for r in view.rows] == sorted(len(r[2]) for r in view.rows)
+    assert [len(r[3]) for r in view.rows] == sorted(len(r[3]) for r in view.rows)
     view.sort = "colour"
     assert "cannot sort by 'colour'" in view.error
 

@@ -15,59 +15,50 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import NameConflictError
-from ..format.naming import OBJECT_GRAPH_KEY, escape_local_name
-from .restore import CheckpointView, open_view
-from .select import GraphIndex
+from ..errors import NameConflictError, UsageError
+from ..format.naming import OBJECT_GRAPH_KEY
+from ..model import paths
+from .derived import DerivedCheckpoint, derive
+from .graph_proto import new_graph
 
-_COUNTER = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+_COUNTER = paths.attribute_key("save_counter", paths.VARIABLE_VALUE)
 Naming = Literal["full_name", "path"] | Mapping[str, str] | Callable[[str, str], str]
 
 
-def to_tf2(view: CheckpointView, root: str = "vars") -> CheckpointView:
+def to_tf2(view: DerivedCheckpoint, root: str = "vars") -> DerivedCheckpoint:
     """A name-based view as an object-based one with ``root`` holding every variable by name."""
-    from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
-
     if view.is_object_based:
-        raise ValueError(
-            "the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back"
-        )
-    graph = TrackableObjectGraph()
+        raise UsageError("the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back")
+    graph = new_graph()
     graph.nodes.add().children.add(node_id=1, local_name=root)
     holder = graph.nodes.add()
     # What Checkpoint.save() adds: TF's restore creates save_counter and assert_consumed wants its value.
     graph.nodes[0].children.add(node_id=2, local_name="save_counter")
-    graph.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name="save_counter", checkpoint_key=_COUNTER)
+    graph.nodes.add().attributes.add(name=paths.VARIABLE_VALUE, full_name="save_counter", checkpoint_key=_COUNTER)
     keys: dict[str, str] = {}
     for name in sorted(view.keys_map):
         nid = len(graph.nodes)
         holder.children.add(node_id=nid, local_name=name)
-        key = f"{escape_local_name(root)}/{escape_local_name(name)}/.ATTRIBUTES/VARIABLE_VALUE"
-        graph.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name=name, checkpoint_key=key)
+        key = paths.attribute_key(paths.join(paths.join("", root), name), paths.VARIABLE_VALUE)
+        graph.nodes.add().attributes.add(name=paths.VARIABLE_VALUE, full_name=name, checkpoint_key=key)
         keys[key] = view.keys_map[name]
     for node in graph.nodes:
         node.has_checkpoint_values.value = True  # every node holds or leads to a variable
-    return CheckpointView(view.source, keys, graph, extras={_COUNTER: np.array(1, dtype=np.int64)})
+    return DerivedCheckpoint(view.source, keys, graph, extras={_COUNTER: np.array(1, dtype=np.int64)})
 
 
-def tf1_names(view: CheckpointView, naming_: Naming = "full_name") -> dict[str, str]:
+def tf1_names(view: DerivedCheckpoint, naming_: Naming = "full_name") -> dict[str, str]:
     """``{TF1 name: view key}`` for every variable of an object-based view; raises on clashes."""
     if not view.is_object_based:
         return {k: k for k in view.keys_map}
-    index = GraphIndex.build(view.object_graph_proto, view.keys_map)
+    graph = view.graph
     names: dict[str, list[str]] = {}
-    skipped = []
     for key in view.keys_map:
-        owner = index.owner.get(key)
-        if owner is None or owner[1] != "VARIABLE_VALUE":
-            skipped.append(key)
-            continue
-        nid, _ = owner
-        path = index.paths.get(nid, key)
-        full_name = next(
-            a.full_name for a in view.object_graph_proto.nodes[nid].attributes if a.name == owner[1]
-        )
-        names.setdefault(_tf1_name(naming_, path, full_name), []).append(key)
+        owner = graph.owner.get(key)
+        if owner is None or owner[1] != paths.VARIABLE_VALUE:
+            continue  # iterator state, Python state: no TF1 form (to_tf1 reports them)
+        node = graph.nodes[owner[0]]
+        names.setdefault(_tf1_name(naming_, node.path, node.full_name), []).append(key)
     problems = {n: keys for n, keys in names.items() if len(keys) > 1 or not n}
     if problems:
         shown = "; ".join(
@@ -90,13 +81,13 @@ def _tf1_name(naming_: Naming, path: str, full_name: str) -> str:
         return naming_.get(path, full_name)
     if callable(naming_):
         return naming_(path, full_name)
-    raise ValueError(f"naming must be 'full_name', 'path', a dict or a function, not {naming_!r}")
+    raise UsageError(f"naming must be 'full_name', 'path', a dict or a function, not {naming_!r}")
 
 
-def to_tf1(view: CheckpointView, naming_: Naming = "full_name") -> CheckpointView:
+def to_tf1(view: DerivedCheckpoint, naming_: Naming = "full_name") -> DerivedCheckpoint:
     """An object-based view as a name-based one keyed by TF1 variable names."""
     names = tf1_names(view, naming_)
-    return CheckpointView(view.source, {n: view.keys_map[k] for n, k in sorted(names.items())})
+    return DerivedCheckpoint(view.source, {n: view.keys_map[k] for n, k in sorted(names.items())})
 
 
 def convert(
@@ -117,7 +108,7 @@ def convert(
     variables by ``naming``: their recorded ``full_name`` (default), their object ``"path"``, a
     dict ``{path: name}`` (others keep their full_name) or a function ``(path, full_name) -> name``.
     """
-    view = open_view(src)
+    view = derive(src)
     if select is not None:
         view = view.select(select)
     if assignment_map:
@@ -127,7 +118,7 @@ def convert(
     elif to == "tf1":
         out = to_tf1(view, naming)
     else:
-        raise ValueError(f"to must be 'tf2' or 'tf1', not {to!r}")
+        raise UsageError(f"to must be 'tf2' or 'tf1', not {to!r}")
     if OBJECT_GRAPH_KEY in out.keys_map:
         raise NameConflictError(f"a variable may not be named {OBJECT_GRAPH_KEY!r}", {OBJECT_GRAPH_KEY: []})
     return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size)

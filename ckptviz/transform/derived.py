@@ -1,30 +1,31 @@
-"""``CheckpointView``: part of a checkpoint, possibly renamed, that can be read, saved or restored.
+"""``DerivedCheckpoint``: part of a checkpoint, possibly renamed or converted, that can be read,
+saved or restored.
 
-A view never copies tensor data: it maps its keys to the source checkpoint's keys and carries
-its own object graph (pruned by ``select``, rebuilt by ``rename``). ``save`` streams the chosen
-tensors into a new bundle; a view of the whole checkpoint saves a byte-identical copy.
+It never copies tensor data: it maps its keys to the source checkpoint's keys and carries its own
+object graph (pruned by ``select``, rewritten by ``rename``). ``save`` streams the chosen tensors
+into a new bundle; a derived checkpoint of the whole source saves a byte-identical copy.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..errors import KeyNotFoundError
+from ..errors import KeyNotFoundError, UsageError
 from ..format import naming
 from ..format.bundle import BundleReader, Entry
 from ..format.writer import infer_dtype
-from . import rename, select
-from .select import value_path  # the method argument `select` shadows the module
+from ..model.checkpoint import Checkpoint
+from ..model.graph import ObjectGraph
+from ..model.paths import value_path
+from . import rename as renaming
+from . import select as selecting
 
-if TYPE_CHECKING:
-    from .checkpoint import Checkpoint
 
-
-class CheckpointView:
+class DerivedCheckpoint:
     """Tensors of ``source`` under new keys (``keys``: new key → source key) and an object graph."""
 
     def __init__(
@@ -40,9 +41,11 @@ class CheckpointView:
         self.keys_map = dict(keys)
         self._graph = graph
         self._graph_is_source = graph_is_source  # the source's graph (or its lack), unchanged
+        self._entries: dict[str, Entry] | None = None
+        self._object_graph: ObjectGraph | None = None
 
     @classmethod
-    def of(cls, source: Checkpoint) -> CheckpointView:
+    def of(cls, source: Checkpoint) -> DerivedCheckpoint:
         """All of ``source``: its tensors and its object graph, unchanged."""
         keys = {k: k for k in source.entries if k != naming.OBJECT_GRAPH_KEY}
         return cls(source, keys, source.object_graph_proto, graph_is_source=True)
@@ -59,11 +62,30 @@ class CheckpointView:
         return self._graph is not None
 
     @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
     def entries(self) -> dict[str, Entry]:
-        out = {new: self.source.entries[old]._replace(key=new) for new, old in self.keys_map.items()}
-        for key, value in self.extras.items():
-            out[key] = Entry(key, infer_dtype(value), tuple(value.shape))
-        return out
+        if self._entries is None:
+            source = self.source.entries
+            out = {new: source[old]._replace(key=new) for new, old in self.keys_map.items()}
+            for key, value in self.extras.items():
+                out[key] = Entry(key, infer_dtype(value), tuple(value.shape))
+            self._entries = out
+        return self._entries
+
+    @property
+    def graph(self) -> ObjectGraph:
+        """The object graph of this checkpoint as it would be saved (a scope tree when name-based)."""
+        if self._object_graph is None:
+            if self._graph_is_source:
+                self._object_graph = self.source.graph
+            elif self._graph is None:
+                self._object_graph = ObjectGraph.from_keys(self.entries, source=self.source.path)
+            else:
+                self._object_graph = ObjectGraph.from_proto(self._graph, self.entries, source=self.source.path)
+        return self._object_graph
 
     def keys(self) -> list[str]:
         return list(self.keys_map) + list(self.extras)
@@ -84,43 +106,56 @@ class CheckpointView:
             raise KeyNotFoundError(key, self.keys())
         return self.source.read(self.keys_map[key])
 
-    def to_numpy(self, select: select.Selector | None = None) -> dict[str, np.ndarray]:
+    def to_numpy(self, select: selecting.Selector | None = None) -> dict[str, np.ndarray]:
         """``{path: array}``: object paths for variables (``net/l1/bias``), keys for everything else."""
         view = self if select is None else self.select(select)
         return {value_path(k): view.read(k) for k in view}
 
     def __repr__(self) -> str:
         kind = "object-based" if self.is_object_based else "name-based"
-        return f"<ckptviz.CheckpointView of {self.source.path!r}: {len(self)} tensors, {kind}>"
+        return f"<ckptviz.DerivedCheckpoint of {self.source.path!r}: {len(self)} tensors, {kind}>"
 
-    # -- deriving views ------------------------------------------------------------------------
+    # -- deriving --------------------------------------------------------------------------------
 
-    def _index(self) -> select.GraphIndex:
-        return select.GraphIndex.build(self._graph, self.keys_map)
+    def _derived(self, keys: Mapping[str, str], graph: Any = None) -> DerivedCheckpoint:
+        return DerivedCheckpoint(self.source, keys, graph)
 
-    def select(self, selector: select.Selector) -> CheckpointView:
-        """Only the chosen subtrees: object paths (``"net/l1"``), key globs (``"*/bias*"``), node ids,
-        or a predicate on keys; a list combines them. The object graph keeps the paths that reach
-        them, ``save_counter``, and slots whose variable and optimizer are both kept."""
-        keys = list(self.keys_map)
-        if self._graph is None:
-            chosen, _ = select.select_keys(keys, None, selector)
-            return CheckpointView(self.source, {k: v for k, v in self.keys_map.items() if k in chosen})
+    def select(self, selector: selecting.Selector | None = None, *, exclude: selecting.Selector | None = None) -> DerivedCheckpoint:
+        """Only the chosen subtrees, minus the ``exclude``d ones: object paths (``"net/l1"``, any
+        alias), keys, ``full_name``s, globs over keys and paths (``"*/bias*"``), node ids, or a
+        predicate on keys; a list combines them. The object graph keeps the paths that reach them,
+        ``save_counter``, and slots whose variable and optimizer are both kept."""
         if self.extras:
-            raise ValueError("select before converting: this view holds tensors that are not in its source")
-        index = self._index()
-        chosen, nodes = select.select_keys(keys, index, selector)
-        graph, kept = select.prune(index, chosen, nodes)
-        return CheckpointView(self.source, {k: v for k, v in self.keys_map.items() if k in kept}, graph)
+            raise UsageError("select before converting: this checkpoint holds tensors its source does not")
+        if selector is None and exclude is None:
+            raise UsageError("select what? pass object paths, keys or globs, or exclude=…")
+        graph, keys = self.graph, list(self.keys_map)
+        if selector is None:
+            chosen, nodes = set(keys), set[int]()
+        else:
+            chosen, nodes = selecting.choose(graph, keys, selector)
+        if exclude is not None:
+            drop_keys, drop_nodes = selecting.choose(graph, keys, exclude)
+            drop_nodes |= {s.slot_id for n in drop_nodes for s in graph.slots_of(n) if s.variable_id == n}
+            dropped = drop_keys | selecting.keys_in(graph, keys, drop_nodes)
+            chosen = (chosen | selecting.keys_in(graph, keys, nodes)) - dropped
+            nodes = set()
+        if not graph.object_based:
+            chosen |= selecting.keys_in(graph, keys, nodes)
+            return self._derived({k: v for k, v in self.keys_map.items() if k in chosen})
+        proto, kept = selecting.prune(graph, chosen, nodes)
+        if exclude is not None:
+            kept -= dropped
+        return self._derived({k: v for k, v in self.keys_map.items() if k in kept}, proto)
 
-    def rename(self, assignment_map: rename.AssignmentMap) -> CheckpointView:
+    def rename(self, assignment_map: renaming.AssignmentMap) -> DerivedCheckpoint:
         """Keys (name-based) or object paths (object-based) renamed as ``init_from_checkpoint`` would."""
         if self.extras:
-            raise ValueError("rename before converting: this view holds tensors that are not in its source")
+            raise UsageError("rename before converting: this checkpoint holds tensors its source does not")
         if self._graph is None:
-            return CheckpointView(self.source, rename.rename_keys(self.keys_map, assignment_map))
-        graph, renamed = rename.rename_graph(self._graph, self.keys_map, assignment_map)
-        return CheckpointView(self.source, {k: self.keys_map[v] for k, v in renamed.items()}, graph)
+            return self._derived(renaming.rename_keys(self.keys_map, assignment_map))
+        proto, renamed = renaming.rename_graph(self.graph, self.keys_map, assignment_map)
+        return self._derived(renamed, proto)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -137,8 +172,7 @@ class CheckpointView:
 
         prefix = os.fspath(prefix)
         _refuse_source(self.source, prefix)
-        reader = getattr(self.source, "_reader", None)
-        bundle = reader if isinstance(reader, BundleReader) else None
+        bundle = self.source.reader if isinstance(self.source.reader, BundleReader) else None
         faithful = (
             bundle is not None
             and self._graph_is_source
@@ -174,15 +208,13 @@ class CheckpointView:
 
 def _refuse_source(source: Checkpoint, prefix: str) -> None:
     if source.format == "bundle" and os.path.realpath(prefix) == os.path.realpath(source.path):
-        raise ValueError(
+        raise UsageError(
             f"{prefix} is the checkpoint being read; save to another prefix (ckptviz never modifies its source)"
         )
 
 
-def open_view(src: Any) -> CheckpointView:
-    """A view of ``src``: a path, a ``Checkpoint`` or a ``CheckpointView``."""
-    if isinstance(src, CheckpointView):
+def derive(src: Any) -> DerivedCheckpoint:
+    """``src`` as a ``DerivedCheckpoint``: a path, a ``Checkpoint`` or a ``DerivedCheckpoint``."""
+    if isinstance(src, DerivedCheckpoint):
         return src
-    from .checkpoint import Checkpoint
-
-    return CheckpointView.of(src if isinstance(src, Checkpoint) else Checkpoint(os.fspath(src)))
+    return DerivedCheckpoint.of(src if isinstance(src, Checkpoint) else Checkpoint(os.fspath(src)))

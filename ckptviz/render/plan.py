@@ -1,4 +1,6 @@
-"""Which part of an ObjectGraph to draw: selection, filters and collapsing, before any layout.
+"""The render plan: which part of an ObjectGraph to draw (selection, filters, collapsing) and what
+each drawn node says (label, tooltip, status), as plain data before any layout. DOT and a browser
+draw the same plan (``Plan.to_dict()``).
 
 Graphviz slows down and pictures stop being readable past a few hundred nodes (docs/jupyter.md),
 so a big graph collapses subtrees into single nodes that say what they hide. Collapsing follows the
@@ -12,9 +14,12 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import KeyNotFoundError
-from ..model.graph import Node, ObjectGraph, Slot
+from ..model.checkpoint import human_size
+from ..model.graph import ObjectGraph
+from ..model.records import Node, Slot
 
 NodeRef = str | int  # an escaped object path or a node id
 _MIN_PARTIAL = 8  # with less room than this, fold a node whole rather than show a few of its kids
@@ -44,9 +49,9 @@ class GraphView:
     legend: bool = True
     rankdir: str = "LR"
     title: str | None = None
-    # A will-it-load result to paint on the nodes: ``CheckReport.colours``, i.e. {node id, or key
-    # of a name-based checkpoint: "matched" | "missing" | "mismatched"}.
-    status: Mapping[int | str, str] | None = None
+    # A result to paint on the nodes, {node id: status}: ``CheckReport.by_node`` ("matched" |
+    # "missing" | "mismatched"), or a diff's statuses.
+    status: Mapping[int, str] | None = None
 
 
 @dataclass
@@ -61,7 +66,9 @@ class Shown:
 
 
 @dataclass
-class View:
+class Plan:
+    """What to draw. Stand-ins for the unshown kids of node ``p`` have id ``len(graph) + p``."""
+
     nodes: dict[int, Shown]
     edges: list[tuple[int, str, int]]  # child edges between drawn nodes, as stored
     merged_edges: list[tuple[int, int, int]] = field(
@@ -71,6 +78,36 @@ class View:
     owners: dict[int, int] = field(default_factory=dict)  # drawn node -> its drawn ownership parent
     names: dict[int, str] = field(default_factory=dict)  # drawn node -> local name on its owner's edge
     total: int = 0  # nodes left after selection and filters, before collapsing
+    labels: dict[int, str] = field(default_factory=dict)
+    tooltips: dict[int, str] = field(default_factory=dict)
+    status: dict[int, str] = field(default_factory=dict)
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: drawn nodes with kind/label/tooltip/status, and the three kinds of edges."""
+        return {
+            "title": self.title,
+            "total": self.total,
+            "nodes": [
+                {
+                    "id": i,
+                    "path": s.node.path,
+                    "kind": s.node.kind,
+                    "label": self.labels.get(i, ""),
+                    "tooltip": self.tooltips.get(i, ""),
+                    "status": self.status.get(i),
+                    "collapsed": s.collapsed,
+                    "hidden_nodes": s.hidden_nodes,
+                    "hidden_variables": s.hidden_variables,
+                    "hidden_bytes": s.hidden_bytes,
+                    "owner": self.owners.get(i),
+                }
+                for i, s in self.nodes.items()
+            ],
+            "edges": [{"parent": p, "label": n, "child": c} for p, n, c in self.edges],
+            "merged_edges": [{"parent": a, "child": b, "count": n} for a, b, n in self.merged_edges],
+            "slot_edges": [s.to_dict() for s in self.slot_edges],
+        }
 
 
 class Tree:
@@ -129,7 +166,7 @@ def _resolve(graph: ObjectGraph, ref: NodeRef) -> int:
     return graph.find(ref).id
 
 
-def select_view(graph: ObjectGraph, options: GraphView | None = None) -> View:
+def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     """The nodes and edges to draw for ``options`` (all pure data; no Graphviz)."""
     o = options or GraphView()
     folded = frozenset() if o.optimizer_lists else redundant_lists(graph)
@@ -155,7 +192,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> View:
             r = len(graph.nodes) + p
             if r not in shown:
                 parent = graph.nodes[p]
-                shown[r] = Shown(Node(r, f"{parent.path}/…" if parent.path else "…"), collapsed=True)
+                shown[r] = Shown(Node(r, fixed_path=f"{parent.path}/…" if parent.path else "…"), collapsed=True)
             rep[i] = r
         elif p is not None and p in rep and (rep[p] != p or p in collapsed):
             rep[i] = rep[p]
@@ -167,7 +204,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> View:
         s.hidden_nodes += 1
         s.hidden_variables += node.kind in ("variable", "slot")
         s.hidden_bytes += node.nbytes
-    view = View(dict(sorted(shown.items())), [], total=len(keep))
+    view = Plan(dict(sorted(shown.items())), [], total=len(keep))
     owners = {i: tree.parent[i] if i < len(graph.nodes) else i - len(graph.nodes) for i in shown}
     view.owners = {i: p for i, p in owners.items() if p is not None and p in shown}
     names: dict[int, dict[int, str]] = {}
@@ -196,6 +233,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> View:
         for s in graph.slots
         if rep.get(s.slot_id) == s.slot_id and s.optimizer_id in rep and s.variable_id in rep
     ]
+    describe(graph, view, o)
     return view
 
 
@@ -281,3 +319,78 @@ def _collapse(
         visible += share
         collapsed.update(k for k in kids[: share - 1] if any(g in keep for g in tree.kids[k]))
     return collapsed, partial
+
+
+def describe(graph: ObjectGraph, plan: Plan, o: GraphView) -> None:
+    """Labels, tooltips, statuses and the title of the drawn nodes."""
+    slot_of = {s.slot_id: s for s in graph.slots}
+    for i, shown in plan.nodes.items():
+        plan.labels[i] = _label(graph, shown, slot_of, plan.names.get(i, shown.node.name))
+        plan.tooltips[i] = _tooltip(graph, shown, slot_of)
+    for ref, state in (o.status or {}).items():
+        if not isinstance(ref, int):
+            raise TypeError(f"status is keyed by node id, not {ref!r} (use CheckReport.by_node)")
+        if ref in plan.nodes:
+            plan.status[ref] = state
+    kind = "object graph" if graph.object_based else "scope tree (name-based, no object graph)"
+    source = graph.source.rsplit("/", 2)
+    name = "/".join(source[-2:]) if graph.source else "checkpoint"
+    n = len(graph.nodes)
+    drawn = f"{len(plan.nodes)} of {n} nodes drawn" if len(plan.nodes) < n else f"{n} nodes"
+    plan.title = o.title if o.title is not None else f"{name}: {kind}, {drawn}"
+
+
+def value_spec(dtype: str, shape: tuple[int, ...] | None) -> str:
+    """``float32[1,5]``, ``int64 scalar``: dtype and shape the way TF users read them."""
+    if shape is None:
+        return dtype
+    return f"{dtype} scalar" if shape == () else f"{dtype}[{','.join(map(str, shape))}]"
+
+
+def _label(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot], local: str) -> str:
+    node = s.node
+    slot = slot_of.get(node.id)
+    if node.id == 0:
+        name = "(root)"
+    elif slot is not None:
+        name = slot.slot_name
+    else:
+        name = local
+    if node.id < len(graph.nodes) and name.isdigit() and node.kind == "other":  # a list item: name its layer
+        scope = graph.common_scope(node.id)
+        name = f"{name}: {scope}" if scope else name
+    if len(name) > 32:
+        name = name[:15] + "…" + name[-15:]
+    lines = [name]
+    if node.dtype is not None:
+        lines.append(value_spec(node.dtype, node.shape))
+    if s.collapsed:
+        what = f"{s.hidden_variables} variable{'s' if s.hidden_variables != 1 else ''}"
+        lines.append(f"+{s.hidden_nodes} hidden: {what}, {human_size(s.hidden_bytes)}")
+    return "\n".join(lines)
+
+
+def _tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot]) -> str:
+    node = s.node
+    if node.id >= len(graph.nodes):  # the stand-in for the kids of a partly shown node
+        return (
+            f"{s.hidden_nodes} more objects under {node.path[:-2] or '(root)'}: {s.hidden_variables} variables, "
+            f"{human_size(s.hidden_bytes)}"
+        )
+    lines = [f"{node.kind} {node.path or '(root)'}  [node {node.id}]"]
+    slot = slot_of.get(node.id)
+    if slot is not None:  # TF's pretty-printer wording
+        owner = graph.nodes[slot.optimizer_id].path or "(root)"
+        lines.append(f"{owner}'s state '{slot.slot_name}' for {graph.display_name(slot.variable_id)}")
+    for a in node.attributes:
+        for key in a.keys or (a.checkpoint_key + " (missing)",):
+            v = next((v for v in node.values if v.key == key), None)
+            desc = f"{value_spec(v.dtype, v.shape)} {human_size(v.nbytes)}" if v else ""
+            lines.append(f"{key}  {desc}".rstrip())
+    if node.full_name:
+        lines.append(f"full_name: {node.full_name}")
+    if node.registered_saver:
+        lines.append(f"registered saver: {node.registered_saver}")
+    if s.collapsed:
+        lines.append(f"collapsed: {s.hidden_nodes} nodes, {s.hidden_variables} variables, {human_size(s.hidden_bytes)}")
+    return "\n".join(lines)

@@ -1,8 +1,8 @@
 """Restoring a checkpoint into live objects: TensorFlow ones, or plain trees of numpy arrays.
 
-TensorFlow is imported only inside ``TFAdapter`` methods, so ``import ckptviz`` never needs it.
-Every pair is checked (``check.py``) before the first assignment: a shape or dtype mismatch
-restores nothing. The returned ``RestoreStatus`` answers TF's status assertions.
+All or nothing: every pair is checked (``match.py``), every value read and CRC-checked, and every
+target asked whether it can take its value, before the first assignment. The returned
+``RestoreStatus`` answers TF's status assertions.
 """
 
 from __future__ import annotations
@@ -12,50 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .check import VALUE, Adapter, CheckReport, NestedAdapter, Row, check, raise_on_mismatch
-from .restore import open_view
-
-
-class TFAdapter:
-    """``tf.Module``, Keras and ``tf.train.Checkpoint`` objects seen as TF's checkpointer sees them."""
-
-    def __init__(self) -> None:
-        import tensorflow as tf
-
-        self.tf = tf
-
-    def children(self, obj: Any) -> Mapping[str, Any]:
-        if not isinstance(obj, self.tf.__internal__.tracking.Trackable) or _is_variable(obj):
-            return {}
-        return dict(self.tf.train.TrackableView.children(obj))
-
-    def values(self, obj: Any) -> Mapping[str, tuple[tuple[int, ...], str]]:
-        if not _is_variable(obj):
-            return {}
-        return {VALUE: (tuple(int(d) for d in obj.shape), str(getattr(obj.dtype, "name", obj.dtype)))}
-
-    def slot(self, optimizer: Any, variable: Any, slot_name: str) -> Any:
-        get_slot = getattr(optimizer, "get_slot", None)  # TF1 and legacy Keras optimizers
-        if get_slot is None:
-            return None
-        try:
-            return get_slot(variable, slot_name)
-        except (KeyError, ValueError, AttributeError):
-            return None  # slots not created yet (TF would defer; we report them unmatched)
-
-    def name(self, obj: Any) -> str | None:
-        name = str(getattr(obj, "name", "") or "")
-        return name[:-2] if name.endswith(":0") else name or None
-
-    def assign(self, target: Any, value: np.ndarray) -> None:
-        target.assign(value)
-
-
-def _is_variable(obj: Any) -> bool:
-    """tf.Variable and Keras 3 variables: anything with a shape, a dtype and assign()."""
-    return all(hasattr(obj, a) for a in ("assign", "shape", "dtype")) and not hasattr(
-        obj, "trainable_variables"
-    )
+from ..errors import RestoreMismatchError
+from ..transform.derived import derive
+from .match import check, default_adapter, raise_on_mismatch
+from .report import CheckReport, Row
 
 
 class RestoreStatus:
@@ -138,17 +98,22 @@ def restore(
     ``Checkpoint.select`` / ``Checkpoint.rename``. Raises ``RestoreMismatchError`` listing every
     path whose shape or dtype differs, having assigned nothing.
     """
-    view = open_view(src)
+    view = derive(src)
     if select is not None:
         view = view.select(select)
     if assignment_map:
         view = view.rename(assignment_map)
-    adapter: Adapter = NestedAdapter() if isinstance(into, (Mapping, list, tuple)) else TFAdapter()
-    if isinstance(adapter, TFAdapter) and isinstance(into, adapter.tf.train.Checkpoint):
+    adapter = default_adapter(into)
+    tf = getattr(adapter, "tf", None)
+    if tf is not None and isinstance(into, tf.train.Checkpoint):
         _ = into.save_counter  # created on restore by TF too, so it can be matched
     report = check(view, into, adapter)
     raise_on_mismatch(report)
     pairs: list[tuple[Row, np.ndarray]] = [(r, view.read(r.key)) for r in report.matched if r.key]
-    for row, value in pairs:  # every value is read (and CRC-checked) before the first assignment
+    refused = [(r.path, why) for r, v in pairs if (why := adapter.assignable(r.target, v)) is not None]
+    if refused:
+        shown = "; ".join(f"{p}: {why}" for p, why in refused[:5])
+        raise RestoreMismatchError(f"{len(refused)} value(s) cannot be assigned, nothing was restored: {shown}", report)
+    for row, value in pairs:
         adapter.assign(row.target, value)
     return RestoreStatus(report, view.is_object_based)

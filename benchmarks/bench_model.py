@@ -1,0 +1,78 @@
+"""Interactive paths of the model layer on big checkpoints: check, select, a typo's hint.
+
+    python benchmarks/bench_model.py            # inputs under benchmarks/out/model (made once)
+
+Only the public API is timed, so the same script measures any revision (PYTHONPATH=<checkout>).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import ckptviz
+from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
+
+OUT = Path(__file__).parent / "out" / "model"
+
+
+def object_based(prefix: Path, n: int) -> Path:
+    """``model/layer_i/kernel`` for i < n: an object graph of n variables under n layers."""
+    if prefix.with_suffix(".index").exists():
+        return prefix
+    g = TrackableObjectGraph()
+    root, model = g.nodes.add(), g.nodes.add()
+    root.children.add(node_id=1, local_name="model")
+    tensors = {}
+    for i in range(n):
+        layer = len(g.nodes)
+        g.nodes.add().children.add(node_id=layer + 1, local_name="kernel")
+        model.children.add(node_id=layer, local_name=f"layer_{i}")
+        key = f"model/layer_{i}/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+        g.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name=f"layer_{i}/kernel", checkpoint_key=key)
+        tensors[key] = np.full(4, i, np.float32)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    ckptviz.write_checkpoint(prefix, tensors, g, overwrite=True)
+    return prefix
+
+
+def timed(fn: object, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p4 = object_based(OUT / "vars4000" / "ckpt", 4000)
+    p8 = object_based(OUT / "vars8000" / "ckpt", 8000)
+    p50 = object_based(OUT / "vars50000" / "ckpt", 50_000)
+    tree = {"model": {f"layer_{i}": {"kernel": np.zeros(4, np.float32)} for i in range(4000)}}
+    selection = [f"model/layer_{i}" for i in range(8000)]
+    big = ckptviz.open(str(p50))
+    big.entries  # noqa: B018 - listed once, as a face would have it already
+
+    def typo() -> None:
+        with contextlib.suppress(ckptviz.KeyNotFoundError):
+            big.read("model/layer_123/kernal/.ATTRIBUTES/VARIABLE_VALUE")
+
+    rows = [
+        ("check, 4 000 keys", timed(lambda: ckptviz.check(str(p4), tree)), 0.2),
+        ("select 8 000 variables", timed(lambda: ckptviz.open(str(p8)).select(selection)), 0.3),
+        ("typo hint, 50 000 keys", timed(typo), 0.05),
+    ]
+    print(f"ckptviz from {Path(ckptviz.__file__).parent.parent} (python {sys.version.split()[0]})")
+    print(f"{'case':<26}{'median':>10}{'target':>10}")
+    for name, t, target in rows:
+        print(f"{name:<26}{t * 1000:>8.0f}ms{target * 1000:>8.0f}ms")
+
+
+if __name__ == "__main__":
+    main()

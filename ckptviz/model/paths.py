@@ -1,0 +1,234 @@
+"""TensorFlow's key grammar, in one place (format.md §6.3; TF's ``trackable_utils``, ``util.py``).
+
+- An object's *path* joins the escaped local names along its first breadth-first route from the
+  root (``net/l1/kernel``); ``.`` escapes as ``..`` and ``/`` as ``.S``.
+- An attribute's key is ``<path>/.ATTRIBUTES/<escaped attribute name>``
+  (``net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE``).
+- A slot variable, which no ``children`` edge reaches, has the path
+  ``<variable path>/.OPTIMIZER_SLOT/<optimizer path>/<escaped slot name>``.
+- An attribute owns its exact key if the bundle has it, else every key it prefixes (legacy
+  saveables append ``_STATE``, ``-keys``/``-values``) that is not another attribute's exact key.
+- ``has_checkpoint_values`` is true for nodes holding values and, propagated upward, their parents.
+
+Paths are never stored whole: ``NodePaths`` keeps a parent and a segment per node and builds a path
+on request, so a 30 000-deep chain costs linear memory.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+
+ATTRIBUTES = ".ATTRIBUTES"
+VARIABLE_VALUE = "VARIABLE_VALUE"
+OPTIMIZER_SLOT = ".OPTIMIZER_SLOT"
+_ATTR_SEP = f"/{ATTRIBUTES}/"
+_SLOT_SEP = f"/{OPTIMIZER_SLOT}/"
+
+
+def escape_local_name(name: str) -> str:
+    """TF's ``trackable_utils.escape_local_name``: ``.`` -> ``..``, then ``/`` -> ``.S``."""
+    return name.replace(".", "..").replace("/", ".S")
+
+
+def unescape_local_name(segment: str) -> str:
+    """Inverse of ``escape_local_name`` for one path segment."""
+    out, i = [], 0
+    while i < len(segment):
+        pair = segment[i : i + 2]
+        if pair in ("..", ".S"):
+            out.append("." if pair == ".." else "/")
+            i += 2
+        else:
+            out.append(segment[i])
+            i += 1
+    return "".join(out)
+
+
+def join(path: str, local_name: str) -> str:
+    """The path of the child ``local_name`` (raw, unescaped) of the object at ``path``."""
+    segment = escape_local_name(local_name)
+    return f"{path}/{segment}" if path else segment
+
+
+def attribute_key(path: str, attribute: str) -> str:
+    """``net/l1/kernel`` + ``VARIABLE_VALUE`` -> ``net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE``."""
+    return f"{path}{_ATTR_SEP}{escape_local_name(attribute)}"
+
+
+def slot_path(variable_path: str, optimizer_path: str, slot_name: str) -> str:
+    return f"{variable_path}{_SLOT_SEP}{optimizer_path}/{escape_local_name(slot_name)}"
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """``(object path, escaped attribute)`` of an object-based key, None for other keys."""
+    path, sep, attribute = key.partition(_ATTR_SEP)
+    return (path, attribute) if sep else None
+
+
+def split_slot_path(path: str) -> tuple[str, str, str] | None:
+    """``(variable path, optimizer path, slot name)`` of a slot path, else None."""
+    variable, sep, rest = path.partition(_SLOT_SEP)
+    if not sep or "/" not in rest:
+        return None
+    optimizer, _, slot = rest.rpartition("/")
+    return variable, optimizer, unescape_local_name(slot)
+
+
+def value_path(key: str) -> str:
+    """``net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE`` -> ``net/l1/bias``; other keys unchanged."""
+    suffix = _ATTR_SEP + VARIABLE_VALUE
+    return key[: -len(suffix)] if key.endswith(suffix) else key
+
+
+def is_object_key(key: str) -> bool:
+    return _ATTR_SEP in key
+
+
+def attribute_owners(
+    attributes: Iterable[tuple[int, str, str]], keys: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """``{key: (node id, attribute name)}`` for ``(node id, name, checkpoint_key)`` triples.
+
+    The exact key beats any prefix, and an earlier attribute beats a later one; prefixes are
+    found by bisection in the sorted keys, so 20 000 prefix attributes cost n log n.
+    """
+    ordered = sorted(keys)
+    exact = set(ordered)
+    owner: dict[str, tuple[int, str]] = {}
+    prefixed: list[tuple[int, str, str]] = []
+    for node_id, name, checkpoint_key in attributes:
+        if checkpoint_key in exact:
+            owner.setdefault(checkpoint_key, (node_id, name))
+        elif checkpoint_key:
+            prefixed.append((node_id, name, checkpoint_key))
+    for node_id, name, prefix in prefixed:
+        i = bisect.bisect_left(ordered, prefix)
+        while i < len(ordered) and ordered[i].startswith(prefix):
+            owner.setdefault(ordered[i], (node_id, name))
+            i += 1
+    return owner
+
+
+def checkpointed_nodes(count: int, edges: Iterable[tuple[int, int]], holders: Iterable[int]) -> set[int]:
+    """TF's ``add_checkpoint_values_check``: the holders of values and every ancestor of one.
+
+    Iterative propagation along reversed ``(parent, child)`` edges: correct on cycles, no recursion.
+    """
+    parents: list[list[int]] = [[] for _ in range(count)]
+    for parent, child in edges:
+        parents[child].append(parent)
+    marked = set(holders)
+    todo = deque(marked)
+    while todo:
+        for parent in parents[todo.popleft()]:
+            if parent not in marked:
+                marked.add(parent)
+                todo.append(parent)
+    return marked
+
+
+class NodePaths:
+    """Paths of every node of an object graph, built on request from parents and segments.
+
+    ``parent[i]`` is the first breadth-first parent (-1 for the root and for nodes no ``children``
+    edge reaches), ``segment[i]`` the escaped local name on that edge. Slot variables and
+    unreachable nodes get ``special`` paths: a slot as ``(variable, optimizer, slot name)``, others
+    as a string.
+    """
+
+    def __init__(self, count: int, out_edges: Sequence[Sequence[tuple[str, int]]]) -> None:
+        self.parent = [-1] * count
+        self.segment = [""] * count
+        self.depth = [0] * count
+        self.order: list[int] = []  # breadth-first, reachable nodes only
+        self.reachable = [False] * count
+        self.special: dict[int, tuple[int, int, str] | str] = {}
+        self._out = out_edges
+        self._named: dict[int, dict[str, int]] = {}
+        self._by_special: dict[tuple[int, int, str] | str, int] | None = None
+        if not count:
+            return
+        seen = self.reachable
+        seen[0] = True
+        queue = deque([0])
+        while queue:
+            node = queue.popleft()
+            self.order.append(node)
+            for local_name, child in out_edges[node]:
+                if not seen[child]:
+                    seen[child] = True
+                    self.parent[child] = node
+                    self.segment[child] = escape_local_name(local_name)
+                    self.depth[child] = self.depth[node] + 1
+                    queue.append(child)
+
+    @classmethod
+    def of_tree(
+        cls, parent: list[int], segment: list[str], out_edges: Sequence[Sequence[tuple[str, int]]]
+    ) -> NodePaths:
+        """Paths of a scope tree whose segments are given as they appear in keys (not escaped)."""
+        self = cls(0, [])
+        count = len(parent)
+        self.parent, self.segment, self._out = parent, segment, out_edges
+        self.depth = [0] * count
+        self.reachable = [False] * count
+        if count:
+            self.reachable[0] = True
+            queue = deque([0])
+            while queue:
+                node = queue.popleft()
+                self.order.append(node)
+                for _, child in out_edges[node]:
+                    if parent[child] == node and not self.reachable[child]:
+                        self.reachable[child] = True
+                        self.depth[child] = self.depth[node] + 1
+                        queue.append(child)
+        return self
+
+    def path(self, node: int) -> str:
+        special = self.special.get(node)
+        if isinstance(special, tuple):
+            variable, optimizer, slot = special
+            return slot_path(self.path(variable), self.path(optimizer), slot)
+        if special is not None:
+            return special
+        parts = []
+        while node > 0 and self.parent[node] >= 0:
+            parts.append(self.segment[node])
+            node = self.parent[node]
+        return "/".join(reversed(parts))
+
+    def find(self, path: str) -> int | None:
+        """The node at ``path``, following any ``children`` edge by name (aliases too); None if absent."""
+        if self._by_special is None:
+            self._by_special = {s: n for n, s in reversed(self.special.items())}
+        slot = split_slot_path(path)
+        if slot is not None:
+            variable, optimizer = self.find(slot[0]), self.find(slot[1])
+            if variable is not None and optimizer is not None:
+                found = self._by_special.get((variable, optimizer, slot[2]))
+                if found is not None:
+                    return found
+            return self._by_special.get(path)  # a scope tree keeps slot paths as they are
+        node = 0
+        for segment in path.split("/") if path else ():
+            named = self._named.get(node)
+            if named is None:  # a later duplicate name wins, as in TF's CheckpointView.children
+                named = self._named[node] = {
+                    self.segment[c] if self.parent[c] == node else escape_local_name(n): c for n, c in self._out[node]
+                }
+            child = named.get(segment)
+            if child is None:
+                return self._by_special.get(path)
+            node = child
+        return node
+
+
+def owners_of(owner: Mapping[str, tuple[int, str]]) -> dict[int, list[str]]:
+    """``{node id: its keys}`` from an attribute-owner map."""
+    out: dict[int, list[str]] = {}
+    for key, (node, _) in owner.items():
+        out.setdefault(node, []).append(key)
+    return out

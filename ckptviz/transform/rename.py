@@ -1,0 +1,175 @@
+"""Renaming with assignment maps in ``tf.compat.v1.train.init_from_checkpoint``'s syntax.
+
+``{'old/name': 'new/name'}`` renames one variable; ``{'old_scope/': 'new_scope/'}`` moves a
+scope; ``{'/': 'new_scope/'}`` puts everything under a scope; ``{'old_scope/': '/'}`` lifts a
+scope to the top. The exact entry beats any scope, and the longest scope wins. Name-based
+checkpoints are renamed key by key; object-based ones object by object (``net/l1``), keeping the
+whole graph: every node, alias edge and slot link survives with the same node ids, and only the
+edges that place a moved object change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import NameConflictError, NothingMatchedError, UsageError
+from ..model import paths
+from ..model.graph import ObjectGraph
+from .graph_proto import new_graph, set_has_checkpoint_values
+
+AssignmentMap = Mapping[str, str]
+
+
+def check_assignment_map(assignment_map: AssignmentMap) -> None:
+    if not assignment_map:
+        raise UsageError("the assignment map is empty; pass {'old/': 'new/'} or {'old/name': 'new/name'}")
+    for old, new in assignment_map.items():
+        if old.endswith("/") != new.endswith("/"):
+            raise UsageError(
+                f"assignment map {old!r}: {new!r} mixes a scope and a name; "
+                f"map scopes to scopes (e.g. {old.rstrip('/') + '/'!r}: {new.rstrip('/') + '/'!r}) "
+                "and names to names"
+            )
+
+
+def apply(name: str, assignment_map: AssignmentMap) -> str:
+    """``name`` renamed by the exact entry, else the longest matching scope; unchanged if none matches."""
+    if name in assignment_map:
+        return assignment_map[name]
+    best = None
+    for old in assignment_map:
+        if old.endswith("/") and (old == "/" or name.startswith(old)) and (best is None or len(old) > len(best)):
+            best = old
+    if best is None:
+        return name
+    rest = name if best == "/" else name[len(best) :]
+    new = assignment_map[best]
+    return rest if new == "/" else new + rest
+
+
+def _unmatched(assignment_map: AssignmentMap, used: set[str]) -> None:
+    unused = [k for k in assignment_map if k not in used]
+    if len(unused) == len(assignment_map):
+        shown = ", ".join(f"{k!r}: {v!r}" for k, v in list(assignment_map.items())[:5])
+        raise NothingMatchedError(f"the assignment map {{{shown}}} renames nothing in this checkpoint")
+
+
+def _rule(name: str, assignment_map: AssignmentMap) -> str | None:
+    """The entry of the map that renames ``name`` (what ``apply`` uses), or None."""
+    if name in assignment_map:
+        return name
+    scopes = [o for o in assignment_map if o.endswith("/") and (o == "/" or name.startswith(o))]
+    return max(scopes, key=len) if scopes else None
+
+
+def rename_keys(keys: Mapping[str, str], assignment_map: AssignmentMap) -> dict[str, str]:
+    """``{new key: source key}`` for a name-based checkpoint; two keys landing on one name is an error."""
+    check_assignment_map(assignment_map)
+    out: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    used: set[str] = set()
+    for key, source in keys.items():
+        rule = _rule(key, assignment_map)
+        new = key if rule is None else apply(key, assignment_map)
+        if rule is not None and new != key:
+            used.add(rule)
+        if new in out:
+            raise NameConflictError(
+                f"the assignment map renames both {origin[new]!r} and {key!r} to {new!r}", {new: [origin[new], key]}
+            )
+        out[new], origin[new] = source, key
+    _unmatched(assignment_map, used)
+    return out
+
+
+def rename_graph(
+    graph: ObjectGraph, keys: Mapping[str, str], assignment_map: AssignmentMap
+) -> tuple[Any, dict[str, str]]:
+    """The object graph with objects moved to their new paths, and ``{new key: source key}``.
+
+    A node's new path is its own entry's (exact name, else longest scope), else its owner's new
+    path plus its own segment, so moving an object moves what it holds. Missing intermediate
+    objects are created (TF restores through any object with the right children).
+    """
+    check_assignment_map(assignment_map)
+    proto = graph.proto
+    used: set[str] = set()
+    new_path: dict[int, str] = {0: ""}
+    for i in graph.paths.order[1:]:
+        old = graph.nodes[i].path
+        exact = assignment_map.get(old) if not old.endswith("/") else None
+        scoped = apply(old + "/", assignment_map)
+        rule: str | None
+        if exact is not None:
+            new_path[i], rule = exact.strip("/"), old
+        elif scoped != old + "/":
+            new_path[i], rule = scoped[:-1].strip("/"), _rule(old + "/", assignment_map)
+        else:
+            parent = graph.paths.parent[i]
+            new_path[i] = f"{new_path[parent]}/{graph.paths.segment[i]}".strip("/")
+            rule = None
+        if rule is not None and new_path[i] != old:
+            used.add(rule)
+    _unmatched(assignment_map, used)
+
+    at: dict[str, int] = {}
+    for i, p in new_path.items():
+        if p in at and (p != graph.nodes[i].path or p != graph.nodes[at[p]].path):
+            a, b = graph.nodes[at[p]].path, graph.nodes[i].path
+            raise NameConflictError(f"the assignment map moves both {a!r} and {b!r} to {p!r}", {p: [a, b]})
+        if p or i == 0:
+            at.setdefault(p, i)
+
+    out = new_graph()
+    for src in proto.nodes:
+        node = out.nodes.add()
+        node.CopyFrom(src)
+        del node.children[:]
+
+    def place(path: str) -> int:
+        """The node at ``path`` in the renamed graph, creating empty intermediate objects."""
+        if path in at:
+            return at[path]
+        head, _, last = path.rpartition("/")
+        parent = place(head) if head else 0
+        nid = len(out.nodes)
+        out.nodes.add()
+        out.nodes[parent].children.add(node_id=nid, local_name=paths.unescape_local_name(last))
+        at[path] = nid
+        return nid
+
+    placed: dict[int, list[tuple[int, str]]] = {}  # parent -> (child, local name): owners come first
+    for i in graph.paths.order[1:]:
+        if not new_path[i]:
+            continue  # a lifted scope: its objects now hang off the root
+        head, _, last = new_path[i].rpartition("/")
+        placed.setdefault(place(head) if head else 0, []).append((i, paths.unescape_local_name(last)))
+    for parent, kids in placed.items():
+        for child, local in kids:
+            out.nodes[parent].children.add(node_id=child, local_name=local)
+    for e in graph.edges:  # aliases, loops and shared children, between the same nodes as before
+        owner = graph.paths.parent[e.child] == e.parent and paths.escape_local_name(e.local_name) == graph.paths.segment[e.child]
+        if not owner:
+            out.nodes[e.parent].children.add(node_id=e.child, local_name=e.local_name)
+
+    def moved(i: int) -> str:
+        special = graph.paths.special.get(i)
+        if isinstance(special, tuple):
+            variable, optimizer, slot = special
+            return paths.slot_path(moved(variable), moved(optimizer), slot)
+        return new_path.get(i, graph.nodes[i].path)
+
+    renamed: dict[str, str] = {}
+    for i, node in enumerate(graph.nodes):
+        if not node.attributes:
+            continue
+        old, new = node.path, moved(i)
+        for attr, copy in zip(proto.nodes[i].attributes, out.nodes[i].attributes):
+            if attr.checkpoint_key.startswith(old):
+                copy.checkpoint_key = new + attr.checkpoint_key[len(old) :]
+        for key in node.keys:
+            if key in keys:
+                renamed[new + key[len(old) :] if key.startswith(old) else key] = keys[key]
+    set_has_checkpoint_values(out, like=proto)
+    return out, renamed

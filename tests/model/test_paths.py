@@ -1,0 +1,54 @@
+"""TF's key grammar: owners of keys, has_checkpoint_values, paths on deep graphs."""
+
+from __future__ import annotations
+
+from ckptviz.model import paths
+from ckptviz.model.graph import ObjectGraph
+from ckptviz.transform.graph_proto import new_graph
+
+
+def test_exact_key_beats_prefix_and_first_attribute_wins() -> None:
+    keys = ["it/.ATTRIBUTES/ITERATOR", "it/.ATTRIBUTES/ITERATOR_STATE", "t/.ATTRIBUTES/x-keys"]
+    owner = paths.attribute_owners(
+        [(1, "ITERATOR", "it/.ATTRIBUTES/ITERATOR"), (2, "other", "it/.ATTRIBUTES/ITER"), (3, "x", "t/.ATTRIBUTES/x")],
+        keys,
+    )
+    # the exact key goes to its own attribute even though another attribute's prefix matches it
+    assert owner["it/.ATTRIBUTES/ITERATOR"] == (1, "ITERATOR")
+    assert owner["it/.ATTRIBUTES/ITERATOR_STATE"] == (2, "other")
+    assert owner["t/.ATTRIBUTES/x-keys"] == (3, "x")
+
+
+def test_has_checkpoint_values_propagates_like_tensorflow_on_cycles_and_deep_chains() -> None:
+    # 0 -> 1 -> 2 -> 1 (cycle), 2 holds a value; 3 is a sibling without values
+    assert paths.checkpointed_nodes(4, [(0, 1), (1, 2), (2, 1), (0, 3)], [2]) == {0, 1, 2}
+    n = 100_000
+    chain = [(i, i + 1) for i in range(n - 1)]
+    assert len(paths.checkpointed_nodes(n, chain, [n - 1])) == n  # no recursion
+
+
+def _chain(n: int) -> bytes:
+    g = new_graph()
+    for i in range(n):
+        node = g.nodes.add()
+        if i + 1 < n:
+            node.children.add(node_id=i + 1, local_name="a")
+    g.nodes[n - 1].attributes.add(name="VARIABLE_VALUE", checkpoint_key="leaf/.ATTRIBUTES/VARIABLE_VALUE")
+    return bytes(g.SerializeToString())
+
+
+def test_a_30000_deep_chain_builds_without_materialising_every_path() -> None:
+    graph = ObjectGraph.from_proto(_chain(30_000), {"leaf/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [1])})
+    assert graph.paths.depth[29_999] == 29_999
+    assert graph.nodes[3].path == "a/a/a"
+    assert graph.find("a/a/a").id == 3
+    assert all(n.has_checkpoint_values for n in graph.nodes)
+    assert len(graph.with_ancestors([29_999])) == 30_000
+
+
+def test_escaping_round_trips() -> None:
+    assert paths.escape_local_name("a.b/c") == "a..b.Sc"
+    assert paths.unescape_local_name("a..b.Sc") == "a.b/c"
+    assert paths.join("net", "a/b") == "net/a.Sb"
+    assert paths.split_slot_path("v/.OPTIMIZER_SLOT/opt/m") == ("v", "opt", "m")
+    assert paths.value_path("net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE") == "net/l1/bias"

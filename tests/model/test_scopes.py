@@ -1,0 +1,52 @@
+"""TF1 scope trees: which optimizer owns what, and what is not an optimizer at all."""
+
+from __future__ import annotations
+
+import ckptviz
+
+F = ("float32", [2, 3])
+
+
+def _graph(keys: dict[str, tuple[str, list[int]]]) -> ckptviz.ObjectGraph:
+    return ckptviz.ObjectGraph.from_keys(keys)
+
+
+def test_adam_state_goes_to_adam_and_global_step_stays_at_the_root() -> None:
+    g = _graph(
+        {
+            "a/w": F, "a/w/Adam": F, "a/w/Adam_1": F, "b/w": F, "b/w/Adam": F, "b/w/Adam_1": F,
+            "a/w/Adagrad": F, "b/w/Adagrad": F,  # an alphabetically earlier optimizer
+            "beta1_power": ("float32", []), "beta2_power": ("float32", []), "global_step": ("int64", []),
+        }
+    )  # fmt: skip
+    adam = g.find("Adam")
+    assert set(g.children(adam.id)) == {"beta1_power", "beta2_power"}
+    assert "global_step" in g.children(0) and g.find("beta1_power").path == "beta1_power"
+    assert {s.slot_name for s in g.slots if s.optimizer_id == adam.id} == {"m", "v"}
+
+
+def test_ema_shadow_variables_are_not_an_optimizer() -> None:
+    g = _graph({"a/w": F, "a/w/ExponentialMovingAverage": F, "b/w": F, "b/w/ExponentialMovingAverage": F})
+    assert g.of_kind("optimizer") == [] and g.slots == []
+    assert g.find("a/w/ExponentialMovingAverage").kind == "variable"
+
+
+def test_partition_slots_link_to_their_variable() -> None:
+    g = _graph({"emb": ("float32", [6, 2]), "emb/part_0/Adagrad": ("float32", [3, 2]), "emb/part_1/Adagrad": ("float32", [3, 2])})
+    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("emb", "accumulator")}
+    assert len(g.slots) == 2
+
+
+def test_tf2_estimator_slots_and_hyperparameters() -> None:
+    g = _graph({"dense/kernel": F, "training/Adam/dense/kernel/m": F, "training/Adam/dense/kernel/v": F,
+                "training/Adam/iter": ("int64", []), "training/Adam/learning_rate": ("float32", [])})  # fmt: skip
+    opt = g.find("training/Adam")
+    assert opt.kind == "optimizer"
+    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("dense/kernel", "m"), ("dense/kernel", "v")}
+    assert {"iter", "learning_rate"} <= set(g.children(opt.id))
+
+
+def test_a_key_with_thousands_of_scopes() -> None:
+    key = "/".join(["s"] * 5000)
+    g = _graph({key: F})
+    assert g.find(key).kind == "variable" and len(g) == 5001
