@@ -44,7 +44,9 @@ class GraphView(TensorPanel):
         self._collapse: list[int] = []
         self._status: dict[str, Mapping[int, str]] = {}
         self._on_graph: list[Any] = []
+        self._ready = False  # trait changes lay out again only after the first layout
         super().__init__(source, max_nodes=max_nodes)
+        self._ready = True
         if self.source.graph_ready or self.source.small:
             self._relayout()
         else:
@@ -79,6 +81,8 @@ class GraphView(TensorPanel):
 
     @traitlets.observe("colour", "max_nodes")
     def _options_changed(self, change: Any) -> None:
+        if not self._ready:
+            return
         if change["name"] == "colour" and change["new"] not in self.colours:
             self.error = f"no {change['new']!r} colours yet; available: {', '.join(self.colours)}"
             self.colour = change["old"]
