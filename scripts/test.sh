@@ -4,6 +4,8 @@
 source "$(dirname "$0")/_setup.sh"
 # TensorFlow pinned to the release that wrote tests/data, so the oracle cannot drift.
 "$VENV/pip" install -q -e ".[test]" "tensorflow==2.21.0"
+# The browser tests drive Debian's chromium with Playwright (never a browser Playwright downloads).
+command -v chromium >/dev/null || apt_install chromium
 "$VENV/ruff" check ckptviz tests benchmarks
 "$VENV/mypy" ckptviz
 "$VENV/python" -m pytest "$@"
