@@ -1,109 +1,187 @@
-"""The ``ckptviz`` command: list, show, draw and convert checkpoints from a shell."""
+"""The ``ckptviz`` command: list, show, verify, draw and convert checkpoints from a shell.
+
+Every failure a user can cause prints ``ckptviz: <message>`` and exits non-zero; ``--debug``
+shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .errors import CheckpointError, CheckpointExistsError
+from .errors import CheckpointError, CheckpointExistsError, CheckpointWarning, NothingMatchedError
 from .model.checkpoint import Checkpoint, human_size
 from .model.stats import tensor_stats
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)?\s*$", re.IGNORECASE)
+
+
+def size(text: str) -> int:
+    """``100M``, ``1.5G``, ``4096``: bytes (powers of 1024, as TF's max_shard_size users expect)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 100M, 2G or 4096)")
+    return int(float(m[1]) * 1024 ** " KMGT".index(m[2].upper() or " "))
+
+
+def _regex(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as e:
+        raise argparse.ArgumentTypeError(f"bad regular expression {text!r}: {e}") from None
+
+
+def _open(args: argparse.Namespace, path: str | None = None) -> Checkpoint:
+    return Checkpoint(path or args.path, verify=not getattr(args, "no_verify", False))
+
+
+def _warn_shards(ckpt: Checkpoint) -> None:
+    from .model.verify import shard_problems
+
+    for p in shard_problems(ckpt):
+        print(f"ckptviz: warning: data file {p.where} is {p.message}", file=sys.stderr)
+
 
 def _ls(args: argparse.Namespace) -> int:
-    with Checkpoint(args.path, verify=not args.no_verify) as ckpt:
-        entries = [e for e in ckpt.entries.values() if not args.filter or re.search(args.filter, e.key)]
+    with _open(args) as ckpt:
+        _warn_shards(ckpt)
+        records = ckpt.entry_records()
+        if args.filter is not None:
+            records = [r for r in records if args.filter.search(r.key) or args.filter.search(r.name)]
+            if not records:
+                raise NothingMatchedError(f"no key or name matches {args.filter.pattern!r} ({len(ckpt)} tensors)")
         if args.sort == "size":
-            entries.sort(key=lambda e: -e.nbytes)
+            records.sort(key=lambda r: -r.nbytes)
         if args.json:
-            rows = [
-                {
-                    "key": e.key,
-                    "dtype": e.dtype.name,
-                    "shape": list(e.shape),
-                    "nbytes": e.nbytes,
-                    "shard": e.shard,
-                }
-                for e in entries
-            ]
-            json.dump(rows, sys.stdout, indent=1)
+            json.dump([r.to_dict() for r in records], sys.stdout, indent=1)
             print()
             return 0
-        import pandas
-
-        frame = pandas.DataFrame(
-            {
-                "key": [e.key for e in entries],
-                "dtype": [e.dtype.name for e in entries],
-                "shape": ["[" + ",".join(map(str, e.shape)) + "]" for e in entries],
-                "size": [human_size(e.nbytes) for e in entries],
-            }
-        )
-        if len(frame):
-            left = {
-                c: f"{{:<{max(frame[c].str.len().max(), len(c))}}}".format for c in ("key", "dtype", "shape")
-            }
-            print(frame.to_string(index=False, justify="left", formatters=left))
-        print(
-            f"{len(entries)} of {len(ckpt)} tensors, {human_size(sum(e.nbytes for e in entries))} ({ckpt!r})"
-        )
+        rows = [
+            (r.key, r.name if r.name != r.key else "", r.dtype, "[" + ",".join(map(str, r.shape)) + "]", human_size(r.nbytes))
+            for r in records
+        ]
+        header = ("key", "name", "dtype", "shape", "size")
+        named = any(row[1] for row in rows)
+        columns = [i for i in range(5) if i != 1 or named]
+        widths = {i: max(len(x[i]) for x in [header, *rows]) for i in columns}
+        for row in [header, *rows]:
+            print("  ".join(row[i].ljust(widths[i]) for i in columns).rstrip())
+        total = human_size(sum(r.nbytes for r in records))
+        print(f"{len(records)} of {len(ckpt)} tensors, {total} ({ckpt!r})")
     return 0
+
+
+def _cut(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 20]}…{text[-19:]}"
+
+
+def _preview(value: np.ndarray, args: argparse.Namespace) -> str:
+    if value.dtype == object:  # strings and variants: a bounded preview, never megabytes of text
+        flat = value.reshape(-1)
+        shown = [_cut(repr(x)) for x in flat[: max(args.edgeitems * 2, 1)]]
+        more = f" … and {flat.size - len(shown)} more" if flat.size > len(shown) else ""
+        return "[" + ", ".join(shown) + more + "]" if value.ndim else shown[0]
+    with np.printoptions(threshold=args.threshold, edgeitems=args.edgeitems, linewidth=120):
+        return str(value if value.ndim else value[()])
 
 
 def _show(args: argparse.Namespace) -> int:
-    with Checkpoint(args.path, verify=not args.no_verify) as ckpt:
-        entry = ckpt.entries.get(args.key)
-        value = ckpt.read(args.key)
-        assert entry is not None
-        print(
-            f"{entry.key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {human_size(entry.nbytes)}"
-        )
-        stats = tensor_stats(value, bins=None, dtype_name=entry.dtype.name)
+    with _open(args) as ckpt:
+        key = ckpt.key_of(args.key)
+        entry = ckpt.entries[key]
+        value = ckpt.read(key)
+        stats = tensor_stats(value, bins=None if not args.json else 30, dtype_name=entry.dtype.name)
+        if args.json:
+            record = {
+                "key": key,
+                "dtype": entry.dtype.name,
+                "shape": list(entry.shape),
+                "nbytes": entry.nbytes,
+                "stats": stats.to_dict() if stats else None,
+                "preview": _preview(value, args),
+            }
+            json.dump(record, sys.stdout, indent=1, default=float)
+            print()
+            return 0
+        print(f"{key}: {entry.dtype.name} [{','.join(map(str, entry.shape))}] {human_size(entry.nbytes)}")
         if stats is not None:
             print(stats.summary())
-        with np.printoptions(threshold=args.threshold, edgeitems=args.edgeitems, linewidth=120):
-            print(value if value.ndim else value[()])
+        print(_preview(value, args))
     return 0
 
 
-def _pairs(items: Sequence[str] | None) -> dict[str, str]:
+def _tree(args: argparse.Namespace) -> int:
+    from .render.text import text_tree
+
+    with _open(args) as ckpt:
+        print(text_tree(ckpt.graph, max_depth=args.depth, max_children=args.max_children))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .model.verify import verify
+
+    report = verify(args.path, progress=None)
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=1)
+        print()
+    else:
+        print(report)
+    return 0 if report.ok else 1
+
+
+def _pairs(items: Sequence[str] | None, option: str) -> dict[str, str]:
     out = {}
     for item in items or ():
         old, sep, new = item.partition("=")
         if not sep:
-            raise SystemExit(f"ckptviz: --rename takes OLD=NEW, got {item!r}")
+            raise argparse.ArgumentTypeError(f"{option} takes OLD=NEW, got {item!r}")
         out[old] = new
     return out
 
 
+def _destination(src: Checkpoint, dst: str) -> str:
+    """``copy SRC DIR/`` (or an existing directory) writes inside it, under the source's name."""
+    if dst.endswith(("/", os.sep)) or os.path.isdir(dst):
+        return os.path.join(dst, os.path.basename(src.path))
+    return dst
+
+
 def _write(args: argparse.Namespace) -> int:
-    """copy / select / rename: a view of the source, saved to a new prefix."""
-    view = Checkpoint(args.src).derive()
-    if getattr(args, "paths", None):
-        view = view.select(list(args.paths))
-    renames = _pairs(getattr(args, "rename", None) or getattr(args, "pairs", None))
+    """copy / select / rename: a derived checkpoint of the source, saved to a new prefix."""
+    src = Checkpoint(args.src)
+    derived = src.derive()
+    paths, exclude = getattr(args, "paths", None), getattr(args, "exclude", None)
+    if paths or exclude:
+        derived = derived.select(list(paths) if paths else None, exclude=exclude)
+    renames = _pairs(getattr(args, "rename", None) or getattr(args, "pairs", None), "--rename")
     if renames:
-        view = view.rename(renames)
-    prefix = view.save(args.dst, overwrite=args.overwrite, max_shard_size=args.max_shard_size)
-    print(f"wrote {prefix} ({len(view.keys())} tensors)")
+        derived = derived.rename(renames)
+    prefix = derived.save(_destination(src, args.dst), overwrite=args.overwrite, max_shard_size=args.max_shard_size)
+    print(f"wrote {prefix} ({len(derived.keys())} tensors)")
     return 0
 
 
 def _convert(args: argparse.Namespace) -> int:
     from .transform.convert import convert
 
+    src = Checkpoint(args.src)
     prefix = convert(
-        args.src,
-        args.dst,
+        src,
+        _destination(src, args.dst),
         to=args.to,
         naming=args.naming,
         select=args.select or None,
-        assignment_map=_pairs(args.rename) or None,
+        exclude=args.exclude or None,
+        assignment_map=_pairs(args.rename, "--rename") or None,
         root=args.root,
         overwrite=args.overwrite,
         max_shard_size=args.max_shard_size,
@@ -113,7 +191,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    options = {
+    options: dict[str, Any] = {
         "max_nodes": args.max_nodes or None,
         "max_depth": args.depth,
         "focus": args.focus,
@@ -132,85 +210,112 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes read like every other failure: one line, then where help is."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"ckptviz: {message} (see: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+PATH_HELP = "prefix, .index, .data-*, directory, SavedModel, .weights.h5/.keras or URL"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ckptviz", description="See, compare and repair TensorFlow checkpoints."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    from . import __version__
+
+    parser = _Parser(prog="ckptviz", description="See, compare and repair TensorFlow checkpoints.")
+    parser.add_argument("--version", action="version", version=f"ckptviz {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     ls = sub.add_parser("ls", help="list the tensors of a checkpoint")
-    ls.add_argument("path", help="prefix, .index, .data-*, directory, SavedModel, .weights.h5/.keras or URL")
-    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    ls.add_argument("--filter", metavar="REGEX", help="only keys matching REGEX")
-    ls.add_argument("--sort", choices=["key", "size"], default="key")
+    ls.add_argument("path", help=PATH_HELP)
+    ls.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    ls.add_argument("--filter", metavar="REGEX", type=_regex, help="only keys or names matching REGEX")
+    ls.add_argument("--sort", choices=["key", "size"], default="key", help="order of the rows (default: key)")
     ls.set_defaults(run=_ls)
 
     show = sub.add_parser("show", help="print one tensor's values and statistics")
-    show.add_argument("path")
-    show.add_argument("key")
-    show.add_argument("--threshold", type=int, default=200, help="numpy print threshold (elements)")
-    show.add_argument("--edgeitems", type=int, default=3)
+    show.add_argument("path", help=PATH_HELP)
+    show.add_argument("key", help="a key, an object path (net/l1/kernel) or a full name (dense/kernel)")
+    show.add_argument("--json", action="store_true", help="print a JSON record: metadata, statistics, preview")
+    show.add_argument("--threshold", type=int, default=200, help="numpy print threshold in elements (default 200)")
+    show.add_argument("--edgeitems", type=int, default=3, help="items shown at each edge (default 3)")
     show.set_defaults(run=_show)
 
-    for p in (ls, show):
+    tree = sub.add_parser("tree", help="the object graph as an indented text tree")
+    tree.add_argument("path", help=PATH_HELP)
+    tree.add_argument("--depth", type=int, help="fold objects below this depth")
+    tree.add_argument("--max-children", type=int, default=25, help="fold the rest of longer lists (default 25)")
+    tree.set_defaults(run=_tree)
+
+    for p in (ls, show, tree):
         p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
 
-    graph = sub.add_parser(
-        "graph", help="draw the dependency graph (DOT on stdout, or -o FILE.svg/png/pdf/dot)"
-    )
-    graph.add_argument("path")
-    graph.add_argument(
-        "-o", "--output", metavar="FILE", help="write a picture; the extension picks the format"
-    )
-    graph.add_argument("--max-nodes", type=int, default=300, help="collapse subtrees beyond this (0: never)")
+    verify = sub.add_parser("verify", help="check every checksum, data file, slice and reference; exit 1 on damage")
+    verify.add_argument("path", help=PATH_HELP)
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(run=_verify)
+
+    graph = sub.add_parser("graph", help="draw the dependency graph (DOT on stdout, or -o FILE.svg/png/pdf/dot)")
+    graph.add_argument("path", help=PATH_HELP)
+    graph.add_argument("-o", "--output", metavar="FILE", help="write a picture; the extension picks the format")
+    graph.add_argument("--max-nodes", type=int, default=300, help="collapse subtrees beyond this many nodes (0: never)")
     graph.add_argument("--depth", type=int, help="collapse below this depth")
-    graph.add_argument("--focus", metavar="PATH", help="one object's subtree and the path to it")
-    graph.add_argument("--filter", metavar="REGEX", help="objects whose path matches, and their ancestors")
-    graph.add_argument("--select", nargs="+", metavar="PATH", help="only these objects (a partial restore)")
+    graph.add_argument("--focus", metavar="NAME", help="one object's subtree and the path to it")
+    graph.add_argument("--filter", metavar="REGEX", help="objects whose path, label or full name matches")
+    graph.add_argument("--select", nargs="+", metavar="NAME", help="only these objects (a partial restore's picture)")
     graph.add_argument("--all", action="store_true", help="also bookkeeping nodes without checkpoint values")
     graph.add_argument("--engine", help="'dot', 'graphviz-pure' or an executable's path")
     graph.set_defaults(run=_graph)
 
     copy = sub.add_parser("copy", help="copy a checkpoint (entries and object graph) to a new prefix")
-    select = sub.add_parser("select", help="save only some object paths or key globs to a new prefix")
+    select = sub.add_parser("select", help="save only some objects, keys or globs to a new prefix")
     rename = sub.add_parser("rename", help="rename keys or object paths with an assignment map")
-    convert = sub.add_parser(
-        "convert", help="convert between TF1 name-based and TF2 object-based checkpoints"
-    )
-    convert.add_argument("--to", choices=["tf2", "tf1"], required=True)
-    convert.add_argument(
-        "--naming", choices=["full_name", "path"], default="full_name", help="TF1 names (to tf1)"
-    )
-    convert.add_argument("--select", nargs="+", metavar="PATH_OR_GLOB")
-    convert.add_argument("--root", default="vars", help="object holding the variables (to tf2)")
+    convert = sub.add_parser("convert", help="convert between TF1 name-based and TF2 object-based checkpoints")
+    convert.add_argument("--to", choices=["tf2", "tf1"], required=True, help="the format to write")
+    convert.add_argument("--naming", choices=["full_name", "path"], default="full_name", help="TF1 names (to tf1)")
+    convert.add_argument("--select", nargs="+", metavar="NAME_OR_GLOB", help="convert only these")
+    convert.add_argument("--root", default="vars", help="object holding the variables (to tf2; default vars)")
     for p in (copy, select, rename, convert):
         p.add_argument("src", help="the source checkpoint (never modified)")
-        p.add_argument("dst", help="the new checkpoint prefix")
+        p.add_argument("dst", help="the new checkpoint prefix, or a directory (ending in /) to write into")
         p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at dst")
-        p.add_argument("--max-shard-size", type=int, metavar="BYTES", help="split data files at this size")
+        p.add_argument("--max-shard-size", type=size, metavar="SIZE", help="split data files at this size (100M, 2G)")
         p.set_defaults(run=_write)
-    select.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB", help="e.g. net/l1/bias or 'net/*'")
-    rename.add_argument(
-        "pairs", nargs="+", metavar="OLD=NEW", help="as tf.train.init_from_checkpoint: 'old/'='new/'"
-    )
+    select.add_argument("paths", nargs="*", metavar="NAME_OR_GLOB", help="e.g. net/l1/bias, dense/kernel or 'net/*'")
+    rename.add_argument("pairs", nargs="+", metavar="OLD=NEW", help="as tf.train.init_from_checkpoint: 'old/'='new/'")
     for p in (select, convert):
-        p.add_argument("--rename", nargs="+", metavar="OLD=NEW")
+        p.add_argument("--exclude", nargs="+", metavar="NAME_OR_GLOB", help="leave these out (e.g. the head)")
+        p.add_argument("--rename", nargs="+", metavar="OLD=NEW", help="then rename, as in the rename command")
     convert.set_defaults(run=_convert)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.debug:
         return int(args.run(args))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CheckpointWarning)
+            code = int(args.run(args))
+        for w in caught:
+            print(f"ckptviz: warning: {w.message}", file=sys.stderr)
+        return code
     except CheckpointExistsError as e:
         print(f"ckptviz: {e} (on the command line: --overwrite)", file=sys.stderr)
-        return 1
-    except CheckpointError as e:
+    except (CheckpointError, argparse.ArgumentTypeError) as e:
         print(f"ckptviz: {e}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         return 0
+    except OSError as e:  # unwritable outputs, network errors for URLs
+        print(f"ckptviz: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2  # 1 is an answer (different, damaged), 2 a failure, as diff(1) and cmp(1) use them
 
 
 if __name__ == "__main__":

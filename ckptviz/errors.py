@@ -88,9 +88,29 @@ class NameConflictError(CheckpointError, ValueError):
         self.problems = dict(problems)
 
 
-class UsageError(CheckpointError, ValueError):
-    """A call that cannot work as given (mixed assignment-map entries, a conflicting option…)."""
+class ClosedCheckpointError(CheckpointError, ValueError):
+    """A read from a reader (or a write to a writer) that was closed."""
 
 
-class NothingMatchedError(UsageError, LookupError):
+class UnknownDTypeError(CheckpointError, TypeError):
+    """A dtype with no TensorFlow (or no numpy) equivalent."""
+
+
+class InvalidArgumentError(CheckpointError, ValueError):
+    """An argument ckptviz cannot use (an empty key, a duplicate tensor, a bad shard size)."""
+
+
+class NotARegularFileError(CheckpointNotFoundError):
+    """A directory, FIFO, device or symlink loop where a checkpoint file should be."""
+
+
+class NothingMatchedError(InvalidArgumentError, LookupError):
     """A selection, filter or rename that matches nothing: an error, never a silent no-op."""
+
+
+class CheckpointWarning(UserWarning):
+    """Something the user should know that is not an error (a conversion that drops keys)."""
+
+
+class DroppedKeysWarning(CheckpointWarning):
+    """A conversion leaves keys out because the target format has no place for them."""

@@ -92,3 +92,4 @@ def data_copy(tmp_path: Path):  # type: ignore[no-untyped-def]
         return dest
 
     return copy
+

@@ -31,8 +31,8 @@ def test_show_values_and_stats(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_errors_are_one_line_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", GUIDE, "nope"]) == 1
-    assert capsys.readouterr().err.startswith("ckptviz: key 'nope' not found in checkpoint")
+    assert main(["show", GUIDE, "nope"]) == 2
+    assert capsys.readouterr().err.startswith("ckptviz: key, object path or name 'nope' not found in checkpoint")
 
 
 def test_select_convert_rename_copy(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +49,7 @@ def test_select_convert_rename_copy(tmp_path, capsys: pytest.CaptureFixture[str]
     assert "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE" in ckptviz.open(str(tmp_path / "tf2"))
     assert main(["rename", tf1, str(tmp_path / "ren"), "dense/=encoder/"]) == 0
     assert "encoder/kernel" in ckptviz.open(str(tmp_path / "ren"))
-    assert main(["copy", GUIDE, str(tmp_path / "bias")]) == 1
+    assert main(["copy", GUIDE, str(tmp_path / "bias")]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["copy", GUIDE, str(tmp_path / "bias"), "--overwrite"]) == 0
     assert len(ckptviz.open(str(tmp_path / "bias"))) == 15

@@ -1,15 +1,16 @@
 """Reading a TensorBundle V2 checkpoint: ``PREFIX.index`` plus ``PREFIX.data-*`` shards
 (tensorflow/core/util/tensor_bundle/tensor_bundle.cc, ``BundleReader``).
 
-Entries are parsed once when the bundle is opened; tensor bytes are read only on request, one
-byte range each, straight into the numpy array that is returned.
+Entries are parsed once, on first use; tensor bytes are read only on request, one byte range
+each, straight into the numpy array that is returned. A reader may be shared between threads:
+the lazy decode and the opening of data files happen under a lock.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
+import re
+import threading
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -18,29 +19,19 @@ import numpy as np
 from ..errors import (
     CheckpointNotFoundError,
     ChecksumMismatchError,
+    ClosedCheckpointError,
     CorruptCheckpointError,
     KeyNotFoundError,
+    NotARegularFileError,
     UnsupportedCheckpointError,
 )
 from . import crc, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
+from .shapes import check_shape
 from .table import TableReader
 
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic GC passes while building tens of thousands of small acyclic objects (entries,
-    shape lists): every pass would rescan all of them and free nothing."""
-    collect = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collect:
-            gc.enable()
-
-
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
+COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
 
 
 class Entry(NamedTuple):
@@ -69,8 +60,9 @@ class Entry(NamedTuple):
 
 def _dtype_and_shape(proto: Any, key: str, path: str, offset: int) -> tuple[DType, tuple[int, ...]]:
     shape = tuple([d.size for d in proto.shape.dim])
-    if shape and min(shape) < 0:
-        raise CorruptCheckpointError(f"entry {key!r} has a negative shape {list(shape)}", path, offset)
+    problem = check_shape(shape)
+    if problem:
+        raise CorruptCheckpointError(f"entry {key!r} has {problem}", path, offset)
     return from_enum(proto.dtype), shape
 
 
@@ -86,6 +78,15 @@ def _entry(key: str, proto: Any, head: tuple[DType, tuple[int, ...]], path: str,
 
 _new_tuple = tuple.__new__
 _LENGTH_BYTE = [bytes([0x0A, n]) for n in range(128)]  # field 1 tag + one-byte length
+# What may follow dtype and shape in an entry TensorFlow wrote: shard_id, offset and size as
+# varints, the crc32c as fixed32, each at most once and in field order. Only then do an entry's
+# first bytes (dtype and shape) decide its dtype and shape: protobuf lets a later field 1 or 2
+# override or extend them, so any other tail (slices, unknown or repeated fields) is decoded.
+_CANONICAL_TAIL = re.compile(
+    rb"(?:\x18[\x80-\xff]{0,9}[\x00-\x7f])?(?:\x20[\x80-\xff]{0,9}[\x00-\x7f])?"
+    rb"(?:\x28[\x80-\xff]{0,9}[\x00-\x7f])?(?:\x35.{4})?",
+    re.DOTALL,
+)
 
 
 def _parse_entries(items: list[tuple[bytes, bytes, int]], path: str) -> list[Any]:
@@ -106,9 +107,14 @@ def _parse_entries(items: list[tuple[bytes, bytes, int]], path: str) -> list[Any
             BundleEntryProto.FromString(value)
         except DecodeError as e:
             raise CorruptCheckpointError(
-                f"entry {key!r} is not a BundleEntryProto: {e}", path, offset
+                f"entry {_shown(key)} is not a BundleEntryProto: {e}", path, offset
             ) from None
-    raise CorruptCheckpointError("index entries do not parse", path)
+    raise CorruptCheckpointError("index entries do not parse", path, 0)
+
+
+def _shown(raw_key: bytes) -> str:
+    """A key as error messages quote it: slice keys as bytes, names as text."""
+    return repr(raw_key) if raw_key[:1] == b"\x00" else repr(raw_key.decode("utf-8", "surrogateescape"))
 
 
 class BundleReader:
@@ -116,21 +122,26 @@ class BundleReader:
 
     def __init__(self, prefix: str, verify: bool = True) -> None:
         self.prefix, self.verify = prefix, verify
+        self.path = prefix
         self.index_path = naming.index_file(prefix)
         try:
             data = storage.read_bytes(self.index_path)
+        except NotARegularFileError:
+            raise
         except CheckpointNotFoundError:
             raise CheckpointNotFoundError(_missing_index_message(prefix), self.index_path) from None
+        self._lock = threading.RLock()
+        self._closed = False
         self._shards: dict[int, storage.Blob] = {}
         table = iter(TableReader(data, self.index_path, verify))
         first = next(table, None)
         if first is None or first[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
         self._read_header(first[1], first[2])
-        with paused_gc():
-            self._items = list(table)  # (key, BundleEntryProto bytes, offset): parsed on demand
+        self._items = list(table)  # (key, BundleEntryProto bytes, offset): parsed on demand
         self._entries: dict[str, Entry] | None = None
         self._slice_entries: dict[bytes, Entry] = {}
+        self._where: dict[str, int] = {}  # key -> offset of its entry in the .index
         # Entries start with dtype and shape (fields 1 and 2), and most checkpoints repeat a few of
         # them thousands of times: each distinct prefix is decoded once.
         self._heads: dict[bytes, tuple[DType, tuple[int, ...]]] = {}
@@ -139,41 +150,55 @@ class BundleReader:
     @property
     def entries(self) -> dict[str, Entry]:
         """Every tensor's entry, by key (slices of partitioned tensors are not listed)."""
-        if self._entries is None:
-            with paused_gc():
-                self._read_entries()
-        assert self._entries is not None
-        return self._entries
+        entries = self._entries
+        if entries is None:
+            with self._lock:
+                if self._entries is None:
+                    self._read_entries()
+                entries = self._entries
+        assert entries is not None
+        return entries
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
         """``{key: (dtype, shape)}``: all that listing needs, without decoding whole entries."""
-        if self._metadata is None:
-            if self._entries is not None:
-                self._metadata = {k: (e.dtype, e.shape) for k, e in self._entries.items()}
-            else:
-                with paused_gc():
+        with self._lock:
+            if self._metadata is None:
+                if self._entries is not None:
+                    self._metadata = {k: (e.dtype, e.shape) for k, e in self._entries.items()}
+                else:
                     self._metadata = {
                         key: self._head(value, key, offset)
                         for raw_key, value, offset in self._items
                         if raw_key[0] != 0 and (key := raw_key.decode("utf-8", "surrogateescape"))
                     }
-        return dict(self._metadata)
+            return dict(self._metadata)
 
     def _head(self, value: bytes, key: str, offset: int, proto: Any = None) -> tuple[DType, tuple[int, ...]]:
-        prefix = value[: 4 + value[3]] if len(value) > 3 and value[0] == 0x08 and value[2] == 0x12 else b""
-        head = self._heads.get(prefix) if prefix else None
-        if head is None:
-            if proto is None:
-                proto = _parse_entries(
-                    [(key.encode("utf-8", "surrogateescape"), value, offset)], self.index_path
-                )[0]
-            head = _dtype_and_shape(proto, key, self.index_path, offset)
-            if prefix and value[1] < 0x80 and value[3] < 0x80:
-                self._heads[prefix] = head
+        end = 4 + value[3] if len(value) > 3 else 0
+        canonical = (
+            end
+            and value[0] == 0x08
+            and value[1] < 0x80
+            and value[2] == 0x12
+            and value[3] < 0x80
+            and end <= len(value)
+            and _CANONICAL_TAIL.fullmatch(value, end)
+        )
+        if canonical:
+            head = self._heads.get(value[:end])
+            if head is not None:
+                return head
+        if proto is None:
+            proto = _parse_entries(
+                [(key.encode("utf-8", "surrogateescape"), value, offset)], self.index_path
+            )[0]
+        head = _dtype_and_shape(proto, key, self.index_path, offset)
+        if canonical:
+            self._heads[value[:end]] = head
         return head
 
     def _read_entries(self) -> None:
-        path, entries, slice_entries = self.index_path, {}, self._slice_entries
+        path, entries, slice_entries, where = self.index_path, {}, self._slice_entries, self._where
         for (raw_key, value, offset), proto in zip(self._items, _parse_entries(self._items, path)):
             key = repr(raw_key) if raw_key[0] == 0 else raw_key.decode("utf-8", "surrogateescape")
             head = self._head(value, key, offset, proto)
@@ -181,6 +206,7 @@ class BundleReader:
                 slice_entries[raw_key] = _entry(key, proto, head, path, offset)
             else:
                 entries[key] = _entry(key, proto, head, path, offset)
+            where[key] = offset
         self._entries, self._items = entries, []
 
     def _read_header(self, value: bytes, offset: int) -> None:
@@ -205,12 +231,20 @@ class BundleReader:
         self.num_shards = header.num_shards
         self.endian = ">" if header.endianness == BundleHeaderProto.BIG else "<"
 
+    def _corrupt(self, entry: Entry, message: str) -> CorruptCheckpointError:
+        """An error about ``entry``'s record in the .index, at that record's offset."""
+        return CorruptCheckpointError(message, self.index_path, self._where.get(entry.key, 0))
+
     # -- data shards -------------------------------------------------------------------------
 
     def shard_path(self, shard: int) -> str:
         return naming.data_file(self.prefix, shard, self.num_shards)
 
     def _shard(self, entry: Entry) -> storage.Blob:
+        if self._closed:
+            raise ClosedCheckpointError(
+                f"{self.prefix}: cannot read {entry.key!r}, the checkpoint was closed; open it again"
+            )
         blob = self._shards.get(entry.shard) or self._open_shard(entry)
         if entry.offset + entry.size > blob.size:
             raise CorruptCheckpointError(
@@ -223,26 +257,37 @@ class BundleReader:
 
     def _open_shard(self, entry: Entry) -> storage.Blob:
         if entry.shard >= self.num_shards:
-            raise CorruptCheckpointError(
-                f"entry {entry.key!r} is in shard {entry.shard} but the bundle has {self.num_shards}",
-                self.index_path,
+            raise self._corrupt(
+                entry, f"entry {entry.key!r} is in shard {entry.shard} but the bundle has {self.num_shards}"
             )
-        path = self.shard_path(entry.shard)
-        try:
-            blob = storage.open_blob(path)
-        except CheckpointNotFoundError:
-            raise CorruptCheckpointError(
-                f"data file {storage.basename(path)} is missing (the checkpoint has {self.num_shards} "
-                "data files; copy all of them along with the .index)",
-                path,
-            ) from None
-        self._shards[entry.shard] = blob
-        return blob
+        with self._lock:
+            if self._closed:
+                raise ClosedCheckpointError(f"{self.prefix}: the checkpoint was closed; open it again")
+            blob = self._shards.get(entry.shard)
+            if blob is not None:
+                return blob
+            path = self.shard_path(entry.shard)
+            try:
+                blob = storage.open_blob(path)
+            except NotARegularFileError as e:
+                raise CorruptCheckpointError(str(e), path, 0) from None
+            except CheckpointNotFoundError:
+                raise CorruptCheckpointError(
+                    f"data file {storage.basename(path)} is missing (the checkpoint has {self.num_shards} "
+                    "data files; copy all of them along with the .index)",
+                    path,
+                    0,
+                ) from None
+            self._shards[entry.shard] = blob
+            return blob
 
     def close(self) -> None:
-        for blob in self._shards.values():
-            blob.close()
-        self._shards.clear()
+        """Release the data files; any later read raises ``ClosedCheckpointError``."""
+        with self._lock:
+            self._closed = True
+            for blob in self._shards.values():
+                blob.close()
+            self._shards.clear()
 
     # -- values ------------------------------------------------------------------------------
 
@@ -262,7 +307,7 @@ class BundleReader:
             return self._read_fixed(entry)
         if dtype.name not in ("string", "variant"):
             raise UnsupportedCheckpointError(
-                f"entry {entry.key!r} has dtype {dtype.name}, which holds no saved value"
+                f"{self.index_path}: entry {entry.key!r} has dtype {dtype.name}, which holds no saved value"
             )
         blob = self._shard(entry)
         buf = blob.read(entry.offset, entry.size)
@@ -275,15 +320,19 @@ class BundleReader:
             )
         return values.decode_variants(buf, entry.shape, blob.path, entry.offset, expected)
 
+    def _check_size(self, entry: Entry) -> None:
+        need = math.prod(entry.shape) * entry.dtype.size
+        if entry.size != need:
+            raise self._corrupt(
+                entry,
+                f"entry {entry.key!r} holds {entry.size} bytes but a {entry.dtype.name} tensor of shape "
+                f"{list(entry.shape)} needs {need}",
+            )
+
     def _read_fixed(self, entry: Entry) -> np.ndarray:
         # Hot: called once per tensor, so it reads straight into the array it returns.
+        self._check_size(entry)
         dtype = entry.dtype.numpy
-        if entry.size != math.prod(entry.shape) * dtype.itemsize:
-            raise CorruptCheckpointError(
-                f"entry {entry.key!r} holds {entry.size} bytes but a {entry.dtype.name} tensor of shape "
-                f"{list(entry.shape)} needs {math.prod(entry.shape) * dtype.itemsize}",
-                self.index_path,
-            )
         blob = self._shard(entry)  # checks the range before anything is allocated
         out = self._map(blob, entry, dtype) if entry.size >= MAP_MIN_BYTES else None
         if out is None:
@@ -293,12 +342,7 @@ class BundleReader:
         if self.verify:
             actual = crc.value(out)
             if crc.mask(actual) != entry.crc32c:
-                raise ChecksumMismatchError(
-                    f"checksum mismatch for {entry.key!r}: stored {crc.unmask(entry.crc32c):#010x}, computed "
-                    f"{actual:#010x} (the data file may come from another checkpoint)",
-                    blob.path,
-                    entry.offset,
-                )
+                raise _checksum_error(entry, actual, blob.path)
         if self.endian != "<" and dtype.itemsize > 1:
             unit = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
             out.reshape(-1).view(f"u{unit}").byteswap(inplace=True)
@@ -315,30 +359,88 @@ class BundleReader:
         except OSError:  # e.g. out of map areas, or a filesystem that cannot map
             return None
 
+    def raw_chunks(self, entry: Entry, chunk: int = COPY_CHUNK) -> tuple[Iterator[memoryview | bytes], int]:
+        """The stored bytes of a (non-partitioned) entry, in order, and their masked CRC32C.
+
+        With verification on, fixed-width bytes are checksummed while they stream: the last
+        chunk is withheld and ``ChecksumMismatchError`` (naming the data file and offset) raised
+        if they do not match; string and variant tensors are decoded once first instead.
+        """
+        if entry.slices:
+            raise UnsupportedCheckpointError(
+                f"{self.prefix}: {entry.key!r} is partitioned; copy its parts (slice_entries) one by one"
+            )
+        # A string or variant entry's CRC is not over its stored bytes (lengths are checksummed as
+        # fixed-width integers): decoding checks it, and every inner checksum, once.
+        fixed = entry.dtype.is_fixed_width
+        if fixed:
+            self._check_size(entry)
+        elif self.verify:
+            self.read_entry(entry)
+        blob = self._shard(entry)
+        check = self.verify and fixed
+
+        def stream() -> Iterator[memoryview | bytes]:
+            running, done = 0, 0
+            while done < entry.size:
+                data = blob.read(entry.offset + done, min(chunk, entry.size - done))
+                running = crc.value(data, running)
+                done += len(data)
+                if done == entry.size and check and crc.mask(running) != entry.crc32c:
+                    raise _checksum_error(entry, running, blob.path)
+                yield data
+
+        return stream(), entry.crc32c
+
+    # -- partitioned tensors -----------------------------------------------------------------
+
     def slice_entries(self, entry: Entry) -> list[tuple[slices.Slice, Entry]]:
         """The stored pieces of a partitioned tensor, checked to tile it exactly."""
+        self.entries  # noqa: B018 - decodes the slice entries with the others
         problem = slices.check_coverage(entry.key, entry.shape, entry.slices)
         if problem:
-            raise CorruptCheckpointError(problem, self.index_path)
+            raise self._corrupt(entry, problem)
         pieces = []
         for piece in entry.slices:
             part = self._slice_entries.get(slices.encode_key(entry.key, piece))
             if part is None:
-                raise CorruptCheckpointError(f"slice {piece} of {entry.key!r} has no entry", self.index_path)
+                raise self._corrupt(entry, f"slice {piece} of {entry.key!r} has no entry")
             if list(part.shape) != piece.shape(entry.shape) or part.dtype != entry.dtype:
-                raise CorruptCheckpointError(
+                raise self._corrupt(
+                    part,
                     f"slice {piece} of {entry.key!r} is stored as {part.dtype.name}{list(part.shape)}, expected "
                     f"{entry.dtype.name}{piece.shape(entry.shape)}",
-                    self.index_path,
                 )
             self._shard(part)
             pieces.append((piece, part))
         return pieces
 
     def _read_sliced(self, entry: Entry) -> np.ndarray:
-        pieces = dict(self.slice_entries(entry))
+        parts = self.slice_entries(entry)
+        # Nothing is allocated for the whole tensor before its parts are known to fit: each part
+        # holds exactly its elements' bytes, and together no more than their data files hold.
+        for _, part in parts:
+            if part.dtype.is_fixed_width:
+                self._check_size(part)
+        used = sum(part.size for _, part in parts)
+        available = sum(self._shards[s].size for s in {part.shard for _, part in parts})
+        if used > available:
+            raise self._corrupt(
+                entry,
+                f"the slices of {entry.key!r} claim {used} bytes but their data files hold {available}",
+            )
+        pieces = dict(parts)
         dtype = entry.dtype.numpy if entry.dtype.is_fixed_width else np.dtype(object)
         return slices.assemble(entry.shape, dtype, list(pieces), lambda p: self.read_entry(pieces[p]))
+
+
+def _checksum_error(entry: Entry, actual: int, path: str) -> ChecksumMismatchError:
+    return ChecksumMismatchError(
+        f"checksum mismatch for {entry.key!r}: stored {crc.unmask(entry.crc32c):#010x}, computed "
+        f"{actual:#010x} (the data file may come from another checkpoint)",
+        path,
+        entry.offset,
+    )
 
 
 def _missing_index_message(prefix: str) -> str:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from crc32c import crc32c as _crc32c
-
 MASK_DELTA = 0xA282EAD8
 
 
-def value(data: Any, crc: int = 0) -> int:
-    """CRC32C of ``data``, continuing ``crc`` (so ``value(b, value(a)) == value(a + b)``)."""
-    checksum: int = _crc32c(data, crc)  # positional: half the call cost of value=crc, on a hot path
+def value(data: Any, crc: int = 0) -> int:  # noqa: F811 - replaced by crc32c on first call
+    """CRC32C of ``data``, continuing ``crc`` (so ``value(b, value(a)) == value(a + b)``).
+
+    The first call imports ``crc32c`` (40 ms, most of it its metadata lookup) and puts the
+    package's own function in this one's place, so ``import ckptviz`` does not pay for it and
+    later calls cost nothing extra.
+    """
+    global value
+    from crc32c import crc32c
+
+    value = crc32c  # type: ignore[assignment]  # positional calls: half the cost, on a hot path
+    checksum: int = crc32c(data, crc)
     return checksum
 
 

@@ -14,6 +14,7 @@ import json
 import math
 import posixpath
 import struct
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,14 +22,24 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError, CorruptCheckpointError, KeyNotFoundError, UnsupportedCheckpointError
+from ..errors import (
+    CheckpointError,
+    ClosedCheckpointError,
+    CorruptCheckpointError,
+    KeyNotFoundError,
+    UnsupportedCheckpointError,
+)
 from . import storage
 from .bundle import Entry
 from .dtypes import DType, as_dtype, from_enum
 from .locate import HDF5_MAGIC, ZIP_MAGIC
 
 _UNKNOWN = from_enum(0)  # an HDF5 type with no TensorFlow dtype: listed, not readable
-_MAX_EXPANSION = 1024  # a compressed dataset may not claim more than this many bytes per stored byte
+# A compressed dataset may expand to this many bytes per stored byte, plus a fixed allowance:
+# weights barely compress, so anything claiming more is a decompression bomb.
+_MAX_EXPANSION = 64
+_EXPANSION_ALLOWANCE = 16 << 20
+_MAX_MEMBER_EXPANSION = 64  # the same for a deflated ZIP member (deflate itself allows ~1032:1)
 _H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError)
 
 
@@ -41,8 +52,10 @@ def _errors(path: str, what: str) -> Iterator[None]:
         raise
     except NotImplementedError as e:  # zipfile: unsupported compression method
         raise UnsupportedCheckpointError(f"{path}: {what}: {e}") from None
+    except MemoryError:
+        raise CorruptCheckpointError(f"{what}: it needs more memory than is available", path, 0) from None
     except _H5_ERRORS as e:
-        raise CorruptCheckpointError(f"{what}: {e}", path) from None
+        raise CorruptCheckpointError(f"{what}: {e}", path, 0) from None
 
 
 class _Window(io.RawIOBase):
@@ -79,8 +92,16 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, blob: storage.Blob)
     """A member as a file and the bytes it may yield: an uncompressed one read in place, anything
     else through zipfile's reader (which re-inflates from the start on every backward seek)."""
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-        # Deflate expands at most ~1032:1, so a forged file_size cannot make room for more.
-        return archive.open(info), min(info.file_size, 1032 * info.compress_size + 1024)
+        # The member may yield no more than it plausibly holds (and no more than it claims).
+        limit = _MAX_MEMBER_EXPANSION * info.compress_size + _EXPANSION_ALLOWANCE
+        if info.file_size > limit:
+            raise CorruptCheckpointError(
+                f"{info.filename} claims {info.file_size} bytes from {info.compress_size} compressed ones, "
+                "more than weights expand to (a decompression bomb?)",
+                blob.path,
+                info.header_offset,
+            )
+        return archive.open(info), info.file_size
     header = blob.read(info.header_offset, 30)
     if header[:4] != ZIP_MAGIC:
         raise CorruptCheckpointError(
@@ -99,7 +120,9 @@ class KerasReader:
     """The datasets of Keras 3 weight files (one file or all shards), read lazily by key."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = self.prefix = path
+        self._lock = threading.RLock()  # h5py files and the byte windows under them keep a position
+        self._closed = False
         self._files: list[tuple[Any, int, str]] = []  # (h5py.File, bytes it may use, name)
         self._found: dict[str, Entry] = {}  # entry.shard is the number of the file holding it
         self._names: dict[str, str | bytes] = {}  # h5py gives bytes for names that are not UTF-8
@@ -111,6 +134,7 @@ class KerasReader:
             raise
         order = sorted(self._found, key=lambda k: k.encode("utf-8", "surrogateescape"))
         self.entries: dict[str, Entry] = {key: self._found[key] for key in order}
+        self.num_shards = max(len(self._files), 1)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -129,9 +153,7 @@ class KerasReader:
             self._add(_Window(blob), blob.size, path)
         else:
             raise CorruptCheckpointError(
-                f"not a Keras weights file: starts with {head.hex() or 'nothing'}, neither HDF5 nor ZIP",
-                path,
-                0,
+                "not a Keras weights file: it starts with neither the HDF5 nor the ZIP signature", path, 0
             )
 
     def _blob(self, path: str) -> storage.Blob:
@@ -153,7 +175,7 @@ class KerasReader:
                 for name in _shard_names(archive.read("model.weights.json"), blob.path):
                     if name not in names:
                         raise CorruptCheckpointError(
-                            f"weight shard {name} is missing from the archive", blob.path
+                            f"weight shard {name} is missing from the archive", blob.path, 0
                         )
                     self._add(*_member(archive, archive.getinfo(name), blob), f"{blob.path}/{name}")
             elif "model.weights.npz" in names:
@@ -162,7 +184,7 @@ class KerasReader:
                     "re-save the model with weights_format='h5'"
                 )
             else:
-                raise CorruptCheckpointError("the .keras archive has no model.weights.h5", blob.path)
+                raise CorruptCheckpointError("the .keras archive has no model.weights.h5", blob.path, 0)
 
     def _add(self, fileobj: Any, size: int, name: str) -> None:
         import h5py
@@ -184,17 +206,20 @@ class KerasReader:
                     else name_in_file
                 )
                 if key in self._found:
-                    raise CorruptCheckpointError(f"dataset {key!r} is in two weight shards", name)
+                    raise CorruptCheckpointError(f"dataset {key!r} is in two weight shards", name, 0)
                 self._found[key] = _entry(key, dataset, number)
                 self._names[key] = name_in_file
 
     def close(self) -> None:
-        for h5, _, _ in self._files:
-            with _errors(self.path, "closing"):
-                h5.close()
-        for closer in reversed(self._closers):
-            closer.close()
-        self._files, self._closers = [], []
+        """Close every file; later reads raise ``ClosedCheckpointError``."""
+        with self._lock:
+            self._closed = True
+            for h5, _, _ in self._files:
+                with _errors(self.path, "closing"):
+                    h5.close()
+            for closer in reversed(self._closers):
+                closer.close()
+            self._files, self._closers = [], []
 
     # -- values --------------------------------------------------------------------------------
 
@@ -202,8 +227,14 @@ class KerasReader:
         entry = self.entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, self.entries)
-        if not self._files:
-            raise ValueError(f"{self.path}: read from a closed KerasReader")
+        with self._lock:
+            if self._closed:
+                raise ClosedCheckpointError(
+                    f"{self.path}: cannot read {key!r}, the checkpoint was closed; open it again"
+                )
+            return self._read(key, entry)
+
+    def _read(self, key: str, entry: Entry) -> np.ndarray:
         h5, available, name = self._files[entry.shard]
         with _errors(name, f"cannot read dataset {key!r}"):
             dataset = h5[self._names[key]]
@@ -232,7 +263,7 @@ def _shard_names(text: bytes, path: str) -> list[str]:
                 if name not in names:
                     names.append(name)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise CorruptCheckpointError(f"not a Keras sharded weights map: {e}", path) from None
+        raise CorruptCheckpointError(f"not a Keras sharded weights map: {e}", path, 0) from None
     return names
 
 
@@ -276,12 +307,13 @@ def _check_storage(key: str, dataset: Any, available: int, name: str) -> None:
     plist = dataset.id.get_create_plist()
     if plist.get_external_count() or dataset.is_virtual:
         raise UnsupportedCheckpointError(f"{name}: dataset {key!r} keeps its data in other files")
-    limit = stored * _MAX_EXPANSION if plist.get_nfilters() else stored
+    limit = stored * _MAX_EXPANSION + _EXPANSION_ALLOWANCE if plist.get_nfilters() else stored
     if need > limit or stored > available:
         raise CorruptCheckpointError(
             f"dataset {key!r} of shape {list(dataset.shape)} needs {need} bytes but {stored} are stored "
-            f"(the file holds {available})",
+            f"(the file holds {available}; compressed data may expand {_MAX_EXPANSION}-fold)",
             name,
+            dataset.id.get_offset() or 0,
         )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import (
     CheckpointNotFoundError,
+    ClosedCheckpointError,
     CorruptCheckpointError,
     KeyNotFoundError,
     UnsupportedCheckpointError,
@@ -25,6 +26,7 @@ from ..errors import (
 from . import slices, storage, tensor_proto
 from .bundle import Entry
 from .dtypes import DType, from_enum
+from .shapes import MAX_RANK, check_shape
 from .table import FOOTER_SIZE, MAGIC, TableReader
 
 _SHARD_RE = re.compile(r"^(?P<stem>.*)-(?P<shard>\d{5}|\?{5})-of-(?P<count>\d{5})$")
@@ -66,9 +68,12 @@ class V1Reader:
 
     def __init__(self, path: str, verify: bool = True) -> None:
         self.path, self.verify = path, verify
+        self.prefix = path
+        self._closed = False
         self.files = shard_files(path)
         self.num_shards = len(self.files)
         self._tensors: dict[str, _Tensor] = {}
+        self._meta_at: dict[str, tuple[str, int]] = {}  # name -> (file, offset) of its metadata
         self._data: list[dict[bytes, tuple[bytes, int]]] = []  # per file: slice key -> (value, offset)
         for number, name in enumerate(self.files):
             self._load(number, name)
@@ -92,11 +97,12 @@ class V1Reader:
                 f"V1 checkpoint file {storage.basename(path)} is missing (the checkpoint has "
                 f"{self.num_shards} files; copy all of them)",
                 path,
+                0,
             ) from None
         if len(data) < FOOTER_SIZE or data[-8:] != MAGIC:
             raise CorruptCheckpointError(
                 "not a TensorFlow checkpoint: no .index file for this prefix, and not a V1 checkpoint "
-                f"table either (ends in {data[-8:].hex() or 'nothing'}, a table ends in {MAGIC.hex()})",
+                "table either (its last 8 bytes are not a table's magic number)",
                 path,
                 max(len(data) - 8, 0),
             )
@@ -121,13 +127,20 @@ class V1Reader:
 
     def _register(self, proto: Any, number: int, path: str, offset: int) -> None:
         name, shape = proto.name, tuple(d.size for d in proto.shape.dim)
-        if proto.shape.unknown_rank or any(d < 0 for d in shape):
-            raise CorruptCheckpointError(f"tensor {name!r} has an unknown or negative shape", path, offset)
+        problem = "an unknown shape" if proto.shape.unknown_rank else check_shape(shape)
+        if problem:
+            raise CorruptCheckpointError(f"tensor {name!r} has {problem}", path, offset)
+        for s in proto.slice:
+            if len(s.extent) > MAX_RANK:
+                raise CorruptCheckpointError(
+                    f"a slice of tensor {name!r} has rank {len(s.extent)}", path, offset
+                )
         dtype = from_enum(proto.type)
         pieces = [(slices.Slice.from_proto(s), number) for s in proto.slice]
         known = self._tensors.get(name)
         if known is None:
             self._tensors[name] = _Tensor(dtype, shape, pieces)
+            self._meta_at[name] = (path, offset)
         elif known.dtype != dtype or known.shape != shape:
             raise CorruptCheckpointError(
                 f"tensor {name!r} is {dtype.name}{list(shape)} in {storage.basename(path)} but "
@@ -153,7 +166,9 @@ class V1Reader:
         )
 
     def close(self) -> None:
-        """Nothing to release: V1 files are small and were read whole when opened."""
+        """V1 files were read whole when opened; closing drops them, and later reads raise."""
+        self._closed = True
+        self._data = []
 
     # -- values --------------------------------------------------------------------------------
 
@@ -162,22 +177,24 @@ class V1Reader:
         tensor = self._tensors.get(key)
         if tensor is None:
             raise KeyNotFoundError(key, self._tensors)
+        if self._closed:
+            raise ClosedCheckpointError(
+                f"{self.path}: cannot read {key!r}, the checkpoint was closed; open it again"
+            )
         if _V1_FIELD.get(from_enum(tensor.dtype.base_enum).name) is None:
             raise UnsupportedCheckpointError(
                 f"{self.path}: tensor {key!r} has dtype {tensor.dtype.name}, which a V1 checkpoint cannot hold"
             )
         problem = slices.check_coverage(key, tensor.shape, [piece for piece, _ in tensor.pieces])
         if problem:
-            raise CorruptCheckpointError(
-                problem, self.files[tensor.pieces[0][1]] if tensor.pieces else self.path
-            )
+            raise CorruptCheckpointError(problem, *self._meta_at[key])
         # Parse every piece and check its element count before the whole tensor is allocated.
         protos = {piece: self._piece(key, tensor, piece, n) for piece, n in tensor.pieces}
         if len(protos) == 1 and next(iter(protos)).covers(tensor.shape):
-            return self._values(key, next(iter(protos.values())))
+            return self._values(key, *next(iter(protos.values())))
         dtype = tensor.dtype
         np_dtype = dtype.numpy if dtype.is_fixed_width else np.dtype(object)
-        return slices.assemble(tensor.shape, np_dtype, list(protos), lambda p: self._values(key, protos[p]))
+        return slices.assemble(tensor.shape, np_dtype, list(protos), lambda p: self._values(key, *protos[p]))
 
     def _piece(self, key: str, tensor: _Tensor, piece: slices.Slice, number: int) -> Any:
         from google.protobuf.message import DecodeError
@@ -187,7 +204,9 @@ class V1Reader:
         path = self.files[number]
         stored = self._data[number].get(slices.encode_key(key, piece))
         if stored is None:
-            raise CorruptCheckpointError(f"slice {_describe(piece)} of {key!r} has no data", path)
+            raise CorruptCheckpointError(
+                f"slice {_describe(piece)} of {key!r} has no data", *self._meta_at[key]
+            )
         value, offset = stored
         try:
             saved = SavedTensorSlices.FromString(value).data
@@ -219,10 +238,10 @@ class V1Reader:
             data.tensor_shape.dim.add().size = size
         data.ClearField("tensor_content")
         data.ClearField("float8_val")
-        return data
+        return data, path, offset
 
-    def _values(self, key: str, data: Any) -> np.ndarray:
+    def _values(self, key: str, data: Any, path: str, offset: int) -> np.ndarray:
         try:
             return np.asarray(tensor_proto.to_numpy(data))
-        except ValueError as e:
-            raise CorruptCheckpointError(f"bad V1 data for {key!r}: {e}", self.path) from None
+        except tensor_proto.TensorProtoError as e:
+            raise CorruptCheckpointError(f"bad V1 data for {key!r}: {e}", path, offset) from None

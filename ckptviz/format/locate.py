@@ -13,6 +13,7 @@ from .bundle import _missing_index_message
 Kind = Literal["bundle", "v1", "keras"]
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
+LFS_POINTER = b"version https://git-lfs"
 
 
 @dataclass(frozen=True)
@@ -21,17 +22,41 @@ class Location:
     path: str  # the prefix of a bundle, else the file
 
 
-def _sniff(path: str) -> bytes:
+def _sniff(path: str, size: int = 24) -> bytes:
     blob = storage.open_blob(path)
     try:
-        return blob.read(0, min(8, blob.size))
+        return blob.read(0, min(size, blob.size))
     finally:
         blob.close()
+
+
+def _wrong_file(path: str) -> str | None:
+    """What to pass instead, for files people often pass by mistake."""
+    name = storage.basename(path)
+    directory = storage.dirname(path) or "."
+    if name == naming.STATE_FILENAME:
+        latest = naming.latest_checkpoint(directory)
+        hint = f" (its latest is {storage.basename(latest)!r})" if latest else ""
+        return f"{path} is the 'checkpoint' state file; pass its directory {directory!r}{hint} or a prefix"
+    if name.endswith(".meta"):
+        return f"{path} is a TF1 MetaGraph (the graph, no values); pass the checkpoint prefix {path[:-5]!r}"
+    if name in ("saved_model.pb", "saved_model.pbtxt"):
+        return f"{path} is a SavedModel's graph; pass the SavedModel directory {directory!r}"
+    return None
 
 
 def locate(path: str) -> Location:
     """Resolve ``path`` as ``tf.train.load_checkpoint`` would, plus the forms TF does not take."""
     path = str(path)
+    if path.endswith("/") and len(path) > 1:
+        path = path.rstrip("/")
+    if storage.isdir(path) and not path.endswith((".h5", ".keras", ".weights.json", ".index")):
+        return _locate_directory(path)
+    return _locate_file(path)
+
+
+def _locate_file(path: str) -> Location:
+    """A path that is not a directory; never follows a ``checkpoint`` file, so never recurses."""
     if path.endswith("/") and len(path) > 1:
         path = path.rstrip("/")
     if path.endswith((".h5", ".keras", ".weights.json")) and storage.exists(path):
@@ -41,16 +66,25 @@ def locate(path: str) -> Location:
     split = naming.split_data_file(path)
     if split:
         if not storage.exists(naming.index_file(split[0])):
-            raise CheckpointNotFoundError(_missing_index_message(path), path)
+            index = storage.basename(naming.index_file(split[0]))
+            raise CheckpointNotFoundError(
+                f"{path} is a data file whose index {index} is missing; copy the .index along with the data files",
+                path,
+            )
         return Location("bundle", split[0])
-    if storage.isdir(path):
-        return _locate_directory(path)
+    wrong = _wrong_file(path) if storage.exists(path) else None
+    if wrong:
+        raise CheckpointNotFoundError(wrong, path)
     if storage.exists(naming.index_file(path)):
         return Location("bundle", path)
     if storage.exists(path):
         head = _sniff(path)
         if head.startswith((HDF5_MAGIC, ZIP_MAGIC)):
             return Location("keras", path)
+        if head.startswith(LFS_POINTER):
+            raise CheckpointNotFoundError(
+                f"{path} is a Git LFS pointer, not the file; run `git lfs pull` to fetch it", path
+            )
         return Location("v1", path)
     if "-?????-of-" in path and storage.exists(path.replace("-?????-of-", "-00000-of-")):
         return Location("v1", path)  # a sharded V1 save, named as TF's Saver returns it
@@ -63,13 +97,21 @@ def _locate_directory(path: str) -> Location:
         return Location("bundle", saved_model)
     latest = naming.latest_checkpoint(path)
     if latest is not None:
-        return locate(latest)
+        # A state file may name anything, even this directory again: it is followed once.
+        return _locate_file(latest)
     state = naming.get_checkpoint_state(path)
     found = naming.prefixes_in(path)
     if state is not None and state.model_checkpoint_path:
         moved = storage.join(path, storage.basename(state.model_checkpoint_path))
         if naming.checkpoint_exists(moved):  # a directory copied from elsewhere keeps old absolute paths
-            return locate(moved)
+            return _locate_file(moved)
+        # TensorFlow raises here too: opening another checkpoint instead would be silent
+        names = ", ".join(repr(storage.basename(p)) for p in found[:8]) or "none"
+        raise CheckpointNotFoundError(
+            f"the 'checkpoint' file in {path} names {storage.basename(state.model_checkpoint_path)!r}, which is gone; "
+            f"prefixes here: {names}",
+            path,
+        )
     if len(found) == 1:
         return Location("bundle", found[0])
     if storage.exists(storage.join(path, "saved_model.pb")):
@@ -82,6 +124,15 @@ def _locate_directory(path: str) -> Location:
             f"{path} holds several checkpoints and no 'checkpoint' file says which is latest; pass a prefix: {names}",
             path,
         )
+    nested = [
+        storage.join(name, storage.basename(p))
+        for name in storage.listdir(path)
+        if storage.isdir(storage.join(path, name))
+        for p in naming.prefixes_in(storage.join(path, name))[:3]
+    ]
+    if nested:
+        shown = ", ".join(repr(n) for n in nested[:8])
+        raise CheckpointNotFoundError(f"no checkpoint directly in {path}; in its subdirectories: {shown}", path)
     raise CheckpointNotFoundError(
         f"no checkpoint in directory {path} (no 'checkpoint' file and no .index files)", path
     )

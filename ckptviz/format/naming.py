@@ -11,6 +11,7 @@ from . import storage
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 STATE_FILENAME = "checkpoint"
+STATE_MAX_BYTES = 1 << 20  # ~10 000 recorded checkpoints; anything bigger is not a state file
 SAVED_MODEL_VARIABLES = "variables/variables"
 _DATA_RE = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5,})-of-(?P<count>\d{5,})$")
 
@@ -48,7 +49,16 @@ def parse_state(text: str, path: str = STATE_FILENAME) -> CheckpointState:
     try:
         text_format.Parse(text, proto)
     except text_format.ParseError as e:
-        raise CorruptCheckpointError(f"not a CheckpointState text proto: {e}", path) from None
+        # The position only: the parser's message quotes the offending text, maybe not text at all.
+        line, column = e.GetLine() or 1, e.GetColumn() or 1
+        lines = text.split("\n")[: line - 1]
+        offset = len("\n".join(lines).encode("utf-8", "surrogateescape")) + bool(lines) + column - 1
+        raise CorruptCheckpointError(
+            f"not a CheckpointState text proto (line {line}, column {column}); delete the file or "
+            "pass a checkpoint prefix instead of the directory",
+            path,
+            offset,
+        ) from None
     return CheckpointState(
         proto.model_checkpoint_path,
         list(proto.all_model_checkpoint_paths),
@@ -76,7 +86,7 @@ def get_checkpoint_state(directory: str) -> CheckpointState | None:
     path = storage.join(directory, STATE_FILENAME)
     if not storage.exists(path):
         return None
-    state = parse_state(storage.read_bytes(path).decode("utf-8", "replace"), path)
+    state = parse_state(storage.read_bytes(path, STATE_MAX_BYTES).decode("utf-8", "surrogateescape"), path)
     state.model_checkpoint_path = storage.join(directory, state.model_checkpoint_path)
     state.all_model_checkpoint_paths = [storage.join(directory, p) for p in state.all_model_checkpoint_paths]
     return state

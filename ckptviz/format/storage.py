@@ -7,14 +7,21 @@ downloaded whole.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import posixpath
+import stat
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import CheckpointNotFoundError, CorruptCheckpointError, UnsupportedCheckpointError
+from ..errors import (
+    CheckpointNotFoundError,
+    CorruptCheckpointError,
+    NotARegularFileError,
+    UnsupportedCheckpointError,
+)
 
 
 class Blob(Protocol):
@@ -53,16 +60,33 @@ def _check_range(blob: Blob, offset: int, n: int) -> None:
         )
 
 
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
 class LocalBlob:
     def __init__(self, path: str) -> None:
         self.path, self._fd = path, -1
         try:
-            self._fd = os.open(_local(path), os.O_RDONLY)
+            # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked next.
+            self._fd = os.open(_local(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             raise CheckpointNotFoundError(f"no such file: {path}", path) from None
-        except IsADirectoryError:
-            raise CheckpointNotFoundError(f"{path} is a directory, not a file", path) from None
-        self.size = os.fstat(self._fd).st_size
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise NotARegularFileError(f"{path} is a symbolic link loop, not a file", path) from None
+            raise NotARegularFileError(f"cannot open {path}: {e.strerror}", path) from None
+        info = os.fstat(self._fd)
+        if not stat.S_ISREG(info.st_mode):
+            self.close()
+            raise NotARegularFileError(f"{path} is {_file_kind(info.st_mode)}, not a checkpoint file", path)
+        self.size = info.st_size
 
     def read(self, offset: int, n: int) -> bytes:
         _check_range(self, offset, n)
@@ -188,9 +212,16 @@ def basename(path: str) -> str:
     return posixpath.basename(path.rstrip("/")) if is_remote(path) else os.path.basename(path)
 
 
-def read_bytes(path: str) -> bytes:
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    """The whole file; with ``limit``, files larger than that many bytes are refused."""
     blob = open_blob(path)
     try:
+        if limit is not None and blob.size > limit:
+            raise CorruptCheckpointError(
+                f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have",
+                path,
+                limit,
+            )
         return blob.read(0, blob.size)
     finally:
         blob.close()

@@ -11,7 +11,7 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..errors import ChecksumMismatchError, CorruptCheckpointError
+from ..errors import ChecksumMismatchError, CorruptCheckpointError, InvalidArgumentError
 from . import crc, varint
 
 MAGIC = bytes.fromhex("57fb808b247547db")  # kTableMagicNumber 0xdb4775248b80fb57, little-endian
@@ -48,7 +48,7 @@ class Footer(NamedTuple):
     def decode(cls, data: bytes, path: str, file_offset: int) -> Footer:
         if data[-8:] != MAGIC:
             raise CorruptCheckpointError(
-                f"bad table magic {data[-8:].hex()} (expected {MAGIC.hex()}); "
+                "bad table magic (the last 8 bytes are not a table's); "
                 "this is not a TensorFlow checkpoint index",
                 path,
                 file_offset + FOOTER_SIZE - 8,
@@ -79,8 +79,20 @@ class Block:
             raise CorruptCheckpointError(
                 f"block claims {num_restarts} restart points in {len(data)} bytes", path, file_offset
             )
-        self.entries_end = len(data) - 4 * (num_restarts + 1)
+        self.entries_end = end = len(data) - 4 * (num_restarts + 1)
         self.num_restarts = num_restarts
+        # Entries are read in order, not through the restarts, but TF seeks with them: a block
+        # whose restart array points outside its entries is not one TF can read.
+        if num_restarts:
+            restarts = struct.unpack_from(f"<{num_restarts}I", data, end)
+            if restarts[0] != 0 or max(restarts) >= max(end, 1):
+                bad = next(i for i, r in enumerate(restarts) if r >= max(end, 1) or (i == 0 and r))
+                raise CorruptCheckpointError(
+                    f"restart point {bad} of the block is offset {restarts[bad]}, outside its "
+                    f"{end} bytes of entries",
+                    path,
+                    file_offset + end + 4 * bad,
+                )
 
     def _corrupt(self, pos: int, message: str) -> CorruptCheckpointError:
         return CorruptCheckpointError(message, self.path, self.file_offset + pos)
@@ -272,7 +284,9 @@ class TableBuilder:
 
     def add(self, key: bytes, value: bytes) -> None:
         if self.last_key is not None and key <= self.last_key:
-            raise ValueError(f"table keys must be strictly increasing: {key!r} after {self.last_key!r}")
+            raise InvalidArgumentError(
+                f"table keys must be strictly increasing: {key!r} after {self.last_key!r}"
+            )
         if len(key) + len(value) >= 2 * self.block_size:
             self._flush()  # a huge entry gets a block of its own
         if self.pending is not None:

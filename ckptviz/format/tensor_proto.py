@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
+from .shapes import check_shape
 
 # TensorProto field holding the values of each dtype when tensor_content is empty.
 _FIELD = {
@@ -22,7 +23,31 @@ _FIELD = {
 }  # fmt: skip
 
 
-_MAX_FILL = 1 << 24
+_MAX_FILL = 1 << 24  # elements a short value list may be repeated into, without a budget
+# numpy type of each repeated field, so values are taken exactly (never through float64)
+_FIELD_TYPE = {
+    "float_val": np.float32, "double_val": np.float64, "int_val": np.int64, "int64_val": np.int64,
+    "bool_val": np.bool_, "uint32_val": np.uint32, "uint64_val": np.uint64,
+}  # fmt: skip
+
+
+class TensorProtoError(ValueError):
+    """A TensorProto that does not hold a value of its own dtype and shape."""
+
+
+class FillBudget:
+    """Bytes that repeating short value lists may still allocate (TF fills a tensor from its last
+    value): bounds what a tiny proto can expand into, across all the protos of one read."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.left = nbytes
+
+    def spend(self, nbytes: int, what: str) -> None:
+        self.left -= nbytes
+        if self.left < 0:
+            raise TensorProtoError(
+                f"{what} would be repeated into {nbytes} bytes, more than the data can hold"
+            )
 
 
 @dataclass
@@ -38,27 +63,31 @@ class Variant:
         return f"Variant({self.type_name!r}, metadata={len(self.metadata)} bytes, tensors=[{inner}])"
 
 
-def variant_from_proto(proto: Any) -> Variant:
-    return Variant(proto.type_name, bytes(proto.metadata), [to_numpy(t) for t in proto.tensors])
+def variant_from_proto(proto: Any, budget: FillBudget | None = None) -> Variant:
+    return Variant(proto.type_name, bytes(proto.metadata), [to_numpy(t, budget) for t in proto.tensors])
 
 
-def to_numpy(proto: Any) -> Any:
-    """The value of a ``TensorProto`` as TensorFlow's ``tf.make_ndarray`` would give it."""
+def to_numpy(proto: Any, budget: FillBudget | None = None) -> Any:
+    """The value of a ``TensorProto`` as TensorFlow's ``tf.make_ndarray`` would give it.
+
+    Raises ``TensorProtoError`` for a proto that does not hold such a value."""
     dtype = dtypes.from_enum(proto.dtype)
     shape = tuple(d.size for d in proto.tensor_shape.dim)
-    if any(d < 0 for d in shape):
-        raise ValueError(f"negative dimension in TensorProto shape {shape}")
+    problem = check_shape(shape)
+    if problem:
+        raise TensorProtoError(f"TensorProto with {problem}")
     n = math.prod(shape)
     if dtype.name == "variant":
-        return _filled(_objects([variant_from_proto(v) for v in proto.variant_val]), n, shape)
+        items = [variant_from_proto(v, budget) for v in proto.variant_val]
+        return _filled(_objects(items), n, shape, budget)
     if dtype.name == "string":
-        return _filled(_objects([bytes(s) for s in proto.string_val]), n, shape)
+        return _filled(_objects([bytes(s) for s in proto.string_val]), n, shape, budget)
     if not dtype.is_fixed_width:
-        raise ValueError(f"a TensorProto of dtype {dtype.name} holds no readable values")
+        raise TensorProtoError(f"a TensorProto of dtype {dtype.name} holds no readable values")
     np_dtype = dtype.numpy
     if proto.tensor_content:
         if len(proto.tensor_content) != n * np_dtype.itemsize:
-            raise ValueError(
+            raise TensorProtoError(
                 f"tensor_content holds {len(proto.tensor_content)} bytes for {n} {dtype.name} values"
             )
         return np.frombuffer(proto.tensor_content, dtype=np_dtype).reshape(shape).copy()
@@ -70,21 +99,28 @@ def to_numpy(proto: Any) -> Any:
     if name == "float8_val":
         values = np.frombuffer(bytes(raw), dtype=np.uint8).view(np_dtype)
     elif name == "half_val":
-        values = np.array(list(raw), dtype=np.uint16).view(np_dtype)
+        halves = np.array(list(raw), dtype=np.int64)
+        if halves.size and (halves.min() < 0 or halves.max() > 0xFFFF):
+            raise TensorProtoError(f"half_val holds {int(halves.max())}, not a 16-bit pattern")
+        values = halves.astype(np.uint16).view(np_dtype)
     elif name in ("scomplex_val", "dcomplex_val"):
-        # (real, imag) pairs; an odd count cannot be viewed as complex and is rejected by numpy.
+        if len(raw) % 2:
+            raise TensorProtoError(f"{name} holds {len(raw)} numbers, not (real, imaginary) pairs")
         values = np.array(list(raw), dtype=np_dtype.char.lower()).view(np_dtype)
     else:
-        values = np.array(list(raw)).astype(np_dtype)
-    return _filled(np.asarray(values, dtype=np_dtype), n, shape)
+        values = np.array(list(raw), dtype=_FIELD_TYPE[name]).astype(np_dtype)
+    return _filled(np.asarray(values, dtype=np_dtype), n, shape, budget)
 
 
-def _filled(values: np.ndarray, n: int, shape: tuple[int, ...]) -> np.ndarray:
+def _filled(values: np.ndarray, n: int, shape: tuple[int, ...], budget: FillBudget | None) -> np.ndarray:
     """TensorFlow repeats the last value when fewer than ``n`` are given (zeros when none)."""
     if len(values) > n:
-        raise ValueError(f"{len(values)} values for a tensor of {n} elements")
-    if len(values) < n and n > _MAX_FILL:  # a few bytes must not expand into gigabytes
-        raise ValueError(f"{len(values)} values would be repeated to fill {n} elements")
+        raise TensorProtoError(f"{len(values)} values for a tensor of {n} elements")
+    if len(values) < n:  # a few bytes must not expand into gigabytes
+        if budget is not None:
+            budget.spend(n * values.dtype.itemsize, f"{len(values)} values")
+        elif n > _MAX_FILL:
+            raise TensorProtoError(f"{len(values)} values would be repeated to fill {n} elements")
     if len(values) < n:
         pad = values[-1] if len(values) else (b"" if values.dtype == object else 0)
         values = (

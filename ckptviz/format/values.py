@@ -7,6 +7,7 @@ length, a serialized ``VariantTensorDataProto`` and the masked running checksum.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..errors import ChecksumMismatchError, CorruptCheckpointError
 from . import crc, varint
-from .tensor_proto import Variant, variant_from_proto
+from .tensor_proto import FillBudget, TensorProtoError, Variant, variant_from_proto
 
 
 def _objects(values: Sequence[Any], shape: tuple[int, ...]) -> np.ndarray:
@@ -34,7 +35,7 @@ def decode_strings(
     buf: bytes, shape: tuple[int, ...], path: str, offset: int, expected_crc: int | None, endian: str = "<"
 ) -> np.ndarray:
     """``buf`` is the entry's whole stored bytes; ``expected_crc`` the masked entry CRC (None: skip)."""
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    n = math.prod(shape)
     if n > len(buf):  # every element needs at least one length byte
         raise CorruptCheckpointError(f"{n} strings cannot fit in {len(buf)} bytes", path, offset)
     lengths, pos, end = [], 0, len(buf)
@@ -50,7 +51,7 @@ def decode_strings(
         lengths.append(length)
     if pos + 4 + sum(lengths) > end:
         raise CorruptCheckpointError(
-            f"string lengths add up to {sum(lengths)} bytes but only {end - pos - 4} remain",
+            f"string lengths add up to {sum(lengths)} bytes but only {max(end - pos - 4, 0)} remain",
             path,
             offset + pos,
         )
@@ -71,6 +72,13 @@ def decode_strings(
                 path,
                 offset,
             )
+    if pos + 4 + sum(lengths) < end:  # TF's reader refuses these too: the entry size is wrong
+        raise CorruptCheckpointError(
+            f"string tensor of {n} elements holds {end - pos - 4 - sum(lengths)} bytes after its last "
+            "string (the entry's size does not match its contents)",
+            path,
+            offset + pos + 4 + sum(lengths),
+        )
     pos += 4
     items = []
     for length in lengths:
@@ -100,10 +108,11 @@ def decode_variants(
 
     from .protos.ckptviz_format_pb2 import VariantTensorDataProto
 
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    n = math.prod(shape)
     if 5 * n > len(buf):  # a length byte and a checksum per element at least
         raise CorruptCheckpointError(f"{n} variants cannot fit in {len(buf)} bytes", path, offset)
     items: list[Variant] = []
+    budget = FillBudget(16 * len(buf) + (16 << 20))  # what nested TensorProtos may expand into
     running, pos, end = 0, 0, len(buf)
     for _ in range(n):
         try:
@@ -122,10 +131,17 @@ def decode_variants(
         proto = VariantTensorDataProto()
         try:
             proto.ParseFromString(payload)
-            items.append(variant_from_proto(proto))
-        except (DecodeError, ValueError) as e:
-            raise CorruptCheckpointError(f"bad VariantTensorDataProto: {e}", path, offset + body) from None
+            items.append(variant_from_proto(proto, budget))
+        except (DecodeError, TensorProtoError, RecursionError) as e:
+            reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+            raise CorruptCheckpointError(
+                f"bad VariantTensorDataProto: {reason}", path, offset + body
+            ) from None
         pos = body + length + 4
+    if pos != end:
+        raise CorruptCheckpointError(
+            f"variant tensor of {n} elements is followed by {end - pos} stray bytes", path, offset + pos
+        )
     if expected_crc is not None and crc.mask(running) != expected_crc:
         raise ChecksumMismatchError("variant tensor checksum mismatch", path, offset)
     return _objects(items, shape)

@@ -7,26 +7,42 @@ and the header is ``{num_shards, LITTLE, version{producer: 1}}`` (``08 01 1a 02 
 several data files the result is what TF's ``MergeBundles`` makes of several writers.
 
 Writes are atomic like TF's: every file is first written under ``<name>.tempstate<random>``;
-data files are renamed into place first and the ``.index`` last, so a checkpoint (which exists
-exactly when its ``.index`` does) is either absent or whole, whenever the process dies.
+data files are renamed into place first and the ``.index`` last (``os.replace``, never a
+removal first), so a checkpoint exists exactly when its ``.index`` does, and an overwritten one
+always has an index, the old or the new. While the few renames run, an old index can meet a
+new data file; its CRCs then refuse the read, it never returns wrong values. Temporary files
+of a killed write are removed by the next writer to that prefix (a live writer holds a lock on
+its first data file, so a concurrent one is left alone).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import random
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointExistsError, UnsupportedCheckpointError
+from ..errors import (
+    CheckpointExistsError,
+    ClosedCheckpointError,
+    InvalidArgumentError,
+    UnsupportedCheckpointError,
+)
 from . import crc, naming, slices, storage, values
 from .dtypes import STRING, VARIANT, DType, as_dtype
 from .table import TableBuilder
 from .tensor_proto import Variant
+
+try:
+    import fcntl
+except ImportError:  # Windows: no cleanup of other writers' temporaries
+    fcntl = None  # type: ignore[assignment]
 
 _PROGRESS_MIN_BYTES = 256 << 20  # a progress bar only for writes that take a while
 
@@ -63,7 +79,7 @@ def _shown(key: bytes) -> str:
 def _key_bytes(key: str | bytes) -> bytes:
     raw = key if isinstance(key, bytes) else key.encode("utf-8", "surrogateescape")
     if not raw:
-        raise ValueError("the empty key is the bundle header; tensors need a non-empty key")
+        raise InvalidArgumentError("the empty key is the bundle header; tensors need a non-empty key")
     return raw
 
 
@@ -90,7 +106,7 @@ class BundleWriter:
                 f"cannot write to {self.prefix}: write to a local prefix, then upload the files"
             )
         if max_shard_size is not None and max_shard_size <= 0:
-            raise ValueError(f"max_shard_size must be positive, got {max_shard_size}")
+            raise InvalidArgumentError(f"max_shard_size must be positive, got {max_shard_size}")
         self.overwrite, self.max_shard_size = overwrite, max_shard_size
         self._check_destination()
         directory = os.path.dirname(self.prefix)
@@ -102,6 +118,8 @@ class BundleWriter:
         self._entries: dict[bytes, Any] = {}  # key -> BundleEntryProto
         self.min_shards = 1
         self._closed = False
+        self._failed: str | None = None  # why an add failed: the data file may hold stray bytes
+        remove_stale_temporaries(self.prefix)
         self._bar = _progress_bar(progress, total_bytes, self.prefix)
 
     # -- destination ---------------------------------------------------------------------------
@@ -119,7 +137,10 @@ class BundleWriter:
 
     def _shard_file(self, shard: int) -> Any:
         while len(self._files) <= shard:
-            self._files.append(open(self._temp_data_path(len(self._files)), "wb"))  # noqa: SIM115
+            f = open(self._temp_data_path(len(self._files)), "wb")  # noqa: SIM115
+            if not self._files and fcntl is not None:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "in use" for remove_stale_temporaries
+            self._files.append(f)
             self._sizes.append(0)
         return self._files[shard]
 
@@ -140,9 +161,9 @@ class BundleWriter:
         from .protos.ckptviz_format_pb2 import BundleEntryProto
 
         if self._closed:
-            raise RuntimeError("this BundleWriter has already finished")
+            raise ClosedCheckpointError(f"{self.prefix}: this BundleWriter has already finished or aborted")
         if key in self._entries:
-            raise ValueError(f"duplicate key {_shown(key)}: each tensor may be added once")
+            raise InvalidArgumentError(f"duplicate key {_shown(key)}: each tensor may be added once")
         if dtype.base_enum != dtype.as_datatype_enum or not (
             dtype.is_fixed_width or dtype.base_enum in (STRING, VARIANT)
         ):
@@ -160,20 +181,125 @@ class BundleWriter:
         self, entry: Any, chunks: list[Any] | Iterator[Any], nbytes: int, masked: int, shard: int | None
     ) -> None:
         shard = self._pick_shard(nbytes) if shard is None else shard
+        if shard < 0:
+            raise InvalidArgumentError(f"shard must be a non-negative number, got {shard}")
         f = self._shard_file(shard)
         entry.shard_id, entry.offset, entry.size, entry.crc32c = shard, self._sizes[shard], nbytes, masked
+        written = 0
         for chunk in chunks:
-            f.write(chunk)
+            written += f.write(chunk)
             if self._bar is not None:
                 self._bar.update(memoryview(chunk).nbytes)
+        if written != nbytes:
+            raise InvalidArgumentError(f"the chunks of a tensor held {written} bytes, {nbytes} were declared")
         self._sizes[shard] += nbytes
+
+    @contextlib.contextmanager
+    def _adding(self) -> Iterator[None]:
+        """Marks the writer failed when an add does not complete (the data file may hold part of it).
+        Errors in the arguments, found before anything is written, leave the writer usable."""
+        if self._failed is not None:
+            raise ClosedCheckpointError(
+                f"{self.prefix}: an earlier add failed ({self._failed}); this writer cannot add or finish"
+            )
+        sizes, count = list(self._sizes), len(self._entries)
+        try:
+            yield
+        except BaseException as e:
+            if (
+                len(self._entries) != count
+                or self._sizes != sizes
+                or any(f.tell() != n for f, n in zip(self._files, self._sizes))
+            ):
+                self._failed = f"{type(e).__name__}: {e}"
+            raise
 
     def add(self, key: str | bytes, value: Any, dtype: Any = None, *, shard: int | None = None) -> None:
         """Append one tensor (anything ``np.asarray`` takes; bytes/str for strings, ``Variant``)."""
         raw_key = _key_bytes(key)
         if raw_key[0] == 0:
-            raise ValueError(f"key {key!r} starts with a NUL byte, which marks slice keys; use add_slice")
-        self._add(raw_key, value, dtype, shard)
+            raise InvalidArgumentError(
+                f"key {key!r} starts with a NUL byte, which marks slice keys; use add_slice"
+            )
+        with self._adding():
+            self._add(raw_key, value, dtype, shard)
+
+    def add_raw(
+        self,
+        key: str | bytes,
+        dtype: Any,
+        shape: tuple[int, ...],
+        chunks: Iterable[Any],
+        size: int,
+        masked_crc: int,
+        *,
+        shard: int | None = None,
+    ) -> None:
+        """Append a tensor given as its stored bytes (as ``BundleReader.raw_chunks`` yields them):
+        ``size`` bytes in ``chunks``, whose masked CRC32C is ``masked_crc``. Nothing is re-encoded,
+        so a copy is byte-identical to its source. A source that fails mid-stream (a checksum
+        error) makes this writer refuse to finish."""
+        raw_key = _key_bytes(key)
+        if raw_key[0] == 0:
+            raise InvalidArgumentError(
+                f"key {key!r} starts with a NUL byte, which marks slice keys; use add_slice_raw"
+            )
+        with self._adding():
+            self._append_raw(raw_key, as_dtype(dtype), tuple(shape), chunks, size, masked_crc, shard)
+
+    def add_slice_raw(
+        self,
+        full_key: str,
+        full_shape: tuple[int, ...],
+        piece: slices.Slice,
+        dtype: Any,
+        chunks: Iterable[Any],
+        size: int,
+        masked_crc: int,
+        *,
+        shard: int | None = None,
+        full_shard: int | None = None,
+    ) -> None:
+        """``add_slice`` for stored bytes: one part of a partitioned tensor, copied verbatim.
+        ``full_shard`` sets the shard recorded in the full tensor's entry (TF's ``MergeBundles``
+        leaves the first part's shard there)."""
+        dt = as_dtype(dtype)
+        with self._adding():
+            full = self._full_entry(full_key, dt, tuple(full_shape))
+            if full_shard is not None:
+                full.shard_id = full_shard
+            self._append_raw(
+                slices.encode_key(full_key, piece),
+                dt,
+                tuple(piece.shape(full_shape)),
+                chunks,
+                size,
+                masked_crc,
+                shard,
+            )
+            full.slices.append(piece.to_proto(_slice_proto()))
+
+    def _append_raw(
+        self,
+        key: bytes,
+        dtype: DType,
+        shape: tuple[int, ...],
+        chunks: Iterable[Any],
+        size: int,
+        masked_crc: int,
+        shard: int | None,
+    ) -> None:
+        if dtype.is_fixed_width and size != dtype.size * math.prod(shape):
+            raise InvalidArgumentError(
+                f"{_shown(key)}: a {dtype.name} tensor of shape {list(shape)} has "
+                f"{dtype.size * math.prod(shape)} bytes, not {size}"
+            )
+        entry = self._new_entry(key, dtype, shape)
+        try:
+            self._append(entry, iter(chunks), size, masked_crc, shard)
+        except BaseException:
+            del self._entries[key]
+            raise
 
     def _add(self, key: bytes, value: Any, dtype: Any, shard: int | None) -> None:
         dt = as_dtype(dtype) if dtype is not None else infer_dtype(value)
@@ -204,8 +330,10 @@ class BundleWriter:
         if piece.covers(full_shape):
             self.add(full_key, value, dt, shard=shard)
             return
-        self._full_entry(full_key, dt, tuple(full_shape)).slices.append(piece.to_proto(_slice_proto()))
-        self._add(slices.encode_key(full_key, piece), value, dt, shard)
+        with self._adding():
+            full = self._full_entry(full_key, dt, tuple(full_shape))
+            self._add(slices.encode_key(full_key, piece), value, dt, shard)
+            full.slices.append(piece.to_proto(_slice_proto()))
 
     def _full_entry(self, full_key: str, dtype: DType, shape: tuple[int, ...]) -> Any:
         key = _key_bytes(full_key)
@@ -213,9 +341,9 @@ class BundleWriter:
         if entry is None:
             return self._new_entry(key, dtype, shape)
         if entry.dtype != dtype.as_datatype_enum or tuple(d.size for d in entry.shape.dim) != shape:
-            raise ValueError(f"slices of {full_key!r} disagree on its dtype or full shape")
+            raise InvalidArgumentError(f"slices of {full_key!r} disagree on its dtype or full shape")
         if not entry.slices:
-            raise ValueError(f"{full_key!r} was added whole; it cannot also get slices")
+            raise InvalidArgumentError(f"{full_key!r} was added whole; it cannot also get slices")
         return entry
 
     # -- committing ----------------------------------------------------------------------------
@@ -232,7 +360,17 @@ class BundleWriter:
         return builder.finish()
 
     def finish(self) -> str:
-        """Write the index and move every file into place; returns the prefix."""
+        """Write the index and move every file into place; returns the prefix.
+
+        Refuses (and removes its temporaries) when an earlier add failed part-way."""
+        if self._failed is not None:
+            reason = self._failed
+            self.abort()
+            raise ClosedCheckpointError(
+                f"{self.prefix}: not written, because an earlier add failed ({reason}); nothing was changed"
+            )
+        if self._closed:
+            raise ClosedCheckpointError(f"{self.prefix}: this BundleWriter has already finished or aborted")
         try:
             self._shard_file(max(self.min_shards, len(self._files), 1) - 1)  # TF always writes a data file
             for f in self._files:
@@ -243,8 +381,6 @@ class BundleWriter:
             with open(temp_index, "wb") as f:
                 f.write(self._index_bytes(num_shards))
             self._check_destination()  # someone may have written it meanwhile
-            if os.path.exists(index):
-                os.remove(index)  # from here until the rename below the destination is absent, never mixed
             for shard in range(num_shards):
                 os.replace(self._temp_data_path(shard), naming.data_file(self.prefix, shard, num_shards))
             os.replace(temp_index, index)
@@ -270,7 +406,7 @@ class BundleWriter:
         """Close and delete the temporary files; the destination is left as it was."""
         self._closed = True
         for f in self._files:
-            f.close()
+            f.close()  # (releases the lock too)
         for path in [self._temp_data_path(i) for i in range(len(self._files))] + [
             naming.index_file(self.prefix) + self._token
         ]:
@@ -288,6 +424,46 @@ class BundleWriter:
                 self.finish()
         else:
             self.abort()
+
+
+def remove_stale_temporaries(prefix: str) -> None:
+    """Delete the ``.tempstate`` files of writes to ``prefix`` that died: those whose first data
+    file no live writer holds locked."""
+    if fcntl is None:
+        return
+    directory = os.path.dirname(prefix) or "."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    groups: dict[str, list[str]] = {}  # temporary-name token -> its files
+    for name in names:
+        head, sep, token = name.partition(".tempstate")
+        split = naming.split_data_file(os.path.join(directory, head)) if sep else None
+        if sep and (head == os.path.basename(naming.index_file(prefix)) or (split and split[0] == prefix)):
+            groups.setdefault(token, []).append(name)
+    for group in groups.values():
+        first = [n for n in group if ".data-00000-of-" in n]
+        if first and _locked(os.path.join(directory, first[0])):
+            continue
+        for name in group:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, name))
+
+
+def _locked(path: str) -> bool:
+    assert fcntl is not None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return True  # gone already, or not ours to judge
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
 
 
 def _slice_proto() -> Any:
@@ -347,7 +523,7 @@ def _graph_bytes(object_graph: Any, tensors: Mapping[str, Any]) -> bytes | None:
     if object_graph is None:
         return None
     if naming.OBJECT_GRAPH_KEY in tensors:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"pass the object graph either as object_graph or as {naming.OBJECT_GRAPH_KEY!r}, not both"
         )
     from .protos.ckptviz_format_pb2 import TrackableObjectGraph
@@ -365,7 +541,7 @@ def _graph_bytes(object_graph: Any, tensors: Mapping[str, Any]) -> bytes | None:
     ]
     if missing:
         shown = ", ".join(repr(k) for k in missing[:5])
-        raise ValueError(
+        raise InvalidArgumentError(
             f"the object graph refers to {len(missing)} key(s) missing from tensors: {shown}; "
             "add those tensors or remove the attributes"
         )

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, KeyNotFoundError
 from ..format import naming, storage
 from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
 from ..format.locate import Location, locate
+from ..format.reader import Reader
+from .paths import VARIABLE_VALUE
 
 if TYPE_CHECKING:
     import pandas
@@ -47,7 +49,7 @@ def _stamp(path: str) -> Any:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _open_reader(location: Location, verify: bool) -> Any:
+def _open_reader(location: Location, verify: bool) -> Reader:
     if location.kind == "bundle":
         return BundleReader(location.path, verify)
     if location.kind == "v1":
@@ -71,7 +73,7 @@ class Checkpoint:
         self.location = locate(str(path))
         self.path = self.location.path
         self.format = self.location.kind
-        self.reader = _open_reader(self.location, verify)  # the format layer's reader of this file kind
+        self.reader: Reader = _open_reader(self.location, verify)  # the format layer's reader of this kind
         self._lock = threading.Lock()  # lazy set-up below runs once, whichever thread asks first
         self._graph_proto: Any = _UNSET
         self._graph: ObjectGraph | None = None
@@ -82,7 +84,7 @@ class Checkpoint:
     @property
     def entries(self) -> dict[str, Entry]:
         """Metadata of every tensor by key: dtype, shape, nbytes, shard, offset… (no tensor data)."""
-        return self.reader.entries  # type: ignore[no-any-return]
+        return self.reader.entries
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
         """``{key: (dtype, shape)}``: what listing needs, faster than ``entries`` on big bundles."""
@@ -103,8 +105,32 @@ class Checkpoint:
         return len(self.entries)
 
     def read(self, key: str) -> np.ndarray:
-        """The value of ``key`` as an array (strings: bytes objects; variants: ``Variant``)."""
-        return self.reader.read(key)  # type: ignore[no-any-return]  # raises KeyNotFoundError
+        """The value of ``key`` as an array (strings: bytes objects; variants: ``Variant``).
+
+        ``key`` may also be a name people know: an object path (``net/l1/kernel``), any alias
+        path, or a variable's ``full_name`` (``dense/kernel``)."""
+        if key not in self.entries:
+            key = self.key_of(key)
+        return self.reader.read(key)
+
+    def key_of(self, name: str) -> str:
+        """The bundle key a name means: the key itself, else the value of the object it names
+        (an object path, alias or ``full_name``); ``KeyNotFoundError`` with close matches else."""
+        if name in self.entries:
+            return name
+        if name == naming.OBJECT_GRAPH_KEY:
+            raise KeyNotFoundError(name, self.entries)
+        graph = self.graph
+        node = graph.lookup(name)
+        keys = graph.keys_of(node.id) if node is not None else []
+        if len(keys) > 1:  # an object with several values: its variable value, if it has one
+            keys = [k for k in keys if graph.owner.get(k, (0, ""))[1] == VARIABLE_VALUE] or keys
+        if len(keys) != 1:
+            what = f"{name!r} names an object with {len(keys)} values" if keys else None
+            if what:
+                raise KeyNotFoundError(name, keys, what="tensor (pass one of its keys)")
+            raise KeyNotFoundError(name, graph.candidate_names(), what="key, object path or name")
+        return keys[0]
 
     @property
     def nbytes(self) -> int:
@@ -112,7 +138,7 @@ class Checkpoint:
 
     @property
     def num_shards(self) -> int:
-        return getattr(self.reader, "num_shards", 1)
+        return self.reader.num_shards
 
     # -- the object graph ----------------------------------------------------------------------
 
@@ -139,9 +165,9 @@ class Checkpoint:
         try:
             return TrackableObjectGraph.FromString(raw)
         except DecodeError as e:
-            entry = self.entries[naming.OBJECT_GRAPH_KEY]
+            file, offset = self._graph_where()
             raise CorruptCheckpointError(
-                f"{naming.OBJECT_GRAPH_KEY} is not a TrackableObjectGraph: {e}", self.path, entry.offset
+                f"{naming.OBJECT_GRAPH_KEY} is not a TrackableObjectGraph: {e}", file, offset
             ) from None
 
     @property
@@ -156,9 +182,15 @@ class Checkpoint:
                     self._graph = (
                         ObjectGraph.from_keys(self.entries, source=self.path)
                         if proto is None
-                        else ObjectGraph.from_proto(proto, self.entries, source=self.path)
+                        else ObjectGraph.from_proto(proto, self.entries, source=self.path, where=self._graph_where())
                     )
         return self._graph
+
+    def _graph_where(self) -> tuple[str, int]:
+        """The data file and offset of the serialized object graph, which errors in it name."""
+        entry = self.entries[naming.OBJECT_GRAPH_KEY]
+        shard_path = getattr(self.reader, "shard_path", None)
+        return (shard_path(entry.shard) if shard_path else self.path), entry.offset
 
     def entry_records(self) -> list[EntryRecord]:
         """Every tensor with the name people know it by and the object holding it (no tensor data)."""

@@ -96,9 +96,12 @@ class ObjectGraph:
         return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod
-    def from_proto(cls, proto: Any, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
+    def from_proto(
+        cls, proto: Any, entries: Mapping[str, Any], source: str = "", where: tuple[str, int] | None = None
+    ) -> ObjectGraph:
         """Build from a ``TrackableObjectGraph`` (message or serialized bytes) and entry metadata:
-        ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``."""
+        ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``. ``where`` is the
+        (file, offset) of the serialized graph, for errors."""
         from .slots import classify
 
         if isinstance(proto, bytes):
@@ -110,9 +113,11 @@ class ObjectGraph:
 
         def in_range(i: int, ref: int, what: str) -> int:
             if not 0 <= ref < count:
+                file, offset = where or (source, None)
                 raise CorruptCheckpointError(
                     f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)",
-                    source,
+                    file,
+                    offset,
                 )
             return ref
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import InvalidArgumentError
 from ..model.graph import ObjectGraph
 from ..model.records import KINDS
 from .plan import GraphView, Plan, Shown, select_view
@@ -33,7 +33,9 @@ HEADER = (
 
 
 def quote(text: str) -> str:
-    """A DOT double-quoted string: backslashes, quotes and newlines escaped (names are arbitrary)."""
+    """A DOT double-quoted string: backslashes, quotes and newlines escaped (names are arbitrary;
+    bytes that are not UTF-8, kept in keys as surrogates, show as U+FFFD)."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "") + '"'
 
 
@@ -86,7 +88,7 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
     ]
     unknown = sorted(set(view.status.values()) - set(STATUS_FILLS))
     if unknown:
-        raise UsageError(f"unknown status {unknown[0]!r}; expected one of {sorted(STATUS_FILLS)}")
+        raise InvalidArgumentError(f"unknown status {unknown[0]!r}; expected one of {sorted(STATUS_FILLS)}")
     for shown in view.nodes.values():
         lines.append(node_statement(graph, view, shown))
     ranked: set[int] = set()

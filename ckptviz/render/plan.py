@@ -144,6 +144,15 @@ class Tree:
         self.kids[parent].append(child)
         self.depth[child] = self.depth[parent] + 1
 
+    def close_upward(self, nodes: Iterable[int]) -> set[int]:
+        """The nodes and all their ancestors; each walk stops at a node already in, so linear."""
+        out: set[int] = set()
+        for i in nodes:
+            while i is not None and i not in out:
+                out.add(i)
+                i = self.parent[i]  # type: ignore[assignment]
+        return out
+
     def ancestors(self, i: int) -> Iterable[int]:
         p = self.parent[i]
         while p is not None:
@@ -175,7 +184,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     forced: set[int] = set()
     for ref in [*o.expand, *([o.focus] if o.focus is not None else []), *(o.select or ())]:
         i = _resolve(graph, ref)
-        forced.update([i, *tree.ancestors(i)])
+        forced |= tree.close_upward([i])
     collapsed, partial = _collapse(tree, keep, forced, {_resolve(graph, r) for r in o.collapse}, o)
     # rep[i]: the drawn node that stands for kept node i (itself, its collapsed ancestor, or the
     # stand-in, numbered len(graph) + parent, for the kids a partly shown node does not show)
@@ -272,13 +281,14 @@ def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
         matched = {i for i in keep if pattern.search(nodes[i].path)}
         targets = matched if targets is None else targets & matched
     if targets is not None:
-        closed: set[int] = set()
-        for i in targets & keep:
-            closed.add(i)
-            closed.update(tree.ancestors(i))
-        keep &= closed | {0}
+        keep &= tree.close_upward(targets & keep) | {0}
     # a node whose owner is dropped would float loose: drop it too
-    return {i for i in keep if all(a in keep for a in tree.ancestors(i))}
+    held: set[int] = set()
+    for i in tree.order:  # owners come before what they own
+        p = tree.parent[i]
+        if i in keep and (p is None or p in held):
+            held.add(i)
+    return held
 
 
 def _collapse(

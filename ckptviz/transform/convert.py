@@ -10,12 +10,13 @@ TF1 ``Saver`` looks up; other attributes (iterator state, Python state) have no 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import NameConflictError, UsageError
+from ..errors import DroppedKeysWarning, InvalidArgumentError, NameConflictError
 from ..format.naming import OBJECT_GRAPH_KEY
 from ..model import paths
 from .derived import DerivedCheckpoint, derive
@@ -28,7 +29,7 @@ Naming = Literal["full_name", "path"] | Mapping[str, str] | Callable[[str, str],
 def to_tf2(view: DerivedCheckpoint, root: str = "vars") -> DerivedCheckpoint:
     """A name-based view as an object-based one with ``root`` holding every variable by name."""
     if view.is_object_based:
-        raise UsageError("the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back")
+        raise InvalidArgumentError("the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back")
     graph = new_graph()
     graph.nodes.add().children.add(node_id=1, local_name=root)
     holder = graph.nodes.add()
@@ -81,12 +82,25 @@ def _tf1_name(naming_: Naming, path: str, full_name: str) -> str:
         return naming_.get(path, full_name)
     if callable(naming_):
         return naming_(path, full_name)
-    raise UsageError(f"naming must be 'full_name', 'path', a dict or a function, not {naming_!r}")
+    raise InvalidArgumentError(f"naming must be 'full_name', 'path', a dict or a function, not {naming_!r}")
 
 
 def to_tf1(view: DerivedCheckpoint, naming_: Naming = "full_name") -> DerivedCheckpoint:
-    """An object-based view as a name-based one keyed by TF1 variable names."""
+    """An object-based view as a name-based one keyed by TF1 variable names; keys that are not
+    variables (iterator state, Python state) have no TF1 form and are dropped with a warning."""
+    if not view.is_object_based:
+        raise InvalidArgumentError(
+            "the checkpoint is already name-based (TF1); save() copies it, to='tf2' converts it"
+        )
     names = tf1_names(view, naming_)
+    dropped = sorted(set(view.keys_map) - set(names.values()))
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+        warnings.warn(
+            f"converting to TF1 drops {len(dropped)} key(s) that are not variables: {shown}",
+            DroppedKeysWarning,
+            stacklevel=3,
+        )
     return DerivedCheckpoint(view.source, {n: view.keys_map[k] for n, k in sorted(names.items())})
 
 
@@ -97,6 +111,7 @@ def convert(
     *,
     naming: Naming = "full_name",
     select: Any = None,
+    exclude: Any = None,
     assignment_map: Mapping[str, str] | None = None,
     root: str = "vars",
     overwrite: bool = False,
@@ -104,13 +119,13 @@ def convert(
 ) -> str:
     """Convert ``src`` (path, ``Checkpoint`` or view) and write it to ``dst``; returns ``dst``.
 
-    ``select`` and ``assignment_map`` apply to the source before converting. ``to="tf1"`` keys
+    ``select``, ``exclude`` and ``assignment_map`` apply to the source before converting. ``to="tf1"`` keys
     variables by ``naming``: their recorded ``full_name`` (default), their object ``"path"``, a
     dict ``{path: name}`` (others keep their full_name) or a function ``(path, full_name) -> name``.
     """
     view = derive(src)
-    if select is not None:
-        view = view.select(select)
+    if select is not None or exclude is not None:
+        view = view.select(select, exclude=exclude)
     if assignment_map:
         view = view.rename(assignment_map)
     if to == "tf2":
@@ -118,7 +133,7 @@ def convert(
     elif to == "tf1":
         out = to_tf1(view, naming)
     else:
-        raise UsageError(f"to must be 'tf2' or 'tf1', not {to!r}")
+        raise InvalidArgumentError(f"to must be 'tf2' or 'tf1', not {to!r}")
     if OBJECT_GRAPH_KEY in out.keys_map:
         raise NameConflictError(f"a variable may not be named {OBJECT_GRAPH_KEY!r}", {OBJECT_GRAPH_KEY: []})
     return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size)

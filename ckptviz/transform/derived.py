@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import KeyNotFoundError, UsageError
+from ..errors import InvalidArgumentError, KeyNotFoundError
 from ..format import naming
 from ..format.bundle import BundleReader, Entry
 from ..format.writer import infer_dtype
@@ -126,9 +126,9 @@ class DerivedCheckpoint:
         predicate on keys; a list combines them. The object graph keeps the paths that reach them,
         ``save_counter``, and slots whose variable and optimizer are both kept."""
         if self.extras:
-            raise UsageError("select before converting: this checkpoint holds tensors its source does not")
+            raise InvalidArgumentError("select before converting: this checkpoint holds tensors its source does not")
         if selector is None and exclude is None:
-            raise UsageError("select what? pass object paths, keys or globs, or exclude=…")
+            raise InvalidArgumentError("select what? pass object paths, keys or globs, or exclude=…")
         graph, keys = self.graph, list(self.keys_map)
         if selector is None:
             chosen, nodes = set(keys), set[int]()
@@ -151,7 +151,7 @@ class DerivedCheckpoint:
     def rename(self, assignment_map: renaming.AssignmentMap) -> DerivedCheckpoint:
         """Keys (name-based) or object paths (object-based) renamed as ``init_from_checkpoint`` would."""
         if self.extras:
-            raise UsageError("rename before converting: this checkpoint holds tensors its source does not")
+            raise InvalidArgumentError("rename before converting: this checkpoint holds tensors its source does not")
         if self._graph is None:
             return self._derived(renaming.rename_keys(self.keys_map, assignment_map))
         proto, renamed = renaming.rename_graph(self.graph, self.keys_map, assignment_map)
@@ -208,7 +208,7 @@ class DerivedCheckpoint:
 
 def _refuse_source(source: Checkpoint, prefix: str) -> None:
     if source.format == "bundle" and os.path.realpath(prefix) == os.path.realpath(source.path):
-        raise UsageError(
+        raise InvalidArgumentError(
             f"{prefix} is the checkpoint being read; save to another prefix (ckptviz never modifies its source)"
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import NameConflictError, NothingMatchedError, UsageError
+from ..errors import InvalidArgumentError, NameConflictError, NothingMatchedError
 from ..model import paths
 from ..model.graph import ObjectGraph
 from .graph_proto import new_graph, set_has_checkpoint_values
@@ -23,10 +23,10 @@ AssignmentMap = Mapping[str, str]
 
 def check_assignment_map(assignment_map: AssignmentMap) -> None:
     if not assignment_map:
-        raise UsageError("the assignment map is empty; pass {'old/': 'new/'} or {'old/name': 'new/name'}")
+        raise InvalidArgumentError("the assignment map is empty; pass {'old/': 'new/'} or {'old/name': 'new/name'}")
     for old, new in assignment_map.items():
         if old.endswith("/") != new.endswith("/"):
-            raise UsageError(
+            raise InvalidArgumentError(
                 f"assignment map {old!r}: {new!r} mixes a scope and a name; "
                 f"map scopes to scopes (e.g. {old.rstrip('/') + '/'!r}: {new.rstrip('/') + '/'!r}) "
                 "and names to names"

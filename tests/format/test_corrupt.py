@@ -44,11 +44,9 @@ def test_offsets_point_at_the_damage() -> None:
     assert "at byte 1000000000000" in str(info.value)
 
 
-def test_data_path_hint_names_the_prefix(tmp_path: Path) -> None:
+def test_a_data_file_without_its_index_says_the_index_is_missing(tmp_path: Path) -> None:
     shutil.copy(DATA / "variant/ckpt.data-00000-of-00001", tmp_path)
-    with pytest.raises(
-        ckptviz.CheckpointNotFoundError, match=r"is a data file; pass the checkpoint prefix .*ckpt'"
-    ):
+    with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"data file whose index ckpt.index is missing"):
         ckptviz.open(str(tmp_path / "ckpt.data-00000-of-00001"))
 
 

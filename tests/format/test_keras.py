@@ -147,9 +147,10 @@ def test_declared_shape_larger_than_the_file(tmp_path: Path) -> None:
 def test_not_keras_files(tmp_path: Path) -> None:
     text = tmp_path / "model.weights.h5"
     text.write_text("hello")
-    with pytest.raises(CorruptCheckpointError, match="neither HDF5 nor ZIP") as info:
+    with pytest.raises(CorruptCheckpointError, match="neither the HDF5 nor the ZIP signature") as info:
         KerasReader(str(text))
     assert info.value.offset == 0
+    assert "hello" not in str(info.value) and "68656c6c6f" not in str(info.value)  # contents never echoed
     archive = tmp_path / "model.keras"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("config.json", "{}")

@@ -1,0 +1,51 @@
+"""The object graph as an indented text tree: the terminal's version of the picture.
+
+It walks the same ownership tree the pictures collapse (render/plan.py), with the same labels.
+"""
+
+from __future__ import annotations
+
+from ..model.checkpoint import human_size
+from ..model.graph import ObjectGraph
+from .plan import Tree, redundant_lists, value_spec
+
+
+def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: int = 25) -> str:
+    """``name  kind  dtype[shape]  size`` per object; deep levels and long lists fold into
+    ``… N more: V variables, X MiB`` lines."""
+    tree = Tree(graph, redundant_lists(graph))
+    slot_of = {s.slot_id: s for s in graph.slots}
+    names = {e.child: e.local_name for e in reversed(graph.edges)}
+    lines: list[str] = []
+    stack: list[tuple[int | str, int]] = [(0, 0)]  # a node id, or a ready "… N more" line
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            lines.append(f"{'  ' * depth}{item}")
+            continue
+        node = graph.nodes[item]
+        if item == 0:
+            label = "(root)"
+        elif item in slot_of:
+            label = f"{slot_of[item].slot_name} of {graph.display_name(slot_of[item].variable_id)}"
+        else:
+            label = names.get(item, node.name)
+        parts = [f"{'  ' * depth}{label}", node.kind]
+        if node.dtype is not None:
+            parts += [value_spec(node.dtype, node.shape), human_size(node.nbytes)]
+        kids = tree.kids[item]
+        if kids and max_depth is not None and depth >= max_depth:
+            parts.append(f"({_folded(graph, tree, kids)})")
+            kids = []
+        lines.append("  ".join(parts))
+        if len(kids) > max_children:
+            stack.append((_folded(graph, tree, kids[max_children:]), depth + 1))
+        stack.extend((k, depth + 1) for k in reversed(kids[:max_children]))
+    return "\n".join(lines)
+
+
+def _folded(graph: ObjectGraph, tree: Tree, kids: list[int]) -> str:
+    inside = [i for k in kids for i in tree.subtree(k)]
+    variables = sum(graph.nodes[i].kind in ("variable", "slot") for i in inside)
+    size = sum(graph.nodes[i].nbytes for i in inside)
+    return f"… {len(inside)} more: {variables} variables, {human_size(size)}"
