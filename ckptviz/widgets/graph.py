@@ -75,8 +75,8 @@ class GraphView(TensorPanel):
         options = dict(self._options, max_nodes=self.max_nodes, expand=self._expand, collapse=self._collapse)
         if status is not None:
             options["status"] = status
-        view, dot = self.source.plan(**options)
-        self.drawing = drawing(dot, view)
+        _, dot = self.source.plan(**options)
+        self.drawing = drawing(dot)
         self.layout_ms = round((time.perf_counter() - start) * 1000, 1)
 
     @traitlets.observe("colour", "max_nodes")

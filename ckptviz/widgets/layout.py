@@ -46,7 +46,7 @@ def _path(pts: list[tuple[float, float]]) -> str:
     return "".join(out)
 
 
-def drawing(dot: str, view: Any) -> dict[str, Any]:
+def drawing(dot: str) -> dict[str, Any]:
     """``{"width", "height", "title", "nodes": [...], "edges": [...], "legend": [...]}`` of ``dot``.
 
     A node is ``{"id", "x", "y", "w", "h", "lines", "kind", "color", "fill", "style", "collapsed"}``
@@ -85,8 +85,7 @@ def drawing(dot: str, view: Any) -> dict[str, Any]:
             continue
         node_id = int(m.group(2))
         record["id"] = node_id if m.group(1) == "n" else -1 - node_id
-        shown = view.nodes.get(node_id) if m.group(1) == "n" else None
-        record["collapsed"] = m.group(1) == "more" or bool(shown and shown.collapsed)
+        record["collapsed"] = obj.get("shape") == "box3d"  # how the plan's DOT marks a folded subtree
         by_gvid[obj["_gvid"]] = record["id"]
         nodes.append(record)
     edges = []
