@@ -11,7 +11,7 @@ Colour modes: ``kind``; ``load`` once a will-it-load report is given (``show_sta
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import traitlets
@@ -43,6 +43,7 @@ class GraphView(TensorPanel):
         self._expand: list[int] = []
         self._collapse: list[int] = []
         self._status: dict[str, Mapping[int, str]] = {}
+        self._makers: dict[str, Callable[..., str]] = {}  # colour mode -> DOT of its own picture
         self._on_graph: list[Any] = []
         self._ready = False  # trait changes lay out again only after the first layout
         super().__init__(source, max_nodes=max_nodes)
@@ -73,9 +74,12 @@ class GraphView(TensorPanel):
         start = time.perf_counter()
         status = self._status.get(self.colour) if self.colour != "kind" else None
         options = dict(self._options, max_nodes=self.max_nodes, expand=self._expand, collapse=self._collapse)
-        if status is not None:
-            options["status"] = status
-        _, dot = self.source.plan(**options)
+        if self.colour in self._makers:
+            dot = self._makers[self.colour](**options)
+        else:
+            if status is not None:
+                options["status"] = status
+            _, dot = self.source.plan(**options)
         self.drawing = drawing(dot)
         self.layout_ms = round((time.perf_counter() - start) * 1000, 1)
 
@@ -92,6 +96,15 @@ class GraphView(TensorPanel):
     def show_status(self, mode: str, status: Mapping[int, str]) -> None:
         """Colours for ``mode`` by node id (``load``: ``CheckReport.by_node``); switches to them."""
         self._status[mode] = dict(status)
+        self._switch(mode)
+
+    def show_picture(self, mode: str, to_dot: Callable[..., str]) -> None:
+        """Colour mode ``mode`` draws ``to_dot(**GraphView options)`` (e.g. a diff's graph, whose
+        picture the render layer makes from the same plan); switches to it."""
+        self._makers[mode] = to_dot
+        self._switch(mode)
+
+    def _switch(self, mode: str) -> None:
         if mode not in self.colours:
             self.colours = [*self.colours, mode]
         if self.colour == mode:

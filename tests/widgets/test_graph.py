@@ -106,3 +106,19 @@ def test_pick_collects_paths_for_a_restore() -> None:
     assert view.picked == ["net/l1"]
     click(view, do="unpick", path="net/l1")
     assert view.picked == []
+
+
+def test_a_colour_mode_can_draw_its_own_picture() -> None:
+    view = GraphView(GUIDE)
+    graph = ckptviz.open(GUIDE).graph
+    asked = []
+
+    def picture(**options):  # type: ignore[no-untyped-def]
+        asked.append(options)
+        return ckptviz.render.to_dot(graph, ckptviz.render.GraphView(**options, status={0: "mismatched"}))
+
+    view.show_picture("diff", picture)
+    assert view.colour == "diff" and asked[-1]["max_nodes"] == 300
+    assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == "#ff8f8f"
+    view.colour = "kind"
+    assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == FILLS["other"]
