@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CheckpointError, CheckpointExistsError, CheckpointWarning, NothingMatchedError
+from .errors import (
+    CheckpointError,
+    CheckpointExistsError,
+    CheckpointWarning,
+    InvalidArgumentError,
+    NothingMatchedError,
+)
 from .model.checkpoint import Checkpoint, human_size
 from .model.stats import tensor_stats
 
@@ -210,6 +216,124 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- diff and timeline: exit 0 equal, 1 different, 2 trouble (like diff(1)) ---------------------
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "" if x is None else format(x, spec)
+
+
+def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str]:
+    """Rows most changed first, then the roll-up of the subtrees that changed (or froze)."""
+    from .model.diff.result import _topmost
+    from .render.report import _sort_key
+
+    rows = [r for r in sorted(result.rows, key=_sort_key) if not only or r.status in only]
+    width = min(70, max((len(r.key) for r in result.rows), default=3))
+    lines = [f"{'key':<{width}}  {'status':<9}  {'dtype':<9}  {'shape':<14}  {'rel.change':>10}  "
+             f"{'changed':>8}  {'max|Δ|':>10}  note"]  # fmt: skip
+    for r in rows[:limit]:
+        d = r.delta
+        key = r.key if len(r.key) <= width else "…" + r.key[-width + 1 :]
+        dtype = r.dtype_a if r.dtype_a == r.dtype_b else f"{r.dtype_a or '-'}>{r.dtype_b or '-'}"
+        shape = "[" + ",".join(map(str, r.shape_b if r.shape_b is not None else r.shape_a or ())) + "]"
+        if r.shape_changed:
+            shape = f"{list(r.shape_a or ())}>{list(r.shape_b or ())}".replace(" ", "")
+        frac = f"{r.fraction_changed:.1%}" if r.fraction_changed is not None else ""
+        note = r.reason or (f"NaN/Inf {r.nonfinite}" if r.nonfinite else "")
+        lines.append(f"{key:<{width}}  {r.status:<9}  {dtype or '':<9}  {shape:<14}  "
+                     f"{_fmt(d.relative_change if d else None):>10}  {frac:>8}  "
+                     f"{_fmt(d.max_abs_diff if d else None):>10}  {note}".rstrip())  # fmt: skip
+    if len(rows) > limit:
+        lines.append(f"… {len(rows) - limit} more rows (--limit, or --json for all)")
+    frozen = _topmost([r for r in result.rollups if r.frozen and r.path]) if not result.equal else []
+    moved = sorted(
+        [r for r in result.rollups if r.path and r.status != "unchanged"] + frozen, key=lambda r: r.path
+    )
+    if moved:
+        lines += [
+            "",
+            f"{'subtree':<{width}}  {'status':<9}  {'params':>10}  {'changed':>8}  {'rel.change':>10}  flags",
+        ]
+        for r in moved[:limit]:
+            flags = " ".join(f for f, on in (("frozen", r.frozen), ("exploded", r.exploded)) if on)
+            frac = f"{r.fraction_changed:.1%}" if r.fraction_changed is not None else ""
+            lines.append(f"{r.path[-width:]:<{width}}  {r.status:<9}  {r.params:>10}  {frac:>8}  "
+                         f"{_fmt(r.relative_change):>10}  {flags}".rstrip())  # fmt: skip
+    return lines
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .model.diff import diff
+
+    result = diff(
+        args.a, args.b, assignment_map=_pairs(args.map, "--map") or None, match=args.match, atol=args.atol,
+        rtol=args.rtol, rank=args.rank, fast=args.fast, verify=not args.no_verify,
+    )  # fmt: skip
+    if args.output:
+        _diff_picture(result, args.output, args.engine)
+    if args.json:
+        record = result.to_dict()
+        if args.only:
+            record["rows"] = [r for r in record["rows"] if r["status"] in args.only]
+        json.dump(record, sys.stdout, indent=1, allow_nan=False)
+        print()
+    else:
+        print("\n".join(_diff_table(result, args.only, args.limit)))
+        print()
+        print(result.summary())
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0 if result.equal else 1
+
+
+def _diff_picture(result: Any, output: str, engine: str | None) -> None:
+    suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    if suffix in ("html", "htm"):
+        from .render.report import diff_report
+
+        diff_report(result, output, engine=engine)
+    elif suffix in ("svg", "png", "pdf", "dot", "gv"):
+        result.graph.draw(output, engine=engine)
+    else:
+        raise InvalidArgumentError(f"cannot tell what to write to {output!r}: use .html, .svg, .png, .pdf or .dot")
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    from .model.timeline import timeline
+
+    paths = args.paths[0] if len(args.paths) == 1 else list(args.paths)
+    t = timeline(paths, variables=args.variables, bins=args.bins, cache=args.cache, verify=not args.no_verify)
+    if args.output:
+        suffix = args.output.rsplit(".", 1)[-1].lower() if "." in args.output else ""
+        if suffix in ("html", "htm"):
+            from .render.report import timeline_report
+
+            timeline_report(t, args.output)
+        elif suffix in ("svg", "png", "pdf"):
+            from .render.plots import timeline_heatmap
+
+            timeline_heatmap(t, args.output)
+        else:
+            raise InvalidArgumentError(f"cannot tell what to write to {args.output!r}: use .html, .svg, .png or .pdf")
+    if args.json:
+        json.dump(t.to_dict(), sys.stdout, indent=1, allow_nan=False)
+        print()
+    else:
+        m = t.matrix()
+        width = min(60, max((len(k) for k in m.index), default=8))
+        print(f"relative change from the previous checkpoint, by step\n{'variable':<{width}}  "
+              + "  ".join(f"{c:>9}" for c in m.columns))  # fmt: skip
+        for key, row in m.iterrows():
+            name = str(key) if len(str(key)) <= width else "…" + str(key)[-width + 1 :]
+            cells = "  ".join(f"{'' if v != v else format(v, '.3g'):>9}" for v in row)
+            print(f"{name:<{width}}  {cells}")
+        print(repr(t))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Argument mistakes read like every other failure: one line, then where help is."""
 
@@ -290,6 +414,41 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--exclude", nargs="+", metavar="NAME_OR_GLOB", help="leave these out (e.g. the head)")
         p.add_argument("--rename", nargs="+", metavar="OLD=NEW", help="then rename, as in the rename command")
     convert.set_defaults(run=_convert)
+
+    d = sub.add_parser("diff", help="compare two checkpoints (exit 0 equal, 1 different, 2 trouble)")
+    d.add_argument("a", help="the reference checkpoint")
+    d.add_argument("b", help="the checkpoint compared with it")
+    d.add_argument("--map", nargs="+", metavar="OLD=NEW", help="rename a's names first: 'old/'='new/'")
+    d.add_argument("--match", choices=["key", "full_name", "path"], default="key", help="how keys pair up")
+    d.add_argument("--atol", type=float, default=0.0, help="elements within atol + rtol*|a| are unchanged")
+    d.add_argument("--rtol", type=float, default=0.0)
+    d.add_argument(
+        "--only", nargs="+", choices=["added", "removed", "changed", "unchanged"], help="rows to show"
+    )
+    d.add_argument("--rank", action="store_true", help="effective rank of 2-D deltas")
+    d.add_argument("--fast", action="store_true", help="equal stored checksums mean equal (no read)")
+    d.add_argument("--json", action="store_true", help="print the records as JSON")
+    d.add_argument("--limit", type=int, default=200, help="rows in the table")
+    d.add_argument(
+        "-o", "--output", metavar="FILE", help="diff.html (report), or the coloured graph .svg/.png"
+    )
+    d.add_argument("--engine", help="Graphviz engine for pictures")
+    d.set_defaults(run=_diff)
+
+    tl = sub.add_parser("timeline", help="statistics of every variable over a training run")
+    tl.add_argument(
+        "paths", nargs="+", metavar="RUN", help="a CheckpointManager directory, or checkpoint paths in order"
+    )
+    tl.add_argument("--variables", metavar="REGEX", help="only keys matching REGEX")
+    tl.add_argument("--bins", type=int, default=30, help="histogram bins per variable")
+    tl.add_argument(
+        "--cache", action="store_true", help="keep results beside the run (next time reads only new)"
+    )
+    tl.add_argument("--json", action="store_true", help="print the timeline as JSON")
+    tl.add_argument("-o", "--output", metavar="FILE", help="timeline.html (report), or the heatmap .png/.svg")
+    tl.set_defaults(run=_timeline)
+    for p in (d, tl):
+        p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
     return parser
 
 

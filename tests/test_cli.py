@@ -53,3 +53,58 @@ def test_select_convert_rename_copy(tmp_path, capsys: pytest.CaptureFixture[str]
     assert "--overwrite" in capsys.readouterr().err
     assert main(["copy", GUIDE, str(tmp_path / "bias"), "--overwrite"]) == 0
     assert len(ckptviz.open(str(tmp_path / "bias"))) == 15
+
+
+RUN = DATA / "training_run"
+
+
+def test_diff_exit_status_like_diff(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", str(RUN / "ckpt-2"), str(RUN / "ckpt-2")]) == 0
+    out = capsys.readouterr().out
+    assert "18 keys: 0 changed, 0 added, 0 removed, 18 unchanged" in out
+    assert main(["diff", str(RUN / "ckpt-2"), str(RUN / "ckpt-12"), "--only", "changed"]) == 1
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[0].splitlines()
+    assert table[0].startswith("key") and "frozen" not in table[1]  # most changed first, unchanged hidden
+    assert "model/frozen " in out and "frozen" in out.split("subtree")[1]
+
+
+def test_diff_json_map_and_errors(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    import ckptviz
+
+    src = str(DATA / "guide_legacy_adam/ckpt-4")
+    renamed = ckptviz.open(src).rename({"net/": "model/"}).save(str(tmp_path / "r"))
+    assert main(["diff", src, renamed, "--map", "net/=model/", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["equal"] and record["counts"]["unchanged"] == 14
+    assert main(["diff", src, renamed, "--map", "nett/=model/"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "ckptviz: assignment map entries that match no name of a: 'nett/'"
+    )
+    assert main(["diff", src, str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ckptviz: ") and "Traceback" not in err
+    assert main(["diff", src, src, "--map", "oops"]) == 2
+    assert "--map takes OLD=NEW" in capsys.readouterr().err
+    assert main(["diff", src, src, "-o", str(tmp_path / "x.gif")]) == 2
+
+
+def test_diff_writes_a_report(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "d.html"
+    assert main(["diff", str(RUN / "ckpt-2"), str(RUN / "ckpt-4"), "-o", str(out)]) == 1
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert f"wrote {out}" in capsys.readouterr().err
+
+
+def test_timeline_table_json_and_picture(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    assert main(["timeline", str(RUN), "--variables", "model/head/"]) == 0
+    out = capsys.readouterr().out
+    assert "model/head/bias/.ATTRIBUTES/VARIABLE_VALUE" in out and "<ckptviz.Timeline 6 checkpoints" in out
+    assert main(["timeline", str(RUN / "ckpt-2"), str(RUN / "ckpt-4"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [s["step"] for s in record["steps"]] == [2, 4]
+    assert main(["timeline", str(RUN), "-o", str(tmp_path / "t.png")]) == 0
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["timeline", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.startswith("ckptviz: no checkpoint")

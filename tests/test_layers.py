@@ -36,9 +36,9 @@ def test_import_stays_cheap() -> None:
 
 LAYERS = ["format", "model", "transform", "live", "render", "widgets", "cli"]  # bottom to top; faces on top
 FACE_LAYERS = {"widgets", "cli"}  # faces never import each other
-# Lazy upward hooks, each pinned: an ObjectGraph draws itself in a notebook; a Checkpoint offers
-# select/rename/save, which derived checkpoints implement.
-HOOKS = {("model/graph.py", "render"), ("model/checkpoint.py", "transform")}
+# Lazy upward hooks, each pinned: an ObjectGraph (and a diff's painted graph) draws itself in a
+# notebook; a Checkpoint offers select/rename/save, which derived checkpoints implement.
+HOOKS = {("model/graph.py", "render"), ("model/diff/graph.py", "render"), ("model/checkpoint.py", "transform")}
 
 
 def imports_of(path: Path) -> list[tuple[str, int, bool]]:

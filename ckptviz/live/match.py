@@ -48,7 +48,7 @@ def _compare(ckpt: tuple[tuple[int, ...], str], obj: tuple[tuple[int, ...], str]
     return tuple(ckpt[0]) == tuple(obj[0]) and as_dtype(ckpt[1]) == as_dtype(obj[1])
 
 
-def _live_objects(root: Any, adapter: Adapter) -> list[tuple[str, Any]]:
+def live_objects(root: Any, adapter: Adapter) -> list[tuple[str, Any]]:
     """Every object under ``root`` once, breadth-first, with its first path."""
     out, seen, queue = [], {id(root)}, deque([("", root)])
     while queue:
@@ -63,10 +63,11 @@ def _live_objects(root: Any, adapter: Adapter) -> list[tuple[str, Any]]:
     return out
 
 
-def match_objects(graph: ObjectGraph, root: Any, adapter: Adapter) -> dict[int, Any]:
-    """``{checkpoint node id: live object}`` found by walking both graphs by local name."""
-    matched: dict[int, Any] = {0: root}
-    queue = deque([0])
+def match_objects(graph: ObjectGraph, root: Any, adapter: Adapter, start: int = 0) -> dict[int, Any]:
+    """``{checkpoint node id: live object}`` found by walking both graphs by local name, with the
+    live ``root`` standing for checkpoint node ``start``."""
+    matched: dict[int, Any] = {start: root}
+    queue = deque([start])
     recorded = [s for s in graph.slots if not s.inferred]
     while True:
         while queue:
@@ -86,18 +87,57 @@ def match_objects(graph: ObjectGraph, root: Any, adapter: Adapter) -> dict[int, 
             return matched
 
 
-def check(src: Any, obj: Any, adapter: Adapter | None = None) -> CheckReport:
-    """The will-it-load report of ``src`` (path, ``Checkpoint`` or view) against ``obj``.
+def prepare(
+    src: Any, select: Any = None, exclude: Any = None, assignment_map: Mapping[str, str] | None = None
+) -> DerivedCheckpoint:
+    """What ``check`` and ``restore`` match: ``src`` chosen and renamed as asked."""
+    view = derive(src)
+    if select is not None or exclude is not None:
+        view = view.select(select, exclude=exclude)
+    if assignment_map:
+        view = view.rename(assignment_map)
+    return view
+
+
+def check(
+    src: Any,
+    obj: Any,
+    *,
+    select: Any = None,
+    exclude: Any = None,
+    assignment_map: Mapping[str, str] | None = None,
+    root: str | None = None,
+    adapter: Adapter | None = None,
+) -> CheckReport:
+    """The will-it-load report of ``src`` (path, ``Checkpoint`` or derived) against ``obj``.
 
     ``obj`` is a nested dict/list of arrays or, with TensorFlow installed, a ``tf.Module``,
-    Keras model/layer/optimizer or ``tf.train.Checkpoint``.
+    Keras model/layer/optimizer or ``tf.train.Checkpoint``. ``select``/``exclude``/``assignment_map``
+    choose and rename checkpoint values first; ``root`` names the checkpoint object that ``obj`` is
+    (``"net"`` when the checkpoint holds the model as ``Checkpoint(net=model)``). Without it, an
+    object that matches nothing from the checkpoint's root is tried at each of the root's children.
     """
-    view = derive(src)
-    if adapter is None:
-        adapter = default_adapter(obj)
-    if view.is_object_based:
-        return _check_object_based(view, obj, adapter)
-    return _check_name_based(view, obj, adapter)
+    view = prepare(src, select, exclude, assignment_map)
+    adapter = adapter or default_adapter(obj)
+    if view.source.format == "keras" and not isinstance(obj, (Mapping, list, tuple)):
+        from .keras_files import keras_variables
+
+        return _check_keyed(view, keras_variables(obj), adapter)
+    if not view.is_object_based:
+        return _check_name_based(view, obj, adapter, root)
+    graph = view.graph
+    if root is not None:
+        return _check_object_based(view, obj, adapter, graph.resolve(root).id)
+    report = _check_object_based(view, obj, adapter, 0)
+    if report.matched or report.mismatched:
+        return report
+    tries = [
+        _check_object_based(view, obj, adapter, child)
+        for name, child in graph.children(0).items()
+        if name != "save_counter" and child != 0
+    ]
+    best = max(tries, key=lambda r: len(r.matched) + len(r.mismatched), default=report)
+    return best if best.matched or best.mismatched else report
 
 
 def default_adapter(obj: Any) -> Adapter:
@@ -111,9 +151,9 @@ def default_adapter(obj: Any) -> Adapter:
     return TFAdapter()
 
 
-def _check_object_based(view: DerivedCheckpoint, root: Any, adapter: Adapter) -> CheckReport:
+def _check_object_based(view: DerivedCheckpoint, root: Any, adapter: Adapter, start: int) -> CheckReport:
     graph = view.graph
-    matched = match_objects(graph, root, adapter)
+    matched = match_objects(graph, root, adapter, start)
     rows: list[Row] = []
     bound: set[int] = set()
     for key in view.keys_map:
@@ -126,26 +166,28 @@ def _check_object_based(view: DerivedCheckpoint, root: Any, adapter: Adapter) ->
         live = matched.get(nid)
         spec = adapter.values(live).get(attr) if nid in matched else None
         if spec is None:
-            rows.append(Row(path, "missing_in_object", key, nid, ckpt))
+            rows.append(Row(path, "missing_in_object", key, nid, ckpt, name=graph.display_name(nid)))
             continue
         bound.add(id(live))
         status: Literal["matched", "mismatched"] = "matched" if _compare(ckpt, spec) else "mismatched"
-        rows.append(Row(path, status, key, nid, ckpt, spec, live))
-    for path, obj in _live_objects(root, adapter):
+        rows.append(Row(path, status, key, nid, ckpt, spec, live, name=graph.display_name(nid)))
+    for path, obj in live_objects(root, adapter):
         if id(obj) not in bound:
             for _, spec in adapter.values(obj).items():
                 rows.append(Row(path, "missing_in_checkpoint", None, None, None, spec, obj))
-    return CheckReport(rows, graph, matched)
+    return CheckReport(rows, graph, matched, root=graph.nodes[start].path if start else None)
 
 
-def _check_name_based(view: DerivedCheckpoint, root: Any, adapter: Adapter) -> CheckReport:
+def _check_name_based(view: DerivedCheckpoint, root: Any, adapter: Adapter, scope: str | None) -> CheckReport:
+    """TF1 names: a variable's name (Keras 3: its ``path``) is its key, under ``scope/`` if given."""
     rows: list[Row] = []
     found: set[str] = set()
-    for path, obj in _live_objects(root, adapter):
+    prefix = f"{scope.strip('/')}/" if scope else ""
+    for path, obj in live_objects(root, adapter):
         spec = adapter.values(obj).get(VALUE)
         if spec is None:
             continue
-        name = adapter.name(obj) or path
+        name = prefix + (adapter.name(obj) or path)
         if name in view.keys_map:
             found.add(name)
             ckpt = _spec(view, name)
@@ -156,6 +198,25 @@ def _check_name_based(view: DerivedCheckpoint, root: Any, adapter: Adapter) -> C
     for key in view.keys_map:
         if key not in found:
             rows.append(Row(key, "missing_in_object", key, None, _spec(view, key)))
+    return CheckReport(rows, view.graph, root=scope)
+
+
+def _check_keyed(view: DerivedCheckpoint, live: Mapping[str, Any], adapter: Adapter) -> CheckReport:
+    """Keys paired with live variables by a known map (Keras files: the walk Keras saves by)."""
+    rows: list[Row] = []
+    for key in view.keys_map:
+        ckpt = _spec(view, key)
+        target = live.get(key)
+        spec = adapter.values(target).get(VALUE) if target is not None else None
+        if spec is None:
+            rows.append(Row(key, "missing_in_object", key, None, ckpt))
+            continue
+        status: Literal["matched", "mismatched"] = "matched" if _compare(ckpt, spec) else "mismatched"
+        rows.append(Row(key, status, key, None, ckpt, spec, target, name=str(getattr(target, "path", "")) or key))
+    for key, target in live.items():
+        spec = adapter.values(target).get(VALUE)
+        if key not in view.keys_map and spec is not None:
+            rows.append(Row(key, "missing_in_checkpoint", None, None, None, spec, target))
     return CheckReport(rows, view.graph)
 
 
@@ -164,7 +225,7 @@ def raise_on_mismatch(report: CheckReport) -> None:
     bad = report.mismatched
     if bad:
         shown = "; ".join(
-            f"{r.path}: checkpoint {r.checkpoint[1] if r.checkpoint else '?'}"
+            f"{r.name or r.path}: checkpoint {r.checkpoint[1] if r.checkpoint else '?'}"
             f"{list(r.checkpoint[0]) if r.checkpoint else ''} vs object "
             f"{r.object[1] if r.object else '?'}{list(r.object[0]) if r.object else ''}"
             for r in bad[:5]

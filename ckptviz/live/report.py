@@ -37,6 +37,7 @@ class Row:
     checkpoint: Spec | None = None
     object: Spec | None = None
     target: Any = field(default=None, repr=False)  # the live object to assign to
+    name: str = ""  # the name people know it by, where the path says only `_trainable_variables/212`
 
     def to_dict(self) -> dict[str, Any]:
         def spec(s: Spec | None) -> dict[str, Any] | None:
@@ -44,6 +45,7 @@ class Row:
 
         return {
             "path": self.path,
+            "name": self.name or self.path,
             "status": self.status,
             "key": self.key,
             "node_id": self.node_id,
@@ -60,6 +62,7 @@ class CheckReport:
     rows: list[Row]
     graph: ObjectGraph = field(repr=False)
     matched_nodes: dict[int, Any] = field(default_factory=dict, repr=False)
+    root: str | None = None  # the checkpoint object the live object was matched as, if not the root
 
     def _of(self, status: str) -> list[Row]:
         return [r for r in self.rows if r.status == status]
@@ -121,15 +124,35 @@ class CheckReport:
     def verdict(self) -> str:
         """One line that says whether it loads, then the counts."""
         c = self.counts()
-        if self.ok:
-            head = "loads: every value pairs up"
+        if not c["matched"] and not c["mismatched"]:
+            head = "nothing would load: " + self.no_match_hint()
         elif c["mismatched"]:
             head = f"will not load: {c['mismatched']} value(s) disagree"
+        elif self.ok:
+            head = "loads: every value pairs up"
         else:
             head = "loads partially"
+        at = f" as {self.root!r}" if self.root else ""
         return (
-            f"{head} ({c['matched']} matched, {c['mismatched']} mismatched, {c['missing_in_object']} checkpoint "
-            f"values with no object, {c['missing_in_checkpoint']} object variables with no value)"
+            f"{head}{at} ({c['matched']} matched, {c['mismatched']} mismatched, {c['missing_in_object']} "
+            f"checkpoint values with no object, {c['missing_in_checkpoint']} object variables with no value)"
+        )
+
+    def no_match_hint(self) -> str:
+        """What to do when no value pairs up: wrap the object, or name its place with root=."""
+        if not self.graph.object_based:
+            return "no variable name matches a key (pass root='scope' if the keys have a prefix)"
+        children = {n: c for n, c in self.graph.children(0).items() if n != "save_counter"}
+        shown = ", ".join(repr(n) for n in list(children)[:6])
+        # the likely model: not an optimizer, and holding the most objects
+        example = max(
+            children,
+            key=lambda n: (self.graph.nodes[children[n]].kind != "optimizer", len(self.graph.subtree(children[n]))),
+            default="model",
+        )
+        return (
+            f"the checkpoint's root holds {shown}; pass root={example!r}, or wrap the object: "
+            f"tf.train.Checkpoint({example}=obj)"
         )
 
     def ordered(self) -> list[Row]:

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RestoreMismatchError
-from ..transform.derived import derive
-from .match import check, default_adapter, raise_on_mismatch
+from ..errors import NothingMatchedError, RestoreMismatchError
+from .match import check, default_adapter, prepare, raise_on_mismatch
 from .report import CheckReport, Row
 
 
@@ -88,27 +87,51 @@ def _show(items: list[str], n: int = 10) -> str:
 
 
 def restore(
-    src: Any, into: Any, select: Any = None, assignment_map: Mapping[str, str] | None = None
+    src: Any,
+    into: Any,
+    select: Any = None,
+    *,
+    exclude: Any = None,
+    assignment_map: Mapping[str, str] | None = None,
+    root: str | None = None,
+    allow_empty: bool = False,
 ) -> RestoreStatus:
-    """Restore ``src`` (path, ``Checkpoint`` or view) into ``into``, all or nothing.
+    """Restore ``src`` (path, ``Checkpoint`` or derived) into ``into``, all or nothing.
 
     ``into`` is a ``tf.Module``, Keras model/layer/optimizer or ``tf.train.Checkpoint`` (needs
-    TensorFlow), or a nested dict/list of numpy arrays (filled in place, no TensorFlow).
-    ``select`` and ``assignment_map`` choose and rename checkpoint values first, as in
-    ``Checkpoint.select`` / ``Checkpoint.rename``. Raises ``RestoreMismatchError`` listing every
-    path whose shape or dtype differs, having assigned nothing.
+    TensorFlow), or a nested dict/list of numpy arrays (filled in place, no TensorFlow). The
+    arguments are ``check``'s: ``select``/``exclude`` choose values, ``assignment_map`` renames
+    them, ``root`` names the checkpoint object ``into`` is. Raises, having assigned nothing, when a
+    shape or dtype differs (``RestoreMismatchError``), when a selected value has no taker, or when
+    nothing at all would be restored (``NothingMatchedError``; ``allow_empty=True`` accepts that).
     """
-    view = derive(src)
-    if select is not None:
-        view = view.select(select)
-    if assignment_map:
-        view = view.rename(assignment_map)
     adapter = default_adapter(into)
     tf = getattr(adapter, "tf", None)
     if tf is not None and isinstance(into, tf.train.Checkpoint):
         _ = into.save_counter  # created on restore by TF too, so it can be matched
-    report = check(view, into, adapter)
+    view = prepare(src, select, exclude, assignment_map)
+    report = check(view, into, root=root, adapter=adapter)
     raise_on_mismatch(report)
+    # TF's Checkpoint makes and restores save_counter whatever else happens: it does not count
+    restored = [r for r in report.matched if r.key and not r.key.startswith("save_counter/")]
+    if not restored and not allow_empty:
+        unbuilt: list[str] = getattr(adapter, "unbuilt", lambda _: [])(into)
+        if unbuilt:
+            shown = ", ".join(repr(u) for u in unbuilt[:5])
+            raise NothingMatchedError(
+                f"nothing was restored: {shown} {'has' if len(unbuilt) == 1 else 'have'} no variables yet "
+                "(an unbuilt Keras model or layer); call the model once on a batch, or build(input_shape), "
+                "then restore"
+            )
+        raise NothingMatchedError(f"nothing was restored: {report.no_match_hint()}")
+    if select is not None:
+        unused = [r.name or r.path for r in report.missing_in_object if r.key and not r.key.startswith("save_counter/")]
+        if unused:
+            raise RestoreMismatchError(
+                f"{len(unused)} selected value(s) have no taker in the object, nothing was restored: "
+                f"{_show(unused)}; fix the selection or the object (report: ckptviz.check(...))",
+                report,
+            )
     pairs: list[tuple[Row, np.ndarray]] = [(r, view.read(r.key)) for r in report.matched if r.key]
     refused = [(r.path, why) for r, v in pairs if (why := adapter.assignable(r.target, v)) is not None]
     if refused:

@@ -39,8 +39,19 @@ class TFAdapter:
             return None  # slots not created yet (TF would defer; we report them unmatched)
 
     def name(self, obj: Any) -> str | None:
+        """The TF1 name a name-based checkpoint keys it by; a Keras 3 variable's ``path``
+        (``dense/kernel``: its ``name`` is only ``kernel``)."""
+        path = getattr(obj, "path", None)
+        if isinstance(path, str) and path:
+            return path
         name = str(getattr(obj, "name", "") or "")
         return name[:-2] if name.endswith(":0") else name or None
+
+    def unbuilt(self, root: Any) -> list[str]:
+        """Keras layers and models under ``root`` that have not created their variables yet."""
+        from .match import live_objects
+
+        return [path or type(obj).__name__ for path, obj in live_objects(root, self) if getattr(obj, "built", True) is False]
 
     def assignable(self, target: Any, value: np.ndarray) -> str | None:
         return None if hasattr(target, "assign") else f"a {type(target).__name__} has no assign()"

@@ -216,9 +216,12 @@ class NodePaths:
         for segment in path.split("/") if path else ():
             named = self._named.get(node)
             if named is None:  # a later duplicate name wins, as in TF's CheckpointView.children
-                named = self._named[node] = {
-                    self.segment[c] if self.parent[c] == node else escape_local_name(n): c for n, c in self._out[node]
-                }
+                named = {}
+                for n, c in self._out[node]:
+                    named[escape_local_name(n)] = c
+                    if self.parent[c] == node:  # scope trees keep key segments as they are
+                        named.setdefault(self.segment[c], c)
+                self._named[node] = named
             child = named.get(segment)
             if child is None:
                 return self._by_special.get(path)

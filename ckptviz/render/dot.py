@@ -7,7 +7,7 @@ Every node statement carries ``class="<kind>"`` so SVG can be styled and tested,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidArgumentError
@@ -25,6 +25,27 @@ STATUS_STYLES = {
     "missing": "rounded,filled,dashed",
     "mismatched": "rounded,filled,bold",
 }
+# What changed between two checkpoints (ckptviz.diff): hues apart from the kind outlines and the
+# will-it-load fills; a changed node's purple deepens with its relative change (``intensity`` 0…1).
+DIFF_FILLS = {"added": "#8fd6c9", "removed": "#dccbbd", "changed": "#b68bd0", "unchanged": "#ffffff"}
+DIFF_STYLES = {
+    "added": "rounded,filled,bold",
+    "removed": "rounded,filled,dashed",
+    "changed": "rounded,filled",
+    "unchanged": "rounded,filled",
+}
+_CHANGED_RAMP = ((0xF1, 0xE6, 0xF7), (0x7B, 0x2C, 0x9E))  # pale lilac -> deep purple
+
+
+def diff_fill(status: str, intensity: float | None = None) -> str:
+    """The fill of a diff status; ``changed`` on the purple ramp by ``intensity`` (default: middle)."""
+    if status != "changed":
+        return DIFF_FILLS[status]
+    t = 0.5 if intensity is None else max(0.0, min(1.0, intensity))
+    lo, hi = _CHANGED_RAMP
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi))
+
+
 HEADER = (
     'graph [fontname="Helvetica" fontsize=11 nodesep=0.12 ranksep=0.35 labelloc=t];\n'
     '  node [shape=box style="rounded,filled" fontname="Helvetica" fontsize=10 height=0.28 penwidth=1.4];\n'
@@ -42,6 +63,7 @@ def quote(text: str) -> str:
 def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
     kind, i = s.node.kind, s.node.id
     status = plan.status.get(i)
+    intensity = plan.intensity.get(i)
     attrs = {
         "id": f"ckpt_n{s.node.id}"
         if s.node.id < len(graph.nodes)
@@ -52,7 +74,14 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
         "color": COLORS[kind],
         "fillcolor": FILLS[kind],
     }
-    if status is not None:
+    if status in DIFF_FILLS:
+        attrs["class"] = f"{kind} diff-{status}"
+        attrs["fillcolor"] = diff_fill(status, intensity)
+        attrs["style"] = DIFF_STYLES[status]
+        if status == "changed" and (intensity or 0) > 0.6:
+            attrs["fontcolor"] = "white"
+        attrs["tooltip"] += f"\ndiff: {status}" + (f" (intensity {intensity:.2f})" if intensity else "")
+    elif status is not None:
         attrs["class"] = f"{kind} {status}"
         attrs["fillcolor"] = STATUS_FILLS[status]
         attrs["style"] = STATUS_STYLES[status]
@@ -74,6 +103,12 @@ def legend(statuses: Iterable[str] = ()) -> list[str]:
                 f'    legend_{status} [id="ckpt_legend_{status}" class="{status}" label="{status}" '
                 f'color="#777777" fillcolor="{STATUS_FILLS[status]}" style="{STATUS_STYLES[status]}"];'
             )
+    for status in DIFF_FILLS:
+        if status in statuses:
+            out.append(
+                f'    legend_diff_{status} [id="ckpt_legend_diff_{status}" class="diff-{status}" label="{status}" '
+                f'color="#777777" fillcolor="{diff_fill(status)}" style="{DIFF_STYLES[status]}"];'
+            )
     out.append('    legend_optimizer -> legend_slot [label="slot" style=dashed color="orange"];')
     out.append('    legend_variable -> legend_slot [style=dashed color="orange"];')
     out.append("  }")
@@ -86,9 +121,10 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
         f"  {HEADER}",
         f"  graph [rankdir={options.rankdir} label={quote(view.title)}];",
     ]
-    unknown = sorted(set(view.status.values()) - set(STATUS_FILLS))
+    unknown = sorted(set(view.status.values()) - set(STATUS_FILLS) - set(DIFF_FILLS))
     if unknown:
-        raise InvalidArgumentError(f"unknown status {unknown[0]!r}; expected one of {sorted(STATUS_FILLS)}")
+        known = sorted(STATUS_FILLS) + sorted(DIFF_FILLS)
+        raise InvalidArgumentError(f"unknown status {unknown[0]!r}; expected one of {known}")
     for shown in view.nodes.values():
         lines.append(node_statement(graph, view, shown))
     ranked: set[int] = set()
@@ -116,3 +152,10 @@ def to_dot(graph: ObjectGraph, options: GraphView | None = None, **kwargs: Any) 
     """DOT text of ``graph``; keyword options as ``GraphView`` (``max_nodes``, ``focus``, ``select``…)."""
     o = options or GraphView(**kwargs)
     return view_to_dot(graph, select_view(graph, o), o)
+
+
+def diff_to_dot(
+    graph: ObjectGraph, status: Mapping[int, str], intensity: Mapping[int, float], **options: Any
+) -> str:
+    """DOT of ``graph`` painted by a diff: ``{node id: status}``, ``{node id: intensity 0…1}``."""
+    return to_dot(graph, GraphView(status=dict(status), intensity=dict(intensity), **options))

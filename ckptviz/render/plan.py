@@ -52,6 +52,7 @@ class GraphView:
     # A result to paint on the nodes, {node id: status}: ``CheckReport.by_node`` ("matched" |
     # "missing" | "mismatched"), or a diff's statuses.
     status: Mapping[int, str] | None = None
+    intensity: Mapping[int, float] | None = None  # 0…1 per node: how strongly a diff status shows
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Plan:
     labels: dict[int, str] = field(default_factory=dict)
     tooltips: dict[int, str] = field(default_factory=dict)
     status: dict[int, str] = field(default_factory=dict)
+    intensity: dict[int, float] = field(default_factory=dict)
     title: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +98,7 @@ class Plan:
                     "label": self.labels.get(i, ""),
                     "tooltip": self.tooltips.get(i, ""),
                     "status": self.status.get(i),
+                    "intensity": self.intensity.get(i),
                     "collapsed": s.collapsed,
                     "hidden_nodes": s.hidden_nodes,
                     "hidden_variables": s.hidden_variables,
@@ -342,6 +345,7 @@ def describe(graph: ObjectGraph, plan: Plan, o: GraphView) -> None:
             raise TypeError(f"status is keyed by node id, not {ref!r} (use CheckReport.by_node)")
         if ref in plan.nodes:
             plan.status[ref] = state
+    plan.intensity = {i: v for i, v in (o.intensity or {}).items() if i in plan.nodes}
     kind = "object graph" if graph.object_based else "scope tree (name-based, no object graph)"
     source = graph.source.rsplit("/", 2)
     name = "/".join(source[-2:]) if graph.source else "checkpoint"

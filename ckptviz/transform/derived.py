@@ -18,6 +18,7 @@ from ..errors import InvalidArgumentError, KeyNotFoundError
 from ..format import naming
 from ..format.bundle import BundleReader, Entry
 from ..format.writer import infer_dtype
+from ..model.assignment import AssignmentMap
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from ..model.paths import value_path
@@ -148,7 +149,7 @@ class DerivedCheckpoint:
             kept -= dropped
         return self._derived({k: v for k, v in self.keys_map.items() if k in kept}, proto)
 
-    def rename(self, assignment_map: renaming.AssignmentMap) -> DerivedCheckpoint:
+    def rename(self, assignment_map: AssignmentMap) -> DerivedCheckpoint:
         """Keys (name-based) or object paths (object-based) renamed as ``init_from_checkpoint`` would."""
         if self.extras:
             raise InvalidArgumentError("rename before converting: this checkpoint holds tensors its source does not")

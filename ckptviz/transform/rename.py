@@ -13,39 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidArgumentError, NameConflictError, NothingMatchedError
+from ..errors import NameConflictError, NothingMatchedError
 from ..model import paths
+from ..model.assignment import AssignmentMap, apply, check_assignment_map, rule_for
 from ..model.graph import ObjectGraph
 from .graph_proto import new_graph, set_has_checkpoint_values
-
-AssignmentMap = Mapping[str, str]
-
-
-def check_assignment_map(assignment_map: AssignmentMap) -> None:
-    if not assignment_map:
-        raise InvalidArgumentError("the assignment map is empty; pass {'old/': 'new/'} or {'old/name': 'new/name'}")
-    for old, new in assignment_map.items():
-        if old.endswith("/") != new.endswith("/"):
-            raise InvalidArgumentError(
-                f"assignment map {old!r}: {new!r} mixes a scope and a name; "
-                f"map scopes to scopes (e.g. {old.rstrip('/') + '/'!r}: {new.rstrip('/') + '/'!r}) "
-                "and names to names"
-            )
-
-
-def apply(name: str, assignment_map: AssignmentMap) -> str:
-    """``name`` renamed by the exact entry, else the longest matching scope; unchanged if none matches."""
-    if name in assignment_map:
-        return assignment_map[name]
-    best = None
-    for old in assignment_map:
-        if old.endswith("/") and (old == "/" or name.startswith(old)) and (best is None or len(old) > len(best)):
-            best = old
-    if best is None:
-        return name
-    rest = name if best == "/" else name[len(best) :]
-    new = assignment_map[best]
-    return rest if new == "/" else new + rest
 
 
 def _unmatched(assignment_map: AssignmentMap, used: set[str]) -> None:
@@ -55,14 +27,6 @@ def _unmatched(assignment_map: AssignmentMap, used: set[str]) -> None:
         raise NothingMatchedError(f"the assignment map {{{shown}}} renames nothing in this checkpoint")
 
 
-def _rule(name: str, assignment_map: AssignmentMap) -> str | None:
-    """The entry of the map that renames ``name`` (what ``apply`` uses), or None."""
-    if name in assignment_map:
-        return name
-    scopes = [o for o in assignment_map if o.endswith("/") and (o == "/" or name.startswith(o))]
-    return max(scopes, key=len) if scopes else None
-
-
 def rename_keys(keys: Mapping[str, str], assignment_map: AssignmentMap) -> dict[str, str]:
     """``{new key: source key}`` for a name-based checkpoint; two keys landing on one name is an error."""
     check_assignment_map(assignment_map)
@@ -70,7 +34,7 @@ def rename_keys(keys: Mapping[str, str], assignment_map: AssignmentMap) -> dict[
     origin: dict[str, str] = {}
     used: set[str] = set()
     for key, source in keys.items():
-        rule = _rule(key, assignment_map)
+        rule = rule_for(key, assignment_map)
         new = key if rule is None else apply(key, assignment_map)
         if rule is not None and new != key:
             used.add(rule)
@@ -104,7 +68,7 @@ def rename_graph(
         if exact is not None:
             new_path[i], rule = exact.strip("/"), old
         elif scoped != old + "/":
-            new_path[i], rule = scoped[:-1].strip("/"), _rule(old + "/", assignment_map)
+            new_path[i], rule = scoped[:-1].strip("/"), rule_for(old + "/", assignment_map)
         else:
             parent = graph.paths.parent[i]
             new_path[i] = f"{new_path[parent]}/{graph.paths.segment[i]}".strip("/")

@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
+from .diff import DiffView
 from .explorer import Explorer, explore
 from .graph import GraphView
 from .restore import RestoreView
 from .source import Source
 from .tensors import TensorsView
 
-__all__ = ["Explorer", "GraphView", "RestoreView", "Source", "TensorsView", "explore"]
+__all__ = ["DiffView", "Explorer", "GraphView", "RestoreView", "Source", "TensorsView", "explore"]

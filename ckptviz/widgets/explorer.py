@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets
 
+from .diff import DiffView
 from .graph import GraphView
 from .restore import RestoreView
 from .source import Source
@@ -16,19 +17,27 @@ from .tensors import TensorsView
 
 
 class Explorer(ipywidgets.Tab):  # type: ignore[misc]
-    """Tabs ``Graph``, ``Tensors``, ``Restore``; the views are ``.graph``, ``.tensors``, ``.restore``."""
+    """Tabs ``Graph``, ``Tensors``, ``Restore``, ``Diff``; the views are ``.graph``, ``.tensors``,
+    ``.restore``, ``.diff``. ``other``: a checkpoint to compare with at once (the Diff tab also
+    takes one typed in)."""
 
-    def __init__(self, source: Any, *, namespace: Any = None, max_nodes: int = 300) -> None:
+    def __init__(
+        self, source: Any, *, other: Any = None, namespace: Any = None, max_nodes: int = 300
+    ) -> None:
         self.source = Source.of(source)
         self.graph = GraphView(self.source, max_nodes=max_nodes)
         self.tensors = TensorsView(self.source)
         self.restore = RestoreView(self.source, namespace=namespace)
-        views = {"Graph": self.graph, "Tensors": self.tensors, "Restore": self.restore}
+        self.diff = DiffView(self.source)
+        self.diff.on_result(self._diffed)
+        views = {"Graph": self.graph, "Tensors": self.tensors, "Restore": self.restore, "Diff": self.diff}
         super().__init__(children=list(views.values()), titles=list(views))
         self.graph.observe(self._picked, "picked")
         self.tensors.observe(self._picked, "picked")
         self.restore.observe(self._reported, "report")
         self.graph.on_graph(self.tensors.refresh)  # names and paths in the table once the graph is built
+        if other is not None:
+            self.diff.compare(str(other))
 
     def _picked(self, change: Any) -> None:
         new = [p for p in change["new"] if p not in self.restore.paths]
@@ -39,6 +48,10 @@ class Explorer(ipywidgets.Tab):  # type: ignore[misc]
         """Paint the graph with the will-it-load report."""
         if change["new"] and self.restore.colours:
             self.graph.show_status("load", self.restore.colours)
+
+    def _diffed(self, result: Any) -> None:
+        """Colour the graph by change: the diff's own picture of this checkpoint's graph."""
+        self.graph.show_picture("diff", lambda **options: result.graph.to_dot(**options))
 
     def __repr__(self) -> str:
         return f"<ckptviz.widgets.Explorer {self.source.path!r}>"

@@ -145,6 +145,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    page.set_default_timeout(60_000)  # a loaded 2-core machine: waits end on a selector, not a clock
     yield page
     context.close()
 

@@ -35,6 +35,16 @@ model = Net()
 model(tf.ones([1, 1]));"""
 
 
+def changed_copy(server: Server) -> str:
+    """KERAS3 with a different bias, written by ckptviz with the same object graph."""
+    source = ckptviz.open(KERAS3)
+    tensors = {k: source.read(k) for k in source.entries if k != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+    tensors["net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"] = tensors["net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"] + 1
+    return ckptviz.write_checkpoint(
+        server.root / "changed" / "ckpt-1", tensors, source.object_graph_proto, overwrite=True
+    )
+
+
 def js_number(x: float) -> str:
     """How the widget prints a statistic: ``String(+x.toPrecision(5))``."""
     return repr(float(f"{x:.5g}")).removesuffix(".0")
@@ -58,6 +68,11 @@ def run_cells(page: Any, count: int) -> None:
         cell = page.locator(".jp-Notebook .jp-CodeCell").nth(i)
         prompt = cell.locator(".jp-InputPrompt")
         for _ in range(60):
+            accept = page.locator(
+                ".jp-Dialog .jp-mod-accept"
+            )  # "Select Kernel" when the kernel was slow to start
+            if accept.count() and accept.first.is_visible():
+                accept.first.click()
             cell.locator(".jp-InputArea-editor").click()
             page.keyboard.press("Control+Enter")
             try:
@@ -134,6 +149,18 @@ def explore_in_browser(server: Server, page: Any) -> None:
     page.locator(".ckv-restore").click()
     page.wait_for_selector(".ckv-result:text('restored 3 value(s) into model')")
     shot(page, f"{server.app}-3-restore")
+
+    # Diff: against a copy with another bias, the changed key is listed
+    other = changed_copy(server)
+    page.get_by_role("tab", name="Diff").click()
+    page.locator(".ckv-other").fill(str(other))
+    page.locator(".ckv-compare").click()
+    row = page.locator("tr[data-key='net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE'][data-status='changed']")
+    row.wait_for(timeout=60_000)
+    assert page.locator(".ckv-table tbody tr[data-status]").count() == 1  # only that key changed
+    row.click()
+    page.wait_for_selector(".ckv-detail .ckv-hist")
+    shot(page, f"{server.app}-4-diff")
 
     client = server.kernel_client()
     try:

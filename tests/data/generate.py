@@ -757,6 +757,58 @@ def fixture_resnet50_adam():
         write_graph(prefix, ckpt, os.path.join(out, "graph.json"))
 
 
+def fixture_training_run():
+    """A training run: a Keras 3 model + Adam saved at 6 global steps by CheckpointManager.
+
+    The ``frozen`` layer is not trainable, so a timeline shows it flat while the others move.
+    ``values.json`` records what TF's reader returns for every float key of every checkpoint.
+    """
+    import keras
+    import tensorflow as tf
+
+    out = fresh_dir("training_run")
+    keras.utils.set_random_seed(3)
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(6, activation="tanh")
+            self.frozen = keras.layers.Dense(3, trainable=False)
+            self.head = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.head(self.frozen(self.hidden(x)))
+
+    model = Net()
+    model(tf.zeros([1, 4]))
+    opt = keras.optimizers.Adam(0.05)
+    global_step = tf.Variable(0, dtype=tf.int64)
+    ckpt = tf.train.Checkpoint(model=model, optimizer=opt, global_step=global_step)
+    manager = tf.train.CheckpointManager(ckpt, out, max_to_keep=None)
+    x = tf.random.stateless_normal([16, 4], seed=[1, 2])
+    y = tf.reduce_sum(x, axis=1, keepdims=True)
+    prefixes = []
+    for _ in range(6):
+        for _ in range(2):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x) - y))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            global_step.assign_add(1)
+        prefixes.append(manager.save(checkpoint_number=global_step))
+    values = {}
+    for prefix in prefixes:
+        reader = tf.train.load_checkpoint(prefix)
+        dtypes = reader.get_variable_to_dtype_map()
+        floats = [k for k in sorted(dtypes) if dtypes[k].is_floating]
+        values[os.path.basename(prefix)] = {
+            k: encode_value(reader.get_tensor(k), dtypes[k].name) for k in floats
+        }
+    write_json(os.path.join(out, "values.json"), values, compact=True)
+    write_expected(prefixes[-1], os.path.join(out, "expected.json"))
+    write_graph(prefixes[-1], ckpt, os.path.join(out, "graph.json"))
+
+
 FIXTURES = {name[len("fixture_") :]: fn for name, fn in globals().items() if name.startswith("fixture_")}
 
 
@@ -880,6 +932,11 @@ def corpus_entries():
             "object_graph_edge_cases/ckpt",
             "self-loop, shared variable under two "
             "attributes + list + dict, dict key 'a.b/c', _serialize_to_tensors name 'x/y.z', MutableHashTable",
+        ),
+        ck(
+            "training_run",
+            "training_run/ckpt-12",
+            "CheckpointManager(max_to_keep=None) run saved at global steps 2..12: the timeline's input",
         ),
         err("missing.prefix", "guide_legacy_adam/ckpt-99", "CheckpointNotFoundError", "no such prefix"),
         err("missing.directory", "does_not_exist", "CheckpointNotFoundError", "no such directory"),

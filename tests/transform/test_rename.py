@@ -57,3 +57,13 @@ def test_clashes_and_no_ops_raise() -> None:
         ckpt.rename({"nope/": "x/"})
     with pytest.raises(ckptviz.NothingMatchedError):
         ckptviz.open(str(DATA / "tf1_saver/model.ckpt-2")).rename({"nope": "x"})
+
+
+def test_select_by_any_alias_keeps_the_object_whole() -> None:
+    ckpt = ckptviz.open(TFKERAS)
+    by_alias = ckpt.select(["layer-0"])  # the same Dense as layer_with_weights-0
+    by_path = ckpt.select(["layer_with_weights-0"])
+    assert set(by_alias.keys()) == set(by_path.keys())
+    assert "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE" in by_alias
+    full_name = ckpt.graph.find("layer_with_weights-0/kernel").full_name
+    assert "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE" in ckpt.select([full_name])

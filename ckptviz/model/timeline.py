@@ -1,0 +1,366 @@
+"""``ckptviz.timeline(run)``: every variable of every checkpoint of a training run, in one pass each.
+
+A run is a ``CheckpointManager`` directory (its ``checkpoint`` file lists the prefixes and their
+timestamps) or an explicit list of paths. Each checkpoint is read once, next to its predecessor's
+memory maps for the relative change. Histograms use bins fixed per variable from the first
+checkpoint holding it, so a variable's pictures line up across steps. Results are cached per
+checkpoint file (in memory, and in a small JSON file beside the run with ``cache=True``), so a
+second timeline after new saves reads only the new checkpoints (and the last old one, for the
+relative change).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..format import naming, storage
+from .checkpoint import Checkpoint
+from .checkpoint import open as open_checkpoint
+from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
+
+if TYPE_CHECKING:
+    import pandas
+
+CACHE_FILE = ".ckptviz-timeline.json"
+_VERSION = 1
+_STEP_KEYS = ("global_step", "global_step/.ATTRIBUTES/VARIABLE_VALUE")
+_COUNTER_KEY = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+_NUMBER = re.compile(r"-(\d+)$")
+# {(index path, mtime_ns, size): computed record}: what "reads only the new ones" remembers
+_MEMORY: dict[str, dict[str, Any]] = {}
+
+Progress = Callable[[int, int], None]  # (checkpoints done, checkpoints in all)
+
+
+@dataclass
+class Step:
+    """One checkpoint of the run: ``step`` from ``global_step``, else the prefix's number, else
+    ``save_counter``, else its position."""
+
+    prefix: str
+    step: int
+    timestamp: float | None = None
+    global_step: int | None = None
+    save_counter: int | None = None
+    number: int | None = None  # the prefix's -N
+    cached: bool = False  # came from the cache, not read this time
+
+
+@dataclass
+class Timeline:
+    """``steps`` in run order; ``stats[key][i]`` is variable ``key`` at ``steps[i]`` (None where the
+    checkpoint lacks it); ``edges[key]`` its histogram bins. Pictures: ``ckptviz.render.plots``
+    (``timeline_heatmap``, ``timeline_lines``, ``timeline_histograms``)."""
+
+    source: Any
+    steps: list[Step]
+    stats: dict[str, list[StepStats | None]]
+    edges: dict[str, list[float]]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> list[str]:
+        return list(self.stats)
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """Long form: one row per (step, variable), histograms left out (see ``histogram``)."""
+        import pandas
+
+        cols = ["step", "checkpoint", "timestamp", "variable", "size", "norm", "mean", "std", "min", "max",
+                "nan", "inf", "relative_change"]  # fmt: skip
+        rows = []
+        for key, per_step in self.stats.items():
+            for s, st in zip(self.steps, per_step):
+                if st is not None:
+                    rows.append((s.step, os.path.basename(s.prefix), s.timestamp, key, st.size, st.norm, st.mean,
+                                 st.std, st.min, st.max, st.nan, st.inf, st.relative_change))  # fmt: skip
+        return pandas.DataFrame(rows, columns=cols)
+
+    def matrix(self, metric: str = "relative_change") -> pandas.DataFrame:
+        """Variables × steps of one metric (NaN where missing): the heatmap's data."""
+        import pandas
+
+        data = [
+            [
+                getattr(st, metric) if st is not None and getattr(st, metric) is not None else np.nan
+                for st in per
+            ]
+            for per in self.stats.values()
+        ]
+        return pandas.DataFrame(
+            data, index=list(self.stats), columns=[s.step for s in self.steps], dtype=float
+        )
+
+    def histogram(self, key: str) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """``(steps, edges, counts[step, bin])`` of one variable (rows of missing steps are zero)."""
+        if key not in self.stats:
+            from ..errors import KeyNotFoundError
+
+            raise KeyNotFoundError(key, self.stats, what="variable")
+        edges = np.asarray(self.edges[key])
+        counts = np.zeros((len(self.steps), len(edges) - 1), np.int64)
+        for i, st in enumerate(self.stats[key]):
+            if st is not None:
+                counts[i] = st.counts
+        return [s.step for s in self.steps], edges, counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: steps, per-variable series (NaN/Inf as None), edges and counts."""
+        from .diff.result import _json
+
+        return {
+            "steps": [vars(s) for s in self.steps],
+            "variables": {
+                key: {
+                    "edges": self.edges.get(key),
+                    "series": [
+                        {k: _json(v) for k, v in st.to_dict().items()} if st is not None else None
+                        for st in per
+                    ],
+                }
+                for key, per in self.stats.items()
+            },
+            "options": dict(self.options),
+        }
+
+    def refresh(self, **overrides: Any) -> Timeline:
+        """The timeline again, reading only checkpoints saved (or rewritten) since."""
+        return timeline(self.source, **{**self.options, **overrides})
+
+    def __repr__(self) -> str:
+        span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"
+        read = sum(not s.cached for s in self.steps)
+        return f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read), {len(self.stats)} variables>"
+
+
+def _prefixes(source: Any) -> tuple[list[str], list[float | None], str | None]:
+    """Prefixes in run order, their timestamps, and the run's directory (for the cache file)."""
+    if isinstance(source, (str, os.PathLike)):
+        directory = os.fspath(source)
+        if storage.isdir(directory):
+            state = naming.get_checkpoint_state(directory)
+            if state is None or not state.all_model_checkpoint_paths:
+                found = naming.prefixes_in(directory)
+                if not found:
+                    from ..errors import CheckpointNotFoundError
+
+                    raise CheckpointNotFoundError(
+                        f"no checkpoint file and no checkpoints in {directory}", directory
+                    )
+                found.sort(key=_number_or_name)
+                return found, [None] * len(found), directory
+            paths = [_resolve(directory, p) for p in state.all_model_checkpoint_paths]
+            stamps: list[float | None] = list(state.all_model_checkpoint_timestamps)
+            stamps += [None] * (len(paths) - len(stamps))
+            return paths, stamps, directory
+        source = [directory]
+    paths = [os.fspath(p) if not isinstance(p, Checkpoint) else p.path for p in source]
+    if not paths:
+        raise InvalidArgumentError("timeline needs a directory or at least one checkpoint path")
+    return paths, [None] * len(paths), None
+
+
+def _resolve(directory: str, path: str) -> str:
+    """The state file's paths are relative to the directory unless absolute (TF's rule)."""
+    if os.path.isabs(path) or storage.is_remote(path):
+        return path
+    joined = os.path.join(directory, path)
+    if naming.checkpoint_exists(joined):
+        return joined
+    return path if naming.checkpoint_exists(path) else joined
+
+
+def _number_or_name(prefix: str) -> tuple[int, str]:
+    m = _NUMBER.search(prefix)
+    return (int(m.group(1)) if m else -1, prefix)
+
+
+def _signature(prefix: str) -> str:
+    index = naming.index_file(prefix)
+    if storage.is_remote(index):
+        return index  # no cheap change check for remote files: keyed by name
+    try:
+        st = os.stat(index)
+    except FileNotFoundError:
+        from ..errors import CheckpointNotFoundError
+
+        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index) from None
+    return f"{os.path.abspath(index)}|{st.st_mtime_ns}|{st.st_size}"
+
+
+def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
+    for key in keys:
+        e = ckpt.entries.get(key)
+        if e is not None and e.shape == () and e.dtype.is_fixed_width:
+            return int(ckpt.read(key)[()])
+    return None
+
+
+def timeline(
+    run: Any,
+    *,
+    variables: str | Sequence[str] | None = None,
+    bins: int = 30,
+    cache: bool | str = False,
+    verify: bool = True,
+    workers: int | None = None,
+    progress: bool | Progress | None = None,
+) -> Timeline:
+    """Statistics of every numeric variable at every checkpoint of a run.
+
+    ``run``: a ``CheckpointManager`` directory, or a list of paths in order. ``variables``: a regex
+    searched in keys, or a list of keys (default: every numeric key). ``bins``: histogram bins per
+    variable, fixed across the run. ``cache``: also keep results in ``CACHE_FILE`` beside the run
+    (``True``) or at a given path. ``progress``: a tqdm bar (True), or ``(done, total)`` callback.
+    """
+    paths, stamps, directory = _prefixes(run)
+    cache_path = (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
+    disk = _load(cache_path) if isinstance(cache_path, str) else {}
+    report = _progress(progress, len(paths))
+    steps: list[Step] = []
+    stats: dict[str, list[StepStats | None]] = {}
+    edges: dict[str, list[float]] = {}
+    last: Checkpoint | None = None  # the checkpoint read just before, still open for the next delta
+    prev_sig = ""
+    select = _selector(variables)
+    n_workers = workers or min(4, os.cpu_count() or 1)
+    for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
+        sig = _signature(prefix)
+        key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
+        record = _MEMORY.get(key) or disk.get(key)
+        if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
+            step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
+            per = {k: StepStats(**v) for k, v in record["stats"].items()}
+            for k, e in record["edges"].items():
+                edges.setdefault(k, e)
+            if last is not None:
+                last.close()
+                last = None
+        else:
+            ckpt = open_checkpoint(prefix, verify=verify)
+            previous = (
+                last if last is not None else open_checkpoint(paths[i - 1], verify=False) if i else None
+            )
+            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers)
+            step.timestamp = stamp
+            if previous is not None:
+                previous.close()
+            last = ckpt
+            record = {
+                "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
+                "stats": {k: v.to_dict() for k, v in per.items()},
+                "edges": {k: edges[k] for k in per},
+            }
+            _MEMORY[key] = disk[key] = record
+        for k, st in per.items():
+            stats.setdefault(k, [None] * i).append(st)
+        for per_step in stats.values():
+            if len(per_step) == i:
+                per_step.append(None)
+        steps.append(step)
+        prev_sig = sig
+        report(i + 1, len(paths))
+    if last is not None:
+        last.close()
+    report(-1, len(paths))
+    if isinstance(cache_path, str):
+        _save(cache_path, disk, {_signature(p) for p in paths})
+    options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
+    return Timeline(run, steps, stats, edges, options)
+
+
+def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:
+    if variables is None:
+        return lambda key: True
+    if isinstance(variables, str):
+        pattern = re.compile(variables)
+        return lambda key: pattern.search(key) is not None
+    wanted = set(variables)
+    return wanted.__contains__
+
+
+def _read_one(
+    ckpt: Checkpoint,
+    previous: Checkpoint | None,
+    index: int,
+    select: Callable[[str], bool],
+    bins: int,
+    edges: dict[str, list[float]],
+    workers: int,
+) -> tuple[Step, dict[str, StepStats]]:
+    global_step = _scalar(ckpt, _STEP_KEYS)
+    counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
+    m = _NUMBER.search(ckpt.path)
+    number = int(m.group(1)) if m else None
+    step_no = next((s for s in (global_step, number, counter) if s is not None), index)
+    step = Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
+    keys = [
+        k
+        for k, e in ckpt.entries.items()
+        if k != naming.OBJECT_GRAPH_KEY and e.dtype.is_fixed_width and is_numeric(e.dtype.numpy) and select(k)
+    ]
+
+    def one(key: str) -> tuple[str, StepStats]:
+        value = ckpt.read(key)
+        if key not in edges:
+            lo, hi = value_range(value)
+            edges[key] = fixed_edges(lo, hi, bins)
+        prev = None
+        if previous is not None:
+            e, p = ckpt.entries[key], previous.entries.get(key)
+            if p is not None and p.shape == e.shape and p.dtype == e.dtype:
+                prev = previous.read(key)
+        return key, step_stats(value, edges[key], prev)
+
+    keys.sort(key=lambda k: -ckpt.entries[k].nbytes)
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        done = dict(pool.map(one, keys))
+    return step, {k: done[k] for k in sorted(done)}
+
+
+def _load(path: str) -> dict[str, Any]:
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _VERSION:
+        return {}  # another version's cache: recompute, then overwrite it
+    return dict(data["records"])
+
+
+def _save(path: str, records: dict[str, Any], live: set[str]) -> None:
+    """Records of checkpoints still in the run only: the file stays the size of the run."""
+    kept = {k: v for k, v in records.items() if k.split("#", 1)[0] in live}
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"version": _VERSION, "records": kept}, f, separators=(",", ":"), allow_nan=True)
+    os.replace(tmp, path)
+
+
+def _progress(progress: bool | Progress | None, total: int) -> Progress:
+    if callable(progress):
+        user = progress
+        return lambda done, t: None if done < 0 else user(done, t)
+    if not progress:
+        return lambda done, t: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="ckpt", desc="timeline", leave=False)
+
+    def update(done: int, t: int) -> None:
+        if done < 0:
+            bar.close()
+        else:
+            bar.update(done - bar.n)
+
+    return update

@@ -1,0 +1,142 @@
+"""ckptviz.timeline over the TensorFlow-written training run, against numpy on TF's own values."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ckptviz
+from ckptviz.model import timeline as timeline_module
+from ckptviz.model.timeline import CACHE_FILE, timeline
+from tests.conftest import DATA, expected_value
+
+RUN = DATA / "training_run"
+PREFIXES = [f"ckpt-{n}" for n in (2, 4, 6, 8, 10, 12)]
+
+
+def tf_values() -> dict[str, dict[str, np.ndarray]]:
+    recorded = json.loads((RUN / "values.json").read_text())
+    return {p: {k: expected_value(v) for k, v in keys.items()} for p, keys in recorded.items()}
+
+
+@pytest.fixture(autouse=True)
+def fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timeline_module, "_MEMORY", {})
+
+
+def test_steps_timestamps_and_stats_match_tensorflow_and_numpy() -> None:
+    values = tf_values()
+    t = timeline(RUN, bins=12)
+    state = ckptviz.open(str(RUN)).state
+    assert state is not None
+    assert [s.step for s in t.steps] == [2, 4, 6, 8, 10, 12]
+    assert [s.global_step for s in t.steps] == [2, 4, 6, 8, 10, 12]
+    assert [s.save_counter for s in t.steps] == [1, 2, 3, 4, 5, 6]
+    assert [s.timestamp for s in t.steps] == state.all_model_checkpoint_timestamps
+    for key in values["ckpt-2"]:
+        series = t.stats[key]
+        edges = np.asarray(t.edges[key])
+        for i, prefix in enumerate(PREFIXES):
+            x = values[prefix][key].astype(np.float64).ravel()
+            st = series[i]
+            assert st is not None
+            assert st.norm == pytest.approx(np.linalg.norm(x), rel=1e-6, abs=1e-12)
+            scale = float(np.abs(x).max())  # float32 working copies: errors relative to the values
+            assert st.mean == pytest.approx(x.mean(), rel=1e-6, abs=1e-7 * scale)
+            assert st.std == pytest.approx(x.std(), rel=1e-5, abs=1e-7 * scale)
+            assert (st.min, st.max) == (x.min(), x.max())
+            inside = x[(x >= edges[0]) & (x <= edges[-1])]
+            # a value within float32 rounding of an edge may be counted in the neighbouring bin
+            near = int(np.count_nonzero(np.min(np.abs(inside[:, None] - edges[None, :]), axis=1) <= 1e-6 * scale))
+            want = np.histogram(inside, bins=edges)[0]
+            assert np.abs(np.array(st.counts) - want).sum() <= 2 * near
+            assert st.under + st.over + sum(st.counts) == x.size
+            if i == 0:
+                assert st.relative_change is None
+            else:
+                p = values[PREFIXES[i - 1]][key].astype(np.float64).ravel()
+                want = np.linalg.norm(x - p) / np.linalg.norm(p) if np.linalg.norm(p) else 0.0
+                assert st.relative_change == pytest.approx(want, rel=1e-5, abs=1e-12)
+
+
+def test_the_frozen_layer_is_flat_and_the_others_move() -> None:
+    t = timeline(RUN)
+    m = t.matrix()
+    frozen = m.loc["model/frozen/_kernel/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert math.isnan(frozen.iloc[0]) and (frozen.iloc[1:] == 0).all()
+    assert (m.loc["model/hidden/_kernel/.ATTRIBUTES/VARIABLE_VALUE"].iloc[1:] > 0).all()
+    frame = t.to_pandas()
+    assert len(frame) == len(t.variables) * 6 and set(frame.columns) >= {"step", "variable", "norm"}
+    steps, edges, counts = t.histogram("model/hidden/_kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    assert steps == [2, 4, 6, 8, 10, 12] and counts.shape == (6, len(edges) - 1)
+    assert json.dumps(t.to_dict(), allow_nan=False)
+
+
+def test_a_second_timeline_reads_only_new_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in PREFIXES:
+        for f in RUN.glob(f"{name}.*"):
+            shutil.copy(f, run / f.name)
+    opened: list[str] = []
+    real = timeline_module.open_checkpoint
+
+    def counting(path: str, verify: bool = True) -> ckptviz.Checkpoint:
+        opened.append(Path(path).name)
+        return real(path, verify)
+
+    monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
+    first = timeline([run / p for p in PREFIXES[:4]], cache=str(tmp_path / "cache.json"))
+    assert opened == PREFIXES[:4]
+    opened.clear()
+    again = timeline([run / p for p in PREFIXES], cache=str(tmp_path / "cache.json"))
+    # the new ones, and the last old one once for the relative change of the first new one
+    assert opened == ["ckpt-10", "ckpt-8", "ckpt-12"]
+    assert [s.cached for s in again.steps] == [True] * 4 + [False] * 2
+    key = "model/hidden/_kernel/.ATTRIBUTES/VARIABLE_VALUE"
+    assert again.stats[key][:4] == first.stats[key]
+    assert again.edges[key] == first.edges[key]
+    # the file cache alone (a new process) also skips the old ones
+    monkeypatch.setattr(timeline_module, "_MEMORY", {})
+    opened.clear()
+    timeline([run / p for p in PREFIXES], cache=str(tmp_path / "cache.json"))
+    assert opened == []
+
+
+def test_cache_file_beside_a_manager_directory(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(RUN, run)
+    (run / "checkpoint").write_text(
+        "".join(f'all_model_checkpoint_paths: "{p}"\n' for p in PREFIXES)
+        + f'model_checkpoint_path: "{PREFIXES[-1]}"\n'
+    )
+    t = timeline(run, cache=True)
+    assert (run / CACHE_FILE).exists() and len(t.steps) == 6
+    assert t.refresh().steps[-1].cached
+
+
+def test_explicit_paths_variables_and_errors(tmp_path: Path) -> None:
+    t = timeline([RUN / "ckpt-12", RUN / "ckpt-2"], variables="model/head/")
+    assert [s.step for s in t.steps] == [12, 2]
+    assert t.variables == [
+        "model/head/_kernel/.ATTRIBUTES/VARIABLE_VALUE",
+        "model/head/bias/.ATTRIBUTES/VARIABLE_VALUE",
+    ]
+    with pytest.raises(ckptviz.KeyNotFoundError, match="variable 'nope'"):
+        t.histogram("nope")
+    with pytest.raises(ValueError, match="at least one checkpoint"):
+        timeline([])
+    with pytest.raises(ckptviz.CheckpointNotFoundError, match="no checkpoint file and no checkpoints"):
+        timeline(tmp_path)
+
+
+def test_a_narrower_selection_is_not_served_from_the_cache() -> None:
+    assert len(timeline(RUN, variables="model/head/").variables) == 2
+    assert len(timeline(RUN).variables) == 18
