@@ -39,7 +39,8 @@ def test_widgets_notebook_runs_every_view() -> None:
     assert "1 value(s) disagree, nothing was restored" in text
     assert "restored 2 value(s) into live" in text and "'load'" in text
     assert "'changed': 10" in text and "graph colours: diff" in text
+    assert "steps [2, 3, 4]" in text
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(views) == 4  # the explorer (twice), and the graph and the table alone
+    assert len(views) == 5  # the explorer (three times), and the graph and the table alone
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert {s["model_name"] for s in state.values()} >= {"AnyModel", "TabModel"}

@@ -13,5 +13,15 @@ from .graph import GraphView
 from .restore import RestoreView
 from .source import Source
 from .tensors import TensorsView
+from .timeline import TimelineView
 
-__all__ = ["DiffView", "Explorer", "GraphView", "RestoreView", "Source", "TensorsView", "explore"]
+__all__ = [
+    "DiffView",
+    "Explorer",
+    "GraphView",
+    "RestoreView",
+    "Source",
+    "TensorsView",
+    "TimelineView",
+    "explore",
+]

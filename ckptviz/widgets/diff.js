@@ -47,10 +47,10 @@ function render({ model, el }) {
     const d = model.get("detail");
     detail.replaceChildren();
     if (!d || !d.row) return;
-    const t = h("table", { class: "ckv-stats" }, h("tr", {}, h("th"), h("th", { text: "a" }), h("th", { text: "b" }), h("th", { text: "Δ" })));
+    const t = h("table", { class: "ckv-stats" }, h("tr", {}, h("th"), h("th", { text: "other" }), h("th", { text: "this" }), h("th", { text: "this − other" })));
     for (const k of STATS) t.append(h("tr", {}, h("th", { text: k }), ...["a", "b", "delta"].map((s) => h("td", { class: `ckv-${s}-${k}`, text: fmt(d[s] && d[s][k]) }))));
     detail.append(h("div", { class: "ckv-key", text: d.row.key }), t);
-    if (d.delta && d.delta.histogram) detail.append(h("div", { class: "ckv-note", text: "histogram of b − a" }), histogram(d.delta.histogram));
+    if (d.delta && d.delta.histogram) detail.append(h("div", { class: "ckv-note", text: "histogram of this − other" }), histogram(d.delta.histogram));
   }
   for (const n of ["rows", "matched", "key", "counts"]) model.on(`change:${n}`, drawRows);
   model.on("change:rollups", drawRollups);

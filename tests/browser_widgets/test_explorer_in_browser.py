@@ -62,19 +62,24 @@ def write_notebook(server: Server) -> str:
 
 
 def run_cells(page: Any, count: int) -> None:
-    """Run each code cell in place (Ctrl+Enter) once the kernel takes it: a cell queued or run
-    shows ``[*]`` or its number in its prompt; before the kernel is connected it stays ``[ ]``."""
+    """Run each code cell once the kernel takes it: a cell queued or run shows ``[*]`` or its
+    number in its prompt; before the kernel is connected it stays ``[ ]``. Tries Ctrl+Enter in the
+    cell's editor, then the toolbar's run button."""
+    run_button = page.locator(".jp-NotebookPanel-toolbar [data-command='notebook:run-cell-and-select-next']")
     for i in range(count):
         cell = page.locator(".jp-Notebook .jp-CodeCell").nth(i)
         prompt = cell.locator(".jp-InputPrompt")
-        for _ in range(60):
+        for attempt in range(60):
             accept = page.locator(
                 ".jp-Dialog .jp-mod-accept"
             )  # "Select Kernel" when the kernel was slow to start
             if accept.count() and accept.first.is_visible():
                 accept.first.click()
             cell.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Control+Enter")
+            if attempt % 2 and run_button.count():
+                run_button.first.click()
+            else:
+                page.keyboard.press("Control+Enter")
             try:
                 page.wait_for_function(
                     "el => /\\[(\\*|\\d+)\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=2000
@@ -161,6 +166,12 @@ def explore_in_browser(server: Server, page: Any) -> None:
     row.click()
     page.wait_for_selector(".ckv-detail .ckv-hist")
     shot(page, f"{server.app}-4-diff")
+
+    # Timeline: the run of one checkpoint, read when the tab is shown
+    page.get_by_role("tab", name="Timeline").click()
+    page.wait_for_selector(".ckv-trow")
+    page.wait_for_selector(".ckv-ridge polygon")
+    shot(page, f"{server.app}-5-timeline")
 
     client = server.kernel_client()
     try:

@@ -69,3 +69,24 @@ def test_import_ckptviz_loads_no_widget_machinery() -> None:
     assert out.stdout.strip() == "[]"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "anywidget" in out.stdout
+
+
+def test_the_timeline_tab_reads_the_run_only_when_shown() -> None:
+    ex = ckptviz.explore(GUIDE)
+    try:
+        assert ex.get_title(4) == "Timeline" and ex.timeline is not None
+        assert ex.timeline.result is None and not ex.timeline.visible  # nothing read for a hidden tab
+        ex.selected_index = 4
+        ex.timeline.join()
+        assert ex.timeline.steps == [2, 3, 4] and ex.timeline.visible
+        ex.selected_index = 0
+        assert not ex.timeline.visible  # hidden again: no polling
+    finally:
+        ex.close()
+    assert not ex.timeline.polling or (ex.timeline._poller.join(1) is None and not ex.timeline.polling)
+
+
+def test_a_checkpoint_outside_a_run_has_no_timeline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    prefix = ckptviz.write_checkpoint(tmp_path / "alone", {"w": np.ones(3, np.float32)})
+    ex = ckptviz.explore(prefix)
+    assert ex.timeline is None and len(ex.children) == 4
