@@ -1,24 +1,32 @@
-"""Time to build and draw the dependency graph: ResNet50 + Adam (the fixture, 943 nodes) and a
-synthetic Keras-3-style checkpoint of 50 000 nodes built in memory.
+"""Time to build and draw the dependency graph of big checkpoints: ResNet50 + Adam (the fixture,
+943 nodes), BERT-base (TF1 names with Adam slots, synthesised keys), a 50 000-key TF1 checkpoint
+(synthesised keys) and a synthetic Keras-3-style object graph of 50 000 nodes.
 
     python3 benchmarks/bench_graph.py [--repeat 3]
 
-Prints one row per graph and step: build (parse the object graph + kinds + slot inference),
-view+DOT (default collapsed view, ~300 nodes), and layout to SVG/PNG with each installed engine.
+Prints one row per graph and step: build (parse the object graph + kinds + slot inference, or the
+scope tree), plan (the default folded overview), DOT, and layout to SVG/PNG with each installed
+engine, with the SVG's size in pixels (96 per inch).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
 from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 from ckptviz.model.graph import ObjectGraph
-from ckptviz.render import GraphView, find_engine, select_view, to_dot
+from ckptviz.render import GraphView, find_engine, select_view
+from ckptviz.render.dot import view_to_dot
+from tests.render.synthetic import bert_base_keys, many_keys
 
 DATA = Path(__file__).parents[1] / "tests" / "data"
 
@@ -86,30 +94,44 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, result
 
 
+def size_px(svg: bytes) -> str:
+    m = re.search(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    return f"{float(m[1]) * 4 / 3:.0f}x{float(m[2]) * 4 / 3:.0f} px" if m else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     engines = [e for e in (find_engine("dot"), find_engine("graphviz-pure")) if e is not None]
+    resnet, keras3 = resnet_inputs(), synthetic_inputs()
+    cases: list[tuple[str, Callable[[], ObjectGraph]]] = [
+        ("ResNet50 + Adam", lambda: ObjectGraph.from_proto(*resnet)),
+        ("BERT-base + Adam (TF1 keys)", lambda: ObjectGraph.from_keys(bert_base_keys())),
+        ("50 000 TF1 keys", lambda: ObjectGraph.from_keys(many_keys(50_000))),
+        ("Keras 3 object graph, 50k nodes", lambda: ObjectGraph.from_proto(*keras3)),
+    ]
     rows = []
-    for name, inputs in (("ResNet50 + Adam", resnet_inputs()), ("synthetic 50k", synthetic_inputs())):
-        blob, meta = inputs
-        t_build, graph = timed(lambda blob=blob, meta=meta: ObjectGraph.from_proto(blob, meta), args.repeat)
-        t_dot, dot = timed(lambda graph=graph: to_dot(graph), args.repeat)
-        drawn = len(select_view(graph, GraphView()).nodes)
-        label = f"{name} ({len(graph)} nodes, {len(graph.slots)} slots, {drawn} drawn)"
-        rows.append((label, "build ObjectGraph", t_build))
-        rows.append((label, "view + DOT", t_dot))
+    view = GraphView()
+    for name, build in cases:
+        t_build, graph = timed(build, args.repeat)
+        t_plan, plan = timed(lambda graph=graph: select_view(graph, view), args.repeat)
+        t_dot, dot = timed(lambda graph=graph, plan=plan: view_to_dot(graph, plan, view), args.repeat)
+        label = f"{name} ({len(graph)} nodes, {len(graph.slots)} slots, {len(plan.nodes)} drawn)"
+        rows.append((label, "build graph", t_build, ""))
+        rows.append((label, "plan (default overview)", t_plan, ""))
+        rows.append((label, "DOT", t_dot, ""))
         for engine in engines:
-            for fmt in ("svg", "png"):
-                if fmt in engine.formats:
-                    t, _ = timed(lambda engine=engine, fmt=fmt, dot=dot: engine.run(dot, fmt), args.repeat)
-                    rows.append((label, f"layout {fmt} ({engine.name})", t))
-                    rows.append((label, f"total to {fmt} ({engine.name})", t_build + t_dot + t))
+            t_svg, svg = timed(lambda engine=engine, dot=dot: engine.run(dot, "svg"), args.repeat)
+            rows.append((label, f"layout svg ({engine.name})", t_svg, size_px(svg)))
+            rows.append((label, f"plan + DOT + SVG ({engine.name})", t_plan + t_dot + t_svg, ""))
+            if "png" in engine.formats:
+                t, _ = timed(lambda engine=engine, dot=dot: engine.run(dot, "png"), args.repeat)
+                rows.append((label, f"layout png ({engine.name})", t, ""))
     width = max(len(r[0]) for r in rows)
-    print(f"{'graph':<{width}}  {'step':<28}  seconds (best of {args.repeat})")
-    for label, step, seconds in rows:
-        print(f"{label:<{width}}  {step:<28}  {seconds:8.3f}")
+    print(f"{'graph':<{width}}  {'step':<34}  seconds (best of {args.repeat})")
+    for label, step, seconds, note in rows:
+        print(f"{label:<{width}}  {step:<34}  {seconds:8.3f}  {note}".rstrip())
 
 
 if __name__ == "__main__":

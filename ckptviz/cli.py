@@ -198,14 +198,17 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _graph(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {
-        "max_nodes": args.max_nodes or None,
         "max_depth": args.depth,
         "focus": args.focus,
         "filter": args.filter,
         "select": args.select,
+        "expand": args.expand,
+        "collapse": args.collapse,
         "hide_empty": not args.all,
         "optimizer_lists": args.all,
     }
+    if args.max_nodes is not None:
+        options["max_nodes"] = args.max_nodes or None
     if args.output is None:
         print(Checkpoint(args.path).graph.to_dot(**options), end="")
         return 0
@@ -385,9 +388,11 @@ def _parser() -> argparse.ArgumentParser:
     graph = sub.add_parser("graph", help="draw the dependency graph (DOT on stdout, or -o FILE.svg/png/pdf/dot)")
     graph.add_argument("path", help=PATH_HELP)
     graph.add_argument("-o", "--output", metavar="FILE", help="write a picture; the extension picks the format")
-    graph.add_argument("--max-nodes", type=int, default=300, help="collapse subtrees beyond this many nodes (0: never)")
-    graph.add_argument("--depth", type=int, help="collapse below this depth")
-    graph.add_argument("--focus", metavar="NAME", help="one object's subtree and the path to it")
+    graph.add_argument("--max-nodes", type=int, help="fold subtrees beyond about this many nodes (default 100; 0: never)")
+    graph.add_argument("--depth", type=int, help="fold below this depth (counted from --focus when given)")
+    graph.add_argument("--focus", metavar="NAME", help="one object's subtree and the path to it (path, key or full name)")
+    graph.add_argument("--expand", nargs="+", metavar="NAME", default=[], help="keep these objects open")
+    graph.add_argument("--collapse", nargs="+", metavar="NAME", default=[], help="fold these objects")
     graph.add_argument("--filter", metavar="REGEX", help="objects whose path, label or full name matches")
     graph.add_argument("--select", nargs="+", metavar="NAME", help="only these objects (a partial restore's picture)")
     graph.add_argument("--all", action="store_true", help="also bookkeeping nodes without checkpoint values")
@@ -452,18 +457,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"ckptviz: warning: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.debug:
         return int(args.run(args))
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():  # ckptviz's warnings as they happen, one line each
             warnings.simplefilter("always", CheckpointWarning)
-            code = int(args.run(args))
-        for w in caught:
-            print(f"ckptviz: warning: {w.message}", file=sys.stderr)
-        return code
+            warnings.showwarning = _say
+            return int(args.run(args))
     except CheckpointExistsError as e:
         print(f"ckptviz: {e} (on the command line: --overwrite)", file=sys.stderr)
     except (CheckpointError, argparse.ArgumentTypeError) as e:

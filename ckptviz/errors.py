@@ -114,3 +114,7 @@ class CheckpointWarning(UserWarning):
 
 class DroppedKeysWarning(CheckpointWarning):
     """A conversion leaves keys out because the target format has no place for them."""
+
+
+class LargeGraphWarning(CheckpointWarning):
+    """A picture so big that its layout may take minutes and nobody can read it."""

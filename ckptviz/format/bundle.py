@@ -89,20 +89,20 @@ _CANONICAL_TAIL = re.compile(
 )
 
 
-def _parse_entries(items: list[tuple[bytes, bytes, int]], path: str) -> list[Any]:
+def _parse_entries(keys: list[bytes], values_: list[bytes], offsets: list[int], path: str) -> list[Any]:
     """Every value as a ``BundleEntryProto``, parsed in one protobuf call when all are valid."""
     from google.protobuf.message import DecodeError
 
     from .protos.ckptviz_format_pb2 import BundleEntryList, BundleEntryProto
 
     framed = b"".join(
-        [(_LENGTH_BYTE[len(v)] if len(v) < 128 else b"\x0a" + varint.encode(len(v))) + v for _, v, _ in items]
+        [(_LENGTH_BYTE[len(v)] if len(v) < 128 else b"\x0a" + varint.encode(len(v))) + v for v in values_]
     )
     try:
         return list(BundleEntryList.FromString(framed).entries)
     except DecodeError:
         pass
-    for key, value, offset in items:  # find the culprit
+    for key, value, offset in zip(keys, values_, offsets):  # find the culprit
         try:
             BundleEntryProto.FromString(value)
         except DecodeError as e:
@@ -138,7 +138,17 @@ class BundleReader:
         if first is None or first[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
         self._read_header(first[1], first[2])
-        self._items = list(table)  # (key, BundleEntryProto bytes, offset): parsed on demand
+        # Keys, BundleEntryProto bytes and their offsets, parsed on demand. Three flat lists, not
+        # a list of tuples: bytes and ints are not tracked by the garbage collector, so tens of
+        # thousands of them cost it nothing.
+        self._keys: list[bytes] = []
+        self._values: list[bytes] = []
+        self._offsets: list[int] = []
+        keys, values_, offsets = self._keys.append, self._values.append, self._offsets.append
+        for key, value, offset in table:
+            keys(key)
+            values_(value)
+            offsets(offset)
         self._entries: dict[str, Entry] | None = None
         self._slice_entries: dict[bytes, Entry] = {}
         self._where: dict[str, int] = {}  # key -> offset of its entry in the .index
@@ -166,12 +176,30 @@ class BundleReader:
                 if self._entries is not None:
                     self._metadata = {k: (e.dtype, e.shape) for k, e in self._entries.items()}
                 else:
-                    self._metadata = {
-                        key: self._head(value, key, offset)
-                        for raw_key, value, offset in self._items
-                        if raw_key[0] != 0 and (key := raw_key.decode("utf-8", "surrogateescape"))
-                    }
+                    self._metadata = self._list_heads()
             return dict(self._metadata)
+
+    def _list_heads(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
+        """``_head`` of every tensor's entry, its cache hits inlined: the hot loop of listing."""
+        out, heads, canonical_tail = {}, self._heads, _CANONICAL_TAIL.fullmatch
+        for raw_key, value, offset in zip(self._keys, self._values, self._offsets):
+            if raw_key[0] == 0:
+                continue  # a slice of a partitioned tensor
+            key = raw_key.decode("utf-8", "surrogateescape")
+            if (
+                len(value) > 3
+                and value[0] == 0x08
+                and value[2] == 0x12
+                and value[1] < 0x80
+                and value[3] < 0x80
+            ):
+                end = 4 + value[3]
+                head = heads.get(value[:end]) if end <= len(value) and canonical_tail(value, end) else None
+                if head is not None:
+                    out[key] = head
+                    continue
+            out[key] = self._head(value, key, offset)
+        return out
 
     def _head(self, value: bytes, key: str, offset: int, proto: Any = None) -> tuple[DType, tuple[int, ...]]:
         end = 4 + value[3] if len(value) > 3 else 0
@@ -190,7 +218,7 @@ class BundleReader:
                 return head
         if proto is None:
             proto = _parse_entries(
-                [(key.encode("utf-8", "surrogateescape"), value, offset)], self.index_path
+                [key.encode("utf-8", "surrogateescape")], [value], [offset], self.index_path
             )[0]
         head = _dtype_and_shape(proto, key, self.index_path, offset)
         if canonical:
@@ -199,7 +227,8 @@ class BundleReader:
 
     def _read_entries(self) -> None:
         path, entries, slice_entries, where = self.index_path, {}, self._slice_entries, self._where
-        for (raw_key, value, offset), proto in zip(self._items, _parse_entries(self._items, path)):
+        protos = _parse_entries(self._keys, self._values, self._offsets, path)
+        for raw_key, value, offset, proto in zip(self._keys, self._values, self._offsets, protos):
             key = repr(raw_key) if raw_key[0] == 0 else raw_key.decode("utf-8", "surrogateescape")
             head = self._head(value, key, offset, proto)
             if raw_key[0] == 0:  # an encoded slice key: data of a partitioned tensor
@@ -207,7 +236,8 @@ class BundleReader:
             else:
                 entries[key] = _entry(key, proto, head, path, offset)
             where[key] = offset
-        self._entries, self._items = entries, []
+        self._entries = entries
+        self._keys, self._values, self._offsets = [], [], []
 
     def _read_header(self, value: bytes, offset: int) -> None:
         from google.protobuf.message import DecodeError
@@ -419,9 +449,15 @@ class BundleReader:
         parts = self.slice_entries(entry)
         # Nothing is allocated for the whole tensor before its parts are known to fit: each part
         # holds exactly its elements' bytes, and together no more than their data files hold.
-        for _, part in parts:
+        for piece, part in parts:
             if part.dtype.is_fixed_width:
                 self._check_size(part)
+            elif math.prod(part.shape) * (5 if part.dtype.name == "variant" else 1) > part.size:
+                raise self._corrupt(
+                    part,
+                    f"slice {piece} of {entry.key!r} claims {math.prod(part.shape)} {part.dtype.name} elements "
+                    f"in {part.size} bytes",
+                )
         used = sum(part.size for _, part in parts)
         available = sum(self._shards[s].size for s in {part.shard for _, part in parts})
         if used > available:

@@ -274,7 +274,10 @@ def _dtype(dataset: Any) -> DType:
     if h5py.check_string_dtype(dt) is not None:
         return as_dtype("string")
     if dt.kind in "biufc":
-        return as_dtype(dt.newbyteorder("="))
+        try:
+            return as_dtype(dt.newbyteorder("="))
+        except TypeError:  # float128 and other types TensorFlow lacks: listed, not readable
+            return _UNKNOWN
     if dt.kind != "V" or dt.names is not None or "dtype" not in dataset.attrs:
         return _UNKNOWN
     # Keras stores bfloat16 as 2-byte opaque data with attribute dtype="bfloat16". That string

@@ -84,7 +84,7 @@ def format_state(state: CheckpointState) -> str:
 def get_checkpoint_state(directory: str) -> CheckpointState | None:
     """Like ``tf.train.get_checkpoint_state``: relative paths joined with ``directory``."""
     path = storage.join(directory, STATE_FILENAME)
-    if not storage.exists(path):
+    if not storage.exists(path) and not storage.is_link(path):  # a dangling link or loop is refused
         return None
     state = parse_state(storage.read_bytes(path, STATE_MAX_BYTES).decode("utf-8", "surrogateescape"), path)
     state.model_checkpoint_path = storage.join(directory, state.model_checkpoint_path)

@@ -90,7 +90,10 @@ class LocalBlob:
 
     def read(self, offset: int, n: int) -> bytes:
         _check_range(self, offset, n)
-        data = os.pread(self._fd, n, offset)
+        try:
+            data = os.pread(self._fd, n, offset)
+        except OSError as e:  # EIO, or a descriptor closed under us
+            raise CorruptCheckpointError(f"cannot read {n} bytes: {e.strerror}", self.path, offset) from None
         if len(data) != n:  # the file shrank under us
             _check_range(self, offset + len(data), n - len(data))
         return data
@@ -99,12 +102,17 @@ class LocalBlob:
         nbytes = out.nbytes if isinstance(out, np.ndarray) else memoryview(out).nbytes
         if offset < 0 or offset + nbytes > self.size:
             _check_range(self, offset, nbytes)  # raises
-        done = os.preadv(self._fd, [out], offset)
-        while done < nbytes:  # short reads are rare; finish through a byte view
-            got = os.preadv(self._fd, [_byte_view(out)[done:]], offset + done)
-            if got <= 0:
-                raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
-            done += got
+        try:
+            done = os.preadv(self._fd, [out], offset)
+            while done < nbytes:  # short reads are rare; finish through a byte view
+                got = os.preadv(self._fd, [_byte_view(out)[done:]], offset + done)
+                if got <= 0:
+                    raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
+                done += got
+        except OSError as e:
+            raise CorruptCheckpointError(
+                f"cannot read {nbytes} bytes: {e.strerror}", self.path, offset
+            ) from None
 
     def map(self, offset: int, n: int) -> np.ndarray:
         """Bytes ``[offset, offset+n)`` as a private copy-on-write memory map: no copy until
@@ -170,6 +178,11 @@ def exists(path: str) -> bool:
         fs, key = _filesystem(path)
         return bool(fs.exists(key))
     return os.path.exists(_local(path))
+
+
+def is_link(path: str) -> bool:
+    """A local symbolic link, even one that leads nowhere."""
+    return not is_remote(path) and os.path.islink(_local(path))
 
 
 def isdir(path: str) -> bool:

@@ -49,14 +49,14 @@ def decode_strings(
         except varint.VarintError as e:
             raise CorruptCheckpointError(f"bad string length: {e}", path, offset + e.pos) from None
         lengths.append(length)
-    if pos + 4 + sum(lengths) > end:
+    if pos + 4 > end:
         raise CorruptCheckpointError(
-            f"string lengths add up to {sum(lengths)} bytes but only {max(end - pos - 4, 0)} remain",
+            f"string lengths end at byte {pos} of {end}, leaving no room for their checksum",
             path,
             offset + pos,
         )
     raw_crc = buf[pos : pos + 4]
-    if expected_crc is not None:
+    if expected_crc is not None:  # the lengths' own checksum first, as TensorFlow's reader does
         lengths_crc = crc.value(_length_bytes(lengths, endian))
         (stored,) = struct.unpack(f"{endian}I", raw_crc)
         if crc.mask(lengths_crc) != stored:
@@ -65,6 +65,13 @@ def decode_strings(
                 path,
                 offset + pos,
             )
+    if pos + 4 + sum(lengths) > end:
+        raise CorruptCheckpointError(
+            f"string lengths add up to {sum(lengths)} bytes but only {end - pos - 4} remain",
+            path,
+            offset + pos,
+        )
+    if expected_crc is not None:
         actual = crc.value(memoryview(buf)[pos + 4 : pos + 4 + sum(lengths)], crc.value(raw_crc, lengths_crc))
         if crc.mask(actual) != expected_crc:
             raise ChecksumMismatchError(
@@ -72,7 +79,7 @@ def decode_strings(
                 path,
                 offset,
             )
-    if pos + 4 + sum(lengths) < end:  # TF's reader refuses these too: the entry size is wrong
+    if pos + 4 + sum(lengths) < end:  # the entry must hold exactly its strings
         raise CorruptCheckpointError(
             f"string tensor of {n} elements holds {end - pos - 4 - sum(lengths)} bytes after its last "
             "string (the entry's size does not match its contents)",

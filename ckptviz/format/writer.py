@@ -9,10 +9,12 @@ several data files the result is what TF's ``MergeBundles`` makes of several wri
 Writes are atomic like TF's: every file is first written under ``<name>.tempstate<random>``;
 data files are renamed into place first and the ``.index`` last (``os.replace``, never a
 removal first), so a checkpoint exists exactly when its ``.index`` does, and an overwritten one
-always has an index, the old or the new. While the few renames run, an old index can meet a
-new data file; its CRCs then refuse the read, it never returns wrong values. Temporary files
-of a killed write are removed by the next writer to that prefix (a live writer holds a lock on
-its first data file, so a concurrent one is left alone).
+is always the old or the new one, whenever the process dies. Temporary files of a killed
+write are removed by the next writer to that prefix (a live writer holds a lock on
+its temporary index, so a concurrent one is left alone). An overwrite whose data files would
+have the names of the current ones gets one more, empty, data file instead: the new files then
+never replace bytes the old index reads, and the index switches from old to new in one
+``os.replace``.
 """
 
 from __future__ import annotations
@@ -34,15 +36,10 @@ from ..errors import (
     InvalidArgumentError,
     UnsupportedCheckpointError,
 )
-from . import crc, naming, slices, storage, values
+from . import crc, naming, slices, storage, temporaries, values
 from .dtypes import STRING, VARIANT, DType, as_dtype
 from .table import TableBuilder
 from .tensor_proto import Variant
-
-try:
-    import fcntl
-except ImportError:  # Windows: no cleanup of other writers' temporaries
-    fcntl = None  # type: ignore[assignment]
 
 _PROGRESS_MIN_BYTES = 256 << 20  # a progress bar only for writes that take a while
 
@@ -119,8 +116,11 @@ class BundleWriter:
         self.min_shards = 1
         self._closed = False
         self._failed: str | None = None  # why an add failed: the data file may hold stray bytes
-        remove_stale_temporaries(self.prefix)
+        temporaries.remove_stale(self.prefix)
         self._bar = _progress_bar(progress, total_bytes, self.prefix)
+        # The temporary index exists (empty) from the start and stays locked while this writer
+        # lives: remove_stale_temporaries in another writer leaves locked groups alone.
+        self._lock_fd = temporaries.create_locked(self._temp_index_path())
 
     # -- destination ---------------------------------------------------------------------------
 
@@ -135,12 +135,12 @@ class BundleWriter:
     def _temp_data_path(self, shard: int) -> str:
         return f"{self.prefix}.data-{shard:05d}{self._token}"
 
+    def _temp_index_path(self) -> str:
+        return naming.index_file(self.prefix) + self._token
+
     def _shard_file(self, shard: int) -> Any:
         while len(self._files) <= shard:
-            f = open(self._temp_data_path(len(self._files)), "wb")  # noqa: SIM115
-            if not self._files and fcntl is not None:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "in use" for remove_stale_temporaries
-            self._files.append(f)
+            self._files.append(open(self._temp_data_path(len(self._files)), "wb"))  # noqa: SIM115
             self._sizes.append(0)
         return self._files[shard]
 
@@ -373,17 +373,20 @@ class BundleWriter:
             raise ClosedCheckpointError(f"{self.prefix}: this BundleWriter has already finished or aborted")
         try:
             self._shard_file(max(self.min_shards, len(self._files), 1) - 1)  # TF always writes a data file
+            if self._collides(len(self._files)):
+                # The data files would replace those the current index reads. One more (empty)
+                # shard gives them other names, so the index switches from old to new at once.
+                self._shard_file(len(self._files))
             for f in self._files:
                 f.close()
             num_shards = len(self._files)
             index = naming.index_file(self.prefix)
-            temp_index = index + self._token
-            with open(temp_index, "wb") as f:
+            with open(self._temp_index_path(), "r+b") as f:  # the locked file, kept (and locked)
                 f.write(self._index_bytes(num_shards))
             self._check_destination()  # someone may have written it meanwhile
             for shard in range(num_shards):
                 os.replace(self._temp_data_path(shard), naming.data_file(self.prefix, shard, num_shards))
-            os.replace(temp_index, index)
+            os.replace(self._temp_index_path(), index)  # the commit: atomic, the old index is never removed
             self._remove_stale_data_files(num_shards)
         except BaseException:
             self.abort()
@@ -392,7 +395,22 @@ class BundleWriter:
             if self._bar is not None:
                 self._bar.close()
         self._closed = True
+        self._unlock()
         return self.prefix
+
+    def _collides(self, num_shards: int) -> bool:
+        """Whether an existing checkpoint at the prefix has data files of this shard count."""
+        return os.path.exists(naming.data_file(self.prefix, 0, num_shards)) and os.path.exists(
+            naming.index_file(self.prefix)
+        )
+
+    def _unlock(self) -> None:
+        if getattr(self, "_lock_fd", -1) >= 0:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = -1
+
+    def __del__(self) -> None:
+        self._unlock()  # an unfinished writer's temporaries stay, for the next writer to remove
 
     def _remove_stale_data_files(self, num_shards: int) -> None:
         """Data files of a replaced checkpoint with another shard count would confuse readers."""
@@ -406,12 +424,11 @@ class BundleWriter:
         """Close and delete the temporary files; the destination is left as it was."""
         self._closed = True
         for f in self._files:
-            f.close()  # (releases the lock too)
-        for path in [self._temp_data_path(i) for i in range(len(self._files))] + [
-            naming.index_file(self.prefix) + self._token
-        ]:
+            f.close()
+        for path in [self._temp_data_path(i) for i in range(len(self._files))] + [self._temp_index_path()]:
             if os.path.exists(path):
                 os.remove(path)
+        self._unlock()
 
     def __enter__(self) -> BundleWriter:
         return self
@@ -424,46 +441,6 @@ class BundleWriter:
                 self.finish()
         else:
             self.abort()
-
-
-def remove_stale_temporaries(prefix: str) -> None:
-    """Delete the ``.tempstate`` files of writes to ``prefix`` that died: those whose first data
-    file no live writer holds locked."""
-    if fcntl is None:
-        return
-    directory = os.path.dirname(prefix) or "."
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    groups: dict[str, list[str]] = {}  # temporary-name token -> its files
-    for name in names:
-        head, sep, token = name.partition(".tempstate")
-        split = naming.split_data_file(os.path.join(directory, head)) if sep else None
-        if sep and (head == os.path.basename(naming.index_file(prefix)) or (split and split[0] == prefix)):
-            groups.setdefault(token, []).append(name)
-    for group in groups.values():
-        first = [n for n in group if ".data-00000-of-" in n]
-        if first and _locked(os.path.join(directory, first[0])):
-            continue
-        for name in group:
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(directory, name))
-
-
-def _locked(path: str) -> bool:
-    assert fcntl is not None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return True  # gone already, or not ours to judge
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases a lock taken here
-    return False
 
 
 def _slice_proto() -> Any:

@@ -60,7 +60,7 @@ class CheckReport:
     """What would load: one ``Row`` per value on either side."""
 
     rows: list[Row]
-    graph: ObjectGraph = field(repr=False)
+    object_graph: ObjectGraph = field(repr=False)
     matched_nodes: dict[int, Any] = field(default_factory=dict, repr=False)
     root: str | None = None  # the checkpoint object the live object was matched as, if not the root
 
@@ -106,10 +106,16 @@ class CheckReport:
         """Checkpoint node id -> status, for the graph renderer; a node is as bad as its worst value."""
         out: dict[int, Status] = {}
         for key, status in self.by_key.items():
-            owner = self.graph.owner.get(key)
+            owner = self.object_graph.owner.get(key)
             if owner is not None and (owner[0] not in out or _RANK[status] > _RANK[out[owner[0]]]):
                 out[owner[0]] = status
         return out
+
+    @property
+    def graph(self) -> Any:
+        """The checkpoint's graph painted with this result: shows inline; ``.draw(max_depth=2, …)``
+        takes every other picture option."""
+        return self.object_graph.draw(status=self.by_node)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the verdict, counts, rows, and status by node and by key (separately)."""
@@ -140,14 +146,14 @@ class CheckReport:
 
     def no_match_hint(self) -> str:
         """What to do when no value pairs up: wrap the object, or name its place with root=."""
-        if not self.graph.object_based:
+        if not self.object_graph.object_based:
             return "no variable name matches a key (pass root='scope' if the keys have a prefix)"
-        children = {n: c for n, c in self.graph.children(0).items() if n != "save_counter"}
+        children = {n: c for n, c in self.object_graph.children(0).items() if n != "save_counter"}
         shown = ", ".join(repr(n) for n in list(children)[:6])
         # the likely model: not an optimizer, and holding the most objects
         example = max(
             children,
-            key=lambda n: (self.graph.nodes[children[n]].kind != "optimizer", len(self.graph.subtree(children[n]))),
+            key=lambda n: (self.object_graph.nodes[children[n]].kind != "optimizer", len(self.object_graph.subtree(children[n]))),
             default="model",
         )
         return (

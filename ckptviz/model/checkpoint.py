@@ -16,7 +16,7 @@ from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
 from ..format.locate import Location, locate
 from ..format.reader import Reader
-from .paths import VARIABLE_VALUE
+from .paths import VARIABLE_VALUE, is_object_key
 
 if TYPE_CHECKING:
     import pandas
@@ -118,7 +118,8 @@ class Checkpoint:
         (an object path, alias or ``full_name``); ``KeyNotFoundError`` with close matches else."""
         if name in self.entries:
             return name
-        if name == naming.OBJECT_GRAPH_KEY:
+        if name == naming.OBJECT_GRAPH_KEY or is_object_key(name) or (not self.is_object_based and self._graph is None):
+            # a mistyped key: the hint comes from the keys, without building the object graph
             raise KeyNotFoundError(name, self.entries)
         graph = self.graph
         node = graph.lookup(name)
@@ -129,7 +130,7 @@ class Checkpoint:
             what = f"{name!r} names an object with {len(keys)} values" if keys else None
             if what:
                 raise KeyNotFoundError(name, keys, what="tensor (pass one of its keys)")
-            raise KeyNotFoundError(name, graph.candidate_names(), what="key, object path or name")
+            raise KeyNotFoundError(name, graph.candidate_names(keys=False), what="key, object path or name")
         return keys[0]
 
     @property
@@ -161,7 +162,16 @@ class Checkpoint:
         from ..errors import CorruptCheckpointError
         from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
-        raw = self.read(naming.OBJECT_GRAPH_KEY)[()]
+        value = self.read(naming.OBJECT_GRAPH_KEY)
+        raw = value[()] if value.shape == () else None
+        if not isinstance(raw, bytes):
+            file, offset = self._graph_where()
+            raise CorruptCheckpointError(
+                f"{naming.OBJECT_GRAPH_KEY} is a {self.entries[naming.OBJECT_GRAPH_KEY].dtype.name} tensor of "
+                f"shape {list(value.shape)}, not the scalar string TensorFlow writes",
+                file,
+                offset,
+            )
         try:
             return TrackableObjectGraph.FromString(raw)
         except DecodeError as e:

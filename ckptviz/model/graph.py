@@ -20,6 +20,7 @@ from . import paths as P
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
+    from ..render.picture import Picture
     from .checkpoint import Checkpoint
 
 
@@ -91,8 +92,10 @@ class ObjectGraph:
     def from_keys(cls, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
         """A scope tree of a name-based checkpoint's keys (TF1 ``Saver``), with TF1 slots linked."""
         from .scopes import build_scope_tree
+        from .slots import keras_file_optimizers
 
         nodes, edges, slots, paths = build_scope_tree(values_from(entries))
+        keras_file_optimizers(nodes, edges)
         return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod
@@ -248,9 +251,9 @@ class ObjectGraph:
             self._by_full_name = index
         return self._by_full_name
 
-    def candidate_names(self) -> list[str]:
-        """What a typo might have meant: paths of value holders, their keys and full names."""
-        out = list(self.owner)
+    def candidate_names(self, keys: bool = True) -> list[str]:
+        """What a typo might have meant: paths of value holders, their full names and keys."""
+        out = list(self.owner) if keys else []
         out.extend(self.by_full_name())
         out.extend(self.nodes[i].path for i in {i for i, _ in self.owner.values()})
         return out
@@ -346,6 +349,14 @@ class ObjectGraph:
         from ..render.dot import to_dot
 
         return to_dot(self, **options)
+
+    def draw(self, **options: Any) -> Picture:
+        """A picture that shows inline in a notebook (``ckptviz.render.Picture``); options as
+        ``export_graph``: ``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``,
+        ``expand``, ``collapse``, ``status``, ``engine``… (``.save(path)``, ``.dot``, ``.svg()``)."""
+        from ..render.picture import Picture
+
+        return Picture(self, **options)
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None

@@ -76,6 +76,11 @@ def split_slot_path(path: str) -> tuple[str, str, str] | None:
     return variable, optimizer, unescape_local_name(slot)
 
 
+def object_path(key: str) -> str:
+    """The object part of an object-based key (``net/l1/kernel``); other keys unchanged."""
+    return key.partition(_ATTR_SEP)[0]
+
+
 def value_path(key: str) -> str:
     """``net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE`` -> ``net/l1/bias``; other keys unchanged."""
     suffix = _ATTR_SEP + VARIABLE_VALUE

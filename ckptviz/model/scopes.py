@@ -31,7 +31,10 @@ _TF1_SLOTS: dict[str, dict[int, tuple[str, ...]]] = {
     "Adadelta": {2: ("accum", "accum_update")},
     "Ftrl": {2: ("accum", "linear")},
     "RMSProp": {2: ("rms", "momentum"), 3: ("rms", "mg", "momentum")},
+    "AdamWeightDecay": {2: ("m", "v")},
 }
+# Slots named by their state rather than their optimizer: BERT's AdamWeightDecayOptimizer.
+_NAMED_SLOTS = {"adam_m": ("AdamWeightDecay", 0), "adam_v": ("AdamWeightDecay", 1)}
 _ADAM_FAMILY = ("Adam", "AdamW", "LazyAdam", "Nadam")  # the optimizers that keep beta1/2_power
 # Per-variable copies that are not optimizer state: EMA shadow variables.
 _NOT_OPTIMIZERS = {"ExponentialMovingAverage", "MovingAverage"}
@@ -55,13 +58,14 @@ def _tf1_slots(values: Mapping[str, Value]) -> dict[str, tuple[str, str, int]]:
     for key, v in values.items():
         parent, _, last = key.rpartition("/")
         m = _SUFFIX.match(last)
-        if not parent or m is None or m["base"] in _NOT_OPTIMIZERS:
+        named = _NAMED_SLOTS.get(last)
+        if not parent or (m is None and named is None) or (m is not None and m["base"] in _NOT_OPTIMIZERS):
             continue
         part = _PART.match(parent)
         var = parent if parent in values else part["var"] if part and part["var"] in values else None
         if var is None or not _same_layout(values[var], v, var != parent):
             continue
-        found[key] = (var, m["base"], int(m["n"] or 0))
+        found[key] = (var, *named) if named else (var, m["base"], int(m["n"] or 0))  # type: ignore[index]
     counts: dict[str, set[str]] = {}
     for var, base, _ in found.values():
         counts.setdefault(base, set()).add(var)

@@ -15,11 +15,20 @@ from collections.abc import Sequence
 from .paths import VARIABLE_VALUE
 from .records import Edge, Node, Slot
 
-# Children that mark an optimizer without recorded slots: an iteration counter plus a learning rate
-# or a state list (Keras 3, tf_keras new and legacy), or TF1's Adam accumulators.
+# Children that mark an optimizer without recorded slots: an integer iteration counter plus a
+# learning rate or a state list (Keras 3, tf_keras new and legacy), or TF1's Adam accumulators.
 _ITERATIONS = {"_iterations", "iter", "iterations"}
 _HYPER = {"_learning_rate", "learning_rate", "lr", "_variables"}
 _TF1_STATE = {"beta1_power", "beta2_power"}
+# Everything an optimizer made only of variables may hold: a plain dict of variables that happens to
+# have an ``iter`` and an ``lr`` among other things is not an optimizer.
+_HYPERPARAMETERS = _ITERATIONS | _HYPER | _TF1_STATE | {
+    "decay", "beta_1", "beta_2", "epsilon", "rho", "momentum", "nesterov", "amsgrad", "weight_decay",
+    "initial_accumulator_value", "learning_rate_power", "l1_regularization_strength",
+    "l2_regularization_strength", "l2_shrinkage_regularization_strength", "beta", "global_clipnorm",
+    "clipnorm", "clipvalue", "current_loss_scale", "good_steps", "loss_scale",
+}
+_INTEGER = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 # Lists of an optimizer that hold all its variables or the model's, never one slot per variable.
 _NOT_SLOT_LISTS = {"_variables", "variables", "_trainable_variables", "_trainable_variables_indices"}
 # tf_keras new optimizers name slots "<Optimizer>/<slot>/<variable name>" ("Adam/m/dense/kernel").
@@ -39,10 +48,7 @@ def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot])
     optimizers = {s.optimizer_id for s in recorded}
     slots = list(recorded)
     for node in nodes:
-        names = {e.local_name for e in children[node.id]}
-        if node.id not in optimizers and (
-            (names & _ITERATIONS and names & _HYPER) or (names & _TF1_STATE and not is_variable(node))
-        ):
+        if node.id not in optimizers and looks_like_optimizer(node, nodes, children):
             optimizers.add(node.id)
             slots.extend(infer_slots(node.id, nodes, children))
     slot_ids = {s.slot_id for s in slots}
@@ -56,6 +62,57 @@ def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot])
         else:
             node.kind = "other"
     return slots
+
+
+def looks_like_optimizer(node: Node, nodes: Sequence[Node], children: list[list[Edge]]) -> bool:
+    """An optimizer that records no slots: not the root (a ``Checkpoint`` or model holding ``iter``
+    and ``lr`` beside the rest), not a list, not a variable; an iteration counter with a learning
+    rate or a state list, or TF1's ``beta1_power``/``beta2_power``; and when it holds only variables
+    (a legacy optimizer before its first step, or a plain dict of variables), only names optimizers
+    use and an integer scalar counter."""
+    edges = children[node.id]
+    names = {e.local_name for e in edges}
+    if node.id == 0 or is_variable(node) or not edges or _list_items(node.id, children) is not None:
+        return False
+    if not (names & _ITERATIONS and names & _HYPER) and not names & _TF1_STATE:
+        return False
+    if all(is_variable(nodes[e.child]) for e in edges):
+        counters = [nodes[e.child] for e in edges if e.local_name in _ITERATIONS]
+        return names <= _HYPERPARAMETERS and all(c.dtype in _INTEGER and c.shape == () for c in counters)
+    return True
+
+
+def keras_file_optimizers(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[int]:
+    """Mark the optimizer of a Keras 3 ``.weights.h5`` / ``.keras`` scope tree (keys
+    ``optimizer/vars/N``: ``0`` the int64 iteration count, ``1`` the learning rate, then its state)
+    as kind ``optimizer``, and return the ids marked."""
+    children: list[list[Edge]] = [[] for _ in nodes]
+    for e in edges:
+        children[e.parent].append(e)
+    marked = []
+    for node in nodes:
+        own = {e.local_name: e.child for e in children[node.id]}
+        store = own.get("vars")
+        items = _numbered(store, children) if store is not None and node.kind in ("other", "optimizer") else None
+        if not items or not all(is_variable(nodes[i]) for i in items):
+            continue
+        first = nodes[items[0]]
+        counter = first.dtype in _INTEGER and first.shape == ()
+        rate = len(items) > 1 and nodes[items[1]].shape == () and nodes[items[1]].dtype not in _INTEGER
+        name = node.name.lower()
+        if counter and ("optimizer" in name or rate):
+            node.kind = "optimizer"
+            marked.append(node.id)
+    return marked
+
+
+def _numbered(node_id: int, children: list[list[Edge]]) -> list[int] | None:
+    """Element ids of children named "0", "1"… in any stored order (a scope tree sorts "10" before
+    "2"), by number; else None."""
+    by_number = {e.local_name: e.child for e in children[node_id]}
+    if not by_number or set(by_number) != {str(i) for i in range(len(by_number))}:
+        return None
+    return [by_number[str(i)] for i in range(len(by_number))]
 
 
 def _list_items(node_id: int, children: list[list[Edge]]) -> list[int] | None:

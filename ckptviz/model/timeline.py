@@ -25,6 +25,7 @@ from ..errors import InvalidArgumentError
 from ..format import naming, storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
+from .paths import VARIABLE_VALUE, attribute_key
 from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
 
 if TYPE_CHECKING:
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 
 CACHE_FILE = ".ckptviz-timeline.json"
 _VERSION = 1
-_STEP_KEYS = ("global_step", "global_step/.ATTRIBUTES/VARIABLE_VALUE")
-_COUNTER_KEY = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+_STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
+_COUNTER_KEY = attribute_key("save_counter", VARIABLE_VALUE)
 _NUMBER = re.compile(r"-(\d+)$")
 # {(index path, mtime_ns, size): computed record}: what "reads only the new ones" remembers
 _MEMORY: dict[str, dict[str, Any]] = {}

@@ -5,14 +5,20 @@ Pure functions of an ObjectGraph; Graphviz runs only when a picture other than D
 
 from __future__ import annotations
 
+from ..errors import LargeGraphWarning
 from .dot import COLORS, to_dot
-from .layout import Engine, export_graph, find_engine, mimebundle, render
-from .plan import GraphView, Plan, select_view
+from .layout import LARGE_GRAPH, Engine, export_graph, find_engine, mimebundle, render
+from .picture import Picture
+from .plan import DEFAULT_MAX_NODES, GraphView, Plan, select_view
 
 __all__ = [
     "COLORS",
+    "DEFAULT_MAX_NODES",
+    "LARGE_GRAPH",
     "Engine",
     "GraphView",
+    "LargeGraphWarning",
+    "Picture",
     "Plan",
     "export_graph",
     "find_engine",

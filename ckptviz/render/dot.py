@@ -12,14 +12,19 @@ from typing import Any
 
 from ..errors import InvalidArgumentError
 from ..model.graph import ObjectGraph
-from ..model.records import KINDS
+from ..model.records import KINDS, Slot
 from .plan import GraphView, Plan, Shown, select_view
 
 # The TF guide: "optimizer red, regular variables blue, optimizer slot variables orange, other black".
 COLORS = {"optimizer": "red", "variable": "blue", "slot": "orange", "other": "black"}
 FILLS = {"optimizer": "#fde8e8", "variable": "#e8eefd", "slot": "#fff1dc", "other": "#ffffff"}
-# Will-it-load status (ckptviz.check): the fill says it, the outline keeps the kind's colour.
-STATUS_FILLS = {"matched": "#c9f2c9", "missing": "#e4e4e4", "mismatched": "#ff8f8f"}
+# Slot links TF records (legacy optimizers) are dashed; links ckptviz infers (Keras 3, new tf_keras,
+# TF1 names) are dotted.
+SLOT_STYLES = {False: "dashed", True: "dotted"}
+# Will-it-load status (ckptviz.check): the fill says it, the outline keeps the kind's colour. The
+# palette avoids the kinds' red, blue and orange (a mismatch never looks like an optimizer) and the
+# diff's purple.
+STATUS_FILLS = {"matched": "#b8e6b8", "missing": "#e4e4e4", "mismatched": "#f08bd3"}
 STATUS_STYLES = {
     "matched": "rounded,filled",
     "missing": "rounded,filled,dashed",
@@ -90,7 +95,7 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
     return f"  n{s.node.id} [{' '.join(f'{k}={quote(v)}' for k, v in attrs.items())}{extra}];"
 
 
-def legend(statuses: Iterable[str] = ()) -> list[str]:
+def legend(statuses: Iterable[str] = (), slot_edges: Iterable[Slot] = (), summary: str | None = None) -> list[str]:
     out = ["  subgraph cluster_legend {", '    label="legend"; fontsize=9; color="#bbbbbb"; style=rounded;']
     for kind in KINDS:
         out.append(
@@ -109,10 +114,26 @@ def legend(statuses: Iterable[str] = ()) -> list[str]:
                 f'    legend_diff_{status} [id="ckpt_legend_diff_{status}" class="diff-{status}" label="{status}" '
                 f'color="#777777" fillcolor="{diff_fill(status)}" style="{DIFF_STYLES[status]}"];'
             )
-    out.append('    legend_optimizer -> legend_slot [label="slot" style=dashed color="orange"];')
-    out.append('    legend_variable -> legend_slot [style=dashed color="orange"];')
+    for inferred in sorted({s.inferred for s in slot_edges}) or [False]:
+        how = SLOT_STYLES[inferred]
+        text = "slot, inferred" if inferred else "slot, recorded"
+        out.append(f'    legend_optimizer -> legend_slot [label="{text}" style={how} color="orange"];')
+        out.append(f'    legend_variable -> legend_slot [style={how} color="orange"];')
+    if summary is not None:
+        out.append(f"    {summary}")
     out.append("  }")
     return out
+
+
+def summary_statement(plan: Plan) -> str | None:
+    """The note that says what the picture folds (``Plan.summary``), left-aligned lines."""
+    if plan.summary is None:
+        return None
+    text = "".join(quote(line)[1:-1] + "\\l" for line in plan.summary["text"].split("\n"))
+    return (
+        f'summary [id="ckpt_summary" class="summary" shape=note style=filled fillcolor="#f7f7f7" '
+        f'color="#888888" label="{text}" tooltip="what this picture folds"];'
+    )
 
 
 def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
@@ -133,17 +154,24 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
         if view.owners.get(child) == parent and child not in ranked:
             ranked.add(child)
             free = ""
-        lines.append(f"  n{parent} -> n{child} [label={quote(name)}{free}];")
+        # a list item's label already starts with its index ("3: conv1_bn"): the edge need not
+        said = "tooltip" if view.labels.get(child, "").startswith(f"{name}: ") else "label"
+        lines.append(f"  n{parent} -> n{child} [{said}={quote(name)}{free}];")
     for a, b, count in view.merged_edges:
         label = f" label={quote(f'×{count}')}" if count > 1 else ""
         lines.append(f'  n{a} -> n{b} [style=bold color="#aaaaaa"{label} constraint=false];')
-    for s in view.slot_edges:  # the guide's dashed slot edges; a slot is ranked after its variable
+    for s in view.slot_edges:  # the guide's dashed slot edges; a slot is ranked after its variable,
+        # its label names the state (``momentum of …``), so the optimizer's edge need not
+        how = SLOT_STYLES[s.inferred]
         lines.append(
-            f'  n{s.optimizer_id} -> n{s.slot_id} [label={quote(s.slot_name)} style=dashed color="orange" constraint=false];'
+            f'  n{s.optimizer_id} -> n{s.slot_id} [tooltip={quote(s.slot_name)} style={how} color="orange" constraint=false];'
         )
-        lines.append(f'  n{s.variable_id} -> n{s.slot_id} [style=dashed color="orange"];')
+        lines.append(f'  n{s.variable_id} -> n{s.slot_id} [style={how} color="orange"];')
+    summary = summary_statement(view)
     if options.legend:
-        lines += legend(set(view.status.values()))
+        lines += legend(set(view.status.values()), view.slot_edges or graph.slots, summary)
+    elif summary is not None:
+        lines.append(f"  {summary}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -13,15 +13,16 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnsupportedCheckpointError
+from ..errors import LargeGraphWarning, UnsupportedCheckpointError
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
-from .dot import to_dot
-from .plan import GraphView
+from .dot import view_to_dot
+from .plan import DEFAULT_MAX_NODES, GraphView, Plan, select_view
 
 TEXT_FORMATS = {"dot", "gv"}
 HOW_TO_GET_ONE = (
@@ -54,6 +55,25 @@ class Engine:
         if done.returncode != 0:
             raise RuntimeError(f"{self.name} -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
         return done.stdout
+
+
+# Past this many drawn nodes Graphviz takes from seconds to minutes (docs/jupyter.md: 2000 nodes,
+# 1-2.6 s; ranks of thousands far longer) and the picture is too big to read.
+LARGE_GRAPH = 1500
+
+
+def warn_if_large(plan: Plan) -> None:
+    """Warn (``LargeGraphWarning``) before Graphviz runs on a plan of thousands of nodes."""
+    n = len(plan.nodes)
+    if n > LARGE_GRAPH:
+        warnings.warn(
+            LargeGraphWarning(
+                f"the picture has {n} nodes: its layout may take minutes and it will be too big to read; "
+                f"fold it with max_depth (--depth N), draw one part with focus (--focus PATH) or filter, "
+                f"or keep max_nodes (--max-nodes) at a few hundred (default {DEFAULT_MAX_NODES})"
+            ),
+            stacklevel=3,
+        )
 
 
 _PICTURES = frozenset({"svg", "png", "pdf", "jpeg", "jpg", "gif", "ps", "eps"})
@@ -111,12 +131,20 @@ def as_graph(source: Any) -> ObjectGraph:
     )
 
 
+def dot_and_plan(graph: ObjectGraph, options: GraphView) -> tuple[str, Plan]:
+    plan = select_view(graph, options)
+    return view_to_dot(graph, plan, options), plan
+
+
 def render(source: Any, fmt: str = "svg", engine: str | None = None, **options: Any) -> bytes:
-    """The picture of ``source``'s graph as bytes (``fmt`` ``dot`` needs no engine)."""
-    dot = to_dot(as_graph(source), GraphView(**options))
+    """The picture of ``source``'s graph as bytes (``fmt`` ``dot`` needs no engine); warns with
+    ``LargeGraphWarning`` before laying out thousands of nodes."""
+    dot, plan = dot_and_plan(as_graph(source), GraphView(**options))
     if fmt in TEXT_FORMATS:
         return dot.encode()
-    return require_engine(engine, f"{fmt!r}").run(dot, fmt)
+    found = require_engine(engine, f"{fmt!r}")
+    warn_if_large(plan)
+    return found.run(dot, fmt)
 
 
 def export_graph(
@@ -129,7 +157,7 @@ def export_graph(
 ) -> Path:
     """Write the dependency graph of ``source`` (a checkpoint path, Checkpoint or ObjectGraph) to
     ``path``; the format follows the extension (``.svg``, ``.png``, ``.pdf``, ``.dot``) unless
-    ``format`` is given. ``options`` are ``GraphView``'s: ``max_nodes=300``, ``max_depth``,
+    ``format`` is given. ``options`` are ``GraphView``'s: ``max_nodes=100``, ``max_depth``,
     ``collapse``, ``expand``, ``focus``, ``filter``, ``select``, ``hide_empty``, ``slots``, ``legend``,
     ``rankdir``, ``title``. Returns the path written."""
     out = Path(path)
@@ -146,12 +174,25 @@ def export_graph(
     return out
 
 
-def mimebundle(graph: ObjectGraph, **options: Any) -> dict[str, str]:
-    """Jupyter's display data: SVG when an engine is found, else text saying how to get one."""
+def mimebundle(graph: ObjectGraph, engine: str | None = None, fmt: str = "svg", **options: Any) -> dict[str, str]:
+    """Jupyter's display data: SVG (or PNG, base64) when an engine is found, else text saying how
+    to get one."""
+    dot, plan = dot_and_plan(graph, GraphView(**options))
+    return bundle_of(graph, dot, plan, engine, fmt)
+
+
+def bundle_of(graph: ObjectGraph, dot: str, plan: Plan, engine: str | None = None, fmt: str = "svg") -> dict[str, str]:
     bundle = {"text/plain": repr(graph)}
-    engine = find_engine()
-    if engine is None:
-        bundle["text/plain"] += f"\n(no Graphviz engine to draw it: {HOW_TO_GET_ONE})"
+    found = find_engine(engine)
+    if found is None:
+        which = f"the Graphviz engine {engine!r} was not found" if engine else "no Graphviz engine to draw it"
+        bundle["text/plain"] += f"\n({which}: {HOW_TO_GET_ONE})"
         return bundle
-    bundle["image/svg+xml"] = engine.run(to_dot(graph, GraphView(**options)), "svg").decode()
+    warn_if_large(plan)
+    if fmt == "png":
+        import base64
+
+        bundle["image/png"] = base64.b64encode(found.run(dot, "png")).decode()
+    else:
+        bundle["image/svg+xml"] = found.run(dot, "svg").decode()
     return bundle

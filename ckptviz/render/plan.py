@@ -1,42 +1,42 @@
-"""The render plan: which part of an ObjectGraph to draw (selection, filters, collapsing) and what
+"""The render plan: which part of an ObjectGraph to draw (selection, filters, folding) and what
 each drawn node says (label, tooltip, status), as plain data before any layout. DOT and a browser
 draw the same plan (``Plan.to_dict()``).
 
-Graphviz slows down and pictures stop being readable past a few hundred nodes (docs/jupyter.md),
-so a big graph collapses subtrees into single nodes that say what they hide. Collapsing follows the
-*ownership tree*: each object's first breadth-first parent (the path its keys use), and for slot
-variables, which no ``children`` reach, their optimizer.
+Folding follows the ownership tree (``tree.py``) and opens it pattern by pattern within a node
+budget (``collapse.py``); the words on the nodes come from ``labels.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import KeyNotFoundError
-from ..model.checkpoint import human_size
+from ..errors import InvalidArgumentError, KeyNotFoundError, NothingMatchedError
 from ..model.graph import ObjectGraph
 from ..model.records import Node, Slot
+from . import labels
+from .collapse import fold
+from .tree import Tree
 
-NodeRef = str | int  # an escaped object path or a node id
-_MIN_PARTIAL = 8  # with less room than this, fold a node whole rather than show a few of its kids
+NodeRef = str | int  # a name people know (object path, alias path, key, full name) or a node id
+DEFAULT_MAX_NODES = 100  # an overview that fits a screen
 
 
 @dataclass(frozen=True)
 class GraphView:
-    """Options of a picture. ``max_nodes`` collapses the largest subtrees until about that many nodes
-    remain (None: never); ``max_depth`` collapses below that depth; ``collapse``/``expand`` name nodes
-    (paths or ids) to fold or keep open; ``focus`` draws one object's subtree and the path to it;
-    ``filter`` (a regex searched in paths) and ``select`` (paths or ids: the TF guide's partial-restore
-    picture) keep those objects and their ancestors; ``hide_empty`` drops nodes TF marks as holding no
-    checkpoint values; ``slots=False`` hides slot variables; ``optimizer_lists=True`` draws the Keras 3 /
-    tf_keras optimizer's bookkeeping lists (``_variables``, ``_momentums``…) that the slot edges already
-    show (hidden by default, so those checkpoints draw like the guide's picture)."""
+    """Options of a picture. ``max_nodes`` folds subtrees until about that many nodes remain (None:
+    never); ``max_depth`` folds below that depth; ``collapse``/``expand`` name nodes to fold or keep
+    open; ``focus`` draws one object's subtree and the path to it; ``filter`` (a regex searched in
+    paths, labels and full names) and ``select`` (the TF guide's partial-restore picture) keep those
+    objects and their ancestors; with a ``focus``, ``max_depth`` counts from it. Names are object paths, alias paths, keys or full names (or node
+    ids). ``hide_empty`` drops nodes TF marks as holding no checkpoint values; ``slots=False`` hides
+    slot variables; ``optimizer_lists=True`` draws the Keras 3 / tf_keras optimizer's bookkeeping
+    lists (``_variables``, ``_momentums``…) that the slot edges already show (hidden by default, so
+    those checkpoints draw like the guide's picture)."""
 
-    max_nodes: int | None = 300
+    max_nodes: int | None = DEFAULT_MAX_NODES
     max_depth: int | None = None
     collapse: Sequence[NodeRef] = ()
     expand: Sequence[NodeRef] = ()
@@ -62,13 +62,15 @@ class Shown:
     node: Node
     collapsed: bool = False
     hidden_nodes: int = 0
-    hidden_variables: int = 0  # variables and slots
+    hidden_variables: int = 0
+    hidden_slots: int = 0
     hidden_bytes: int = 0
 
 
 @dataclass
 class Plan:
-    """What to draw. Stand-ins for the unshown kids of node ``p`` have id ``len(graph) + p``."""
+    """What to draw, ``nodes`` in drawing order (depth-first, kids in natural order). Stand-ins for
+    the unshown kids of node ``p`` have id ``len(graph) + p``."""
 
     nodes: dict[int, Shown]
     edges: list[tuple[int, str, int]]  # child edges between drawn nodes, as stored
@@ -84,15 +86,18 @@ class Plan:
     status: dict[int, str] = field(default_factory=dict)
     intensity: dict[int, float] = field(default_factory=dict)
     title: str = ""
+    summary: dict[str, Any] | None = None  # what is folded (labels.summary), None when nothing is
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: drawn nodes with kind/label/tooltip/status, and the three kinds of edges."""
+        """JSON-ready: drawn nodes in drawing order with kind/label/tooltip/status, the three kinds
+        of edges (slot edges say whether the link is ``inferred``) and the fold summary."""
         return {
             "title": self.title,
             "total": self.total,
             "nodes": [
                 {
                     "id": i,
+                    "order": n,
                     "path": s.node.path,
                     "kind": s.node.kind,
                     "label": self.labels.get(i, ""),
@@ -102,105 +107,54 @@ class Plan:
                     "collapsed": s.collapsed,
                     "hidden_nodes": s.hidden_nodes,
                     "hidden_variables": s.hidden_variables,
+                    "hidden_slots": s.hidden_slots,
                     "hidden_bytes": s.hidden_bytes,
                     "owner": self.owners.get(i),
                 }
-                for i, s in self.nodes.items()
+                for n, (i, s) in enumerate(self.nodes.items())
             ],
             "edges": [{"parent": p, "label": n, "child": c} for p, n, c in self.edges],
             "merged_edges": [{"parent": a, "child": b, "count": n} for a, b, n in self.merged_edges],
             "slot_edges": [s.to_dict() for s in self.slot_edges],
+            "summary": self.summary,
         }
 
 
-class Tree:
-    """The ownership tree: ``parent`` and ordered ``kids`` of every node, and its depth."""
-
-    def __init__(self, graph: ObjectGraph, skip: frozenset[int] = frozenset()) -> None:
-        n = len(graph.nodes)
-        self.parent: list[int | None] = [None] * n
-        self.kids: list[list[int]] = [[] for _ in range(n)]
-        self.depth = [0] * n
-        self.order: list[int] = []
-        if not n:
-            return
-        seen = [False] * n
-        queue = deque([0])
-        seen[0] = True
-        while queue:
-            p = queue.popleft()
-            self.order.append(p)
-            for e in graph.out_edges(p):
-                if not seen[e.child] and e.child not in skip:
-                    seen[e.child] = True
-                    self._link(p, e.child)
-                    queue.append(e.child)
-        optimizer_of = {s.slot_id: s.optimizer_id for s in graph.slots}
-        for i in range(n):  # slot variables and orphans, owned by their optimizer or the root
-            if not seen[i] and i not in skip:
-                owner = optimizer_of.get(i, 0)
-                self._link(owner if seen[owner] else 0, i)
-                self.order.append(i)
-
-    def _link(self, parent: int, child: int) -> None:
-        self.parent[child] = parent
-        self.kids[parent].append(child)
-        self.depth[child] = self.depth[parent] + 1
-
-    def close_upward(self, nodes: Iterable[int]) -> set[int]:
-        """The nodes and all their ancestors; each walk stops at a node already in, so linear."""
-        out: set[int] = set()
-        for i in nodes:
-            while i is not None and i not in out:
-                out.add(i)
-                i = self.parent[i]  # type: ignore[assignment]
-        return out
-
-    def ancestors(self, i: int) -> Iterable[int]:
-        p = self.parent[i]
-        while p is not None:
-            yield p
-            p = self.parent[p]
-
-    def subtree(self, i: int) -> Iterable[int]:
-        stack = [i]
-        while stack:
-            j = stack.pop()
-            yield j
-            stack.extend(self.kids[j])
-
-
-def _resolve(graph: ObjectGraph, ref: NodeRef) -> int:
+def resolve(graph: ObjectGraph, ref: NodeRef) -> int:
+    """The node id of a name people know (``graph.resolve``) or of an id."""
     if isinstance(ref, int):
         if not 0 <= ref < len(graph.nodes):
             raise KeyNotFoundError(str(ref), (), what="node id")
         return ref
-    return graph.find(ref).id
+    return graph.resolve(ref).id
 
 
 def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     """The nodes and edges to draw for ``options`` (all pure data; no Graphviz)."""
     o = options or GraphView()
-    folded = frozenset() if o.optimizer_lists else redundant_lists(graph)
-    tree = Tree(graph, folded)
-    keep = _kept(graph, tree, o) - folded
+    hidden_lists = frozenset() if o.optimizer_lists else redundant_lists(graph)
+    tree = Tree(graph, hidden_lists)
+    keep = _kept(graph, tree, o) - hidden_lists
     forced: set[int] = set()
-    for ref in [*o.expand, *([o.focus] if o.focus is not None else []), *(o.select or ())]:
-        i = _resolve(graph, ref)
-        forced |= tree.close_upward([i])
-    collapsed, partial = _collapse(tree, keep, forced, {_resolve(graph, r) for r in o.collapse}, o)
+    for ref in [*o.expand, *(o.select or ())]:
+        forced |= tree.close_upward([resolve(graph, ref)])
+    base = 0  # with a focus, max_depth counts from it, and its own kids fit the budget like any
+    if o.focus is not None:
+        focus = resolve(graph, o.focus)
+        base = tree.depth[focus]
+        forced |= tree.close_upward(tree.ancestors(focus))
+    max_depth = None if o.max_depth is None else base + o.max_depth
+    folding = fold(tree, keep, forced, {resolve(graph, r) for r in o.collapse}, o.max_nodes, max_depth)
+    collapsed, shown_kids = folding.collapsed, folding.shown_kids
     # rep[i]: the drawn node that stands for kept node i (itself, its collapsed ancestor, or the
     # stand-in, numbered len(graph) + parent, for the kids a partly shown node does not show)
     rep: dict[int, int] = {}
     shown: dict[int, Shown] = {}
-    shown_kids: dict[int, set[int]] = {
-        p: set([k for k in tree.kids[p] if k in keep][:n]) for p, n in partial.items()
-    }
-    for i in tree.order:
+    for i in tree.order:  # depth-first: a stand-in comes after the subtrees of its parent's shown kids
         if i not in keep:
             continue
         p = tree.parent[i]
-        if p is not None and p in partial and rep[p] == p and i not in shown_kids[p]:
+        if p is not None and p in shown_kids and rep[p] == p and i not in shown_kids[p]:
             r = len(graph.nodes) + p
             if r not in shown:
                 parent = graph.nodes[p]
@@ -214,9 +168,10 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
             continue
         s, node = shown[rep[i]], graph.nodes[i]
         s.hidden_nodes += 1
-        s.hidden_variables += node.kind in ("variable", "slot")
+        s.hidden_variables += node.kind == "variable"
+        s.hidden_slots += node.kind == "slot"
         s.hidden_bytes += node.nbytes
-    view = Plan(dict(sorted(shown.items())), [], total=len(keep))
+    view = Plan(shown, [], total=len(keep))
     owners = {i: tree.parent[i] if i < len(graph.nodes) else i - len(graph.nodes) for i in shown}
     view.owners = {i: p for i, p in owners.items() if p is not None and p in shown}
     names: dict[int, dict[int, str]] = {}
@@ -226,7 +181,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
             for e in reversed(graph.out_edges(p)):
                 names[p][e.child] = e.local_name
         view.names[i] = names[p].get(i, "…")
-    view.edges.extend((p, "…", i) for i, p in view.owners.items() if i >= len(graph.nodes))
+    position = {i: n for n, i in enumerate(shown)}
     merged: dict[tuple[int, int], int] = {}
     for e in graph.edges:
         if e.parent not in rep or e.child not in rep:
@@ -238,14 +193,17 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
             view.edges.append((a, e.local_name, b))
         elif a != b:
             merged[(a, b)] = merged.get((a, b), 0) + 1
-    view.merged_edges = [(a, b, n) for (a, b), n in merged.items()]
+    view.edges.extend((p, "…", i) for i, p in view.owners.items() if i >= len(graph.nodes))
+    view.edges.sort(key=lambda t: position[t[2]])  # stable: a node's own edge before its aliases
+    view.merged_edges = sorted(((a, b, n) for (a, b), n in merged.items()), key=lambda t: position[t[1]])
     # a drawn slot keeps its links even when its variable is folded away: they end at the fold
-    view.slot_edges = [
+    slots = [
         s._replace(optimizer_id=rep[s.optimizer_id], variable_id=rep[s.variable_id])
         for s in graph.slots
         if rep.get(s.slot_id) == s.slot_id and s.optimizer_id in rep and s.variable_id in rep
     ]
-    describe(graph, view, o)
+    view.slot_edges = sorted(slots, key=lambda s: position[s.slot_id])
+    describe(graph, view, tree, o)
     return view
 
 
@@ -263,6 +221,26 @@ def redundant_lists(graph: ObjectGraph) -> frozenset[int]:
     return frozenset(out)
 
 
+def _matching(graph: ObjectGraph, tree: Tree, candidates: set[int], text: str) -> set[int]:
+    """Nodes whose path, drawn name (``momentum of conv1_conv/kernel``, ``3: conv1_bn``) or full
+    name the regex ``text`` searches successfully."""
+    try:
+        pattern = re.compile(text)
+    except re.error as e:
+        raise InvalidArgumentError(f"filter {text!r} is not a regular expression: {e}") from None
+    slot_of = {s.slot_id: s for s in graph.slots}
+    out = set()
+    for i in candidates:
+        node = graph.nodes[i]
+        if (
+            pattern.search(node.path)
+            or (node.full_name and pattern.search(node.full_name))
+            or pattern.search(labels.node_name(graph, i, tree.local[i], slot_of))
+        ):
+            out.add(i)
+    return out
+
+
 def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
     """Nodes left by ``select``, ``focus``, ``filter``, ``hide_empty`` and ``slots`` (closed
     under ancestors, so everything kept hangs off the root)."""
@@ -274,14 +252,18 @@ def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
         keep -= {i for i in keep if nodes[i].kind == "slot"}
     targets: set[int] | None = None
     if o.select is not None:
-        targets = {_resolve(graph, r) for r in o.select}
+        targets = {resolve(graph, r) for r in o.select}
     if o.focus is not None:
-        inside = set(tree.subtree(_resolve(graph, o.focus)))
+        inside = set(tree.subtree(resolve(graph, o.focus)))
         slots = {s.slot_id for s in graph.slots if s.variable_id in inside}
         targets = (targets or set()) | inside | slots
     if o.filter is not None:
-        pattern = re.compile(o.filter)
-        matched = {i for i in keep if pattern.search(nodes[i].path)}
+        matched = _matching(graph, tree, keep, o.filter)
+        if not matched:
+            raise NothingMatchedError(
+                f"filter {o.filter!r} matched nothing: it was searched in the object paths, labels "
+                f"and full names of {len(keep)} objects"
+            )
         targets = matched if targets is None else targets & matched
     if targets is not None:
         keep &= tree.close_upward(targets & keep) | {0}
@@ -294,58 +276,21 @@ def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
     return held
 
 
-def _collapse(
-    tree: Tree, keep: set[int], forced: set[int], folded: set[int], o: GraphView
-) -> tuple[set[int], dict[int, int]]:
-    """Expand breadth-first, at each depth the nodes with the fewest kids first, while the drawing
-    stays within ``max_nodes``; explicit ``collapse`` and ``max_depth`` always fold. The room left
-    is then shared among the nodes that did not fit: each shows its first kids and folds the rest
-    into one stand-in (``partial[node] = kids shown``), so a 7 000-item list still shows its start."""
-    collapsed: set[int] = set()
-    partial: dict[int, int] = {}
-    pending: list[tuple[int, list[int]]] = []
-    budget = o.max_nodes if o.max_nodes is not None else len(keep)
-    visible = 1
-    order = {i: n for n, i in enumerate(tree.order)}
-    level = [0] if 0 in keep else []
-    while level:
-        following: list[int] = []
-        with_kids = [(i, [k for k in tree.kids[i] if k in keep]) for i in level]
-        for i, kids in sorted(with_kids, key=lambda t: (t[0] not in forced, len(t[1]))):
-            if not kids:
-                continue
-            if i in folded or (o.max_depth is not None and tree.depth[i] >= o.max_depth and i not in forced):
-                collapsed.add(i)
-            elif i in forced or visible + len(kids) <= budget:
-                visible += len(kids)
-                following.extend(kids)
-            else:
-                pending.append((i, kids))
-        level = sorted(following, key=order.__getitem__)
-    pending.sort(key=lambda t: (tree.depth[t[0]], len(t[1])))
-    for n, (i, kids) in enumerate(pending):
-        share = (budget - visible) // (len(pending) - n)
-        if share < _MIN_PARTIAL:
-            collapsed.add(i)
-            continue
-        partial[i] = share - 1
-        visible += share
-        collapsed.update(k for k in kids[: share - 1] if any(g in keep for g in tree.kids[k]))
-    return collapsed, partial
-
-
-def describe(graph: ObjectGraph, plan: Plan, o: GraphView) -> None:
-    """Labels, tooltips, statuses and the title of the drawn nodes."""
+def describe(graph: ObjectGraph, plan: Plan, tree: Tree, o: GraphView) -> None:
+    """Labels, tooltips, statuses, the fold summary and the title of the drawn nodes."""
     slot_of = {s.slot_id: s for s in graph.slots}
     for i, shown in plan.nodes.items():
-        plan.labels[i] = _label(graph, shown, slot_of, plan.names.get(i, shown.node.name))
-        plan.tooltips[i] = _tooltip(graph, shown, slot_of)
+        local = plan.names.get(i, shown.node.name)
+        name = labels.node_name(graph, i, local, slot_of) if i < len(graph.nodes) else local
+        plan.labels[i] = labels.label(graph, shown, name)
+        plan.tooltips[i] = labels.tooltip(graph, shown, slot_of)
     for ref, state in (o.status or {}).items():
         if not isinstance(ref, int):
             raise TypeError(f"status is keyed by node id, not {ref!r} (use CheckReport.by_node)")
         if ref in plan.nodes:
             plan.status[ref] = state
     plan.intensity = {i: v for i, v in (o.intensity or {}).items() if i in plan.nodes}
+    plan.summary = labels.summary(graph, plan, tree)
     kind = "object graph" if graph.object_based else "scope tree (name-based, no object graph)"
     source = graph.source.rsplit("/", 2)
     name = "/".join(source[-2:]) if graph.source else "checkpoint"
@@ -354,57 +299,4 @@ def describe(graph: ObjectGraph, plan: Plan, o: GraphView) -> None:
     plan.title = o.title if o.title is not None else f"{name}: {kind}, {drawn}"
 
 
-def value_spec(dtype: str, shape: tuple[int, ...] | None) -> str:
-    """``float32[1,5]``, ``int64 scalar``: dtype and shape the way TF users read them."""
-    if shape is None:
-        return dtype
-    return f"{dtype} scalar" if shape == () else f"{dtype}[{','.join(map(str, shape))}]"
-
-
-def _label(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot], local: str) -> str:
-    node = s.node
-    slot = slot_of.get(node.id)
-    if node.id == 0:
-        name = "(root)"
-    elif slot is not None:
-        name = slot.slot_name
-    else:
-        name = local
-    if node.id < len(graph.nodes) and name.isdigit() and node.kind == "other":  # a list item: name its layer
-        scope = graph.common_scope(node.id)
-        name = f"{name}: {scope}" if scope else name
-    if len(name) > 32:
-        name = name[:15] + "…" + name[-15:]
-    lines = [name]
-    if node.dtype is not None:
-        lines.append(value_spec(node.dtype, node.shape))
-    if s.collapsed:
-        what = f"{s.hidden_variables} variable{'s' if s.hidden_variables != 1 else ''}"
-        lines.append(f"+{s.hidden_nodes} hidden: {what}, {human_size(s.hidden_bytes)}")
-    return "\n".join(lines)
-
-
-def _tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot]) -> str:
-    node = s.node
-    if node.id >= len(graph.nodes):  # the stand-in for the kids of a partly shown node
-        return (
-            f"{s.hidden_nodes} more objects under {node.path[:-2] or '(root)'}: {s.hidden_variables} variables, "
-            f"{human_size(s.hidden_bytes)}"
-        )
-    lines = [f"{node.kind} {node.path or '(root)'}  [node {node.id}]"]
-    slot = slot_of.get(node.id)
-    if slot is not None:  # TF's pretty-printer wording
-        owner = graph.nodes[slot.optimizer_id].path or "(root)"
-        lines.append(f"{owner}'s state '{slot.slot_name}' for {graph.display_name(slot.variable_id)}")
-    for a in node.attributes:
-        for key in a.keys or (a.checkpoint_key + " (missing)",):
-            v = next((v for v in node.values if v.key == key), None)
-            desc = f"{value_spec(v.dtype, v.shape)} {human_size(v.nbytes)}" if v else ""
-            lines.append(f"{key}  {desc}".rstrip())
-    if node.full_name:
-        lines.append(f"full_name: {node.full_name}")
-    if node.registered_saver:
-        lines.append(f"registered saver: {node.registered_saver}")
-    if s.collapsed:
-        lines.append(f"collapsed: {s.hidden_nodes} nodes, {s.hidden_variables} variables, {human_size(s.hidden_bytes)}")
-    return "\n".join(lines)
+value_spec = labels.value_spec

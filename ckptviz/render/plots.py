@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..model.paths import value_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -21,12 +22,11 @@ if TYPE_CHECKING:
     from ..model.diff.result import DiffResult
     from ..model.timeline import Timeline
 
-_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def short(key: str, width: int = 48) -> str:
     """A key as a label: without the ``/.ATTRIBUTES/VARIABLE_VALUE`` tail, middle elided."""
-    key = key[: -len(_SUFFIX)] if key.endswith(_SUFFIX) else key
+    key = value_path(key)
     return key if len(key) <= width else key[: width // 2 - 1] + "…" + key[-(width // 2) :]
 
 

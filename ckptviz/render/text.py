@@ -1,13 +1,16 @@
 """The object graph as an indented text tree: the terminal's version of the picture.
 
-It walks the same ownership tree the pictures collapse (render/plan.py), with the same labels.
+It walks the same ownership tree the pictures fold (render/tree.py, kids in natural order), with the
+same labels.
 """
 
 from __future__ import annotations
 
 from ..model.checkpoint import human_size
 from ..model.graph import ObjectGraph
-from .plan import Tree, redundant_lists, value_spec
+from .labels import value_spec
+from .plan import redundant_lists
+from .tree import Tree
 
 
 def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: int = 25) -> str:

@@ -1,15 +1,28 @@
-"""Bundles built by hand: big-endian data, snappy-compressed indexes, many shards."""
+"""Bundles built by hand: big-endian data, snappy-compressed indexes, many shards; valid
+re-encodings, readers shared between threads, final close()."""
 
 from __future__ import annotations
 
+import gc
+import random
+import shutil
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import ckptviz
+from ckptviz.errors import ClosedCheckpointError
 from ckptviz.format import crc, naming, table, values
+from ckptviz.format.bundle import BundleReader
 from ckptviz.format.protos.ckptviz_format_pb2 import BundleEntryProto, BundleHeaderProto
+from ckptviz.format.reader import Reader
+from tests.conftest import DATA
+from tests.fuzz.encoding import REENCODINGS, build_table, read_items, reencode_entry
 
 
 def build(prefix: Path, tensors: dict[str, np.ndarray], big_endian: bool = False, shards: int = 1) -> None:
@@ -111,3 +124,189 @@ def test_reads_fall_back_when_the_file_cannot_be_mapped(
 
     monkeypatch.setattr(storage.LocalBlob, "map", refuse)
     assert np.array_equal(ckptviz.load_checkpoint(str(tmp_path / "ckpt")).get_tensor("big"), big)
+
+
+# -- valid re-encodings, threads, close, the garbage collector ---------------------------------
+
+
+def copy_fixture(name: str, prefix: str, dest: Path) -> Path:
+    for f in (DATA / name).glob(prefix + ".*"):
+        shutil.copy(f, dest / f.name)
+    return dest / prefix
+
+
+def everything(path: Path) -> tuple[object, dict[str, str]]:
+    reader = ckptviz.load_checkpoint(str(path))
+    listing = sorted(
+        (k, shape, reader.get_variable_to_dtype_map()[k].name)
+        for k, shape in reader.get_variable_to_shape_map().items()
+    )
+    entries = sorted((k, e.dtype.name, e.shape) for k, e in ckptviz.open(str(path)).entries.items())
+    return (listing, entries), {k: digest(reader.get_tensor(k)) for k, _, _ in listing}
+
+
+@pytest.mark.parametrize("how", REENCODINGS)
+@pytest.mark.parametrize(
+    "fixture", [("dtypes", "all"), ("guide_legacy_adam", "ckpt-4"), ("sliced_policy", "ckpt")]
+)
+def test_valid_reencodings_list_and_read_identically(
+    tmp_path: Path, how: str, fixture: tuple[str, str]
+) -> None:
+    """Legal protobuf that TF reads the same (fields repeated, reordered, merged, unknown) must not
+    fool the fast listing path, which decodes entries from their first bytes."""
+    original = everything(DATA / fixture[0] / fixture[1])
+    prefix = copy_fixture(*fixture, tmp_path)
+    index = Path(str(prefix) + ".index")
+    rng = random.Random(how)
+    items = [(k, v if not k else reencode_entry(v, rng, how)) for k, v in read_items(index.read_bytes())]
+    index.write_bytes(build_table(items))
+    assert everything(prefix) == original
+
+
+def hammer(ckpt: ckptviz.Checkpoint, want: dict[str, Any]) -> list[BaseException]:
+    """8 threads' first calls on one fresh checkpoint; the errors they met."""
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+    keys = list(want)
+
+    def use(i: int) -> None:
+        try:
+            barrier.wait()
+            if i % 2:
+                assert len(ckpt.entries) == len(want)
+            else:
+                assert len(ckpt.dtypes_and_shapes()) == len(want)
+            key = keys[i * 7 % len(keys)]
+            assert ckpt.read(key).shape == want[key].shape
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=use, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+@pytest.mark.parametrize(
+    "path", ["many_keys/many", "guide_keras3/ckpt-1", "v1_format/model.ckpt", "keras3_files/model.keras"]
+)
+def test_first_use_from_many_threads(path: str) -> None:
+    """Fresh readers shared by 8 threads: each sees every key, with its value."""
+    want = ckptviz.open(str(DATA / path)).entries
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to meet any race
+    try:
+        for _ in range(20):
+            assert not hammer(ckptviz.open(str(DATA / path)), want)
+    finally:
+        sys.setswitchinterval(old)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "guide_keras3/ckpt-1",
+        "v1_format/model.ckpt",
+        "keras3_files/model.weights.h5",
+        "keras3_files/model.keras",
+    ],
+)
+def test_close_is_final(path: str) -> None:
+    ckpt = ckptviz.open(str(DATA / path))
+    key = next(iter(ckpt.entries))
+    ckpt.read(key)
+    ckpt.close()
+    with pytest.raises(ClosedCheckpointError, match="closed; open it again"):
+        ckpt.read(key)
+    ckpt.close()  # twice is fine
+    assert isinstance(ckpt.reader, Reader)
+
+
+def test_library_code_leaves_the_garbage_collector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> None:
+        raise AssertionError("ckptviz switched the process-wide garbage collector off")
+
+    monkeypatch.setattr(gc, "disable", refuse)
+    monkeypatch.setattr(gc, "freeze", refuse)
+    path = str(DATA / "many_keys" / "many")
+    reader = ckptviz.load_checkpoint(path)
+    assert len(reader.get_variable_to_shape_map()) == len(reader.get_variable_to_dtype_map()) == 6000
+    assert len(ckptviz.open(path).entries) == 6000
+    assert len(ckptviz.list_variables(path)) == 6000
+
+
+def test_raw_chunks_check_the_crc_while_streaming(tmp_path: Path) -> None:
+    data = np.arange(1000, dtype=np.float32)
+    prefix = ckptviz.write_checkpoint(tmp_path / "ckpt", {"x": data})
+    reader = BundleReader(prefix)
+    entry = reader.entries["x"]
+    chunks, masked = reader.raw_chunks(entry, chunk=1000)
+    assert masked == entry.crc32c and b"".join(bytes(c) for c in chunks) == data.tobytes()
+    raw = bytearray(Path(prefix + ".data-00000-of-00001").read_bytes())
+    raw[3500] ^= 1
+    Path(prefix + ".data-00000-of-00001").write_bytes(bytes(raw))
+    got = []
+    with pytest.raises(
+        ckptviz.ChecksumMismatchError, match=r"data-00000-of-00001 at byte 0: checksum mismatch for 'x'"
+    ):
+        for chunk in BundleReader(prefix).raw_chunks(entry, chunk=1000)[0]:
+            got.append(chunk)
+    assert len(got) == 3  # the last chunk is withheld
+
+
+def digest(value: object) -> str:
+    from tests.fuzz.harness import digest as fuzz_digest
+
+    return fuzz_digest(value)
+
+
+def test_lazy_decode_runs_once_under_a_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """8 threads' first calls on a fresh reader: the entries are decoded by one of them, while
+    the others wait (a second decode racing the first is what lost keys)."""
+    inside, calls = [], []
+    original = BundleReader._read_entries
+
+    def slow(self: BundleReader) -> None:
+        inside.append(1)
+        calls.append(len(inside))
+        time.sleep(0.05)
+        original(self)
+        inside.pop()
+
+    monkeypatch.setattr(BundleReader, "_read_entries", slow)
+    reader = BundleReader(str(DATA / "guide_keras3" / "ckpt-1"))
+    barrier = threading.Barrier(8)
+    seen: list[int] = []
+
+    def use(i: int) -> None:
+        barrier.wait()
+        seen.append(len(reader.entries) if i % 2 else len(reader.dtypes_and_shapes()))
+
+    threads = [threading.Thread(target=use, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1] and len(set(seen)) == 1 and seen[0] > 0
+
+
+def test_keys_that_are_not_utf8_list_and_read(tmp_path: Path) -> None:
+    """TF keys are bytes: ones that are not UTF-8 keep their bytes (as surrogate escapes), whole
+    or partitioned."""
+    from ckptviz.format.slices import Slice
+    from ckptviz.format.writer import BundleWriter
+
+    plain = b"caf\xe9/w".decode("utf-8", "surrogateescape")
+    sliced = b"emb\xff\xfe".decode("utf-8", "surrogateescape")
+    with BundleWriter(tmp_path / "ckpt") as w:
+        w.add(plain, np.arange(3, dtype=np.float32))
+        w.add_slice(sliced, (4,), Slice(((0, 2),)), np.array([1, 2], np.int64))
+        w.add_slice(sliced, (4,), Slice(((2, 2),)), np.array([3, 4], np.int64))
+    ckpt = ckptviz.open(str(tmp_path / "ckpt"))
+    assert sorted(ckpt.keys()) == sorted([plain, sliced])
+    assert ckpt.read(plain).tolist() == [0, 1, 2] and ckpt.read(sliced).tolist() == [1, 2, 3, 4]
+    reader = ckptviz.load_checkpoint(str(tmp_path / "ckpt"))
+    assert reader.get_variable_to_shape_map() == {plain: [3], sliced: [4]}
+    assert len(ckpt.to_pandas()) == 2 and "2 tensors" in repr(ckpt)

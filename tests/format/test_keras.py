@@ -181,3 +181,66 @@ def test_bit_flips_raise_only_ckptviz_errors(tmp_path: Path, name: str) -> None:
             reader.close()
         except CheckpointError:
             pass
+
+
+# -- decompression bombs ------------------------------------------------------------------------
+
+
+def gzip_bomb(path: Path, chunks: int = 256) -> None:
+    """A dataset of ``chunks`` MiB of zeros stored as ~1 KiB gzip chunks (a 1000:1 expansion)."""
+    import zlib
+
+    chunk = 1 << 18  # float32 elements: 1 MiB per chunk
+    packed = zlib.compress(bytes(4 * chunk), 9)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("layers/dense/vars/1", data=np.ones(3, np.float32))
+        d = f.create_dataset(
+            "layers/dense/vars/0", shape=(chunks * chunk,), dtype="<f4", chunks=(chunk,), compression="gzip"
+        )
+        for i in range(chunks):
+            d.id.write_direct_chunk((i * chunk,), packed)
+
+
+def test_gzip_bombs_in_weights_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.weights.h5"
+    gzip_bomb(path)
+    reader = KerasReader(str(path))
+    assert reader.read("layers/dense/vars/1").tolist() == [1, 1, 1]
+    with pytest.raises(CorruptCheckpointError, match=r"needs 268435456 bytes but \d+ are stored") as info:
+        reader.read("layers/dense/vars/0")
+    assert info.value.path == str(path) and info.value.offset is not None
+
+
+def test_deflate_bombs_in_keras_archives_are_refused(tmp_path: Path) -> None:
+    inner = tmp_path / "model.weights.h5"
+    with h5py.File(inner, "w") as f:
+        f.create_dataset("vars/0", data=np.zeros(40 << 20, np.uint8))  # 40 MiB of zeros
+    archive = tmp_path / "model.keras"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.write(inner, "model.weights.h5")
+    with pytest.raises(CorruptCheckpointError, match="a decompression bomb") as info:
+        KerasReader(str(archive))
+    assert info.value.path == str(archive) and info.value.offset is not None
+
+
+def test_memory_errors_become_ckptviz_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = KerasReader(str(FIXTURES / "model.weights.h5"))
+    key = next(iter(reader.entries))
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", exhausted)
+    with pytest.raises(CorruptCheckpointError, match="needs more memory than is available"):
+        reader.read(key)
+
+
+def test_hdf5_types_tensorflow_lacks_are_listed_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "odd.weights.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("vars/0", data=np.zeros(2, np.longdouble))
+        f.create_dataset("vars/1", data=np.ones(2, np.float32))
+    reader = KerasReader(str(path))
+    assert reader.entries["vars/0"].dtype.name.startswith("unknown_dtype")
+    with pytest.raises(UnsupportedCheckpointError, match=str(path)):
+        reader.read("vars/0")

@@ -1,14 +1,122 @@
-"""Paths people pass by mistake get a message that says what to pass instead."""
+"""Which files a path means: special files refused without blocking or recursing, ``checkpoint``
+state files that point anywhere, and paths people pass by mistake answered with what to pass."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import ckptviz
+from ckptviz.errors import CheckpointError, CorruptCheckpointError, NotARegularFileError
+from ckptviz.format import naming
 from tests.conftest import DATA
+
+
+def read_everything(path: str) -> None:
+    with ckptviz.open(path) as ckpt:
+        for key in ckpt:
+            ckpt.read(key)
+
+
+RELEASED: list[Path] = []
+
+
+def fifo(path: Path) -> None:
+    """A FIFO: opening it for reading would wait for a writer that never comes. A watchdog
+    plays that writer after 5 s (and records it), so a blocking open fails the test, not CI."""
+    os.mkfifo(path)
+
+    def release() -> None:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # succeeds only if a reader waits
+            RELEASED.append(path)
+        except OSError:
+            pass
+
+    timer = threading.Timer(5.0, release)
+    timer.daemon = True
+    timer.start()
+
+
+def loop(path: Path) -> None:
+    os.symlink(path.name, path)
+
+
+SPECIAL: dict[str, Callable[[Path], None]] = {
+    "directory": Path.mkdir,
+    "FIFO": fifo,
+    "symbolic link loop": loop,
+}
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    for f in (DATA / "guide_keras3").glob("ckpt-1.*"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / "ckpt-1"
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+@pytest.mark.parametrize("which", ["index", "data-00000-of-00001"])
+def test_special_files_in_place_of_checkpoint_files(bundle: Path, kind: str, which: str) -> None:
+    target = Path(f"{bundle}.{which}")
+    target.unlink()
+    SPECIAL[kind](target)
+    with pytest.raises(CheckpointError) as info:
+        read_everything(str(bundle))
+    assert target not in RELEASED, "opening a FIFO blocked"
+    assert str(target) in str(info.value)
+    if which == "index" and kind != "symbolic link loop":
+        assert isinstance(info.value, NotARegularFileError) and kind.split()[0] in str(info.value)
+    if which != "index":
+        assert isinstance(info.value, CorruptCheckpointError) and info.value.offset == 0
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_special_files_in_place_of_the_state_file(bundle: Path, kind: str) -> None:
+    SPECIAL[kind](bundle.parent / "checkpoint")
+    with pytest.raises(CheckpointError, match="checkpoint"):
+        ckptviz.open(str(bundle.parent))
+    assert bundle.parent / "checkpoint" not in RELEASED, "opening a FIFO blocked"
+    assert ckptviz.open(str(bundle)).keys()  # the prefix itself still opens
+
+
+@pytest.mark.parametrize("target", [".", "", "/", "{dir}", "{dir}/", "{dir}/checkpoint", "{dir}/../{name}"])
+def test_state_file_pointing_back_at_its_directory(bundle: Path, target: str) -> None:
+    directory = bundle.parent
+    (directory / "checkpoint").write_text(
+        f'model_checkpoint_path: "{target.format(dir=directory, name=directory.name)}"\n'
+    )
+    (directory / ".index").write_bytes(b"")  # would make "{dir}/" look like a prefix
+    (directory / "..index").write_bytes(b"")  # and "." too
+    with pytest.raises(CheckpointError) as info:
+        read_everything(str(directory))
+    assert str(directory) in str(info.value)
+
+
+def test_absolute_paths_outside_the_directory_are_followed(
+    bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("state")
+    (elsewhere / "checkpoint").write_text(f'model_checkpoint_path: "{bundle}"\n')
+    assert ckptviz.open(str(elsewhere)).path == str(bundle)
+
+
+def test_huge_or_garbage_state_files_are_refused_without_echoing_them(bundle: Path) -> None:
+    state = bundle.parent / "checkpoint"
+    state.write_bytes(b'model_checkpoint_path: "ckpt-1"\n' + b"#" * naming.STATE_MAX_BYTES)
+    with pytest.raises(CorruptCheckpointError, match="larger than the 1048576 bytes") as info:
+        ckptviz.open(str(bundle.parent))
+    assert info.value.path == str(state)
+    state.write_bytes(b'model_checkpoint_path: "ckpt-1"\nsecret-token-\xff\xfe 123')
+    with pytest.raises(CorruptCheckpointError, match=r"line 2, column 1") as info:
+        ckptviz.open(str(bundle.parent))
+    assert "secret" not in str(info.value) and "fffe" not in str(info.value) and info.value.offset == 32
 
 
 @pytest.mark.parametrize(

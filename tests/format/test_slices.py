@@ -66,3 +66,42 @@ def test_assemble() -> None:
     pieces = [Slice(((0, 4), (0, FULL))), Slice(((4, 2), (0, FULL)))]
     out = slices.assemble([6, 2], full.dtype, pieces, lambda p: full[p.index([6, 2])])
     assert (out == full).all()
+
+
+def test_twenty_thousand_one_element_slices() -> None:
+    """Coverage of many pieces is checked on their grid, never pair by pair (which would take
+    minutes here)."""
+    n = 20_000
+    rows = [Slice(((i, 1), (0, FULL))) for i in range(n)]
+    assert slices.check_coverage("emb", [n, 3], rows) is None
+    overlap = [*rows[:-1], Slice(((n - 2, 1), (0, FULL)))]
+    assert slices.check_coverage("emb", [n, 3], overlap) == "slices of 'emb' overlap"
+    gap = [*rows[:-1], Slice(((0, 0), (0, FULL)))]
+    assert "cover 59997 of its 60000 elements" in str(slices.check_coverage("emb", [n, 3], gap))
+    # Same volume, one cell twice and one never: only an exact tiling passes.
+    swapped = [*rows[2:], Slice(((0, 1), (0, FULL))), Slice(((0, 1), (0, FULL)))]
+    assert slices.check_coverage("emb", [n, 3], swapped) == "slices of 'emb' overlap"
+
+
+@given(st.integers(1, 6), st.integers(1, 6), st.data())
+def test_coverage_agrees_with_counting_cells(rows: int, cols: int, data: st.DataObject) -> None:
+    """Random boxes (grids or not): the verdict equals a brute-force count of every element."""
+    count = data.draw(st.integers(1, 8))
+    pieces = []
+    for _ in range(count):
+        r0 = data.draw(st.integers(0, rows - 1))
+        c0 = data.draw(st.integers(0, cols - 1))
+        pieces.append(
+            Slice(((r0, data.draw(st.integers(1, rows - r0))), (c0, data.draw(st.integers(1, cols - c0)))))
+        )
+    cells = np.zeros((rows, cols), dtype=int)
+    for p in pieces:
+        cells[p.index([rows, cols])] += 1
+    assert (slices.check_coverage("t", [rows, cols], pieces) is None) == bool((cells == 1).all())
+
+
+def test_keys_that_are_not_utf8_round_trip() -> None:
+    name = b"scope\xff\xfe/var".decode("utf-8", "surrogateescape")
+    key = slices.encode_key(name, Slice(((0, 2),)))
+    assert b"scope\xff\x00\xfe/var" in key  # TF's escape of 0xff, then the raw byte
+    assert slices.decode_key(key) == (name, Slice(((0, 2),)))

@@ -100,3 +100,51 @@ def test_block_checksum_mismatch() -> None:
 
 def entries_unverified(data: bytes) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v, _ in table.TableReader(data, "t.index", verify_checksums=False)]
+
+
+# TensorFlow 2.21 wrote this index: tf.raw_ops.SaveV2 of five small tensors under the keys "a",
+# "b" * 600000, "c", "d" * 300000 and "e". The 600 000-byte key reaches 2 x 256 KiB, so TF's
+# builder flushes the block before it and gives it a block of its own.
+TF_HUGE_KEY_INDEX = ("0197ccb0f107009899b8651e06f277bb500802f1b2eff427296ef20fb5dc6ee7", 1800286)
+TF_HUGE_KEY_BLOCKS = [(0, 36), (41, 600030), (600076, 300055), (900136, 25)]
+
+
+def test_entries_of_half_a_mebibyte_get_a_block_of_their_own_as_in_tensorflow(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    import numpy as np
+
+    import ckptviz
+
+    names = ["a", "b" * 600_000, "c", "d" * 300_000, "e"]
+    values = [
+        np.arange(3, dtype=np.float32),
+        np.ones(2, np.float32),
+        np.array([1, 2], np.int64),
+        np.zeros((2, 2), np.float32),
+        np.array(7.0, np.float32),
+    ]
+    prefix = ckptviz.write_checkpoint(tmp_path / "big", dict(zip(names, values)))
+    data = (tmp_path / "big.index").read_bytes()
+    assert [tuple(h) for _, h in table.TableReader(data, "big.index").index] == TF_HUGE_KEY_BLOCKS
+    assert (hashlib.sha256(data).hexdigest(), len(data)) == TF_HUGE_KEY_INDEX
+    assert ckptviz.open(prefix).read("b" * 600_000).tolist() == [1, 1]
+
+
+def test_restart_points_outside_the_block_are_corrupt() -> None:
+    builder = table.TableBuilder()
+    for i in range(40):
+        builder.add(b"k%03d" % i, b"v")
+    data = bytearray(builder.finish())
+    reader = table.TableReader(bytes(data), "t.index")
+    handle = reader.index[0][1]
+    import struct
+
+    from ckptviz.format import crc
+
+    end = handle.offset + handle.size
+    struct.pack_into("<I", data, end - 8, 10_000)  # the last restart offset
+    data[end + 1 : end + 5] = struct.pack("<I", crc.mask(crc.value(bytes(data[handle.offset : end + 1]))))
+    with pytest.raises(CorruptCheckpointError, match="restart point 2 of the block is offset 10000") as info:
+        list(table.TableReader(bytes(data), "t.index"))
+    assert info.value.offset == end - 8

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ckptviz
-from ckptviz.errors import CheckpointExistsError, UnsupportedCheckpointError
+from ckptviz.errors import (
+    CheckpointExistsError,
+    ClosedCheckpointError,
+    InvalidArgumentError,
+    UnsupportedCheckpointError,
+)
 from ckptviz.format import copying, slices
+from ckptviz.format.bundle import BundleReader
 from ckptviz.format.dtypes import ALL
 from ckptviz.format.tensor_proto import Variant
 from ckptviz.format.writer import BundleWriter, write_checkpoint
@@ -248,3 +258,133 @@ def test_copy_order_follows_source_offsets() -> None:
     reader = ckptviz.open(str(DATA / "guide_legacy_adam" / "ckpt-4")).reader
     order = copying.copy_order(reader, sorted(reader.entries))
     assert order[0] == "iterator/.ATTRIBUTES/ITERATOR_STATE" and order[-1] == "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+# -- atomic overwrite, failed adds, verbatim copies ---------------------------------------------
+
+OVERWRITER = """
+import sys, numpy as np
+from ckptviz.format.writer import write_checkpoint
+prefix, i = sys.argv[1], 0
+print("ready", flush=True)
+while True:
+    i += 1
+    # One data file per tensor: many renames per commit, so kills often land among them.
+    tensors = {f"t{j:02d}": np.full(20000, i, np.float32) for j in range(30)}
+    write_checkpoint(prefix, tensors, overwrite=True, max_shard_size=80000)
+"""
+
+
+def test_overwrite_killed_at_random_moments_leaves_the_old_or_the_new_checkpoint(tmp_path: Path) -> None:
+    prefix = str(tmp_path / "ck")
+    write_checkpoint(prefix, {f"t{j:02d}": np.zeros(20000, np.float32) for j in range(30)})
+    rng = np.random.default_rng(8)
+    for _ in range(10):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", OVERWRITER, prefix], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2]
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        time.sleep(float(rng.uniform(0.0, 0.15)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        ckpt = ckptviz.open(prefix)  # the index is always there, and always readable
+        firsts = {float(ckpt.read(k)[0]) for k in ckpt}
+        assert len(ckpt) == 30 and len(firsts) == 1, firsts  # all old or all new, never mixed
+        ckpt.close()
+    write_checkpoint(prefix, {"a": np.ones(3)}, overwrite=True)  # sweeps the killed writes' temporaries
+    assert not [p.name for p in tmp_path.iterdir() if ".tempstate" in p.name]
+    assert ckptviz.open(prefix).read("a").tolist() == [1, 1, 1]
+
+
+def test_a_live_writers_temporaries_are_left_alone(tmp_path: Path) -> None:
+    with BundleWriter(tmp_path / "ck") as first:
+        first.add("a", np.zeros(3))
+        with BundleWriter(tmp_path / "ck", overwrite=True) as second:  # sweeps dead writers only
+            second.add("b", np.ones(2))
+        first._check_destination = lambda: None  # type: ignore[method-assign]  # it was overwritten
+    assert ckptviz.open(str(tmp_path / "ck")).read("a").tolist() == [0, 0, 0]
+
+
+def test_a_writer_whose_add_failed_part_way_refuses_to_finish(tmp_path: Path) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"\x00" * 8
+        raise ckptviz.ChecksumMismatchError("bad source", "src.data-00000-of-00001", 8)
+
+    writer = BundleWriter(tmp_path / "ck")
+    writer.add("a", np.zeros(3, np.float32))
+    with pytest.raises(ckptviz.ChecksumMismatchError):
+        writer.add_raw("b", "float32", (4,), broken(), 16, 0)
+    with pytest.raises(ClosedCheckpointError, match=r"an earlier add failed \(ChecksumMismatchError"):
+        writer.add("c", np.zeros(1))
+    with pytest.raises(ClosedCheckpointError, match="not written, because an earlier add failed"):
+        writer.finish()
+    assert list(tmp_path.iterdir()) == []  # no checkpoint, no temporaries
+    with (
+        pytest.raises(ClosedCheckpointError),
+        BundleWriter(tmp_path / "ck2") as w,
+    ):  # the same in a with block
+        w.add("a", np.zeros(3, np.float32))
+        with contextlib.suppress(ckptviz.ChecksumMismatchError):
+            w.add_raw("b", "float32", (4,), broken(), 16, 0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_arguments_refused_before_writing_leave_the_writer_usable(tmp_path: Path) -> None:
+    with BundleWriter(tmp_path / "ck") as w:
+        w.add("a", np.zeros(2))
+        with pytest.raises(InvalidArgumentError, match="has 16 bytes, not 3"):
+            w.add_raw("b", "float32", (4,), [b"abc"], 3, 0)
+    assert ckptviz.open(str(tmp_path / "ck")).keys() == ["a"]
+
+
+def test_copying_a_corrupt_source_refuses_with_a_checksum_error(tmp_path: Path) -> None:
+    source = BundleReader(str(DATA / "corrupt" / "tensor_flip" / "ckpt-1"))
+    key = "net/l1/_kernel/.ATTRIBUTES/VARIABLE_VALUE"
+    writer = BundleWriter(tmp_path / "copy")
+    with pytest.raises(
+        ckptviz.ChecksumMismatchError, match=r"tensor_flip/ckpt-1.data-00000-of-00001 at byte \d+"
+    ):
+        copying.copy_tensor(writer, source, key)
+    with pytest.raises(ClosedCheckpointError):
+        writer.finish()
+    with pytest.raises(ckptviz.ChecksumMismatchError):
+        ckptviz.open(str(DATA / "corrupt" / "tensor_flip" / "ckpt-1")).save(str(tmp_path / "saved"))
+    assert list(tmp_path.iterdir()) == []
+    # Strings and variants: their inner checksums are checked by decoding before the copy.
+    with pytest.raises(ckptviz.ChecksumMismatchError):
+        copying.copy_tensor(
+            BundleWriter(tmp_path / "s"),
+            BundleReader(str(DATA / "corrupt" / "string_trailing_bytes" / "ckpt-1")).__class__(
+                str(_flipped_string_copy(tmp_path))
+            ),
+            "_CHECKPOINTABLE_OBJECT_GRAPH",
+        )
+
+
+def _flipped_string_copy(tmp_path: Path) -> Path:
+    src = DATA / "variant"
+    dest = tmp_path / "flipped"
+    dest.mkdir()
+    for f in src.glob("ckpt.*"):
+        shutil.copy(f, dest / f.name)
+    reader = BundleReader(str(dest / "ckpt"))
+    entry = reader.entries["_CHECKPOINTABLE_OBJECT_GRAPH"]
+    data = bytearray((dest / "ckpt.data-00000-of-00001").read_bytes())
+    data[entry.offset + entry.size - 1] ^= 1  # the last byte of the graph's contents
+    (dest / "ckpt.data-00000-of-00001").write_bytes(bytes(data))
+    return dest / "ckpt"
+
+
+def test_add_raw_copies_are_byte_identical(tmp_path: Path) -> None:
+    source = BundleReader(str(DATA / "dtypes" / "all"))
+    with BundleWriter(tmp_path / "copy") as w:
+        for key in copying.copy_order(source, list(source.entries)):
+            entry = source.entries[key]
+            chunks, masked = source.raw_chunks(entry)
+            w.add_raw(key, entry.dtype, entry.shape, chunks, entry.size, masked)
+    for suffix in (".index", ".data-00000-of-00001"):
+        assert (
+            Path(str(tmp_path / "copy") + suffix).read_bytes()
+            == (DATA / "dtypes" / f"all{suffix}").read_bytes()
+        )

@@ -272,10 +272,14 @@ def _judge(record: dict[str, Any], equivalent: bool, reference: dict[str, Any] |
     bad = [e for e in record["errors"] if e["verdict"] != "ok"]
     if record["problems"]:
         return {"outcome": "wrong value", "detail": "; ".join(record["problems"])[:1500]}
-    if equivalent and reference is not None and (
-        record["errors"]
-        or record.get("listing") != reference["listing"]
-        or record["values"] != reference["values"]
+    if (
+        equivalent
+        and reference is not None
+        and (
+            record["errors"]
+            or record.get("listing") != reference["listing"]
+            or record["values"] != reference["values"]
+        )
     ):
         first = record["errors"][0]["message"] if record["errors"] else "listing or values differ"
         return {"outcome": "wrong value", "detail": f"a valid re-encoding reads differently: {first}"}
@@ -326,28 +330,31 @@ def campaign(count: int, seed: int, workers: int = 2, first: int = 0) -> list[di
     """Inputs ``first .. first+count`` of campaign ``seed``, split over ``workers`` processes."""
     numbers = list(range(first, first + count))
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.fuzz.harness",
-                "--_worker",
-                str(seed),
-                json.dumps(numbers[i::workers]),
-            ],
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-            env=env,
-        )
-        for i in range(workers)
-    ]
-    results = []
-    for proc in procs:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            results.append(json.loads(line))
-        proc.wait()
+    with tempfile.TemporaryDirectory(prefix="ckptviz-fuzz-out-") as out:
+        # Each worker writes its own file: reading pipes one after the other would stall the rest.
+        files = [open(os.path.join(out, f"w{i}.jsonl"), "w+") for i in range(workers)]  # noqa: SIM115
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.fuzz.harness",
+                    "--_worker",
+                    str(seed),
+                    json.dumps(numbers[i::workers]),
+                ],
+                stdout=files[i],
+                cwd=ROOT,
+                env=env,
+            )
+            for i in range(workers)
+        ]
+        results = []
+        for proc, f in zip(procs, files):
+            proc.wait()
+            f.seek(0)
+            results.extend(json.loads(line) for line in f)
+            f.close()
     if len(results) != count:
         raise RuntimeError(f"fuzz workers returned {len(results)} of {count} results")
     return sorted(results, key=lambda r: r["number"])

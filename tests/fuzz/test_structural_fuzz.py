@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.fuzz import harness
 
 SEED = 20261201
-INPUTS = 520  # 40 per fixture
+INPUTS = 390  # 30 per fixture
 
 
 def test_mutated_checkpoints_give_values_or_ckptviz_errors() -> None:
@@ -23,12 +21,9 @@ def test_mutated_checkpoints_give_values_or_ckptviz_errors() -> None:
     results = harness.campaign(INPUTS, SEED, workers=2)
     report = harness.summary(results, time.monotonic() - start)
     bad = [r for r in results if r["outcome"] not in harness.FINE]
-    format_failures = [r for r in bad if not r["outcome"].startswith("model:")]
-    assert not format_failures, report
+    assert not bad, report
     # The valid re-encodings were read and compared with the originals, not just attempted.
     assert sum(r["equivalent"] and r["outcome"] == "values" for r in results) >= 30, report
     # Reading damaged input costs little more than reading the intact fixture.
     heavy = [r for r in results if r.get("memory", 0) > (64 << 20) + 64 * r["bytes"]]
     assert not heavy, report
-    if bad:  # the object-graph layer above format/ (ObjectGraph, DOT export)
-        pytest.xfail(f"{len(bad)} inputs fail in the object-graph layer:\n{report}")

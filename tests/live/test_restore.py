@@ -81,3 +81,11 @@ def test_name_based_restore_matches_by_path(tmp_path: Path) -> None:
     status = restore(TF1, tree, select=["a", "scoped"])
     assert tree["scoped"]["c"].tolist() == ckptviz.open(TF1).read("scoped/c").tolist()
     status.assert_consumed()
+
+
+def test_report_graph_is_the_picture_painted_by_the_check() -> None:
+    tree = nested()
+    tree["net"]["l1"]["kernel"] = np.zeros((2, 5), np.float32)
+    picture = check(GUIDE, tree).graph
+    assert hasattr(picture, "_repr_mimebundle_")
+    assert 'class="variable mismatched"' in picture.dot and 'class="variable matched"' in picture.dot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ckptviz
+from tests.conftest import DATA
 
 F = ("float32", [2, 3])
 
@@ -50,3 +51,14 @@ def test_a_key_with_thousands_of_scopes() -> None:
     key = "/".join(["s"] * 5000)
     g = _graph({key: F})
     assert g.find(key).kind == "variable" and len(g) == 5001
+
+
+def test_bert_adam_weight_decay_slots() -> None:
+    g = _graph({"bert/w": F, "bert/w/adam_m": F, "bert/w/adam_v": F, "global_step": ("int64", [])})
+    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("bert/w", "m"), ("bert/w", "v")}
+    assert g.find("AdamWeightDecay").kind == "optimizer"
+
+
+def test_keras_file_optimizers_are_optimizers() -> None:
+    g = ckptviz.open(str(DATA / "keras3_files/model.weights.h5")).graph
+    assert g.find("optimizer").kind == "optimizer"

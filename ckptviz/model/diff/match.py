@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ...errors import InvalidArgumentError, NothingMatchedError
 from ...format.naming import OBJECT_GRAPH_KEY
+from .. import paths
 from ..assignment import apply as apply_assignment_map
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 Match = Literal["key", "full_name", "path"]
 MATCHES: tuple[Match, ...] = ("key", "full_name", "path")
-_ATTRIBUTES = "/.ATTRIBUTES/"
 _CLOSE = 50  # candidates scanned for a "closest" hint: bounded, so 50 000 unmatched keys stay linear
 
 
@@ -43,7 +43,7 @@ def names(ckpt: Checkpoint, match: Match) -> tuple[dict[str, str], dict[str, str
     named: dict[str, str] = {}
     for node in ckpt.graph.nodes:
         for attr in node.attributes:
-            if attr.name == "VARIABLE_VALUE" and len(attr.keys) == 1:
+            if attr.name == paths.VARIABLE_VALUE and len(attr.keys) == 1:
                 name = node.full_name if match == "full_name" else node.path
                 if name:
                     named[attr.keys[0]] = name
@@ -60,7 +60,7 @@ def names(ckpt: Checkpoint, match: Match) -> tuple[dict[str, str], dict[str, str
 
 def check_used(assignment_map: Mapping[str, str], names_a: list[str]) -> None:
     """Every entry of the map must rename something: a map that matches nothing is a typo."""
-    ordered = sorted(set(names_a) | {n.partition(_ATTRIBUTES)[0] for n in names_a})
+    ordered = sorted(set(names_a) | {paths.object_path(n) for n in names_a})
     unused = [
         old
         for old in assignment_map
@@ -84,11 +84,12 @@ def _starts(seq: list[str], prefix: str) -> bool:
 
 def rename(name: str, assignment_map: Mapping[str, str]) -> str:
     """The name through the map; an object key is renamed by its object path (``net/l1/kernel``)."""
-    head, sep, tail = name.partition(_ATTRIBUTES)
-    if sep:
+    split = paths.split_key(name)
+    if split:
+        head = split[0]
         moved = apply_assignment_map(head, assignment_map)
         if moved != head:
-            return moved + sep + tail
+            return moved + name[len(head) :]
     return apply_assignment_map(name, assignment_map)
 
 

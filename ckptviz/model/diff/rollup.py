@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...format.naming import OBJECT_GRAPH_KEY
+from ..paths import object_path
 
 if TYPE_CHECKING:
     from ..checkpoint import Checkpoint
     from .result import Row
 
-_ATTRIBUTES = "/.ATTRIBUTES/"
 
 
 @dataclass
@@ -77,7 +77,7 @@ def _structure(ckpt: Checkpoint) -> tuple[dict[str, str], dict[str, str | None],
         for key in ckpt.entries:
             if key == OBJECT_GRAPH_KEY:
                 continue
-            path = key.partition(_ATTRIBUTES)[0]
+            path = object_path(key)
             home[key] = path
             kinds[path] = "variable"
     for path in list(parent) + list(home.values()):  # fill in missing ancestors (scopes, orphans)
@@ -100,9 +100,9 @@ def rollup(
     homes, contrib = [], []
     for row in rows:
         if row.key_b is not None:
-            path = home_b.get(row.key_b, row.key_b.partition(_ATTRIBUTES)[0])
+            path = home_b.get(row.key_b, object_path(row.key_b))
         else:
-            path = home_a.get(row.key_a or "", (row.key_a or "").partition(_ATTRIBUTES)[0])
+            path = home_a.get(row.key_a or "", object_path(row.key_a or ""))
         homes.append(path)
         c = [1.0, row.elements, row.nbytes, 0, 0, 0, 0, 0, 0, row.status != "unchanged", 0]
         d = row.delta

@@ -1,0 +1,129 @@
+"""The ownership tree a picture folds: each object's first breadth-first parent (the path its keys
+use) and, for slot variables, which no ``children`` reach, their optimizer. Kids sort naturally
+(``layer_2`` before ``layer_10``), and each node gets a *pattern*: its path with every number
+written ``N`` (``bert/encoder/layer_N/output``), so siblings and cousins of the same pattern fold
+alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+
+from ..model.graph import ObjectGraph
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """``layer_2`` < ``layer_10`` < ``layer_a``: runs of digits compare as numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name) if p)
+
+
+def pattern_of(name: str) -> str:
+    return _DIGITS.sub("N", name)
+
+
+class Tree:
+    """``parent``, naturally ordered ``kids``, ``depth``, ``local`` (the name on the owner's edge,
+    ``""`` for a slot), ``pattern`` (an id shared by nodes whose paths differ only in numbers) and
+    ``order``: a depth-first walk in drawing order. A slot variable hangs off its optimizer but is
+    drawn beside its variable, so ``slots_of`` lists the slots of each variable."""
+
+    def __init__(self, graph: ObjectGraph, skip: frozenset[int] = frozenset()) -> None:
+        n = len(graph.nodes)
+        leaf: list[int] = []  # shared by every leaf (never appended to): few lists on 50 000 nodes
+        self.parent: list[int | None] = [None] * n
+        self.kids: list[list[int]] = [leaf] * n
+        self.depth = [0] * n
+        self.local = [""] * n
+        self.pattern = [0] * n
+        self.order: list[int] = []
+        self._patterns: list[tuple[int, str]] = [(0, "")]  # (parent pattern, last segment)
+        self.slots_of: dict[int, list[int]] = {}  # variable -> the slots its optimizer owns
+        if not n:
+            return
+        seen = [False] * n
+        queue = deque([0])
+        seen[0] = True
+        keys: dict[str, tuple[tuple[int, int | str], ...]] = {}
+        while queue:
+            p = queue.popleft()
+            kids: list[int] = []
+            for e in graph.out_edges(p):
+                if not seen[e.child] and e.child not in skip:
+                    seen[e.child] = True
+                    self.local[e.child] = e.local_name
+                    if e.local_name not in keys:
+                        keys[e.local_name] = natural_key(e.local_name)
+                    kids.append(e.child)
+                    queue.append(e.child)
+            if kids:
+                kids.sort(key=lambda c: keys[self.local[c]])
+                self.kids[p] = kids
+                for c in kids:
+                    self.parent[c] = p
+        position = {i: n for n, i in enumerate(self._walk())}
+        slot_of = {s.slot_id: s for s in graph.slots}
+        orphans: dict[int, list[int]] = {}
+        for i in range(n):  # slot variables and orphans, owned by their optimizer or the root
+            if not seen[i] and i not in skip:
+                owner = slot_of[i].optimizer_id if i in slot_of else 0
+                owner = owner if seen[owner] and owner != i else 0
+                orphans.setdefault(owner, []).append(i)
+                self.parent[i] = owner
+                if i in slot_of and owner == slot_of[i].optimizer_id:
+                    self.slots_of.setdefault(slot_of[i].variable_id, []).append(i)
+        for owner, ids in orphans.items():  # slots in their variables' drawing order
+            ids.sort(key=lambda i: (position.get(slot_of[i].variable_id, n), slot_of[i].slot_name)
+                     if i in slot_of else (n, str(i)))
+            self.kids[owner] = self.kids[owner] + ids
+        ids_of: dict[tuple[int, str], int] = {}
+        for p in self._walk():  # depth-first, kids in order: the drawing order
+            self.order.append(p)
+            for c in self.kids[p]:
+                self.depth[c] = self.depth[p] + 1
+                name = pattern_of(self.local[c]) if self.local[c] else f"({slot_of[c].slot_name if c in slot_of else ''})"
+                key = (self.pattern[p], name)
+                if key not in ids_of:
+                    ids_of[key] = len(self._patterns)
+                    self._patterns.append(key)
+                self.pattern[c] = ids_of[key]
+
+    def pattern_text(self, pattern: int) -> str:
+        """``bert/encoder/layer_N/output``: built on request (a 20 000-deep chain has 20 000)."""
+        parts = []
+        while pattern:
+            pattern, name = self._patterns[pattern]
+            parts.append(name)
+        return "/".join(reversed(parts))
+
+    def _walk(self) -> Iterable[int]:
+        stack = [0]
+        while stack:
+            p = stack.pop()
+            yield p
+            stack.extend(reversed(self.kids[p]))
+
+    def close_upward(self, nodes: Iterable[int]) -> set[int]:
+        """The nodes and all their ancestors; each walk stops at a node already in, so linear."""
+        out: set[int] = set()
+        for i in nodes:
+            while i is not None and i not in out:
+                out.add(i)
+                i = self.parent[i]  # type: ignore[assignment]
+        return out
+
+    def ancestors(self, i: int) -> Iterable[int]:
+        p = self.parent[i]
+        while p is not None:
+            yield p
+            p = self.parent[p]
+
+    def subtree(self, i: int) -> Iterable[int]:
+        stack = [i]
+        while stack:
+            j = stack.pop()
+            yield j
+            stack.extend(self.kids[j])
