@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 import ckptviz
+from ckptviz.render.dot import STATUS_FILLS
 from ckptviz.widgets import Explorer, GraphView, TensorsView
 
 from .conftest import GUIDE, click
@@ -40,7 +41,7 @@ def test_picks_become_the_restore_selection_and_reports_colour_the_graph() -> No
     click(ex.restore, do="check")
     assert ex.graph.colour == "load"
     fills = {n["id"]: n["fill"] for n in ex.graph.drawing["nodes"]}
-    assert fills[ex.source.find("net/l1/bias")] == "#ff8f8f"
+    assert fills[ex.source.find("net/l1/bias")] == STATUS_FILLS["mismatched"]
 
 
 def test_state_is_small_json() -> None:

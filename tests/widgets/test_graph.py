@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import ckptviz
-from ckptviz.render.dot import COLORS, FILLS
+from ckptviz.render.dot import COLORS, FILLS, STATUS_FILLS
 from ckptviz.widgets import GraphView
 
 from .conftest import GUIDE, KERAS3, click
@@ -85,8 +85,10 @@ def test_load_colours_come_from_a_check_report() -> None:
     view.show_status("load", report.by_node)
     assert view.colour == "load" and "load" in view.colours
     fills = {n["id"]: n["fill"] for n in view.drawing["nodes"]}
-    assert fills[view.source.find("net/l1/bias")] == "#ff8f8f"  # mismatched, as in the exported picture
-    assert fills[view.source.find("net/l1/kernel")] == "#c9f2c9"
+    assert (
+        fills[view.source.find("net/l1/bias")] == STATUS_FILLS["mismatched"]
+    )  # mismatched, as in the exported picture
+    assert fills[view.source.find("net/l1/kernel")] == STATUS_FILLS["matched"]
     view.colour = "diff"
     assert "no 'diff' colours" in view.error and view.colour == "load"
 
@@ -119,6 +121,6 @@ def test_a_colour_mode_can_draw_its_own_picture() -> None:
 
     view.show_picture("diff", picture)
     assert view.colour == "diff" and asked[-1]["max_nodes"] == 300
-    assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == "#ff8f8f"
+    assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == STATUS_FILLS["mismatched"]
     view.colour = "kind"
     assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == FILLS["other"]

@@ -42,6 +42,8 @@ def test_saved_notebook_with_a_resnet_explorer_is_under_1_mb(tmp_path: Path) -> 
     nbformat.write(nb, path)
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     drawn = [s["state"] for s in state.values() if s["state"].get("drawing")]
-    assert len(drawn) == 1 and len(drawn[0]["drawing"]["nodes"]) >= 290  # the graph is in the saved state
+    assert (
+        len(drawn) == 1 and len(drawn[0]["drawing"]["nodes"]) >= 100
+    )  # the drawn graph is in the saved state
     assert drawn[0]["details"]["full_name"].startswith("conv1_conv")  # found, selected and previewed
     assert path.stat().st_size < 1_000_000, path.stat().st_size
