@@ -45,6 +45,7 @@ _LAZY = {
     "DiffResult": "ckptviz.model.diff",
     "timeline": "ckptviz.model.timeline",
     "Timeline": "ckptviz.model.timeline",
+    "explore": "ckptviz.widgets",
 }
 
 
@@ -109,6 +110,7 @@ __all__ = [
     "check",
     "convert",
     "diff",
+    "explore",
     "export_graph",
     "get_checkpoint_state",
     "latest_checkpoint",
