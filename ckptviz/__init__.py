@@ -45,6 +45,7 @@ _LAZY = {
     "DiffResult": "ckptviz.model.diff",
     "timeline": "ckptviz.model.timeline",
     "Timeline": "ckptviz.model.timeline",
+    "explore": "ckptviz.widgets",
 }
 
 
@@ -125,6 +126,7 @@ __all__ = [
     "convert",
     "diff",
     "examples",
+    "explore",
     "export_graph",
     "get_checkpoint_state",
     "latest_checkpoint",

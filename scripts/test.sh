@@ -7,6 +7,8 @@ source "$(dirname "$0")/_setup.sh"
 # hold for what a user gets today. graphviz-pure: the fallback renderer is tested, not skipped.
 "$VENV/pip" install -q --upgrade --upgrade-strategy eager -e ".[test]" "tensorflow==2.21.0" graphviz-pure
 export CKPTVIZ_REQUIRE_ORACLES=1
+# The browser tests drive Debian's chromium with Playwright (never a browser Playwright downloads).
+command -v chromium >/dev/null || apt_install chromium
 "$VENV/ruff" check ckptviz tests benchmarks
 "$VENV/mypy" ckptviz
 "$VENV/python" -m pytest "$@"

@@ -235,3 +235,21 @@ def test_lab_without_a_graphical_session_prints_the_url(tmp_path: Path) -> None:
         proc.terminate()
         assert proc.wait(timeout=30) == 0
     assert "--no-browser" in json.loads(log.read_text())["argv"]
+
+
+def test_widgets_notebook_runs_every_view(kernel_env: Path) -> None:
+    pytest.importorskip("anywidget")
+    nb = nbformat.read(NOTEBOOKS / "widgets.ipynb", as_version=4)
+    outputs = execute(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "net/l1/kernel variable float32 [1, 5]" in text
+    assert "3 of 15 keys" in text  # the bias and its two slots
+    assert "1 value(s) disagree, nothing was restored" in text
+    assert "restored 2 value(s) into live" in text and "'load'" in text
+    assert "'changed': 10" in text and "graph colours: diff" in text
+    assert "steps [2, 3, 4]" in text
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 5  # the explorer (three times), and the graph and the table alone
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert {s["model_name"] for s in state.values()} >= {"AnyModel", "TabModel"}

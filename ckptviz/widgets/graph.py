@@ -1,0 +1,188 @@
+"""``GraphView``: the coloured dependency graph, laid out in Python by Graphviz from the same
+render plan as the exported pictures; the browser pans, zooms and reports clicks.
+
+Click a node: ``selected`` and its ``details`` (path, kind, dtype, shape, bytes, slots, keys)
+and the tensor panel for its first key. Expand or collapse a subtree: a new plan, laid out again.
+Search by path, local name or full name: matches, and the first is expanded to and centred.
+Colour modes: ``kind``; ``load`` once a will-it-load report is given (``show_status``);
+``diff`` once a diff's statuses are given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import traitlets
+
+from .base import esm, shown
+from .layout import drawing
+from .panel import TensorPanel
+
+
+class GraphView(TensorPanel):
+    _esm = traitlets.Unicode(esm("graph.js")).tag(sync=True)
+
+    drawing = traitlets.Dict().tag(sync=True)
+    selected = traitlets.Int(-1).tag(sync=True)
+    details = traitlets.Dict().tag(sync=True)
+    query = traitlets.Unicode("").tag(sync=True)
+    matches = traitlets.List(traitlets.Dict()).tag(sync=True)
+    centre = traitlets.Int(-1).tag(sync=True)
+    colour = traitlets.Unicode("kind").tag(sync=True)
+    colours = traitlets.List(traitlets.Unicode(), ["kind"]).tag(sync=True)
+    max_nodes = traitlets.Int(300).tag(sync=True)
+    picked = traitlets.List(traitlets.Unicode()).tag(sync=True)  # paths chosen for a restore
+    layout_ms = traitlets.Float(0.0).tag(sync=True)
+
+    ACTIONS = ("cancel", "expand", "collapse", "pick", "unpick", "select")
+
+    def __init__(self, source: Any, *, max_nodes: int = 300, **options: Any) -> None:
+        self._options = options  # further GraphView (render) options: slots, hide_empty, rankdir…
+        self._expand: list[int] = []
+        self._collapse: list[int] = []
+        self._status: dict[str, Mapping[int, str]] = {}
+        self._makers: dict[str, Callable[..., str]] = {}  # colour mode -> DOT of its own picture
+        self._on_graph: list[Any] = []
+        self._ready = False  # trait changes lay out again only after the first layout
+        super().__init__(source, max_nodes=max_nodes)
+        self._ready = True
+        if self.source.graph_ready or self.source.small:
+            self._relayout()
+        else:
+            self.start(
+                "building the object graph", lambda task: self.source.graph, lambda _: self._relayout()
+            )
+
+    def _graph_built(self) -> None:
+        self._relayout()
+        for callback in self._on_graph:
+            callback()
+
+    def on_graph(self, callback: Any) -> None:
+        """Call ``callback()`` once the object graph is built (now, if it is)."""
+        if self.source.graph_ready and not self.busy:
+            callback()
+        else:
+            self._on_graph.append(callback)
+
+    # -- the plan ------------------------------------------------------------------------------------
+
+    @shown
+    def _relayout(self) -> None:
+        start = time.perf_counter()
+        status = self._status.get(self.colour) if self.colour != "kind" else None
+        options = dict(self._options, max_nodes=self.max_nodes, expand=self._expand, collapse=self._collapse)
+        if self.colour in self._makers:
+            dot = self._makers[self.colour](**options)
+        else:
+            if status is not None:
+                options["status"] = status
+            _, dot = self.source.plan(**options)
+        self.drawing = drawing(dot)
+        self.layout_ms = round((time.perf_counter() - start) * 1000, 1)
+
+    @traitlets.observe("colour", "max_nodes")
+    def _options_changed(self, change: Any) -> None:
+        if not self._ready:
+            return
+        if change["name"] == "colour" and change["new"] not in self.colours:
+            self.error = f"no {change['new']!r} colours yet; available: {', '.join(self.colours)}"
+            self.colour = change["old"]
+            return
+        self._relayout()
+
+    def show_status(self, mode: str, status: Mapping[int, str]) -> None:
+        """Colours for ``mode`` by node id (``load``: ``CheckReport.by_node``); switches to them."""
+        self._status[mode] = dict(status)
+        self._switch(mode)
+
+    def show_picture(self, mode: str, to_dot: Callable[..., str]) -> None:
+        """Colour mode ``mode`` draws ``to_dot(**GraphView options)`` (e.g. a diff's graph, whose
+        picture the render layer makes from the same plan); switches to it."""
+        self._makers[mode] = to_dot
+        self._switch(mode)
+
+    def _switch(self, mode: str) -> None:
+        if mode not in self.colours:
+            self.colours = [*self.colours, mode]
+        if self.colour == mode:
+            self._relayout()
+        else:
+            self.colour = mode
+
+    def expand(self, node: int | str) -> None:
+        """Draw ``node``'s children (a node id or path; a stand-in ``-1 - parent`` shows them all)."""
+        i = self._id(node)
+        if i < 0:  # the "…" stand-in: open its parent whole
+            i = -1 - i
+        self._collapse = [c for c in self._collapse if c != i]
+        self._expand = [*[e for e in self._expand if e != i], i]
+        self._relayout()
+
+    def collapse(self, node: int | str) -> None:
+        """Fold ``node``'s subtree into it."""
+        i = self._id(node)
+        self._expand = [e for e in self._expand if e != i]
+        self._collapse = [*[c for c in self._collapse if c != i], i]
+        self._relayout()
+
+    def pick(self, node: int | str) -> None:
+        """Add ``node``'s subtree to ``picked`` (the Restore view's selection)."""
+        path = self.source.node(self._id(node))["path"]
+        if path not in self.picked:
+            self.picked = [*self.picked, path]
+
+    def unpick(self, path: str) -> None:
+        self.picked = [p for p in self.picked if p != path]
+
+    def select(self, node: int | str) -> None:
+        self.selected = self._id(node)
+
+    def _id(self, node: int | str) -> int:
+        return self.source.find(node) if isinstance(node, str) else int(node)
+
+    # -- selection and search ------------------------------------------------------------------------
+
+    @traitlets.observe("selected")
+    def _selected_changed(self, change: Any) -> None:
+        self._show_node()
+
+    @shown
+    def _show_node(self) -> None:
+        if self.selected < 0:
+            self.details, self.key = {}, ""
+            return
+        self.details = self.source.node(self.selected)
+        numeric = [k for k in self.details["keys"] if self.source.entry(k)["numeric"]]
+        self.key = numeric[0] if numeric else (self.details["keys"][0] if self.details["keys"] else "")
+
+    @traitlets.observe("query")
+    def _query_changed(self, change: Any) -> None:
+        self._search()
+
+    @shown
+    def _search(self) -> None:
+        self.error = ""
+        hits, total = self.source.search(self.query)
+        self.matches = hits
+        if not self.query.strip():
+            self.status = ""
+            return
+        if not hits:
+            self.status = f"no node's path or full name contains {self.query!r}"
+            return
+        self.status = f"{total} match{'es' if total != 1 else ''}" + (
+            f", first {len(hits)} listed" if total > len(hits) else ""
+        )
+        self.reveal(hits[0]["id"])
+
+    def reveal(self, node_id: int) -> None:
+        """Expand down to ``node_id`` if it is folded away, select it and centre on it."""
+        drawn = {n["id"] for n in self.drawing.get("nodes", [])}
+        if node_id not in drawn:
+            self._expand = [*[e for e in self._expand if e != node_id], node_id]
+            self._relayout()
+        self.selected = node_id
+        self.centre = node_id

@@ -1,0 +1,171 @@
+"""One checkpoint as the views see it: plain records (dicts) and lazy reads.
+
+Every call the views make into the model and render layers goes through here, so the views
+handle records, never the model's classes or private attributes. Nothing here reads tensor data
+unless a method named for it (``read``, ``window``) is called.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..format.naming import OBJECT_GRAPH_KEY
+from ..model.checkpoint import Checkpoint, human_size
+from ..model.checkpoint import open as open_checkpoint
+
+BIG = 20_000  # keys: past this the object graph is built on a worker thread, not on first paint
+Row = tuple[str, str, str, tuple[int, ...], int, str]  # key, name, dtype, shape, bytes, object path
+
+
+class Source:
+    """A checkpoint shared by the views of one explorer."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+
+    @classmethod
+    def of(cls, source: Any) -> Source:
+        """A ``Source`` from a path, a ``Checkpoint`` or another ``Source`` (shared, not copied)."""
+        if isinstance(source, Source):
+            return source
+        if isinstance(source, Checkpoint):
+            return cls(source)
+        if isinstance(source, (str, os.PathLike)):
+            return cls(open_checkpoint(os.fspath(source)))
+        raise TypeError(f"expected a checkpoint path or a ckptviz.Checkpoint, not {type(source).__name__}")
+
+    @property
+    def path(self) -> str:
+        return self.checkpoint.path
+
+    def __repr__(self) -> str:
+        return f"<ckptviz.widgets.Source {self.path!r}>"
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[Row]:
+        """One row per key (``EntryRecord``s: the name people know it by, its object's path). Until
+        the object graph is built (a worker builds it for big checkpoints), keys alone."""
+        if "_rows" not in self.__dict__:
+            if self.small:
+                self.graph  # noqa: B018 - built here, on first paint
+            if not self.graph_ready:
+                return [
+                    (e.key, e.key, e.dtype.name, tuple(e.shape), e.nbytes, "")
+                    for e in self.checkpoint.entries.values()
+                ]
+            self._rows = [
+                (r.key, r.name, r.dtype, r.shape, r.nbytes, r.path or "")
+                for r in self.checkpoint.entry_records()
+            ]
+        return self._rows
+
+    def entry(self, key: str) -> dict[str, Any]:
+        e = self.checkpoint.entries.get(key)
+        if e is None:
+            from ..errors import KeyNotFoundError
+
+            raise KeyNotFoundError(key, self.checkpoint.entries)
+        owner = self.graph.owner.get(key) if self.graph_ready else None
+        return {
+            "key": e.key,
+            "path": self.graph.nodes[owner[0]].path if owner else None,
+            "dtype": e.dtype.name,
+            "shape": list(e.shape),
+            "nbytes": e.nbytes,
+            "size": human_size(e.nbytes),
+            "numeric": e.dtype.is_fixed_width and e.key != OBJECT_GRAPH_KEY,
+        }
+
+    # -- tensor data (only on request) -------------------------------------------------------------
+
+    def read(self, key: str) -> np.ndarray:
+        """The whole value, CRC-checked."""
+        return self.checkpoint.read(key)
+
+    @cached_property
+    def _unverified(self) -> Checkpoint:
+        return open_checkpoint(self.path, verify=False)
+
+    def window(self, key: str) -> np.ndarray:
+        """The value for slicing and drawing: big tensors are memory-mapped and not CRC-checked here
+        (a CRC pass would read all of it), so indexing reads only the pages it touches."""
+        return self._unverified.read(key)
+
+    # -- the object graph ------------------------------------------------------------------------
+
+    @property
+    def small(self) -> bool:
+        """Small enough to build the object graph on first paint."""
+        return len(self.checkpoint.entries) < BIG
+
+    @property
+    def graph_ready(self) -> bool:
+        return "graph" in self.__dict__
+
+    @cached_property
+    def graph(self) -> Any:
+        graph = self.checkpoint.graph
+        self.__dict__.pop("_rows", None)
+        return graph
+
+    def node(self, node_id: int) -> dict[str, Any]:
+        """Everything a details panel shows about one object."""
+        g = self.graph
+        out: dict[str, Any] = g.nodes[node_id].to_dict()
+        paths = {
+            i: g.nodes[i].path
+            for s in g.slots_of(node_id)
+            for i in (s.optimizer_id, s.variable_id, s.slot_id)
+        }
+        out["slots"] = [
+            {
+                **s.to_dict(),
+                "optimizer": paths[s.optimizer_id],
+                "variable": paths[s.variable_id],
+                "slot": paths[s.slot_id],
+            }
+            for s in g.slots_of(node_id)
+        ]
+        kids = g.out_edges(node_id)
+        out["children"] = [e.to_dict() for e in kids[:50]]
+        out["children_count"] = len(kids)
+        out["size"] = human_size(out["nbytes"])
+        out["name"] = out["name"] or "(root)"
+        return out
+
+    def find(self, path: str) -> int:
+        return int(self.graph.find(path).id)
+
+    def search(self, text: str, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+        """Nodes whose path, local name or full name contains ``text`` (case-insensitive): the first
+        ``limit`` (exact names first) and how many there are."""
+        needle = text.strip().lower()
+        if not needle:
+            return [], 0
+        hits = []
+        for n in self.graph.nodes:
+            if needle in n.path.lower() or needle in n.full_name.lower():
+                hits.append(n)
+        hits.sort(key=lambda n: (n.name.lower() != needle, n.kind == "slot", len(n.path)))
+        return [
+            {"id": n.id, "path": n.path, "full_name": n.full_name, "kind": n.kind} for n in hits[:limit]
+        ], len(hits)
+
+    def node_of_key(self, key: str) -> int | None:
+        owner = self.graph.owner.get(key)
+        return int(owner[0]) if owner else None
+
+    def plan(self, **options: Any) -> tuple[Any, str]:
+        """The render plan (``render.select_view``) and its DOT: the same the exported pictures use."""
+        from ..render import GraphView, select_view
+        from ..render.dot import view_to_dot
+
+        o = GraphView(**options)
+        view = select_view(self.graph, o)
+        return view, view_to_dot(self.graph, view, o)
