@@ -123,7 +123,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules: playwright holds a running event loop
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
