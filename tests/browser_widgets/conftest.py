@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import ARGS, CHROMIUM, SHOTS, free_port
+
 REQUIRED = os.environ.get("CKPTVIZ_REQUIRE_ORACLES") == "1"  # CI: a missing browser fails, never skips
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not REQUIRED:
     pytest.importorskip("playwright.sync_api")
     if not os.access(CHROMIUM, os.X_OK):
@@ -28,17 +27,6 @@ from playwright import sync_api  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).parents[2] / "build" / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 TOKEN = "ckptviz-browser-test"
 
 
@@ -70,12 +58,6 @@ class Server:
         return client
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(app: str, base: Path) -> Server:
     root, runtime, settings = base / "root", base / "runtime", base / "settings"
     for d in (root, runtime, settings / "@jupyterlab" / "apputils-extension"):
@@ -84,7 +66,7 @@ def start_server(app: str, base: Path) -> Server:
     (settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false"}'
     )
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         JUPYTER_RUNTIME_DIR=str(runtime),
@@ -123,7 +105,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules: playwright holds a running event loop
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

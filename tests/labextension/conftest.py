@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,25 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import ARGS, CHROMIUM, SHOTS, free_port
+
 DATA = Path(__file__).parent.parent / "data"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).parent.parent.parent / "build" / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +36,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for name in ("guide_legacy_adam", "keras3_files"):
         shutil.copytree(DATA / name, root / name)
     home = tmp_path_factory.mktemp("lab-home")
-    port, token = _free_port(), "ckptviz-browser-test"
+    port, token = free_port(), "ckptviz-browser-test"
     settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')

@@ -19,17 +19,6 @@ TF1 = str(DATA / "tf1_saver" / "model.ckpt-2")
 BIAS = "net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def graph_rows(proto) -> list[tuple]:  # type: ignore[no-untyped-def]
-    return [
-        (
-            [(r.node_id, r.local_name) for r in n.children],
-            [a.checkpoint_key for a in n.attributes],
-            [(s.original_variable_node_id, s.slot_name, s.slot_variable_node_id) for s in n.slot_variables],
-        )
-        for n in proto.nodes
-    ]
-
-
 def nested() -> dict:
     return {"net": {"l1": {"bias": np.zeros(5, np.float32), "kernel": np.zeros((1, 5), np.float32)}}}
 
