@@ -16,7 +16,6 @@ apt_install() {
 
 command -v dot >/dev/null || apt_install graphviz
 # The JupyterLab browser tests drive Debian's chromium (Playwright never downloads a browser).
-command -v chromium >/dev/null || apt_install chromium
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -2,6 +2,8 @@
 # Install ckptviz with its test tools and TensorFlow (the oracle of the interop tests) into
 # .venv, then run the linters and the whole test suite. Extra arguments go to pytest.
 source "$(dirname "$0")/_setup.sh"
+# Debian's chromium for the browser tests (a test tool's own browser download cannot work here).
+command -v chromium >/dev/null || apt_install chromium
 # TensorFlow pinned to the release that wrote tests/data, so the oracle cannot drift; everything
 # else at its newest compatible release (eager upgrades), so the import-cost and lazy-import checks
 # hold for what a user gets today. graphviz-pure: the fallback renderer is tested, not skipped.

@@ -46,6 +46,9 @@ class VerifyReport:
     def __str__(self) -> str:
         return "\n".join([self.summary(), *(f"  {p.where}: {p.message}" for p in self.problems)])
 
+    def __repr__(self) -> str:
+        return f"<ckptviz.VerifyReport {self.summary()}>"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -94,12 +97,13 @@ def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport
         return report
     report = VerifyReport(ckpt.path)
     report.problems += shard_problems(ckpt)
-    from tqdm.auto import tqdm
-
     total = sum(e.nbytes for e in entries.values())
-    bar = tqdm(
-        total=total, unit="B", unit_scale=True, desc="verify", disable=not progress if progress is not None else total < 1 << 28
-    )
+    show = progress if progress is not None else total >= 1 << 28
+    if show:  # tqdm.auto picks the notebook bar; it warns in kernels without ipywidgets
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc="verify", disable=not show)
     for key, entry in entries.items():
         try:
             ckpt.read(key)
