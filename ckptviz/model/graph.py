@@ -1,5 +1,5 @@
 """``ObjectGraph``: a checkpoint's objects and their dependencies, as TensorFlow's
-``TrackableObjectGraph`` records them (format.md §6), or a scope tree for name-based checkpoints.
+``TrackableObjectGraph`` records them (tensorflow/core/protobuf/trackable_object_graph.proto), or a scope tree for name-based checkpoints.
 
 This is the one index of the object graph: paths, ownership, owners of keys, kinds and slots. The
 transformations (select, rename, convert), the will-it-load check and the renderer all ask it.

@@ -1,4 +1,4 @@
-"""TensorFlow's key grammar, in one place (format.md §6.3; TF's ``trackable_utils``, ``util.py``).
+"""TensorFlow's key grammar, in one place (TF's ``trackable_utils``, ``checkpoint/util.py``).
 
 - An object's *path* joins the escaped local names along its first breadth-first route from the
   root (``net/l1/kernel``); ``.`` escapes as ``..`` and ``/`` as ``.S``.

@@ -1,5 +1,5 @@
 """The scope tree of a name-based checkpoint (TF1 ``Saver``, Estimator, raw ``SaveV2``): no object
-graph, so the keys' ``/``-separated scopes make the tree (format.md §10.10).
+graph, so the keys' ``/``-separated scopes make the tree.
 
 TF1 optimizers name a slot ``<variable>/<Optimizer>[_N]`` (``dense/kernel/Adam``,
 ``dense/kernel/Adam_1``; ``<variable>/part_K/<Optimizer>`` for a partition) and keep their own

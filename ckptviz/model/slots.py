@@ -1,7 +1,7 @@
 """Kinds of object-graph nodes and optimizer slot links, recorded or inferred.
 
 TF1 optimizers and legacy tf_keras ones record ``slot_variables`` on the optimizer node. Keras 3
-and the new tf_keras optimizers (default since TF 2.11) record none (format.md §6.3): their state
+and the new tf_keras optimizers (default since TF 2.11) record none: their state
 is a plain tracked list (``optimizer/_variables/N``) plus per-slot lists (``_momentums``,
 ``_velocities``…) aligned with the optimizer's trainable variables. We infer those links so such
 checkpoints draw like the TF guide's picture.

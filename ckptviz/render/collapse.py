@@ -1,6 +1,5 @@
 """Which drawn nodes fold their subtree, so a big checkpoint draws as an overview that fits a
-screen (Graphviz slows down and pictures stop being readable past a few hundred nodes,
-docs/jupyter.md).
+screen (Graphviz slows down and pictures stop being readable past a few hundred nodes).
 
 The tree opens breadth-first while the drawing stays within ``max_nodes``. Nodes open or fold by
 *pattern* (their path with numbers as ``N``, see ``tree.py``): all twelve ``layer_N/output`` of a

@@ -1,4 +1,4 @@
-"""DOT text of an ObjectGraph in the TF guide's colours (format.md §7), readable unlike TF 1.x's
+"""DOT text of an ObjectGraph in the TF guide's colours, readable unlike TF 1.x's
 ``dot_graph_from_checkpoint``: names on nodes and edges, tooltips, a legend, collapsed subtrees.
 
 Every node statement carries ``class="<kind>"`` so SVG can be styled and tested, and ``id`` =

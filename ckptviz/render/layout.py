@@ -1,6 +1,6 @@
 """Lay DOT out with a Graphviz engine and export pictures.
 
-Engines, in order (docs/jupyter.md): the system ``dot`` on PATH, else the ``graphviz-pure`` package's
+Engines, in order: the system ``dot`` on PATH, else the ``graphviz-pure`` package's
 command (a static port: SVG/PNG/JPEG, no PDF). Both run as a subprocess fed DOT on stdin, which is
 all the ``graphviz`` Python package would do. DOT export needs no engine.
 """
@@ -57,8 +57,8 @@ class Engine:
         return done.stdout
 
 
-# Past this many drawn nodes Graphviz takes from seconds to minutes (docs/jupyter.md: 2000 nodes,
-# 1-2.6 s; ranks of thousands far longer) and the picture is too big to read.
+# Past this many drawn nodes Graphviz takes from seconds to minutes (a 2000-node DAG took 1-2.6 s
+# here; ranks of thousands far longer) and the picture is too big to read.
 LARGE_GRAPH = 1500
 
 

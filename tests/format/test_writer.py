@@ -75,7 +75,7 @@ def test_strings_and_variants_match_tensorflow_layout(tmp_path: Path) -> None:
         },
     )
     data = Path(prefix + ".data-00000-of-00001").read_bytes()
-    assert data[:8] == bytes.fromhex("03633f7f28616263")  # format.md appendix A
+    assert data[:8] == bytes.fromhex("03633f7f28616263")  # bytes TF 2.21 writes for this tensor
     assert data[8:12] == bytes.fromhex("0005c801")
     reader = ckptviz.open(prefix)
     assert reader.entries["abc"].crc32c == 0x199AD1C3 and reader.entries["abc"].size == 8
