@@ -26,6 +26,7 @@ from ..format import naming, storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
 from .paths import VARIABLE_VALUE, attribute_key
+from .progress import Progress, reporter
 from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ _NUMBER = re.compile(r"-(\d+)$")
 # {(index path, mtime_ns, size): computed record}: what "reads only the new ones" remembers
 _MEMORY: dict[str, dict[str, Any]] = {}
 
-Progress = Callable[[int, int], None]  # (checkpoints done, checkpoints in all)
 
 
 @dataclass
@@ -226,7 +226,7 @@ def timeline(
     paths, stamps, directory = _prefixes(run)
     cache_path = (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
-    report = _progress(progress, len(paths))
+    report = reporter(progress, len(paths), desc="timeline", unit="ckpt")
     steps: list[Step] = []
     stats: dict[str, list[StepStats | None]] = {}
     edges: dict[str, list[float]] = {}
@@ -348,20 +348,3 @@ def _save(path: str, records: dict[str, Any], live: set[str]) -> None:
     os.replace(tmp, path)
 
 
-def _progress(progress: bool | Progress | None, total: int) -> Progress:
-    if callable(progress):
-        user = progress
-        return lambda done, t: None if done < 0 else user(done, t)
-    if not progress:
-        return lambda done, t: None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, unit="ckpt", desc="timeline", leave=False)
-
-    def update(done: int, t: int) -> None:
-        if done < 0:
-            bar.close()
-        else:
-            bar.update(done - bar.n)
-
-    return update

@@ -14,6 +14,7 @@ from ..errors import CheckpointError
 from ..format import naming, storage
 from ..format.bundle import BundleReader
 from .checkpoint import Checkpoint, human_size
+from .progress import reporter
 
 
 @dataclass
@@ -98,12 +99,7 @@ def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport
     report = VerifyReport(ckpt.path)
     report.problems += shard_problems(ckpt)
     total = sum(e.nbytes for e in entries.values())
-    show = progress if progress is not None else total >= 1 << 28
-    if show:  # tqdm.auto picks the notebook bar; it warns in kernels without ipywidgets
-        from tqdm.auto import tqdm
-    else:
-        from tqdm.std import tqdm
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc="verify", disable=not show)
+    report_progress = reporter(progress, total, desc="verify", auto=total >= 1 << 28)
     for key, entry in entries.items():
         try:
             ckpt.read(key)
@@ -111,8 +107,8 @@ def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport
             report.problems.append(Problem(key, str(e)))
         report.tensors += 1
         report.checked_bytes += entry.nbytes
-        bar.update(entry.nbytes)
-    bar.close()
+        report_progress(report.checked_bytes, total)
+    report_progress(-1, total)
     try:
         graph = ckpt.graph
     except CheckpointError as e:

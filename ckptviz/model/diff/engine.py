@@ -8,7 +8,7 @@ equality only with ``fast=True``; otherwise the bytes do.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
+from ..progress import Progress, reporter
 from ..stats import is_numeric
 from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
@@ -24,7 +25,6 @@ from .result import DiffResult, Row
 from .rollup import rollup
 from .spans import bundle_reader, read_many
 
-Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
 
 
@@ -113,7 +113,7 @@ def diff(
 
     tasks = _tasks(jobs, ea, eb, fast, rank)
     total = sum(2 * rows[i].nbytes for i, _, _ in jobs)
-    report = _progress(progress, total)
+    report = reporter(progress, total, desc="diff", auto=total >= _BAR_BYTES)
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
     _open_shards(ca, [ka for _, ka, _ in jobs])  # before the threads, which would race to open them
@@ -204,21 +204,3 @@ def _open_shards(ckpt: Checkpoint, keys: list[str]) -> None:
         ckpt.read(key)
 
 
-def _progress(progress: bool | Progress | None, total: int) -> Progress:
-    """A callback for ``(done, total)``; ``done == -1`` means finished (closes a bar)."""
-    if callable(progress):
-        user = progress
-        return lambda done, t: None if done < 0 else user(done, t)
-    if progress is False or (progress is None and total < _BAR_BYTES):
-        return lambda done, t: None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc="diff", leave=False)
-
-    def update(done: int, t: int) -> None:
-        if done < 0:
-            bar.close()
-        else:
-            bar.update(done - bar.n)
-
-    return update
