@@ -41,6 +41,11 @@ def _value(key: str, meta: Any) -> Value:
     return Value(key, name, shape, int(nbytes))
 
 
+def holds_values(node: Any) -> bool:
+    """TF's test of a ``TrackableObjectGraph`` node that holds checkpoint values itself."""
+    return bool(node.attributes or node.slot_variables or node.HasField("registered_saver"))
+
+
 def values_from(entries: Mapping[str, Any]) -> dict[str, Value]:
     return {k: _value(k, m) for k, m in entries.items() if k != OBJECT_GRAPH_KEY}
 
@@ -154,11 +159,7 @@ class ObjectGraph:
         keys_of: dict[tuple[int, str], list[str]] = {}
         for key, ident in owner.items():
             keys_of.setdefault(ident, []).append(key)
-        holders = [
-            i
-            for i, node in enumerate(proto.nodes)
-            if node.attributes or node.slot_variables or node.HasField("registered_saver")
-        ]
+        holders = [i for i, node in enumerate(proto.nodes) if holds_values(node)]
         checkpointed = P.checkpointed_nodes(count, ((e.parent, e.child) for e in edges), holders)
         nodes = []
         for i, node in enumerate(proto.nodes):

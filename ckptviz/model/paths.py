@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 ATTRIBUTES = ".ATTRIBUTES"
 VARIABLE_VALUE = "VARIABLE_VALUE"
@@ -232,11 +232,3 @@ class NodePaths:
                 return self._by_special.get(path)
             node = child
         return node
-
-
-def owners_of(owner: Mapping[str, tuple[int, str]]) -> dict[int, list[str]]:
-    """``{node id: its keys}`` from an attribute-owner map."""
-    out: dict[int, list[str]] = {}
-    for key, (node, _) in owner.items():
-        out.setdefault(node, []).append(key)
-    return out

@@ -6,16 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model import paths
+from ..model.graph import holds_values
 
 
 def new_graph() -> Any:
     from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
     return TrackableObjectGraph()
-
-
-def holds_values(node: Any) -> bool:
-    return bool(node.attributes or node.slot_variables or node.HasField("registered_saver"))
 
 
 def copy_slot_links(src: Any, node: Any, new_id: Mapping[int, int]) -> None:
