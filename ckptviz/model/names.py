@@ -33,7 +33,13 @@ _SLOT_OF = " of "
 
 
 def _is_list(out: Sequence[tuple[str, int]]) -> bool:
-    return bool(out) and all(name == str(i) for i, (name, _) in enumerate(out))
+    """Items named by number (a pruned list keeps its numbers: ``1``, ``2`` without ``0``)."""
+    return bool(out) and all(name.isdigit() for name, _ in out)
+
+
+def numbered(segment: str) -> bool:
+    """A list item (``7``) or a Keras 2 layer alias (``layer_with_weights-3``, ``layer-7``)."""
+    return segment.isdigit() or (segment.startswith("layer") and segment.rpartition("-")[2].isdigit())
 
 
 class Names:
@@ -64,7 +70,10 @@ class Names:
 
     @staticmethod
     def _scope(nodes: Sequence[Node], out: Sequence[tuple[str, int]]) -> str:
-        """The layer name a node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or ``""``."""
+        """The layer name a node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or ``""``
+        (also for lists, which hold things of many owners)."""
+        if _is_list(out):
+            return ""
         scopes = {nodes[c].full_name.rpartition("/")[0] for _, c in out if nodes[c].kind == "variable"}
         scope = scopes.pop() if len(scopes) == 1 else ""
         return scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
@@ -78,9 +87,12 @@ class Names:
             node = nodes[i]
             text = f"{shown[parent]}/{segment}" if shown[parent] else segment
             grand = home.parent[parent] if parent > 0 else -1
-            if segment.isdigit() and self.scope[i] and grand >= 0 and _is_list(out[parent]):
-                name = P.escape_local_name(self.scope[i].rsplit("/", 1)[-1])  # a layer in a list
-                text = f"{shown[grand]}/{name}" if shown[grand] else name
+            if numbered(segment) and self.scope[i]:  # a layer in a list, shown by its name
+                name = P.escape_local_name(self.scope[i].rsplit("/", 1)[-1])
+                if segment.isdigit() and grand >= 0 and _is_list(out[parent]):
+                    text = f"{shown[grand]}/{name}" if shown[grand] else name
+                else:
+                    text = f"{shown[parent]}/{name}" if shown[parent] else name
             elif node.kind == "variable" and node.full_name and self.scope[parent]:
                 scope, _, last = node.full_name.rpartition("/")
                 if scope == self.scope[parent] and last:  # ``_kernel`` shown as Keras names it
@@ -98,7 +110,7 @@ class Names:
         if node.id == 0:
             return "(root)"
         shown = self.display_path[node.id] or self.home.path(node.id)
-        listed = any(segment.isdigit() for segment in self.home.path(node.id).split("/"))
+        listed = any(numbered(segment) for segment in self.home.path(node.id).split("/"))
         if listed and node.kind == "variable" and node.full_name and full_names.get(node.full_name) == 1:
             return node.full_name  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
         return shown
@@ -133,8 +145,8 @@ class Names:
                 add(text, i)
         layers: dict[str, list[int]] = {}
         for i, scope in enumerate(self.scope):
-            if scope:
-                layers.setdefault(scope, []).append(i)
+            for name in {scope, scope.rsplit("/", 1)[-1]} - {""}:
+                layers.setdefault(name, []).append(i)
         for scope, ids in layers.items():  # ``conv2_block1_1_conv``: a layer by its name
             if len(ids) == 1:
                 add(scope, ids[0])
