@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.checkpoint import human_size
 from ..model.graph import ObjectGraph
+from ..model.paths import escape_local_name, unescape_local_name
 from ..model.records import Slot
 
 if TYPE_CHECKING:
@@ -29,16 +30,15 @@ def plural(n: int, word: str) -> str:
 
 
 def node_name(graph: ObjectGraph, node_id: int, local: str, slot_of: Mapping[int, Slot]) -> str:
-    """The name a node is drawn with: ``(root)``; a slot as ``momentum of conv1_conv/kernel``; a list
-    item with the layer or variable it holds (``3: conv1_bn``, ``212: conv1_conv/kernel``)."""
+    """The name a node is drawn with: ``(root)``; a slot as ``momentum of conv1_conv/kernel``; an
+    object by the last part of its display path: a layer in a list by its name (``conv1_bn``, not
+    ``3``), a Keras variable as Keras names it (``kernel``, not ``_kernel``)."""
     if node_id == 0:
         return "(root)"
     if node_id in slot_of:
         return graph.display_name(node_id)
-    node = graph.nodes[node_id]
-    if local.isdigit() and graph.object_based:
-        known = node.full_name if node.kind in ("variable", "slot") else graph.common_scope(node_id)
-        return f"{local}: {known}" if known else local
+    if graph.object_based and graph.names.home.segment[node_id] == escape_local_name(local):
+        return unescape_local_name(graph.display_path(node_id).rsplit("/", 1)[-1])  # drawn on its home edge
     return local
 
 
