@@ -232,12 +232,13 @@ def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str
     from .render.report import _sort_key
 
     rows = [r for r in sorted(result.rows, key=_sort_key) if not only or r.status in only]
-    width = min(70, max((len(r.key) for r in result.rows), default=3))
-    lines = [f"{'key':<{width}}  {'status':<9}  {'dtype':<9}  {'shape':<14}  {'rel.change':>10}  "
+    width = min(70, max((len(r.name or r.key) for r in result.rows), default=4))
+    lines = [f"{'name':<{width}}  {'status':<9}  {'dtype':<9}  {'shape':<14}  {'rel.change':>10}  "
              f"{'changed':>8}  {'max|Δ|':>10}  note"]  # fmt: skip
     for r in rows[:limit]:
         d = r.delta
-        key = r.key if len(r.key) <= width else "…" + r.key[-width + 1 :]
+        name = r.name or r.key
+        key = name if len(name) <= width else "…" + name[-width + 1 :]
         dtype = r.dtype_a if r.dtype_a == r.dtype_b else f"{r.dtype_a or '-'}>{r.dtype_b or '-'}"
         shape = "[" + ",".join(map(str, r.shape_b if r.shape_b is not None else r.shape_a or ())) + "]"
         if r.shape_changed:

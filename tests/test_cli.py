@@ -65,7 +65,7 @@ def test_diff_exit_status_like_diff(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", str(RUN / "ckpt-2"), str(RUN / "ckpt-12"), "--only", "changed"]) == 1
     out = capsys.readouterr().out
     table = out.split("\n\n")[0].splitlines()
-    assert table[0].startswith("key") and "frozen" not in table[1]  # most changed first, unchanged hidden
+    assert table[0].startswith("name") and "frozen" not in table[1]  # most changed first, unchanged hidden
     assert "model/frozen " in out and "frozen" in out.split("subtree")[1]
 
 

@@ -227,6 +227,10 @@ class Checkpoint:
             )
         return out
 
+    def known_names(self) -> dict[str, str]:
+        """``{key: the name people know}`` for the keys whose name is not the key itself."""
+        return {r.key: r.name for r in self.entry_records() if r.name != r.key}
+
     # -- the directory around it ---------------------------------------------------------------
 
     @property

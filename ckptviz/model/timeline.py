@@ -67,6 +67,10 @@ class Timeline:
     stats: dict[str, list[StepStats | None]]
     edges: dict[str, list[float]]
     options: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # key -> the name people know, where it differs
+
+    def name(self, key: str) -> str:
+        return self.names.get(key, key)
 
     @property
     def variables(self) -> list[str]:
@@ -131,6 +135,7 @@ class Timeline:
                 for key, per in self.stats.items()
             },
             "options": dict(self.options),
+            "names": {k: self.names[k] for k in self.stats if k in self.names},
         }
 
     def refresh(self, **overrides: Any) -> Timeline:
@@ -234,12 +239,14 @@ def timeline(
     prev_sig = ""
     select = _selector(variables)
     n_workers = workers or min(4, os.cpu_count() or 1)
+    names: dict[str, str] = {}
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
         sig = _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
         record = _MEMORY.get(key) or disk.get(key)
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
+            names.update(record.get("names", {}))
             per = {k: StepStats(**v) for k, v in record["stats"].items()}
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
@@ -260,7 +267,9 @@ def timeline(
                 "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
                 "stats": {k: v.to_dict() for k, v in per.items()},
                 "edges": {k: edges[k] for k in per},
+                "names": {k: v for k, v in ckpt.known_names().items() if k in per},
             }
+            names.update(record["names"])
             _MEMORY[key] = disk[key] = record
         for k, st in per.items():
             stats.setdefault(k, [None] * i).append(st)
@@ -276,7 +285,7 @@ def timeline(
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths})
     options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
-    return Timeline(run, steps, stats, edges, options)
+    return Timeline(run, steps, stats, edges, options, names)
 
 
 def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:

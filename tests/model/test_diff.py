@@ -73,7 +73,14 @@ def test_rollups_flag_the_frozen_layer_and_sum_like_numpy() -> None:
     assert hidden.params == sum(a[k].size for k in keys)
     assert hidden.changed_params == sum(int(np.count_nonzero(a[k] != b[k])) for k in keys)
     # Adam's slots count under the optimizer, not under the layer whose variable they follow
-    assert by_path["optimizer"].keys == 2 + 8  # iterations, learning rate, 2 slots × 4 variables
+    # ... and the 4 trainable weights it tracks count there too, said to be shared with the model
+    assert by_path["optimizer"].keys == 2 + 8 + 4  # iterations, learning rate, 2 slots × 4 variables
+    trainable = sum(by_path[f"model/{layer}/{v}"].params for layer in ("hidden", "head") for v in ("kernel", "bias"))
+    assert by_path["optimizer"].shared_params == trainable
+    root, model = by_path[""], by_path["model"]
+    rest = by_path["global_step"].params + by_path["save_counter"].params
+    assert root.params == model.params + by_path["optimizer"].params - trainable + rest  # each key once
+    assert model.params == sum(a[k].size for k in a if k.startswith("model/"))
     assert "model/frozen" in result.summary()
     assert [r.path for r in result.exploded()] == [p for p, r in by_path.items() if r.exploded]
 
