@@ -143,11 +143,12 @@ class Names:
         for i in range(len(self.name)):
             for text in (self.name[i], self.display_path[i], home.path(i)):
                 add(text, i)
-        layers: dict[str, list[int]] = {}
+        layers: dict[str, list[int]] = {}  # a layer by its name; any object by the name drawn on it
         for i, scope in enumerate(self.scope):
-            for name in {scope, scope.rsplit("/", 1)[-1]} - {""}:
+            drawn = P.unescape_local_name(self.display_path[i].rsplit("/", 1)[-1])
+            for name in {scope, scope.rsplit("/", 1)[-1], drawn} - {""}:
                 layers.setdefault(name, []).append(i)
-        for scope, ids in layers.items():  # ``conv2_block1_1_conv``: a layer by its name
-            if len(ids) == 1:
-                add(scope, ids[0])
+        for name, ids in layers.items():  # only where it names one object
+            if len(set(ids)) == 1:
+                add(name, ids[0])
         return index
