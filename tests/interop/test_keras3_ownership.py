@@ -146,3 +146,22 @@ def test_resnet50_exclude_optimizer_keeps_every_weight(resnet50: str, tmp_path: 
         path = f"model/{v.path}"
         assert np.array_equal(v.numpy(), kept.read(path)), path
     assert os.path.getsize(resnet50 + ".data-00000-of-00001") > 290 * 2**20
+
+
+def test_excluding_a_layer_drops_what_it_owns_wherever_else_it_is_listed(tmp_path: Path) -> None:
+    """The optimizer lists the head's weights too; excluding the head drops them (and their slots),
+    so a model with a new head and its optimizer restore everything else without a shape clash."""
+    source = ckptviz.open(prefix("functional"))
+    head = source.graph.resolve("model/head")
+    owned = {source.graph.resolve(n).id for n in ("head/kernel", "head/bias")}
+    out = source.select(exclude="model/head")
+    left = {source.graph.owner[k][0] for k in out.keys_map.values() if k in source.graph.owner}
+    assert not left & (owned | {head.id})
+    slots = {s.slot_id for s in source.graph.slots if s.variable_id in owned}
+    assert len(slots) == 4 and not left & slots
+    assert len(out) == len(source.entries) - 1 - 2 - 4  # the graph is rewritten, not counted
+    out.save(tmp_path / "no_head")
+    fresh = objects("functional", head=3)
+    fresh.read(str(tmp_path / "no_head")).expect_partial()  # no shape clash anywhere
+    hidden = ckptviz.open(str(tmp_path / "no_head")).read("hidden/kernel")
+    assert np.array_equal(fresh.model.get_layer("hidden").kernel.numpy(), hidden)
