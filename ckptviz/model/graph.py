@@ -99,10 +99,10 @@ class ObjectGraph:
     def from_keys(cls, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
         """A scope tree of a name-based checkpoint's keys (TF1 ``Saver``), with TF1 slots linked."""
         from .scopes import build_scope_tree
-        from .slots import keras_file_optimizers
+        from .slots import keras_file_optimizers, keras_file_slots
 
         nodes, edges, slots, paths = build_scope_tree(values_from(entries))
-        keras_file_optimizers(nodes, edges)
+        slots += keras_file_slots(nodes, edges, keras_file_optimizers(nodes, edges))
         return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod

@@ -20,6 +20,7 @@ resolves) is accepted back by ``Names.find``, so any name a face prints can be t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,12 @@ if TYPE_CHECKING:
     from .graph import ObjectGraph
 
 _SLOT_OF = " of "
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """``layer_2`` < ``layer_10`` < ``layer_a``: runs of digits compare as numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name) if p)
 
 
 def _is_list(out: Sequence[tuple[str, int]]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .names import natural_key
 from .paths import VARIABLE_VALUE
 from .records import Edge, Node, Slot
 
@@ -104,6 +105,73 @@ def keras_file_optimizers(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[
             node.kind = "optimizer"
             marked.append(node.id)
     return marked
+
+
+# Per-variable state of Keras 3 optimizers, in the order ``build`` creates it, by count per variable.
+_KERAS_FILE_SLOTS = {1: ("momentum",), 2: ("momentum", "velocity"), 3: ("momentum", "velocity", "velocity_hat")}
+
+
+def keras_file_slots(nodes: Sequence[Node], edges: Sequence[Edge], optimizers: Sequence[int]) -> list[Slot]:
+    """Slots of a Keras 3 ``.weights.h5`` optimizer (``optimizer/vars/N``: the count, the learning
+    rate, then ``k`` states per trainable variable, in training order), linked to the model's
+    variables (``layers/<name>/vars/N``, layers in natural name order, which is creation order for
+    Keras' own names). Linked only when every state finds its variable by shape, in order; the
+    node kinds become ``slot``. Keras writes no slot names: Adam's and SGD's (the defaults) are used."""
+    children: list[list[Edge]] = [[] for _ in nodes]
+    for e in edges:
+        children[e.parent].append(e)
+    out: list[Slot] = []
+    for opt in optimizers:
+        own = {e.local_name: e.child for e in children[opt]}
+        state = (_numbered(own["vars"], children) or [])[2:] if "vars" in own else []
+        model = _model_variables(nodes, children, opt)
+        for k, names in _KERAS_FILE_SLOTS.items():
+            links = _align(nodes, state, model, k)
+            if links is not None:
+                for group, var in links:
+                    out.extend(Slot(opt, var, names[j], slot, True) for j, slot in enumerate(group))
+                break
+    for s in out:
+        nodes[s.slot_id].kind = "slot"
+    return out
+
+
+def _model_variables(nodes: Sequence[Node], children: list[list[Edge]], opt: int) -> list[int]:
+    """Every ``…/vars/N`` variable outside the optimizer, layers in natural order, N by number."""
+    out: list[int] = []
+
+    def walk(node: int) -> None:
+        kids = sorted(children[node], key=lambda e: natural_key(e.local_name))
+        for e in kids:
+            if e.child == opt:
+                continue
+            if e.local_name == "vars" and (items := _numbered(e.child, children)) is not None:
+                out.extend(i for i in items if is_variable(nodes[i]))
+            else:
+                walk(e.child)
+
+    walk(0)
+    return out
+
+
+def _align(nodes: Sequence[Node], state: list[int], model: list[int], k: int) -> list[tuple[list[int], int]] | None:
+    """``k`` states per variable, each group of one shape, matched in order to model variables of
+    that shape (non-trainable ones are skipped); None unless every group matches."""
+    if not state or len(state) % k:
+        return None
+    groups = [state[i : i + k] for i in range(0, len(state), k)]
+    links, at = [], 0
+    for group in groups:
+        shape = nodes[group[0]].shape
+        if any(nodes[i].shape != shape for i in group):
+            return None
+        while at < len(model) and nodes[model[at]].shape != shape:
+            at += 1
+        if at == len(model):
+            return None
+        links.append((group, model[at]))
+        at += 1
+    return links
 
 
 def _numbered(node_id: int, children: list[list[Edge]]) -> list[int] | None:
