@@ -221,7 +221,7 @@ class Checkpoint:
                     e.nbytes,
                     e.shard,
                     node.id if node else None,
-                    node.path if node else None,
+                    graph.display_path(node.id) if node else None,
                     node.kind if node else None,
                 )
             )

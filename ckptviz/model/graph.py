@@ -325,12 +325,12 @@ class ObjectGraph:
         """The name people know: a Keras variable's path (``conv1_conv/kernel``) where the key says
         ``optimizer/_trainable_variables/212``, a slot as ``momentum of conv1_conv/kernel``, else
         the display path."""
-        return self.names.name[node_id]
+        return self.names.name(node_id)
 
     def display_path(self, node_id: int) -> str:
         """The home path with layers by name: ``model/conv1_conv/kernel`` for
         ``model/_operations/2/_kernel``; ``""`` for the root."""
-        return self.names.display_path[node_id]
+        return self.names.display_path(node_id)
 
     def home_path(self, node_id: int) -> str:
         """The shortest path that avoids optimizers (TF's key path is the first one found)."""

@@ -51,7 +51,8 @@ def numbered(segment: str) -> bool:
 
 class Names:
     """Home paths, display paths and display names of every node of ``graph``, and the index that
-    reads any of them back. Built once per graph, in linear time."""
+    reads any of them back. Built once per graph in linear time and memory: like ``NodePaths``, a
+    display path is kept as a parent and a segment per node and joined on request."""
 
     def __init__(self, graph: ObjectGraph) -> None:
         nodes = graph.nodes
@@ -63,17 +64,17 @@ class Names:
             self.home.special = dict(graph.paths.special)
         self._graph = graph
         self.scope = [self._scope(nodes, out[i]) for i in range(count)]
-        self.display_path = self._display_paths(nodes, out)
-        full_names: dict[str, int] = {}
+        self._parent = [-1] * count  # the display path's parent: a layer in a list skips the list
+        self._segment = [""] * count
+        self._listed = [False] * count  # the home path runs through a list item
+        self._link(nodes, out)
+        self._full_names: dict[str, int] = {}
         for n in nodes:
             if n.kind in ("variable", "slot") and n.full_name:
-                full_names[n.full_name] = full_names.get(n.full_name, 0) + 1
-        own = [self._name(n, full_names) for n in nodes]
-        self.name = list(own)
-        for s in graph.slots:  # ``momentum of conv1_conv/kernel``; a slot's slot names no chain
-            if s.variable_id != s.slot_id:
-                self.name[s.slot_id] = f"{s.slot_name}{_SLOT_OF}{own[s.variable_id]}"
-        self._index: dict[str, int] | None = None
+                self._full_names[n.full_name] = self._full_names.get(n.full_name, 0) + 1
+        self._slot_of = {s.slot_id: s for s in graph.slots if s.slot_id != s.variable_id}
+        self._kids: dict[int, dict[str, int]] | None = None
+        self._labels: dict[str, int] | None = None
 
     @staticmethod
     def _scope(nodes: Sequence[Node], out: Sequence[tuple[str, int]]) -> str:
@@ -85,51 +86,67 @@ class Names:
         scope = scopes.pop() if len(scopes) == 1 else ""
         return scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
 
-    def _display_paths(self, nodes: Sequence[Node], out: list[list[tuple[str, int]]]) -> list[str]:
+    def _link(self, nodes: Sequence[Node], out: list[list[tuple[str, int]]]) -> None:
         home = self.home
-        shown = [""] * len(nodes)
-        taken: set[str] = set()
+        taken: set[tuple[int, str]] = set()  # (display parent, segment): unique pairs, unique paths
         for i in home.order[1:]:
             parent, segment = home.parent[i], home.segment[i]
-            node = nodes[i]
-            text = f"{shown[parent]}/{segment}" if shown[parent] else segment
+            self._listed[i] = self._listed[parent] or numbered(segment)
+            at, text = parent, segment
             grand = home.parent[parent] if parent > 0 else -1
             if numbered(segment) and self.scope[i]:  # a layer in a list, shown by its name
-                name = P.escape_local_name(self.scope[i].rsplit("/", 1)[-1])
+                text = P.escape_local_name(self.scope[i].rsplit("/", 1)[-1])
                 if segment.isdigit() and grand >= 0 and _is_list(out[parent]):
-                    text = f"{shown[grand]}/{name}" if shown[grand] else name
-                else:
-                    text = f"{shown[parent]}/{name}" if shown[parent] else name
-            elif node.kind == "variable" and node.full_name and self.scope[parent]:
-                scope, _, last = node.full_name.rpartition("/")
+                    at = grand
+            elif nodes[i].kind == "variable" and nodes[i].full_name and self.scope[parent]:
+                scope, _, last = nodes[i].full_name.rpartition("/")
                 if scope == self.scope[parent] and last:  # ``_kernel`` shown as Keras names it
-                    text = f"{shown[parent]}/{P.escape_local_name(last)}" if shown[parent] else last
-            if text in taken:  # never two objects under one shown path
-                text = home.path(i)
-            shown[i] = text
-            taken.add(text)
-        for i in range(1, len(nodes)):
-            if not home.reachable[i]:  # a recorded slot variable, or an orphan
-                shown[i] = home.path(i)
-        return shown
+                    text = P.escape_local_name(last)
+            if (at, text) in taken:  # never two objects under one shown path
+                at, text = parent, segment
+            if (at, text) in taken:
+                text = f"{segment}[{i}]"
+            taken.add((at, text))
+            self._parent[i], self._segment[i] = at, text
 
-    def _name(self, node: Node, full_names: dict[str, int]) -> str:
-        if node.id == 0:
+    # -- names, on request -----------------------------------------------------------------------
+
+    def display_path(self, node_id: int) -> str:
+        if node_id and not self.home.reachable[node_id]:  # a recorded slot variable, or an orphan
+            return self.home.path(node_id)
+        parts = []
+        while node_id > 0:
+            parts.append(self._segment[node_id])
+            node_id = self._parent[node_id]
+        return "/".join(reversed(parts))
+
+    def name(self, node_id: int) -> str:
+        """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
+        through a list; else the display path. A slot's slot names no chain of slots."""
+        slot = self._slot_of.get(node_id)
+        if slot is not None:
+            return f"{slot.slot_name}{_SLOT_OF}{self._own_name(slot.variable_id)}"
+        return self._own_name(node_id)
+
+    def _own_name(self, node_id: int) -> str:
+        node = self._graph.nodes[node_id]
+        if node_id == 0:
             return "(root)"
-        shown = self.display_path[node.id] or self.home.path(node.id)
-        listed = any(numbered(segment) for segment in self.home.path(node.id).split("/"))
-        if listed and node.kind == "variable" and node.full_name and full_names.get(node.full_name) == 1:
+        if self._listed[node_id] and node.kind == "variable" and self._full_names.get(node.full_name) == 1:
             return node.full_name  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
-        return shown
+        return self.display_path(node_id)
 
     # -- reading names back ----------------------------------------------------------------------
 
     def find(self, name: str) -> int | None:
-        """The node a shown name means: a display name, display path, home path or layer name."""
-        if self._index is None:
-            self._index = self._build_index()
-        found = self._index.get(name.strip("/") if _SLOT_OF not in name else name)
-        if found is None and _SLOT_OF in name:  # ``momentum of <any name of the variable>``
+        """The node a shown name means: a display path, a layer's or a drawn label's name (where
+        it names one object), or ``<slot> of <any name of the variable>``."""
+        found = self._walk(name.strip("/"))
+        if found is None:
+            if self._labels is None:
+                self._labels = self._label_index()
+            found = self._labels.get(name)
+        if found is None and _SLOT_OF in name:
             slot_name, _, variable = name.partition(_SLOT_OF)
             var = self._graph.lookup(variable)
             if var is not None:
@@ -139,23 +156,28 @@ class Names:
                 )
         return found
 
-    def _build_index(self) -> dict[str, int]:
-        index: dict[str, int] = {}
-        home = self.home
+    def _walk(self, path: str) -> int | None:
+        """Follow display segments from the root: linear in the path, whatever the graph's depth."""
+        if not path:
+            return None
+        if self._kids is None:
+            kids: dict[int, dict[str, int]] = {}
+            for i in self.home.order[1:]:
+                kids.setdefault(self._parent[i], {})[self._segment[i]] = i
+            self._kids = kids
+        node = 0
+        for segment in path.split("/"):
+            nxt = self._kids.get(node, {}).get(segment)
+            if nxt is None:
+                return None
+            node = nxt
+        return node
 
-        def add(text: str, i: int) -> None:
-            if text:
-                index.setdefault(text, i)  # the first node keeps a name two would share
-
-        for i in range(len(self.name)):
-            for text in (self.name[i], self.display_path[i], home.path(i)):
-                add(text, i)
-        layers: dict[str, list[int]] = {}  # a layer by its name; any object by the name drawn on it
+    def _label_index(self) -> dict[str, int]:
+        """Layer names and drawn labels that name exactly one object."""
+        seen: dict[str, set[int]] = {}
         for i, scope in enumerate(self.scope):
-            drawn = P.unescape_local_name(self.display_path[i].rsplit("/", 1)[-1])
-            for name in {scope, scope.rsplit("/", 1)[-1], drawn} - {""}:
-                layers.setdefault(name, []).append(i)
-        for name, ids in layers.items():  # only where it names one object
-            if len(set(ids)) == 1:
-                add(name, ids[0])
-        return index
+            drawn = P.unescape_local_name(self._segment[i])
+            for text in {scope, scope.rsplit("/", 1)[-1], drawn} - {""}:
+                seen.setdefault(text, set()).add(i)
+        return {text: ids.pop() for text, ids in seen.items() if len(ids) == 1}

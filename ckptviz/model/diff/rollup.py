@@ -72,7 +72,7 @@ def _structure(
     also: list[tuple[str, str]] = []
     if ckpt.is_object_based:
         graph = ckpt.graph
-        shown = graph.names.display_path
+        shown = [graph.display_path(i) for i in range(len(graph.nodes))]
         for node in graph.nodes:
             if not (node.reachable or node.values):
                 continue
