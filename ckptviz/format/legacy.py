@@ -21,9 +21,10 @@ from ..errors import (
     ClosedCheckpointError,
     CorruptCheckpointError,
     KeyNotFoundError,
+    LfsPointerError,
     UnsupportedCheckpointError,
 )
-from . import slices, storage, tensor_proto
+from . import lfs, slices, storage, tensor_proto
 from .bundle import Entry
 from .dtypes import DType, from_enum
 from .shapes import MAX_RANK, check_shape
@@ -99,6 +100,8 @@ class V1Reader:
                 path,
                 0,
             ) from None
+        if data.startswith(lfs.POINTER_MAGIC):
+            raise LfsPointerError(lfs.message(path), path)
         if len(data) < FOOTER_SIZE or data[-8:] != MAGIC:
             raise CorruptCheckpointError(
                 "not a TensorFlow checkpoint: no .index file for this prefix, and not a V1 checkpoint "

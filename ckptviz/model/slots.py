@@ -45,10 +45,10 @@ def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot])
     children: list[list[Edge]] = [[] for _ in nodes]
     for e in edges:
         children[e.parent].append(e)
-    optimizers = {s.optimizer_id for s in recorded}
+    optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(nodes, edges, children)
     slots = list(recorded)
     for node in nodes:
-        if node.id not in optimizers and looks_like_optimizer(node, nodes, children):
+        if looks_like_optimizer(node, nodes, children):
             optimizers.add(node.id)
             slots.extend(infer_slots(node.id, nodes, children))
     slot_ids = {s.slot_id for s in slots}
@@ -62,6 +62,20 @@ def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot])
         else:
             node.kind = "other"
     return slots
+
+
+def declared_optimizers(nodes: Sequence[Node], edges: Sequence[Edge], children: list[list[Edge]]) -> set[int]:
+    """Objects a model or checkpoint holds as ``optimizer`` or ``<something>_optimizer`` (Keras'
+    ``Model.optimizer``, the guides' ``generator_optimizer``, a loss-scale wrapper's
+    ``inner_optimizer``), even with nothing in them yet: Keras 2 saves an optimizer that has not
+    taken its first step as an empty node."""
+    return {
+        e.child
+        for e in edges
+        if (e.local_name == "optimizer" or e.local_name.endswith("_optimizer"))
+        and not is_variable(nodes[e.child])
+        and _list_items(e.child, children) is None
+    }
 
 
 def looks_like_optimizer(node: Node, nodes: Sequence[Node], children: list[list[Edge]]) -> bool:
