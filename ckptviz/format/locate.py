@@ -37,6 +37,13 @@ def _wrong_file(path: str) -> str | None:
         latest = naming.latest_checkpoint(directory)
         hint = f" (its latest is {storage.basename(latest)!r})" if latest else ""
         return f"{path} is the 'checkpoint' state file; pass its directory {directory!r}{hint} or a prefix"
+    if ".tempstate" in name:  # TF's BundleWriter writes FILE.tempstateN, then renames it to FILE
+        prefix = path.split(".tempstate")[0].removesuffix(".index")
+        prefix = (naming.split_data_file(prefix) or (prefix,))[0]
+        return (
+            f"{path} is a temporary file of a save that was interrupted or is still running; "
+            f"pass the checkpoint prefix {prefix!r}"
+        )
     if name.endswith(".meta"):
         return f"{path} is a TF1 MetaGraph (the graph, no values); pass the checkpoint prefix {path[:-5]!r}"
     if name in ("saved_model.pb", "saved_model.pbtxt"):
