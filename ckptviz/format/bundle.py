@@ -29,7 +29,7 @@ from ..errors import (
 )
 from . import crc, lfs, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
-from .shapes import check_shape
+from .shapes import check_shape, numpy_problem
 from .table import TableReader
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
@@ -348,11 +348,21 @@ class BundleReader:
         entry = entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, entries)
+        self._check_numpy(entry)
         if entry.slices:
             return self._read_sliced(entry)
         return self.read_entry(entry)
 
+    def _check_numpy(self, entry: Entry) -> None:
+        problem = numpy_problem(entry.shape)
+        if problem:
+            raise UnsupportedCheckpointError(
+                f"{self.index_path} at byte {self._where.get(entry.key, 0)}: cannot read {entry.key!r}, "
+                f"a tensor of {problem}"
+            )
+
     def read_entry(self, entry: Entry) -> np.ndarray:
+        self._check_numpy(entry)
         dtype = entry.dtype
         if dtype.is_fixed_width:
             return self._read_fixed(entry)
