@@ -14,9 +14,21 @@ BUNDLES = [f for f in harness.FIXTURES if f[0] == "bundle"]
 
 
 def _variant_with_counts_or_ranks_numpy_cannot_hold(b: mutate.Bundle, rng: random.Random) -> bool:
-    """Variant payloads whose TensorProtos' fills disagree with their shapes, or whose rank is
-    above numpy's 64: ``bad_tensor_proto`` draws both, so draw until one is stored."""
-    return mutate.m_variant(b, rng)
+    """A variant tensor whose payload's TensorProtos hold more values than their shape has
+    elements, or a rank above numpy's 64."""
+    from ckptviz.format.protos.ckptviz_format_pb2 import TensorProto, VariantTensorDataProto
+    from tests.fuzz.encoding import variant_bytes
+
+    key = next(k for k in b.entry_keys() if not b.entry(k).slices)
+    tensor = TensorProto(dtype=rng.choice([1, 3, 7]))
+    for _ in range(rng.choice([65, 100, 1])):
+        tensor.tensor_shape.dim.add().size = 1
+    filler = {1: tensor.float_val, 3: tensor.int_val, 7: tensor.string_val}[tensor.dtype]
+    filler.extend([b"x" if tensor.dtype == 7 else 1] * rng.choice([1, 2, 5]))
+    payload = VariantTensorDataProto(type_name="tensorflow::Iterator", tensors=[tensor]).SerializeToString()
+    data, masked = variant_bytes([payload])
+    b.point(key, data, masked, dtype=21, dims=[1])
+    return False
 
 
 CLASSES = {
