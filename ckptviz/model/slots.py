@@ -33,6 +33,39 @@ _INTEGER = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uin
 _NOT_SLOT_LISTS = {"_variables", "variables", "_trainable_variables", "_trainable_variables_indices"}
 # tf_keras new optimizers name slots "<Optimizer>/<slot>/<variable name>" ("Adam/m/dense/kernel").
 _TFKERAS_NAME = re.compile(r"^[^/]+/(?P<slot>[^/]+)/(?P<var>.+)$")
+# A slot of a slot (an optimizer's state tracked by another optimizer) is rare; names and paths
+# are built through the chain, so a deeper one, or a cycle, is refused as damage.
+MAX_SLOT_NESTING = 8
+
+
+def slot_nesting_problem(recorded: Sequence[Slot]) -> str | None:
+    """Why the recorded slots cannot be named (a cycle, or a chain of slots of slots deeper than
+    ``MAX_SLOT_NESTING``), or None. Linear: each slot's depth is computed once, without recursion."""
+    by_slot: dict[int, list[Slot]] = {}
+    for s in recorded:
+        by_slot.setdefault(s.slot_id, []).append(s)
+    depth: dict[int, int] = {}
+    for start in by_slot:
+        stack, on_path = [(start, False)], set()
+        while stack:
+            node, finished = stack.pop()
+            refs = [r for s in by_slot[node] for r in (s.variable_id, s.optimizer_id)]
+            if finished:
+                on_path.discard(node)
+                depth[node] = 1 + max((depth.get(r, 0) for r in refs), default=0)
+                if depth[node] > MAX_SLOT_NESTING:
+                    return f"slot variable {node} is a slot of a slot more than {MAX_SLOT_NESTING} levels deep"
+                continue
+            if node in depth:
+                continue
+            on_path.add(node)
+            stack.append((node, True))
+            for r in refs:
+                if r in on_path:
+                    return f"slot variable {node} is, through slots of slots, a slot of itself (node {r})"
+                if r in by_slot and r not in depth:
+                    stack.append((r, False))
+    return None
 
 
 def is_variable(node: Node) -> bool:
