@@ -26,7 +26,13 @@ from .format.dtypes import DType, as_dtype
 from .format.naming import CheckpointState
 from .format.tensor_proto import Variant
 from .model.checkpoint import Checkpoint, open
-from .model.reader import CheckpointReader, get_checkpoint_state, latest_checkpoint, list_variables, load_checkpoint
+from .model.reader import (
+    CheckpointReader,
+    get_checkpoint_state,
+    latest_checkpoint,
+    list_variables,
+    load_checkpoint,
+)
 
 # Writing, restoring and drawing load on first use, so `import ckptviz` stays cheap.
 _LAZY = {

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 import ckptviz
-from ckptviz.errors import CheckpointError, CorruptCheckpointError, LfsPointerError, MissingDataError, NotARegularFileError
+from ckptviz.errors import (
+    CheckpointError,
+    CorruptCheckpointError,
+    LfsPointerError,
+    MissingDataError,
+    NotARegularFileError,
+)
 from ckptviz.format import naming
 from tests.conftest import DATA
 

@@ -91,7 +91,7 @@ def test_chains_of_slots_of_slots_are_refused(length: int, cycle: bool) -> None:
     from ckptviz.errors import CorruptCheckpointError
     from ckptviz.model.graph import ObjectGraph
 
-    with pytest.raises(CorruptCheckpointError, match="slot of (a slot|itself)") as info:
+    with pytest.raises(CorruptCheckpointError, match=r"slot of (a slot|itself)") as info:
         ObjectGraph.from_proto(_graph_with_slot_chain(length, cycle), {}, source="ckpt", where=("ckpt.data-00000-of-00001", 40))
     assert info.value.path == "ckpt.data-00000-of-00001" and info.value.offset == 40
 

@@ -45,7 +45,7 @@ def test_keys_dtypes_shapes_and_values_as_tensorflow_read_them(record: dict[str,
     for k in keys:
         error = k.get("get_tensor_error", "")
         if "No such file" in error:  # the data file was not copied: TF lists the key, cannot read it
-            with pytest.raises(MissingDataError, match="data file .* is missing") as raised:
+            with pytest.raises(MissingDataError, match=r"data file .* is missing") as raised:
                 reader.get_tensor(k["key"])
             assert raised.value.path.endswith(error.rsplit(";", 1)[0].rsplit("/", 1)[-1])
             continue
@@ -101,7 +101,7 @@ def test_index_only_checkpoints_list_loudly(record: dict[str, Any]) -> None:
 def test_git_lfs_pointers_say_how_to_fetch(record: dict[str, Any]) -> None:
     assert "bad magic" in record["tf_error"]  # what TF says; ckptviz says what the file is
     for path in [str(WILD / record["prefix"])] + [str(WILD / f["path"]) for f in record["files"]]:
-        with pytest.raises(LfsPointerError, match="Git LFS pointer.*git lfs pull"):
+        with pytest.raises(LfsPointerError, match=r"Git LFS pointer.*git lfs pull"):
             ckptviz.open(path)
 
 
