@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 
 import ckptviz
 from ckptviz.widgets import DiffView
+from ckptviz.widgets import diff as diff_widget
 
 from .conftest import GUIDE, click
 
@@ -43,16 +47,26 @@ def test_rollup_and_per_key_detail() -> None:
     assert sum(view.detail["delta"]["histogram"]["counts"]) == a.size
 
 
-def test_cancel_and_bad_paths_are_messages() -> None:
+def test_cancel_and_bad_paths_are_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     view = DiffView(GUIDE)
     click(view, do="compare")
     assert "type the path of a checkpoint" in view.error
     view.other = "/no/such/ckpt"
     click(view, do="compare")
     assert "/no/such/ckpt" in view.error
+    # The diff waits until Cancel was clicked: however fast or loaded the machine, it is cancelled.
+    clicked = threading.Event()
+    real = diff_widget.run_diff
+
+    def after_the_click(other: Any, this: Any, task: Any) -> Any:
+        assert clicked.wait(60)
+        return real(other, this, task)
+
+    monkeypatch.setattr(diff_widget, "run_diff", after_the_click)
     view.other = OLD
     click(view, do="compare")
     click(view, do="cancel")
+    clicked.set()
     view.join()
     assert view.status == "diff: cancelled" and view.counts == {}
 
