@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
 import pytest
 
 import ckptviz
@@ -78,3 +79,16 @@ def test_the_explorer_colours_its_graph_by_change() -> None:
     fills = {n["id"]: n["fill"] for n in ex.graph.drawing["nodes"]}
     kernel = ex.source.find("net/l1/kernel")
     assert fills[kernel] != ckptviz.render.dot.FILLS["variable"]
+
+
+def test_at_most_rollups_objects_are_sent_the_most_changed_first(tmp_path: Any) -> None:
+    from ckptviz.widgets.diff import ROLLUPS
+
+    a = {f"layer{i:03d}/w": np.ones(4, np.float32) for i in range(ROLLUPS + 40)}
+    b = {k: v * (1 + (int(k[5:8]) + 1) / 100) for k, v in a.items()}  # later layers change more
+    ckptviz.write_checkpoint(tmp_path / "a", a)
+    ckptviz.write_checkpoint(tmp_path / "b", b)
+    view = compared(DiffView(str(tmp_path / "b"), other=str(tmp_path / "a")))
+    shown = [r["path"] for r in view.rollups]
+    assert len(shown) == ROLLUPS and shown[0].startswith(f"layer{ROLLUPS + 39:03d}")
+    assert not any(p.startswith("layer000") for p in shown)
