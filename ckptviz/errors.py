@@ -126,6 +126,10 @@ class CheckpointWarning(UserWarning):
     """Something the user should know that is not an error (a conversion that drops keys)."""
 
 
+class MissingDataWarning(CheckpointWarning):
+    """An index-only checkpoint: keys are listed and objects drawn from the index alone."""
+
+
 class DroppedKeysWarning(CheckpointWarning):
     """A conversion leaves keys out because the target format has no place for them."""
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import CheckpointError, CheckpointWarning, KeyNotFoundError, MissingDataError
+from ..errors import CheckpointError, KeyNotFoundError, MissingDataError, MissingDataWarning
 from ..format import naming, storage
 from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
@@ -191,7 +191,7 @@ class Checkpoint:
                 warnings.warn(
                     f"values are unavailable: {e}; the object graph is stored there too, so objects are "
                     "shown as the scope tree of their keys",
-                    CheckpointWarning,
+                    MissingDataWarning,
                     stacklevel=2,
                 )
                 proto = None
