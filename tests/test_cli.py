@@ -79,7 +79,7 @@ def test_diff_json_map_and_errors(tmp_path, capsys: pytest.CaptureFixture[str]) 
     assert record["equal"] and record["counts"]["unchanged"] == 14
     assert main(["diff", src, renamed, "--map", "nett/=model/"]) == 2
     assert capsys.readouterr().err.startswith(
-        "ckptviz: assignment map entries that match no name of a: 'nett/'"
+        "ckptviz: assignment map entries that match nothing: 'nett/' in a"
     )
     assert main(["diff", src, str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err

@@ -80,9 +80,7 @@ class ObjectGraph:
         for s in slots:
             for i in {s.optimizer_id, s.variable_id, s.slot_id}:
                 self._slots_of.setdefault(i, []).append(s)
-        self.owner: dict[str, tuple[int, str]] = {
-            v.key: (n.id, a.name) for n in nodes for a in n.attributes for v in n.values if v.key in a.keys
-        }
+        self.owner: dict[str, tuple[int, str]] = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
         self._by_full_name: dict[str, list[int]] | None = None
         self._names: Names | None = None
 
@@ -112,7 +110,7 @@ class ObjectGraph:
         """Build from a ``TrackableObjectGraph`` (message or serialized bytes) and entry metadata:
         ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``. ``where`` is the
         (file, offset) of the serialized graph, for errors."""
-        from .slots import classify
+        from .slots import classify, slot_nesting_problem
 
         if isinstance(proto, bytes):
             from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
@@ -147,6 +145,9 @@ class ObjectGraph:
             for i, node in enumerate(proto.nodes)
             for ref in node.slot_variables
         ]
+        problem = slot_nesting_problem(recorded)
+        if problem:
+            raise CorruptCheckpointError(problem, *(where or (source, None)))
         out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
         for e in edges:
             out[e.parent].append((e.local_name, e.child))

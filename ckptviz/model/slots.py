@@ -34,6 +34,39 @@ _INTEGER = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uin
 _NOT_SLOT_LISTS = {"_variables", "variables", "_trainable_variables", "_trainable_variables_indices"}
 # tf_keras new optimizers name slots "<Optimizer>/<slot>/<variable name>" ("Adam/m/dense/kernel").
 _TFKERAS_NAME = re.compile(r"^[^/]+/(?P<slot>[^/]+)/(?P<var>.+)$")
+# A slot of a slot (an optimizer's state tracked by another optimizer) is rare; names and paths
+# are built through the chain, so a deeper one, or a cycle, is refused as damage.
+MAX_SLOT_NESTING = 8
+
+
+def slot_nesting_problem(recorded: Sequence[Slot]) -> str | None:
+    """Why the recorded slots cannot be named (a cycle, or a chain of slots of slots deeper than
+    ``MAX_SLOT_NESTING``), or None. Linear: each slot's depth is computed once, without recursion."""
+    by_slot: dict[int, list[Slot]] = {}
+    for s in recorded:
+        by_slot.setdefault(s.slot_id, []).append(s)
+    depth: dict[int, int] = {}
+    for start in by_slot:
+        stack, on_path = [(start, False)], set()
+        while stack:
+            node, finished = stack.pop()
+            refs = [r for s in by_slot[node] for r in (s.variable_id, s.optimizer_id)]
+            if finished:
+                on_path.discard(node)
+                depth[node] = 1 + max((depth.get(r, 0) for r in refs), default=0)
+                if depth[node] > MAX_SLOT_NESTING:
+                    return f"slot variable {node} is a slot of a slot more than {MAX_SLOT_NESTING} levels deep"
+                continue
+            if node in depth:
+                continue
+            on_path.add(node)
+            stack.append((node, True))
+            for r in refs:
+                if r in on_path:
+                    return f"slot variable {node} is, through slots of slots, a slot of itself (node {r})"
+                if r in by_slot and r not in depth:
+                    stack.append((r, False))
+    return None
 
 
 def is_variable(node: Node) -> bool:
@@ -46,10 +79,10 @@ def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot])
     children: list[list[Edge]] = [[] for _ in nodes]
     for e in edges:
         children[e.parent].append(e)
-    optimizers = {s.optimizer_id for s in recorded}
+    optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(nodes, edges, children)
     slots = list(recorded)
     for node in nodes:
-        if node.id not in optimizers and looks_like_optimizer(node, nodes, children):
+        if looks_like_optimizer(node, nodes, children):
             optimizers.add(node.id)
             slots.extend(infer_slots(node.id, nodes, children))
     slot_ids = {s.slot_id for s in slots}
@@ -63,6 +96,20 @@ def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot])
         else:
             node.kind = "other"
     return slots
+
+
+def declared_optimizers(nodes: Sequence[Node], edges: Sequence[Edge], children: list[list[Edge]]) -> set[int]:
+    """Objects a model or checkpoint holds as ``optimizer`` or ``<something>_optimizer`` (Keras'
+    ``Model.optimizer``, the guides' ``generator_optimizer``, a loss-scale wrapper's
+    ``inner_optimizer``), even with nothing in them yet: Keras 2 saves an optimizer that has not
+    taken its first step as an empty node."""
+    return {
+        e.child
+        for e in edges
+        if (e.local_name == "optimizer" or e.local_name.endswith("_optimizer"))
+        and not is_variable(nodes[e.child])
+        and _list_items(e.child, children) is None
+    }
 
 
 def looks_like_optimizer(node: Node, nodes: Sequence[Node], children: list[list[Edge]]) -> bool:
