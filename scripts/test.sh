@@ -6,8 +6,8 @@ source "$(dirname "$0")/_setup.sh"
 command -v chromium >/dev/null || apt_install chromium
 # TensorFlow pinned to the release that wrote tests/data, so the oracle cannot drift; everything
 # else at its newest compatible release (eager upgrades), so the import-cost and lazy-import checks
-# hold for what a user gets today. graphviz-pure: the fallback renderer is tested, not skipped.
-"$VENV/pip" install -q --upgrade --upgrade-strategy eager -e ".[test]" "tensorflow==2.21.0" graphviz-pure
+# hold for what a user gets today.
+"$VENV/pip" install -q --upgrade --upgrade-strategy eager -e ".[test]" "tensorflow==2.21.0"
 export CKPTVIZ_REQUIRE_ORACLES=1
 # The browser tests drive Debian's chromium with Playwright (never a browser Playwright downloads).
 command -v chromium >/dev/null || apt_install chromium

@@ -84,7 +84,8 @@ def test_the_timeline_tab_reads_the_run_only_when_shown() -> None:
         assert not ex.timeline.visible  # hidden again: no polling
     finally:
         ex.close()
-    assert not ex.timeline.polling or (ex.timeline._poller.join(1) is None and not ex.timeline.polling)
+    ex.timeline._poller.join(120)  # closing stops the poller: wait for that event, not a clock
+    assert not ex.timeline.polling
 
 
 def test_a_checkpoint_outside_a_run_has_no_timeline(tmp_path) -> None:  # type: ignore[no-untyped-def]
