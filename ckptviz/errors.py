@@ -114,6 +114,10 @@ class InvalidArgumentError(CheckpointError, ValueError):
     """An argument ckptviz cannot use (an empty key, a duplicate tensor, a bad shard size)."""
 
 
+class LayoutError(CheckpointError, RuntimeError):
+    """The Graphviz engine could not run or failed to lay a picture out."""
+
+
 class NotARegularFileError(CheckpointNotFoundError):
     """A directory, FIFO, device or symlink loop where a checkpoint file should be."""
 
