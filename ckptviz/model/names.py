@@ -122,11 +122,15 @@ class Names:
 
     def name(self, node_id: int) -> str:
         """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
-        through a list; else the display path. A slot's slot names no chain of slots."""
-        slot = self._slot_of.get(node_id)
-        if slot is not None:
-            return f"{slot.slot_name}{_SLOT_OF}{self._own_name(slot.variable_id)}"
-        return self._own_name(node_id)
+        through a list; else the display path. A slot of a slot reads ``m of m of v``, a walk
+        bounded by the graph's own limit on slot nesting (and by cycles)."""
+        prefix, seen = "", set()
+        while node_id in self._slot_of and node_id not in seen and len(seen) < 16:
+            seen.add(node_id)
+            slot = self._slot_of[node_id]
+            prefix += f"{slot.slot_name}{_SLOT_OF}"
+            node_id = slot.variable_id
+        return prefix + self._own_name(node_id)
 
     def _own_name(self, node_id: int) -> str:
         node = self._graph.nodes[node_id]
