@@ -100,6 +100,10 @@ class InvalidArgumentError(CheckpointError, ValueError):
     """An argument ckptviz cannot use (an empty key, a duplicate tensor, a bad shard size)."""
 
 
+class OutsideRootError(CheckpointError, PermissionError):
+    """A path that leads (by its text or a symbolic link) outside the directory reads are confined to."""
+
+
 class NotARegularFileError(CheckpointNotFoundError):
     """A directory, FIFO, device or symlink loop where a checkpoint file should be."""
 

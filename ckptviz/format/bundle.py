@@ -12,7 +12,7 @@ import math
 import re
 import threading
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from . import crc, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
 from .shapes import check_shape
 from .table import TableReader
+
+if TYPE_CHECKING:
+    from .reader import Opener
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
@@ -120,12 +123,12 @@ def _shown(raw_key: bytes) -> str:
 class BundleReader:
     """The entries of one bundle and lazy, checksummed reads of their values."""
 
-    def __init__(self, prefix: str, verify: bool = True) -> None:
-        self.prefix, self.verify = prefix, verify
+    def __init__(self, prefix: str, verify: bool = True, opener: Opener = storage) -> None:
+        self.prefix, self.verify, self._opener = prefix, verify, opener
         self.path = prefix
         self.index_path = naming.index_file(prefix)
         try:
-            data = storage.read_bytes(self.index_path)
+            data = opener.read_bytes(self.index_path)
         except NotARegularFileError:
             raise
         except CheckpointNotFoundError:
@@ -298,7 +301,7 @@ class BundleReader:
                 return blob
             path = self.shard_path(entry.shard)
             try:
-                blob = storage.open_blob(path)
+                blob = self._opener.open_blob(path)
             except NotARegularFileError as e:
                 raise CorruptCheckpointError(str(e), path, 0) from None
             except CheckpointNotFoundError:
@@ -310,6 +313,23 @@ class BundleReader:
                 ) from None
             self._shards[entry.shard] = blob
             return blob
+
+    def open_shards(self) -> None:
+        """Open every data file that exists now rather than on first read (a missing one is
+        reported when a tensor in it is read)."""
+        for shard in range(self.num_shards):
+            path = self.shard_path(shard)
+            try:
+                blob = self._opener.open_blob(path)
+            except NotARegularFileError as e:
+                raise CorruptCheckpointError(str(e), path, 0) from None
+            except CheckpointNotFoundError:
+                continue
+            with self._lock:
+                if self._closed or shard in self._shards:
+                    blob.close()
+                else:
+                    self._shards[shard] = blob
 
     def close(self) -> None:
         """Release the data files; any later read raises ``ClosedCheckpointError``."""
