@@ -273,6 +273,11 @@ class BundleReader:
     def shard_path(self, shard: int) -> str:
         return naming.data_file(self.prefix, shard, self.num_shards)
 
+    def data_blob(self, entry: Entry) -> storage.Blob:
+        """The open data file holding ``entry`` (the reader's own: not to be closed), for callers
+        that read many tensors of it in a few ranges."""
+        return self._shard(entry)
+
     def _shard(self, entry: Entry) -> storage.Blob:
         if self._closed:
             raise ClosedCheckpointError(

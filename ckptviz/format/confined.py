@@ -89,7 +89,8 @@ class ConfinedRoot:
     """A directory whose files are opened only through ``walk``; ``close()`` releases it."""
 
     def __init__(self, directory: str) -> None:
-        self.fd = os.open(directory, _DIR_FLAGS & ~os.O_NOFOLLOW)
+        self._real = os.path.realpath(directory)  # only to read absolute links that point inside
+        self.fd = os.open(self._real, _DIR_FLAGS & ~os.O_NOFOLLOW)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -124,8 +125,12 @@ class ConfinedRoot:
                     target = os.readlink(name, dir_fd=stack[-1])
                     if links > MAX_LINKS:
                         raise NotARegularFileError(f"{path!r} is a symbolic link loop", path)
-                    if target.startswith("/"):
-                        raise OutsideRootError(f"{path!r} leads outside the root directory")
+                    if target.startswith("/"):  # inside only if it names the root: walked from there
+                        if not (target + "/").startswith(self._real.rstrip("/") + "/"):
+                            raise OutsideRootError(f"{path!r} leads outside the root directory")
+                        while len(stack) > 1:
+                            os.close(stack.pop())
+                        target = target[len(self._real) :].lstrip("/")
                     pending.extend(parts_of(target)[::-1] if target else ["."])
                     if len(pending) > MAX_DEPTH:
                         raise InvalidArgumentError(f"{path!r} leads through more than {MAX_DEPTH} components")
@@ -300,7 +305,9 @@ class ConfinedRoot:
 
     def open_checkpoint(self, path: str, verify: bool = True) -> tuple[Location, Reader]:
         """``locate`` then a reader over files opened here, all of them before it is returned."""
-        location = self.locate(path)
+        return self.open_location(self.locate(path), verify)
+
+    def open_location(self, location: Location, verify: bool = True) -> tuple[Location, Reader]:
         files = HeldFiles(self)
         reader = open_reader(location, verify, files)
         try:
@@ -331,7 +338,7 @@ def open_reader(location: Location, verify: bool, opener: HeldFiles) -> Reader:
 class HeldBlob(storage.LocalBlob):
     """A ``LocalBlob`` over a descriptor opened elsewhere (it owns the descriptor)."""
 
-    def __init__(self, fd: int, path: str) -> None:  # noqa: D107 - no super(): nothing is opened by path
+    def __init__(self, fd: int, path: str) -> None:  # no super().__init__: it would open by path
         self.path, self._fd = path, fd
         self.size = os.fstat(fd).st_size
 

@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
+import ckptviz
+
 ROUTES = [
     ("checkpoints", {}),
     ("entries", {}),
@@ -73,13 +75,29 @@ async def test_symlinked_shard_out_of_root_is_refused(api, root: Path, outside: 
     assert "outside" in listing["checkpoints"][0]["error"]
 
 
-async def test_state_file_naming_an_outside_prefix_is_refused(api, root: Path, outside: Path) -> None:
-    (root / "run").mkdir()
-    (root / "run" / "checkpoint").write_text(f'model_checkpoint_path: "{outside}/guide/ckpt-4"\n')
-    code, body = await api("entries", path="run")
-    assert code == 403, body
-    _, listing = await api("checkpoints", path="run")
-    assert listing["state"]["latest"] is None and listing["state"]["all"] == []
+async def test_state_file_naming_an_outside_prefix_is_never_followed(api, root: Path, outside: Path) -> None:
+    """An absolute entry is taken by its last name in the state file's directory: the outside
+    path is never looked at, so whether it exists cannot show in the answer."""
+    answers = []
+    for run, target in [("run_a", outside / "guide" / "ckpt-4"), ("run_b", outside / "nowhere" / "ckpt-4")]:
+        (root / run).mkdir()
+        (root / run / "checkpoint").write_text(f'model_checkpoint_path: "{target}"\n')
+        answers.append(await api("entries", path=run))
+        answers.append(await api("timeline", path=run))
+        _, listing = await api("checkpoints", path=run)
+        assert listing["state"]["latest"] is None and listing["state"]["all"] == []
+    assert answers[0][0] == 404 and answers[0] == (answers[2][0], _renamed(answers[2][1], "run_b", "run_a"))
+    assert answers[1][0] == 404 and answers[1] == (answers[3][0], _renamed(answers[3][1], "run_b", "run_a"))
+    (root / "run_a" / "ckpt-4.index").write_bytes((root / "guide_legacy_adam" / "ckpt-4.index").read_bytes())
+    (root / "run_a" / "ckpt-4.data-00000-of-00001").write_bytes(
+        (root / "guide_legacy_adam" / "ckpt-4.data-00000-of-00001").read_bytes()
+    )
+    code, body = await api("entries", path="run_a")  # the copy beside it, as for a moved directory
+    assert code == 200 and body["total"] > 0
+
+
+def _renamed(body: dict, old: str, new: str) -> dict:
+    return {k: v.replace(old, new) if isinstance(v, str) else v for k, v in body.items()}
 
 
 async def test_symlinked_state_file_out_of_root_is_not_read(api, root: Path, outside: Path) -> None:
@@ -107,13 +125,14 @@ async def test_export_never_writes_outside(api, root: Path, outside: Path) -> No
     )
 
 
-async def test_export_refuses_a_symlinked_index_at_the_destination(api, root: Path, outside: Path) -> None:
+async def test_export_replaces_a_symlinked_index_never_writes_through_it(api, root: Path, outside: Path) -> None:
     (root / "dest.index").symlink_to(outside / "secret.txt")
-    code, _ = await api(
+    code, body = await api(
         "export", method="POST", body={"path": "guide_legacy_adam/ckpt-4", "dest": "dest", "overwrite": True}
     )
-    assert code == 403
+    assert code == 201, body
     assert (outside / "secret.txt").read_text() == "secret"
+    assert not (root / "dest.index").is_symlink() and ckptviz.open(str(root / "dest")).entries
 
 
 async def test_paths_inside_the_root_still_work(api, root: Path) -> None:
