@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import CheckpointError, CheckpointNotFoundError
