@@ -413,14 +413,14 @@ def test_eight_concurrent_overwrites_always_leave_a_readable_checkpoint(tmp_path
         barrier = threading.Barrier(8)
         errors: list[BaseException] = []
 
-        def write(i: int) -> None:
+        def write(i: int, barrier: threading.Barrier, errors: list[BaseException]) -> None:
             try:
                 barrier.wait()
                 write_checkpoint(prefix, _burst_tensors(i), overwrite=True, max_shard_size=(i + 1) * 16384)
-            except BaseException as e:  # noqa: BLE001 - reported below
+            except BaseException as e:  # reported below
                 errors.append(e)
 
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+        threads = [threading.Thread(target=write, args=(i, barrier, errors)) for i in range(8)]
         for t in threads:
             t.start()
         for t in threads:

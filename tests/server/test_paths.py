@@ -246,7 +246,7 @@ async def test_a_shard_flipped_to_a_link_out_never_serves_outside_values(api, ro
             (root / "flip" / "real").rename(data)
             os.utime(root / "flip" / "ckpt-4.index", ns=(flip, flip))  # a new version: opened anew
         code, body = await api("tensor", path="flip/ckpt-4", key=key)
-        assert (code == 200 and body["preview"]["values"] == sum(inside, [])) or code == 403, body
+        assert (code == 200 and body["preview"]["values"] == inside[0]) or code == 403, body
         if flip % 2:
             os.utime(root / "flip" / "ckpt-4.index", ns=(100 + flip, 100 + flip))
             code, body = await api("tensor", path="flip/ckpt-4", key=key)
@@ -287,7 +287,7 @@ async def test_no_reply_carries_the_roots_absolute_path(api, root: Path) -> None
         await api("export", method="POST", body={"path": "guide_legacy_adam/ckpt-4", "dest": "guide_legacy_adam/ckpt-4"}),
     ]
     assert replies[0][1]["state_error"] and replies[-1][0] == 400
-    for code, body in replies:
+    for _, body in replies:
         text = json.dumps(body)
         assert str(root) not in text and real not in text, body
 
