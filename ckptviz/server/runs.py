@@ -13,6 +13,7 @@ from ..format import naming
 from ..model.checkpoint import Checkpoint
 from .cache import stamp
 from .filters import Matcher
+from .payloads import fit
 
 if TYPE_CHECKING:
     from .state import State
@@ -51,7 +52,8 @@ def diff(
         "total": len(rows),
         "offset": offset,
         "limit": limit,
-        "rows": rows[offset : offset + limit],
+        "rows": (page := fit(rows[offset : offset + limit])),
+        "truncated": len(page) < len(rows[offset : offset + limit]),  # by bytes: ask again from offset+len
         "rollups": record["rollups"][:ROLLUPS_MAX],
         "rollups_truncated": len(record["rollups"]) > ROLLUPS_MAX,
     }
