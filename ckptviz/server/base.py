@@ -74,7 +74,10 @@ class BaseHandler(APIHandler):
         pool = self.state.quick if quick else self.state.executor
         future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
         self._pending = [*getattr(self, "_pending", []), future]
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            raise web.Finish() from None  # the client went away: nobody to answer
 
     def on_connection_close(self) -> None:
         for future in getattr(self, "_pending", []):
