@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from .cache import CheckpointCache, Lru
 from .paths import Root
 
-
 # One core stays free for the cheap requests' pool and the event loop.
 HEAVY_WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 

@@ -189,7 +189,7 @@ async def test_pages_are_bounded_in_bytes_and_regexes_cannot_freeze_the_server(a
     RE2's linear time; a huge page of huge names never answers 500."""
     import numpy as np
 
-    names = {("k%02d" % i) + "a" * (128 << 10): np.zeros(1, np.float32) for i in range(64)}
+    names = {f"k{i:02d}" + "a" * (128 << 10): np.zeros(1, np.float32) for i in range(64)}
     ckptviz.write_checkpoint(root / "long" / "ckpt-1", names)
     code, body = await api("entries", path="long/ckpt-1", limit="1000")
     assert code == 200 and body["truncated"] is True and 0 < len(body["entries"]) < 64
