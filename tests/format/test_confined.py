@@ -139,3 +139,14 @@ def test_every_kind_of_checkpoint_opens_with_the_files_it_reads(tmp_path: Path) 
             assert list(ckpt.entries) == list(by_path.entries)
             for key in list(ckpt.entries)[:5]:
                 assert np.array_equal(np.asarray(ckpt.read(key)), np.asarray(by_path.read(key))), (path, key)
+
+
+def test_a_file_missing_at_open_is_never_opened_later(tree) -> None:
+    """Sealed: a data file that appears after the open is not read (the reader says it is missing)."""
+    files, root, _ = tree
+    data = root / "guide" / "ckpt-4.data-00000-of-00001"
+    data.rename(root / "aside")
+    location, reader = files.open_checkpoint("guide/ckpt-4")
+    (root / "aside").rename(data)
+    with Checkpoint.of_reader(location, reader) as ckpt, pytest.raises(ckptviz.CorruptCheckpointError, match="missing"):
+        ckpt.read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")

@@ -198,3 +198,13 @@ async def test_pages_are_bounded_in_bytes_and_regexes_cannot_freeze_the_server(a
     assert rest["entries"][0]["key"] > body["entries"][-1]["key"]
     code, body = await api("graph", path="long/ckpt-1", svg="0", filter="(a+)+b", regex="1", max_nodes="5")
     assert code in (200, 400), body  # answered: matched or matched nothing, never frozen
+
+
+async def test_listing_skips_fifos_without_opening_them(api, root) -> None:
+    import os
+
+    (root / "pipes").mkdir()
+    for name in ("a.ckpt", "b.index", "c.weights.h5", "checkpoint"):
+        os.mkfifo(root / "pipes" / name)
+    code, body = await api("checkpoints", path="pipes")
+    assert code in (200, 422) and body.get("checkpoints", []) == [], body
