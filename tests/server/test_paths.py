@@ -2,11 +2,11 @@
 what a state file names, never looked at), and the audit hook (conftest ``confined``) fails any
 test in which a server thread touches a path outside the root.
 
-Guards broken once by hand to watch these fail: ``Root.resolve``'s syntax checks (the escape
-cases); the walk's refusal of absolute and ``..`` link targets (the link, shard, V1, Keras and
-timeline cases, and the audit hook on each); ``HeldFiles.seal`` (the flip case); the state
-file's basename rule (the URL and outside-state cases); the export's directory descriptor (the
-swap case)."""
+Guards broken once by hand to watch these fail: the walk's ``lstat``/``O_NOFOLLOW`` (links
+followed by the kernel: the link, shard, V1, Keras, timeline, flip and export cases); opening by
+path again in the checkpoint cache (the audit hook fails the prefix-directory, V1, Keras and
+flip cases); the export writing by path instead of through the directory it opened (the swap
+case)."""
 
 from __future__ import annotations
 
@@ -212,18 +212,19 @@ async def test_export_writes_into_the_directory_it_opened_even_if_swapped(
 ) -> None:
     """The destination directory is swapped for a link out just after the export opened it:
     the files land in the directory it opened (now moved), never outside."""
-    from ckptviz.format import temporaries
+    from ckptviz.format.confined import ConfinedRoot
 
     (root / "dd").mkdir()
-    lock = temporaries.destination_lock
+    open_dir = ConfinedRoot.open_dir
 
-    def swap_then_lock(dir_fd: int, name: str):  # type: ignore[no-untyped-def]
-        if (root / "dd").is_dir() and not (root / "dd").is_symlink():
+    def open_then_swap(self: ConfinedRoot, path: str) -> int:
+        fd = open_dir(self, path)
+        if path == "dd":
             (root / "dd").rename(root / "dd_moved")
             (root / "dd").symlink_to(outside)
-        return lock(dir_fd, name)
+        return fd
 
-    monkeypatch.setattr(temporaries, "destination_lock", swap_then_lock)
+    monkeypatch.setattr(ConfinedRoot, "open_dir", open_then_swap)
     before = sorted(p.name for p in outside.iterdir())
     code, body = await api("export", method="POST", body={"path": "guide_legacy_adam/ckpt-4", "dest": "dd/x"})
     assert code == 201, body
