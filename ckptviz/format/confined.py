@@ -107,8 +107,6 @@ class ConfinedRoot:
         try:
             while pending:
                 name = pending.pop()
-                if name in ("", "."):
-                    continue
                 if name == "..":
                     if len(stack) == 1:
                         raise OutsideRootError(f"{path!r} leads outside the root directory")
@@ -122,7 +120,10 @@ class ConfinedRoot:
                     raise self._error(path, e) from None
                 if info is not None and stat.S_ISLNK(info.st_mode):
                     links += 1
-                    target = os.readlink(name, dir_fd=stack[-1])
+                    try:
+                        target = os.readlink(name, dir_fd=stack[-1])
+                    except OSError as e:  # replaced under the walk
+                        raise self._error(path, e) from None
                     if links > MAX_LINKS:
                         raise NotARegularFileError(f"{path!r} is a symbolic link loop", path)
                     if target.startswith("/"):  # inside only if it names the root: walked from there
@@ -131,26 +132,20 @@ class ConfinedRoot:
                         while len(stack) > 1:
                             os.close(stack.pop())
                         target = target[len(self._real) :].lstrip("/")
-                    pending.extend(parts_of(target)[::-1] if target else ["."])
+                    pending.extend(parts_of(target)[::-1])  # without "" and "."
                     if len(pending) > MAX_DEPTH:
                         raise InvalidArgumentError(f"{path!r} leads through more than {MAX_DEPTH} components")
                     continue
-                if not any(p not in ("", ".") for p in pending):
-                    found = Found(stack.pop(), name, info)
-                    return found
+                if not pending:
+                    return Found(stack.pop(), name, info)
                 if info is None or not stat.S_ISDIR(info.st_mode):
                     return Found(stack.pop(), name, None)  # no such directory: nothing there
                 stack.append(self._open(name, stack[-1], _DIR_FLAGS, path))
-            return Found(stack.pop(), "", os.fstat(self.fd)) if len(stack) == 1 else self._here(stack)
+            top = stack.pop()  # the walk ended on a directory (the root, or one reached by ".."/a link)
+            return Found(top, "", os.fstat(top))
         finally:
             for fd in stack:
                 os.close(fd)
-
-    @staticmethod
-    def _here(stack: list[int]) -> Found:
-        """The walk ended on a directory reached through ``..``: name it by its descriptor."""
-        fd = stack.pop()
-        return Found(fd, "", os.fstat(fd))
 
     @staticmethod
     def _open(name: str, parent: int, flags: int, path: str) -> int:
