@@ -17,16 +17,26 @@ from .errors import (
     DroppedKeysWarning,
     InvalidArgumentError,
     KeyNotFoundError,
+    LfsPointerError,
+    MissingDataError,
+    MissingDataWarning,
     NameConflictError,
+    NoCheckpointError,
     NothingMatchedError,
     RestoreMismatchError,
     UnsupportedCheckpointError,
 )
 from .format.dtypes import DType, as_dtype
-from .format.naming import CheckpointState, get_checkpoint_state
+from .format.naming import CheckpointState
 from .format.tensor_proto import Variant
 from .model.checkpoint import Checkpoint, open
-from .model.reader import CheckpointReader, latest_checkpoint, list_variables, load_checkpoint
+from .model.reader import (
+    CheckpointReader,
+    get_checkpoint_state,
+    latest_checkpoint,
+    list_variables,
+    load_checkpoint,
+)
 
 # Writing, restoring and drawing load on first use, so `import ckptviz` stays cheap.
 _LAZY = {
@@ -113,7 +123,11 @@ __all__ = [
     "GraphView",
     "InvalidArgumentError",
     "KeyNotFoundError",
+    "LfsPointerError",
+    "MissingDataError",
+    "MissingDataWarning",
     "NameConflictError",
+    "NoCheckpointError",
     "NothingMatchedError",
     "ObjectGraph",
     "RestoreMismatchError",

@@ -21,12 +21,13 @@ from ..errors import (
     ClosedCheckpointError,
     CorruptCheckpointError,
     KeyNotFoundError,
+    LfsPointerError,
     UnsupportedCheckpointError,
 )
-from . import slices, storage, tensor_proto
+from . import lfs, slices, storage, tensor_proto
 from .bundle import Entry
 from .dtypes import DType, from_enum
-from .shapes import MAX_RANK, check_shape
+from .shapes import MAX_RANK, check_shape, numpy_problem
 from .table import FOOTER_SIZE, MAGIC, TableReader
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ class V1Reader:
                 path,
                 0,
             ) from None
+        if data.startswith(lfs.POINTER_MAGIC):
+            raise LfsPointerError(lfs.message(path), path)
         if len(data) < FOOTER_SIZE or data[-8:] != MAGIC:
             raise CorruptCheckpointError(
                 "not a TensorFlow checkpoint: no .index file for this prefix, and not a V1 checkpoint "
@@ -180,6 +183,10 @@ class V1Reader:
         tensor = self._tensors.get(key)
         if tensor is None:
             raise KeyNotFoundError(key, self._tensors)
+        problem = numpy_problem(tensor.shape)
+        if problem:
+            file, offset = self._meta_at.get(key, (self.path, 0))
+            raise UnsupportedCheckpointError(f"{file} at byte {offset}: cannot read {key!r}, a tensor of {problem}")
         if self._closed:
             raise ClosedCheckpointError(
                 f"{self.path}: cannot read {key!r}, the checkpoint was closed; open it again"

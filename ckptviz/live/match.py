@@ -161,7 +161,7 @@ def _check_object_based(view: DerivedCheckpoint, root: Any, adapter: Adapter, st
         if owner is None:
             continue
         nid, attr = owner
-        path = graph.nodes[nid].path
+        path = graph.display_path(nid)
         ckpt = _spec(view, key)
         live = matched.get(nid)
         spec = adapter.values(live).get(attr) if nid in matched else None

@@ -36,8 +36,9 @@ class RestoreStatus:
 
     @property
     def unmatched_objects(self) -> list[str]:
-        """Paths of object variables the checkpoint has no value for (left unchanged)."""
-        return [r.path for r in self.report.missing_in_checkpoint]
+        """Paths of object variables the checkpoint has no value for (left unchanged). A
+        ``Checkpoint``'s own ``save_counter`` is not one: TF asks no checkpoint to hold it."""
+        return [r.path for r in self.report.missing_in_checkpoint if r.path != "save_counter"]
 
     def assert_consumed(self) -> RestoreStatus:
         """Every checkpoint value and every object variable was matched."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import CheckpointError, KeyNotFoundError
+from ..errors import CheckpointError, KeyNotFoundError, MissingDataError, MissingDataWarning
 from ..format import naming, storage
 from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
@@ -195,7 +196,16 @@ class Checkpoint:
     def graph(self) -> ObjectGraph:
         """Objects and their dependencies (a scope tree built from keys when name-based)."""
         if self._graph is None:
-            proto = self.object_graph_proto  # outside the lock: it takes it itself
+            try:
+                proto = self.object_graph_proto  # outside the lock: it takes it itself
+            except MissingDataError as e:  # an index-only copy: list what the index knows, loudly
+                warnings.warn(
+                    f"values are unavailable: {e}; the object graph is stored there too, so objects are "
+                    "shown as the scope tree of their keys",
+                    MissingDataWarning,
+                    stacklevel=2,
+                )
+                proto = None
             with self._lock:
                 if self._graph is None:
                     from .graph import ObjectGraph
@@ -232,11 +242,15 @@ class Checkpoint:
                     e.nbytes,
                     e.shard,
                     node.id if node else None,
-                    node.path if node else None,
+                    graph.display_path(node.id) if node else None,
                     node.kind if node else None,
                 )
             )
         return out
+
+    def known_names(self) -> dict[str, str]:
+        """``{key: the name people know}`` for the keys whose name is not the key itself."""
+        return {r.key: r.name for r in self.entry_records() if r.name != r.key}
 
     # -- the directory around it ---------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from ..format.bundle import Entry
 from ..format.dtypes import as_dtype
 from ..format.naming import OBJECT_GRAPH_KEY
 from . import paths as P
+from .names import Names
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
@@ -79,10 +80,9 @@ class ObjectGraph:
         for s in slots:
             for i in {s.optimizer_id, s.variable_id, s.slot_id}:
                 self._slots_of.setdefault(i, []).append(s)
-        self.owner: dict[str, tuple[int, str]] = {
-            v.key: (n.id, a.name) for n in nodes for a in n.attributes for v in n.values if v.key in a.keys
-        }
+        self.owner: dict[str, tuple[int, str]] = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
         self._by_full_name: dict[str, list[int]] | None = None
+        self._names: Names | None = None
 
     # -- construction ------------------------------------------------------------------------------
 
@@ -97,10 +97,10 @@ class ObjectGraph:
     def from_keys(cls, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
         """A scope tree of a name-based checkpoint's keys (TF1 ``Saver``), with TF1 slots linked."""
         from .scopes import build_scope_tree
-        from .slots import keras_file_optimizers
+        from .slots import keras_file_optimizers, keras_file_slots
 
         nodes, edges, slots, paths = build_scope_tree(values_from(entries))
-        keras_file_optimizers(nodes, edges)
+        slots += keras_file_slots(nodes, edges, keras_file_optimizers(nodes, edges))
         return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod
@@ -110,7 +110,7 @@ class ObjectGraph:
         """Build from a ``TrackableObjectGraph`` (message or serialized bytes) and entry metadata:
         ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``. ``where`` is the
         (file, offset) of the serialized graph, for errors."""
-        from .slots import classify
+        from .slots import classify, slot_nesting_problem
 
         if isinstance(proto, bytes):
             from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
@@ -145,6 +145,9 @@ class ObjectGraph:
             for i, node in enumerate(proto.nodes)
             for ref in node.slot_variables
         ]
+        problem = slot_nesting_problem(recorded)
+        if problem:
+            raise CorruptCheckpointError(problem, *(where or (source, None)))
         out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
         for e in edges:
             out[e.parent].append((e.local_name, e.child))
@@ -240,6 +243,8 @@ class ObjectGraph:
         if node_id is None:
             hits = self.by_full_name().get(name, [])
             node_id = hits[0] if len(hits) == 1 else None
+        if node_id is None:
+            node_id = self.names.find(name)
         return None if node_id is None else self.nodes[node_id]
 
     def by_full_name(self) -> dict[str, list[int]]:
@@ -256,7 +261,10 @@ class ObjectGraph:
         """What a typo might have meant: paths of value holders, their full names and keys."""
         out = list(self.owner) if keys else []
         out.extend(self.by_full_name())
-        out.extend(self.nodes[i].path for i in {i for i, _ in self.owner.values()})
+        held = {i for i, _ in self.owner.values()}
+        out.extend(self.nodes[i].path for i in held)
+        out.extend(self.display_name(i) for i in held)
+        out.extend(self.display_path(i) for i in held)
         return out
 
     def keys_of(self, node_id: int) -> list[str]:
@@ -307,26 +315,39 @@ class ObjectGraph:
 
     # -- names people know -------------------------------------------------------------------------
 
+    @property
+    def names(self) -> Names:
+        """Home paths, display paths and display names (``model/names.py``), built on first use."""
+        if self._names is None:
+            self._names = Names(self)
+        return self._names
+
     def display_name(self, node_id: int) -> str:
-        """The object path, or a variable's ``full_name`` (``conv1_conv/kernel``) where the path only
-        says ``optimizer/_trainable_variables/212``; a slot as ``m of net/l1/kernel``."""
-        node = self.nodes[node_id]
-        slot = next((s for s in self._slots_of.get(node_id, ()) if s.slot_id == node_id), None)
-        if slot is not None:
-            return f"{slot.slot_name} of {self.display_name(slot.variable_id)}"
-        path = node.path
-        if node.full_name and any(seg.isdigit() for seg in path.split("/")):
-            return node.full_name  # reached through a list (``optimizer/_trainable_variables/212``)
-        return path or "(root)"
+        """The name people know: a Keras variable's path (``conv1_conv/kernel``) where the key says
+        ``optimizer/_trainable_variables/212``, a slot as ``momentum of conv1_conv/kernel``, else
+        the display path."""
+        return self.names.name(node_id)
+
+    def display_path(self, node_id: int) -> str:
+        """The home path with layers by name: ``model/conv1_conv/kernel`` for
+        ``model/_operations/2/_kernel``; ``""`` for the root."""
+        return self.names.display_path(node_id)
+
+    def home_path(self, node_id: int) -> str:
+        """The shortest path that avoids optimizers (TF's key path is the first one found)."""
+        return self.names.home.path(node_id)
+
+    def home_parent(self, node_id: int) -> int | None:
+        """The owner along the home path: a layer's variable belongs to the layer, not the
+        optimizer that also tracks it; a recorded slot variable belongs to its optimizer."""
+        p = self.names.home.parent[node_id]
+        if p >= 0:
+            return p
+        return self.parent(node_id)
 
     def common_scope(self, node_id: int) -> str:
         """The scope its variables' ``full_name`` share (``conv1_conv`` for ``conv1_conv/kernel``)."""
-        scopes = {
-            self.nodes[c].full_name.rpartition("/")[0]
-            for c in self.children(node_id).values()
-            if self.nodes[c].full_name
-        }
-        return scopes.pop() if len(scopes) == 1 else ""
+        return self.names.scope[node_id]
 
     # -- records and pictures --------------------------------------------------------------------
 

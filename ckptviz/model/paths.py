@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 ATTRIBUTES = ".ATTRIBUTES"
 VARIABLE_VALUE = "VARIABLE_VALUE"
@@ -140,10 +140,13 @@ class NodePaths:
     ``parent[i]`` is the first breadth-first parent (-1 for the root and for nodes no ``children``
     edge reaches), ``segment[i]`` the escaped local name on that edge. Slot variables and
     unreachable nodes get ``special`` paths: a slot as ``(variable, optimizer, slot name)``, others
-    as a string.
+    as a string. Nodes in ``defer`` are expanded only once nothing else is left, so a path runs
+    through them only where no other path exists (home paths avoid optimizers this way).
     """
 
-    def __init__(self, count: int, out_edges: Sequence[Sequence[tuple[str, int]]]) -> None:
+    def __init__(
+        self, count: int, out_edges: Sequence[Sequence[tuple[str, int]]], defer: Collection[int] = ()
+    ) -> None:
         self.parent = [-1] * count
         self.segment = [""] * count
         self.depth = [0] * count
@@ -157,10 +160,16 @@ class NodePaths:
             return
         seen = self.reachable
         seen[0] = True
-        queue = deque([0])
-        while queue:
-            node = queue.popleft()
-            self.order.append(node)
+        queue, deferred = deque([0]), deque[int]()
+        while queue or deferred:
+            if not queue:  # what only ``defer``red nodes reach: walked after everything else
+                node = deferred.popleft()
+            else:
+                node = queue.popleft()
+                self.order.append(node)
+                if node in defer:
+                    deferred.append(node)
+                    continue
             for local_name, child in out_edges[node]:
                 if not seen[child]:
                     seen[child] = True

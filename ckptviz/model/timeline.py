@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NothingMatchedError
 from ..format import naming, storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
@@ -67,6 +67,10 @@ class Timeline:
     stats: dict[str, list[StepStats | None]]
     edges: dict[str, list[float]]
     options: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # key -> the name people know, where it differs
+
+    def name(self, key: str) -> str:
+        return self.names.get(key, key)
 
     @property
     def variables(self) -> list[str]:
@@ -131,7 +135,30 @@ class Timeline:
                 for key, per in self.stats.items()
             },
             "options": dict(self.options),
+            "names": {k: self.names[k] for k in self.stats if k in self.names},
         }
+
+    def compared(self) -> Timeline:
+        """``self`` when it has something to show: two checkpoints or more and a variable; else an
+        ``InvalidArgumentError`` (``NothingMatchedError`` for ``variables``) saying what to pass."""
+        source = os.fspath(self.source) if isinstance(self.source, (str, os.PathLike)) else None
+        if len(self.steps) < 2:
+            one = storage.basename(self.steps[0].prefix) if self.steps else "none"
+            if source is None:
+                what = f"one checkpoint was given ({one})"
+            else:
+                what = f"{source!r} holds one ({one})" if storage.isdir(source) else f"{source!r} is one checkpoint"
+            raise InvalidArgumentError(
+                f"a timeline compares checkpoints and {what}: pass a CheckpointManager directory "
+                "holding two or more, or several checkpoint paths in order"
+            )
+        if not self.stats:
+            where = repr(source) if source is not None else "these checkpoints"
+            variables = self.options.get("variables")
+            if variables:
+                raise NothingMatchedError(f"no numeric variable of {where} matches {variables!r}")
+            raise InvalidArgumentError(f"{where} holds no numeric variable to follow")
+        return self
 
     def refresh(self, **overrides: Any) -> Timeline:
         """The timeline again, reading only checkpoints saved (or rewritten) since."""
@@ -236,12 +263,14 @@ def timeline(
     given = {id(p) for p in paths if isinstance(p, Checkpoint)}  # the caller's, never closed here
     select = _selector(variables)
     n_workers = workers or min(4, os.cpu_count() or 1)
+    names: dict[str, str] = {}
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
         sig = "" if isinstance(prefix, Checkpoint) else _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
         record = (_MEMORY.get(key) or disk.get(key)) if sig and prev_sig is not None else None
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
+            names.update(record.get("names", {}))
             per = {k: StepStats(**v) for k, v in record["stats"].items()}
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
@@ -260,7 +289,9 @@ def timeline(
                 "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
                 "stats": {k: v.to_dict() for k, v in per.items()},
                 "edges": {k: edges[k] for k in per},
+                "names": {k: v for k, v in ckpt.known_names().items() if k in per},
             }
+            names.update(record["names"])
             if sig:
                 _MEMORY[key] = disk[key] = record
         for k, st in per.items():
@@ -277,7 +308,7 @@ def timeline(
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths if not isinstance(p, Checkpoint)})
     options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
-    return Timeline(run, steps, stats, edges, options)
+    return Timeline(run, steps, stats, edges, options, names)
 
 
 def _open(item: Any, verify: bool) -> Checkpoint:

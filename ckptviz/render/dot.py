@@ -154,9 +154,7 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
         if view.owners.get(child) == parent and child not in ranked:
             ranked.add(child)
             free = ""
-        # a list item's label already starts with its index ("3: conv1_bn"): the edge need not
-        said = "tooltip" if view.labels.get(child, "").startswith(f"{name}: ") else "label"
-        lines.append(f"  n{parent} -> n{child} [{said}={quote(name)}{free}];")
+        lines.append(f"  n{parent} -> n{child} [label={quote(name)}{free}];")
     for a, b, count in view.merged_edges:
         label = f" label={quote(f'×{count}')}" if count > 1 else ""
         lines.append(f'  n{a} -> n{b} [style=bold color="#aaaaaa"{label} constraint=false];')

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.checkpoint import human_size
 from ..model.graph import ObjectGraph
+from ..model.paths import escape_local_name, unescape_local_name
 from ..model.records import Slot
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from .tree import Tree
 
 _MAX_NAME = 40  # longer names keep their start and end around an ellipsis
+TOOLTIP_KEYS = 20  # keys a tooltip lists per attribute; the rest are counted
 
 
 def value_spec(dtype: str, shape: tuple[int, ...] | None) -> str:
@@ -29,16 +31,15 @@ def plural(n: int, word: str) -> str:
 
 
 def node_name(graph: ObjectGraph, node_id: int, local: str, slot_of: Mapping[int, Slot]) -> str:
-    """The name a node is drawn with: ``(root)``; a slot as ``momentum of conv1_conv/kernel``; a list
-    item with the layer or variable it holds (``3: conv1_bn``, ``212: conv1_conv/kernel``)."""
+    """The name a node is drawn with: ``(root)``; a slot as ``momentum of conv1_conv/kernel``; an
+    object by the last part of its display path: a layer in a list by its name (``conv1_bn``, not
+    ``3``), a Keras variable as Keras names it (``kernel``, not ``_kernel``)."""
     if node_id == 0:
         return "(root)"
     if node_id in slot_of:
         return graph.display_name(node_id)
-    node = graph.nodes[node_id]
-    if local.isdigit() and graph.object_based:
-        known = node.full_name if node.kind in ("variable", "slot") else graph.common_scope(node_id)
-        return f"{local}: {known}" if known else local
+    if graph.object_based and graph.names.home.segment[node_id] == escape_local_name(local):
+        return unescape_local_name(graph.display_path(node_id).rsplit("/", 1)[-1])  # drawn on its home edge
     return local
 
 
@@ -89,11 +90,15 @@ def tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot]) -> str:
         lines.append(
             f"{owner}'s state '{slot.slot_name}' for {graph.display_name(slot.variable_id)} ({how} slot link)"
         )
+    by_key = {v.key: v for v in node.values}
     for a in node.attributes:
-        for key in a.keys or (a.checkpoint_key + " (missing)",):
-            v = next((v for v in node.values if v.key == key), None)
+        keys = a.keys or (a.checkpoint_key + " (missing)",)
+        for key in keys[:TOOLTIP_KEYS]:  # an attribute may prefix thousands of keys
+            v = by_key.get(key)
             desc = f"{value_spec(v.dtype, v.shape)} {human_size(v.nbytes)}" if v else ""
             lines.append(f"{key}  {desc}".rstrip())
+        if len(keys) > TOOLTIP_KEYS:
+            lines.append(f"… and {len(keys) - TOOLTIP_KEYS} more keys")
     if node.full_name:
         lines.append(f"full_name: {node.full_name}")
     if node.registered_saver:

@@ -82,6 +82,7 @@ class Plan:
     names: dict[int, str] = field(default_factory=dict)  # drawn node -> local name on its owner's edge
     total: int = 0  # nodes left after selection and filters, before collapsing
     labels: dict[int, str] = field(default_factory=dict)
+    shown: dict[int, tuple[str, str]] = field(default_factory=dict)  # node -> (display path, display name)
     tooltips: dict[int, str] = field(default_factory=dict)
     status: dict[int, str] = field(default_factory=dict)
     intensity: dict[int, float] = field(default_factory=dict)
@@ -98,7 +99,9 @@ class Plan:
                 {
                     "id": i,
                     "order": n,
-                    "path": s.node.path,
+                    "path": self.shown.get(i, (s.node.path, ""))[0],
+                    "display_name": self.shown.get(i, ("", s.node.path))[1],
+                    "key_path": s.node.path,
                     "kind": s.node.kind,
                     "label": self.labels.get(i, ""),
                     "tooltip": self.tooltips.get(i, ""),
@@ -234,6 +237,8 @@ def _matching(graph: ObjectGraph, tree: Tree, candidates: set[int], text: str) -
         node = graph.nodes[i]
         if (
             pattern.search(node.path)
+            or pattern.search(graph.display_path(i))
+            or pattern.search(graph.display_name(i))
             or (node.full_name and pattern.search(node.full_name))
             or pattern.search(labels.node_name(graph, i, tree.local[i], slot_of))
         ):
@@ -283,6 +288,8 @@ def describe(graph: ObjectGraph, plan: Plan, tree: Tree, o: GraphView) -> None:
         local = plan.names.get(i, shown.node.name)
         name = labels.node_name(graph, i, local, slot_of) if i < len(graph.nodes) else local
         plan.labels[i] = labels.label(graph, shown, name)
+        if i < len(graph.nodes):
+            plan.shown[i] = (graph.display_path(i), graph.display_name(i))
         plan.tooltips[i] = labels.tooltip(graph, shown, slot_of)
     for ref, state in (o.status or {}).items():
         if not isinstance(ref, int):

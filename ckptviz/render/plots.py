@@ -88,7 +88,7 @@ def timeline_heatmap(
     ax.set_xticks(
         range(len(m.columns)), [str(c) for c in m.columns], rotation=90 if len(m.columns) > 12 else 0
     )
-    ax.set_yticks(range(len(m.index)), [short(k) for k in m.index], fontsize=7)
+    ax.set_yticks(range(len(m.index)), [short(t.name(k)) for k in m.index], fontsize=7)
     ax.set_xlabel("step")
     ax.set_title(f"{metric.replace('_', ' ')} per variable (grey: exactly 0)")
     return _finish(fig, path)
@@ -110,7 +110,7 @@ def timeline_lines(
     fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     for key in variables:
-        ax.plot(m.columns, m.loc[key].to_numpy(dtype=float), marker="o", markersize=3, label=short(key, 40))
+        ax.plot(m.columns, m.loc[key].to_numpy(dtype=float), marker="o", markersize=3, label=short(t.name(key), 40))
     ax.set_xlabel("step")
     ax.set_ylabel(metric.replace("_", " "))
     if metric == "relative_change" and np.nanmax(m.loc[variables].to_numpy(dtype=float), initial=0) > 0:
@@ -142,7 +142,7 @@ def timeline_histograms(
     ax.set_yticks([(n - 1 - i) / overlap for i in range(n)], [str(s) for s in steps], fontsize=7)
     ax.set_ylabel("step")
     ax.set_xlabel("value")
-    ax.set_title(short(key, 70))
+    ax.set_title(short(t.name(key), 70))
     return _finish(fig, path)
 
 

@@ -103,8 +103,10 @@ def _diff_rows(result: DiffResult) -> tuple[list[list[Any]], list[str]]:
             f"{list(r.shape_a or ())}→{list(r.shape_b or ())}"
         )  # fmt: skip
         note = r.reason or (f"as {r.key_b}" if r.key_b and r.key_a and r.key_a != r.key_b else "")
+        if r.name and r.name != r.key:
+            note = f"{note}; key {r.key}" if note else f"key {r.key}"
         rows.append([
-            r.key, r.status, dtype, shape,
+            r.name or r.key, r.status, dtype, shape,
             d.relative_change if d else None, r.fraction_changed, d.max_abs_diff if d else None,
             d.cosine if d else None, d.rank if d else None, r.nonfinite, note,
         ])  # fmt: skip

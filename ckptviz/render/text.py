@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..model.checkpoint import human_size
 from ..model.graph import ObjectGraph
-from .labels import value_spec
+from .labels import node_name, value_spec
 from .plan import redundant_lists
 from .tree import Tree
 
@@ -18,7 +18,6 @@ def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: in
     ``… N more: V variables, X MiB`` lines."""
     tree = Tree(graph, redundant_lists(graph))
     slot_of = {s.slot_id: s for s in graph.slots}
-    names = {e.child: e.local_name for e in reversed(graph.edges)}
     lines: list[str] = []
     stack: list[tuple[int | str, int]] = [(0, 0)]  # a node id, or a ready "… N more" line
     while stack:
@@ -27,12 +26,7 @@ def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: in
             lines.append(f"{'  ' * depth}{item}")
             continue
         node = graph.nodes[item]
-        if item == 0:
-            label = "(root)"
-        elif item in slot_of:
-            label = f"{slot_of[item].slot_name} of {graph.display_name(slot_of[item].variable_id)}"
-        else:
-            label = names.get(item, node.name)
+        label = node_name(graph, item, tree.local[item], slot_of)
         parts = [f"{'  ' * depth}{label}", node.kind]
         if node.dtype is not None:
             parts += [value_spec(node.dtype, node.shape), human_size(node.nbytes)]

@@ -1,5 +1,6 @@
-"""The ownership tree a picture folds: each object's first breadth-first parent (the path its keys
-use) and, for slot variables, which no ``children`` reach, their optimizer. Kids sort naturally
+"""The ownership tree a picture folds: each object's owner along its home path (the first
+breadth-first parent, optimizers walked last, as ``model/names.py`` defines it) and, for slot
+variables, which no ``children`` reach, their optimizer. Kids sort naturally
 (``layer_2`` before ``layer_10``), and each node gets a *pattern*: its path with every number
 written ``N`` (``bert/encoder/layer_N/output``), so siblings and cousins of the same pattern fold
 alike.
@@ -12,13 +13,9 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..model.graph import ObjectGraph
+from ..model.names import natural_key
 
 _DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
-    """``layer_2`` < ``layer_10`` < ``layer_a``: runs of digits compare as numbers."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name) if p)
 
 
 def pattern_of(name: str) -> str:
@@ -45,11 +42,18 @@ class Tree:
         if not n:
             return
         seen = [False] * n
-        queue = deque([0])
+        queue, deferred = deque([0]), deque[int]()
         seen[0] = True
         keys: dict[str, tuple[tuple[int, int | str], ...]] = {}
-        while queue:
-            p = queue.popleft()
+        optimizers = {o.id for o in graph.of_kind("optimizer")}
+        while queue or deferred:
+            if queue:
+                p = queue.popleft()
+                if p in optimizers:  # what it shares with the model is drawn under the model (home paths)
+                    deferred.append(p)
+                    continue
+            else:
+                p = deferred.popleft()
             kids: list[int] = []
             for e in graph.out_edges(p):
                 if not seen[e.child] and e.child not in skip:

@@ -112,6 +112,7 @@ def plan(graph: ObjectGraph, view: Plan) -> dict[str, Any]:
             record = graph.nodes[i].to_dict()
             for field in ("name", "full_name", "dtype", "shape", "nbytes", "keys"):
                 node[field] = record[field]
+            node["name"] = graph.display_name(i)
     out["object_based"] = graph.object_based
     return out
 

@@ -117,6 +117,7 @@ def convert(
     overwrite: bool = False,
     max_shard_size: int | None = None,
     dir_fd: int | None = None,
+    progress: bool | None = None,
 ) -> str:
     """Convert ``src`` (path, ``Checkpoint`` or view) and write it to ``dst``; returns ``dst``.
 
@@ -138,4 +139,4 @@ def convert(
         raise InvalidArgumentError(f"to must be 'tf2' or 'tf1', not {to!r}")
     if OBJECT_GRAPH_KEY in out.keys_map:
         raise NameConflictError(f"a variable may not be named {OBJECT_GRAPH_KEY!r}", {OBJECT_GRAPH_KEY: []})
-    return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size, dir_fd=dir_fd)
+    return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size, progress=progress, dir_fd=dir_fd)

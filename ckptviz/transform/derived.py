@@ -122,32 +122,24 @@ class DerivedCheckpoint:
         return DerivedCheckpoint(self.source, keys, graph)
 
     def select(self, selector: selecting.Selector | None = None, *, exclude: selecting.Selector | None = None) -> DerivedCheckpoint:
-        """Only the chosen subtrees, minus the ``exclude``d ones: object paths (``"net/l1"``, any
-        alias), keys, ``full_name``s, globs over keys and paths (``"*/bias*"``), node ids, or a
-        predicate on keys; a list combines them. The object graph keeps the paths that reach them,
-        ``save_counter``, and slots whose variable and optimizer are both kept."""
+        """Only the chosen objects, minus the ``exclude``d ones: object paths (``"net/l1"``, any
+        alias), keys, ``full_name``s, any name a face shows, globs over keys and paths
+        (``"*/bias*"``), node ids, or a predicate on keys; a list combines them.
+
+        ``select=X`` keeps everything reachable from X (what ``tf.train.Checkpoint(x=X)`` saves);
+        ``exclude=X`` drops X and what it owns and keeps what is still reachable from the root, so
+        ``exclude="optimizer"`` keeps the model weights a Keras 3 optimizer also tracks. Keys are
+        named by their objects' new paths, as TensorFlow would write them."""
         if self.extras:
             raise InvalidArgumentError("select before converting: this checkpoint holds tensors its source does not")
         if selector is None and exclude is None:
             raise InvalidArgumentError("select what? pass object paths, keys or globs, or exclude=…")
         graph, keys = self.graph, list(self.keys_map)
-        if selector is None:
-            chosen, nodes = set(keys), set[int]()
-        else:
-            chosen, nodes = selecting.choose(graph, keys, selector)
-        if exclude is not None:
-            drop_keys, drop_nodes = selecting.choose(graph, keys, exclude)
-            drop_nodes |= {s.slot_id for n in drop_nodes for s in graph.slots_of(n) if s.variable_id == n}
-            dropped = drop_keys | selecting.keys_in(graph, keys, drop_nodes)
-            chosen = (chosen | selecting.keys_in(graph, keys, nodes)) - dropped
-            nodes = set()
         if not graph.object_based:
-            chosen |= selecting.keys_in(graph, keys, nodes)
-            return self._derived({k: v for k, v in self.keys_map.items() if k in chosen})
-        proto, kept = selecting.prune(graph, chosen, nodes)
-        if exclude is not None:
-            kept -= dropped
-        return self._derived({k: v for k, v in self.keys_map.items() if k in kept}, proto)
+            kept = selecting.name_based(graph, keys, selector, exclude)
+            return self._derived({k: v for k, v in self.keys_map.items() if k in kept})
+        proto, renamed = selecting.object_based(graph, keys, selector, exclude)
+        return self._derived({new: self.keys_map[old] for new, old in renamed.items()}, proto)
 
     def rename(self, assignment_map: AssignmentMap) -> DerivedCheckpoint:
         """Keys (name-based) or object paths (object-based) renamed as ``init_from_checkpoint`` would."""

@@ -25,9 +25,9 @@ function render({ model, el }) {
   function drawRows() {
     spacer.style.height = `${(model.get("matched") + 1) * DROW}px`;
     table.style.transform = `translateY(${model.get("offset") * DROW}px)`;
-    body.replaceChildren(...model.get("rows").map(([key, status, da, db, sa, sb, maxd, rel, frac]) =>
+    body.replaceChildren(...model.get("rows").map(([key, status, da, db, sa, sb, maxd, rel, frac, name]) =>
       h("tr", { class: key === model.get("key") ? "ckv-sel" : null, "data-key": key, "data-status": status, onclick: () => put(model, "key", key) },
-        h("td", { text: key, title: key }), h("td", { class: `ckv-${status}`, text: status }), h("td", { text: both(da, db) }),
+        h("td", { text: name || key, title: key }), h("td", { class: `ckv-${status}`, text: status }), h("td", { text: both(da, db) }),
         h("td", { text: both(sa && shapeText(sa), sb && shapeText(sb)) }), h("td", { text: fmt(maxd) }), h("td", { text: pct(rel) }), h("td", { text: pct(frac) }))));
     const c = model.get("counts");
     counts.textContent = Object.keys(c).length ? Object.entries(c).map(([k, v]) => `${v} ${k}`).join(", ") : "";
@@ -49,7 +49,7 @@ function render({ model, el }) {
     if (!d || !d.row) return;
     const t = h("table", { class: "ckv-stats" }, h("tr", {}, h("th"), h("th", { text: "other" }), h("th", { text: "this" }), h("th", { text: "this − other" })));
     for (const k of STATS) t.append(h("tr", {}, h("th", { text: k }), ...["a", "b", "delta"].map((s) => h("td", { class: `ckv-${s}-${k}`, text: fmt(d[s] && d[s][k]) }))));
-    detail.append(h("div", { class: "ckv-key", text: d.row.key }), t);
+    detail.append(h("div", { class: "ckv-key", text: d.row.name && d.row.name !== d.row.key ? `${d.row.name}  (${d.row.key})` : d.row.key }), t);
     if (d.delta && d.delta.histogram) detail.append(h("div", { class: "ckv-note", text: "histogram of this − other" }), histogram(d.delta.histogram));
   }
   for (const n of ["rows", "matched", "key", "counts"]) model.on(`change:${n}`, drawRows);

@@ -130,6 +130,7 @@ class DiffView(View):
             "max_abs_diff",
             "relative_change",
             "fraction_changed",
+            "name",
         )
         self.rows = [[r[c] for c in cols] for r in self._order[self.offset : self.offset + self.limit]]
 

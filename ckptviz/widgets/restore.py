@@ -247,11 +247,15 @@ def _tf_code(path: str, target: str, root: str, report: dict[str, Any], view: An
     """Plain TensorFlow that does the same restore: read every value first, then assign."""
     lines = ["import tensorflow as tf", "", f"reader = tf.train.load_checkpoint({path!r})", "pairs = ["]
     skipped = []
+    graph = view.graph
+    base = graph.home_path(graph.resolve(root).id) if root else ""
     for r in report["rows"]:
         if r["status"] != "matched" or not r["key"]:
             continue
-        inside = r["path"][len(root) :].lstrip("/") if root and r["path"].startswith(root) else r["path"]
-        expr = attribute_path(target, inside) if not root or r["path"] != inside else None
+        # Python reaches objects along real edges (``model._operations[3]._kernel``), not shown names
+        home = graph.home_path(r["node_id"]) if r["node_id"] is not None else r["path"]
+        inside = home[len(base) :].lstrip("/") if base and home.startswith(base) else home
+        expr = attribute_path(target, inside) if not base or home != inside else None
         if expr is None:
             skipped.append(r["path"])
             continue

@@ -95,8 +95,11 @@ export class GraphView extends Widget {
   private _inspect(n: IPlanNode): void {
     this._canvas.querySelectorAll('.ckptviz-picked').forEach(e => e.classList.remove('ckptviz-picked'));
     this._canvas.querySelector(`[id="${n.svg_id}"]`)?.classList.add('ckptviz-picked');
-    const parts: Node[] = [el('h3', `ckptviz-kind-${n.kind}`, n.path || '(root)')];
+    const parts: Node[] = [el('h3', `ckptviz-kind-${n.kind}`, n.name || n.path || '(root)')];
     const facts: string[] = [n.kind];
+    if (n.path && n.path !== n.name) {
+      facts.push(n.path);
+    }
     if (n.dtype) {
       facts.push(`${n.dtype}${formatShape(n.shape ?? [])}`);
     }

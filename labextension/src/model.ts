@@ -236,6 +236,7 @@ export function formatValue(value: number | string | boolean): string {
 
 export interface IDiffRow {
   key: string;
+  name?: string;
   status: 'added' | 'removed' | 'changed' | 'unchanged';
   dtype_a: string | null;
   dtype_b: string | null;

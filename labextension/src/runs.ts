@@ -59,7 +59,7 @@ export class DiffView extends Widget {
     box.onchange = () => void this.load(box.checked ? '' : 'added,removed,changed');
     all.append(box, ' show unchanged keys');
     const rows = d.rows.map(r => [
-      el('code', '', r.key),
+      Object.assign(el('code', '', r.name ?? r.key), { title: r.key }),
       el('span', `ckptviz-status-${r.status}`, r.status),
       r.dtype_a ? `${r.dtype_a}${formatShape(r.shape_a ?? [])}` : '',
       r.dtype_b ? `${r.dtype_b}${formatShape(r.shape_b ?? [])}` : '',

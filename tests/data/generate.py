@@ -153,7 +153,7 @@ def read_object_graph(prefix):
 def inferred_slots(opt, variables):
     """(variable, slot_name, slot_variable) for optimizers that record no slot_variables."""
     out = []
-    for attr in ("_momentums", "_velocities", "_velocity_hats"):
+    for attr in ("_momentums", "momentums", "_velocities", "_velocity_hats"):
         lst = getattr(opt, attr, None)
         if not lst:
             continue
@@ -757,6 +757,51 @@ def fixture_resnet50_adam():
         write_graph(prefix, ckpt, os.path.join(out, "graph.json"))
 
 
+def fixture_keras3_models():
+    """Keras 3 functional (with BatchNorm), Sequential and subclassed models, each after one step
+    of Adam or SGD with momentum, saved as ``tf.train.Checkpoint(model=, optimizer=).write``; and
+    the functional model in tf_keras (Keras 2) for contrast. Keras 3 files the model weights under
+    ``optimizer/_trainable_variables/N``: the fixtures for ownership and names."""
+    import keras
+    import tensorflow as tf
+
+    sys.path.insert(0, HERE)
+    import keras_models as M
+
+    out = fresh_dir("keras3_models")
+    for name, build in M.BUILDERS.items():
+        keras.utils.set_random_seed(11)
+        model = build(keras)
+        opt = M.optimizer(keras, M.OPTIMIZERS[name])
+        M.train_step(tf, model, opt)
+        ckpt = tf.train.Checkpoint(model=model, optimizer=opt)
+        prefix = os.path.join(out, name, "ckpt")
+        ckpt.write(prefix)
+        write_expected(prefix, os.path.join(out, name, "expected.json"))
+        write_graph(prefix, ckpt, os.path.join(out, name, "graph.json"))
+
+
+def fixture_tfkeras_functional():
+    """The functional model of ``keras3_models`` in tf_keras (Keras 2) with its Adam: weights keyed
+    under the model (``model/layer_with_weights-0/kernel``), slots inferred by name."""
+    import tensorflow as tf
+    import tf_keras
+
+    sys.path.insert(0, HERE)
+    import keras_models as M
+
+    out = fresh_dir("tfkeras_functional")
+    tf_keras.utils.set_random_seed(11)
+    model = M.functional(tf_keras)
+    opt = tf_keras.optimizers.Adam(0.01)
+    M.train_step(tf, model, opt)
+    ckpt = tf.train.Checkpoint(model=model, optimizer=opt)
+    prefix = os.path.join(out, "ckpt")
+    ckpt.write(prefix)
+    write_expected(prefix, os.path.join(out, "expected.json"))
+    write_graph(prefix, ckpt, os.path.join(out, "graph.json"))
+
+
 def fixture_training_run():
     """A training run: a Keras 3 model + Adam saved at 6 global steps by CheckpointManager.
 
@@ -937,6 +982,21 @@ def corpus_entries():
             "training_run",
             "training_run/ckpt-12",
             "CheckpointManager(max_to_keep=None) run saved at global steps 2..12: the timeline's input",
+        ),
+        *(
+            {
+                "name": f"keras3_{m}",
+                "path": f"keras3_models/{m}/ckpt",
+                "expected": f"keras3_models/{m}/expected.json",
+                "graph": f"keras3_models/{m}/graph.json",
+                "why": f"Keras 3 {m} model + optimizer after one step: weights keyed under optimizer/_trainable_variables/N",
+            }
+            for m in ("functional", "sequential", "subclassed")
+        ),
+        ck(
+            "tfkeras_functional",
+            "tfkeras_functional/ckpt",
+            "the same functional model in tf_keras (Keras 2): weights keyed under the model",
         ),
         err("missing.prefix", "guide_legacy_adam/ckpt-99", "CheckpointNotFoundError", "no such prefix"),
         err("missing.directory", "does_not_exist", "CheckpointNotFoundError", "no such directory"),

@@ -29,7 +29,7 @@ def resnet() -> ObjectGraph:
 
 def truth_cases() -> list[Any]:
     cases = [
-        pytest.param(g, lambda p=p: ckptviz.open(str(DATA / p)).graph, id=g.split("/")[0])
+        pytest.param(g, lambda p=p: ckptviz.open(str(DATA / p)).graph, id=g.rsplit("/", 1)[0])
         for g, p in GRAPH_FIXTURES
     ]
     return [*cases, pytest.param("resnet50_adam/graph.json", resnet, id="resnet50_adam")]

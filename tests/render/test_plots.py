@@ -33,7 +33,7 @@ def test_timeline_pictures(tmp_path: Path) -> None:
     assert (tmp_path / "h.svg").read_text().lstrip().startswith("<?xml")
     ax = fig.axes[0]
     assert [tick.get_text() for tick in ax.get_xticklabels()] == ["2", "4", "6", "8", "10", "12"]
-    assert "model/frozen/_kernel" in [tick.get_text() for tick in ax.get_yticklabels()]
+    assert "model/frozen/kernel" in [tick.get_text() for tick in ax.get_yticklabels()]  # names, not keys
     plots.timeline_lines(t, tmp_path / "l.png")
     assert (tmp_path / "l.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     fig = plots.timeline_histograms(t, KERNEL, tmp_path / "o.png")

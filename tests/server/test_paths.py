@@ -298,3 +298,21 @@ async def test_long_and_deep_paths_answer_4xx(api, root: Path) -> None:
         for route, extra in [("checkpoints", {}), *READ_ROUTES]:
             code, body = await api(route, path=path, **extra)
             assert 400 <= code < 500, (route, len(path), body)
+
+
+def test_a_sibling_whose_name_extends_the_roots_is_outside(tmp_path: Path) -> None:
+    """``/srv/root2`` starts with ``/srv/root`` but is not inside it, nor reachable by a link."""
+    from ckptviz.errors import CheckpointError
+    from ckptviz.server.paths import Root
+    from tests.conftest import DATA
+
+    (tmp_path / "root").mkdir()
+    shutil.copytree(DATA / "guide_legacy_adam", tmp_path / "root2")
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "root2")
+    (tmp_path / "root" / "rel").symlink_to("../root2")
+    root = Root(str(tmp_path / "root"))
+    for path in ["link/ckpt-4.index", "rel/ckpt-4.index", "link", "rel"]:
+        with pytest.raises(CheckpointError, match="outside"):
+            root.files.open_file(path)
+    with pytest.raises(CheckpointError, match="outside"):
+        root.files.open_checkpoint("link/ckpt-4")

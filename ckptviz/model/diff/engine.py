@@ -136,6 +136,9 @@ def diff(
     finally:
         report(-1, total)
     rows.sort(key=lambda r: r.key)
+    names_a, names_b = ca.known_names(), cb.known_names()
+    for r in rows:
+        r.name = names_b.get(r.key_b or "") or names_a.get(r.key_a or "") or r.key
     options = {
         "match": match,
         "assignment_map": dict(assignment_map or {}),

@@ -50,6 +50,7 @@ class Row:
     delta: Delta | None = None
     fast: bool = False  # decided equal from the stored CRC32Cs, not the bytes (``fast=True``)
     reason: str = ""  # why a key has no partner
+    name: str = ""  # the name people know it by (``velocity of net/l1/kernel``); the key if none
 
     @property
     def key(self) -> str:
@@ -81,6 +82,7 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "key": self.key,
+            "name": self.name or self.key,
             "key_a": self.key_a,
             "key_b": self.key_b,
             "status": self.status,

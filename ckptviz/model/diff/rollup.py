@@ -1,10 +1,13 @@
 """Roll-ups of diff rows by object-graph subtree: per layer, per module, per optimizer.
 
-A key counts in the object holding it and that object's ancestors; an optimizer slot in its own
-node and in its optimizer's subtree, not in its variable's layer (so a layer's own weights decide
-whether it moved). Sums are made once per key at its object, then pushed up the tree once per
-object, deepest first: linear in keys plus objects. Name-based checkpoints roll up by scope
-(``dense/kernel`` → ``dense``) without building their scope tree.
+Subtrees are named by display paths (``model/conv1_conv``). A key counts in the object holding
+it and every subtree that reaches it (``model/ownership.py``): a Keras 3 weight counts in its
+layer, the model and the root, and also in the optimizer that tracks it (``shared_params`` says
+how much of a total is also counted elsewhere). An optimizer slot counts in its optimizer's
+subtree, not in its variable's layer (so a layer's own weights decide whether it moved). Sums are
+made once per key at its object, pushed up the home tree once per object, deepest first, then
+once along each other edge into a subtree: linear in keys plus objects plus edges. Name-based
+checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building their scope tree.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Rollup:
     relative_change: float | None = None
     frozen: bool = False
     exploded: bool = False
+    shared_params: int = 0  # of ``params``, those also counted under another subtree that reaches them
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,22 +61,29 @@ def _parent(path: str) -> str | None:
     return None if path == "" else path.rpartition("/")[0]
 
 
-def _structure(ckpt: Checkpoint) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
-    """``({key: path it sits at}, {path: parent path}, {path: kind})`` of one side."""
+def _structure(
+    ckpt: Checkpoint,
+) -> tuple[dict[str, str], dict[str, str | None], dict[str, str], list[tuple[str, str]]]:
+    """``({key: path it sits at}, {path: parent path}, {path: kind}, [(path, path it also reaches)])``
+    of one side, by display paths along home paths."""
     home: dict[str, str] = {}
     parent: dict[str, str | None] = {}
     kinds: dict[str, str] = {}
+    also: list[tuple[str, str]] = []
     if ckpt.is_object_based:
         graph = ckpt.graph
-        optimizer_of = {s.slot_id: s.optimizer_id for s in graph.slots}
+        shown = [graph.display_path(i) for i in range(len(graph.nodes))]
         for node in graph.nodes:
             if not (node.reachable or node.values):
                 continue
-            kinds[node.path] = node.kind
-            owner = optimizer_of.get(node.id)
-            parent[node.path] = graph.nodes[owner].path if owner is not None else _parent(node.path)
+            kinds[shown[node.id]] = node.kind
+            owner = graph.home_parent(node.id) if node.id else None
+            parent[shown[node.id]] = shown[owner] if owner is not None else None
             for v in node.values:
-                home[v.key] = node.path
+                home[v.key] = shown[node.id]
+        for e in graph.edges:  # other edges into a subtree: Keras 3 optimizers list the weights
+            if e.child and graph.home_parent(e.child) != e.parent and e.child != e.parent:
+                also.append((shown[e.parent], shown[e.child]))
     else:
         for key in ckpt.entries:
             if key == OBJECT_GRAPH_KEY:
@@ -86,15 +97,15 @@ def _structure(ckpt: Checkpoint) -> tuple[dict[str, str], dict[str, str | None],
             parent[p] = _parent(p)
             kinds.setdefault(p, "other")
             p = parent[p]
-    return home, parent, kinds
+    return home, parent, kinds, also
 
 
 def rollup(
     rows: Iterable[Row], a: Checkpoint, b: Checkpoint, explode: float = 1.0, max_norm: float | None = None
 ) -> list[Rollup]:
     """One ``Rollup`` per object path of either side (b's kind wins), root first, then by path."""
-    home_a, parent_a, kinds_a = _structure(a)
-    home_b, parent_b, kinds_b = _structure(b)
+    home_a, parent_a, kinds_a, also_a = _structure(a)
+    home_b, parent_b, kinds_b, also_b = _structure(b)
     parent = {**parent_a, **parent_b}
     kinds = {**kinds_a, **kinds_b}
     homes, contrib = [], []
@@ -136,10 +147,25 @@ def rollup(
     for level in range(int(depth.max(initial=0)), 0, -1):  # deepest first, each level in one call
         nodes = np.flatnonzero(depth == level)
         np.add.at(sums, up[nodes], sums[nodes])
+    shared = np.zeros(len(paths))
+    for via, child in set(also_b or also_a):  # up from the other parent, until the paths meet
+        if via not in index or child not in index:
+            continue
+        inner, own = index[child], set()
+        at = int(up[inner])
+        while at >= 0:
+            own.add(at)
+            at = int(up[at])
+        at = index[via]
+        while at >= 0 and at not in own and at != inner:
+            sums[at] += sums[inner]
+            shared[at] += sums[inner][_PARAMS]
+            at = int(up[at])
     out = []
     in_a, in_b = set(kinds_a), set(kinds_b)
-    for path, s in zip(paths, sums.tolist()):
+    for path, s, twice in zip(paths, sums.tolist(), shared.tolist()):
         r = Rollup(path, kinds.get(path, "other"), keys=int(s[_KEYS]), params=int(s[_PARAMS]))
+        r.shared_params = int(twice)
         r.bytes, r.changed_params = int(s[_BYTES]), int(s[_CHANGED])
         r.status = "changed" if s[_MOVED] else "unchanged"
         if path in in_a and path not in in_b and path:
