@@ -140,6 +140,7 @@ class BundleReader:
         self._lock = threading.RLock()
         self._closed = False
         self._shards: dict[int, storage.Blob] = {}
+        self._unreadable: dict[int, MissingDataError] = {}  # shards found to be Git LFS pointers
         table = iter(TableReader(data, self.index_path, verify))
         first = next(table, None)
         if first is None or first[0] != b"":
@@ -322,6 +323,8 @@ class BundleReader:
             blob = self._shards.get(entry.shard)
             if blob is not None:
                 return blob
+            if entry.shard in self._unreadable:
+                raise self._unreadable[entry.shard]
             path = self.shard_path(entry.shard)
             try:
                 blob = self._opener.open_blob(path)
@@ -334,11 +337,15 @@ class BundleReader:
                     path,
                     0,
                 ) from None
-            if blob.size <= lfs.MAX_POINTER_BYTES and lfs.is_pointer(path):
-                blob.close()
-                raise MissingDataError(lfs.message(path), path, 0)
-            self._shards[entry.shard] = blob
+            self._shards[entry.shard] = self._not_a_pointer(blob, path)
             return blob
+
+    @staticmethod
+    def _not_a_pointer(blob: storage.Blob, path: str) -> storage.Blob:
+        if lfs.is_pointer_blob(blob):
+            blob.close()
+            raise MissingDataError(lfs.message(path), path, 0)
+        return blob
 
     def open_shards(self) -> None:
         """Open every data file that exists now rather than on first read (a missing one is
@@ -350,6 +357,11 @@ class BundleReader:
             except NotARegularFileError as e:
                 raise CorruptCheckpointError(str(e), path, 0) from None
             except CheckpointNotFoundError:
+                continue
+            try:
+                self._not_a_pointer(blob, path)
+            except MissingDataError as e:
+                self._unreadable[shard] = e  # said when a tensor in it is read
                 continue
             with self._lock:
                 if self._closed or shard in self._shards:

@@ -29,10 +29,11 @@ from ..errors import (
     CheckpointNotFoundError,
     CorruptCheckpointError,
     InvalidArgumentError,
+    LfsPointerError,
     NotARegularFileError,
     OutsideRootError,
 )
-from . import naming, storage
+from . import lfs, naming, storage
 from .locate import HDF5_MAGIC, ZIP_MAGIC, Location
 from .reader import Reader
 
@@ -258,6 +259,7 @@ class ConfinedRoot:
 
     def _locate_file(self, path: str) -> Location:
         if path.endswith((*_KERAS, ".weights.json")) and self.kind(path) == "file":
+            self._refuse_pointer(path)
             return Location("keras", path)
         if path.endswith(".index"):
             return Location("bundle", path[: -len(".index")])
@@ -268,11 +270,19 @@ class ConfinedRoot:
             return Location("bundle", path)
         if self.kind(path) == "file":
             head = self.read_head(path)
-            return Location("keras" if head.startswith((HDF5_MAGIC, ZIP_MAGIC)) else "v1", path)
+            if head.startswith((HDF5_MAGIC, ZIP_MAGIC)):
+                return Location("keras", path)
+            self._refuse_pointer(path)
+            return Location("v1", path)
         first = path.replace("-?????-of-", "-00000-of-")
         if first != path and self.kind(first) == "file":
             return Location("v1", first)
         raise CheckpointNotFoundError(f"no checkpoint {path!r} (no {posixpath.basename(path)}.index)", path)
+
+    def _refuse_pointer(self, path: str) -> None:
+        with HeldBlob(self.open_file(path), path) as blob:
+            if lfs.is_pointer_blob(blob):
+                raise LfsPointerError(lfs.message(path), path)
 
     def read_head(self, path: str, size: int = 8) -> bytes:
         with HeldBlob(self.open_file(path), path) as blob:
