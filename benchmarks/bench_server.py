@@ -5,7 +5,8 @@ writes a name-based checkpoint shaped like Google's BERT-base release (the 199 v
 ``bert_model.ckpt``, optionally with Adam's ``adam_m``/``adam_v`` slots: 600 keys, 1.3 GB) under
 ``benchmarks/out/``, then times over HTTP: the entries listing (first request: open, index, graph;
 then cached), a tensor preview with statistics (a 768×768 kernel and the 30522×768 embedding),
-and the event loop's answer time while 20 preview requests run at once.
+the event loop's answer time while 20 preview requests run at once, a cached 5-row page and a
+listing while 8 statistics requests run, and the listing of a directory of 2 600 prefixes.
 
     python benchmarks/bench_server.py [--runs 5] [--adam]
 """
@@ -108,6 +109,45 @@ def median_ms(times: list[float]) -> str:
     return f"{statistics.median(times) * 1000:7.1f} ms (min {min(times) * 1000:.1f})"
 
 
+def cheap_while_statistics(base: str, rel: str, runs: int) -> None:
+    """A cached 5-row page and a listing, timed while 8 statistics requests on the 89 MiB
+    embedding keep the statistics pool busy (cheap requests have a pool of their own)."""
+    embed = "bert/embeddings/word_embeddings"
+    get(base, "entries", path=rel, limit=5)
+    with ThreadPoolExecutor(8) as pool:
+        heavy = [pool.submit(get, base, "tensor", path=rel, key=embed, stats=1, bins=100) for _ in range(8)]
+        time.sleep(0.3)  # let them start
+        page, listing = [], []
+        while not all(f.done() for f in heavy) or len(page) < runs:
+            page.append(get(base, "entries", path=rel, limit=5)[0])
+            listing.append(get(base, "checkpoints", path=Path(rel).parent.as_posix())[0])
+            if len(page) >= 50:
+                break
+        busy = sum(not f.done() for f in heavy)
+        slowest = max(f.result()[0] for f in heavy)
+    print(f"entries limit=5 (cached) during 8 statistics requests {median_ms(page)}, max {max(page) * 1000:.1f} ms "
+          f"({len(page)} requests; statistics took up to {slowest * 1000:.0f} ms, {busy} still running at the end)")
+    print(f"checkpoints listing during 8 statistics requests      {median_ms(listing)}, max {max(listing) * 1000:.1f} ms")
+
+
+def listing_of_many_prefixes(base: str, prefix: Path, count: int = 2600) -> None:
+    """The ``checkpoints`` listing of a directory of ``count`` prefixes (hard links of one small
+    checkpoint): one scandir pass, so it grows linearly."""
+    import ckptviz
+
+    many = OUT / "many"
+    if not (many / f"ckpt-{count - 1}.index").exists():
+        many.mkdir(parents=True, exist_ok=True)
+        ckptviz.write_checkpoint(many / "seed", {"x": np.zeros(4, np.float32)}, overwrite=True)
+        for i in range(count):
+            for suffix in (".index", ".data-00000-of-00001"):
+                target = many / f"ckpt-{i}{suffix}"
+                if not target.exists():
+                    os.link(many / f"seed{suffix}", target)
+    times = [get(base, "checkpoints", path="many")[0] for _ in range(3)]
+    print(f"checkpoints listing of {count} prefixes                {median_ms(times)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -162,6 +202,8 @@ def main() -> None:
             total = time.perf_counter() - start
         print(f"20 concurrent previews of 768x3072: all done in {total * 1000:.0f} ms (slowest {worst * 1000:.0f} ms); "
               f"/api/status answered meanwhile in {ping * 1000:.1f} ms")
+        cheap_while_statistics(base, rel, args.runs)
+        listing_of_many_prefixes(base, prefix)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)

@@ -114,6 +114,10 @@ class InvalidArgumentError(CheckpointError, ValueError):
     """An argument ckptviz cannot use (an empty key, a duplicate tensor, a bad shard size)."""
 
 
+class OutsideRootError(CheckpointError, PermissionError):
+    """A path that leads (by its text or a symbolic link) outside the directory reads are confined to."""
+
+
 class LayoutError(CheckpointError, RuntimeError):
     """The Graphviz engine could not run or failed to lay a picture out."""
 

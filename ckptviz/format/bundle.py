@@ -12,7 +12,7 @@ import math
 import re
 import threading
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from . import crc, lfs, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
 from .shapes import check_shape, numpy_problem
 from .table import TableReader
+
+if TYPE_CHECKING:
+    from .reader import Opener
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
@@ -122,12 +125,12 @@ def _shown(raw_key: bytes) -> str:
 class BundleReader:
     """The entries of one bundle and lazy, checksummed reads of their values."""
 
-    def __init__(self, prefix: str, verify: bool = True) -> None:
-        self.prefix, self.verify = prefix, verify
+    def __init__(self, prefix: str, verify: bool = True, opener: Opener = storage) -> None:
+        self.prefix, self.verify, self._opener = prefix, verify, opener
         self.path = prefix
         self.index_path = naming.index_file(prefix)
         try:
-            data = storage.read_bytes(self.index_path)
+            data = opener.read_bytes(self.index_path)
         except NotARegularFileError:
             raise
         except CheckpointNotFoundError:
@@ -137,6 +140,7 @@ class BundleReader:
         self._lock = threading.RLock()
         self._closed = False
         self._shards: dict[int, storage.Blob] = {}
+        self._unreadable: dict[int, MissingDataError] = {}  # shards found to be Git LFS pointers
         table = iter(TableReader(data, self.index_path, verify))
         first = next(table, None)
         if first is None or first[0] != b"":
@@ -288,6 +292,11 @@ class BundleReader:
     def shard_path(self, shard: int) -> str:
         return naming.data_file(self.prefix, shard, self.num_shards)
 
+    def data_blob(self, entry: Entry) -> storage.Blob:
+        """The open data file holding ``entry`` (the reader's own: not to be closed), for callers
+        that read many tensors of it in a few ranges."""
+        return self._shard(entry)
+
     def _shard(self, entry: Entry) -> storage.Blob:
         if self._closed:
             raise ClosedCheckpointError(
@@ -314,9 +323,11 @@ class BundleReader:
             blob = self._shards.get(entry.shard)
             if blob is not None:
                 return blob
+            if entry.shard in self._unreadable:
+                raise self._unreadable[entry.shard]
             path = self.shard_path(entry.shard)
             try:
-                blob = storage.open_blob(path)
+                blob = self._opener.open_blob(path)
             except NotARegularFileError as e:
                 raise CorruptCheckpointError(str(e), path, 0) from None
             except CheckpointNotFoundError:
@@ -326,11 +337,37 @@ class BundleReader:
                     path,
                     0,
                 ) from None
-            if blob.size <= lfs.MAX_POINTER_BYTES and lfs.is_pointer(path):
-                blob.close()
-                raise MissingDataError(lfs.message(path), path, 0)
-            self._shards[entry.shard] = blob
+            self._shards[entry.shard] = self._not_a_pointer(blob, path)
             return blob
+
+    @staticmethod
+    def _not_a_pointer(blob: storage.Blob, path: str) -> storage.Blob:
+        if lfs.is_pointer_blob(blob):
+            blob.close()
+            raise MissingDataError(lfs.message(path), path, 0)
+        return blob
+
+    def open_shards(self) -> None:
+        """Open every data file that exists now rather than on first read (a missing one is
+        reported when a tensor in it is read)."""
+        for shard in range(self.num_shards):
+            path = self.shard_path(shard)
+            try:
+                blob = self._opener.open_blob(path)
+            except NotARegularFileError as e:
+                raise CorruptCheckpointError(str(e), path, 0) from None
+            except CheckpointNotFoundError:
+                continue
+            try:
+                self._not_a_pointer(blob, path)
+            except MissingDataError as e:
+                self._unreadable[shard] = e  # said when a tensor in it is read
+                continue
+            with self._lock:
+                if self._closed or shard in self._shards:
+                    blob.close()
+                else:
+                    self._shards[shard] = blob
 
     def close(self) -> None:
         """Release the data files; any later read raises ``ClosedCheckpointError``."""

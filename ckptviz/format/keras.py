@@ -18,7 +18,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from . import storage
 from .bundle import Entry
 from .dtypes import DType, as_dtype, from_enum
 from .locate import HDF5_MAGIC, ZIP_MAGIC
+
+if TYPE_CHECKING:
+    from .reader import Opener
 
 _UNKNOWN = from_enum(0)  # an HDF5 type with no TensorFlow dtype: listed, not readable
 # A compressed dataset may expand to this many bytes per stored byte, plus a fixed allowance:
@@ -119,8 +122,9 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, blob: storage.Blob)
 class KerasReader:
     """The datasets of Keras 3 weight files (one file or all shards), read lazily by key."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, opener: Opener = storage) -> None:
         self.path = self.prefix = path
+        self._opener = opener
         self._lock = threading.RLock()  # h5py files and the byte windows under them keep a position
         self._closed = False
         self._files: list[tuple[Any, int, str]] = []  # (h5py.File, bytes it may use, name)
@@ -141,7 +145,7 @@ class KerasReader:
     def _open(self, path: str) -> None:
         if path.endswith(".json"):
             directory = storage.dirname(path)
-            for name in _shard_names(storage.read_bytes(path), path):
+            for name in _shard_names(self._opener.read_bytes(path), path):
                 blob = self._blob(storage.join(directory, name))
                 self._add(_Window(blob), blob.size, storage.join(directory, name))
             return
@@ -157,7 +161,7 @@ class KerasReader:
             )
 
     def _blob(self, path: str) -> storage.Blob:
-        blob = storage.open_blob(path)
+        blob = self._opener.open_blob(path)
         self._closers.append(blob)
         return blob
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from .bundle import Entry
 from .dtypes import DType, from_enum
 from .shapes import MAX_RANK, check_shape, numpy_problem
 from .table import FOOTER_SIZE, MAGIC, TableReader
+
+if TYPE_CHECKING:
+    from .reader import Opener
 
 _SHARD_RE = re.compile(r"^(?P<stem>.*)-(?P<shard>\d{5}|\?{5})-of-(?P<count>\d{5})$")
 _COMPLEX = ("scomplex_val", "dcomplex_val")  # (real, imag) pairs: two numbers per element
@@ -67,8 +70,8 @@ class _Tensor(NamedTuple):
 class V1Reader:
     """The tensors of a V1 checkpoint (one file, or the shards of a sharded save)."""
 
-    def __init__(self, path: str, verify: bool = True) -> None:
-        self.path, self.verify = path, verify
+    def __init__(self, path: str, verify: bool = True, opener: Opener = storage) -> None:
+        self.path, self.verify, self._opener = path, verify, opener
         self.prefix = path
         self._closed = False
         self.files = shard_files(path)
@@ -90,7 +93,7 @@ class V1Reader:
         from .protos.ckptviz_format_pb2 import SavedTensorSlices
 
         try:
-            data = storage.read_bytes(path)
+            data = self._opener.read_bytes(path)
         except CheckpointNotFoundError:
             if number == 0 and path == self.path:
                 raise

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .bundle import Entry
+    from .storage import Blob
 
 
 @runtime_checkable
@@ -49,3 +50,12 @@ class RawReader(Reader, Protocol):
 
     def raw_chunks(self, entry: Entry) -> tuple[Iterator[bytes | memoryview], int]:
         """The stored bytes of ``entry`` in order (checksummed while streaming) and their masked CRC32C."""
+
+
+class Opener(Protocol):
+    """Where a reader gets its files: ``storage`` (by path, local or remote) by default, or a
+    set of files already opened confined to a directory (``confined.HeldFiles``)."""
+
+    def open_blob(self, path: str) -> Blob: ...
+
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes: ...

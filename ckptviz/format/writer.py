@@ -11,7 +11,11 @@ data files are renamed into place first and the ``.index`` last (``os.replace``,
 removal first), so a checkpoint exists exactly when its ``.index`` does, and an overwritten one
 is always the old or the new one, whenever the process dies. Temporary files of a killed
 write are removed by the next writer to that prefix (a live writer holds a lock on
-its temporary index, so a concurrent one is left alone). An overwrite whose data files would
+its temporary index, so a concurrent one is left alone). Writers to one prefix may run at once:
+each commit (check, renames, removal of the replaced data files) holds the destination's lock
+(``temporaries.destination_lock``), so the last commit wins whole and no cleanup removes files
+another writer's index reads. Every file operation is relative to the destination directory's
+descriptor, opened once (or given: ``dir_fd``, how the server writes under its root). An overwrite whose data files would
 have the names of the current ones gets one more, empty, data file instead: the new files then
 never replace bytes the old index reads, and the index switches from old to new in one
 ``os.replace``.
@@ -42,6 +46,8 @@ from .table import TableBuilder
 from .tensor_proto import Variant
 
 _PROGRESS_MIN_BYTES = 256 << 20  # a progress bar only for writes that take a while
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def infer_dtype(value: Any) -> DType:
@@ -96,8 +102,10 @@ class BundleWriter:
         max_shard_size: int | None = None,
         progress: bool | None = None,
         total_bytes: int | None = None,
+        dir_fd: int | None = None,
     ) -> None:
         self.prefix = os.fspath(prefix)
+        self._dir, self._lock_fd = -1, -1
         if storage.is_remote(self.prefix):
             raise UnsupportedCheckpointError(
                 f"cannot write to {self.prefix}: write to a local prefix, then upload the files"
@@ -105,10 +113,17 @@ class BundleWriter:
         if max_shard_size is not None and max_shard_size <= 0:
             raise InvalidArgumentError(f"max_shard_size must be positive, got {max_shard_size}")
         self.overwrite, self.max_shard_size = overwrite, max_shard_size
+        if dir_fd is None:
+            directory = os.path.dirname(self.prefix)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            self._name = os.path.basename(self.prefix)
+            self._dir = os.open(directory or ".", _DIR_FLAGS)
+        else:
+            if "/" in self.prefix or self.prefix in ("", ".", ".."):
+                raise InvalidArgumentError(f"with dir_fd, the prefix is a name in that directory, not {self.prefix!r}")
+            self._name, self._dir = self.prefix, os.dup(dir_fd)
         self._check_destination()
-        directory = os.path.dirname(self.prefix)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
         self._token = f".tempstate{random.getrandbits(64)}"  # TF's temporary-name suffix
         self._files: list[Any] = []  # open temporary data files, by shard id
         self._sizes: list[int] = []
@@ -116,31 +131,42 @@ class BundleWriter:
         self.min_shards = 1
         self._closed = False
         self._failed: str | None = None  # why an add failed: the data file may hold stray bytes
-        temporaries.remove_stale(self.prefix)
+        self._commit_lock = temporaries.destination_lock(self._dir, self._name)
+        with self._commit_lock:
+            temporaries.remove_stale(self._dir, self._name)
+            # The temporary index exists (empty) from the start and stays locked while this
+            # writer lives: remove_stale in another writer leaves locked groups alone.
+            self._lock_fd = temporaries.create_locked(self._dir, self._temp_index_path())
         self._bar = _progress_bar(progress, total_bytes, self.prefix)
-        # The temporary index exists (empty) from the start and stays locked while this writer
-        # lives: remove_stale_temporaries in another writer leaves locked groups alone.
-        self._lock_fd = temporaries.create_locked(self._temp_index_path())
 
     # -- destination ---------------------------------------------------------------------------
 
+    def _exists(self, name: str) -> bool:
+        """Whether ``name`` is in the directory (a symbolic link counts; it is replaced, never followed)."""
+        try:
+            os.stat(name, dir_fd=self._dir, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
+
     def _check_destination(self) -> None:
         index = naming.index_file(self.prefix)
-        if os.path.exists(index) and not self.overwrite:
+        if self._exists(naming.index_file(self._name)) and not self.overwrite:
             raise CheckpointExistsError(
                 f"checkpoint {self.prefix} already exists ({index}); pass overwrite=True to replace it "
                 "or choose another prefix"
             )
 
     def _temp_data_path(self, shard: int) -> str:
-        return f"{self.prefix}.data-{shard:05d}{self._token}"
+        return f"{self._name}.data-{shard:05d}{self._token}"
 
     def _temp_index_path(self) -> str:
-        return naming.index_file(self.prefix) + self._token
+        return naming.index_file(self._name) + self._token
 
     def _shard_file(self, shard: int) -> Any:
         while len(self._files) <= shard:
-            self._files.append(open(self._temp_data_path(len(self._files)), "wb"))  # noqa: SIM115
+            fd = os.open(self._temp_data_path(len(self._files)), _CREATE, 0o644, dir_fd=self._dir)
+            self._files.append(os.fdopen(fd, "wb"))
             self._sizes.append(0)
         return self._files[shard]
 
@@ -373,21 +399,23 @@ class BundleWriter:
             raise ClosedCheckpointError(f"{self.prefix}: this BundleWriter has already finished or aborted")
         try:
             self._shard_file(max(self.min_shards, len(self._files), 1) - 1)  # TF always writes a data file
-            if self._collides(len(self._files)):
-                # The data files would replace those the current index reads. One more (empty)
-                # shard gives them other names, so the index switches from old to new at once.
-                self._shard_file(len(self._files))
-            for f in self._files:
-                f.close()
-            num_shards = len(self._files)
-            index = naming.index_file(self.prefix)
-            with open(self._temp_index_path(), "r+b") as f:  # the locked file, kept (and locked)
-                f.write(self._index_bytes(num_shards))
-            self._check_destination()  # someone may have written it meanwhile
-            for shard in range(num_shards):
-                os.replace(self._temp_data_path(shard), naming.data_file(self.prefix, shard, num_shards))
-            os.replace(self._temp_index_path(), index)  # the commit: atomic, the old index is never removed
-            self._remove_stale_data_files(num_shards)
+            with self._commit_lock:  # what is checked here stays true until the commit is done
+                self._check_destination()  # someone may have written it meanwhile
+                if self._collides(len(self._files)):
+                    # The data files would replace those the current index reads. One more (empty)
+                    # shard gives them other names, so the index switches from old to new at once.
+                    self._shard_file(len(self._files))
+                for f in self._files:
+                    f.close()
+                num_shards = len(self._files)
+                with os.fdopen(os.dup(self._lock_fd), "r+b") as f:  # the locked file, kept (and locked)
+                    f.write(self._index_bytes(num_shards))
+                at = {"src_dir_fd": self._dir, "dst_dir_fd": self._dir}
+                for shard in range(num_shards):
+                    os.replace(self._temp_data_path(shard), naming.data_file(self._name, shard, num_shards), **at)
+                # the commit: atomic, the old index is never removed
+                os.replace(self._temp_index_path(), naming.index_file(self._name), **at)
+                self._remove_stale_data_files(num_shards)
         except BaseException:
             self.abort()
             raise
@@ -395,40 +423,45 @@ class BundleWriter:
             if self._bar is not None:
                 self._bar.close()
         self._closed = True
-        self._unlock()
+        self._release()
         return self.prefix
 
     def _collides(self, num_shards: int) -> bool:
         """Whether an existing checkpoint at the prefix has data files of this shard count."""
-        return os.path.exists(naming.data_file(self.prefix, 0, num_shards)) and os.path.exists(
-            naming.index_file(self.prefix)
+        return self._exists(naming.data_file(self._name, 0, num_shards)) and self._exists(
+            naming.index_file(self._name)
         )
 
-    def _unlock(self) -> None:
-        if getattr(self, "_lock_fd", -1) >= 0:
-            os.close(self._lock_fd)  # releases the lock
-            self._lock_fd = -1
+    def _release(self) -> None:
+        """Close the temporary index (releasing its lock) and the directory."""
+        for attr in ("_lock_fd", "_dir"):
+            if getattr(self, attr, -1) >= 0:
+                os.close(getattr(self, attr))
+                setattr(self, attr, -1)
 
     def __del__(self) -> None:
-        self._unlock()  # an unfinished writer's temporaries stay, for the next writer to remove
+        self._release()  # an unfinished writer's temporaries stay, for the next writer to remove
 
     def _remove_stale_data_files(self, num_shards: int) -> None:
-        """Data files of a replaced checkpoint with another shard count would confuse readers."""
-        directory = os.path.dirname(self.prefix) or "."
-        for name in os.listdir(directory):
-            split = naming.split_data_file(os.path.join(directory, name))
-            if split and split[0] == self.prefix and split[2] != num_shards:
-                os.remove(os.path.join(directory, name))
+        """Data files of a replaced checkpoint with another shard count would confuse readers.
+        Called under the destination lock, right after this writer's commit: the only index
+        then is this one, and it reads none of them."""
+        for name in os.listdir(self._dir):
+            split = naming.split_data_file(name)
+            if split and split[0] == self._name and split[2] != num_shards:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(name, dir_fd=self._dir)
 
     def abort(self) -> None:
         """Close and delete the temporary files; the destination is left as it was."""
         self._closed = True
         for f in self._files:
             f.close()
-        for path in [self._temp_data_path(i) for i in range(len(self._files))] + [self._temp_index_path()]:
-            if os.path.exists(path):
-                os.remove(path)
-        self._unlock()
+        if self._dir >= 0:
+            for name in [self._temp_data_path(i) for i in range(len(self._files))] + [self._temp_index_path()]:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(name, dir_fd=self._dir)
+        self._release()
 
     def __enter__(self) -> BundleWriter:
         return self

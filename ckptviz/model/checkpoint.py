@@ -71,10 +71,21 @@ class Checkpoint:
     """
 
     def __init__(self, path: str, verify: bool = True) -> None:
-        self.location = locate(str(path))
+        location = locate(str(path))
+        self._setup(location, _open_reader(location, verify))
+
+    @classmethod
+    def of_reader(cls, location: Location, reader: Reader) -> Checkpoint:
+        """A checkpoint over a reader opened elsewhere (the server's, on files confined to its root)."""
+        self = cls.__new__(cls)
+        self._setup(location, reader)
+        return self
+
+    def _setup(self, location: Location, reader: Reader) -> None:
+        self.location = location
         self.path = self.location.path
         self.format = self.location.kind
-        self.reader: Reader = _open_reader(self.location, verify)  # the format layer's reader of this kind
+        self.reader: Reader = reader  # the format layer's reader of this kind
         self._lock = threading.Lock()  # lazy set-up below runs once, whichever thread asks first
         self._graph_proto: Any = _UNSET
         self._graph: ObjectGraph | None = None

@@ -170,7 +170,7 @@ class Timeline:
         return f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read), {len(self.stats)} variables>"
 
 
-def _prefixes(source: Any) -> tuple[list[str], list[float | None], str | None]:
+def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
     """Prefixes in run order, their timestamps, and the run's directory (for the cache file)."""
     if isinstance(source, (str, os.PathLike)):
         directory = os.fspath(source)
@@ -191,10 +191,10 @@ def _prefixes(source: Any) -> tuple[list[str], list[float | None], str | None]:
             stamps += [None] * (len(paths) - len(stamps))
             return paths, stamps, directory
         source = [directory]
-    paths = [os.fspath(p) if not isinstance(p, Checkpoint) else p.path for p in source]
-    if not paths:
+    items: list[Any] = [p if isinstance(p, Checkpoint) else os.fspath(p) for p in source]
+    if not items:
         raise InvalidArgumentError("timeline needs a directory or at least one checkpoint path")
-    return paths, [None] * len(paths), None
+    return items, [None] * len(items), None
 
 
 def _resolve(directory: str, path: str) -> str:
@@ -245,7 +245,8 @@ def timeline(
 ) -> Timeline:
     """Statistics of every numeric variable at every checkpoint of a run.
 
-    ``run``: a ``CheckpointManager`` directory, or a list of paths in order. ``variables``: a regex
+    ``run``: a ``CheckpointManager`` directory, or a list of paths or open ``Checkpoint``s in order
+    (those are read as they are, never re-opened or closed, and their results are not cached). ``variables``: a regex
     searched in keys, or a list of keys (default: every numeric key). ``bins``: histogram bins per
     variable, fixed across the run. ``cache``: also keep results in ``CACHE_FILE`` beside the run
     (``True``) or at a given path. ``progress``: a tqdm bar (True), or ``(done, total)`` callback.
@@ -258,14 +259,15 @@ def timeline(
     stats: dict[str, list[StepStats | None]] = {}
     edges: dict[str, list[float]] = {}
     last: Checkpoint | None = None  # the checkpoint read just before, still open for the next delta
-    prev_sig = ""
+    prev_sig: str | None = ""
+    given = {id(p) for p in paths if isinstance(p, Checkpoint)}  # the caller's, never closed here
     select = _selector(variables)
     n_workers = workers or min(4, os.cpu_count() or 1)
     names: dict[str, str] = {}
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
-        sig = _signature(prefix)
+        sig = "" if isinstance(prefix, Checkpoint) else _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
-        record = _MEMORY.get(key) or disk.get(key)
+        record = (_MEMORY.get(key) or disk.get(key)) if sig and prev_sig is not None else None
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
             names.update(record.get("names", {}))
@@ -273,17 +275,15 @@ def timeline(
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
             if last is not None:
-                last.close()
+                _close(last, given)
                 last = None
         else:
-            ckpt = open_checkpoint(prefix, verify=verify)
-            previous = (
-                last if last is not None else open_checkpoint(paths[i - 1], verify=False) if i else None
-            )
+            ckpt = _open(prefix, verify)
+            previous = last if last is not None else _open(paths[i - 1], False) if i else None
             step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers)
             step.timestamp = stamp
             if previous is not None:
-                previous.close()
+                _close(previous, given)
             last = ckpt
             record = {
                 "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
@@ -292,22 +292,33 @@ def timeline(
                 "names": {k: v for k, v in ckpt.known_names().items() if k in per},
             }
             names.update(record["names"])
-            _MEMORY[key] = disk[key] = record
+            if sig:
+                _MEMORY[key] = disk[key] = record
         for k, st in per.items():
             stats.setdefault(k, [None] * i).append(st)
         for per_step in stats.values():
             if len(per_step) == i:
                 per_step.append(None)
         steps.append(step)
-        prev_sig = sig
+        prev_sig = sig or None
         report(i + 1, len(paths))
     if last is not None:
-        last.close()
+        _close(last, given)
     report(-1, len(paths))
     if isinstance(cache_path, str):
-        _save(cache_path, disk, {_signature(p) for p in paths})
+        _save(cache_path, disk, {_signature(p) for p in paths if not isinstance(p, Checkpoint)})
     options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
     return Timeline(run, steps, stats, edges, options, names)
+
+
+def _open(item: Any, verify: bool) -> Checkpoint:
+    return item if isinstance(item, Checkpoint) else open_checkpoint(item, verify=verify)
+
+
+def _close(ckpt: Checkpoint, given: set[int]) -> None:
+    """Close what this run opened, never a checkpoint the caller passed in."""
+    if id(ckpt) not in given:
+        ckpt.close()
 
 
 def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:

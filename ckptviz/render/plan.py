@@ -228,7 +228,7 @@ def _matching(graph: ObjectGraph, tree: Tree, candidates: set[int], text: str) -
     """Nodes whose path, drawn name (``momentum of conv1_conv/kernel``, ``3: conv1_bn``) or full
     name the regex ``text`` searches successfully."""
     try:
-        pattern = re.compile(text)
+        pattern = re.compile(text) if isinstance(text, str) else text  # or a matcher with .search
     except re.error as e:
         raise InvalidArgumentError(f"filter {text!r} is not a regular expression: {e}") from None
     slot_of = {s.slot_id: s for s in graph.slots}

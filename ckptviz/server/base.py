@@ -19,16 +19,23 @@ from ..errors import (
     InvalidArgumentError,
     KeyNotFoundError,
     NameConflictError,
+    OutsideRootError,
     UnsupportedCheckpointError,
 )
-from .paths import BadRequestError, ForbiddenPathError
+from .paths import BadRequestError
 from .state import State
 
 T = TypeVar("T")
+REPLY_MAX = 32 << 20  # bytes of one JSON reply; routes page and trim below this
+
+
+class ReplyTooLargeError(BadRequestError):
+    """A reply that would exceed ``REPLY_MAX`` bytes (HTTP 413)."""
 
 # First match wins: the specific classes before the ones they subclass.
 ERROR_STATUS: list[tuple[type[BaseException], int]] = [
-    (ForbiddenPathError, 403),
+    (OutsideRootError, 403),
+    (ReplyTooLargeError, 413),
     (BadRequestError, 400),
     (CheckpointNotFoundError, 404),
     (KeyNotFoundError, 404),
@@ -60,9 +67,22 @@ class BaseHandler(APIHandler):
     def state(self) -> State:
         return self.settings["ckptviz"]  # type: ignore[no-any-return]
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` on the extension's thread pool: file reads never block the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.state.executor, fn, *args)
+    async def run(self, fn: Callable[..., T], *args: Any, quick: bool = False) -> T:
+        """``fn(*args)`` on a thread pool (``quick``: the one cheap requests have to themselves):
+        file reads never block the event loop; a request whose client left before it started is
+        dropped."""
+        pool = self.state.quick if quick else self.state.executor
+        future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        self._pending = [*getattr(self, "_pending", []), future]
+        try:
+            return await future
+        except asyncio.CancelledError:
+            raise web.Finish() from None  # the client went away: nobody to answer
+
+    def on_connection_close(self) -> None:
+        for future in getattr(self, "_pending", []):
+            future.cancel()  # a job not started yet never runs; one running finishes
+        super().on_connection_close()
 
     def arg(self, name: str, default: str | None = None) -> str:
         value = self.get_query_argument(name, default)
@@ -100,8 +120,13 @@ class BaseHandler(APIHandler):
         return body
 
     def reply(self, payload: Any) -> None:
+        text = json.dumps(payload, allow_nan=False)
+        if len(text) > REPLY_MAX:
+            raise ReplyTooLargeError(
+                f"the reply would be {len(text) >> 20} MiB (at most {REPLY_MAX >> 20}); ask for fewer rows or nodes"
+            )
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(payload, allow_nan=False))
+        self.finish(text)
 
     # -- errors ---------------------------------------------------------------------------------
 

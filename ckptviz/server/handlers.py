@@ -1,20 +1,26 @@
-"""The REST routes under ``{base_url}/ckptviz/api/``: one small handler per concept."""
+"""The REST routes under ``{base_url}/ckptviz/api/``: one small handler per concept.
+
+Every path a request names is made relative to the root by ``Root.resolve`` and opened only
+through ``State.root.files`` (``format.confined``): the checkpoint a route reads is the reader
+over those handles, and an export writes through the destination directory's descriptor.
+"""
 
 from __future__ import annotations
 
 import os
-import re
+import posixpath
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..format import naming
+from ..errors import InvalidArgumentError
 from ..render.dot import view_to_dot
 from ..render.layout import find_engine
 from ..render.plan import select_view
 from . import listing, payloads, runs
 from .base import BaseHandler
+from .filters import Matcher
 from .paths import BadRequestError
 
 SVG_MAX = 8 << 20  # bytes of one graph picture
@@ -27,23 +33,27 @@ class CheckpointsHandler(BaseHandler):
     @authorized
     async def get(self) -> None:
         directory = self.state.root.resolve(self.arg("path", ""))
-        self.reply(await self.run(listing.scan, self.state.root, directory))
+        self.reply(await self.run(listing.scan, self.state.root.files, directory, quick=True))
 
 
 class CheckpointRoute(BaseHandler):
     """A route about one checkpoint, named by ``path`` relative to the root."""
 
-    async def with_checkpoint(self, build: Any, *args: Any, path: str | None = None) -> Any:
-        """``build(checkpoint, relative path, *args)`` on a reader thread, the checkpoint cached."""
-        text = self.arg("path") if path is None else path
+    async def with_checkpoint(self, build: Any, *args: Any, path: str | None = None, quick: bool = False) -> Any:
+        """``build(checkpoint, relative path, *args)`` on a reader thread, the checkpoint opened
+        confined and cached."""
+        relative = self.state.root.resolve(self.arg("path") if path is None else path)
 
         def work() -> Any:
-            absolute = self.state.root.resolve(text)
-            location, relative = self.state.root.locate(absolute), self.state.root.relative(absolute)
-            with self.state.cache.use(location) as ckpt:
+            with self.state.cache.use(self.state.root.files, relative) as ckpt:
                 return build(ckpt, relative, *args)
 
-        return await self.run(work)
+        return await self.run(work, quick=quick)
+
+    def matcher(self, name: str) -> Matcher | None:
+        """The ``name`` parameter as a filter: substring or glob, RE2 regex with ``regex=1``."""
+        text = self.get_query_argument(name, "") or ""
+        return Matcher(text, self.bool_arg("regex", False)) if text else None
 
 
 class EntriesHandler(CheckpointRoute):
@@ -54,11 +64,12 @@ class EntriesHandler(CheckpointRoute):
     async def get(self) -> None:
         offset = self.int_arg("offset", 0)
         limit = self.int_arg("limit", 200, 1, payloads.PAGE_MAX)
-        self.reply(await self.with_checkpoint(payloads.entries, offset, limit, self.arg("match", "")))
+        match = self.arg("match", "")
+        self.reply(await self.with_checkpoint(payloads.entries, offset, limit, match, quick=True))
 
 
 class GraphHandler(CheckpointRoute):
-    """``GET graph?path=P&max_nodes=&max_depth=&collapse=&expand=&focus=&filter=&slots=&svg=``:
+    """``GET graph?path=P&max_nodes=&max_depth=&collapse=&expand=&focus=&filter=&regex=&slots=&svg=``:
     the render plan and, unless ``svg=0``, its SVG."""
 
     @web.authenticated
@@ -67,11 +78,11 @@ class GraphHandler(CheckpointRoute):
         options = payloads.graph_options(
             {
                 "max_nodes": self.int_arg("max_nodes", 300, 1, payloads.GRAPH_MAX_NODES),
-                "max_depth": self.int_arg("max_depth", None, 0),
+                "max_depth": self.int_arg("max_depth", None, 0, 10_000),
                 "collapse": [self._ref(r) for r in self.get_query_arguments("collapse")],
                 "expand": [self._ref(r) for r in self.get_query_arguments("expand")],
-                "focus": self._ref(self.get_query_argument("focus", "")) or None,
-                "filter": self.get_query_argument("filter", "") or None,
+                "focus": self._ref(self.get_query_argument("focus", "") or "") or None,
+                "filter": self.matcher("filter"),
                 "slots": self.bool_arg("slots", True),
                 "hide_empty": self.bool_arg("hide_empty", True),
             }
@@ -80,10 +91,7 @@ class GraphHandler(CheckpointRoute):
 
         def build(ckpt: Any, relative: str) -> dict[str, Any]:
             graph = ckpt.graph
-            try:
-                view = select_view(graph, options)
-            except re.error as e:  # a bad filter: re.error is not a ValueError
-                raise BadRequestError(f"filter is not a regular expression: {e}") from None
+            view = select_view(graph, options)
             out = {"path": relative, **payloads.plan(graph, view), "svg": None, "svg_error": None}
             if want_svg:
                 engine = find_engine()
@@ -101,7 +109,7 @@ class GraphHandler(CheckpointRoute):
 
     @staticmethod
     def _ref(text: str) -> str | int:
-        return int(text) if text.isdigit() else text
+        return int(text) if text.isdigit() and len(text) < 10 else text
 
 
 class TensorHandler(CheckpointRoute):
@@ -115,7 +123,8 @@ class TensorHandler(CheckpointRoute):
         bins = self.int_arg("bins", 30, 0, 1000)
         text = self.get_query_argument("stats", "")
         stats = None if text in ("", "auto") else self.bool_arg("stats", True)
-        self.reply(await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins, stats))
+        reply = await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins, stats, quick=stats is False)
+        self.reply(reply)
 
 
 class DiffHandler(BaseHandler):
@@ -131,19 +140,12 @@ class DiffHandler(BaseHandler):
         if match not in ("key", "full_name", "path"):
             raise BadRequestError(f"match must be key, full_name or path, not {match!r}")
         options = {"match": match, "atol": self.float_arg("atol"), "rtol": self.float_arg("rtol")}
-        only = self.get_query_argument("only", "")
+        only = self.get_query_argument("only", "") or ""
         if any(s not in runs.STATUSES for s in only.split(",") if s):
             raise BadRequestError(f"only must list statuses among {', '.join(runs.STATUSES)}, not {only!r}")
         offset = self.int_arg("offset", 0)
         limit = self.int_arg("limit", 200, 1, runs.ROWS_MAX)
-
-        def work() -> Any:
-            la, lb = root.locate(a), root.locate(b)
-            with self.state.cache.use(la) as ca, self.state.cache.use(lb) as cb:
-                stamp = (la.path, lb.path, stamp_of(la), stamp_of(lb), tuple(sorted(options.items())))
-                return runs.diff(root, ca, cb, stamp, options, only, offset or 0, limit or 200)
-
-        self.reply(await self.run(work))
+        self.reply(await self.run(runs.diff, self.state, a, b, options, only, offset or 0, limit or 200))
 
     def float_arg(self, name: str) -> float:
         text = self.get_query_argument(name, "") or "0"
@@ -151,33 +153,22 @@ class DiffHandler(BaseHandler):
             value = float(text)
         except ValueError:
             raise BadRequestError(f"{name} must be a number, not {text!r}") from None
-        if not value >= 0:
-            raise BadRequestError(f"{name} must be >= 0, not {text!r}")
+        if not value >= 0 or value == float("inf"):
+            raise BadRequestError(f"{name} must be >= 0 and finite, not {text!r}")
         return value
 
 
-class TimelineHandler(BaseHandler):
-    """``GET timeline?path=DIR&variables=REGEX&bins=30``: statistics of each variable at each
-    checkpoint of a CheckpointManager directory."""
+class TimelineHandler(CheckpointRoute):
+    """``GET timeline?path=DIR&variables=TEXT&regex=&bins=30``: statistics of each variable at each
+    checkpoint of a CheckpointManager directory (``variables``: a substring or glob of keys)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         directory = self.state.root.resolve(self.arg("path"))
-        variables = self.get_query_argument("variables", "") or None
-        if variables is not None:
-            try:
-                re.compile(variables)
-            except re.error as e:
-                raise BadRequestError(f"variables is not a regular expression: {e}") from None
+        variables = self.matcher("variables")
         bins = self.int_arg("bins", 30, 1, 200) or 30
-        self.reply(await self.run(runs.timeline, self.state.root, directory, variables, bins))
-
-
-def stamp_of(location: Any) -> tuple[float, int]:
-    file = naming.index_file(location.path) if location.kind == "bundle" else location.path
-    st = os.stat(file)
-    return (st.st_mtime, st.st_size)
+        self.reply(await self.run(runs.timeline, self.state, directory, variables, bins))
 
 
 class ExportHandler(CheckpointRoute):
@@ -202,32 +193,48 @@ class ExportHandler(CheckpointRoute):
         if convert not in (None, "tf1", "tf2"):
             raise BadRequestError(f"convert must be 'tf1' or 'tf2', not {convert!r}")
         overwrite = body.get("overwrite", False) is True
-        root = self.state.root
-        dest = root.resolve(body["dest"])
-        if not os.path.isdir(os.path.dirname(dest)):
-            raise BadRequestError(f"the directory of {body['dest']!r} does not exist")
-        for file in [naming.index_file(dest), *naming_glob(dest)]:
-            root.check(file)  # an existing file there must not be a symlink out of the root
+        files = self.state.root.files
+        dest = self.state.root.resolve(body["dest"])
+        parent, name = posixpath.split(dest)
+        if not name or name in (".", ".."):
+            raise BadRequestError(f"dest {body['dest']!r} must name a checkpoint prefix")
 
         def build(ckpt: Any, relative: str) -> dict[str, Any]:
-            if convert is not None:
-                from ..transform.convert import convert as run_convert
+            try:
+                dir_fd = files.open_dir(parent)  # the directory, once: every write is relative to it
+            except FileNotFoundError:
+                raise BadRequestError(f"the directory of {body['dest']!r} does not exist") from None
+            try:
+                _refuse_source(files, ckpt, dir_fd, name)
+                if convert is not None:
+                    from ..transform.convert import convert as run_convert
 
-                run_convert(ckpt, dest, convert, select=select, assignment_map=rename, overwrite=overwrite)
-            else:
-                view = ckpt.derive()
-                if select:
-                    view = view.select(select)
-                if rename:
-                    view = view.rename(rename)
-                view.save(dest, overwrite=overwrite, progress=False)
-            return {"path": root.relative(dest), "source": relative}
+                    run_convert(
+                        ckpt, name, convert, select=select, assignment_map=rename, overwrite=overwrite, dir_fd=dir_fd
+                    )
+                else:
+                    view = ckpt.derive()
+                    if select:
+                        view = view.select(select)
+                    if rename:
+                        view = view.rename(rename)
+                    view.save(name, overwrite=overwrite, progress=False, dir_fd=dir_fd)
+            finally:
+                os.close(dir_fd)
+            return {"path": dest, "source": relative}
 
         self.set_status(201)
         self.reply(await self.with_checkpoint(build, path=body["path"]))
 
 
-def naming_glob(prefix: str) -> list[str]:
-    import glob
-
-    return glob.glob(glob.escape(prefix) + ".data-*")
+def _refuse_source(files: Any, ckpt: Any, dir_fd: int, name: str) -> None:
+    """An export onto the checkpoint it reads would rewrite files while reading them."""
+    if ckpt.format != "bundle":
+        return
+    source_dir = files.stat(posixpath.dirname(ckpt.path))
+    here = os.fstat(dir_fd)
+    same_dir = source_dir is not None and (source_dir.st_dev, source_dir.st_ino) == (here.st_dev, here.st_ino)
+    if same_dir and posixpath.basename(ckpt.path) == name:
+        raise InvalidArgumentError(
+                f"{name} is the checkpoint being read; export to another prefix (its source is never modified)"
+            )

@@ -1,18 +1,17 @@
-"""Path safety: every path a request names is relative to the server's root directory, and
-nothing it leads to (a symlink, a shard, a ``checkpoint`` file's entries) may lie outside it."""
+"""Request paths: relative to the server's root directory, checked for their syntax here, then
+walked and opened only by ``format.confined`` (from the root's descriptor, links only beneath
+it): what a request names is never looked up by its absolute path."""
 
 from __future__ import annotations
 
-import glob
 import os
 from urllib.parse import unquote
 
-from ..errors import CheckpointError
-from ..format import naming
-from ..format.locate import Location, locate
+from ..errors import CheckpointError, OutsideRootError
+from ..format.confined import ConfinedRoot, parts_of
 
 
-class ForbiddenPathError(CheckpointError, PermissionError):
+class ForbiddenPathError(OutsideRootError):
     """A request named a path outside the root directory (HTTP 403)."""
 
 
@@ -31,56 +30,26 @@ def _decoded_forms(path: str) -> list[str]:
     return forms
 
 
-def _inside(root: str, real: str) -> bool:
-    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
-
-
 class Root:
-    """The server's root directory; ``resolve`` turns a request's relative path into a safe
-    absolute one, ``check`` refuses an absolute one that leads (through symlinks) outside."""
+    """The server's root directory: ``resolve`` checks a request path's syntax and gives it back
+    normalized (``a/b``, ``""`` for the root); ``files`` opens under it (a ``ConfinedRoot``)."""
 
     def __init__(self, directory: str) -> None:
-        self.real = os.path.realpath(os.path.abspath(directory))
+        self.real = os.path.realpath(os.path.abspath(directory))  # only to scrub it from messages
+        self.files = ConfinedRoot(self.real)
 
     def resolve(self, path: str | None) -> str:
-        """The absolute path of ``path`` (``""`` is the root itself), or ForbiddenPathError."""
+        """``path`` relative to the root, normalized; ForbiddenPathError for any form of escape."""
         path = path or ""
         if "\x00" in path:
             raise BadRequestError("path contains a NUL byte")
         for form in _decoded_forms(path):
             parts = form.replace("\\", "/").split("/")
-            if form.startswith(("/", "\\", "~")) or (len(form) > 1 and form[1] == ":"):
+            if form.startswith(("/", "\\", "~")) or (len(form) > 1 and form[1] == ":") or "://" in form:
                 raise ForbiddenPathError(f"path {path!r} is absolute; give it relative to the server's root")
             if ".." in parts:
                 raise ForbiddenPathError(f"path {path!r} leaves the server's root directory")
-        return self.check(os.path.join(self.real, *[p for p in path.split("/") if p not in ("", ".")]))
+        return "/".join(parts_of(path))
 
-    def check(self, absolute: str) -> str:
-        """``absolute`` if it and what it links to lie inside the root, else ForbiddenPathError."""
-        if not self.contains(absolute):
-            raise ForbiddenPathError(f"{self.relative(absolute)!r} leads outside the server's root directory")
-        return absolute
-
-    def contains(self, absolute: str) -> bool:
-        return _inside(self.real, os.path.realpath(absolute))
-
-    def relative(self, absolute: str) -> str:
-        """``absolute`` as the client names it: relative to the root, ``/``-separated."""
-        rel = os.path.relpath(os.path.abspath(absolute), self.real)
-        return "" if rel == "." else rel.replace(os.sep, "/")
-
-    def locate(self, absolute: str) -> Location:
-        """Which checkpoint ``absolute`` means, refusing one whose files (the ``.index``, every
-        shard, a directory's ``checkpoint`` file's target) lead outside the root."""
-        location = locate(absolute)
-        for file in files_of(location):
-            self.check(file)
-        return location
-
-
-def files_of(location: Location) -> list[str]:
-    """Every file a checkpoint reads: its ``.index`` and shards, or its single file."""
-    if location.kind != "bundle":
-        return [location.path]
-    shards = glob.glob(glob.escape(location.path) + ".data-*")
-    return [naming.index_file(location.path), location.path, *shards]
+    def close(self) -> None:
+        self.files.close()

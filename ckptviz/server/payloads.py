@@ -25,6 +25,17 @@ PREVIEW_MAX = 1000
 STRING_MAX = 200  # characters of one string value in a preview
 GRAPH_MAX_NODES = 2000
 STATS_AUTO_MAX = 1 << 22  # elements: bigger tensors get statistics only when asked (stats=1)
+PAGE_BYTES = 8 << 20  # a page of entries stops early rather than grow past this (long key names)
+
+
+def fit(rows: list[dict[str, Any]], budget: int = PAGE_BYTES) -> list[dict[str, Any]]:
+    """The first rows whose strings add up to at most ``budget`` bytes (always at least one)."""
+    used = 0
+    for i, row in enumerate(rows):
+        used += 64 + sum(len(v) for v in row.values() if isinstance(v, str))
+        if used > budget and i:
+            return rows[:i]
+    return rows
 
 
 def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
@@ -69,7 +80,8 @@ def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str
         "total": len(records),
         "offset": offset,
         "limit": limit,
-        "entries": records[offset : offset + limit],
+        "entries": (page := fit(records[offset : offset + limit])),
+        "truncated": len(page) < len(records[offset : offset + limit]),  # by bytes: ask again from offset+len
         "graph_error": graph_error,
     }
 

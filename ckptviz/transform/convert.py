@@ -116,6 +116,7 @@ def convert(
     root: str = "vars",
     overwrite: bool = False,
     max_shard_size: int | None = None,
+    dir_fd: int | None = None,
     progress: bool | None = None,
 ) -> str:
     """Convert ``src`` (path, ``Checkpoint`` or view) and write it to ``dst``; returns ``dst``.
@@ -123,6 +124,7 @@ def convert(
     ``select``, ``exclude`` and ``assignment_map`` apply to the source before converting. ``to="tf1"`` keys
     variables by ``naming``: their recorded ``full_name`` (default), their object ``"path"``, a
     dict ``{path: name}`` (others keep their full_name) or a function ``(path, full_name) -> name``.
+    ``dir_fd``: ``dst`` is a name in the directory of that descriptor (see ``DerivedCheckpoint.save``).
     """
     view = derive(src)
     if select is not None or exclude is not None:
@@ -137,4 +139,4 @@ def convert(
         raise InvalidArgumentError(f"to must be 'tf2' or 'tf1', not {to!r}")
     if OBJECT_GRAPH_KEY in out.keys_map:
         raise NameConflictError(f"a variable may not be named {OBJECT_GRAPH_KEY!r}", {OBJECT_GRAPH_KEY: []})
-    return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size, progress=progress)
+    return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size, progress=progress, dir_fd=dir_fd)

@@ -159,12 +159,16 @@ class DerivedCheckpoint:
         overwrite: bool = False,
         max_shard_size: int | None = None,
         progress: bool | None = None,
+        dir_fd: int | None = None,
     ) -> str:
-        """Write the view as a new checkpoint; returns its prefix. The source is never modified."""
+        """Write the view as a new checkpoint; returns its prefix. The source is never modified.
+        ``dir_fd``: write ``prefix`` (a name) in the directory of that descriptor; the caller
+        makes sure it is not the source."""
         from ..format import copying, writer
 
         prefix = os.fspath(prefix)
-        _refuse_source(self.source, prefix)
+        if dir_fd is None:
+            _refuse_source(self.source, prefix)
         bundle = self.source.reader if isinstance(self.source.reader, BundleReader) else None
         faithful = (
             bundle is not None
@@ -183,7 +187,12 @@ class DerivedCheckpoint:
         new_key.setdefault(naming.OBJECT_GRAPH_KEY, naming.OBJECT_GRAPH_KEY)
         total = sum(self.source.entries[k].nbytes for k in sources)
         with writer.BundleWriter(
-            prefix, overwrite=overwrite, max_shard_size=max_shard_size, progress=progress, total_bytes=total
+            prefix,
+            overwrite=overwrite,
+            max_shard_size=max_shard_size,
+            progress=progress,
+            total_bytes=total,
+            dir_fd=dir_fd,
         ) as out:
             if faithful:
                 out.min_shards = bundle.num_shards  # type: ignore[union-attr]

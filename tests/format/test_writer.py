@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -404,3 +405,64 @@ def test_add_raw_copies_are_byte_identical(tmp_path: Path) -> None:
             Path(str(tmp_path / "copy") + suffix).read_bytes()
             == (DATA / "dtypes" / f"all{suffix}").read_bytes()
         )
+
+
+# -- concurrent writers to one prefix ----------------------------------------------------------
+
+def _burst_tensors(writer: int) -> dict[str, np.ndarray]:
+    return {f"t{j:02d}": np.full(4096, writer, np.float32) for j in range(12)}
+
+
+def _assert_whole(prefix: str) -> None:
+    """Readable, and every value from one writer (the last commit wins whole)."""
+    with ckptviz.open(prefix) as ckpt:
+        writers = {float(ckpt.read(k)[0]) for k in ckpt}
+        assert len(ckpt) == 12 and len(writers) == 1, writers
+
+
+def test_eight_concurrent_overwrites_always_leave_a_readable_checkpoint(tmp_path: Path) -> None:
+    """Writers with different shard counts (so each commit's cleanup would remove the others'
+    data files) start together at a barrier, burst after burst."""
+    prefix = str(tmp_path / "ck")
+    write_checkpoint(prefix, _burst_tensors(99))
+    for _burst in range(12):
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def write(i: int, barrier: threading.Barrier, errors: list[BaseException]) -> None:
+            try:
+                barrier.wait()
+                write_checkpoint(prefix, _burst_tensors(i), overwrite=True, max_shard_size=(i + 1) * 16384)
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=write, args=(i, barrier, errors)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        _assert_whole(prefix)
+    assert not [p.name for p in tmp_path.iterdir() if ".tempstate" in p.name]
+
+
+BURST_WRITER = """
+import sys, numpy as np
+from ckptviz.format.writer import write_checkpoint
+prefix, i, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for r in range(rounds):
+    tensors = {f"t{j:02d}": np.full(4096, i, np.float32) for j in range(12)}
+    write_checkpoint(prefix, tensors, overwrite=True, max_shard_size=(i + 1) * 16384)
+"""
+
+
+def test_eight_concurrent_writer_processes_leave_a_readable_checkpoint(tmp_path: Path) -> None:
+    prefix = str(tmp_path / "ck")
+    for _burst in range(2):
+        procs = [
+            subprocess.Popen([sys.executable, "-c", BURST_WRITER, prefix, str(i), "3"], cwd=Path(__file__).parents[2])
+            for i in range(8)
+        ]
+        assert [p.wait() for p in procs] == [0] * 8
+        _assert_whole(prefix)
+

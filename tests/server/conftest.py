@@ -1,5 +1,6 @@
 """A real jupyter_server with the ckptviz extension, its root holding copies of tests/data, and a
-directory outside that root for the path-escape tests."""
+directory outside that root for the path-escape tests. While a test's requests run, an audit
+hook (tests/server/audit.py) fails it if the server touches anything outside the root."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - the jp_* fixtures
 from tornado.httpclient import HTTPClientError
+
+from .audit import WATCH
 
 DATA = Path(__file__).parent.parent / "data"
 ROOT_FIXTURES = ["guide_legacy_adam", "keras3_files", "savedmodel", "tf1_saver", "v1_format", "many_keys"]
@@ -39,7 +42,17 @@ def root(jp_root_dir: Path) -> Path:
 
 
 @pytest.fixture
-def api(jp_fetch: Any, root: Path) -> Any:
+def confined(jp_serverapp: Any, root: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Armed from the moment the server runs until the test ends: any open, listing, write or
+    connection by a server thread outside the root fails the test."""
+    WATCH.arm(str(root), str(tmp_path_factory.getbasetemp()))
+    yield WATCH
+    violations = WATCH.disarm()
+    assert not violations, f"the server reached outside its root: {violations[:5]}"
+
+
+@pytest.fixture
+def api(jp_fetch: Any, root: Path, confined: Any) -> Any:
     """``await api("entries", path=...)`` -> (status, JSON body); errors return their status too."""
 
     async def call(route: str, method: str = "GET", body: Any = None, **params: Any) -> tuple[int, Any]:

@@ -1,4 +1,5 @@
-"""The checkpoint cache is bounded and closes what it evicts, but never under a reader."""
+"""The server's caches are bounded in entries and bytes and close what they evict, but never
+under a reader."""
 
 from __future__ import annotations
 
@@ -7,29 +8,26 @@ from pathlib import Path
 import numpy as np
 
 import ckptviz
-from ckptviz.format.locate import locate
-from ckptviz.server.cache import CheckpointCache
+from ckptviz.format.confined import ConfinedRoot
+from ckptviz.server.cache import CheckpointCache, Lru
 
 
-def make(tmp_path: Path, n: int) -> list:
-    out = []
+def make(tmp_path: Path, n: int) -> tuple[ConfinedRoot, list[str]]:
     for i in range(n):
-        prefix = tmp_path / f"c{i}"
-        ckptviz.write_checkpoint(prefix, {"x": np.full(2, i, np.float32)})
-        out.append(locate(str(prefix)))
-    return out
+        ckptviz.write_checkpoint(tmp_path / f"c{i}", {"x": np.full(2, i, np.float32)})
+    return ConfinedRoot(str(tmp_path)), [f"c{i}" for i in range(n)]
 
 
 def test_bounded_and_closes_on_eviction(tmp_path: Path, monkeypatch) -> None:
     closed: list[str] = []
     monkeypatch.setattr(ckptviz.Checkpoint, "close", lambda self: closed.append(self.path))
     cache = CheckpointCache(size=2)
-    locations = make(tmp_path, 3)
-    for loc in locations:
-        with cache.use(loc) as ck:
-            assert ck.read("x")[0] == locations.index(loc)
-    assert closed == [locations[0].path] and cache.opened == 3
-    with cache.use(locations[2]):
+    files, paths = make(tmp_path, 3)
+    for i, path in enumerate(paths):
+        with cache.use(files, path) as ck:
+            assert ck.read("x")[0] == i
+    assert closed == [paths[0]] and cache.opened == 3
+    with cache.use(files, paths[2]):
         pass
     assert cache.opened == 3  # a hit
 
@@ -38,9 +36,31 @@ def test_an_evicted_checkpoint_in_use_closes_when_released(tmp_path: Path, monke
     closed: list[str] = []
     monkeypatch.setattr(ckptviz.Checkpoint, "close", lambda self: closed.append(self.path))
     cache = CheckpointCache(size=1)
-    first, second = make(tmp_path, 2)
-    with cache.use(first) as ck:
-        with cache.use(second):
+    files, (first, second) = make(tmp_path, 2)
+    with cache.use(files, first) as ck:
+        with cache.use(files, second):
             assert closed == []  # evicted, but still being read
         assert ck.read("x")[0] == 0
-    assert closed == [first.path]
+    assert closed == [first]
+
+
+def test_checkpoints_beyond_the_byte_budget_are_closed(tmp_path: Path, monkeypatch) -> None:
+    closed: list[str] = []
+    monkeypatch.setattr(ckptviz.Checkpoint, "close", lambda self: closed.append(self.path))
+    files, paths = make(tmp_path, 3)
+    index = (tmp_path / "c0.index").stat().st_size
+    cache = CheckpointCache(size=100, max_bytes=2 * index)
+    for path in paths:
+        with cache.use(files, path):
+            pass
+    assert closed == [paths[0]]
+
+
+def test_lru_keeps_to_its_byte_budget() -> None:
+    lru = Lru(max_items=10, max_bytes=100)
+    assert lru.put("a", "A", 60) == []
+    assert lru.put("b", "B", 30) == []
+    lru.get("a")  # now b is the least recently used
+    assert lru.put("c", "C", 30) == ["B"]
+    assert lru.nbytes == 90 and lru.get("b") is None
+    assert lru.put("huge", "H", 101) == ["H"] and lru.get("huge") is None  # never kept

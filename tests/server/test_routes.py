@@ -182,3 +182,29 @@ async def test_export_renames_object_paths(api, root) -> None:
     with ckptviz.open(str(root / "renamed")) as ck:
         assert "net/first/kernel/.ATTRIBUTES/VARIABLE_VALUE" in ck.entries
         assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" not in ck.entries
+
+
+async def test_pages_are_bounded_in_bytes_and_regexes_cannot_freeze_the_server(api, root) -> None:
+    """64 keys of 128 KiB: a page stops before 8 MiB and says so; a catastrophic pattern runs in
+    RE2's linear time; a huge page of huge names never answers 500."""
+    import numpy as np
+
+    names = {f"k{i:02d}" + "a" * (128 << 10): np.zeros(1, np.float32) for i in range(64)}
+    ckptviz.write_checkpoint(root / "long" / "ckpt-1", names)
+    code, body = await api("entries", path="long/ckpt-1", limit="1000")
+    assert code == 200 and body["truncated"] is True and 0 < len(body["entries"]) < 64
+    assert sum(len(e["key"]) + len(e["name"]) for e in body["entries"]) <= 8 << 20
+    _, rest = await api("entries", path="long/ckpt-1", limit="1000", offset=str(len(body["entries"])))
+    assert rest["entries"][0]["key"] > body["entries"][-1]["key"]
+    code, body = await api("graph", path="long/ckpt-1", svg="0", filter="(a+)+b", regex="1", max_nodes="5")
+    assert code in (200, 400), body  # answered: matched or matched nothing, never frozen
+
+
+async def test_listing_skips_fifos_without_opening_them(api, root) -> None:
+    import os
+
+    (root / "pipes").mkdir()
+    for name in ("a.ckpt", "b.index", "c.weights.h5", "checkpoint"):
+        os.mkfifo(root / "pipes" / name)
+    code, body = await api("checkpoints", path="pipes")
+    assert code in (200, 422) and body.get("checkpoints", []) == [], body

@@ -89,16 +89,16 @@ def test_magics(shell: Any, relative: str, capsys: pytest.CaptureFixture[str]) -
 
 @pytest.mark.parametrize("relative", READABLE)
 def test_server_payloads(relative: str) -> None:
+    from ckptviz.model.checkpoint import Checkpoint
     from ckptviz.render.plan import select_view
     from ckptviz.server import listing, payloads
     from ckptviz.server.paths import Root
 
     root = Root(str(WILD))
-    absolute = root.resolve(relative)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CheckpointWarning)
-        listed = listing.scan(root, root.resolve(os.path.dirname(relative)))
-        with ckptviz.open(str(root.locate(absolute).path)) as ckpt:
+        listed = listing.scan(root.files, root.resolve(os.path.dirname(relative)))
+        with Checkpoint.of_reader(*root.files.open_checkpoint(root.resolve(relative))) as ckpt:
             summary = payloads.summary(ckpt, relative)
             page = payloads.entries(ckpt, relative, 0, 50)
             graph = ckpt.graph
@@ -114,4 +114,4 @@ def test_server_payloads_on_git_lfs_pointers(relative: str) -> None:
 
     root = Root(str(WILD))
     with pytest.raises(CheckpointError, match="git lfs pull"):
-        ckptviz.open(str(root.locate(root.resolve(relative)).path))
+        root.files.open_checkpoint(root.resolve(relative))

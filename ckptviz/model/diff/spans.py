@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import ChecksumMismatchError
-from ...format import crc, naming, storage
+from ...format import crc, storage
 from ...format.bundle import Entry
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def read_many(ckpt: Checkpoint, keys: list[str]) -> list[np.ndarray]:
     entries = ckpt.entries
     simple = (
         ckpt.format == "bundle"
-        and not storage.is_remote(ckpt.path)
+        and hasattr(bundle_reader(ckpt), "data_blob")
         and getattr(bundle_reader(ckpt), "endian", ">") == "<"
         and all(not entries[k].slices and entries[k].dtype.is_fixed_width for k in keys)
     )
@@ -44,14 +44,11 @@ def read_many(ckpt: Checkpoint, keys: list[str]) -> list[np.ndarray]:
     by_shard: dict[int, list[int]] = {}
     for i, k in enumerate(keys):
         by_shard.setdefault(entries[k].shard, []).append(i)
-    for shard, members in by_shard.items():
+    for members in by_shard.values():
         members.sort(key=lambda i: entries[keys[i]].offset)
-        blob = storage.open_blob(naming.data_file(ckpt.path, shard, ckpt.num_shards))
-        try:
-            for span in _spans([(i, entries[keys[i]]) for i in members]):
-                _read_span(ckpt, blob, span, out, verify)
-        finally:
-            blob.close()
+        blob = bundle_reader(ckpt).data_blob(entries[keys[members[0]]])  # the reader's open file
+        for span in _spans([(i, entries[keys[i]]) for i in members]):
+            _read_span(ckpt, blob, span, out, verify)
     return out
 
 
