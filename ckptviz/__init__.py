@@ -19,6 +19,7 @@ from .errors import (
     KeyNotFoundError,
     NameConflictError,
     NothingMatchedError,
+    RemoteStorageError,
     RestoreMismatchError,
     UnsupportedCheckpointError,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "NameConflictError",
     "NothingMatchedError",
     "ObjectGraph",
+    "RemoteStorageError",
     "RestoreMismatchError",
     "RestoreStatus",
     "Timeline",

@@ -133,6 +133,7 @@ class BundleReader:
         self._lock = threading.RLock()
         self._closed = False
         self._shards: dict[int, storage.Blob] = {}
+        self.storage_options = storage.current_options()  # for data files opened later, on any thread
         table = iter(TableReader(data, self.index_path, verify))
         first = next(table, None)
         if first is None or first[0] != b"":
@@ -270,6 +271,10 @@ class BundleReader:
     def shard_path(self, shard: int) -> str:
         return naming.data_file(self.prefix, shard, self.num_shards)
 
+    def shard_blob(self, entry: Entry) -> storage.Blob:
+        """The data file holding ``entry``, opened once (its range checked against the file)."""
+        return self._shard(entry)
+
     def _shard(self, entry: Entry) -> storage.Blob:
         if self._closed:
             raise ClosedCheckpointError(
@@ -298,7 +303,7 @@ class BundleReader:
                 return blob
             path = self.shard_path(entry.shard)
             try:
-                blob = storage.open_blob(path)
+                blob = storage.open_blob(path, self.storage_options)
             except NotARegularFileError as e:
                 raise CorruptCheckpointError(str(e), path, 0) from None
             except CheckpointNotFoundError:

@@ -67,13 +67,17 @@ class Checkpoint:
     ``path`` may be a prefix, its ``.index``, a ``.data-*`` file, a directory (the latest
     checkpoint, or a SavedModel's variables), a V1 checkpoint file, a Keras ``.weights.h5`` /
     ``.keras`` file, or a URL fsspec understands. ``verify=False`` skips CRC32C checks.
+    ``storage_options`` configure a remote store (fsspec's: ``endpoint_url``, ``key``/``secret``,
+    ``anon``…); they are kept for later reads and never shown.
     """
 
-    def __init__(self, path: str, verify: bool = True) -> None:
-        self.location = locate(str(path))
-        self.path = self.location.path
-        self.format = self.location.kind
-        self.reader: Reader = _open_reader(self.location, verify)  # the format layer's reader of this kind
+    def __init__(self, path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None) -> None:
+        self.storage_options = dict(storage_options or {})
+        with storage.using(self.storage_options):
+            self.location = locate(str(path))
+            self.path = self.location.path
+            self.format = self.location.kind
+            self.reader: Reader = _open_reader(self.location, verify)  # the format layer's reader of this kind
         self._lock = threading.Lock()  # lazy set-up below runs once, whichever thread asks first
         self._graph_proto: Any = _UNSET
         self._graph: ObjectGraph | None = None
@@ -236,7 +240,8 @@ class Checkpoint:
         directory = storage.dirname(self.path) or "."
         stamp = _stamp(storage.join(directory, naming.STATE_FILENAME))
         if self._state[0] != stamp:
-            self._state = (stamp, naming.get_checkpoint_state(directory))
+            with storage.using(self.storage_options):
+                self._state = (stamp, naming.get_checkpoint_state(directory))
         return self._state[1]
 
     # -- views ---------------------------------------------------------------------------------
@@ -313,6 +318,8 @@ class Checkpoint:
         return dict(self.derive().to_numpy(select))
 
 
-def open(path: str, verify: bool = True) -> Checkpoint:  # noqa: A001 - mirrors ckptviz.open
+def open(  # noqa: A001 - mirrors ckptviz.open
+    path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None
+) -> Checkpoint:
     """Open any checkpoint path form; see ``Checkpoint``."""
-    return Checkpoint(path, verify)
+    return Checkpoint(path, verify, storage_options=storage_options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..format import naming
+from ..format import naming, storage
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
 
@@ -40,17 +40,20 @@ class CheckpointReader:
         return f"<ckptviz.CheckpointReader for {self.checkpoint!r}>"
 
 
-def load_checkpoint(path: str, verify: bool = True) -> CheckpointReader:
+def load_checkpoint(
+    path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None
+) -> CheckpointReader:
     """Drop-in for ``tf.train.load_checkpoint``: a prefix, a directory (latest) or any ckptviz path."""
-    return CheckpointReader(Checkpoint(path, verify))
+    return CheckpointReader(Checkpoint(path, verify, storage_options=storage_options))
 
 
-def list_variables(path: str) -> list[tuple[str, list[int]]]:
+def list_variables(path: str, *, storage_options: dict[str, Any] | None = None) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
-    with Checkpoint(path) as ckpt:
+    with Checkpoint(path, storage_options=storage_options) as ckpt:
         return sorted((k, list(shape)) for k, (_, shape) in ckpt.dtypes_and_shapes().items())
 
 
-def latest_checkpoint(directory: str) -> str | None:
+def latest_checkpoint(directory: str, *, storage_options: dict[str, Any] | None = None) -> str | None:
     """Like ``tf.train.latest_checkpoint``."""
-    return naming.latest_checkpoint(str(directory))
+    with storage.using(storage_options):
+        return naming.latest_checkpoint(str(directory))

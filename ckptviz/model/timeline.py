@@ -130,7 +130,7 @@ class Timeline:
                 }
                 for key, per in self.stats.items()
             },
-            "options": dict(self.options),
+            "options": {k: v for k, v in self.options.items() if k != "storage_options"},  # credentials stay here
         }
 
     def refresh(self, **overrides: Any) -> Timeline:
@@ -215,16 +215,20 @@ def timeline(
     verify: bool = True,
     workers: int | None = None,
     progress: bool | Progress | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> Timeline:
     """Statistics of every numeric variable at every checkpoint of a run.
 
     ``run``: a ``CheckpointManager`` directory, or a list of paths in order. ``variables``: a regex
     searched in keys, or a list of keys (default: every numeric key). ``bins``: histogram bins per
     variable, fixed across the run. ``cache``: also keep results in ``CACHE_FILE`` beside the run
-    (``True``) or at a given path. ``progress``: a tqdm bar (True), or ``(done, total)`` callback.
+    (``True``; a remote run keeps it in memory only) or at a given local path. ``progress``: a tqdm
+    bar (True), or ``(done, total)`` callback. ``storage_options``: for a run on a remote store.
     """
-    paths, stamps, directory = _prefixes(run)
-    cache_path = (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
+    options = dict(storage_options or {})
+    with storage.using(options):
+        paths, stamps, directory = _prefixes(run)
+    cache_path = _cache_path(directory, cache)
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
     report = reporter(progress, len(paths), desc="timeline", unit="ckpt")
     steps: list[Step] = []
@@ -247,9 +251,13 @@ def timeline(
                 last.close()
                 last = None
         else:
-            ckpt = open_checkpoint(prefix, verify=verify)
+            ckpt = open_checkpoint(prefix, verify=verify, storage_options=options)
             previous = (
-                last if last is not None else open_checkpoint(paths[i - 1], verify=False) if i else None
+                last
+                if last is not None
+                else open_checkpoint(paths[i - 1], verify=False, storage_options=options)
+                if i
+                else None
             )
             step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers)
             step.timestamp = stamp
@@ -275,8 +283,31 @@ def timeline(
     report(-1, len(paths))
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths})
-    options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
-    return Timeline(run, steps, stats, edges, options)
+    settings = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
+    if options:
+        settings["storage_options"] = options
+    return Timeline(run, steps, stats, edges, settings)
+
+
+def _cache_path(directory: str | None, cache: bool | str) -> str | None:
+    """Where results persist: beside a local run (``True``), at a given local path, or nowhere."""
+    if cache is True and directory and storage.is_remote(directory):
+        import warnings
+
+        from ..errors import CheckpointWarning
+
+        warnings.warn(
+            f"timeline: no cache file is written beside the remote run {storage.redact(directory)}; results "
+            "are kept in memory for this session (pass cache='local/path.json' to keep them on disk)",
+            CheckpointWarning,
+            stacklevel=3,
+        )
+        return None
+    if isinstance(cache, str) and storage.is_remote(cache):
+        from ..errors import InvalidArgumentError as Invalid
+
+        raise Invalid(f"cache must be a local file path, not {storage.redact(cache)}")
+    return (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
 
 
 def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:

@@ -85,10 +85,16 @@ def shard_problems(ckpt: Checkpoint) -> list[Problem]:
     return out
 
 
-def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport:
+def verify(
+    path: str | Checkpoint, progress: bool | None = None, *, storage_options: dict[str, Any] | None = None
+) -> VerifyReport:
     """Check everything that can be checked without TensorFlow; never raises for damage."""
     try:
-        ckpt = path if isinstance(path, Checkpoint) else Checkpoint(os.fspath(path), verify=True)
+        ckpt = (
+            path
+            if isinstance(path, Checkpoint)
+            else Checkpoint(os.fspath(path), verify=True, storage_options=storage_options)
+        )
         entries = ckpt.entries
     except CheckpointError as e:
         if not isinstance(path, str):

@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -88,9 +89,9 @@ def test_a_second_timeline_reads_only_new_checkpoints(
     opened: list[str] = []
     real = timeline_module.open_checkpoint
 
-    def counting(path: str, verify: bool = True) -> ckptviz.Checkpoint:
+    def counting(path: str, verify: bool = True, **kw: Any) -> ckptviz.Checkpoint:
         opened.append(Path(path).name)
-        return real(path, verify)
+        return real(path, verify, **kw)
 
     monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
     first = timeline([run / p for p in PREFIXES[:4]], cache=str(tmp_path / "cache.json"))

@@ -28,8 +28,10 @@ from .spans import bundle_reader, read_many
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
 
 
-def _open(source: Any, verify: bool) -> Checkpoint:
-    return source if isinstance(source, Checkpoint) else open_checkpoint(os.fspath(source), verify=verify)
+def _open(source: Any, verify: bool, storage_options: Mapping[str, Any] | None = None) -> Checkpoint:
+    if isinstance(source, Checkpoint):
+        return source
+    return open_checkpoint(os.fspath(source), verify=verify, storage_options=dict(storage_options or {}))
 
 
 def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -60,6 +62,7 @@ def diff(
     workers: int | None = None,
     progress: bool | Progress | None = None,
     verify: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> DiffResult:
     """Compare checkpoint ``a`` (the reference) with ``b``: paths in any form, or ``Checkpoint``s.
 
@@ -68,11 +71,12 @@ def diff(
     ``atol``/``rtol``: what counts as a changed element (default: any bit). ``rank``: effective rank
     of 2-D deltas. ``fast``: trust equal stored CRC32Cs instead of reading. ``explode``/``max_norm``:
     roll-up thresholds on relative change and norm. ``progress``: True/False for a tqdm bar (default:
-    on past 1 GiB) or a callback ``(bytes done, bytes total)``.
+    on past 1 GiB) or a callback ``(bytes done, bytes total)``. ``storage_options``: for paths on a
+    remote store (fsspec's: endpoint, credentials…).
     """
     if atol < 0 or rtol < 0:
         raise InvalidArgumentError(f"atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
-    ca, cb = _open(a, verify), _open(b, verify)
+    ca, cb = _open(a, verify, storage_options), _open(b, verify, storage_options)
     pairing = pair(ca, cb, match, assignment_map)
     ea, eb = ca.entries, cb.entries
     rows: list[Row] = []
