@@ -57,7 +57,7 @@ def plan(ranges: Sequence[ByteRange], gap: int, part: int) -> list[ByteRange]:
 
 def read(
     ranges: Sequence[ByteRange], fetch: Callable[[list[ByteRange]], list[bytes]], gap: int, part: int
-) -> list[bytes]:
+) -> list[bytearray]:
     """The bytes of every range, in the order given, from as few and as concurrent fetches as
     ``plan`` makes. ``fetch`` returns each span's bytes, exactly ``length`` of them."""
     spans = plan(ranges, gap, part)
@@ -73,15 +73,15 @@ def read(
     return [_slice(by_path.get(r.path, []), r) for r in ranges]
 
 
-def _slice(spans: list[tuple[ByteRange, bytes]], r: ByteRange) -> bytes:
+def _slice(spans: list[tuple[ByteRange, bytes]], r: ByteRange) -> bytearray:
     """``r`` cut out of the offset-ordered, non-overlapping spans of its file that cover it."""
+    out = bytearray(r.length)  # one copy, writable: arrays made from it are the caller's own
     if not r.length:
-        return b""
-    pieces = []
+        return out
     first = bisect.bisect_right(spans, r.offset, key=lambda s: s[0].offset) - 1
     for span, got in spans[max(first, 0) :]:
         if span.offset >= r.end:
             break
-        pieces.append(got[max(r.offset - span.offset, 0) : min(r.end, span.end) - span.offset])
-    out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    return bytes(out)
+        lo, hi = max(r.offset, span.offset), min(r.end, span.end)
+        out[lo - r.offset : hi - r.offset] = memoryview(got)[lo - span.offset : hi - span.offset]
+    return out

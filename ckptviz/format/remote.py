@@ -51,15 +51,22 @@ def filesystem(url: str, options: Mapping[str, Any] | None = None) -> tuple[Any,
     """The fsspec filesystem for ``url`` with ``options`` (endpoint, credentials…), and its path."""
     import fsspec
 
+    scheme = url.partition("://")[0].lower()
     try:
-        return fsspec.core.url_to_fs(url, **dict(options or {}))  # type: ignore[no-any-return]
+        fsspec.get_filesystem_class(scheme)
     except ImportError as e:
-        package = _PACKAGES.get(url.partition("://")[0].lower())
+        package = _PACKAGES.get(scheme)
         hint = f"; pip install {package}" if package else ""
         raise UnsupportedCheckpointError(
             f"reading {redact(url)} needs a package that is not installed{hint} ({e})"
         ) from None
-    except (TypeError, ValueError) as e:
+    except ValueError:
+        raise UnsupportedCheckpointError(
+            f"cannot read {redact(url)}: no filesystem knows {scheme}://"
+        ) from None
+    try:
+        return fsspec.core.url_to_fs(url, **dict(options or {}))  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as e:  # the message may quote an option's value: not shown
         raise RemoteStorageError(
             f"cannot use storage_options for {redact(url)}: {type(e).__name__}", url
         ) from None
@@ -99,7 +106,11 @@ def errors(url: str, what: str = "read") -> Iterator[None]:
         yield
     except CheckpointError:
         raise
-    except FileNotFoundError:
+    except FileNotFoundError as e:
+        cause = e.__cause__  # fsspec's HTTP info reports any failure as "not found", from the real one
+        missing = isinstance(cause, FileNotFoundError) or getattr(cause, "status", None) in (404, 410)
+        if cause is not None and not missing and isinstance(cause, _network_errors()):
+            raise RemoteStorageError(f"cannot {what} {redact(url)}: {reason(cause)}", url) from None
         raise CheckpointNotFoundError(f"no such file: {redact(url)}", url) from None
     except PermissionError as e:
         raise RemoteStorageError(f"cannot {what} {redact(url)}: access denied ({reason(e)})", url) from None
@@ -175,32 +186,38 @@ class RemoteBlob:
         self.received = 0
 
     def read(self, offset: int, n: int) -> bytes:
-        ranges.check(self.path, self.size, offset, n)
-        if n == 0:
-            return b""
-        if self._whole is not None:
-            return self._whole[offset : offset + n]
-        start, data = self._window
-        if start <= offset and offset + n <= start + len(data):
-            self._next = offset + n
-            return data[offset - start : offset - start + n]
-        with self._lock:
-            sequential = 0 <= offset - self._next <= GAP
-            self._ahead = min(max(self._ahead * 2, AHEAD_MIN), AHEAD_MAX) if sequential else 0
-            length = min(max(n, self._ahead), self.size - offset)
-            self._next = offset + n
-        data = self.read_ranges([(offset, length)])[0]
-        if length > n:
-            self._window = (offset, data)
-        return data[:n]
+        return bytes(self._view(offset, n))
 
     def readinto(self, offset: int, out: Any) -> None:
         from .storage import byte_view
 
         view = byte_view(out)
-        view[:] = self.read(offset, view.nbytes)
+        view[:] = self._view(offset, view.nbytes)
 
-    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytes]:
+    def _view(self, offset: int, n: int) -> memoryview:
+        """Bytes ``[offset, offset + n)``, from the read-ahead window or the store, not copied."""
+        ranges.check(self.path, self.size, offset, n)
+        if n == 0:
+            return memoryview(b"")
+        if self._whole is not None:
+            return memoryview(self._whole)[offset : offset + n]
+        start, data = self._window
+        if start <= offset and offset + n <= start + len(data):
+            self._next = offset + n
+            return memoryview(data)[offset - start : offset - start + n]
+        with self._lock:
+            sequential = 0 <= offset - self._next <= GAP
+            self._ahead = min(max(self._ahead * 2, AHEAD_MIN), AHEAD_MAX) if sequential else 0
+            at, length = offset, min(max(n, self._ahead), self.size - offset)
+            if self._ahead and self.size <= AHEAD_MAX:
+                at, length = 0, self.size  # a pass over a small file: all of it, in any order
+            self._next = offset + n
+        got = self.read_ranges([(at, length)])[0]
+        if len(self._window[1]) <= length <= AHEAD_MAX:  # kept unless it would evict a bigger window
+            self._window = (at, bytes(got))
+        return memoryview(got)[offset - at : offset - at + n]
+
+    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytearray]:
         """The bytes at each ``(offset, length)``, neighbours merged and parts fetched concurrently."""
         for offset, n in wanted:
             ranges.check(self.path, self.size, offset, n)

@@ -39,7 +39,7 @@ class Blob(Protocol):
 
     def read(self, offset: int, n: int) -> bytes: ...
     def readinto(self, offset: int, out: Any) -> None: ...
-    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytes]: ...
+    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytearray]: ...
     def close(self) -> None: ...
 
 
@@ -159,7 +159,7 @@ class LocalBlob:
                 f"cannot read {nbytes} bytes: {e.strerror}", self.path, offset
             ) from None
 
-    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytes]:
+    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytearray]:
         """The bytes at each ``(offset, length)``: neighbouring ranges in one ``pread``."""
         for offset, n in wanted:
             _check_range(self, offset, n)

@@ -117,6 +117,14 @@ class Checkpoint:
             key = self.key_of(key)
         return self.reader.read(key)
 
+    def read_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """``{key: value}`` of many tensors, read together: a bundle's neighbouring byte ranges are
+        merged and, on a remote store, fetched concurrently (tens of requests, not one per key)."""
+        resolved = [k if k in self.entries else self.key_of(k) for k in keys]
+        if isinstance(self.reader, BundleReader):
+            return dict(zip(keys, self.reader.read_many(resolved)))
+        return {k: self.reader.read(r) for k, r in zip(keys, resolved)}
+
     def key_of(self, name: str) -> str:
         """The bundle key a name means: the key itself, else the value of the object it names
         (an object path, alias or ``full_name``); ``KeyNotFoundError`` with close matches else."""

@@ -283,7 +283,7 @@ def timeline(
     report(-1, len(paths))
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths})
-    settings = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
+    settings: dict[str, Any] = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
     if options:
         settings["storage_options"] = options
     return Timeline(run, steps, stats, edges, settings)
@@ -307,7 +307,9 @@ def _cache_path(directory: str | None, cache: bool | str) -> str | None:
         from ..errors import InvalidArgumentError as Invalid
 
         raise Invalid(f"cache must be a local file path, not {storage.redact(cache)}")
-    return (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
+    if cache is True:
+        return os.path.join(directory, CACHE_FILE) if directory else None
+    return cache or None
 
 
 def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:

@@ -131,6 +131,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self.counter.add("HEAD", self.path, 0)
+        self.path = self.path.removeprefix("/fail500").removeprefix("/cut")  # HEAD works, GET fails
         super().do_HEAD()
 
     def do_GET(self) -> None:
@@ -159,8 +160,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         if cut:
             body = body[: len(body) // 2]
+        self.counter.add("GET", self.path, len(body))  # before the client can have it all
         self.wfile.write(body)
-        self.counter.add("GET", self.path, len(body))
         if cut:
             self.close_connection = True
             self.wfile.flush()

@@ -131,3 +131,15 @@ def test_export_graph(where: Where, tmp_path: Path) -> None:
     out = ckptviz.export_graph(ckptviz.open(path, storage_options=options), tmp_path / "graph.dot")
     local = ckptviz.export_graph(str(DATA / "guide_legacy_adam/ckpt-4"), tmp_path / "local.dot")
     assert Path(out).read_text() == Path(local).read_text()
+
+
+def test_timeline_cache_of_a_remote_run(s3: S3, tmp_path: Path) -> None:
+    run = s3.url("training_run")
+    with pytest.warns(
+        CheckpointWarning, match=r"no cache file is written beside the remote run s3://ckpts/training_run"
+    ):
+        first = ckptviz.timeline(run, cache=True, storage_options=s3.options)
+    cache = tmp_path / "timeline.json"
+    second = ckptviz.timeline(run, cache=str(cache), storage_options=s3.options)
+    assert cache.exists() and second.stats == first.stats
+    assert not s3.filesystem().exists(f"{run}/.ckptviz-timeline.json")
