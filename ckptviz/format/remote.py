@@ -30,7 +30,7 @@ from . import ranges
 from .ranges import ByteRange
 
 GAP = 1 << 20  # bytes of other data worth fetching rather than making another request
-PART = 8 << 20  # bytes per request at most: a long span becomes parts fetched concurrently
+PART = 128 << 20  # bytes per request at most: longer spans become parts fetched concurrently
 AHEAD_MIN, AHEAD_MAX = 1 << 20, 64 << 20  # the read-ahead window of a pass in file order
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs"}
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
@@ -181,7 +181,8 @@ class RemoteBlob:
         self._next = -(1 << 62)  # where the next read of a pass in file order starts (none yet)
         self._ahead = 0
         self._whole: bytes | None = None  # the whole file, from a server that ignores Range
-        self._ranged = False  # the server answered a Range request: parts may go concurrently
+        # Object stores always honour Range; a web server is asked once before parts go concurrently.
+        self._ranged = not _is_http(self._fs)
         self.requests = 0  # for benchmarks: requests made and bytes received
         self.received = 0
 
@@ -213,7 +214,9 @@ class RemoteBlob:
                 at, length = 0, self.size  # a pass over a small file: all of it, in any order
             self._next = offset + n
         got = self.read_ranges([(at, length)])[0]
-        if len(self._window[1]) <= length <= AHEAD_MAX:  # kept unless it would evict a bigger window
+        if length <= AHEAD_MAX and (
+            length > n or length >= len(self._window[1])
+        ):  # a read-ahead, or no smaller
             self._window = (at, bytes(got))
         return memoryview(got)[offset - at : offset - at + n]
 
