@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +54,7 @@ class Step:
     save_counter: int | None = None
     number: int | None = None  # the prefix's -N
     cached: bool = False  # came from the cache, not read this time
+    unchanged: int = 0  # tensors with the previous step's stored size and CRC32C: statistics carried over
 
 
 @dataclass
@@ -140,7 +141,12 @@ class Timeline:
     def __repr__(self) -> str:
         span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"
         read = sum(not s.cached for s in self.steps)
-        return f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read), {len(self.stats)} variables>"
+        same = sum(s.unchanged for s in self.steps)
+        carried = f", {same} unchanged tensors not re-read" if same else ""
+        return (
+            f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read{carried}), "
+            f"{len(self.stats)} variables>"
+        )
 
 
 def _prefixes(source: Any) -> tuple[list[str], list[float | None], str | None]:
@@ -259,13 +265,14 @@ def timeline(
                 if i
                 else None
             )
-            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers)
+            earlier = {k: v[-1] for k, v in stats.items() if v and v[-1] is not None} if i else {}
+            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers, earlier)
             step.timestamp = stamp
             if previous is not None:
                 previous.close()
             last = ckpt
             record = {
-                "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
+                "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number", "unchanged")},
                 "stats": {k: v.to_dict() for k, v in per.items()},
                 "edges": {k: edges[k] for k in per},
             }
@@ -322,6 +329,41 @@ def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:
     return wanted.__contains__
 
 
+def step_of(ckpt: Checkpoint, index: int) -> Step:
+    """The step a checkpoint records (``global_step``, its prefix's number, ``save_counter``)."""
+    global_step = _scalar(ckpt, _STEP_KEYS)
+    counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
+    m = _NUMBER.search(ckpt.path)
+    number = int(m.group(1)) if m else None
+    step_no = next((s for s in (global_step, number, counter) if s is not None), index)
+    return Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
+
+
+def variables_of(ckpt: Checkpoint, select: Callable[[str], bool]) -> list[str]:
+    """The numeric keys a timeline follows."""
+    return [
+        k
+        for k, e in ckpt.entries.items()
+        if k != naming.OBJECT_GRAPH_KEY and e.dtype.is_fixed_width and is_numeric(e.dtype.numpy) and select(k)
+    ]
+
+
+def carried_over(ckpt: Checkpoint, previous: Checkpoint | None, key: str, earlier: dict[str, StepStats]) -> StepStats | None:
+    """The previous step's statistics of ``key`` when its stored bytes are the same (size and
+    CRC32C, as the index records them): the values are, so only the change (zero) differs."""
+    before = earlier.get(key)
+    if before is None or previous is None:
+        return None
+    e, p = ckpt.entries[key], previous.entries.get(key)
+    same = (
+        p is not None
+        and e.crc32c != 0
+        and not e.slices
+        and (p.crc32c, p.size, p.dtype, p.shape) == (e.crc32c, e.size, e.dtype, e.shape)
+    )
+    return replace(before, relative_change=0.0) if same else None
+
+
 def _read_one(
     ckpt: Checkpoint,
     previous: Checkpoint | None,
@@ -330,18 +372,13 @@ def _read_one(
     bins: int,
     edges: dict[str, list[float]],
     workers: int,
+    earlier: dict[str, StepStats],
 ) -> tuple[Step, dict[str, StepStats]]:
-    global_step = _scalar(ckpt, _STEP_KEYS)
-    counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
-    m = _NUMBER.search(ckpt.path)
-    number = int(m.group(1)) if m else None
-    step_no = next((s for s in (global_step, number, counter) if s is not None), index)
-    step = Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
-    keys = [
-        k
-        for k, e in ckpt.entries.items()
-        if k != naming.OBJECT_GRAPH_KEY and e.dtype.is_fixed_width and is_numeric(e.dtype.numpy) and select(k)
-    ]
+    step = step_of(ckpt, index)
+    keys = variables_of(ckpt, select)
+    same = {k: st for k in keys if (st := carried_over(ckpt, previous, k, earlier)) is not None}
+    step.unchanged = len(same)
+    keys = [k for k in keys if k not in same]
 
     def one(key: str) -> tuple[str, StepStats]:
         value = ckpt.read(key)
@@ -358,6 +395,7 @@ def _read_one(
     keys.sort(key=lambda k: -ckpt.entries[k].nbytes)
     with ThreadPoolExecutor(max(1, workers)) as pool:
         done = dict(pool.map(one, keys))
+    done.update(same)
     return step, {k: done[k] for k in sorted(done)}
 
 

@@ -141,3 +141,16 @@ def test_explicit_paths_variables_and_errors(tmp_path: Path) -> None:
 def test_a_narrower_selection_is_not_served_from_the_cache() -> None:
     assert len(timeline(RUN, variables="model/head/").variables) == 2
     assert len(timeline(RUN).variables) == 18
+
+
+def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ckptviz.model import timeline as timeline_module
+
+    timeline_module._MEMORY.clear()
+    carried = ckptviz.timeline(str(DATA / "training_run"))
+    assert [s.unchanged for s in carried.steps][0] == 0 and sum(s.unchanged for s in carried.steps) > 0
+    assert "unchanged tensors not re-read" in repr(carried)
+    monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)
+    timeline_module._MEMORY.clear()
+    fresh = ckptviz.timeline(str(DATA / "training_run"))
+    assert fresh.stats == carried.stats and sum(s.unchanged for s in fresh.steps) == 0
