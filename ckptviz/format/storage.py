@@ -184,14 +184,15 @@ class LocalBlob:
         self.close()
 
 
-def open_blob(path: str, options: Mapping[str, Any] | None = None) -> Blob:
-    """The file at ``path``; remote ones with ``options`` (else those of the current ``using``)."""
+def open_blob(path: str, options: Mapping[str, Any] | None = None, size: int | None = None) -> Blob:
+    """The file at ``path``; remote ones with ``options`` (else those of the current ``using``),
+    and without a lookup when their ``size`` is known."""
     if not is_remote(path):
         return LocalBlob(path)
     from .remote import RemoteBlob
 
     options = _options(options)
-    return RemoteBlob(path, options, _info(path, options))
+    return RemoteBlob(path, options, {"size": size} if size is not None else _info(path, options))
 
 
 def exists(path: str) -> bool:

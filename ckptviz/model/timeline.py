@@ -25,6 +25,7 @@ from ..errors import InvalidArgumentError
 from ..format import naming, storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
+from .distributed import resolve_client, run_timeline
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
 from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
@@ -131,7 +132,8 @@ class Timeline:
                 }
                 for key, per in self.stats.items()
             },
-            "options": {k: v for k, v in self.options.items() if k != "storage_options"},  # credentials stay here
+            # credentials and a Dask client stay here
+            "options": {k: v for k, v in self.options.items() if k not in ("storage_options", "client")},
         }
 
     def refresh(self, **overrides: Any) -> Timeline:
@@ -208,7 +210,7 @@ def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
     for key in keys:
         e = ckpt.entries.get(key)
         if e is not None and e.shape == () and e.dtype.is_fixed_width:
-            return int(ckpt.read(key)[()])
+            return int(ckpt.read_many([key])[key][()])  # exactly its bytes: no read-ahead
     return None
 
 
@@ -222,6 +224,7 @@ def timeline(
     workers: int | None = None,
     progress: bool | Progress | None = None,
     storage_options: dict[str, Any] | None = None,
+    client: Any = None,
 ) -> Timeline:
     """Statistics of every numeric variable at every checkpoint of a run.
 
@@ -230,10 +233,21 @@ def timeline(
     variable, fixed across the run. ``cache``: also keep results in ``CACHE_FILE`` beside the run
     (``True``; a remote run keeps it in memory only) or at a given local path. ``progress``: a tqdm
     bar (True), or ``(done, total)`` callback. ``storage_options``: for a run on a remote store.
+    ``client``: a Dask client (or True for the current one) computes every tensor of every
+    checkpoint as a task reading its own byte range (``ckptviz[dask]``; no cache).
     """
     options = dict(storage_options or {})
     with storage.using(options):
         paths, stamps, directory = _prefixes(run)
+    dask_client = resolve_client(client)
+    if dask_client is not None:
+        if cache:
+            raise InvalidArgumentError("timeline(client=...) keeps no cache; pass cache=False")
+        steps_, stats_, edges_ = run_timeline(dask_client, paths, stamps, _selector(variables), bins, verify, options)
+        settings_: dict[str, Any] = {"variables": variables, "bins": bins, "verify": verify, "client": client}
+        if options:
+            settings_["storage_options"] = options
+        return Timeline(run, steps_, stats_, edges_, settings_)
     cache_path = _cache_path(directory, cache)
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
     report = reporter(progress, len(paths), desc="timeline", unit="ckpt")
