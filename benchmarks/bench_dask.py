@@ -33,10 +33,15 @@ def generate(n: int) -> str:
         return run
     os.makedirs(run, exist_ok=True)
     rng = np.random.default_rng(0)
-    values = {f"layer_{i:02d}/kernel": rng.standard_normal((128, 1024), dtype=np.float32) * 0.05 for i in range(64)}
+    values = {
+        f"layer_{i:02d}/kernel": rng.standard_normal((128, 1024), dtype=np.float32) * 0.05 for i in range(64)
+    }
     prefixes = []
     for step in range(1, n + 1):
-        values = {k: v + rng.standard_normal(v.shape, dtype=np.float32) * np.float32(1e-3) for k, v in values.items()}
+        values = {
+            k: v + rng.standard_normal(v.shape, dtype=np.float32) * np.float32(1e-3)
+            for k, v in values.items()
+        }
         prefix = os.path.join(run, f"ckpt-{step}")
         ckptviz.write_checkpoint(prefix, {**values, "global_step": np.int64(step * 100)}, overwrite=True)
         prefixes.append(prefix)
@@ -82,13 +87,30 @@ def main() -> None:
             ("diff first/last, single process", timed(lambda: ckptviz.diff(first, last), args.runs))]  # fmt: skip
     reference = fresh_timeline()
     for workers in (1, 2):
-        with distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-        ) as cluster, distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             result = fresh_timeline(client)
             assert result.stats == reference.stats and result.edges == reference.edges, "results differ"
-            rows.append((f"timeline, Dask {workers} worker process(es)", timed(lambda: fresh_timeline(client), args.runs)))  # noqa: B023
-            rows.append((f"diff first/last, Dask {workers} worker process(es)", timed(lambda: ckptviz.diff(first, last, client=client), args.runs)))  # noqa: B023
+            rows.append(
+                (
+                    f"timeline, Dask {workers} worker process(es)",
+                    timed(lambda: fresh_timeline(client), args.runs),
+                )
+            )
+            rows.append(
+                (
+                    f"diff first/last, Dask {workers} worker process(es)",
+                    timed(lambda: ckptviz.diff(first, last, client=client), args.runs),
+                )
+            )
     print(f"{args.checkpoints} checkpoints, {size:.0f} MiB in all; {os.cpu_count()} cores")
     for name, seconds in rows:
         print(f"{name:46} {seconds:7.2f} s")
