@@ -71,7 +71,8 @@ def references(source: Any, *, storage_options: Mapping[str, Any] | None = None)
         for depth in range(1, len(parts)):
             groups.add("/".join(parts[:depth]))
         shape = list(entry.shape)
-        numpy = entry.dtype.numpy.newbyteorder(reader.endian) if entry.dtype.size > 1 else entry.dtype.numpy
+        order = ">" if reader.endian == ">" else "<"
+        numpy = entry.dtype.numpy.newbyteorder(order) if entry.dtype.size > 1 else entry.dtype.numpy
         refs[f"{key}/.zarray"] = json.dumps(
             {
                 "zarr_format": 2,
