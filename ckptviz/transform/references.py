@@ -71,8 +71,9 @@ def references(source: Any, *, storage_options: Mapping[str, Any] | None = None)
         for depth in range(1, len(parts)):
             groups.add("/".join(parts[:depth]))
         shape = list(entry.shape)
-        order = ">" if reader.endian == ">" else "<"
-        numpy = entry.dtype.numpy.newbyteorder(order) if entry.dtype.size > 1 else entry.dtype.numpy
+        numpy = entry.dtype.numpy
+        if entry.dtype.size > 1:
+            numpy = numpy.newbyteorder(">") if reader.endian == ">" else numpy.newbyteorder("<")
         refs[f"{key}/.zarray"] = json.dumps(
             {
                 "zarr_format": 2,
