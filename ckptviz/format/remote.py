@@ -161,6 +161,26 @@ def listdir(url: str, options: Mapping[str, Any] | None = None) -> list[str]:
     return sorted(names)
 
 
+def scan(url: str, options: Mapping[str, Any] | None = None) -> list[tuple[str, int | None, float | None]]:
+    """``(name, size, modified time)`` of the files directly in ``url``, from one listing."""
+    fs, key = filesystem(url, options)
+    if _is_http(fs):  # a listing page has links only
+        return [(name, None, None) for name in listdir(url, options)]
+    try:
+        with errors(url, "list"):
+            found = fs.ls(key, detail=True)
+    except CheckpointNotFoundError:
+        return []
+    out = []
+    for info in found:
+        if info.get("type") != "file":
+            continue
+        stamp = info.get("LastModified") or info.get("mtime") or info.get("last_modified") or info.get("updated")
+        seconds = stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp) if isinstance(stamp, (int, float)) else None
+        out.append((str(info["name"]).rstrip("/").rsplit("/", 1)[-1], info.get("size"), seconds))
+    return sorted(out)
+
+
 class RemoteBlob:
     """One remote file: exact reads of any range, with read-ahead for passes in file order."""
 

@@ -236,6 +236,25 @@ def listdir(path: str) -> list[str]:
         return []
 
 
+def scan(path: str) -> list[tuple[str, int | None, float | None]]:
+    """``(name, size, modified time)`` of every file in a directory, from one listing (times and
+    sizes are None where the store does not say); empty if it does not exist."""
+    if is_remote(path):
+        from . import remote
+
+        return remote.scan(path, _options(None))
+    try:
+        with os.scandir(_local(path)) as found:
+            out = []
+            for e in found:
+                if e.is_file():
+                    st = e.stat()
+                    out.append((e.name, st.st_size, st.st_mtime))
+            return sorted(out)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def join(directory: str, name: str) -> str:
     """``name`` (from a state file, a shard list…) resolved in ``directory``. A name in another
     store (a URL beside a local directory, a local absolute path or another host's URL beside a
