@@ -3,6 +3,7 @@ and without Range support answer the same reads, verifies, diffs, timelines, che
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -143,3 +144,26 @@ def test_timeline_cache_of_a_remote_run(s3: S3, tmp_path: Path) -> None:
     second = ckptviz.timeline(run, cache=str(cache), storage_options=s3.options)
     assert cache.exists() and second.stats == first.stats
     assert not s3.filesystem().exists(f"{run}/.ckptviz-timeline.json")
+
+
+def _cli_options(options: dict[str, Any], parent: str = "") -> list[str]:
+    out = []
+    for key, value in options.items():
+        if isinstance(value, dict):
+            out += _cli_options(value, f"{parent}{key}.")
+        else:
+            out.append(
+                f"--storage-option={parent}{key}={json.dumps(value) if not isinstance(value, str) else value}"
+            )
+    return out
+
+
+def test_cli_reads_with_storage_options(where: Where, capsys: pytest.CaptureFixture[str]) -> None:
+    from ckptviz.cli import main
+
+    path, options = where("guide_legacy_adam/ckpt-4")
+    assert main(["ls", path, "--json", *_cli_options(options)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(r["key"] for r in listed) == sorted(
+        ckptviz.open(str(DATA / "guide_legacy_adam/ckpt-4")).entries
+    )
