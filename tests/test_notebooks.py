@@ -91,7 +91,7 @@ def test_tour_runs_without_tensorflow(kernel_env: Path) -> None:
     if "(ckptviz.diff)" not in _missing_engines():
         assert "<ckptviz.DiffResult 14 keys: 10 changed, 0 added, 0 removed, 4 unchanged>" in plain
     if "(ckptviz.timeline)" not in _missing_engines():
-        assert "<ckptviz.Timeline 6 checkpoints (steps 2…12, 6 read), 18 variables>" in plain
+        assert "<ckptviz.Timeline 6 checkpoints (steps 2…12, 6 read, 15 tensors unchanged), 18 variables>" in plain
     if "(ckptviz.explore)" not in _missing_engines():  # %ckpt browse: the explorer widget
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
         assert "<ckptviz.widgets.Explorer" in plain

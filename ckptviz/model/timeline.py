@@ -144,7 +144,7 @@ class Timeline:
         span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"
         read = sum(not s.cached for s in self.steps)
         same = sum(s.unchanged for s in self.steps)
-        carried = f", {same} unchanged tensors not re-read" if same else ""
+        carried = f", {same} tensors unchanged" if same else ""  # their statistics carried over, not re-read
         return (
             f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read{carried}), "
             f"{len(self.stats)} variables>"

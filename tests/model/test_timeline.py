@@ -149,7 +149,7 @@ def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pyt
     timeline_module._MEMORY.clear()
     carried = ckptviz.timeline(str(DATA / "training_run"))
     assert carried.steps[0].unchanged == 0 and sum(s.unchanged for s in carried.steps) > 0
-    assert "unchanged tensors not re-read" in repr(carried)
+    assert "6 read, 15 tensors unchanged)" in repr(carried)
     monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)
     timeline_module._MEMORY.clear()
     fresh = ckptviz.timeline(str(DATA / "training_run"))
