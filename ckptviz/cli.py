@@ -51,7 +51,32 @@ def _bars() -> bool | None:
 
 
 def _open(args: argparse.Namespace, path: str | None = None) -> Checkpoint:
-    return Checkpoint(path or args.path, verify=not getattr(args, "no_verify", False))
+    return Checkpoint(
+        path or args.path, verify=not getattr(args, "no_verify", False), storage_options=_storage(args)
+    )
+
+
+def _storage_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE``: VALUE as JSON when it is (true, 3, {...}), else text; ``a.b=v`` nests."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--storage-option takes KEY=VALUE, got {text.split('=')[0]!r}=…")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def _storage(args: argparse.Namespace) -> dict[str, Any]:
+    """fsspec ``storage_options`` from every ``--storage-option`` (their values are never printed)."""
+    out: dict[str, Any] = {}
+    for key, value in getattr(args, "storage_option", None) or ():
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
 
 
 def _warn_shards(ckpt: Checkpoint) -> None:
@@ -141,7 +166,7 @@ def _tree(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .model.verify import verify
 
-    report = verify(args.path, progress=_bars())
+    report = verify(args.path, progress=_bars(), storage_options=_storage(args))
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=1)
         print()
@@ -169,7 +194,7 @@ def _destination(src: Checkpoint, dst: str) -> str:
 
 def _write(args: argparse.Namespace) -> int:
     """copy / select / rename: a derived checkpoint of the source, saved to a new prefix."""
-    src = Checkpoint(args.src)
+    src = Checkpoint(args.src, storage_options=_storage(args))
     derived = src.derive()
     paths, exclude = getattr(args, "paths", None), getattr(args, "exclude", None)
     if paths or exclude:
@@ -187,7 +212,7 @@ def _write(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from .transform.convert import convert
 
-    src = Checkpoint(args.src)
+    src = Checkpoint(args.src, storage_options=_storage(args))
     prefix = convert(
         src,
         _destination(src, args.dst),
@@ -219,11 +244,11 @@ def _graph(args: argparse.Namespace) -> int:
     if args.max_nodes is not None:
         options["max_nodes"] = args.max_nodes or None
     if args.output is None:
-        print(Checkpoint(args.path).graph.to_dot(**options), end="")
+        print(_open(args).graph.to_dot(**options), end="")
         return 0
     from .render import export_graph
 
-    out = export_graph(args.path, args.output, engine=args.engine, **options)
+    out = export_graph(_open(args), args.output, engine=args.engine, **options)
     print(f"wrote {out}")
     return 0
 
@@ -282,6 +307,7 @@ def _diff(args: argparse.Namespace) -> int:
     result = diff(
         args.a, args.b, assignment_map=_pairs(args.map, "--map") or None, match=args.match, atol=args.atol,
         rtol=args.rtol, rank=args.rank, fast=args.fast, verify=not args.no_verify, progress=_bars(),
+        storage_options=_storage(args),
     )  # fmt: skip
     if args.output:
         _diff_picture(result, args.output, args.engine)
@@ -317,8 +343,9 @@ def _timeline(args: argparse.Namespace) -> int:
 
     paths = args.paths[0] if len(args.paths) == 1 else list(args.paths)
     t = timeline(
-        paths, variables=args.variables, bins=args.bins, cache=args.cache, verify=not args.no_verify, progress=_bars()
-    ).compared()
+        paths, variables=args.variables, bins=args.bins, cache=args.cache, verify=not args.no_verify, progress=_bars(),
+        storage_options=_storage(args),
+    ).compared()  # fmt: skip
     if args.output:
         suffix = args.output.rsplit(".", 1)[-1].lower() if "." in args.output else ""
         if suffix in ("html", "htm"):
@@ -533,6 +560,11 @@ def _parser() -> argparse.ArgumentParser:
     for p in (d, tl):
         p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
 
+    for p in sub.choices.values():
+        p.add_argument(
+            "--storage-option", action="append", type=_storage_option, metavar="KEY=VALUE",
+            help="an fsspec storage option for s3://, gs://, http(s):// paths (endpoint_url=…, anon=true); repeatable",
+        )  # fmt: skip
     lab = sub.add_parser("lab", help="open JupyterLab on the tour notebook (or PATH), or print its URL")
     lab.add_argument("path", nargs="?", help="a notebook or directory (default: the tour notebook)")
     lab.add_argument("--no-browser", action="store_true", help="only print the URL")

@@ -144,3 +144,15 @@ class DroppedKeysWarning(CheckpointWarning):
 
 class LargeGraphWarning(CheckpointWarning):
     """A picture so big that its layout may take minutes and nobody can read it."""
+
+
+class RemoteStorageError(CheckpointError, OSError):
+    """An object store or web server failed to answer (an HTTP error, a refused or cut connection,
+    denied access); the message names the URL (without credentials)."""
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+    def __str__(self) -> str:
+        return str(self.args[0])

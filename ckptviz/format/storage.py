@@ -1,8 +1,9 @@
-"""Random access to checkpoint files, local or remote.
+"""Random access to checkpoint files, local or remote, and the path rules around them.
 
 Local files are read with ``pread`` straight into the caller's buffer; anything with a URL
-scheme goes through fsspec, one byte range per request, so a remote checkpoint is never
-downloaded whole.
+scheme goes through fsspec (remote.py), by byte ranges, so a remote checkpoint is never
+downloaded whole. ``using(storage_options)`` sets the options of remote stores for the code it
+wraps, and remembers what it looked up there (one HEAD per file per open, not five).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import mmap
 import os
 import posixpath
 import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,8 +24,11 @@ from ..errors import (
     CheckpointNotFoundError,
     CorruptCheckpointError,
     NotARegularFileError,
-    UnsupportedCheckpointError,
 )
+from . import ranges
+
+LOCAL_GAP = 64 << 10  # bytes worth reading through on a local disk rather than seeking
+LOCAL_PART = 64 << 20
 
 
 class Blob(Protocol):
@@ -32,7 +39,51 @@ class Blob(Protocol):
 
     def read(self, offset: int, n: int) -> bytes: ...
     def readinto(self, offset: int, out: Any) -> None: ...
+    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytearray]: ...
     def close(self) -> None: ...
+
+
+class _Scope:
+    """The remote-store options in force, and the ``info`` of every URL looked up under them."""
+
+    def __init__(self, options: Mapping[str, Any] | None) -> None:
+        self.options = dict(options or {})
+        self.found: dict[str, dict[str, Any] | None] = {}
+
+
+_SCOPE: ContextVar[_Scope | None] = ContextVar("ckptviz_storage_scope", default=None)
+
+
+@contextmanager
+def using(options: Mapping[str, Any] | None) -> Iterator[None]:
+    """Remote paths opened inside read their store with ``options`` (fsspec ``storage_options``:
+    endpoint, credentials, ``anon``…); lookups are remembered until the block ends."""
+    token = _SCOPE.set(_Scope(options))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_options() -> dict[str, Any]:
+    """The options of the innermost ``using`` (readers keep them for files they open later)."""
+    scope = _SCOPE.get()
+    return dict(scope.options) if scope is not None else {}
+
+
+def _options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(options) if options is not None else current_options()
+
+
+def _info(url: str, options: Mapping[str, Any]) -> dict[str, Any] | None:
+    from . import remote
+
+    scope = _SCOPE.get()
+    if scope is None or scope.options != dict(options):
+        return remote.info(url, options)
+    if url not in scope.found:
+        scope.found[url] = remote.info(url, options)
+    return scope.found[url]
 
 
 def is_remote(path: str) -> bool:
@@ -43,7 +94,7 @@ def _local(path: str) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
 
 
-def _byte_view(out: Any) -> memoryview:
+def byte_view(out: Any) -> memoryview:
     """Bytes of a buffer; numpy arrays of ml_dtypes types cannot export their format, only bytes."""
     if isinstance(out, np.ndarray):
         return memoryview(out.reshape(-1).view(np.uint8).data)
@@ -51,13 +102,7 @@ def _byte_view(out: Any) -> memoryview:
 
 
 def _check_range(blob: Blob, offset: int, n: int) -> None:
-    if offset < 0 or n < 0 or offset + n > blob.size:
-        raise CorruptCheckpointError(
-            f"needs bytes [{offset}, {offset + n}) but the file has {blob.size} bytes "
-            "(truncated, or not from this checkpoint)",
-            blob.path,
-            offset,
-        )
+    ranges.check(blob.path, blob.size, offset, n)
 
 
 def _file_kind(mode: int) -> str:
@@ -105,7 +150,7 @@ class LocalBlob:
         try:
             done = os.preadv(self._fd, [out], offset)
             while done < nbytes:  # short reads are rare; finish through a byte view
-                got = os.preadv(self._fd, [_byte_view(out)[done:]], offset + done)
+                got = os.preadv(self._fd, [byte_view(out)[done:]], offset + done)
                 if got <= 0:
                     raise CorruptCheckpointError("file shrank while reading", self.path, offset + done)
                 done += got
@@ -113,6 +158,13 @@ class LocalBlob:
             raise CorruptCheckpointError(
                 f"cannot read {nbytes} bytes: {e.strerror}", self.path, offset
             ) from None
+
+    def read_ranges(self, wanted: list[tuple[int, int]]) -> list[bytearray]:
+        """The bytes at each ``(offset, length)``: neighbouring ranges in one ``pread``."""
+        for offset, n in wanted:
+            _check_range(self, offset, n)
+        spans = [ranges.ByteRange(self.path, offset, n) for offset, n in wanted]
+        return ranges.read(spans, lambda todo: [self.read(s.offset, s.length) for s in todo], LOCAL_GAP, LOCAL_PART)
 
     def map(self, offset: int, n: int) -> np.ndarray:
         """Bytes ``[offset, offset+n)`` as a private copy-on-write memory map: no copy until
@@ -132,52 +184,30 @@ class LocalBlob:
         self.close()
 
 
-def _filesystem(url: str) -> tuple[Any, str]:
-    import fsspec
+def open_blob(path: str, options: Mapping[str, Any] | None = None, size: int | None = None) -> Blob:
+    """The file at ``path``; remote ones with ``options`` (else those of the current ``using``),
+    and without a lookup when their ``size`` is known."""
+    if not is_remote(path):
+        return LocalBlob(path)
+    from .remote import RemoteBlob
 
-    try:
-        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
-    except ImportError as e:
-        raise UnsupportedCheckpointError(
-            f"reading {url} needs an fsspec filesystem that is not installed: {e}"
-        ) from None
-
-
-class RemoteBlob:
-    def __init__(self, url: str) -> None:
-        self.path = url
-        self._fs, self._key = _filesystem(url)
-        try:
-            self.size = int(self._fs.size(self._key))
-        except FileNotFoundError:
-            raise CheckpointNotFoundError(f"no such file: {url}", url) from None
-
-    def read(self, offset: int, n: int) -> bytes:
-        _check_range(self, offset, n)
-        if n == 0:
-            return b""
-        data = self._fs.cat_file(self._key, start=offset, end=offset + n)
-        if len(data) != n:
-            raise CorruptCheckpointError(f"server returned {len(data)} of {n} bytes", self.path, offset)
-        return bytes(data)
-
-    def readinto(self, offset: int, out: Any) -> None:
-        view = _byte_view(out)
-        view[:] = self.read(offset, view.nbytes)
-
-    def close(self) -> None:
-        pass
-
-
-def open_blob(path: str) -> Blob:
-    return RemoteBlob(path) if is_remote(path) else LocalBlob(path)
+    options = _options(options)
+    return RemoteBlob(path, options, {"size": size} if size is not None else _info(path, options))
 
 
 def exists(path: str) -> bool:
     if is_remote(path):
-        fs, key = _filesystem(path)
-        return bool(fs.exists(key))
+        return _info(path, _options(None)) is not None
     return os.path.exists(_local(path))
+
+
+def redact(path: str) -> str:
+    """``path`` as messages show it: a URL without credentials or query."""
+    if not is_remote(path):
+        return path
+    from .remote import redact as redact_url
+
+    return redact_url(path)
 
 
 def is_link(path: str) -> bool:
@@ -187,31 +217,65 @@ def is_link(path: str) -> bool:
 
 def isdir(path: str) -> bool:
     if is_remote(path):
-        fs, key = _filesystem(path)
-        return bool(fs.isdir(key))
+        from . import remote
+
+        options = _options(None)
+        return remote.isdir(path, _info(path, options), options)
     return os.path.isdir(_local(path))
 
 
 def listdir(path: str) -> list[str]:
     """Names (not paths) in a directory; empty if it does not exist."""
     if is_remote(path):
-        fs, key = _filesystem(path)
-        try:
-            return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(key, detail=False))
-        except FileNotFoundError:
-            return []
+        from . import remote
+
+        return remote.listdir(path, _options(None))
     try:
         return sorted(os.listdir(_local(path)))
     except (FileNotFoundError, NotADirectoryError):
         return []
 
 
+def scan(path: str) -> list[tuple[str, int | None, float | None]]:
+    """``(name, size, modified time)`` of every file in a directory, from one listing (times and
+    sizes are None where the store does not say); empty if it does not exist."""
+    if is_remote(path):
+        from . import remote
+
+        return remote.scan(path, _options(None))
+    try:
+        with os.scandir(_local(path)) as found:
+            out = []
+            for e in found:
+                if e.is_file():
+                    st = e.stat()
+                    out.append((e.name, st.st_size, st.st_mtime))
+            return sorted(out)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def join(directory: str, name: str) -> str:
-    if os.path.isabs(name) or "://" in name:
+    """``name`` (from a state file, a shard list…) resolved in ``directory``. A name in another
+    store (a URL beside a local directory, a local absolute path or another host's URL beside a
+    remote one) is never followed there: it means the file of that name in ``directory``, as
+    when a run is copied from elsewhere."""
+    if not (os.path.isabs(name) or "://" in name):
+        if is_remote(directory):
+            return directory.rstrip("/") + "/" + name
+        return os.path.join(directory, name)
+    if same_store(directory, name):
         return name
-    if is_remote(directory):
-        return directory.rstrip("/") + "/" + name
-    return os.path.join(directory, name)
+    return join(directory, basename(name) if "://" in name else posixpath.basename(name.rstrip("/")))
+
+
+def same_store(a: str, b: str) -> bool:
+    """Both local, or both on one remote store (same scheme and host or bucket)."""
+    if is_remote(a) or is_remote(b):
+        from .remote import store_of
+
+        return is_remote(a) and is_remote(b) and store_of(a) == store_of(b)
+    return True
 
 
 def dirname(path: str) -> str:

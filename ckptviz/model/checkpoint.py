@@ -68,20 +68,25 @@ class Checkpoint:
     ``path`` may be a prefix, its ``.index``, a ``.data-*`` file, a directory (the latest
     checkpoint, or a SavedModel's variables), a V1 checkpoint file, a Keras ``.weights.h5`` /
     ``.keras`` file, or a URL fsspec understands. ``verify=False`` skips CRC32C checks.
+    ``storage_options`` configure a remote store (fsspec's: ``endpoint_url``, ``key``/``secret``,
+    ``anon``…); they are kept for later reads and never shown.
     """
 
-    def __init__(self, path: str, verify: bool = True) -> None:
-        location = locate(str(path))
-        self._setup(location, _open_reader(location, verify))
+    def __init__(self, path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None) -> None:
+        options = dict(storage_options or {})
+        with storage.using(options):
+            location = locate(str(path))
+            self._setup(location, _open_reader(location, verify), options)
 
     @classmethod
     def of_reader(cls, location: Location, reader: Reader) -> Checkpoint:
         """A checkpoint over a reader opened elsewhere (the server's, on files confined to its root)."""
         self = cls.__new__(cls)
-        self._setup(location, reader)
+        self._setup(location, reader, {})
         return self
 
-    def _setup(self, location: Location, reader: Reader) -> None:
+    def _setup(self, location: Location, reader: Reader, storage_options: dict[str, Any]) -> None:
+        self.storage_options = storage_options
         self.location = location
         self.path = self.location.path
         self.format = self.location.kind
@@ -124,6 +129,14 @@ class Checkpoint:
         if key not in self.entries:
             key = self.key_of(key)
         return self.reader.read(key)
+
+    def read_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """``{key: value}`` of many tensors, read together: a bundle's neighbouring byte ranges are
+        merged and, on a remote store, fetched concurrently (tens of requests, not one per key)."""
+        resolved = [k if k in self.entries else self.key_of(k) for k in keys]
+        if isinstance(self.reader, BundleReader):
+            return dict(zip(keys, self.reader.read_many(resolved)))
+        return {k: self.reader.read(r) for k, r in zip(keys, resolved)}
 
     def key_of(self, name: str) -> str:
         """The bundle key a name means: the key itself, else the value of the object it names
@@ -261,7 +274,8 @@ class Checkpoint:
         directory = storage.dirname(self.path) or "."
         stamp = _stamp(storage.join(directory, naming.STATE_FILENAME))
         if self._state[0] != stamp:
-            self._state = (stamp, naming.get_checkpoint_state(directory))
+            with storage.using(self.storage_options):
+                self._state = (stamp, naming.get_checkpoint_state(directory))
         return self._state[1]
 
     # -- views ---------------------------------------------------------------------------------
@@ -338,6 +352,8 @@ class Checkpoint:
         return dict(self.derive().to_numpy(select))
 
 
-def open(path: str, verify: bool = True) -> Checkpoint:  # noqa: A001 - mirrors ckptviz.open
+def open(  # noqa: A001 - mirrors ckptviz.open
+    path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None
+) -> Checkpoint:
     """Open any checkpoint path form; see ``Checkpoint``."""
-    return Checkpoint(path, verify)
+    return Checkpoint(path, verify, storage_options=storage_options)

@@ -9,7 +9,7 @@ import warnings
 from typing import Any
 
 from ..errors import CheckpointWarning, CorruptCheckpointError, KeyNotFoundError
-from ..format import naming
+from ..format import naming, storage
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
 
@@ -63,31 +63,41 @@ class CheckpointReader:
         return f"<ckptviz.CheckpointReader for {self.checkpoint!r}>"
 
 
-def load_checkpoint(ckpt_dir_or_file: PathLike, verify: bool = True) -> CheckpointReader:
+def load_checkpoint(
+    ckpt_dir_or_file: PathLike, verify: bool = True, *, storage_options: dict[str, Any] | None = None
+) -> CheckpointReader:
     """Drop-in for ``tf.train.load_checkpoint``: a prefix, a directory (latest) or any ckptviz path."""
-    return CheckpointReader(Checkpoint(os.fspath(ckpt_dir_or_file), verify))
+    return CheckpointReader(Checkpoint(os.fspath(ckpt_dir_or_file), verify, storage_options=storage_options))
 
 
-def list_variables(ckpt_dir_or_file: PathLike) -> list[tuple[str, list[int]]]:
+def list_variables(
+    ckpt_dir_or_file: PathLike, *, storage_options: dict[str, Any] | None = None
+) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
-    with Checkpoint(os.fspath(ckpt_dir_or_file)) as ckpt:
+    with Checkpoint(os.fspath(ckpt_dir_or_file), storage_options=storage_options) as ckpt:
         return sorted((k, list(shape)) for k, (_, shape) in ckpt.dtypes_and_shapes().items())
 
 
-def get_checkpoint_state(checkpoint_dir: PathLike, latest_filename: str | None = None) -> naming.CheckpointState | None:
+def get_checkpoint_state(
+    checkpoint_dir: PathLike, latest_filename: str | None = None, *, storage_options: dict[str, Any] | None = None
+) -> naming.CheckpointState | None:
     """Like ``tf.train.get_checkpoint_state``: None when there is no state file, and (as TF)
     a warning and None when it does not parse; ``ValueError`` when it names no checkpoint."""
     directory = os.fspath(checkpoint_dir)
     try:
-        return naming.get_checkpoint_state(directory, latest_filename)
+        with storage.using(storage_options):
+            return naming.get_checkpoint_state(directory, latest_filename)
     except CorruptCheckpointError as e:
         warnings.warn(f"{e}; checkpoint state ignored", CheckpointWarning, stacklevel=2)
         return None
 
 
-def latest_checkpoint(checkpoint_dir: PathLike, latest_filename: str | None = None) -> str | None:
+def latest_checkpoint(
+    checkpoint_dir: PathLike, latest_filename: str | None = None, *, storage_options: dict[str, Any] | None = None
+) -> str | None:
     """Like ``tf.train.latest_checkpoint``: the newest recorded prefix that exists, else None."""
-    state = get_checkpoint_state(checkpoint_dir, latest_filename)
-    if state is None or not naming.checkpoint_exists(state.model_checkpoint_path):
-        return None
+    state = get_checkpoint_state(checkpoint_dir, latest_filename, storage_options=storage_options)
+    with storage.using(storage_options):
+        if state is None or not naming.checkpoint_exists(state.model_checkpoint_path):
+            return None
     return state.model_checkpoint_path

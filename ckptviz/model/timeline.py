@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from ..errors import InvalidArgumentError, NothingMatchedError
 from ..format import naming, storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
+from .distributed import resolve_client, run_timeline
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
 from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
@@ -54,6 +55,7 @@ class Step:
     save_counter: int | None = None
     number: int | None = None  # the prefix's -N
     cached: bool = False  # came from the cache, not read this time
+    unchanged: int = 0  # tensors with the previous step's stored size and CRC32C: statistics carried over
 
 
 @dataclass
@@ -134,7 +136,8 @@ class Timeline:
                 }
                 for key, per in self.stats.items()
             },
-            "options": dict(self.options),
+            # credentials and a Dask client stay here
+            "options": {k: v for k, v in self.options.items() if k not in ("storage_options", "client")},
             "names": {k: self.names[k] for k in self.stats if k in self.names},
         }
 
@@ -167,7 +170,12 @@ class Timeline:
     def __repr__(self) -> str:
         span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"
         read = sum(not s.cached for s in self.steps)
-        return f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read), {len(self.stats)} variables>"
+        same = sum(s.unchanged for s in self.steps)
+        carried = f", {same} tensors unchanged" if same else ""  # their statistics carried over, not re-read
+        return (
+            f"<ckptviz.Timeline {len(self.steps)} checkpoints ({span}, {read} read{carried}), "
+            f"{len(self.stats)} variables>"
+        )
 
 
 def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
@@ -229,7 +237,7 @@ def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
     for key in keys:
         e = ckpt.entries.get(key)
         if e is not None and e.shape == () and e.dtype.is_fixed_width:
-            return int(ckpt.read(key)[()])
+            return int(ckpt.read_many([key])[key][()])  # exactly its bytes: no read-ahead
     return None
 
 
@@ -242,6 +250,8 @@ def timeline(
     verify: bool = True,
     workers: int | None = None,
     progress: bool | Progress | None = None,
+    storage_options: dict[str, Any] | None = None,
+    client: Any = None,
 ) -> Timeline:
     """Statistics of every numeric variable at every checkpoint of a run.
 
@@ -249,10 +259,24 @@ def timeline(
     (those are read as they are, never re-opened or closed, and their results are not cached). ``variables``: a regex
     searched in keys, or a list of keys (default: every numeric key). ``bins``: histogram bins per
     variable, fixed across the run. ``cache``: also keep results in ``CACHE_FILE`` beside the run
-    (``True``) or at a given path. ``progress``: a tqdm bar (True), or ``(done, total)`` callback.
+    (``True``; a remote run keeps it in memory only) or at a given local path. ``progress``: a tqdm
+    bar (True), or ``(done, total)`` callback. ``storage_options``: for a run on a remote store.
+    ``client``: a Dask client (or True for the current one) computes every tensor of every
+    checkpoint as a task reading its own byte range (``ckptviz[dask]``; no cache).
     """
-    paths, stamps, directory = _prefixes(run)
-    cache_path = (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
+    options = dict(storage_options or {})
+    with storage.using(options):
+        paths, stamps, directory = _prefixes(run)
+    dask_client = resolve_client(client)
+    if dask_client is not None:
+        if cache:
+            raise InvalidArgumentError("timeline(client=...) keeps no cache; pass cache=False")
+        steps_, stats_, edges_ = run_timeline(dask_client, paths, stamps, _selector(variables), bins, verify, options)
+        settings_: dict[str, Any] = {"variables": variables, "bins": bins, "verify": verify, "client": client}
+        if options:
+            settings_["storage_options"] = options
+        return Timeline(run, steps_, stats_, edges_, settings_)
+    cache_path = _cache_path(directory, cache)
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
     report = reporter(progress, len(paths), desc="timeline", unit="ckpt")
     steps: list[Step] = []
@@ -278,15 +302,16 @@ def timeline(
                 _close(last, given)
                 last = None
         else:
-            ckpt = _open(prefix, verify)
-            previous = last if last is not None else _open(paths[i - 1], False) if i else None
-            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers)
+            ckpt = _open(prefix, verify, options)
+            previous = last if last is not None else _open(paths[i - 1], False, options) if i else None
+            earlier = {k: v[-1] for k, v in stats.items() if v and v[-1] is not None} if i else {}
+            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers, earlier)
             step.timestamp = stamp
             if previous is not None:
                 _close(previous, given)
             last = ckpt
             record = {
-                "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
+                "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number", "unchanged")},
                 "stats": {k: v.to_dict() for k, v in per.items()},
                 "edges": {k: edges[k] for k in per},
                 "names": {k: v for k, v in ckpt.known_names().items() if k in per},
@@ -307,18 +332,43 @@ def timeline(
     report(-1, len(paths))
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths if not isinstance(p, Checkpoint)})
-    options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
-    return Timeline(run, steps, stats, edges, options, names)
+    settings: dict[str, Any] = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
+    if options:
+        settings["storage_options"] = options
+    return Timeline(run, steps, stats, edges, settings, names)
 
 
-def _open(item: Any, verify: bool) -> Checkpoint:
-    return item if isinstance(item, Checkpoint) else open_checkpoint(item, verify=verify)
+def _open(item: Any, verify: bool, options: dict[str, Any]) -> Checkpoint:
+    return item if isinstance(item, Checkpoint) else open_checkpoint(item, verify=verify, storage_options=options)
 
 
 def _close(ckpt: Checkpoint, given: set[int]) -> None:
     """Close what this run opened, never a checkpoint the caller passed in."""
     if id(ckpt) not in given:
         ckpt.close()
+
+
+def _cache_path(directory: str | None, cache: bool | str) -> str | None:
+    """Where results persist: beside a local run (``True``), at a given local path, or nowhere."""
+    if cache is True and directory and storage.is_remote(directory):
+        import warnings
+
+        from ..errors import CheckpointWarning
+
+        warnings.warn(
+            f"timeline: no cache file is written beside the remote run {storage.redact(directory)}; results "
+            "are kept in memory for this session (pass cache='local/path.json' to keep them on disk)",
+            CheckpointWarning,
+            stacklevel=3,
+        )
+        return None
+    if isinstance(cache, str) and storage.is_remote(cache):
+        from ..errors import InvalidArgumentError as Invalid
+
+        raise Invalid(f"cache must be a local file path, not {storage.redact(cache)}")
+    if cache is True:
+        return os.path.join(directory, CACHE_FILE) if directory else None
+    return cache or None
 
 
 def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:
@@ -331,6 +381,41 @@ def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:
     return wanted.__contains__
 
 
+def step_of(ckpt: Checkpoint, index: int) -> Step:
+    """The step a checkpoint records (``global_step``, its prefix's number, ``save_counter``)."""
+    global_step = _scalar(ckpt, _STEP_KEYS)
+    counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
+    m = _NUMBER.search(ckpt.path)
+    number = int(m.group(1)) if m else None
+    step_no = next((s for s in (global_step, number, counter) if s is not None), index)
+    return Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
+
+
+def variables_of(ckpt: Checkpoint, select: Callable[[str], bool]) -> list[str]:
+    """The numeric keys a timeline follows."""
+    return [
+        k
+        for k, e in ckpt.entries.items()
+        if k != naming.OBJECT_GRAPH_KEY and e.dtype.is_fixed_width and is_numeric(e.dtype.numpy) and select(k)
+    ]
+
+
+def carried_over(ckpt: Checkpoint, previous: Checkpoint | None, key: str, earlier: dict[str, StepStats]) -> StepStats | None:
+    """The previous step's statistics of ``key`` when its stored bytes are the same (size and
+    CRC32C, as the index records them): the values are, so only the change (zero) differs."""
+    before = earlier.get(key)
+    if before is None or previous is None:
+        return None
+    e, p = ckpt.entries[key], previous.entries.get(key)
+    same = (
+        p is not None
+        and e.crc32c != 0
+        and not e.slices
+        and (p.crc32c, p.size, p.dtype, p.shape) == (e.crc32c, e.size, e.dtype, e.shape)
+    )
+    return replace(before, relative_change=0.0) if same else None
+
+
 def _read_one(
     ckpt: Checkpoint,
     previous: Checkpoint | None,
@@ -339,18 +424,13 @@ def _read_one(
     bins: int,
     edges: dict[str, list[float]],
     workers: int,
+    earlier: dict[str, StepStats],
 ) -> tuple[Step, dict[str, StepStats]]:
-    global_step = _scalar(ckpt, _STEP_KEYS)
-    counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
-    m = _NUMBER.search(ckpt.path)
-    number = int(m.group(1)) if m else None
-    step_no = next((s for s in (global_step, number, counter) if s is not None), index)
-    step = Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
-    keys = [
-        k
-        for k, e in ckpt.entries.items()
-        if k != naming.OBJECT_GRAPH_KEY and e.dtype.is_fixed_width and is_numeric(e.dtype.numpy) and select(k)
-    ]
+    step = step_of(ckpt, index)
+    keys = variables_of(ckpt, select)
+    same = {k: st for k in keys if (st := carried_over(ckpt, previous, k, earlier)) is not None}
+    step.unchanged = len(same)
+    keys = [k for k in keys if k not in same]
 
     def one(key: str) -> tuple[str, StepStats]:
         value = ckpt.read(key)
@@ -367,6 +447,7 @@ def _read_one(
     keys.sort(key=lambda k: -ckpt.entries[k].nbytes)
     with ThreadPoolExecutor(max(1, workers)) as pool:
         done = dict(pool.map(one, keys))
+    done.update(same)
     return step, {k: done[k] for k in sorted(done)}
 
 

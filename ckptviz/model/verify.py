@@ -97,12 +97,18 @@ def _shard_status(ckpt: Checkpoint) -> list[tuple[int | None, Problem]]:
     return out
 
 
-def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport:
+def verify(
+    path: str | Checkpoint, progress: bool | None = None, *, storage_options: dict[str, Any] | None = None
+) -> VerifyReport:
     """Check everything that can be checked without TensorFlow; never raises for damage (a path
     with no checkpoint at all raises ``CheckpointNotFoundError``). A missing data file is one
     problem that counts the tensors it held, not one per tensor."""
     try:
-        ckpt = path if isinstance(path, Checkpoint) else Checkpoint(os.fspath(path), verify=True)
+        ckpt = (
+            path
+            if isinstance(path, Checkpoint)
+            else Checkpoint(os.fspath(path), verify=True, storage_options=storage_options)
+        )
         entries = ckpt.entries
     except CheckpointNotFoundError:
         raise  # nothing there to call damaged

@@ -7,6 +7,7 @@ import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,9 +90,9 @@ def test_a_second_timeline_reads_only_new_checkpoints(
     opened: list[str] = []
     real = timeline_module.open_checkpoint
 
-    def counting(path: str, verify: bool = True) -> ckptviz.Checkpoint:
+    def counting(path: str, verify: bool = True, **kw: Any) -> ckptviz.Checkpoint:
         opened.append(Path(path).name)
-        return real(path, verify)
+        return real(path, verify, **kw)
 
     monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
     first = timeline([run / p for p in PREFIXES[:4]], cache=str(tmp_path / "cache.json"))
@@ -195,3 +196,16 @@ def test_the_cache_file_keeps_only_checkpoints_still_in_the_run(tmp_path: Path) 
     timeline([run / p for p in PREFIXES[2:4]], cache=str(cache))
     kept = {k.split("#", 1)[0].split("|", 1)[0] for k in json.loads(cache.read_text())["records"]}
     assert kept == {str(run / f"{p}.index") for p in PREFIXES[2:4]}
+
+
+def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ckptviz.model import timeline as timeline_module
+
+    timeline_module._MEMORY.clear()
+    carried = ckptviz.timeline(str(DATA / "training_run"))
+    assert carried.steps[0].unchanged == 0 and sum(s.unchanged for s in carried.steps) > 0
+    assert "6 read, 15 tensors unchanged)" in repr(carried)
+    monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)
+    timeline_module._MEMORY.clear()
+    fresh = ckptviz.timeline(str(DATA / "training_run"))
+    assert fresh.stats == carried.stats and sum(s.unchanged for s in fresh.steps) == 0

@@ -17,6 +17,7 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
+from ..distributed import resolve_client, run_diff
 from ..progress import Progress, reporter
 from ..stats import is_numeric
 from .compare import SMALL, Delta, compare, compare_small, effective_rank
@@ -28,8 +29,10 @@ from .spans import bundle_reader, read_many
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
 
 
-def _open(source: Any, verify: bool) -> Checkpoint:
-    return source if isinstance(source, Checkpoint) else open_checkpoint(os.fspath(source), verify=verify)
+def _open(source: Any, verify: bool, storage_options: Mapping[str, Any] | None = None) -> Checkpoint:
+    if isinstance(source, Checkpoint):
+        return source
+    return open_checkpoint(os.fspath(source), verify=verify, storage_options=dict(storage_options or {}))
 
 
 def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -60,6 +63,8 @@ def diff(
     workers: int | None = None,
     progress: bool | Progress | None = None,
     verify: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
+    client: Any = None,
 ) -> DiffResult:
     """Compare checkpoint ``a`` (the reference) with ``b``: paths in any form, or ``Checkpoint``s.
 
@@ -68,11 +73,13 @@ def diff(
     ``atol``/``rtol``: what counts as a changed element (default: any bit). ``rank``: effective rank
     of 2-D deltas. ``fast``: trust equal stored CRC32Cs instead of reading. ``explode``/``max_norm``:
     roll-up thresholds on relative change and norm. ``progress``: True/False for a tqdm bar (default:
-    on past 1 GiB) or a callback ``(bytes done, bytes total)``.
+    on past 1 GiB) or a callback ``(bytes done, bytes total)``. ``storage_options``: for paths on a
+    remote store (fsspec's: endpoint, credentials…). ``client``: a Dask client (or True for the
+    current one) runs the comparisons as tasks that read their own byte ranges (``ckptviz[dask]``).
     """
     if atol < 0 or rtol < 0:
         raise InvalidArgumentError(f"atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
-    ca, cb = _open(a, verify), _open(b, verify)
+    ca, cb = _open(a, verify, storage_options), _open(b, verify, storage_options)
     pairing = pair(ca, cb, match, assignment_map)
     ea, eb = ca.entries, cb.entries
     rows: list[Row] = []
@@ -116,17 +123,32 @@ def diff(
     report = reporter(progress, total, desc="diff", auto=total >= _BAR_BYTES)
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
-    _open_shards(ca, [ka for _, ka, _ in jobs])  # before the threads, which would race to open them
-    _open_shards(cb, [kb for _, _, kb in jobs])
 
     def run(task: tuple[bool, list[tuple[int, str, str]]]) -> list[tuple[int, Delta, bool]]:
         batched, items = task
         return compare_batch(items) if batched else compare_one(items[0])
 
+    def answered_here(task: tuple[bool, list[tuple[int, str, str]]]) -> list[tuple[int, Delta, bool]] | None:
+        """Rows a stored checksum decides (``fast``): no read, so no task."""
+        _, ka, kb = task[1][0]
+        x, y = ea[ka], eb[kb]
+        if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
+            return compare_one(task[1][0])
+        return None
+
+    dask_client = resolve_client(client)
+    if dask_client is None:
+        _open_shards(ca, [ka for _, ka, _ in jobs])  # before the threads, which would race to open them
+        _open_shards(cb, [kb for _, _, kb in jobs])
     done = 0
     try:
         with ThreadPoolExecutor(max(1, n_workers)) as pool:
-            for results in pool.map(run, tasks):
+            outcomes = (
+                pool.map(run, tasks)
+                if dask_client is None
+                else run_diff(dask_client, ca, cb, tasks, answered_here, atol, rtol, rank)
+            )
+            for results in outcomes:
                 for i, delta, by_crc in results:
                     row = rows[i]
                     row.delta, row.fast = delta, by_crc
