@@ -17,6 +17,7 @@ from ..format.dtypes import DType
 from ..format.locate import Location, locate
 from ..format.reader import Reader
 from .paths import VARIABLE_VALUE, is_object_key
+from .records import KINDS
 
 if TYPE_CHECKING:
     import pandas
@@ -202,34 +203,43 @@ class Checkpoint:
         shard_path = getattr(self.reader, "shard_path", None)
         return (shard_path(entry.shard) if shard_path else self.path), entry.offset
 
-    def entry_records(self) -> list[EntryRecord]:
-        """Every tensor with the name people know it by and the object holding it (no tensor data)."""
+    def entry_records(self, start: int = 0, stop: int | None = None) -> list[EntryRecord]:
+        """Every tensor with the name people know it by and the object holding it (no tensor data);
+        ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page."""
+        from itertools import islice
+
         from .records import EntryRecord
 
         graph = self.graph
+        owner, kinds, names, paths = graph.owner, graph.kind_codes, graph.names.name, graph.paths
         out = []
-        for e in self.entries.values():
-            owner = None if e.key == naming.OBJECT_GRAPH_KEY else graph.owner.get(e.key)
-            node = graph.nodes[owner[0]] if owner else None
-            name = graph.display_name(node.id) if node is not None else e.key
+        for e in islice(self.entries.values(), start, stop):
+            found = None if e.key == naming.OBJECT_GRAPH_KEY else owner.get(e.key)
+            i = found[0] if found else None
             out.append(
                 EntryRecord(
                     e.key,
-                    name,
+                    e.key if i is None else names[i],
                     e.dtype.name,
                     tuple(e.shape),
                     e.nbytes,
                     e.shard,
-                    node.id if node else None,
-                    node.path if node else None,
-                    node.kind if node else None,
+                    i,
+                    None if i is None else paths.path(i),
+                    None if i is None else KINDS[kinds[i]],
                 )
             )
         return out
 
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
-        return {r.key: r.name for r in self.entry_records() if r.name != r.key}
+        graph = self.graph
+        names = graph.names.name
+        out = {}
+        for key, (i, _) in graph.owner.items():
+            if key != naming.OBJECT_GRAPH_KEY and names[i] != key:
+                out[key] = names[i]
+        return out
 
     # -- the directory around it ---------------------------------------------------------------
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import paths as P
-from .records import Node
+from .records import KINDS
 
 if TYPE_CHECKING:
     from .graph import ObjectGraph
@@ -44,24 +46,25 @@ def numbered(segment: str) -> bool:
 
 class Names:
     """Home paths, display paths and display names of every node of ``graph``, and the index that
-    reads any of them back. Built once per graph, in linear time."""
+    reads any of them back. Built once per graph, in linear time, from the graph's columns."""
 
     def __init__(self, graph: ObjectGraph) -> None:
-        nodes = graph.nodes
-        count = len(nodes)
-        out = [[(e.local_name, e.child) for e in graph.out_edges(i)] for i in range(count)]
-        optimizers = {n.id for n in nodes if n.kind == "optimizer"}
-        self.home = P.NodePaths(count, out, defer=optimizers) if graph.object_based else graph.paths
+        count = len(graph)
+        adj = graph.adjacency
+        kinds = graph.kinds
+        optimizers = [i for i, k in enumerate(kinds) if k == "optimizer"]
+        self.home = P.NodePaths(count, adj, defer=optimizers) if graph.object_based else graph.paths
         if graph.object_based:
             self.home.special = dict(graph.paths.special)
         self._graph = graph
-        self.scope = [self._scope(nodes, out[i]) for i in range(count)]
-        self.display_path = self._display_paths(nodes, out)
+        full = graph.full_names
+        self.scope = self._scopes(adj, kinds, full, graph.kind_codes)
+        self.display_path = self._display_paths(adj, kinds, full)
         full_names: dict[str, int] = {}
-        for n in nodes:
-            if n.kind in ("variable", "slot") and n.full_name:
-                full_names[n.full_name] = full_names.get(n.full_name, 0) + 1
-        own = [self._name(n, full_names) for n in nodes]
+        for kind, name in zip(kinds, full):
+            if name and kind in ("variable", "slot"):
+                full_names[name] = full_names.get(name, 0) + 1
+        own = self._names(kinds, full, full_names)
         self.name = list(own)
         for s in graph.slots:  # ``momentum of conv1_conv/kernel``; a slot's slot names no chain
             if s.variable_id != s.slot_id:
@@ -69,51 +72,85 @@ class Names:
         self._index: dict[str, int] | None = None
 
     @staticmethod
-    def _scope(nodes: Sequence[Node], out: Sequence[tuple[str, int]]) -> str:
-        """The layer name a node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or ``""``
-        (also for lists, which hold things of many owners)."""
-        if _is_list(out):
-            return ""
-        scopes = {nodes[c].full_name.rpartition("/")[0] for _, c in out if nodes[c].kind == "variable"}
-        scope = scopes.pop() if len(scopes) == 1 else ""
-        return scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
+    def _scopes(adj: P.Adjacency, kinds: list[str], full: list[str], codes: np.ndarray) -> list[str]:
+        """The layer name each node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or
+        ``""`` (also for lists, which hold things of many owners). Only parents of a variable can
+        have one."""
+        out = [""] * len(kinds)
+        if not len(adj.child):
+            return out
+        holds = codes[adj.child] == KINDS.index("variable")
+        parents = np.searchsorted(adj.ptr, np.flatnonzero(holds), side="right") - 1
+        for node in np.unique(parents).tolist():
+            edges = adj[node]
+            if _is_list(edges):
+                continue
+            scopes = {full[c].rpartition("/")[0] for _, c in edges if kinds[c] == "variable"}
+            scope = scopes.pop() if len(scopes) == 1 else ""
+            out[node] = scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
+        return out
 
-    def _display_paths(self, nodes: Sequence[Node], out: list[list[tuple[str, int]]]) -> list[str]:
-        home = self.home
-        shown = [""] * len(nodes)
+    def _display_paths(self, adj: P.Adjacency, kinds: list[str], full: list[str]) -> list[str]:
+        home, scope = self.home, self.scope
+        count = len(kinds)
+        shown = [""] * count
         taken: set[str] = set()
+        is_list: dict[int, bool] = {}
+        parents, segments = home.parent, home.segment
         for i in home.order[1:]:
-            parent, segment = home.parent[i], home.segment[i]
-            node = nodes[i]
-            text = f"{shown[parent]}/{segment}" if shown[parent] else segment
-            grand = home.parent[parent] if parent > 0 else -1
-            if numbered(segment) and self.scope[i]:  # a layer in a list, shown by its name
-                name = P.escape_local_name(self.scope[i].rsplit("/", 1)[-1])
-                if segment.isdigit() and grand >= 0 and _is_list(out[parent]):
+            parent, segment = parents[i], segments[i]
+            above = shown[parent]
+            text = f"{above}/{segment}" if above else segment
+            if scope[i] and numbered(segment):  # a layer in a list, shown by its name
+                name = P.escape_local_name(scope[i].rsplit("/", 1)[-1])
+                grand = parents[parent] if parent > 0 else -1
+                listed = is_list.get(parent)
+                if listed is None:
+                    listed = is_list[parent] = _is_list(adj[parent])
+                if segment.isdigit() and grand >= 0 and listed:
                     text = f"{shown[grand]}/{name}" if shown[grand] else name
                 else:
-                    text = f"{shown[parent]}/{name}" if shown[parent] else name
-            elif node.kind == "variable" and node.full_name and self.scope[parent]:
-                scope, _, last = node.full_name.rpartition("/")
-                if scope == self.scope[parent] and last:  # ``_kernel`` shown as Keras names it
-                    text = f"{shown[parent]}/{P.escape_local_name(last)}" if shown[parent] else last
+                    text = f"{above}/{name}" if above else name
+            elif scope[parent] and kinds[i] == "variable" and full[i]:
+                prefix, _, last = full[i].rpartition("/")
+                if prefix == scope[parent] and last:  # ``_kernel`` shown as Keras names it
+                    text = f"{above}/{P.escape_local_name(last)}" if above else last
             if text in taken:  # never two objects under one shown path
                 text = home.path(i)
             shown[i] = text
             taken.add(text)
-        for i in range(1, len(nodes)):
-            if not home.reachable[i]:  # a recorded slot variable, or an orphan
+        reachable = home.reachable
+        for i in range(1, count):
+            if not reachable[i]:  # a recorded slot variable, or an orphan
                 shown[i] = home.path(i)
         return shown
 
-    def _name(self, node: Node, full_names: dict[str, int]) -> str:
-        if node.id == 0:
-            return "(root)"
-        shown = self.display_path[node.id] or self.home.path(node.id)
-        listed = any(numbered(segment) for segment in self.home.path(node.id).split("/"))
-        if listed and node.kind == "variable" and node.full_name and full_names.get(node.full_name) == 1:
-            return node.full_name  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
-        return shown
+    def _names(self, kinds: list[str], full: list[str], full_names: dict[str, int]) -> list[str]:
+        """Each node's own display name (slots named after their variable come later)."""
+        home = self.home
+        count = len(kinds)
+        listed = [False] * count  # the home path runs through a list item or a numbered layer
+        parents, segments = home.parent, home.segment
+        for i in home.order[1:]:
+            listed[i] = listed[parents[i]] or numbered(segments[i])
+        reachable = home.reachable
+        special = home.special
+        out = [""] * count
+        for i in range(1, count):
+            shown = self.display_path[i]
+            if not reachable[i] or i in special:
+                path = home.path(i)
+                listed[i] = any(numbered(segment) for segment in path.split("/"))
+                shown = shown or path
+            elif not shown:
+                shown = home.path(i)
+            name = full[i]
+            if listed[i] and name and kinds[i] == "variable" and full_names.get(name) == 1:
+                shown = name  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
+            out[i] = shown
+        if count:
+            out[0] = "(root)"
+        return out
 
     # -- reading names back ----------------------------------------------------------------------
 
@@ -140,8 +177,8 @@ class Names:
             if text:
                 index.setdefault(text, i)  # the first node keeps a name two would share
 
-        for i in range(len(self.name)):
-            for text in (self.name[i], self.display_path[i], home.path(i)):
+        for i, (name, shown, path) in enumerate(zip(self.name, self.display_path, home.all_paths())):
+            for text in (name, shown, path):
                 add(text, i)
         layers: dict[str, list[int]] = {}  # a layer by its name; any object by the name drawn on it
         for i, scope in enumerate(self.scope):
