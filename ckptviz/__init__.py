@@ -27,6 +27,8 @@ from .format.naming import CheckpointState, get_checkpoint_state
 from .format.tensor_proto import Variant
 from .model.checkpoint import Checkpoint, open
 from .model.reader import CheckpointReader, latest_checkpoint, list_variables, load_checkpoint
+from .render import accessors as _pictures  # noqa: F401 - ObjectGraph.draw, to_dot, notebook display
+from .transform import accessors as _derivations  # noqa: F401 - Checkpoint.select, rename, save…
 
 # Writing, restoring and drawing load on first use, so `import ckptviz` stays cheap.
 _LAZY = {
@@ -40,7 +42,7 @@ _LAZY = {
     "DerivedCheckpoint": "ckptviz.transform.derived",
     "ObjectGraph": "ckptviz.model.graph",
     "export_graph": "ckptviz.render",
-    "GraphView": "ckptviz.render",
+    "DrawOptions": "ckptviz.render",
     "diff": "ckptviz.model.diff",
     "DiffResult": "ckptviz.model.diff",
     "timeline": "ckptviz.model.timeline",
@@ -110,7 +112,7 @@ __all__ = [
     "DerivedCheckpoint",
     "DiffResult",
     "DroppedKeysWarning",
-    "GraphView",
+    "DrawOptions",
     "InvalidArgumentError",
     "KeyNotFoundError",
     "NameConflictError",

@@ -22,7 +22,6 @@ from .records import KINDS
 if TYPE_CHECKING:
     import pandas
 
-    from ..transform.derived import DerivedCheckpoint
     from .graph import ObjectGraph
     from .records import EntryRecord
 
@@ -302,29 +301,13 @@ class Checkpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- derived checkpoints (ckptviz.transform; imported on use, the layer above) --
+    if TYPE_CHECKING:  # derived checkpoints, attached by the transform layer (transform/accessors.py)
 
-    def derive(self) -> DerivedCheckpoint:
-        """All of this checkpoint as a ``DerivedCheckpoint`` to select, rename, convert or save."""
-        from ..transform.derived import DerivedCheckpoint
-
-        return DerivedCheckpoint.of(self)
-
-    def select(self, selector: Any = None, *, exclude: Any = None) -> DerivedCheckpoint:
-        """The chosen object paths, keys, full names, key globs, node ids or keys passing a predicate."""
-        return self.derive().select(selector, exclude=exclude)
-
-    def rename(self, assignment_map: dict[str, str]) -> DerivedCheckpoint:
-        """Keys or object paths renamed by an ``init_from_checkpoint`` assignment map."""
-        return self.derive().rename(assignment_map)
-
-    def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str:
-        """A faithful copy (entries and object graph) at ``prefix``; returns the prefix."""
-        return str(self.derive().save(prefix, overwrite=overwrite, max_shard_size=max_shard_size))
-
-    def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]:
-        """``{path: array}`` of every (or the selected) tensor, without TensorFlow."""
-        return dict(self.derive().to_numpy(select))
+        def derive(self) -> Any: ...
+        def select(self, selector: Any = None, *, exclude: Any = None) -> Any: ...
+        def rename(self, assignment_map: dict[str, str]) -> Any: ...
+        def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str: ...
+        def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]: ...
 
 
 def open(path: str, verify: bool = True) -> Checkpoint:  # noqa: A001 - mirrors ckptviz.open

@@ -24,7 +24,6 @@ from .paths import VARIABLE_VALUE
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
-    from ..render.picture import Picture
     from .checkpoint import Checkpoint
 
 
@@ -514,26 +513,10 @@ class ObjectGraph:
             "slots": [s.to_dict() for s in self.slots],
         }
 
-    def to_dot(self, **options: Any) -> str:
-        """DOT text in the TF guide's colours; options as ``ckptviz.render.GraphView``."""
-        from ..render.dot import to_dot
+    if TYPE_CHECKING:  # pictures, attached by the render layer (ckptviz/render/accessors.py)
 
-        return to_dot(self, **options)
-
-    def draw(self, **options: Any) -> Picture:
-        """A picture that shows inline in a notebook (``ckptviz.render.Picture``); options as
-        ``export_graph``: ``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``,
-        ``expand``, ``collapse``, ``status``, ``engine``… (``.save(path)``, ``.dot``, ``.svg()``)."""
-        from ..render.picture import Picture
-
-        return Picture(self, **options)
-
-    def _repr_mimebundle_(
-        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
-    ) -> dict[str, str]:
-        from ..render.layout import mimebundle
-
-        return mimebundle(self)
+        def to_dot(self, **options: Any) -> str: ...
+        def draw(self, **options: Any) -> Any: ...
 
     def __repr__(self) -> str:
         c = self.counts()
