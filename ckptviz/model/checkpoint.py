@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
 from ..format.locate import Location, locate
 from ..format.reader import Reader
+from ..format.stamp import file_stamp
 from .paths import VARIABLE_VALUE, is_object_key
 from .records import KINDS
 
@@ -36,17 +36,6 @@ def human_size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
-
-
-def _stamp(path: str) -> Any:
-    """What changes when a local file is rewritten (TF renames a new ``checkpoint`` file in)."""
-    if storage.is_remote(path):
-        return "remote"  # read once: a stat per access would be a network request
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _open_reader(location: Location, verify: bool) -> Reader:
@@ -247,7 +236,7 @@ class Checkpoint:
         """The ``checkpoint`` file next to this checkpoint (CheckpointManager's history), if any;
         read again whenever that file changes, so a live training run is never stale."""
         directory = storage.dirname(self.path) or "."
-        stamp = _stamp(storage.join(directory, naming.STATE_FILENAME))
+        stamp = file_stamp(storage.join(directory, naming.STATE_FILENAME))
         if self._state[0] != stamp:
             self._state = (stamp, naming.get_checkpoint_state(directory))
         return self._state[1]

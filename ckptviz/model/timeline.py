@@ -25,6 +25,7 @@ from ..errors import InvalidArgumentError
 from ..format import naming, storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
+from ..format.stamp import file_stamp
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
 from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
@@ -37,10 +38,6 @@ _VERSION = 1
 _STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
 _COUNTER_KEY = attribute_key("save_counter", VARIABLE_VALUE)
 _NUMBER = re.compile(r"-(\d+)$")
-# {(index path, mtime_ns, size): computed record}: what "reads only the new ones" remembers
-_MEMORY: dict[str, dict[str, Any]] = {}
-
-
 
 @dataclass
 class Step:
@@ -68,6 +65,8 @@ class Timeline:
     edges: dict[str, list[float]]
     options: dict[str, Any] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # key -> the name people know, where it differs
+    # what was computed per checkpoint, by signature: ``refresh`` reads only what is new
+    records: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def name(self, key: str) -> str:
         return self.names.get(key, key)
@@ -140,7 +139,7 @@ class Timeline:
 
     def refresh(self, **overrides: Any) -> Timeline:
         """The timeline again, reading only checkpoints saved (or rewritten) since."""
-        return timeline(self.source, **{**self.options, **overrides})
+        return timeline(self.source, **{**self.options, **overrides}, previous=self)
 
     def __repr__(self) -> str:
         span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"
@@ -192,15 +191,14 @@ def _number_or_name(prefix: str) -> tuple[int, str]:
 
 def _signature(prefix: str) -> str:
     index = naming.index_file(prefix)
-    if storage.is_remote(index):
-        return index  # no cheap change check for remote files: keyed by name
-    try:
-        st = os.stat(index)
-    except FileNotFoundError:
+    stamp = file_stamp(index)
+    if stamp is None:
         from ..errors import CheckpointNotFoundError
 
-        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index) from None
-    return f"{os.path.abspath(index)}|{st.st_mtime_ns}|{st.st_size}"
+        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index)
+    if isinstance(stamp, str):
+        return index  # no cheap change check for remote files: keyed by name
+    return f"{os.path.abspath(index)}|{'|'.join(map(str, stamp))}"
 
 
 def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
@@ -220,6 +218,7 @@ def timeline(
     verify: bool = True,
     workers: int | None = None,
     progress: bool | Progress | None = None,
+    previous: Timeline | None = None,
 ) -> Timeline:
     """Statistics of every numeric variable at every checkpoint of a run.
 
@@ -227,10 +226,13 @@ def timeline(
     searched in keys, or a list of keys (default: every numeric key). ``bins``: histogram bins per
     variable, fixed across the run. ``cache``: also keep results in ``CACHE_FILE`` beside the run
     (``True``) or at a given path. ``progress``: a tqdm bar (True), or ``(done, total)`` callback.
+    ``previous``: an earlier timeline whose results are reused (``Timeline.refresh`` passes it).
     """
     paths, stamps, directory = _prefixes(run)
     cache_path = (os.path.join(directory, CACHE_FILE) if directory and cache is True else cache) or None
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
+    memory = previous.records if previous is not None else {}
+    records: dict[str, dict[str, Any]] = {}  # this run's: what the next refresh may reuse
     report = reporter(progress, len(paths), desc="timeline", unit="ckpt")
     steps: list[Step] = []
     stats: dict[str, list[StepStats | None]] = {}
@@ -243,7 +245,7 @@ def timeline(
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
         sig = _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
-        record = _MEMORY.get(key) or disk.get(key)
+        record = memory.get(key) or disk.get(key)
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
             names.update(record.get("names", {}))
@@ -255,13 +257,11 @@ def timeline(
                 last = None
         else:
             ckpt = open_checkpoint(prefix, verify=verify)
-            previous = (
-                last if last is not None else open_checkpoint(paths[i - 1], verify=False) if i else None
-            )
-            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers)
+            before = last if last is not None else open_checkpoint(paths[i - 1], verify=False) if i else None
+            step, per = _read_one(ckpt, before, i, select, bins, edges, n_workers)
             step.timestamp = stamp
-            if previous is not None:
-                previous.close()
+            if before is not None:
+                before.close()
             last = ckpt
             record = {
                 "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number")},
@@ -270,7 +270,8 @@ def timeline(
                 "names": {k: v for k, v in ckpt.known_names().items() if k in per},
             }
             names.update(record["names"])
-            _MEMORY[key] = disk[key] = record
+            disk[key] = record
+        records[key] = record
         for k, st in per.items():
             stats.setdefault(k, [None] * i).append(st)
         for per_step in stats.values():
@@ -285,7 +286,7 @@ def timeline(
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths})
     options = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
-    return Timeline(run, steps, stats, edges, options, names)
+    return Timeline(run, steps, stats, edges, options, names, records)
 
 
 def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:

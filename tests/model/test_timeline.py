@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -22,11 +23,6 @@ PREFIXES = [f"ckpt-{n}" for n in (2, 4, 6, 8, 10, 12)]
 def tf_values() -> dict[str, dict[str, np.ndarray]]:
     recorded = json.loads((RUN / "values.json").read_text())
     return {p: {k: expected_value(v) for k, v in keys.items()} for p, keys in recorded.items()}
-
-
-@pytest.fixture(autouse=True)
-def fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeline_module, "_MEMORY", {})
 
 
 def test_steps_timestamps_and_stats_match_tensorflow_and_numpy() -> None:
@@ -104,10 +100,34 @@ def test_a_second_timeline_reads_only_new_checkpoints(
     assert again.stats[key][:4] == first.stats[key]
     assert again.edges[key] == first.edges[key]
     # the file cache alone (a new process) also skips the old ones
-    monkeypatch.setattr(timeline_module, "_MEMORY", {})
     opened.clear()
     timeline([run / p for p in PREFIXES], cache=str(tmp_path / "cache.json"))
     assert opened == []
+
+
+def test_refresh_reads_only_what_is_new_without_a_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(RUN, run)
+    opened: list[str] = []
+    real = timeline_module.open_checkpoint
+
+    def counting(path: str, verify: bool = True) -> ckptviz.Checkpoint:
+        opened.append(Path(path).name)
+        return real(path, verify)
+
+    monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
+    first = timeline([run / p for p in PREFIXES])
+    assert opened == PREFIXES and not (run / CACHE_FILE).exists()
+    opened.clear()
+    assert timeline([run / p for p in PREFIXES]).steps[0].cached is False  # a new call owns nothing
+    opened.clear()
+    again = first.refresh()
+    assert opened == [] and all(s.cached for s in again.steps)
+    assert again.stats == first.stats
+    os.utime(run / "ckpt-12.index", ns=(1, 1))  # rewritten: read again, with its predecessor
+    opened.clear()
+    first.refresh()
+    assert opened == ["ckpt-12", "ckpt-10"]
 
 
 def test_cache_file_beside_a_manager_directory(tmp_path: Path) -> None:
