@@ -32,6 +32,8 @@ from .table import TableReader
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
+_SPAN_GAP = 1 << 16  # bytes of other tensors worth reading through rather than starting a new read
+_SPAN_MAX = 8 << 20  # bytes per read of many small tensors at most
 
 
 class Entry(NamedTuple):
@@ -377,6 +379,46 @@ class BundleReader:
             unit = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
             out.reshape(-1).view(f"u{unit}").byteswap(inplace=True)
         return out
+
+    def read_many(self, entries: list[Entry]) -> list[np.ndarray]:
+        """The values of many small fixed-width entries, in order, with a few big reads.
+
+        TensorFlow writes a bundle's tensors back to back in key order, so those of a batch sit in
+        a few contiguous byte ranges: one read per range (gaps of other tensors up to
+        ``_SPAN_GAP`` are read through), each tensor a view of it, checked as ``read`` checks it.
+        Anything else (strings, slices, big-endian, a remote file) is read one by one."""
+        blobs = [self._shard(e) for e in entries] if entries else []  # checks every range first
+        if self.endian != "<" or any(e.slices or not e.dtype.is_fixed_width for e in entries) or not all(
+            isinstance(b, storage.LocalBlob) for b in blobs
+        ):
+            return [self.read(e.key) if e.slices else self.read_entry(e) for e in entries]
+        out: list[np.ndarray] = [np.empty(0)] * len(entries)
+        order = sorted(range(len(entries)), key=lambda i: (entries[i].shard, entries[i].offset))
+        span: list[int] = []
+        for i in order:
+            e = entries[i]
+            if span:
+                head = entries[span[0]]
+                end = max(entries[j].offset + entries[j].size for j in span)
+                if e.shard != head.shard or e.offset - end > _SPAN_GAP or e.offset + e.size - head.offset > _SPAN_MAX:
+                    self._read_span(blobs[span[0]], [entries[j] for j in span], span, out)
+                    span = []
+            span.append(i)
+        if span:
+            self._read_span(blobs[span[0]], [entries[j] for j in span], span, out)
+        return out
+
+    def _read_span(self, blob: storage.Blob, span: list[Entry], where: list[int], out: list[np.ndarray]) -> None:
+        first = span[0].offset
+        view = memoryview(blob.read(first, max(e.offset + e.size for e in span) - first))
+        for i, e in zip(where, span):
+            self._check_size(e)
+            piece = view[e.offset - first : e.offset - first + e.size]
+            if self.verify:
+                actual = crc.value(piece)
+                if crc.mask(actual) != e.crc32c:
+                    raise _checksum_error(e, actual, blob.path)
+            out[i] = np.frombuffer(piece, dtype=e.dtype.numpy, count=e.num_elements).reshape(e.shape)
 
     @staticmethod
     def _map(blob: storage.Blob, entry: Entry, dtype: np.dtype[Any]) -> np.ndarray | None:

@@ -38,6 +38,8 @@ def escape_local_name(name: str) -> str:
 
 def unescape_local_name(segment: str) -> str:
     """Inverse of ``escape_local_name`` for one path segment."""
+    if "." not in segment:  # nearly every segment: nothing escaped
+        return segment
     out, i = [], 0
     while i < len(segment):
         pair = segment[i : i + 2]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidArgumentError
+from ...format.bundle import BundleReader
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
 from ..progress import Progress, reporter
@@ -23,7 +24,6 @@ from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
 from .result import DiffResult, Row
 from .rollup import rollup
-from .spans import bundle_reader, read_many
 
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
 
@@ -36,13 +36,20 @@ def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np
     """Aligned pieces of two tensors: slice by slice when both are stored in the same slices (one
     slice in memory, not the whole tensor), else whole (big ones are memory maps)."""
     ea, eb = a.entries[ka], b.entries[kb]
-    ra, rb = bundle_reader(a), bundle_reader(b)
-    if ea.slices and ea.slices == eb.slices and hasattr(ra, "slice_entries") and hasattr(rb, "slice_entries"):
-        assert ra is not None and rb is not None
+    ra, rb = a.reader, b.reader
+    if ea.slices and ea.slices == eb.slices and isinstance(ra, BundleReader) and isinstance(rb, BundleReader):
         for (_, pa), (_, pb) in zip(ra.slice_entries(ea), rb.slice_entries(eb)):
             yield ra.read_entry(pa), rb.read_entry(pb)
         return
     yield a.read(ka), b.read(kb)
+
+
+def read_many(ckpt: Checkpoint, keys: list[str]) -> list[np.ndarray]:
+    """The values of ``keys`` (small fixed-width tensors), in order: a bundle reads them together."""
+    if isinstance(ckpt.reader, BundleReader):
+        entries = ckpt.entries
+        return ckpt.reader.read_many([entries[k] for k in keys])
+    return [ckpt.read(k) for k in keys]
 
 
 def diff(
