@@ -23,9 +23,9 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..format import naming, storage
+from ..format.stamp import file_stamp
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
-from ..format.stamp import file_stamp
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
 from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
