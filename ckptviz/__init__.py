@@ -17,16 +17,26 @@ from .errors import (
     DroppedKeysWarning,
     InvalidArgumentError,
     KeyNotFoundError,
+    LfsPointerError,
+    MissingDataError,
+    MissingDataWarning,
     NameConflictError,
+    NoCheckpointError,
     NothingMatchedError,
     RestoreMismatchError,
     UnsupportedCheckpointError,
 )
 from .format.dtypes import DType, as_dtype
-from .format.naming import CheckpointState, get_checkpoint_state
+from .format.naming import CheckpointState
 from .format.tensor_proto import Variant
 from .model.checkpoint import Checkpoint, open
-from .model.reader import CheckpointReader, latest_checkpoint, list_variables, load_checkpoint
+from .model.reader import (
+    CheckpointReader,
+    get_checkpoint_state,
+    latest_checkpoint,
+    list_variables,
+    load_checkpoint,
+)
 from .render import accessors as _pictures  # noqa: F401 - ObjectGraph.draw, to_dot, notebook display
 from .transform import accessors as _derivations  # noqa: F401 - Checkpoint.select, rename, save…
 
@@ -115,7 +125,11 @@ __all__ = [
     "DroppedKeysWarning",
     "InvalidArgumentError",
     "KeyNotFoundError",
+    "LfsPointerError",
+    "MissingDataError",
+    "MissingDataWarning",
     "NameConflictError",
+    "NoCheckpointError",
     "NothingMatchedError",
     "ObjectGraph",
     "RestoreMismatchError",

@@ -45,6 +45,11 @@ def _regex(text: str) -> re.Pattern[str]:
         raise argparse.ArgumentTypeError(f"bad regular expression {text!r}: {e}") from None
 
 
+def _bars() -> bool | None:
+    """Progress bars on a terminal only (None: tqdm's own choice, by size); a log gets no ``\\r``."""
+    return None if sys.stderr.isatty() else False
+
+
 def _open(args: argparse.Namespace, path: str | None = None) -> Checkpoint:
     return Checkpoint(path or args.path, verify=not getattr(args, "no_verify", False))
 
@@ -81,7 +86,8 @@ def _ls(args: argparse.Namespace) -> int:
         for row in [header, *rows]:
             print("  ".join(row[i].ljust(widths[i]) for i in columns).rstrip())
         total = human_size(sum(r.nbytes for r in records))
-        print(f"{len(records)} of {len(ckpt)} tensors, {total} ({ckpt!r})")
+        kind = "object-based" if ckpt.is_object_based else "name-based"
+        print(f"{len(records)} of {len(ckpt)} tensors, {total} in {ckpt.path} ({kind})")
     return 0
 
 
@@ -135,7 +141,7 @@ def _tree(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .model.verify import verify
 
-    report = verify(args.path, progress=None)
+    report = verify(args.path, progress=_bars())
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=1)
         print()
@@ -171,7 +177,9 @@ def _write(args: argparse.Namespace) -> int:
     renames = _pairs(getattr(args, "rename", None) or getattr(args, "pairs", None), "--rename")
     if renames:
         derived = derived.rename(renames)
-    prefix = derived.save(_destination(src, args.dst), overwrite=args.overwrite, max_shard_size=args.max_shard_size)
+    prefix = derived.save(
+        _destination(src, args.dst), overwrite=args.overwrite, max_shard_size=args.max_shard_size, progress=_bars()
+    )
     print(f"wrote {prefix} ({len(derived.keys())} tensors)")
     return 0
 
@@ -191,6 +199,7 @@ def _convert(args: argparse.Namespace) -> int:
         root=args.root,
         overwrite=args.overwrite,
         max_shard_size=args.max_shard_size,
+        progress=_bars(),
     )
     print(f"wrote {prefix} ({args.to.upper()})")
     return 0
@@ -272,7 +281,7 @@ def _diff(args: argparse.Namespace) -> int:
 
     result = diff(
         args.a, args.b, assignment_map=_pairs(args.map, "--map") or None, match=args.match, atol=args.atol,
-        rtol=args.rtol, rank=args.rank, fast=args.fast, verify=not args.no_verify,
+        rtol=args.rtol, rank=args.rank, fast=args.fast, verify=not args.no_verify, progress=_bars(),
     )  # fmt: skip
     if args.output:
         _diff_picture(result, args.output, args.engine)
@@ -307,7 +316,9 @@ def _timeline(args: argparse.Namespace) -> int:
     from .model.timeline import timeline
 
     paths = args.paths[0] if len(args.paths) == 1 else list(args.paths)
-    t = timeline(paths, variables=args.variables, bins=args.bins, cache=args.cache, verify=not args.no_verify)
+    t = timeline(
+        paths, variables=args.variables, bins=args.bins, cache=args.cache, verify=not args.no_verify, progress=_bars()
+    ).compared()
     if args.output:
         suffix = args.output.rsplit(".", 1)[-1].lower() if "." in args.output else ""
         if suffix in ("html", "htm"):
@@ -332,7 +343,9 @@ def _timeline(args: argparse.Namespace) -> int:
             name = str(key) if len(str(key)) <= width else "…" + str(key)[-width + 1 :]
             cells = "  ".join(f"{'' if v != v else format(v, '.3g'):>9}" for v in row)
             print(f"{name:<{width}}  {cells}")
-        print(repr(t))
+        cached = sum(s.cached for s in t.steps)
+        print(f"{len(t.steps)} checkpoints (steps {t.steps[0].step}…{t.steps[-1].step}), {len(t.stats)} variables"
+              + (f"; {cached} checkpoints from the cache" if cached else ""))  # fmt: skip
     if args.output:
         print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -35,6 +35,20 @@ class CorruptCheckpointError(CheckpointError, ValueError):
         self.offset = offset
 
 
+class MissingDataError(CorruptCheckpointError):
+    """A value whose data file is not there (an index-only copy, a Git LFS pointer): the keys,
+    dtypes and shapes are listed from the index; only reading values fails."""
+
+
+class LfsPointerError(CheckpointNotFoundError):
+    """A Git LFS pointer where a checkpoint file should be: the file was never fetched."""
+
+
+class NoCheckpointError(CheckpointNotFoundError, ValueError):
+    """A directory without a checkpoint, or an empty state file: TensorFlow raises ``ValueError``
+    there, so code written ``except ValueError`` for it keeps working."""
+
+
 class ChecksumMismatchError(CorruptCheckpointError):
     """A block or tensor CRC32C does not match the stored bytes."""
 
@@ -100,6 +114,10 @@ class InvalidArgumentError(CheckpointError, ValueError):
     """An argument ckptviz cannot use (an empty key, a duplicate tensor, a bad shard size)."""
 
 
+class LayoutError(CheckpointError, RuntimeError):
+    """The Graphviz engine could not run or failed to lay a picture out."""
+
+
 class NotARegularFileError(CheckpointNotFoundError):
     """A directory, FIFO, device or symlink loop where a checkpoint file should be."""
 
@@ -110,6 +128,10 @@ class NothingMatchedError(InvalidArgumentError, LookupError):
 
 class CheckpointWarning(UserWarning):
     """Something the user should know that is not an error (a conversion that drops keys)."""
+
+
+class MissingDataWarning(CheckpointWarning):
+    """An index-only checkpoint: keys are listed and objects drawn from the index alone."""
 
 
 class DroppedKeysWarning(CheckpointWarning):

@@ -1,5 +1,5 @@
-# Sourced by demo.sh and test.sh: a virtualenv in .venv with ckptviz installed editable, and the
-# Debian packages the renderer needs (Graphviz) when the machine lacks them.
+# Sourced by demo.sh and test.sh: a virtualenv in .venv, and apt_install for the Debian packages a
+# script needs (graph layout needs none: graphviz-pure comes with ckptviz).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,9 +13,6 @@ apt_install() {
     fi
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
-
-command -v dot >/dev/null || apt_install graphviz
-# The JupyterLab browser tests drive Debian's chromium (Playwright never downloads a browser).
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -79,7 +82,7 @@ def test_diff_json_map_and_errors(tmp_path, capsys: pytest.CaptureFixture[str]) 
     assert record["equal"] and record["counts"]["unchanged"] == 14
     assert main(["diff", src, renamed, "--map", "nett/=model/"]) == 2
     assert capsys.readouterr().err.startswith(
-        "ckptviz: assignment map entries that match no name of a: 'nett/'"
+        "ckptviz: assignment map entries that match nothing: 'nett/' in a"
     )
     assert main(["diff", src, str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
@@ -99,7 +102,8 @@ def test_diff_writes_a_report(tmp_path, capsys: pytest.CaptureFixture[str]) -> N
 def test_timeline_table_json_and_picture(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assert main(["timeline", str(RUN), "--variables", "model/head/"]) == 0
     out = capsys.readouterr().out
-    assert "model/head/bias/.ATTRIBUTES/VARIABLE_VALUE" in out and "<ckptviz.Timeline 6 checkpoints" in out
+    assert "model/head/bias/.ATTRIBUTES/VARIABLE_VALUE" in out
+    assert out.splitlines()[-1].startswith("6 checkpoints (steps 2…12), 2 variables")  # (; N from the cache)
     assert main(["timeline", str(RUN / "ckpt-2"), str(RUN / "ckpt-4"), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert [s["step"] for s in record["steps"]] == [2, 4]
@@ -108,3 +112,60 @@ def test_timeline_table_json_and_picture(tmp_path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     assert main(["timeline", str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.startswith("ckptviz: no checkpoint")
+
+
+def test_timeline_of_one_checkpoint_says_it_needs_two(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["timeline", str(RUN / "ckpt-4")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"ckptviz: a timeline compares checkpoints and {str(RUN / 'ckpt-4')!r} is one checkpoint: pass a "
+        "CheckpointManager directory holding two or more, or several checkpoint paths in order\n"
+    )
+    assert main(["timeline", str(RUN), "--variables", "no-such-layer"]) == 2
+    assert capsys.readouterr().err == f"ckptviz: no numeric variable of {str(RUN)!r} matches 'no-such-layer'\n"
+
+
+def test_output_names_paths_as_typed_and_shows_no_python_reprs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(RUN, tmp_path / "run")
+    shutil.copytree(DATA / "tf1_saver", tmp_path / "tf1")
+    monkeypatch.chdir(tmp_path)
+    commands = [
+        ["ls", "run"], ["tree", "run"], ["show", "run", "model/head/bias"], ["verify", "run"],
+        ["graph", "run", "-o", "g.svg"], ["diff", "run/ckpt-2", "run", "-o", "d.html"],
+        ["timeline", "run", "-o", "t.html"], ["select", "run", "out/head", "model/head"],
+        ["convert", "tf1", "out/tf2", "--to", "tf2"], ["show", "run", "nope"], ["ls", "run/ckpt-4"],
+    ]  # fmt: skip
+    said = ""
+    for command in commands:
+        main(command)
+        captured = capsys.readouterr()
+        said += captured.out + captured.err
+    assert str(tmp_path) not in said and "<ckptviz" not in said and "object at 0x" not in said
+    for typed in ("in run/ckpt-12 (object-based)", "intact: run/ckpt-12", "wrote g.svg", "wrote d.html",
+                  "wrote t.html", "wrote out/head", "wrote out/tf2", "a: run/ckpt-2", "in run/ckpt-4 ("):  # fmt: skip
+        assert typed in said
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ckptviz import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert cli._bars() is False  # a log or a pipe: no bar, no carriage returns
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli._bars() is None  # a terminal: a bar when the work is long
+
+
+def test_verify_reports_a_missing_data_file_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(RUN, tmp_path / "run")
+    (tmp_path / "run" / "ckpt-12.data-00000-of-00001").unlink()
+    assert main(["verify", str(tmp_path / "run")]) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        f"damaged: {tmp_path / 'run' / 'ckpt-12'}: 1 problem(s) (0 tensors, 0 B checked)\n"
+        "  ckpt-12.data-00000-of-00001: missing: its 19 tensors cannot be read "
+        "(copy every data file with the .index)\n"
+    )
+    assert main(["verify", str(tmp_path / "run" / "ckpt-99")]) == 2  # nothing there: an error, not damage
+    assert capsys.readouterr().err.startswith("ckptviz: no checkpoint index")

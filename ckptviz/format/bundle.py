@@ -22,12 +22,14 @@ from ..errors import (
     ClosedCheckpointError,
     CorruptCheckpointError,
     KeyNotFoundError,
+    LfsPointerError,
+    MissingDataError,
     NotARegularFileError,
     UnsupportedCheckpointError,
 )
-from . import crc, naming, slices, storage, values, varint
+from . import crc, lfs, naming, slices, storage, values, varint
 from .dtypes import DType, from_enum
-from .shapes import check_shape
+from .shapes import check_shape, numpy_problem
 from .table import TableReader
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
@@ -132,6 +134,8 @@ class BundleReader:
             raise
         except CheckpointNotFoundError:
             raise CheckpointNotFoundError(_missing_index_message(prefix), self.index_path) from None
+        if data.startswith(lfs.POINTER_MAGIC):
+            raise LfsPointerError(lfs.message(self.index_path), self.index_path)
         self._lock = threading.RLock()
         self._closed = False
         self._shards: dict[int, storage.Blob] = {}
@@ -267,6 +271,20 @@ class BundleReader:
         """An error about ``entry``'s record in the .index, at that record's offset."""
         return CorruptCheckpointError(message, self.index_path, self._where.get(entry.key, 0))
 
+    def debug_string(self) -> bytes:
+        """TensorFlow's ``BundleReader::DebugString``: a line per table entry in key order, raw
+        slice keys of partitioned tensors included and their whole-tensor entries left out."""
+        from .protos.ckptviz_format_pb2 import DataType
+
+        rows = [(k.encode("utf-8", "surrogateescape"), e) for k, e in self.entries.items() if not e.slices]
+        rows += list(self._slice_entries.items())
+        lines = []
+        for raw, e in sorted(rows, key=lambda row: row[0]):
+            base, ref = e.dtype.base_enum, e.dtype.base_enum != e.dtype.as_datatype_enum
+            name = DataType.Name(base) + ("_REF" if ref else "") if base in DataType.values() else ""
+            lines.append(b"%s (%s) [%s]\n" % (raw, name.encode(), ",".join(map(str, e.shape)).encode()))
+        return b"".join(lines)
+
     # -- data shards -------------------------------------------------------------------------
 
     def shard_path(self, shard: int) -> str:
@@ -304,12 +322,15 @@ class BundleReader:
             except NotARegularFileError as e:
                 raise CorruptCheckpointError(str(e), path, 0) from None
             except CheckpointNotFoundError:
-                raise CorruptCheckpointError(
-                    f"data file {storage.basename(path)} is missing (the checkpoint has {self.num_shards} "
-                    "data files; copy all of them along with the .index)",
+                raise MissingDataError(
+                    f"data file {storage.basename(path)} is missing: the .index lists every tensor, but "
+                    f"values cannot be read (copy all {self.num_shards} data files along with the .index)",
                     path,
                     0,
                 ) from None
+            if blob.size <= lfs.MAX_POINTER_BYTES and lfs.is_pointer(path):
+                blob.close()
+                raise MissingDataError(lfs.message(path), path, 0)
             self._shards[entry.shard] = blob
             return blob
 
@@ -329,11 +350,21 @@ class BundleReader:
         entry = entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, entries)
+        self._check_numpy(entry)
         if entry.slices:
             return self._read_sliced(entry)
         return self.read_entry(entry)
 
+    def _check_numpy(self, entry: Entry) -> None:
+        problem = numpy_problem(entry.shape)
+        if problem:
+            raise UnsupportedCheckpointError(
+                f"{self.index_path} at byte {self._where.get(entry.key, 0)}: cannot read {entry.key!r}, "
+                f"a tensor of {problem}"
+            )
+
     def read_entry(self, entry: Entry) -> np.ndarray:
+        self._check_numpy(entry)
         dtype = entry.dtype
         if dtype.is_fixed_width:
             return self._read_fixed(entry)

@@ -205,8 +205,15 @@ class KerasReader:
                     if isinstance(name_in_file, bytes)
                     else name_in_file
                 )
+                # Keras on Windows joined group names with os.path.join: "layers\\dense\\vars"
+                # is one group there; its keys read as the "/" paths every other writer uses.
+                key = key.replace("\\", "/")
                 if key in self._found:
-                    raise CorruptCheckpointError(f"dataset {key!r} is in two weight shards", name, 0)
+                    raise CorruptCheckpointError(
+                        f"dataset {key!r} is stored twice (in two weight shards, or under both '/' and '\\' names)",
+                        name,
+                        0,
+                    )
                 self._found[key] = _entry(key, dataset, number)
                 self._names[key] = name_in_file
 

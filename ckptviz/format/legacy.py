@@ -21,12 +21,13 @@ from ..errors import (
     ClosedCheckpointError,
     CorruptCheckpointError,
     KeyNotFoundError,
+    LfsPointerError,
     UnsupportedCheckpointError,
 )
-from . import slices, storage, tensor_proto
+from . import lfs, slices, storage, tensor_proto
 from .bundle import Entry
 from .dtypes import DType, from_enum
-from .shapes import MAX_RANK, check_shape
+from .shapes import MAX_RANK, check_shape, numpy_problem
 from .table import FOOTER_SIZE, MAGIC, TableReader
 
 _SHARD_RE = re.compile(r"^(?P<stem>.*)-(?P<shard>\d{5}|\?{5})-of-(?P<count>\d{5})$")
@@ -99,6 +100,8 @@ class V1Reader:
                 path,
                 0,
             ) from None
+        if data.startswith(lfs.POINTER_MAGIC):
+            raise LfsPointerError(lfs.message(path), path)
         if len(data) < FOOTER_SIZE or data[-8:] != MAGIC:
             raise CorruptCheckpointError(
                 "not a TensorFlow checkpoint: no .index file for this prefix, and not a V1 checkpoint "
@@ -177,6 +180,10 @@ class V1Reader:
         tensor = self._tensors.get(key)
         if tensor is None:
             raise KeyNotFoundError(key, self._tensors)
+        problem = numpy_problem(tensor.shape)
+        if problem:
+            file, offset = self._meta_at.get(key, (self.path, 0))
+            raise UnsupportedCheckpointError(f"{file} at byte {offset}: cannot read {key!r}, a tensor of {problem}")
         if self._closed:
             raise ClosedCheckpointError(
                 f"{self.path}: cannot read {key!r}, the checkpoint was closed; open it again"

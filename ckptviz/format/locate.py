@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import CheckpointNotFoundError
-from . import naming, storage
+from ..errors import CheckpointNotFoundError, LfsPointerError, NoCheckpointError
+from . import lfs, naming, storage
 from .bundle import _missing_index_message
 
 Kind = Literal["bundle", "v1", "keras"]
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
-LFS_POINTER = b"version https://git-lfs"
 
 
 @dataclass(frozen=True)
@@ -38,11 +37,23 @@ def _wrong_file(path: str) -> str | None:
         latest = naming.latest_checkpoint(directory)
         hint = f" (its latest is {storage.basename(latest)!r})" if latest else ""
         return f"{path} is the 'checkpoint' state file; pass its directory {directory!r}{hint} or a prefix"
+    if ".tempstate" in name:  # TF's BundleWriter writes FILE.tempstateN, then renames it to FILE
+        prefix = path.split(".tempstate")[0].removesuffix(".index")
+        prefix = (naming.split_data_file(prefix) or (prefix,))[0]
+        return (
+            f"{path} is a temporary file of a save that was interrupted or is still running; "
+            f"pass the checkpoint prefix {prefix!r}"
+        )
     if name.endswith(".meta"):
         return f"{path} is a TF1 MetaGraph (the graph, no values); pass the checkpoint prefix {path[:-5]!r}"
     if name in ("saved_model.pb", "saved_model.pbtxt"):
         return f"{path} is a SavedModel's graph; pass the SavedModel directory {directory!r}"
     return None
+
+
+def _refuse_pointer(path: str) -> None:
+    if lfs.is_pointer(path):
+        raise LfsPointerError(lfs.message(path), path)
 
 
 def locate(path: str) -> Location:
@@ -60,6 +71,7 @@ def _locate_file(path: str) -> Location:
     if path.endswith("/") and len(path) > 1:
         path = path.rstrip("/")
     if path.endswith((".h5", ".keras", ".weights.json")) and storage.exists(path):
+        _refuse_pointer(path)
         return Location("keras", path)
     if path.endswith(".index"):
         return Location("bundle", path[: -len(".index")])
@@ -72,19 +84,18 @@ def _locate_file(path: str) -> Location:
                 path,
             )
         return Location("bundle", split[0])
+    # Before the wrong-file hints: a prefix may be named like the state file (KerasTuner's
+    # trial_N/checkpoint.index), and TensorFlow reads it.
+    if storage.exists(naming.index_file(path)):
+        return Location("bundle", path)
     wrong = _wrong_file(path) if storage.exists(path) else None
     if wrong:
         raise CheckpointNotFoundError(wrong, path)
-    if storage.exists(naming.index_file(path)):
-        return Location("bundle", path)
     if storage.exists(path):
         head = _sniff(path)
         if head.startswith((HDF5_MAGIC, ZIP_MAGIC)):
             return Location("keras", path)
-        if head.startswith(LFS_POINTER):
-            raise CheckpointNotFoundError(
-                f"{path} is a Git LFS pointer, not the file; run `git lfs pull` to fetch it", path
-            )
+        _refuse_pointer(path)
         return Location("v1", path)
     if "-?????-of-" in path and storage.exists(path.replace("-?????-of-", "-00000-of-")):
         return Location("v1", path)  # a sharded V1 save, named as TF's Saver returns it
@@ -107,7 +118,7 @@ def _locate_directory(path: str) -> Location:
             return _locate_file(moved)
         # TensorFlow raises here too: opening another checkpoint instead would be silent
         names = ", ".join(repr(storage.basename(p)) for p in found[:8]) or "none"
-        raise CheckpointNotFoundError(
+        raise NoCheckpointError(
             f"the 'checkpoint' file in {path} names {storage.basename(state.model_checkpoint_path)!r}, which is gone; "
             f"prefixes here: {names}",
             path,
@@ -115,12 +126,12 @@ def _locate_directory(path: str) -> Location:
     if len(found) == 1:
         return Location("bundle", found[0])
     if storage.exists(storage.join(path, "saved_model.pb")):
-        raise CheckpointNotFoundError(
+        raise NoCheckpointError(
             f"SavedModel {path} has no variables (no {naming.SAVED_MODEL_VARIABLES}.index)", path
         )
     if found:
         names = ", ".join(repr(storage.basename(p)) for p in found[:8])
-        raise CheckpointNotFoundError(
+        raise NoCheckpointError(
             f"{path} holds several checkpoints and no 'checkpoint' file says which is latest; pass a prefix: {names}",
             path,
         )
@@ -132,7 +143,7 @@ def _locate_directory(path: str) -> Location:
     ]
     if nested:
         shown = ", ".join(repr(n) for n in nested[:8])
-        raise CheckpointNotFoundError(f"no checkpoint directly in {path}; in its subdirectories: {shown}", path)
-    raise CheckpointNotFoundError(
+        raise NoCheckpointError(f"no checkpoint directly in {path}; in its subdirectories: {shown}", path)
+    raise NoCheckpointError(
         f"no checkpoint in directory {path} (no 'checkpoint' file and no .index files)", path
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import CorruptCheckpointError
+from ..errors import CorruptCheckpointError, NoCheckpointError
 from . import storage
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -81,12 +81,16 @@ def format_state(state: CheckpointState) -> str:
     return str(text_format.MessageToString(proto))
 
 
-def get_checkpoint_state(directory: str) -> CheckpointState | None:
-    """Like ``tf.train.get_checkpoint_state``: relative paths joined with ``directory``."""
-    path = storage.join(directory, STATE_FILENAME)
+def get_checkpoint_state(directory: str, latest_filename: str | None = None) -> CheckpointState | None:
+    """The state file of ``directory`` (None when there is none), relative paths joined with
+    ``directory`` as ``tf.train.get_checkpoint_state`` does. A file that does not parse raises
+    ``CorruptCheckpointError``; one naming no checkpoint ``NoCheckpointError`` (both ``ValueError``)."""
+    path = storage.join(directory, latest_filename or STATE_FILENAME)
     if not storage.exists(path) and not storage.is_link(path):  # a dangling link or loop is refused
         return None
     state = parse_state(storage.read_bytes(path, STATE_MAX_BYTES).decode("utf-8", "surrogateescape"), path)
+    if not state.model_checkpoint_path:
+        raise NoCheckpointError(f"invalid checkpoint state loaded from {directory}: {path} names no checkpoint", path)
     state.model_checkpoint_path = storage.join(directory, state.model_checkpoint_path)
     state.all_model_checkpoint_paths = [storage.join(directory, p) for p in state.all_model_checkpoint_paths]
     return state
@@ -98,9 +102,9 @@ def checkpoint_exists(prefix: str) -> bool:
     return storage.exists(index_file(prefix)) or (storage.exists(v1) and not storage.isdir(v1))
 
 
-def latest_checkpoint(directory: str) -> str | None:
+def latest_checkpoint(directory: str, latest_filename: str | None = None) -> str | None:
     """Like ``tf.train.latest_checkpoint``: the newest prefix recorded in ``directory``, or None."""
-    state = get_checkpoint_state(directory)
+    state = get_checkpoint_state(directory, latest_filename)
     if state is None or not state.model_checkpoint_path:
         return None
     return state.model_checkpoint_path if checkpoint_exists(state.model_checkpoint_path) else None

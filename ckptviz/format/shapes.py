@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 MAX_RANK = 254  # TensorShape::MaxDimensions()
+NUMPY_MAX_RANK = 64  # numpy's NPY_MAXDIMS: TF lists such tensors, numpy cannot hold their values
 MAX_ELEMENTS = (1 << 63) - 1  # element counts are int64 in TensorFlow
 # numpy sizes even an empty array by its non-zero dimensions, in bytes (16 per complex128)
 _MAX_NONZERO = MAX_ELEMENTS // 16
@@ -25,4 +26,11 @@ def check_shape(shape: Sequence[int]) -> str | None:
         return f"a shape {list(shape)} of more than 2**63 - 1 elements"
     if nonzero > _MAX_NONZERO:
         return f"a shape {list(shape)} too large for numpy, even without elements"
+    return None
+
+
+def numpy_problem(shape: Sequence[int]) -> str | None:
+    """Why numpy cannot hold a value of this (TensorFlow-valid) shape, or None."""
+    if len(shape) > NUMPY_MAX_RANK:
+        return f"rank {len(shape)}, above the {NUMPY_MAX_RANK} dimensions a numpy array can have"
     return None

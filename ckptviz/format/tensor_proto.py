@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
-from .shapes import check_shape
+from .shapes import check_shape, numpy_problem
 
 # TensorProto field holding the values of each dtype when tensor_content is empty.
 _FIELD = {
@@ -73,7 +73,7 @@ def to_numpy(proto: Any, budget: FillBudget | None = None) -> Any:
     Raises ``TensorProtoError`` for a proto that does not hold such a value."""
     dtype = dtypes.from_enum(proto.dtype)
     shape = tuple(d.size for d in proto.tensor_shape.dim)
-    problem = check_shape(shape)
+    problem = check_shape(shape) or numpy_problem(shape)
     if problem:
         raise TensorProtoError(f"TensorProto with {problem}")
     n = math.prod(shape)

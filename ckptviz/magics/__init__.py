@@ -16,7 +16,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import CheckpointError, CheckpointExistsError, CheckpointWarning, RestoreMismatchError
-from . import commands, completion
+from . import commands, completion, display
 from .parsing import SUBCOMMANDS, looks_like_path, parse, split
 
 # What a user can cause: bad arguments and names, missing or damaged files, absent extras.
@@ -160,6 +160,7 @@ def split_or_report(line: str) -> list[str] | None:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext ckptviz``: register the magics and their tab completion (once)."""
     ipython.register_magics(CheckpointMagics)
+    display.register(ipython)
     completer = getattr(ipython, "Completer", None)
     if completer is not None:
         matchers = completer.custom_matchers
@@ -168,6 +169,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    display.unregister(ipython)
     completer = getattr(ipython, "Completer", None)
     if completer is not None:
         matchers = completer.custom_matchers

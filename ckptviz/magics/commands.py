@@ -162,7 +162,7 @@ def diff(a: argparse.Namespace, ns: Namespace) -> Any:
 def timeline(a: argparse.Namespace, ns: Namespace) -> Any:
     run = public("timeline", "the training-run timeline")
     steps = a.dir.split("\n")  # a %%ckpt timeline cell: one checkpoint per line, in order
-    return run([expand_path(p) for p in steps] if len(steps) > 1 else expand_path(a.dir))
+    return run([expand_path(p) for p in steps] if len(steps) > 1 else expand_path(a.dir)).compared()
 
 
 # -- live objects --------------------------------------------------------------------------------

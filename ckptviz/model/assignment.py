@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NothingMatchedError
 
 AssignmentMap = Mapping[str, str]
 
@@ -24,6 +24,16 @@ def check_assignment_map(assignment_map: AssignmentMap) -> None:
                 f"map scopes to scopes (e.g. {old.rstrip('/') + '/'!r}: {new.rstrip('/') + '/'!r}) "
                 "and names to names"
             )
+
+
+def require_all_used(assignment_map: AssignmentMap, used: set[str], hint: str = "") -> None:
+    """Every entry of a map must match something: one typo (``{"nett/": …, "net/": …}``) is an
+    error, never a half-applied rename. rename, check, restore and diff all ask here."""
+    unused = [old for old in assignment_map if old not in used]
+    if unused:
+        shown = ", ".join(repr(u) for u in unused[:5])
+        more = f" and {len(unused) - 5} more" if len(unused) > 5 else ""
+        raise NothingMatchedError(f"assignment map entries that match nothing: {shown}{more}{hint}")
 
 
 def apply(name: str, assignment_map: AssignmentMap) -> str:

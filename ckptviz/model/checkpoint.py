@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import CheckpointError, KeyNotFoundError
+from ..errors import CheckpointError, KeyNotFoundError, MissingDataError, MissingDataWarning
 from ..format import naming, storage
 from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
@@ -173,7 +174,16 @@ class Checkpoint:
     def graph(self) -> ObjectGraph:
         """Objects and their dependencies (a scope tree built from keys when name-based)."""
         if self._graph is None:
-            proto = self.object_graph_proto  # outside the lock: it takes it itself
+            try:
+                proto = self.object_graph_proto  # outside the lock: it takes it itself
+            except MissingDataError as e:  # an index-only copy: list what the index knows, loudly
+                warnings.warn(
+                    f"values are unavailable: {e}; the object graph is stored there too, so objects are "
+                    "shown as the scope tree of their keys",
+                    MissingDataWarning,
+                    stacklevel=2,
+                )
+                proto = None
             with self._lock:
                 if self._graph is None:
                     from .graph import ObjectGraph
@@ -199,7 +209,7 @@ class Checkpoint:
         from .records import EntryRecord
 
         graph = self.graph
-        owner, kinds, names, paths = graph.owner, graph.kind_codes, graph.names.name, graph.paths
+        owner, kinds, names = graph.owner, graph.kind_codes, graph.names
         out = []
         for e in islice(self.entries.values(), start, stop):
             found = None if e.key == naming.OBJECT_GRAPH_KEY else owner.get(e.key)
@@ -207,13 +217,13 @@ class Checkpoint:
             out.append(
                 EntryRecord(
                     e.key,
-                    e.key if i is None else names[i],
+                    e.key if i is None else names.name(i),
                     e.dtype.name,
                     tuple(e.shape),
                     e.nbytes,
                     e.shard,
                     i,
-                    None if i is None else paths.path(i),
+                    None if i is None else names.display_path(i),
                     None if i is None else KINDS[kinds[i]],
                 )
             )
@@ -222,11 +232,15 @@ class Checkpoint:
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
         graph = self.graph
-        names = graph.names.name
+        name = graph.names.name
+        shown: dict[int, str] = {}
         out = {}
         for key, (i, _) in graph.owner.items():
-            if key != naming.OBJECT_GRAPH_KEY and names[i] != key:
-                out[key] = names[i]
+            text = shown.get(i)
+            if text is None:
+                text = shown[i] = name(i)
+            if key != naming.OBJECT_GRAPH_KEY and text != key:
+                out[key] = text
         return out
 
     # -- the directory around it ---------------------------------------------------------------

@@ -146,7 +146,7 @@ class ObjectGraph:
             assert nodes is not None
             kind_codes = np.asarray([KINDS.index(n.kind) for n in nodes], np.int8)
             full_names = [n.full_name for n in nodes]
-            owner = {v.key: (n.id, a.name) for n in nodes for a in n.attributes for v in n.values if v.key in a.keys}
+            owner = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
         self.kind_codes = kind_codes
         self.full_names: list[str] = full_names or []
         self.owner: dict[str, tuple[int, str]] = owner or {}
@@ -176,7 +176,7 @@ class ObjectGraph:
         return [KINDS[c] for c in self.kind_codes.tolist()]
 
     def kind(self, node_id: int) -> Kind:
-        return KINDS[self.kind_codes[node_id]]
+        return KINDS[int(self.kind_codes[node_id])]
 
     # -- construction ------------------------------------------------------------------------------
 
@@ -191,10 +191,10 @@ class ObjectGraph:
     def from_keys(cls, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
         """A scope tree of a name-based checkpoint's keys (TF1 ``Saver``), with TF1 slots linked."""
         from .scopes import build_scope_tree
-        from .slots import keras_file_optimizers
+        from .slots import keras_file_optimizers, keras_file_slots
 
         nodes, edges, slots, paths = build_scope_tree(values_from(entries))
-        keras_file_optimizers(nodes, edges)
+        slots += keras_file_slots(nodes, edges, keras_file_optimizers(nodes, edges))
         return cls(nodes, edges, slots, paths, object_based=False, source=source)
 
     @classmethod
@@ -206,7 +206,7 @@ class ObjectGraph:
         (file, offset) of the serialized graph, for errors.
 
         The message is walked once, into columns; everything else is built from those."""
-        from .slots import classify
+        from .slots import classify, slot_nesting_problem
 
         if isinstance(proto, bytes):
             from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
@@ -262,6 +262,9 @@ class ObjectGraph:
                 if not 0 <= ref < count:
                     raise out_of_range(i, ref, what)
             recorded.append(Slot(i, variable, slot_name, slot, False))
+        problem = slot_nesting_problem(recorded)
+        if problem:
+            raise CorruptCheckpointError(problem, *(where or (source, None)))
         np.cumsum(attr_counts, out=cols.attr_ptr[1:])
         adjacency = P.Adjacency(count, e_parent, e_child, e_name)
         paths = P.NodePaths(count, adjacency)
@@ -281,16 +284,16 @@ class ObjectGraph:
                 a, b = int(cols.attr_ptr[i]), int(cols.attr_ptr[i + 1])
                 found = next((P.split_key(a_key[k]) for k in range(a, b) if P.split_key(a_key[k])), None)
                 paths.special[i] = found[0] if found else f"(unreachable {i})"
-        variable = [False] * count
+        is_variable = [False] * count
         for n, name in zip(attr_node, a_name):
             if name == VARIABLE_VALUE:
-                variable[n] = True
+                is_variable[n] = True
         graph = cls(
             None, None, [], paths, object_based=True, source=source, proto=proto,
             kind_codes=np.zeros(count, np.int8), full_names=full_names, owner=owner,
         )  # fmt: skip
         graph._columns, graph._entries = cols, entries
-        kind_codes, slots = classify(_Facts(graph, variable), recorded)
+        kind_codes, slots = classify(_Facts(graph, is_variable), recorded)
         graph.kind_codes = kind_codes
         graph.slots = slots
         for s in slots:
@@ -473,12 +476,12 @@ class ObjectGraph:
         """The name people know: a Keras variable's path (``conv1_conv/kernel``) where the key says
         ``optimizer/_trainable_variables/212``, a slot as ``momentum of conv1_conv/kernel``, else
         the display path."""
-        return self.names.name[node_id]
+        return self.names.name(node_id)
 
     def display_path(self, node_id: int) -> str:
         """The home path with layers by name: ``model/conv1_conv/kernel`` for
         ``model/_operations/2/_kernel``; ``""`` for the root."""
-        return self.names.display_path[node_id]
+        return self.names.display_path(node_id)
 
     def home_path(self, node_id: int) -> str:
         """The shortest path that avoids optimizers (TF's key path is the first one found)."""

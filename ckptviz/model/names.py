@@ -20,6 +20,7 @@ resolves) is accepted back by ``Names.find``, so any name a face prints can be t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
     from .graph import ObjectGraph
 
 _SLOT_OF = " of "
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """``layer_2`` < ``layer_10`` < ``layer_a``: runs of digits compare as numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name) if p)
 
 
 def _is_list(out: Sequence[tuple[str, int]]) -> bool:
@@ -46,42 +53,42 @@ def numbered(segment: str) -> bool:
 
 class Names:
     """Home paths, display paths and display names of every node of ``graph``, and the index that
-    reads any of them back. Built once per graph, in linear time, from the graph's columns."""
+    reads any of them back. Built once per graph in linear time and memory: like ``NodePaths``, a
+    display path is kept as a parent and a segment per node and joined on request."""
 
     def __init__(self, graph: ObjectGraph) -> None:
         count = len(graph)
         adj = graph.adjacency
-        kinds = graph.kinds
+        kinds = self._kinds = graph.kinds
+        full = graph.full_names
         optimizers = [i for i, k in enumerate(kinds) if k == "optimizer"]
         self.home = P.NodePaths(count, adj, defer=optimizers) if graph.object_based else graph.paths
         if graph.object_based:
             self.home.special = dict(graph.paths.special)
         self._graph = graph
-        full = graph.full_names
         self.scope = self._scopes(adj, kinds, full, graph.kind_codes)
-        self.display_path = self._display_paths(adj, kinds, full)
-        full_names: dict[str, int] = {}
+        self._parent = [-1] * count  # the display path's parent: a layer in a list skips the list
+        self._segment = [""] * count
+        self._listed = [False] * count  # the home path runs through a list item
+        self._link(adj, kinds, full)
+        self._full_names: dict[str, int] = {}
         for kind, name in zip(kinds, full):
             if name and kind in ("variable", "slot"):
-                full_names[name] = full_names.get(name, 0) + 1
-        own = self._names(kinds, full, full_names)
-        self.name = list(own)
-        for s in graph.slots:  # ``momentum of conv1_conv/kernel``; a slot's slot names no chain
-            if s.variable_id != s.slot_id:
-                self.name[s.slot_id] = f"{s.slot_name}{_SLOT_OF}{own[s.variable_id]}"
-        self._index: dict[str, int] | None = None
+                self._full_names[name] = self._full_names.get(name, 0) + 1
+        self._slot_of = {s.slot_id: s for s in graph.slots if s.slot_id != s.variable_id}
+        self._kids: dict[int, dict[str, int]] | None = None
+        self._labels: dict[str, int] | None = None
 
     @staticmethod
-    def _scopes(adj: P.Adjacency, kinds: list[str], full: list[str], codes: np.ndarray) -> list[str]:
+    def _scopes(adj: P.Adjacency, kinds: Sequence[str], full: Sequence[str], codes: np.ndarray) -> list[str]:
         """The layer name each node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or
-        ``""`` (also for lists, which hold things of many owners). Only parents of a variable can
-        have one."""
+        ``""`` (also for lists, which hold things of many owners). Only a variable's parents can
+        have one, so only they are looked at."""
         out = [""] * len(kinds)
         if not len(adj.child):
             return out
-        holds = codes[adj.child] == KINDS.index("variable")
-        parents = np.searchsorted(adj.ptr, np.flatnonzero(holds), side="right") - 1
-        for node in np.unique(parents).tolist():
+        holds = np.flatnonzero(codes[adj.child] == KINDS.index("variable"))
+        for node in np.unique(np.searchsorted(adj.ptr, holds, side="right") - 1).tolist():
             edges = adj[node]
             if _is_list(edges):
                 continue
@@ -90,76 +97,74 @@ class Names:
             out[node] = scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
         return out
 
-    def _display_paths(self, adj: P.Adjacency, kinds: list[str], full: list[str]) -> list[str]:
+    def _link(self, adj: P.Adjacency, kinds: Sequence[str], full: Sequence[str]) -> None:
         home, scope = self.home, self.scope
-        count = len(kinds)
-        shown = [""] * count
-        taken: set[str] = set()
-        is_list: dict[int, bool] = {}
-        parents, segments = home.parent, home.segment
+        parents, segments, listed = home.parent, home.segment, self._listed
+        taken: set[tuple[int, str]] = set()  # (display parent, segment): unique pairs, unique paths
+        lists: dict[int, bool] = {}
         for i in home.order[1:]:
             parent, segment = parents[i], segments[i]
-            above = shown[parent]
-            text = f"{above}/{segment}" if above else segment
-            if scope[i] and numbered(segment):  # a layer in a list, shown by its name
-                name = P.escape_local_name(scope[i].rsplit("/", 1)[-1])
+            is_numbered = numbered(segment)
+            listed[i] = listed[parent] or is_numbered
+            at, text = parent, segment
+            if is_numbered and scope[i]:  # a layer in a list, shown by its name
+                text = P.escape_local_name(scope[i].rsplit("/", 1)[-1])
                 grand = parents[parent] if parent > 0 else -1
-                listed = is_list.get(parent)
-                if listed is None:
-                    listed = is_list[parent] = _is_list(adj[parent])
-                if segment.isdigit() and grand >= 0 and listed:
-                    text = f"{shown[grand]}/{name}" if shown[grand] else name
-                else:
-                    text = f"{above}/{name}" if above else name
+                if segment.isdigit() and grand >= 0:
+                    in_list = lists.get(parent)
+                    if in_list is None:
+                        in_list = lists[parent] = _is_list(adj[parent])
+                    if in_list:
+                        at = grand
             elif scope[parent] and kinds[i] == "variable" and full[i]:
                 prefix, _, last = full[i].rpartition("/")
                 if prefix == scope[parent] and last:  # ``_kernel`` shown as Keras names it
-                    text = f"{above}/{P.escape_local_name(last)}" if above else last
-            if text in taken:  # never two objects under one shown path
-                text = home.path(i)
-            shown[i] = text
-            taken.add(text)
-        reachable = home.reachable
-        for i in range(1, count):
-            if not reachable[i]:  # a recorded slot variable, or an orphan
-                shown[i] = home.path(i)
-        return shown
+                    text = P.escape_local_name(last)
+            if (at, text) in taken:  # never two objects under one shown path
+                at, text = parent, segment
+            if (at, text) in taken:
+                text = f"{segment}[{i}]"
+            taken.add((at, text))
+            self._parent[i], self._segment[i] = at, text
 
-    def _names(self, kinds: list[str], full: list[str], full_names: dict[str, int]) -> list[str]:
-        """Each node's own display name (slots named after their variable come later)."""
-        home = self.home
-        count = len(kinds)
-        listed = [False] * count  # the home path runs through a list item or a numbered layer
-        parents, segments = home.parent, home.segment
-        for i in home.order[1:]:
-            listed[i] = listed[parents[i]] or numbered(segments[i])
-        reachable = home.reachable
-        special = home.special
-        out = [""] * count
-        for i in range(1, count):
-            shown = self.display_path[i]
-            if not reachable[i] or i in special:
-                path = home.path(i)
-                listed[i] = any(numbered(segment) for segment in path.split("/"))
-                shown = shown or path
-            elif not shown:
-                shown = home.path(i)
-            name = full[i]
-            if listed[i] and name and kinds[i] == "variable" and full_names.get(name) == 1:
-                shown = name  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
-            out[i] = shown
-        if count:
-            out[0] = "(root)"
-        return out
+    # -- names, on request -----------------------------------------------------------------------
+
+    def display_path(self, node_id: int) -> str:
+        if node_id and not self.home.reachable[node_id]:  # a recorded slot variable, or an orphan
+            return self.home.path(node_id)
+        parts = []
+        while node_id > 0:
+            parts.append(self._segment[node_id])
+            node_id = self._parent[node_id]
+        return "/".join(reversed(parts))
+
+    def name(self, node_id: int) -> str:
+        """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
+        through a list; else the display path. A slot's slot names no chain of slots."""
+        slot = self._slot_of.get(node_id)
+        if slot is not None:
+            return f"{slot.slot_name}{_SLOT_OF}{self._own_name(slot.variable_id)}"
+        return self._own_name(node_id)
+
+    def _own_name(self, node_id: int) -> str:
+        if node_id == 0:
+            return "(root)"
+        full = self._graph.full_names[node_id]
+        if self._listed[node_id] and self._kinds[node_id] == "variable" and self._full_names.get(full) == 1:
+            return full  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
+        return self.display_path(node_id)
 
     # -- reading names back ----------------------------------------------------------------------
 
     def find(self, name: str) -> int | None:
-        """The node a shown name means: a display name, display path, home path or layer name."""
-        if self._index is None:
-            self._index = self._build_index()
-        found = self._index.get(name.strip("/") if _SLOT_OF not in name else name)
-        if found is None and _SLOT_OF in name:  # ``momentum of <any name of the variable>``
+        """The node a shown name means: a display path, a layer's or a drawn label's name (where
+        it names one object), or ``<slot> of <any name of the variable>``."""
+        found = self._walk(name.strip("/"))
+        if found is None:
+            if self._labels is None:
+                self._labels = self._label_index()
+            found = self._labels.get(name)
+        if found is None and _SLOT_OF in name:
             slot_name, _, variable = name.partition(_SLOT_OF)
             var = self._graph.lookup(variable)
             if var is not None:
@@ -169,23 +174,28 @@ class Names:
                 )
         return found
 
-    def _build_index(self) -> dict[str, int]:
-        index: dict[str, int] = {}
-        home = self.home
+    def _walk(self, path: str) -> int | None:
+        """Follow display segments from the root: linear in the path, whatever the graph's depth."""
+        if not path:
+            return None
+        if self._kids is None:
+            kids: dict[int, dict[str, int]] = {}
+            for i in self.home.order[1:]:
+                kids.setdefault(self._parent[i], {})[self._segment[i]] = i
+            self._kids = kids
+        node = 0
+        for segment in path.split("/"):
+            nxt = self._kids.get(node, {}).get(segment)
+            if nxt is None:
+                return None
+            node = nxt
+        return node
 
-        def add(text: str, i: int) -> None:
-            if text:
-                index.setdefault(text, i)  # the first node keeps a name two would share
-
-        for i, (name, shown, path) in enumerate(zip(self.name, self.display_path, home.all_paths())):
-            for text in (name, shown, path):
-                add(text, i)
-        layers: dict[str, list[int]] = {}  # a layer by its name; any object by the name drawn on it
+    def _label_index(self) -> dict[str, int]:
+        """Layer names and drawn labels that name exactly one object."""
+        seen: dict[str, set[int]] = {}
         for i, scope in enumerate(self.scope):
-            drawn = P.unescape_local_name(self.display_path[i].rsplit("/", 1)[-1])
-            for name in {scope, scope.rsplit("/", 1)[-1], drawn} - {""}:
-                layers.setdefault(name, []).append(i)
-        for name, ids in layers.items():  # only where it names one object
-            if len(set(ids)) == 1:
-                add(name, ids[0])
-        return index
+            drawn = P.unescape_local_name(self._segment[i])
+            for text in {scope, scope.rsplit("/", 1)[-1], drawn} - {""}:
+                seen.setdefault(text, set()).add(i)
+        return {text: ids.pop() for text, ids in seen.items() if len(ids) == 1}

@@ -287,7 +287,8 @@ class NodePaths:
         owner = np.repeat(frontier, lengths)[new][first]
         seen[kids] = True
         parent[kids], depth[kids], via[kids] = owner, depth[owner] + 1, edge
-        return kids
+        reached: np.ndarray = kids
+        return reached
 
     @classmethod
     def of_tree(

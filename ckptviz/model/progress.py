@@ -20,7 +20,11 @@ def reporter(progress: bool | Progress | None, total: int, *, desc: str, unit: s
         return lambda done, t: None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=desc, leave=False)
+    # An automatic bar draws only on a terminal (tqdm's disable=None): a log or a pipe gets no
+    # carriage returns; tqdm's notebook bar treats None as "show".
+    bar = tqdm(
+        total=total, unit=unit, unit_scale=unit == "B", desc=desc, leave=False, disable=None if progress is None else False
+    )
 
     def update(done: int, t: int) -> None:
         if done < 0:

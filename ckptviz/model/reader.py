@@ -1,16 +1,24 @@
-"""``CheckpointReader``: TensorFlow's ``tf.train.load_checkpoint`` API over a ``Checkpoint``."""
+"""TensorFlow's checkpoint-reading functions, drop-in: ``tf.train.load_checkpoint`` (a
+``CheckpointReader``), ``list_variables``, ``latest_checkpoint`` and ``get_checkpoint_state``,
+with TF's arguments, answers and exception types (checkpoint_utils.py, checkpoint_management.py)."""
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
+from ..errors import CheckpointWarning, CorruptCheckpointError, KeyNotFoundError
 from ..format import naming
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
 
+PathLike = str | os.PathLike[str]
+
 
 class CheckpointReader:
-    """Same methods, keys and Python types as TensorFlow's ``CheckpointReader``."""
+    """Same methods, keys and Python types as TensorFlow's ``CheckpointReader``. Keys are bundle
+    keys only, as in TF; names people know (object paths, full names) are ``Checkpoint.read``'s."""
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.checkpoint = checkpoint
@@ -25,13 +33,28 @@ class CheckpointReader:
         return key in self.checkpoint.entries
 
     def get_tensor(self, key: str) -> Any:
-        """A numpy array; scalars come back as numpy scalars, string scalars as ``bytes``."""
-        value = self.checkpoint.read(key)
+        """A numpy array; scalars come back as numpy scalars, string scalars as ``bytes``.
+        A key the checkpoint lacks raises ``KeyNotFoundError``, where TF raises ``NotFoundError``."""
+        entries = self.checkpoint.entries
+        if key not in entries:
+            raise KeyNotFoundError(key, entries)
+        value = self.checkpoint.reader.read(key)
         return value[()] if value.ndim == 0 else value
 
     def debug_string(self) -> bytes:
-        lines = (f"{k} ({e.dtype.name}) {list(e.shape)}" for k, e in self.checkpoint.entries.items())
-        return ("\n".join(lines) + "\n").encode()
+        """TensorFlow's bytes: ``v0 (DT_FLOAT) [2,3]`` per line (raw slice keys for the parts of
+        partitioned variables in a bundle)."""
+        own = getattr(self.checkpoint.reader, "debug_string", None)
+        if own is not None:
+            return own()  # type: ignore[no-any-return]
+        from ..format.protos.ckptviz_format_pb2 import DataType
+
+        lines = [
+            b"%s (%s) [%s]\n"
+            % (k.encode("utf-8", "surrogateescape"), DataType.Name(e.dtype.base_enum).encode(), ",".join(map(str, e.shape)).encode())
+            for k, e in sorted(self.checkpoint.entries.items())
+        ]
+        return b"".join(lines)
 
     def close(self) -> None:
         self.checkpoint.close()
@@ -40,17 +63,31 @@ class CheckpointReader:
         return f"<ckptviz.CheckpointReader for {self.checkpoint!r}>"
 
 
-def load_checkpoint(path: str, verify: bool = True) -> CheckpointReader:
+def load_checkpoint(ckpt_dir_or_file: PathLike, verify: bool = True) -> CheckpointReader:
     """Drop-in for ``tf.train.load_checkpoint``: a prefix, a directory (latest) or any ckptviz path."""
-    return CheckpointReader(Checkpoint(path, verify))
+    return CheckpointReader(Checkpoint(os.fspath(ckpt_dir_or_file), verify))
 
 
-def list_variables(path: str) -> list[tuple[str, list[int]]]:
+def list_variables(ckpt_dir_or_file: PathLike) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
-    with Checkpoint(path) as ckpt:
+    with Checkpoint(os.fspath(ckpt_dir_or_file)) as ckpt:
         return sorted((k, list(shape)) for k, (_, shape) in ckpt.dtypes_and_shapes().items())
 
 
-def latest_checkpoint(directory: str) -> str | None:
-    """Like ``tf.train.latest_checkpoint``."""
-    return naming.latest_checkpoint(str(directory))
+def get_checkpoint_state(checkpoint_dir: PathLike, latest_filename: str | None = None) -> naming.CheckpointState | None:
+    """Like ``tf.train.get_checkpoint_state``: None when there is no state file, and (as TF)
+    a warning and None when it does not parse; ``ValueError`` when it names no checkpoint."""
+    directory = os.fspath(checkpoint_dir)
+    try:
+        return naming.get_checkpoint_state(directory, latest_filename)
+    except CorruptCheckpointError as e:
+        warnings.warn(f"{e}; checkpoint state ignored", CheckpointWarning, stacklevel=2)
+        return None
+
+
+def latest_checkpoint(checkpoint_dir: PathLike, latest_filename: str | None = None) -> str | None:
+    """Like ``tf.train.latest_checkpoint``: the newest recorded prefix that exists, else None."""
+    state = get_checkpoint_state(checkpoint_dir, latest_filename)
+    if state is None or not naming.checkpoint_exists(state.model_checkpoint_path):
+        return None
+    return state.model_checkpoint_path

@@ -139,7 +139,8 @@ class Node:
 
 
 class EntryRecord(NamedTuple):
-    """One tensor as a listing shows it: its key, the name people know it by, and its object."""
+    """One tensor as a listing shows it: its key, the name people know it by, and its object
+    (``path`` is the object's display path: ``model/conv1_conv/kernel``)."""
 
     key: str
     name: str

@@ -189,12 +189,12 @@ def _number(
     new = {0: 0}
     order = [0]
     queue = deque([0])
-    local = t.local
+    local_of = t.local
     ordered: dict[int, list[int]] = {}  # each node's children sorted by local name
     while queue:
         node = queue.popleft()
         kids = t.kids[node]
-        children = ordered[node] = sorted(kids.values(), key=local.__getitem__) if len(kids) > 1 else list(kids.values())
+        children = ordered[node] = sorted(kids.values(), key=local_of.__getitem__) if len(kids) > 1 else list(kids.values())
         for child in children:
             new[child] = len(order)
             order.append(child)
@@ -211,8 +211,8 @@ def _number(
     out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
     for i, old in enumerate(order[:reachable]):
         for child in ordered[old]:
-            edges.append(Edge(i, local[child], new[child]))
-            out[i].append((local[child], new[child]))
+            edges.append(Edge(i, local_of[child], new[child]))
+            out[i].append((local_of[child], new[child]))
     for p, local, c in t.aliases:
         edges.append(Edge(new[p], local, new[c]))
         out[new[p]].append((local, new[c]))

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .names import natural_key
 from .paths import VARIABLE_VALUE, Adjacency
 from .records import KINDS, Edge, Node, Slot
 
@@ -36,16 +37,51 @@ _INTEGER = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uin
 _NOT_SLOT_LISTS = {"_variables", "variables", "_trainable_variables", "_trainable_variables_indices"}
 # tf_keras new optimizers name slots "<Optimizer>/<slot>/<variable name>" ("Adam/m/dense/kernel").
 _TFKERAS_NAME = re.compile(r"^[^/]+/(?P<slot>[^/]+)/(?P<var>.+)$")
+# A slot of a slot (an optimizer's state tracked by another optimizer) is rare; names and paths
+# are built through the chain, so a deeper one, or a cycle, is refused as damage.
+MAX_SLOT_NESTING = 8
+
+
+def slot_nesting_problem(recorded: Sequence[Slot]) -> str | None:
+    """Why the recorded slots cannot be named (a cycle, or a chain of slots of slots deeper than
+    ``MAX_SLOT_NESTING``), or None. Linear: each slot's depth is computed once, without recursion."""
+    by_slot: dict[int, list[Slot]] = {}
+    for s in recorded:
+        by_slot.setdefault(s.slot_id, []).append(s)
+    depth: dict[int, int] = {}
+    for start in by_slot:
+        stack, on_path = [(start, False)], set()
+        while stack:
+            node, finished = stack.pop()
+            refs = [r for s in by_slot[node] for r in (s.variable_id, s.optimizer_id)]
+            if finished:
+                on_path.discard(node)
+                depth[node] = 1 + max((depth.get(r, 0) for r in refs), default=0)
+                if depth[node] > MAX_SLOT_NESTING:
+                    return f"slot variable {node} is a slot of a slot more than {MAX_SLOT_NESTING} levels deep"
+                continue
+            if node in depth:
+                continue
+            on_path.add(node)
+            stack.append((node, True))
+            for r in refs:
+                if r in on_path:
+                    return f"slot variable {node} is, through slots of slots, a slot of itself (node {r})"
+                if r in by_slot and r not in depth:
+                    stack.append((r, False))
+    return None
 
 
 class Facts(Protocol):
     """What classifying needs of a graph, by node id: its edges, which nodes are variables, their
     ``full_name``s, and the dtype and shape of a node holding exactly one value."""
 
-    adjacency: Adjacency
-    variable: Sequence[bool]
-    full_name: Sequence[str]
-
+    @property
+    def adjacency(self) -> Adjacency: ...
+    @property
+    def variable(self) -> Sequence[bool]: ...
+    @property
+    def full_name(self) -> Sequence[str]: ...
     def meta(self, node: int) -> tuple[str | None, tuple[int, ...] | None]: ...
 
 
@@ -57,23 +93,34 @@ def is_variable(node: Node) -> bool:
 def classify(facts: Facts, recorded: list[Slot]) -> tuple[np.ndarray, list[Slot]]:
     """Every node's kind (an index into ``KINDS``) and all slot links (recorded, then inferred)."""
     adj = facts.adjacency
-    count = len(adj)
-    optimizers = {s.optimizer_id for s in recorded}
+    optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(facts)
     slots = list(recorded)
-    marks = _ITERATIONS | _TF1_STATE  # an optimizer without recorded slots has one of these
-    hits = [k for k, name in enumerate(adj.local) if name in marks]
-    candidates = np.unique(np.searchsorted(adj.ptr, np.asarray(hits, np.int64), side="right") - 1) if hits else []
-    for node in [int(c) for c in candidates]:
-        if node not in optimizers and looks_like_optimizer(node, facts):
+    marks = _ITERATIONS | _TF1_STATE  # an optimizer without recorded slots holds one of these
+    hits = np.asarray([k for k, name in enumerate(adj.local) if name in marks], np.int64)
+    for node in np.unique(np.searchsorted(adj.ptr, hits, side="right") - 1).tolist():
+        if looks_like_optimizer(node, facts):
             optimizers.add(node)
             slots.extend(infer_slots(node, facts))
     kinds = np.where(np.asarray(facts.variable, bool), KINDS.index("variable"), KINDS.index("other")).astype(np.int8)
-    if not count:
-        return kinds, slots
     slot_ids = [s.slot_id for s in slots if s.slot_id not in optimizers]
     kinds[np.asarray(slot_ids, np.int64)] = KINDS.index("slot")
     kinds[np.asarray(sorted(optimizers), np.int64)] = KINDS.index("optimizer")
     return kinds, slots
+
+
+def declared_optimizers(facts: Facts) -> set[int]:
+    """Objects a model or checkpoint holds as ``optimizer`` or ``<something>_optimizer`` (Keras'
+    ``Model.optimizer``, the guides' ``generator_optimizer``, a loss-scale wrapper's
+    ``inner_optimizer``), even with nothing in them yet: Keras 2 saves an optimizer that has not
+    taken its first step as an empty node."""
+    adj, variable = facts.adjacency, facts.variable
+    return {
+        child
+        for name, child in zip(adj.local, adj.child.tolist())
+        if (name == "optimizer" or name.endswith("_optimizer"))
+        and not variable[child]
+        and _list_items(child, adj) is None
+    }
 
 
 def looks_like_optimizer(node: int, facts: Facts) -> bool:
@@ -116,6 +163,73 @@ def keras_file_optimizers(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[
             node.kind = "optimizer"
             marked.append(node.id)
     return marked
+
+
+# Per-variable state of Keras 3 optimizers, in the order ``build`` creates it, by count per variable.
+_KERAS_FILE_SLOTS = {1: ("momentum",), 2: ("momentum", "velocity"), 3: ("momentum", "velocity", "velocity_hat")}
+
+
+def keras_file_slots(nodes: Sequence[Node], edges: Sequence[Edge], optimizers: Sequence[int]) -> list[Slot]:
+    """Slots of a Keras 3 ``.weights.h5`` optimizer (``optimizer/vars/N``: the count, the learning
+    rate, then ``k`` states per trainable variable, in training order), linked to the model's
+    variables (``layers/<name>/vars/N``, layers in natural name order, which is creation order for
+    Keras' own names). Linked only when every state finds its variable by shape, in order; the
+    node kinds become ``slot``. Keras writes no slot names: Adam's and SGD's (the defaults) are used."""
+    children: list[list[Edge]] = [[] for _ in nodes]
+    for e in edges:
+        children[e.parent].append(e)
+    out: list[Slot] = []
+    for opt in optimizers:
+        own = {e.local_name: e.child for e in children[opt]}
+        state = (_numbered(own["vars"], children) or [])[2:] if "vars" in own else []
+        model = _model_variables(nodes, children, opt)
+        for k, names in _KERAS_FILE_SLOTS.items():
+            links = _align(nodes, state, model, k)
+            if links is not None:
+                for group, var in links:
+                    out.extend(Slot(opt, var, names[j], slot, True) for j, slot in enumerate(group))
+                break
+    for s in out:
+        nodes[s.slot_id].kind = "slot"
+    return out
+
+
+def _model_variables(nodes: Sequence[Node], children: list[list[Edge]], opt: int) -> list[int]:
+    """Every ``…/vars/N`` variable outside the optimizer, layers in natural order, N by number."""
+    out: list[int] = []
+
+    def walk(node: int) -> None:
+        kids = sorted(children[node], key=lambda e: natural_key(e.local_name))
+        for e in kids:
+            if e.child == opt:
+                continue
+            if e.local_name == "vars" and (items := _numbered(e.child, children)) is not None:
+                out.extend(i for i in items if is_variable(nodes[i]))
+            else:
+                walk(e.child)
+
+    walk(0)
+    return out
+
+
+def _align(nodes: Sequence[Node], state: list[int], model: list[int], k: int) -> list[tuple[list[int], int]] | None:
+    """``k`` states per variable, each group of one shape, matched in order to model variables of
+    that shape (non-trainable ones are skipped); None unless every group matches."""
+    if not state or len(state) % k:
+        return None
+    groups = [state[i : i + k] for i in range(0, len(state), k)]
+    links, at = [], 0
+    for group in groups:
+        shape = nodes[group[0]].shape
+        if any(nodes[i].shape != shape for i in group):
+            return None
+        while at < len(model) and nodes[model[at]].shape != shape:
+            at += 1
+        if at == len(model):
+            return None
+        links.append((group, model[at]))
+        at += 1
+    return links
 
 
 def _numbered(node_id: int, children: list[list[Edge]]) -> list[int] | None:
@@ -169,17 +283,16 @@ def infer_slots(opt: int, facts: Facts) -> list[Slot]:
             continue
         members = set(items)
         for index, slot_id in enumerate(items):
-            slot_shape = facts.meta(slot_id)[1]
+            shape = facts.meta(slot_id)[1]
             var: int | None = None
             if trainable is not None and len(trainable) == len(items):
                 var = trainable[index]
             else:
                 m = _TFKERAS_NAME.match(full_name[slot_id])
-                candidates = [
-                    c for c in (by_full_name.get(m["var"], []) if m else []) if facts.meta(c)[1] == slot_shape and c not in members
-                ]
+                named = by_full_name.get(m["var"], []) if m else []
+                candidates = [c for c in named if facts.meta(c)[1] == shape and c not in members]
                 var = candidates[0] if len(candidates) == 1 else None  # two same-named variables: ambiguous
-            if var is None or facts.meta(var)[1] != slot_shape or var == slot_id:
+            if var is None or facts.meta(var)[1] != shape or var == slot_id:
                 continue
             name = slot_name_of(list_name, full_name[slot_id], full_name[var])
             if (var, name) in linked:

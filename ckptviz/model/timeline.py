@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NothingMatchedError
 from ..format import naming, storage
 from ..format.stamp import file_stamp
 from .checkpoint import Checkpoint
@@ -136,6 +136,28 @@ class Timeline:
             "options": dict(self.options),
             "names": {k: self.names[k] for k in self.stats if k in self.names},
         }
+
+    def compared(self) -> Timeline:
+        """``self`` when it has something to show: two checkpoints or more and a variable; else an
+        ``InvalidArgumentError`` (``NothingMatchedError`` for ``variables``) saying what to pass."""
+        source = os.fspath(self.source) if isinstance(self.source, (str, os.PathLike)) else None
+        if len(self.steps) < 2:
+            one = storage.basename(self.steps[0].prefix) if self.steps else "none"
+            if source is None:
+                what = f"one checkpoint was given ({one})"
+            else:
+                what = f"{source!r} holds one ({one})" if storage.isdir(source) else f"{source!r} is one checkpoint"
+            raise InvalidArgumentError(
+                f"a timeline compares checkpoints and {what}: pass a CheckpointManager directory "
+                "holding two or more, or several checkpoint paths in order"
+            )
+        if not self.stats:
+            where = repr(source) if source is not None else "these checkpoints"
+            variables = self.options.get("variables")
+            if variables:
+                raise NothingMatchedError(f"no numeric variable of {where} matches {variables!r}")
+            raise InvalidArgumentError(f"{where} holds no numeric variable to follow")
+        return self
 
     def refresh(self, **overrides: Any) -> Timeline:
         """The timeline again, reading only checkpoints saved (or rewritten) since."""

@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, CheckpointNotFoundError
 from ..format import naming, storage
-from ..format.bundle import BundleReader
+from ..format.bundle import BundleReader, Entry
 from .checkpoint import Checkpoint, human_size
 from .progress import reporter
 
@@ -60,36 +60,52 @@ class VerifyReport:
         }
 
 
+_COPY_ALL = "copy every data file with the .index"
+
+
 def shard_problems(ckpt: Checkpoint) -> list[Problem]:
     """Data files that are missing or shorter than their entries need: one stat each, no read."""
+    return [p for _, p in _shard_status(ckpt)]
+
+
+def _parts(reader: BundleReader, e: Entry) -> list[Entry]:
+    return [p for _, p in reader.slice_entries(e)] if e.slices else [e]
+
+
+def _shard_status(ckpt: Checkpoint) -> list[tuple[int | None, Problem]]:
+    """``(shard, problem)``: the shard number when its data file is missing (none of its tensors
+    can be read), else None (a truncated file: the tensors before its end still can)."""
     reader = ckpt.reader
     if not isinstance(reader, BundleReader) or storage.is_remote(ckpt.path):
         return []
     needed: dict[int, int] = {}
     for e in ckpt.entries.values():
-        parts = [p for _, p in reader.slice_entries(e)] if e.slices else [e]
-        for p in parts:
+        for p in _parts(reader, e):
             needed[p.shard] = max(needed.get(p.shard, 0), p.offset + p.size)
-    out = []
+    out: list[tuple[int | None, Problem]] = []
     for shard in range(reader.num_shards):
         path = naming.data_file(ckpt.path, shard, reader.num_shards)
         try:
             size = os.stat(path).st_size
         except OSError:
-            out.append(Problem(storage.basename(path), "missing (copy every data file with the .index)"))
+            out.append((shard, Problem(storage.basename(path), f"missing ({_COPY_ALL})")))
             continue
         if size < needed.get(shard, 0):
             out.append(
-                Problem(storage.basename(path), f"truncated: {size} bytes, its entries need {needed[shard]}")
+                (None, Problem(storage.basename(path), f"truncated: {size} bytes, its entries need {needed[shard]}"))
             )
     return out
 
 
 def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport:
-    """Check everything that can be checked without TensorFlow; never raises for damage."""
+    """Check everything that can be checked without TensorFlow; never raises for damage (a path
+    with no checkpoint at all raises ``CheckpointNotFoundError``). A missing data file is one
+    problem that counts the tensors it held, not one per tensor."""
     try:
         ckpt = path if isinstance(path, Checkpoint) else Checkpoint(os.fspath(path), verify=True)
         entries = ckpt.entries
+    except CheckpointNotFoundError:
+        raise  # nothing there to call damaged
     except CheckpointError as e:
         if not isinstance(path, str):
             raise
@@ -97,18 +113,35 @@ def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport
         report.problems.append(Problem("index", str(e)))
         return report
     report = VerifyReport(ckpt.path)
-    report.problems += shard_problems(ckpt)
+    status = _shard_status(ckpt)
+    missing = {shard for shard, _ in status if shard is not None}
+    reader = ckpt.reader
+    lost: dict[int, int] = dict.fromkeys(missing, 0)  # tensors per missing data file
     total = sum(e.nbytes for e in entries.values())
     report_progress = reporter(progress, total, desc="verify", auto=total >= 1 << 28)
+    done = 0
     for key, entry in entries.items():
-        try:
-            ckpt.read(key)
-        except CheckpointError as e:
-            report.problems.append(Problem(key, str(e)))
-        report.tensors += 1
-        report.checked_bytes += entry.nbytes
-        report_progress(report.checked_bytes, total)
+        done += entry.nbytes
+        shards = {p.shard for p in _parts(reader, entry)} if isinstance(reader, BundleReader) else set()
+        if shards & missing:
+            for shard in shards & missing:
+                lost[shard] += 1
+        else:
+            try:
+                ckpt.read(key)
+            except CheckpointError as e:
+                report.problems.append(Problem(key, str(e)))
+            report.tensors += 1
+            report.checked_bytes += entry.nbytes
+        report_progress(done, total)
     report_progress(-1, total)
+    report.problems[:0] = [
+        Problem(p.where, f"missing: its {_tensors(lost[shard])} cannot be read ({_COPY_ALL})") if shard is not None else p
+        for shard, p in status
+    ]
+    graph_key = entries.get(naming.OBJECT_GRAPH_KEY)
+    if graph_key is not None and isinstance(reader, BundleReader) and {p.shard for p in _parts(reader, graph_key)} & missing:
+        return report  # the object graph is in a missing data file, already reported
     try:
         graph = ckpt.graph
     except CheckpointError as e:
@@ -121,3 +154,7 @@ def verify(path: str | Checkpoint, progress: bool | None = None) -> VerifyReport
                     Problem("object graph", f"node {node.id} ({node.path or 'root'}) names {a.checkpoint_key!r}, which the bundle lacks")
                 )
     return report
+
+
+def _tensors(n: int) -> str:
+    return f"{n} tensor{'s' * (n != 1)}"

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .tree import Tree
 
 _MAX_NAME = 40  # longer names keep their start and end around an ellipsis
+TOOLTIP_KEYS = 20  # keys a tooltip lists per attribute; the rest are counted
 
 
 def value_spec(dtype: str, shape: tuple[int, ...] | None) -> str:
@@ -89,11 +90,15 @@ def tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot]) -> str:
         lines.append(
             f"{owner}'s state '{slot.slot_name}' for {graph.display_name(slot.variable_id)} ({how} slot link)"
         )
+    by_key = {v.key: v for v in node.values}
     for a in node.attributes:
-        for key in a.keys or (a.checkpoint_key + " (missing)",):
-            v = next((v for v in node.values if v.key == key), None)
+        keys = a.keys or (a.checkpoint_key + " (missing)",)
+        for key in keys[:TOOLTIP_KEYS]:  # an attribute may prefix thousands of keys
+            v = by_key.get(key)
             desc = f"{value_spec(v.dtype, v.shape)} {human_size(v.nbytes)}" if v else ""
             lines.append(f"{key}  {desc}".rstrip())
+        if len(keys) > TOOLTIP_KEYS:
+            lines.append(f"… and {len(keys) - TOOLTIP_KEYS} more keys")
     if node.full_name:
         lines.append(f"full_name: {node.full_name}")
     if node.registered_saver:

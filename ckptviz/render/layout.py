@@ -1,8 +1,10 @@
 """Lay DOT out with a Graphviz engine and export pictures.
 
-Engines, in order: the system ``dot`` on PATH, else the ``graphviz-pure`` package's
-command (a static port: SVG/PNG/JPEG, no PDF). Both run as a subprocess fed DOT on stdin, which is
-all the ``graphviz`` Python package would do. DOT export needs no engine.
+Engines, in order: the system ``dot`` on PATH (faster, and it writes PDF), else the command of the
+``graphviz-pure`` package, a dependency of ckptviz (a static port: SVG/PNG/JPEG, no PDF), so a plain
+``pip install ckptviz`` draws. Both run as a subprocess fed DOT on stdin, which is all the
+``graphviz`` Python package would do. DOT export needs no engine. Every failure is one
+``LayoutError`` or ``UnsupportedCheckpointError`` line saying what to do.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import LargeGraphWarning, UnsupportedCheckpointError
+from ..errors import CheckpointError, LargeGraphWarning, LayoutError, UnsupportedCheckpointError
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from .dot import view_to_dot
@@ -26,9 +28,10 @@ from .plan import DEFAULT_MAX_NODES, DrawOptions, Plan, select_view
 
 TEXT_FORMATS = {"dot", "gv"}
 HOW_TO_GET_ONE = (
-    "install one with `apt-get install graphviz` (or `brew install graphviz`, `conda install graphviz`) "
-    "or `pip install graphviz-pure`; a '.dot' file needs none"
+    "ckptviz depends on graphviz-pure (`pip install graphviz-pure` restores it in this environment), "
+    "or install Graphviz (`apt-get install graphviz`, `brew install graphviz`); a '.dot' file needs none"
 )
+TOO_BIG = "draw fewer nodes (--max-nodes, --depth or --focus; max_nodes, max_depth or focus in Python)"
 
 
 @dataclass(frozen=True)
@@ -43,18 +46,31 @@ class Engine:
         return _formats(self.command)
 
     def run(self, dot: str, fmt: str, timeout: float = 300) -> bytes:
-        """The ``fmt`` output of laying out ``dot`` (RuntimeError with Graphviz's message on failure)."""
+        """The ``fmt`` output of laying out ``dot`` (``LayoutError``, one line, on failure)."""
         if fmt not in self.formats:
             raise UnsupportedCheckpointError(
                 f"{self.name} cannot write {fmt!r} (it writes {', '.join(sorted(_PICTURES & self.formats))})"
                 + ("; PDF needs the system Graphviz: `apt-get install graphviz`" if fmt == "pdf" else "")
             )
-        done = subprocess.run(
-            [self.command, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=timeout, check=False
-        )
+        try:
+            done = subprocess.run(
+                [self.command, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise LayoutError(f"{self.name} took more than {timeout:g} s to lay the graph out: {TOO_BIG}") from None
+        except OSError as e:
+            raise LayoutError(f"cannot run {self.name} ({self.command}): {e.strerror or e}; {HOW_TO_GET_ONE}") from None
         if done.returncode != 0:
-            raise RuntimeError(f"{self.name} -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
+            said = " ".join(done.stderr.decode(errors="replace").split())
+            raise LayoutError(
+                f"{self.name} could not lay the graph out as {fmt} (exit {done.returncode}): "
+                f"{_cut(said) or 'no message'}; save it as .dot, or try the other engine (--engine)"
+            )
         return done.stdout
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Past this many drawn nodes Graphviz takes from seconds to minutes (a 2000-node DAG took 1-2.6 s
@@ -82,7 +98,10 @@ _PICTURES = frozenset({"svg", "png", "pdf", "jpeg", "jpg", "gif", "ps", "eps"})
 @functools.cache
 def _formats(command: str) -> frozenset[str]:
     """Output formats the engine lists for ``-T?`` (``png:cairo`` counts as ``png``)."""
-    done = subprocess.run([command, "-T?"], capture_output=True, text=True, timeout=30, check=False)
+    try:
+        done = subprocess.run([command, "-T?"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise LayoutError(f"cannot run {command}: {getattr(e, 'strerror', None) or e}; {HOW_TO_GET_ONE}") from None
     text = (done.stderr + done.stdout).split("Use one of:", 1)[-1]
     return frozenset(word.split(":", 1)[0] for word in text.split())
 
@@ -104,7 +123,8 @@ def find_engine(engine: str | None = None) -> Engine | None:
     return None
 
 
-def require_engine(engine: str | None, target: str) -> Engine:
+def require_engine(engine: str | None, target: str, verb: str = "write") -> Engine:
+    """``find_engine(engine)``, or a one-line error: ``cannot <verb> <target>: … was not found; …``."""
     found = find_engine(engine)
     if found is None:
         which = (
@@ -112,7 +132,7 @@ def require_engine(engine: str | None, target: str) -> Engine:
             if engine
             else "a Graphviz layout engine (`dot` or graphviz-pure)"
         )
-        raise UnsupportedCheckpointError(f"cannot write {target}: {which} was not found; {HOW_TO_GET_ONE}")
+        raise UnsupportedCheckpointError(f"cannot {verb} {target}: {which} was not found; {HOW_TO_GET_ONE}")
     return found
 
 
@@ -189,10 +209,15 @@ def bundle_of(graph: ObjectGraph, dot: str, plan: Plan, engine: str | None = Non
         bundle["text/plain"] += f"\n({which}: {HOW_TO_GET_ONE})"
         return bundle
     warn_if_large(plan)
+    try:
+        picture = found.run(dot, "png" if fmt == "png" else "svg")
+    except CheckpointError as e:  # a notebook shows the line, not a formatter's traceback
+        bundle["text/plain"] += f"\n({e})"
+        return bundle
     if fmt == "png":
         import base64
 
-        bundle["image/png"] = base64.b64encode(found.run(dot, "png")).decode()
+        bundle["image/png"] = base64.b64encode(picture).decode()
     else:
-        bundle["image/svg+xml"] = found.run(dot, "svg").decode()
+        bundle["image/svg+xml"] = picture.decode()
     return bundle

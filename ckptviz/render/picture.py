@@ -56,7 +56,7 @@ class Picture:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         bundle = bundle_of(self.graph, self.dot, self.plan, self.engine, self.format)
-        bundle["text/plain"] = repr(self)
+        bundle["text/plain"] = bundle["text/plain"].replace(repr(self.graph), repr(self), 1)  # keeps a note
         return bundle
 
     def __repr__(self) -> str:

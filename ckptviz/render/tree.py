@@ -13,13 +13,9 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..model.graph import ObjectGraph
+from ..model.names import natural_key
 
 _DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
-    """``layer_2`` < ``layer_10`` < ``layer_a``: runs of digits compare as numbers."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name) if p)
 
 
 def pattern_of(name: str) -> str:

@@ -15,7 +15,7 @@ from .paths import Root, files_of
 
 _STEP = re.compile(r"-(\d+)$")
 _V1 = re.compile(r"^(?P<stem>.+)-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
-KERAS_SUFFIXES = (".weights.h5", ".keras")
+KERAS_SUFFIXES = (".weights.h5", ".keras", ".h5", ".hdf5")  # legacy Keras .h5/.hdf5 read too
 MAX_LISTED = 2000  # checkpoints in one reply; a directory with more says it was cut
 
 

@@ -116,6 +116,7 @@ def convert(
     root: str = "vars",
     overwrite: bool = False,
     max_shard_size: int | None = None,
+    progress: bool | None = None,
 ) -> str:
     """Convert ``src`` (path, ``Checkpoint`` or view) and write it to ``dst``; returns ``dst``.
 
@@ -136,4 +137,4 @@ def convert(
         raise InvalidArgumentError(f"to must be 'tf2' or 'tf1', not {to!r}")
     if OBJECT_GRAPH_KEY in out.keys_map:
         raise NameConflictError(f"a variable may not be named {OBJECT_GRAPH_KEY!r}", {OBJECT_GRAPH_KEY: []})
-    return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size)
+    return out.save(dst, overwrite=overwrite, max_shard_size=max_shard_size, progress=progress)

@@ -13,18 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import NameConflictError, NothingMatchedError
+from ..errors import NameConflictError
 from ..model import paths
-from ..model.assignment import AssignmentMap, apply, check_assignment_map, rule_for
+from ..model.assignment import AssignmentMap, apply, check_assignment_map, require_all_used, rule_for
 from ..model.graph import ObjectGraph
 from .graph_proto import new_graph, set_has_checkpoint_values
-
-
-def _unmatched(assignment_map: AssignmentMap, used: set[str]) -> None:
-    unused = [k for k in assignment_map if k not in used]
-    if len(unused) == len(assignment_map):
-        shown = ", ".join(f"{k!r}: {v!r}" for k, v in list(assignment_map.items())[:5])
-        raise NothingMatchedError(f"the assignment map {{{shown}}} renames nothing in this checkpoint")
 
 
 def rename_keys(keys: Mapping[str, str], assignment_map: AssignmentMap) -> dict[str, str]:
@@ -36,14 +29,14 @@ def rename_keys(keys: Mapping[str, str], assignment_map: AssignmentMap) -> dict[
     for key, source in keys.items():
         rule = rule_for(key, assignment_map)
         new = key if rule is None else apply(key, assignment_map)
-        if rule is not None and new != key:
+        if rule is not None:
             used.add(rule)
         if new in out:
             raise NameConflictError(
                 f"the assignment map renames both {origin[new]!r} and {key!r} to {new!r}", {new: [origin[new], key]}
             )
         out[new], origin[new] = source, key
-    _unmatched(assignment_map, used)
+    require_all_used(assignment_map, used, " in this checkpoint")
     return out
 
 
@@ -64,18 +57,17 @@ def rename_graph(
         old = graph.nodes[i].path
         exact = assignment_map.get(old) if not old.endswith("/") else None
         scoped = apply(old + "/", assignment_map)
-        rule: str | None
         if exact is not None:
-            new_path[i], rule = exact.strip("/"), old
+            new_path[i] = exact.strip("/")
         elif scoped != old + "/":
-            new_path[i], rule = scoped[:-1].strip("/"), rule_for(old + "/", assignment_map)
+            new_path[i] = scoped[:-1].strip("/")
         else:
             parent = graph.paths.parent[i]
             new_path[i] = f"{new_path[parent]}/{graph.paths.segment[i]}".strip("/")
-            rule = None
-        if rule is not None and new_path[i] != old:
+        rule = old if exact is not None else rule_for(old + "/", assignment_map)
+        if rule is not None:  # matched, even by an entry that maps a scope onto itself
             used.add(rule)
-    _unmatched(assignment_map, used)
+    require_all_used(assignment_map, used, " in this checkpoint")
 
     at: dict[str, int] = {}
     for i, p in new_path.items():

@@ -10,6 +10,7 @@ from typing import Any
 
 import ipywidgets
 
+from ..errors import CheckpointError
 from .diff import DiffView
 from .graph import ObjectGraphView
 from .restore import RestoreView
@@ -79,5 +80,18 @@ class Explorer(ipywidgets.Tab):  # type: ignore[misc]
 
 
 def explore(source: Any, **kwargs: Any) -> Explorer:
-    """The checkpoint explorer: ``ckptviz.explore("training_checkpoints/")`` in a notebook cell."""
-    return Explorer(source, **kwargs)
+    """The checkpoint explorer: ``ckptviz.explore("training_checkpoints/")`` in a notebook cell.
+    A path that holds no readable checkpoint raises its ``CheckpointError`` without ckptviz's
+    frames, and a notebook shows it as one line, as ``%ckpt`` does."""
+    try:
+        return Explorer(source, **kwargs)
+    except CheckpointError as e:
+        raise one_line(e) from None
+
+
+def one_line(error: CheckpointError) -> CheckpointError:
+    """``error`` without its traceback, shown by IPython as ``Type: message`` (its
+    ``_render_traceback_`` hook, which replaces the coloured traceback)."""
+    text = f"{type(error).__name__}: {error}"
+    error._render_traceback_ = lambda: [text]  # type: ignore[attr-defined]
+    return error.with_traceback(None)

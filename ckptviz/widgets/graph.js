@@ -80,8 +80,8 @@ function render({ model, el }) {
       row("bytes", `${d.nbytes} (${d.size})`),
       d.keys.length ? row("keys", h("div", {}, ...d.keys.map((k) => h("div", {}, link(k, () => put(model, "key", k)))))) : null,
       d.slots.length ? row("slots", h("div", {}, ...d.slots.map((sl) => h("div", {},
-        `${sl.slot_name}: `, link(sl.slot === d.path ? `of ${sl.variable}` : sl.slot,
-          () => put(model, "selected", sl.slot === d.path ? sl.variable_id : sl.slot_id)))))) : null,
+        `${sl.slot_name}: `, link(sl.slot_id === d.id ? `of ${sl.variable}` : sl.slot,
+          () => put(model, "selected", sl.slot_id === d.id ? sl.variable_id : sl.slot_id)))))) : null,
       d.children_count ? row("children", `${d.children_count}`) : null);
     const picked = model.get("picked").includes(d.path);
     details.append(dl, h("div", {},

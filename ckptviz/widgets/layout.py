@@ -9,8 +9,7 @@ import json
 import re
 from typing import Any
 
-from ..render import find_engine
-from ..render.layout import HOW_TO_GET_ONE
+from ..render.layout import require_engine
 
 _ID = re.compile(r"ckpt_(n|more|legend_)(\w+)")
 _DPI = 72.0
@@ -52,9 +51,7 @@ def drawing(dot: str) -> dict[str, Any]:
     A node is ``{"id", "x", "y", "w", "h", "lines", "kind", "color", "fill", "style", "collapsed"}``
     (centre and size in points); ``id`` is the node id, or ``-1 - parent`` for the stand-in of a
     partly shown node's other children (expanding it shows them)."""
-    engine = find_engine()
-    if engine is None:
-        raise RuntimeError(f"no Graphviz engine to lay the graph out: {HOW_TO_GET_ONE}")
+    engine = require_engine(None, "the graph", verb="lay out")
     data = json.loads(engine.run(dot, "json0"))
     x0, y0, x1, y1 = (float(v) for v in data["bb"].split(","))
     height = y1

@@ -74,7 +74,7 @@ class Source:
         owner = self.graph.owner.get(key) if self.graph_ready else None
         return {
             "key": e.key,
-            "path": self.graph.nodes[owner[0]].path if owner else None,
+            "path": self.graph.display_path(owner[0]) if owner else None,
             "dtype": e.dtype.name,
             "shape": list(e.shape),
             "nbytes": e.nbytes,
@@ -118,8 +118,9 @@ class Source:
         """Everything a details panel shows about one object."""
         g = self.graph
         out: dict[str, Any] = g.nodes[node_id].to_dict()
+        out["key_path"], out["path"] = out["path"], g.display_path(node_id)  # the key's path one line away
         paths = {
-            i: g.nodes[i].path
+            i: g.display_name(i)
             for s in g.slots_of(node_id)
             for i in (s.optimizer_id, s.variable_id, s.slot_id)
         }
@@ -136,11 +137,12 @@ class Source:
         out["children"] = [e.to_dict() for e in kids[:50]]
         out["children_count"] = len(kids)
         out["size"] = human_size(out["nbytes"])
-        out["name"] = out["name"] or "(root)"
+        out["name"] = g.display_name(node_id) if node_id else "(root)"
         return out
 
     def find(self, path: str) -> int:
-        return int(self.graph.find(path).id)
+        """Any name a face shows: display path, Keras name, slot name, TF path, key, full name."""
+        return int(self.graph.resolve(path).id)
 
     def search(self, text: str, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
         """Nodes whose path, local name or full name contains ``text`` (case-insensitive): the first
@@ -148,13 +150,16 @@ class Source:
         needle = text.strip().lower()
         if not needle:
             return [], 0
+        g = self.graph
         hits = []
-        for n in self.graph.nodes:
-            if needle in n.path.lower() or needle in n.full_name.lower():
+        for n in g.nodes:
+            if needle in n.path.lower() or needle in n.full_name.lower() or needle in g.display_path(n.id).lower():
                 hits.append(n)
         hits.sort(key=lambda n: (n.name.lower() != needle, n.kind == "slot", len(n.path)))
         return [
-            {"id": n.id, "path": n.path, "full_name": n.full_name, "kind": n.kind} for n in hits[:limit]
+            {"id": n.id, "path": g.display_path(n.id), "name": g.display_name(n.id), "full_name": n.full_name,
+             "kind": n.kind}
+            for n in hits[:limit]
         ], len(hits)
 
     def node_of_key(self, key: str) -> int | None:

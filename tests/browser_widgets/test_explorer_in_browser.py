@@ -117,7 +117,7 @@ def explore_in_browser(server: Server, page: Any) -> None:
         "([el, want]) => el.textContent === want",
         arg=[mean.element_handle(), js_number(float(kernel_value.mean()))],
     )
-    assert page.locator(".ckv-details dd").first.inner_text() == "net/l1/_kernel"
+    assert page.locator(".ckv-details dd").first.inner_text() == "net/l1/kernel"  # the display path; the key is one row below
     shot(page, f"{server.app}-1-graph-click")
 
     # pick the net subtree for the restore

@@ -310,3 +310,21 @@ def test_keys_that_are_not_utf8_list_and_read(tmp_path: Path) -> None:
     reader = ckptviz.load_checkpoint(str(tmp_path / "ckpt"))
     assert reader.get_variable_to_shape_map() == {plain: [3], sliced: [4]}
     assert len(ckpt.to_pandas()) == 2 and "2 tensors" in repr(ckpt)
+
+
+@pytest.mark.parametrize("extra", [4, -4])
+def test_stored_size_must_be_dtype_times_shape(tmp_path: Path, extra: int) -> None:
+    """TensorFlow refuses an entry whose size is not its dtype's size times its element count,
+    larger as well as smaller, even when the data file holds the bytes and the CRC matches them."""
+    src = DATA / "guide_legacy_adam"
+    key = b"net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+    items = read_items((src / "ckpt-4.index").read_bytes())
+    entry = BundleEntryProto.FromString(dict(items)[key])
+    data = (src / "ckpt-4.data-00000-of-00001").read_bytes()
+    entry.size += extra
+    entry.crc32c = crc.mask(crc.value(data[entry.offset : entry.offset + entry.size]))
+    (tmp_path / "ckpt.index").write_bytes(build_table([(k, entry.SerializeToString() if k == key else v) for k, v in items]))
+    (tmp_path / "ckpt.data-00000-of-00001").write_bytes(data)
+    with pytest.raises(ckptviz.CorruptCheckpointError, match=r"holds \d+ bytes but a float32 tensor of shape \[1, 5\] needs 20") as info:
+        ckptviz.open(str(tmp_path / "ckpt")).read(key.decode())
+    assert info.value.path == str(tmp_path / "ckpt.index") and info.value.offset

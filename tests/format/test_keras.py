@@ -244,3 +244,52 @@ def test_hdf5_types_tensorflow_lacks_are_listed_not_read(tmp_path: Path) -> None
     assert reader.entries["vars/0"].dtype.name.startswith("unknown_dtype")
     with pytest.raises(UnsupportedCheckpointError, match=str(path)):
         reader.read("vars/0")
+
+
+def _weights_h5(groups: dict[str, dict[str, np.ndarray]]) -> bytes:
+    import io
+
+    import h5py
+
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for group, datasets in groups.items():
+            g = f.create_group(group)
+            for name, value in datasets.items():
+                g.create_dataset(name, data=value)
+    return buf.getvalue()
+
+
+def test_a_keras_file_written_on_windows_reads_with_slash_paths(tmp_path: Path) -> None:
+    """Keras on Windows named groups with os.path.join (``layers\\\\dense\\\\vars``)."""
+    import zipfile
+
+    h5 = _weights_h5(
+        {
+            "layers\\dense\\vars": {"0": np.ones((2, 3), np.float32), "1": np.zeros(3, np.float32)},
+            "optimizer\\vars": {"0": np.int64(5), "1": np.float32(0.01)},
+        }
+    )
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", "{}")
+        z.writestr("model.weights.h5", h5)
+    ckpt = ckptviz.open(str(tmp_path / "model.keras"))
+    assert list(ckpt.entries) == ["layers/dense/vars/0", "layers/dense/vars/1", "optimizer/vars/0", "optimizer/vars/1"]
+    assert ckpt.read("layers/dense/vars/0").tolist() == np.ones((2, 3)).tolist()
+    assert ckpt.graph.nodes[ckpt.graph.find("optimizer").id].kind == "optimizer"
+
+
+def test_a_name_stored_with_both_separators_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "w.weights.h5").write_bytes(
+        _weights_h5({"a\\b": {"0": np.ones(1)}, "a/b": {"0": np.ones(1)}})
+    )
+    with pytest.raises(ckptviz.CorruptCheckpointError, match="stored twice"):
+        ckptviz.open(str(tmp_path / "w.weights.h5"))
+
+
+def test_a_keras_file_that_is_hdf5(tmp_path: Path) -> None:
+    """Keras 2 saved HDF5 under a ``.keras`` name: it is read by its bytes, not its name."""
+    (tmp_path / "model.keras").write_bytes(_weights_h5({"model_weights/dense/dense": {"kernel:0": np.ones((2, 2))}}))
+    ckpt = ckptviz.open(str(tmp_path / "model.keras"))
+    assert ckpt.format == "keras" and list(ckpt.entries) == ["model_weights/dense/dense/kernel:0"]

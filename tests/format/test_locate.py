@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 import ckptviz
-from ckptviz.errors import CheckpointError, CorruptCheckpointError, NotARegularFileError
+from ckptviz.errors import (
+    CheckpointError,
+    CorruptCheckpointError,
+    LfsPointerError,
+    MissingDataError,
+    NotARegularFileError,
+)
 from ckptviz.format import naming
 from tests.conftest import DATA
 
@@ -154,3 +160,46 @@ def test_a_state_file_naming_a_gone_checkpoint_does_not_open_another(tmp_path: P
         f.unlink()
     with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"names 'ckpt-4', which is gone; prefixes here: 'ckpt-2'"):
         ckptviz.open(str(run))
+
+
+LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 4096000\n".format("ab" * 32)
+
+
+@pytest.mark.parametrize("pointer", ["ckpt-4.index", "ckpt-4.data-00000-of-00001", "model.weights.h5", "v1.ckpt"])
+def test_git_lfs_pointers_under_every_checkpoint_name(tmp_path: Path, pointer: str) -> None:
+    """`git lfs track "*.index" "*.data-*" "*.h5"`: a clone without `git lfs pull` holds pointers."""
+    shutil.copytree(DATA / "guide_legacy_adam", tmp_path, dirs_exist_ok=True)
+    (tmp_path / pointer).write_text(LFS)
+    target = str(tmp_path / pointer.split(".data-")[0].removesuffix(".index"))
+    if "data-" in pointer:  # the index lists the keys; reading a value says what the data file is
+        with ckptviz.open(target) as ckpt, pytest.raises(MissingDataError, match=r"Git LFS pointer.*git lfs pull") as info:
+            ckpt.read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+        assert info.value.path == str(tmp_path / pointer)
+        return
+    with pytest.raises(LfsPointerError, match=r"Git LFS pointer.*git lfs pull"):
+        ckptviz.open(target)
+
+
+def test_temporary_files_of_a_save_name_the_prefix(tmp_path: Path) -> None:
+    shutil.copytree(DATA / "guide_legacy_adam", tmp_path, dirs_exist_ok=True)
+    for stray in ("ckpt-4.index.tempstate8712", "ckpt-4.data-00000-of-00001.tempstate11"):
+        (tmp_path / stray).write_bytes(b"partial")
+        with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"temporary file .* prefix '.*/ckpt-4'"):
+            ckptviz.open(str(tmp_path / stray))
+    assert ckptviz.open(str(tmp_path)).path == str(tmp_path / "ckpt-4")  # strays do not disturb
+
+
+def test_a_prefix_named_like_the_state_file(tmp_path: Path) -> None:
+    """KerasTuner's trial_N/checkpoint{,.index,.data-*}: the prefix and its directory both open."""
+    for name in ("ckpt-4.index", "ckpt-4.data-00000-of-00001"):
+        shutil.copy(DATA / "guide_legacy_adam" / name, tmp_path / name.replace("ckpt-4", "checkpoint"))
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "checkpoint"\n')
+    for path in (tmp_path / "checkpoint", tmp_path, tmp_path / "checkpoint.index"):
+        assert ckptviz.open(str(path)).path == str(tmp_path / "checkpoint")
+
+
+@pytest.mark.parametrize("name", ["run {1}", "a+b", "with space", "50%", "%7B"])
+def test_odd_characters_in_names(tmp_path: Path, name: str) -> None:
+    shutil.copytree(DATA / "guide_legacy_adam", tmp_path / name)
+    assert ckptviz.open(str(tmp_path / name)).path == str(tmp_path / name / "ckpt-4")
+    assert ckptviz.latest_checkpoint(tmp_path / name) == str(tmp_path / name / "ckpt-4")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,36 +261,53 @@ def test_copy_order_follows_source_offsets() -> None:
 
 # -- atomic overwrite, failed adds, verbatim copies ---------------------------------------------
 
+# The overwriting child announces every rename and removal and waits for "go" before doing it, so
+# the parent kills it between any two filesystem operations of a commit, on any machine, at any load.
 OVERWRITER = """
-import sys, numpy as np
+import os, sys, numpy as np
 from ckptviz.format.writer import write_checkpoint
+real = {name: getattr(os, name) for name in ("replace", "rename", "remove", "unlink")}
+def announced(name):
+    def op(*args, **kwargs):
+        print(name, flush=True)
+        sys.stdin.readline()
+        return real[name](*args, **kwargs)
+    return op
+for name in real:
+    setattr(os, name, announced(name))
 prefix, i = sys.argv[1], 0
 print("ready", flush=True)
 while True:
     i += 1
-    # One data file per tensor: many renames per commit, so kills often land among them.
-    tensors = {f"t{j:02d}": np.full(20000, i, np.float32) for j in range(30)}
-    write_checkpoint(prefix, tensors, overwrite=True, max_shard_size=80000)
+    # One data file per tensor: several renames per commit, and a kill between any two of them.
+    write_checkpoint(prefix, {f"t{j}": np.full(20000, i, np.float32) for j in range(3)}, overwrite=True, max_shard_size=80000)
 """
 
 
-def test_overwrite_killed_at_random_moments_leaves_the_old_or_the_new_checkpoint(tmp_path: Path) -> None:
+def test_overwrite_killed_between_any_two_file_operations_leaves_the_old_or_the_new(tmp_path: Path) -> None:
     prefix = str(tmp_path / "ck")
-    write_checkpoint(prefix, {f"t{j:02d}": np.zeros(20000, np.float32) for j in range(30)})
-    rng = np.random.default_rng(8)
-    for _ in range(10):
+    write_checkpoint(prefix, {f"t{j}": np.zeros(20000, np.float32) for j in range(3)})
+    seen = []
+    for ops_done in range(14):  # two overwrites and more: every point of each commit
         proc = subprocess.Popen(
-            [sys.executable, "-c", OVERWRITER, prefix], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2]
-        )
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.0, 0.15)))
+            [sys.executable, "-c", OVERWRITER, prefix],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).parents[2],
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready"
+        for _ in range(ops_done):
+            seen.append(proc.stdout.readline().strip())
+            proc.stdin.write(b"go\n")
+            proc.stdin.flush()
+        assert proc.stdout.readline().strip() in (b"replace", b"rename", b"remove", b"unlink")  # paused before it
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdin.close()
         proc.stdout.close()
-        ckpt = ckptviz.open(prefix)  # the index is always there, and always readable
-        firsts = {float(ckpt.read(k)[0]) for k in ckpt}
-        assert len(ckpt) == 30 and len(firsts) == 1, firsts  # all old or all new, never mixed
-        ckpt.close()
+        with ckptviz.open(prefix) as ckpt:  # the index is always there, and always readable
+            firsts = {float(ckpt.read(k)[0]) for k in ckpt}
+            assert len(ckpt) == 3 and len(firsts) == 1, (ops_done, firsts)  # all old or all new, never mixed
+    assert seen.count(b"replace") >= 8  # the kills landed among the renames of at least two commits
     write_checkpoint(prefix, {"a": np.ones(3)}, overwrite=True)  # sweeps the killed writes' temporaries
     assert not [p.name for p in tmp_path.iterdir() if ".tempstate" in p.name]
     assert ckptviz.open(prefix).read("a").tolist() == [1, 1, 1]

@@ -316,6 +316,27 @@ def m_flip(b: Bundle, rng: random.Random) -> bool:
     return False
 
 
+def m_second_header(b: Bundle, rng: random.Random) -> bool:
+    """A later data block whose first key is the empty header key again."""
+    b.items = b.items + [(b"", b.items[0][1])] * rng.randint(1, 2)
+    b.done(block_size=rng.choice([64, 256]))
+    b.items = []
+    return False
+
+
+def m_numpy_rank(b: Bundle, rng: random.Random) -> bool:
+    """A rank TensorFlow allows (at most 254) but numpy cannot hold (above 64): trailing 1s keep
+    the element count, so only the rank is wrong; fixed-width and string tensors alike."""
+    key = _pick(rng, b.entry_keys(), lambda e: not e.slices and e.dtype != 21, b)
+    if key is None:
+        return False
+    e = b.entry(key)
+    for _ in range(rng.randint(65 - len(e.shape.dim), 254 - len(e.shape.dim))):
+        e.shape.dim.add().size = 1
+    b.set(key, e.SerializeToString())
+    return False
+
+
 BUNDLE_MUTATIONS: list[tuple[Callable[[Bundle, random.Random], bool], int]] = [
     (m_reencode, 14),
     (m_reblock, 3),
@@ -329,6 +350,8 @@ BUNDLE_MUTATIONS: list[tuple[Callable[[Bundle, random.Random], bool], int]] = [
     (m_sliced, 6),
     (m_truncate, 6),
     (m_flip, 7),
+    (m_second_header, 3),
+    (m_numpy_rank, 4),
 ]
 
 
@@ -337,7 +360,7 @@ def mutate_bundle(files: Files, stem: str, rng: random.Random) -> tuple[Files, s
     funcs, weights = zip(*BUNDLE_MUTATIONS)
     func = rng.choices(funcs, weights)[0]
     equivalent = func(b, rng)
-    if b.items and func is not m_reblock:
+    if b.items and func not in (m_reblock, m_second_header):
         b.done()
     return b.files, func.__name__[2:], equivalent
 

@@ -78,3 +78,17 @@ def test_report_graph_is_the_picture_painted_by_the_check() -> None:
     picture = check(GUIDE, tree).graph
     assert hasattr(picture, "_repr_mimebundle_")
     assert 'class="variable mismatched"' in picture.dot and 'class="variable matched"' in picture.dot
+
+
+@pytest.mark.parametrize("face", ["rename", "check", "restore", "diff"])
+def test_every_entry_of_an_assignment_map_must_match_something(face: str) -> None:
+    """One typo in a map that otherwise works is an error on every face, never a half rename."""
+    typo = {"nett/": "x/", "net/": "net/"}  # the second entry matches (onto itself)
+    calls = {
+        "rename": lambda: ckptviz.open(GUIDE).rename(typo),
+        "check": lambda: check(GUIDE, nested(), assignment_map=typo),
+        "restore": lambda: restore(GUIDE, nested(), assignment_map=typo),
+        "diff": lambda: ckptviz.diff(GUIDE, GUIDE, assignment_map=typo),
+    }
+    with pytest.raises(ckptviz.NothingMatchedError, match=r"assignment map entries that match nothing: .nett/.( in|$)"):
+        calls[face]()

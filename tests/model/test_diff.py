@@ -141,7 +141,7 @@ def test_renamed_checkpoint_diffs_clean_through_its_map(tmp_path: Path) -> None:
 
 def test_a_map_entry_that_matches_nothing_raises() -> None:
     src = DATA / "guide_legacy_adam/ckpt-4"
-    with pytest.raises(ValueError, match="assignment map entries that match no name of a: 'nett/'"):
+    with pytest.raises(ValueError, match="assignment map entries that match nothing: 'nett/' in a"):
         diff(src, src, assignment_map={"nett/": "model/", "net/": "net/"})
 
 
@@ -334,6 +334,9 @@ def test_small_tensors_read_in_spans_still_verify_checksums(data_copy) -> None: 
     data.write_bytes(bytes(raw))
     with pytest.raises(ckptviz.ChecksumMismatchError, match=f"checksum mismatch for '{key}'"):
         diff(DATA / "guide_legacy_adam/ckpt-4", copy / "ckpt-4")
+    # verify=False means no checksum anywhere, the span reader's included: the flipped bit is a change
+    result = diff(DATA / "guide_legacy_adam/ckpt-4", copy / "ckpt-4", verify=False)
+    assert result[key].status == "changed" and result[key].delta is not None and result[key].delta.changed == 1
 
 
 def test_equal_slicings_are_compared_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -349,3 +352,26 @@ def test_equal_slicings_are_compared_slice_by_slice(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(ckptviz.Checkpoint, "read", never_whole)
     result = diff(a, b)
     assert result.equal and all(result[k].delta is not None for k in sliced)
+
+
+def test_nan_and_inf_count_as_changed_under_any_tolerance(tmp_path: Path) -> None:
+    a = np.array([1.0, np.nan, np.inf, 2.0, np.nan, -np.inf], np.float32)
+    b = np.array([1.5, 1.0, 5.0, 2.0, np.nan, -np.inf], np.float32)
+    ckptviz.write_checkpoint(tmp_path / "a", {"w": a})
+    ckptviz.write_checkpoint(tmp_path / "b", {"w": b})
+    for atol, rtol in ((0.0, 0.0), (100.0, 0.0), (0.0, 10.0)):
+        delta = diff(tmp_path / "a", tmp_path / "b", atol=atol, rtol=rtol)["w"].delta
+        assert delta is not None
+        # NaN -> 1 and Inf -> 5 always; 1 -> 1.5 only without a tolerance; equal NaN/Inf never
+        assert delta.changed == (3 if atol == rtol == 0 else 2), (atol, rtol)
+
+
+def test_fraction_changed_rolls_up_per_parameter_not_per_key(tmp_path: Path) -> None:
+    kernel = np.zeros((10, 10), np.float32)
+    bias = np.zeros(1, np.float32)
+    ckptviz.write_checkpoint(tmp_path / "a", {"net/kernel": kernel, "net/bias": bias})
+    kernel[0, 0] = bias[0] = 1.0
+    ckptviz.write_checkpoint(tmp_path / "b", {"net/kernel": kernel, "net/bias": bias})
+    result = diff(tmp_path / "a", tmp_path / "b")
+    net = next(r for r in result.rollups if r.path == "net")
+    assert (net.params, net.changed_params) == (101, 2) and net.fraction_changed == pytest.approx(2 / 101)

@@ -31,7 +31,7 @@ def test_variants_decode_instead_of_failing() -> None:
 
 def test_debug_string() -> None:
     text = ckptviz.load_checkpoint(GUIDE).debug_string().decode()
-    assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE (float32) [1, 5]" in text
+    assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE (DT_FLOAT) [1,5]\n" in text
 
 
 def test_checksums_can_be_skipped() -> None:

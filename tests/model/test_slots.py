@@ -92,3 +92,26 @@ def test_keras_file_optimizer_with_more_than_ten_variables() -> None:
     keys["layers/counter/vars/0"] = ("int64", ())  # an int scalar alone is not an optimizer
     g = ObjectGraph.from_keys(keys)
     assert [g[i].path for i in keras_file_optimizers(g.nodes, g.edges)] == ["optimizer"]
+
+
+@pytest.mark.parametrize("name", ["model.weights.h5", "model.keras"])
+def test_keras_file_optimizer_state_is_drawn_and_named_as_slots(name: str) -> None:
+    """Adam's ``optimizer/vars/2…`` are a momentum and a velocity per trainable variable, in
+    training order: linked by shape, drawn as slots, named ``momentum of layers/dense/vars/0``."""
+    g = ckptviz.open(str(DATA / "keras3_files" / name)).graph
+    assert len(g.slots) == 8 and all(s.inferred for s in g.slots)
+    links = {(g[s.slot_id].path, s.slot_name, g[s.variable_id].path) for s in g.slots}
+    assert ("optimizer/vars/2", "momentum", "layers/dense/vars/0") in links
+    assert ("optimizer/vars/9", "velocity", "layers/dense_1/vars/1") in links
+    assert g.find("optimizer/vars/3").kind == "slot" and g.find("optimizer/vars/1").kind == "variable"
+    assert g.display_name(g.find("optimizer/vars/7").id) == "velocity of layers/dense_1/vars/0"
+    assert 'class="slot"' in g.to_dot() and "style=dotted" in g.to_dot()
+
+
+def test_keras_file_state_that_does_not_line_up_links_nothing() -> None:
+    keys = {"optimizer/vars/0": ("int64", ()), "optimizer/vars/1": ("float32", ())}
+    keys.update({f"optimizer/vars/{i}": ("float32", (7,)) for i in (2, 3)})  # no [7] variable anywhere
+    keys.update({"layers/dense/vars/0": ("float32", (4, 3)), "layers/dense/vars/1": ("float32", (3,))})
+    g = ObjectGraph.from_keys(keys)
+    assert g.find("optimizer").kind == "optimizer" and not g.slots
+    assert g.find("optimizer/vars/2").kind == "variable"

@@ -160,3 +160,55 @@ def test_explicit_paths_variables_and_errors(tmp_path: Path) -> None:
 def test_a_narrower_selection_is_not_served_from_the_cache() -> None:
     assert len(timeline(RUN, variables="model/head/").variables) == 2
     assert len(timeline(RUN).variables) == 18
+
+
+KERNEL = "model/hidden/_kernel/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def _copy_run(tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in PREFIXES:
+        for f in RUN.glob(f"{name}.*"):
+            shutil.copy(f, run / f.name)
+    return run
+
+
+@pytest.mark.parametrize("memory", [True, False], ids=["in-memory", "file"])
+def test_a_rewritten_checkpoint_is_read_again(tmp_path: Path, memory: bool) -> None:
+    run, cache = _copy_run(tmp_path), str(tmp_path / "cache.json")
+    first = timeline([run / p for p in PREFIXES[:3]], cache=False if memory else cache)
+    for f in RUN.glob(f"{PREFIXES[0]}.*"):  # ckpt-6 now holds ckpt-2's values, newer on disk
+        target = run / f.name.replace(PREFIXES[0], PREFIXES[2])
+        shutil.copy(f, target)
+        stat = target.stat()
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    again = first.refresh() if memory else timeline([run / p for p in PREFIXES[:3]], cache=cache)
+    assert [s.cached for s in again.steps] == [True, True, False]
+    assert again.stats[KERNEL][2] != first.stats[KERNEL][2]
+    assert again.stats[KERNEL][2].norm == first.stats[KERNEL][0].norm
+
+
+def test_other_bins_are_not_served_from_the_cache(tmp_path: Path) -> None:
+    run, cache = _copy_run(tmp_path), str(tmp_path / "cache.json")
+    timeline([run / p for p in PREFIXES[:2]], cache=cache, bins=30)
+    ten = timeline([run / p for p in PREFIXES[:2]], cache=cache, bins=10)
+    assert not any(s.cached for s in ten.steps) and len(ten.edges[KERNEL]) == 11
+
+
+def test_the_previous_checkpoint_is_part_of_a_steps_cache_key(tmp_path: Path) -> None:
+    """A step's relative change is measured from its predecessor: another predecessor, another record."""
+    run, cache = _copy_run(tmp_path), str(tmp_path / "cache.json")
+    # the same first checkpoint (so the same histogram bins), another one before the last
+    after_4 = timeline([run / p for p in (PREFIXES[0], PREFIXES[1], PREFIXES[3])], cache=cache)
+    after_6 = timeline([run / p for p in (PREFIXES[0], PREFIXES[2], PREFIXES[3])], cache=cache)
+    assert [s.cached for s in after_6.steps] == [True, False, False]
+    assert after_6.stats[KERNEL][2].relative_change != after_4.stats[KERNEL][2].relative_change
+
+
+def test_the_cache_file_keeps_only_checkpoints_still_in_the_run(tmp_path: Path) -> None:
+    run, cache = _copy_run(tmp_path), tmp_path / "cache.json"
+    timeline([run / p for p in PREFIXES[:4]], cache=str(cache))
+    timeline([run / p for p in PREFIXES[2:4]], cache=str(cache))
+    kept = {k.split("#", 1)[0].split("|", 1)[0] for k in json.loads(cache.read_text())["records"]}
+    assert kept == {str(run / f"{p}.index") for p in PREFIXES[2:4]}

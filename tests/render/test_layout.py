@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,8 @@ def test_missing_engine_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.
         export_graph(str(GUIDE), tmp_path / "g.svg")
     assert str(info.value) == (
         f"cannot write '{tmp_path / 'g.svg'}': a Graphviz layout engine (`dot` or graphviz-pure) was not found; "
-        "install one with `apt-get install graphviz` (or `brew install graphviz`, `conda install graphviz`) "
-        "or `pip install graphviz-pure`; a '.dot' file needs none"
+        "ckptviz depends on graphviz-pure (`pip install graphviz-pure` restores it in this environment), "
+        "or install Graphviz (`apt-get install graphviz`, `brew install graphviz`); a '.dot' file needs none"
     )
     assert not (tmp_path / "g.svg").exists()
     bundle = ckptviz.open(str(GUIDE)).graph._repr_mimebundle_()
@@ -97,14 +98,64 @@ def test_notebook_display_is_svg() -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_resnet50_adam_exports_within_five_seconds(tmp_path: Path, engine: str) -> None:
+def test_resnet50_adam_exports(tmp_path: Path, engine: str) -> None:
+    """Correctness only: how long it takes is benchmarks/bench_graph.py's business."""
     engine_or_skip(engine)
-    start = time.perf_counter()
     meta = json.loads((DATA / "resnet50_adam/variables.json").read_text())
     graph = ObjectGraph.from_proto((DATA / "resnet50_adam/object_graph.pb").read_bytes(), meta)
     found = find_engine(engine)
     assert found is not None
     export_graph(graph, tmp_path / "r.svg", engine=engine)
+    assert (tmp_path / "r.svg").read_bytes().startswith(MAGIC["svg"])
     if "png" in found.formats:
-        export_graph(graph, tmp_path / "r.png", engine=engine)
-    assert time.perf_counter() - start <= 5.0
+        assert export_graph(graph, tmp_path / "r.png", engine=engine).read_bytes().startswith(MAGIC["png"])
+
+
+def fake_engine(tmp_path: Path, body: str) -> str:
+    """An executable that answers ``-T?`` like Graphviz and does ``body`` for a layout."""
+    script = tmp_path / "fake-dot"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-T?" ]; then echo "Format: \\"?\\" not recognized. Use one of: svg png json0" >&2; exit 1; fi\n'
+        f"{body}\n"
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_failing_engine_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path, 'echo "Error: syntax error in line 3" >&2\necho "  near x" >&2; exit 1')
+    with pytest.raises(ckptviz.CheckpointError) as info:
+        export_graph(str(GUIDE), tmp_path / "g.svg", engine=engine)
+    assert isinstance(info.value, RuntimeError)  # what callers caught before
+    assert str(info.value) == (
+        "fake-dot could not lay the graph out as svg (exit 1): Error: syntax error in line 3 near x; "
+        "save it as .dot, or try the other engine (--engine)"
+    )
+    bundle = ckptviz.open(str(GUIDE)).graph.draw(engine=engine)._repr_mimebundle_()
+    assert set(bundle) == {"text/plain"} and bundle["text/plain"].endswith("try the other engine (--engine))")
+
+
+def test_a_slow_engine_stops_with_advice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = fake_engine(tmp_path, "exit 0")
+    found = find_engine(engine)
+    assert found is not None and "svg" in found.formats  # asked (and cached) before the clock stops
+
+    def timed_out(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired("fake-dot", 300)
+
+    monkeypatch.setattr(layout_module.subprocess, "run", timed_out)
+    with pytest.raises(ckptviz.CheckpointError, match=r"took more than 300 s .* draw fewer nodes \(--max-nodes"):
+        found.run("digraph {}", "svg")
+
+
+def test_system_dot_is_preferred_to_graphviz_pure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("dot", "graphviz-pure"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = find_engine()
+    assert found is not None and found.name == "dot" and found.command == str(tmp_path / "dot")
+    os.remove(tmp_path / "dot")
+    found = find_engine()
+    assert found is not None and found.name == "graphviz-pure"

@@ -121,3 +121,23 @@ async def test_paths_inside_the_root_still_work(api, root: Path) -> None:
     for path in ["inner/ckpt-4", "./guide_legacy_adam/ckpt-4", "guide_legacy_adam//ckpt-4"]:
         code, body = await api("entries", path=path)
         assert code == 200, (path, body)
+
+
+def test_a_sibling_whose_name_extends_the_roots_is_outside(tmp_path: Path) -> None:
+    """``/srv/root2`` starts with ``/srv/root`` but is not inside it, nor reachable by a link."""
+    import shutil
+
+    from ckptviz.errors import CheckpointError
+    from ckptviz.server.paths import Root
+    from tests.conftest import DATA
+
+    (tmp_path / "root").mkdir()
+    shutil.copytree(DATA / "guide_legacy_adam", tmp_path / "root2")
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "root2")
+    root = Root(str(tmp_path / "root"))
+    assert root.contains(str(tmp_path / "root" / "anything"))
+    assert not root.contains(str(tmp_path / "root2" / "ckpt-4.index"))
+    with pytest.raises(CheckpointError, match="outside"):
+        root.resolve("link/ckpt-4.index")
+    with pytest.raises(CheckpointError, match="outside"):
+        root.check(str(tmp_path / "root2"))

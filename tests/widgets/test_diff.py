@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import numpy as np
 import pytest
 
 import ckptviz
 from ckptviz.widgets import DiffView
+from ckptviz.widgets import diff as diff_widget
 
 from .conftest import GUIDE, click
 
@@ -43,16 +48,26 @@ def test_rollup_and_per_key_detail() -> None:
     assert sum(view.detail["delta"]["histogram"]["counts"]) == a.size
 
 
-def test_cancel_and_bad_paths_are_messages() -> None:
+def test_cancel_and_bad_paths_are_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     view = DiffView(GUIDE)
     click(view, do="compare")
     assert "type the path of a checkpoint" in view.error
     view.other = "/no/such/ckpt"
     click(view, do="compare")
     assert "/no/such/ckpt" in view.error
+    # The diff waits until Cancel was clicked: however fast or loaded the machine, it is cancelled.
+    clicked = threading.Event()
+    real = diff_widget.run_diff
+
+    def after_the_click(other: Any, this: Any, task: Any) -> Any:
+        assert clicked.wait(60)
+        return real(other, this, task)
+
+    monkeypatch.setattr(diff_widget, "run_diff", after_the_click)
     view.other = OLD
     click(view, do="compare")
     click(view, do="cancel")
+    clicked.set()
     view.join()
     assert view.status == "diff: cancelled" and view.counts == {}
 
@@ -64,3 +79,16 @@ def test_the_explorer_colours_its_graph_by_change() -> None:
     fills = {n["id"]: n["fill"] for n in ex.graph.drawing["nodes"]}
     kernel = ex.source.find("net/l1/kernel")
     assert fills[kernel] != ckptviz.render.dot.FILLS["variable"]
+
+
+def test_at_most_rollups_objects_are_sent_the_most_changed_first(tmp_path: Any) -> None:
+    from ckptviz.widgets.diff import ROLLUPS
+
+    a = {f"layer{i:03d}/w": np.ones(4, np.float32) for i in range(ROLLUPS + 40)}
+    b = {k: v * (1 + (int(k[5:8]) + 1) / 100) for k, v in a.items()}  # later layers change more
+    ckptviz.write_checkpoint(tmp_path / "a", a)
+    ckptviz.write_checkpoint(tmp_path / "b", b)
+    view = compared(DiffView(str(tmp_path / "b"), other=str(tmp_path / "a")))
+    shown = [r["path"] for r in view.rollups]
+    assert len(shown) == ROLLUPS and shown[0].startswith(f"layer{ROLLUPS + 39:03d}")
+    assert not any(p.startswith("layer000") for p in shown)

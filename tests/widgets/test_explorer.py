@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import ckptviz
 from ckptviz.render.dot import STATUS_FILLS
@@ -84,10 +85,34 @@ def test_the_timeline_tab_reads_the_run_only_when_shown() -> None:
         assert not ex.timeline.visible  # hidden again: no polling
     finally:
         ex.close()
-    assert not ex.timeline.polling or (ex.timeline._poller.join(1) is None and not ex.timeline.polling)
+    ex.timeline._poller.join(120)  # closing stops the poller: wait for that event, not a clock
+    assert not ex.timeline.polling
 
 
 def test_a_checkpoint_outside_a_run_has_no_timeline(tmp_path) -> None:  # type: ignore[no-untyped-def]
     prefix = ckptviz.write_checkpoint(tmp_path / "alone", {"w": np.ones(3, np.float32)})
     ex = ckptviz.explore(prefix)
     assert ex.timeline is None and len(ex.children) == 4
+
+
+def test_a_bad_path_is_one_line_in_a_notebook(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    ip = InteractiveShell.instance()
+    ip.user_ns.update(ckptviz=ckptviz, bad=str(tmp_path / "nope"))
+    with capture_output() as shown:
+        result = ip.run_cell("ckptviz.explore(bad)")
+    assert isinstance(result.error_in_exec, ckptviz.CheckpointNotFoundError)
+    assert shown.stdout + shown.stderr == (
+        f"CheckpointNotFoundError: no checkpoint index {tmp_path / 'nope'}.index "
+        f"(and no .index file in {tmp_path})\n"
+    )
+    with pytest.raises(ckptviz.CheckpointNotFoundError) as info:  # code still catches it as before
+        ckptviz.explore(tmp_path / "nope")
+    frames = []
+    tb = info.value.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    assert not any("/ckptviz/model/" in f or "/ckptviz/format/" in f for f in frames)

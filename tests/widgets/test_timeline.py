@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import shutil
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,27 +53,46 @@ def test_heatmap_lines_and_histograms(tmp_path: Path) -> None:
         view.close()
 
 
+class Ticks(threading.Event):
+    """A poll loop's stop event that counts the loop's turns: ``turned(n)`` waits for ``n`` more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._turns = threading.Semaphore(0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        stopped = super().wait(timeout)
+        self._turns.release()
+        return stopped
+
+    def turned(self, n: int) -> bool:
+        return all(self._turns.acquire(timeout=WAIT) for _ in range(n))
+
+
+WAIT = 120  # seconds: only a bound on a hang; every wait below ends on an event
+
+
 def test_follows_a_live_run_and_stops_when_hidden_or_closed(tmp_path: Path) -> None:
     run = run_dir(tmp_path)
     view = TimelineView(run, interval=0.05)
     view.join()
     assert view.steps == [2, 3, 4] and view.polling
+    seen = threading.Event()
+    view.observe(lambda change: seen.set() if change["new"] == [2, 3, 4, 5] else None, "steps")
     save_another(run, 5)
-    deadline = time.monotonic() + 30
-    while view.steps != [2, 3, 4, 5] and time.monotonic() < deadline:  # the poller sees the new save
-        time.sleep(0.05)
-        view.join()
-    assert view.steps == [2, 3, 4, 5]
+    assert seen.wait(WAIT)  # the poller saw the new save and read it
+    view.join()
     view.visible = False  # the browser says the widget is off screen
     polls = view.polls
     save_another(run, 6)
-    time.sleep(0.5)
+    view._stop = ticks = Ticks()  # the loop reads its stop event at each turn
+    assert ticks.turned(2)  # a whole turn began and ended after the save, while hidden
     assert view.polls == polls and view.steps == [2, 3, 4, 5]
     click(view, do="poll")  # asked for explicitly, it reads the new save
     view.join()
     assert view.steps == [2, 3, 4, 5, 6]
     view.close()
-    time.sleep(0.2)
+    view._poller.join(WAIT)
     assert not view.polling
 
 

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ...errors import InvalidArgumentError, NothingMatchedError
+from ...errors import InvalidArgumentError
 from ...format.naming import OBJECT_GRAPH_KEY
 from .. import paths
 from ..assignment import apply as apply_assignment_map
+from ..assignment import require_all_used
 
 if TYPE_CHECKING:
     from ..checkpoint import Checkpoint
@@ -59,17 +60,15 @@ def names(ckpt: Checkpoint, match: Match) -> tuple[dict[str, str], dict[str, str
 
 
 def check_used(assignment_map: Mapping[str, str], names_a: list[str]) -> None:
-    """Every entry of the map must rename something: a map that matches nothing is a typo."""
+    """Every entry of the map must rename something of ``a`` (``assignment.require_all_used``)."""
     ordered = sorted(set(names_a) | {paths.object_path(n) for n in names_a})
-    unused = [
+    used = {
         old
         for old in assignment_map
-        if not (old == "/" or _exact(ordered, old) or (old.endswith("/") and _starts(ordered, old)))
-    ]
-    if unused:
-        shown = ", ".join(repr(u) for u in unused[:5])
-        example = f" (a's names look like {ordered[0]!r})" if ordered else " (a has no keys)"
-        raise NothingMatchedError(f"assignment map entries that match no name of a: {shown}{example}")
+        if old == "/" or _exact(ordered, old) or (old.endswith("/") and _starts(ordered, old))
+    }
+    example = f" (a's names look like {ordered[0]!r})" if ordered else " (a has no keys)"
+    require_all_used(assignment_map, used, f" in a{example}")
 
 
 def _exact(seq: list[str], name: str) -> list[str]:

@@ -72,7 +72,7 @@ def _structure(
     also: list[tuple[str, str]] = []
     if ckpt.is_object_based:
         graph = ckpt.graph
-        shown = graph.names.display_path
+        shown = [graph.display_path(i) for i in range(len(graph.nodes))]
         for node in graph.nodes:
             if not (node.reachable or node.values):
                 continue
@@ -151,16 +151,16 @@ def rollup(
     for via, child in set(also_b or also_a):  # up from the other parent, until the paths meet
         if via not in index or child not in index:
             continue
-        c, mine = index[child], set()
-        q = int(up[c])
-        while q >= 0:
-            mine.add(q)
-            q = int(up[q])
-        q = index[via]
-        while q >= 0 and q not in mine and q != c:
-            sums[q] += sums[c]
-            shared[q] += sums[c][_PARAMS]
-            q = int(up[q])
+        inner, own = index[child], set()
+        at = int(up[inner])
+        while at >= 0:
+            own.add(at)
+            at = int(up[at])
+        at = index[via]
+        while at >= 0 and at not in own and at != inner:
+            sums[at] += sums[inner]
+            shared[at] += sums[inner][_PARAMS]
+            at = int(up[at])
     out = []
     in_a, in_b = set(kinds_a), set(kinds_b)
     for path, s, twice in zip(paths, sums.tolist(), shared.tolist()):
