@@ -140,11 +140,16 @@ class Names:
 
     def name(self, node_id: int) -> str:
         """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
-        through a list; else the display path. A slot's slot names no chain of slots."""
+        through a list; else the display path. A slot of a slot says so (``m of m of v``); the
+        chain is walked, not recursed, and a cycle ends where it comes back."""
+        parts, seen = [], set()
         slot = self._slot_of.get(node_id)
-        if slot is not None:
-            return f"{slot.slot_name}{_SLOT_OF}{self._own_name(slot.variable_id)}"
-        return self._own_name(node_id)
+        while slot is not None and node_id not in seen:
+            seen.add(node_id)
+            parts.append(slot.slot_name)
+            node_id = slot.variable_id
+            slot = self._slot_of.get(node_id)
+        return _SLOT_OF.join([*parts, self._own_name(node_id)])
 
     def _own_name(self, node_id: int) -> str:
         if node_id == 0:

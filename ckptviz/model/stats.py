@@ -171,7 +171,9 @@ class StepStats:
     over: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = dict(vars(self))  # flat fields: dataclasses.asdict's deep copy costs more than the stats
+        out["counts"] = list(self.counts)
+        return out
 
 
 def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | None = None) -> StepStats:

@@ -107,9 +107,13 @@ def diff(
         if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
             return [(i, Delta(x.num_elements), True)]
         dtype = x.dtype.numpy if x.dtype.is_fixed_width else np.dtype(object)
-        delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
-        if rank and len(x.shape) == 2 and delta.changed and x.dtype.is_fixed_width:
-            delta.rank = effective_rank(ca.read(ka), cb.read(kb))
+        if rank and len(x.shape) == 2 and x.dtype.is_fixed_width:  # read once, for both
+            va, vb = ca.read(ka), cb.read(kb)
+            delta = compare([(va, vb)], dtype, x.num_elements, atol, rtol)
+            if delta.changed:
+                delta.rank = effective_rank(va, vb)
+        else:
+            delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
         return [(i, delta, False)]
 
     def compare_batch(batch: list[tuple[int, str, str]]) -> list[tuple[int, Delta, bool]]:
