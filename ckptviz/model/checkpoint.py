@@ -214,16 +214,17 @@ class Checkpoint:
         for e in islice(self.entries.values(), start, stop):
             found = None if e.key == naming.OBJECT_GRAPH_KEY else owner.get(e.key)
             i = found[0] if found else None
+            shown = None if i is None else names.display_path(i)
             out.append(
                 EntryRecord(
                     e.key,
-                    e.key if i is None else names.name(i),
+                    e.key if i is None else names.name(i, shown),
                     e.dtype.name,
                     tuple(e.shape),
                     e.nbytes,
                     e.shard,
                     i,
-                    None if i is None else names.display_path(i),
+                    shown,
                     None if i is None else KINDS[kinds[i]],
                 )
             )

@@ -138,9 +138,9 @@ class Names:
             node_id = self._parent[node_id]
         return "/".join(reversed(parts))
 
-    def name(self, node_id: int) -> str:
+    def name(self, node_id: int, shown: str | None = None) -> str:
         """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
-        through a list; else the display path. A slot of a slot says so (``m of m of v``); the
+        through a list; else the display path (``shown``, when the caller has it). A slot of a slot says so (``m of m of v``); the
         chain is walked, not recursed, and a cycle ends where it comes back."""
         parts, seen = [], set()
         slot = self._slot_of.get(node_id)
@@ -149,15 +149,15 @@ class Names:
             parts.append(slot.slot_name)
             node_id = slot.variable_id
             slot = self._slot_of.get(node_id)
-        return _SLOT_OF.join([*parts, self._own_name(node_id)])
+        return _SLOT_OF.join([*parts, self._own_name(node_id, None if parts else shown)])
 
-    def _own_name(self, node_id: int) -> str:
+    def _own_name(self, node_id: int, shown: str | None = None) -> str:
         if node_id == 0:
             return "(root)"
         full = self._graph.full_names[node_id]
         if self._listed[node_id] and self._kinds[node_id] == "variable" and self._full_names.get(full) == 1:
             return full  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
-        return self.display_path(node_id)
+        return self.display_path(node_id) if shown is None else shown
 
     # -- reading names back ----------------------------------------------------------------------
 
