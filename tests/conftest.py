@@ -12,8 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 DATA = Path(__file__).parent / "data"
+
+# No assertion may depend on the machine's load: property tests have no per-example deadline.
+settings.register_profile("ckptviz", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ckptviz")
 
 
 def corpus() -> list[dict[str, Any]]:

@@ -140,16 +140,17 @@ class Names:
 
     def name(self, node_id: int, shown: str | None = None) -> str:
         """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
-        through a list; else the display path (``shown``, when the caller has it). A slot of a slot says so (``m of m of v``); the
-        chain is walked, not recursed, and a cycle ends where it comes back."""
-        parts, seen = [], set()
-        slot = self._slot_of.get(node_id)
-        while slot is not None and node_id not in seen:
+        through a list; else the display path (``shown``, when the caller has it). A slot of a
+        slot reads ``m of m of v``, a walk bounded by the graph's own limit on slot nesting (and by
+        cycles)."""
+        prefix, seen = "", set()
+        while node_id in self._slot_of and node_id not in seen and len(seen) < 16:
             seen.add(node_id)
-            parts.append(slot.slot_name)
+            slot = self._slot_of[node_id]
+            prefix += f"{slot.slot_name}{_SLOT_OF}"
             node_id = slot.variable_id
-            slot = self._slot_of.get(node_id)
-        return _SLOT_OF.join([*parts, self._own_name(node_id, None if parts else shown)])
+            shown = None
+        return prefix + self._own_name(node_id, shown)
 
     def _own_name(self, node_id: int, shown: str | None = None) -> str:
         if node_id == 0:

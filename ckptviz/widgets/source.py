@@ -155,7 +155,7 @@ class Source:
         for n in g.nodes:
             if needle in n.path.lower() or needle in n.full_name.lower() or needle in g.display_path(n.id).lower():
                 hits.append(n)
-        hits.sort(key=lambda n: (n.name.lower() != needle, n.kind == "slot", len(n.path)))
+        hits.sort(key=lambda n: (g.display_path(n.id).rsplit("/", 1)[-1].lower() != needle, n.kind == "slot", len(n.path)))
         return [
             {"id": n.id, "path": g.display_path(n.id), "name": g.display_name(n.id), "full_name": n.full_name,
              "kind": n.kind}
