@@ -143,7 +143,7 @@ class Names:
         through a list; else the display path (``shown``, when the caller has it). A slot of a
         slot reads ``m of m of v``, a walk bounded by the graph's own limit on slot nesting (and by
         cycles)."""
-        prefix, seen = "", set()
+        prefix, seen = "", set[int]()
         while node_id in self._slot_of and node_id not in seen and len(seen) < 16:
             seen.add(node_id)
             slot = self._slot_of[node_id]
