@@ -19,6 +19,7 @@ from ..format.bundle import Entry
 from ..format.dtypes import as_dtype
 from ..format.naming import OBJECT_GRAPH_KEY
 from . import paths as P
+from .columns import Columns, decode
 from .names import Names
 from .paths import VARIABLE_VALUE
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
@@ -78,22 +79,6 @@ class NodeTable(Sequence[Node]):
 
     def __iter__(self) -> Iterator[Node]:
         return (self[i] for i in range(len(self._made)))
-
-
-class _Columns:
-    """What a decoded ``TrackableObjectGraph`` holds, as flat columns (no Python object per node).
-
-    Attributes are ``attr_*`` lists grouped by node (``attr_ptr`` in CSR form); ``flag`` is the
-    recorded ``has_checkpoint_values`` (-1 where absent), ``saver`` the registered savers."""
-
-    def __init__(self, count: int) -> None:
-        self.attr_ptr = np.zeros(count + 1, np.int64)
-        self.attr_name: list[str] = []
-        self.attr_full: list[str] = []
-        self.attr_key: list[str] = []
-        self.flag = np.full(count, -1, np.int8)
-        self.saver: dict[int, str] = {}
-        self.holders: list[int] = []
 
 
 class _Facts:
@@ -156,7 +141,7 @@ class ObjectGraph:
                 self._slots_of.setdefault(i, []).append(s)
         self._by_full_name: dict[str, list[int]] | None = None
         self._names: Names | None = None
-        self._columns: _Columns | None = None
+        self._columns: Columns | None = None
         self._entries: Mapping[str, Any] = {}
         self._keys_of: dict[tuple[int, str], list[str]] | None = None
         self._checkpointed: set[int] | None = None
@@ -212,39 +197,10 @@ class ObjectGraph:
             from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
             proto = TrackableObjectGraph.FromString(proto)
-        count = len(proto.nodes)
-        cols = _Columns(count)
-        e_parent: list[int] = []
-        e_child: list[int] = []
-        e_name: list[str] = []
-        s_refs: list[tuple[int, int, str, int]] = []
-        attr_counts = [0] * count
-        a_name, a_full, a_key = cols.attr_name, cols.attr_full, cols.attr_key
-        for i, node in enumerate(proto.nodes):
-            children = node.children
-            if children:
-                for ref in children:
-                    e_parent.append(i)
-                    e_child.append(ref.node_id)
-                    e_name.append(ref.local_name)
-            attributes = node.attributes
-            if attributes:
-                attr_counts[i] = len(attributes)
-                for a in attributes:
-                    a_name.append(a.name)
-                    a_full.append(a.full_name)
-                    a_key.append(a.checkpoint_key)
-            slot_refs = node.slot_variables
-            if slot_refs:
-                for ref in slot_refs:
-                    s_refs.append((i, ref.original_variable_node_id, ref.slot_name, ref.slot_variable_node_id))
-            saver = node.HasField("registered_saver")
-            if saver:
-                cols.saver[i] = node.registered_saver.name
-            if attributes or slot_refs or saver:  # TF's test of a node holding values itself
-                cols.holders.append(i)
-            if node.HasField("has_checkpoint_values"):
-                cols.flag[i] = node.has_checkpoint_values.value
+        cols = decode(proto)
+        count, e_parent, e_child, e_name = cols.count, cols.edge_parent, cols.edge_child, cols.edge_name
+        a_name, a_key, a_full, attr_counts = cols.attr_name, cols.attr_key, cols.attr_full, cols.attr_count
+        s_refs = cols.slot_refs
 
         def out_of_range(i: int, ref: int, what: str) -> CorruptCheckpointError:
             file, offset = where or (source, None)
@@ -265,7 +221,6 @@ class ObjectGraph:
         problem = slot_nesting_problem(recorded)
         if problem:
             raise CorruptCheckpointError(problem, *(where or (source, None)))
-        np.cumsum(attr_counts, out=cols.attr_ptr[1:])
         adjacency = P.Adjacency(count, e_parent, e_child, e_name)
         paths = P.NodePaths(count, adjacency)
         for s in recorded:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<slot name>
