@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ckptviz.model import paths
-from ckptviz.model.paths import Adjacency, NodePaths, escape_local_name
 from ckptviz.model.graph import ObjectGraph
+from ckptviz.model.paths import Adjacency, NodePaths, escape_local_name
 from ckptviz.transform.graph_proto import new_graph
 
 
