@@ -426,15 +426,16 @@ class BundleReader:
         out: list[np.ndarray] = [np.empty(0)] * len(entries)
         order = sorted(range(len(entries)), key=lambda i: (entries[i].shard, entries[i].offset))
         span: list[int] = []
+        end = 0  # where the span's bytes end so far
         for i in order:
             e = entries[i]
             if span:
                 head = entries[span[0]]
-                end = max(entries[j].offset + entries[j].size for j in span)
                 if e.shard != head.shard or e.offset - end > _SPAN_GAP or e.offset + e.size - head.offset > _SPAN_MAX:
                     self._read_span(blobs[span[0]], [entries[j] for j in span], span, out)
-                    span = []
+                    span, end = [], 0
             span.append(i)
+            end = max(end, e.offset + e.size)
         if span:
             self._read_span(blobs[span[0]], [entries[j] for j in span], span, out)
         return out
