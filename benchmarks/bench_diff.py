@@ -100,7 +100,6 @@ def _run_paths() -> list[str]:
 
 def _case(case: str):  # type: ignore[no-untyped-def]
     import ckptviz
-    from ckptviz.model import timeline as timeline_module
 
     def read_all(paths: list[str]) -> None:
         for p in paths:
@@ -121,15 +120,11 @@ def _case(case: str):  # type: ignore[no-untyped-def]
     if case == "read-run":
         return lambda: read_all(_run_paths())
 
-    def fresh_timeline() -> None:
-        timeline_module._MEMORY.clear()  # a cold computation each pass
-        ckptviz.timeline(_run_paths())
-
     if case == "timeline-run":
-        return fresh_timeline
+        return lambda: ckptviz.timeline(_run_paths())  # a new timeline owns no results: cold
     if case == "timeline-run-again":
-        ckptviz.timeline(_run_paths())  # computed once: every pass after reads nothing new
-        return lambda: ckptviz.timeline(_run_paths())
+        first = ckptviz.timeline(_run_paths())  # computed once: every refresh reads nothing new
+        return first.refresh
     raise ValueError(case)
 
 

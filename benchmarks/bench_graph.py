@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 from ckptviz.model.graph import ObjectGraph
-from ckptviz.render import GraphView, find_engine, select_view
+from ckptviz.render import DrawOptions, find_engine, select_view
 from ckptviz.render.dot import view_to_dot
 from tests.render.synthetic import bert_base_keys, many_keys
 
@@ -112,7 +112,7 @@ def main() -> None:
         ("Keras 3 object graph, 50k nodes", lambda: ObjectGraph.from_proto(*keras3)),
     ]
     rows = []
-    view = GraphView()
+    view = DrawOptions()
     for name, build in cases:
         t_build, graph = timed(build, args.repeat)
         t_plan, plan = timed(lambda graph=graph: select_view(graph, view), args.repeat)

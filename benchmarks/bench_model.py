@@ -8,6 +8,7 @@ Only the public API is timed, so the same script measures any revision (PYTHONPA
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import statistics
 import sys
 import time
@@ -64,15 +65,35 @@ def main() -> None:
         with contextlib.suppress(ckptviz.KeyNotFoundError):
             big.read("model/layer_123/kernal/.ATTRIBUTES/VARIABLE_VALUE")
 
+    def page() -> None:  # one page of a listing, the checkpoint already open and shown once
+        try:
+            big.entry_records(25_000, 25_100)
+        except TypeError:  # a revision without pages: every record, then the page
+            big.entry_records()[25_000:25_100]
+
+    page()
     rows = [
+        ("open + object graph, 50 000 variables", timed(lambda: ckptviz.open(str(p50)).graph), 0.1),
+        ("open + entry_records(), 50 000 keys", timed(lambda: ckptviz.open(str(p50)).entry_records()), 0.1),
+        ("a page of 100 entry records", timed(page, 20), 0.001),
         ("check, 4 000 keys", timed(lambda: ckptviz.check(str(p4), tree)), 0.2),
         ("select 8 000 variables", timed(lambda: ckptviz.open(str(p8)).select(selection)), 0.3),
         ("typo hint, 50 000 keys", timed(typo), 0.05),
     ]
+    resnet = Path(__file__).parent / "out" / "resnet50" / "ckpt"  # bench_read.py writes it (TensorFlow)
+    if resnet.with_suffix(".index").exists() and importlib.util.find_spec("anywidget"):
+
+        def explore() -> None:
+            import ckptviz.widgets
+
+            ckptviz.widgets.Explorer(str(resnet))
+
+        explore()  # imports the widgets once
+        rows.append(("explore() construction, ResNet50+Adam", timed(explore, 3), 0.3))
     print(f"ckptviz from {Path(ckptviz.__file__).parent.parent} (python {sys.version.split()[0]})")
-    print(f"{'case':<26}{'CPU time':>10}{'target':>10}")
+    print(f"{'case':<40}{'CPU time':>10}{'target':>10}")
     for name, t, target in rows:
-        print(f"{name:<26}{t * 1000:>8.0f}ms{target * 1000:>8.0f}ms")
+        print(f"{name:<40}{t * 1000:>8.1f}ms{target * 1000:>8.0f}ms")
 
 
 if __name__ == "__main__":

@@ -127,9 +127,9 @@ def round_trips(path: str) -> dict[str, float]:
 
 
 def relayout(path: str) -> dict[str, float]:
-    from ckptviz.widgets import GraphView
+    from ckptviz.widgets import ObjectGraphView
 
-    view = GraphView(path)
+    view = ObjectGraphView(path)
     folded = [n["id"] for n in view.drawing["nodes"] if n["collapsed"] and n["id"] >= 0]
     out = {"nodes": len(view.drawing["nodes"])}
     expand, collapse = [], []

@@ -38,6 +38,8 @@ from .model.reader import (
     list_variables,
     load_checkpoint,
 )
+from .render import accessors as _pictures  # noqa: F401 - ObjectGraph.draw, to_dot, notebook display
+from .transform import accessors as _derivations  # noqa: F401 - Checkpoint.select, rename, save…
 
 # Writing, restoring and drawing load on first use, so `import ckptviz` stays cheap.
 _LAZY = {
@@ -51,7 +53,7 @@ _LAZY = {
     "DerivedCheckpoint": "ckptviz.transform.derived",
     "ObjectGraph": "ckptviz.model.graph",
     "export_graph": "ckptviz.render",
-    "GraphView": "ckptviz.render",
+    "DrawOptions": "ckptviz.render",
     "diff": "ckptviz.model.diff",
     "DiffResult": "ckptviz.model.diff",
     "timeline": "ckptviz.model.timeline",
@@ -122,8 +124,8 @@ __all__ = [
     "DType",
     "DerivedCheckpoint",
     "DiffResult",
+    "DrawOptions",
     "DroppedKeysWarning",
-    "GraphView",
     "InvalidArgumentError",
     "KeyNotFoundError",
     "LfsPointerError",

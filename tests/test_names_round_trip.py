@@ -12,7 +12,7 @@ import pytest
 
 import ckptviz
 from ckptviz.cli import main
-from ckptviz.render import GraphView
+from ckptviz.render import DrawOptions
 from ckptviz.render.plan import select_view
 from ckptviz.render.text import text_tree
 from tests.conftest import DATA
@@ -46,7 +46,7 @@ def test_ls_names_and_tree_lines_are_accepted_by_show(path: str, capsys: pytest.
 @pytest.mark.parametrize("path", KERAS3)
 def test_graph_labels_are_accepted_by_focus(path: str, tmp_path: Path) -> None:
     graph = ckptviz.open(path).graph
-    plan = select_view(graph, GraphView(max_nodes=None))
+    plan = select_view(graph, DrawOptions(max_nodes=None))
     record = plan.to_dict()
     layers = [n for n in record["nodes"] if n["kind"] == "other" and graph.common_scope(n["id"])]
     assert layers

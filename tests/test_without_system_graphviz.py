@@ -86,9 +86,9 @@ def test_magics_graph(no_dot: str, tmp_path: Path) -> None:
 
 def test_widget_graph(no_dot: str) -> None:
     pytest.importorskip("anywidget")
-    from ckptviz.widgets import GraphView
+    from ckptviz.widgets import ObjectGraphView
 
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     try:
         assert view.error == ""
         kinds = {n["kind"] for n in view.drawing["nodes"]}
@@ -102,11 +102,11 @@ def test_widget_error_without_any_engine_is_one_line_saying_what_to_do(
 ) -> None:
     pytest.importorskip("anywidget")
     from ckptviz.render import layout
-    from ckptviz.widgets import GraphView
+    from ckptviz.widgets import ObjectGraphView
 
     monkeypatch.setattr(layout.sysconfig, "get_path", lambda name: "/nonexistent")
     monkeypatch.setattr(layout.sys, "executable", "/nonexistent/python")
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     try:
         assert view.error.startswith("cannot lay out the graph: a Graphviz layout engine (`dot` or graphviz-pure) "
                                      "was not found; ckptviz depends on graphviz-pure (`pip install graphviz-pure`")  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -17,12 +16,13 @@ from ..format.bundle import BundleReader, Entry
 from ..format.dtypes import DType
 from ..format.locate import Location, locate
 from ..format.reader import Reader
+from ..format.stamp import file_stamp
 from .paths import VARIABLE_VALUE, is_object_key
+from .records import KINDS
 
 if TYPE_CHECKING:
     import pandas
 
-    from ..transform.derived import DerivedCheckpoint
     from .graph import ObjectGraph
     from .records import EntryRecord
 
@@ -37,17 +37,6 @@ def human_size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
-
-
-def _stamp(path: str) -> Any:
-    """What changes when a local file is rewritten (TF renames a new ``checkpoint`` file in)."""
-    if storage.is_remote(path):
-        return "remote"  # read once: a stat per access would be a network request
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _open_reader(location: Location, verify: bool) -> Reader:
@@ -236,34 +225,48 @@ class Checkpoint:
         shard_path = getattr(self.reader, "shard_path", None)
         return (shard_path(entry.shard) if shard_path else self.path), entry.offset
 
-    def entry_records(self) -> list[EntryRecord]:
-        """Every tensor with the name people know it by and the object holding it (no tensor data)."""
+    def entry_records(self, start: int = 0, stop: int | None = None) -> list[EntryRecord]:
+        """Every tensor with the name people know it by and the object holding it (no tensor data);
+        ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page."""
+        from itertools import islice
+
         from .records import EntryRecord
 
         graph = self.graph
+        owner, kinds, names = graph.owner, graph.kind_codes, graph.names
         out = []
-        for e in self.entries.values():
-            owner = None if e.key == naming.OBJECT_GRAPH_KEY else graph.owner.get(e.key)
-            node = graph.nodes[owner[0]] if owner else None
-            name = graph.display_name(node.id) if node is not None else e.key
+        for e in islice(self.entries.values(), start, stop):
+            found = None if e.key == naming.OBJECT_GRAPH_KEY else owner.get(e.key)
+            i = found[0] if found else None
+            shown = None if i is None else names.display_path(i)
             out.append(
                 EntryRecord(
                     e.key,
-                    name,
+                    e.key if i is None else names.name(i, shown),
                     e.dtype.name,
                     tuple(e.shape),
                     e.nbytes,
                     e.shard,
-                    node.id if node else None,
-                    graph.display_path(node.id) if node else None,
-                    node.kind if node else None,
+                    i,
+                    shown,
+                    None if i is None else KINDS[kinds[i]],
                 )
             )
         return out
 
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
-        return {r.key: r.name for r in self.entry_records() if r.name != r.key}
+        graph = self.graph
+        name = graph.names.name
+        shown: dict[int, str] = {}
+        out = {}
+        for key, (i, _) in graph.owner.items():
+            text = shown.get(i)
+            if text is None:
+                text = shown[i] = name(i)
+            if key != naming.OBJECT_GRAPH_KEY and text != key:
+                out[key] = text
+        return out
 
     # -- the directory around it ---------------------------------------------------------------
 
@@ -272,7 +275,7 @@ class Checkpoint:
         """The ``checkpoint`` file next to this checkpoint (CheckpointManager's history), if any;
         read again whenever that file changes, so a live training run is never stale."""
         directory = storage.dirname(self.path) or "."
-        stamp = _stamp(storage.join(directory, naming.STATE_FILENAME))
+        stamp = file_stamp(storage.join(directory, naming.STATE_FILENAME))
         if self._state[0] != stamp:
             with storage.using(self.storage_options):
                 self._state = (stamp, naming.get_checkpoint_state(directory))
@@ -327,29 +330,13 @@ class Checkpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- derived checkpoints (ckptviz.transform; imported on use, the layer above) --
+    if TYPE_CHECKING:  # derived checkpoints, attached by the transform layer (transform/accessors.py)
 
-    def derive(self) -> DerivedCheckpoint:
-        """All of this checkpoint as a ``DerivedCheckpoint`` to select, rename, convert or save."""
-        from ..transform.derived import DerivedCheckpoint
-
-        return DerivedCheckpoint.of(self)
-
-    def select(self, selector: Any = None, *, exclude: Any = None) -> DerivedCheckpoint:
-        """The chosen object paths, keys, full names, key globs, node ids or keys passing a predicate."""
-        return self.derive().select(selector, exclude=exclude)
-
-    def rename(self, assignment_map: dict[str, str]) -> DerivedCheckpoint:
-        """Keys or object paths renamed by an ``init_from_checkpoint`` assignment map."""
-        return self.derive().rename(assignment_map)
-
-    def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str:
-        """A faithful copy (entries and object graph) at ``prefix``; returns the prefix."""
-        return str(self.derive().save(prefix, overwrite=overwrite, max_shard_size=max_shard_size))
-
-    def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]:
-        """``{path: array}`` of every (or the selected) tensor, without TensorFlow."""
-        return dict(self.derive().to_numpy(select))
+        def derive(self) -> Any: ...
+        def select(self, selector: Any = None, *, exclude: Any = None) -> Any: ...
+        def rename(self, assignment_map: dict[str, str]) -> Any: ...
+        def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str: ...
+        def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]: ...
 
 
 def open(  # noqa: A001 - mirrors ckptviz.open

@@ -9,19 +9,22 @@ Only metadata is used: the object graph string and the entries' dtype/shape/size
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
 
 from ..errors import CorruptCheckpointError, KeyNotFoundError
 from ..format.bundle import Entry
 from ..format.dtypes import as_dtype
 from ..format.naming import OBJECT_GRAPH_KEY
 from . import paths as P
+from .columns import Columns, decode
 from .names import Names
+from .paths import VARIABLE_VALUE
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
-    from ..render.picture import Picture
     from .checkpoint import Checkpoint
 
 
@@ -51,6 +54,45 @@ def values_from(entries: Mapping[str, Any]) -> dict[str, Value]:
     return {k: _value(k, m) for k, m in entries.items() if k != OBJECT_GRAPH_KEY}
 
 
+class NodeTable(Sequence[Node]):
+    """The nodes of a graph decoded from a ``TrackableObjectGraph``, as ``Node`` objects made on
+    first access from the graph's columns (most work never needs most of them)."""
+
+    def __init__(self, graph: ObjectGraph, count: int) -> None:
+        self._graph = graph
+        self._made: list[Node | None] = [None] * count
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, i: int) -> Node: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Node]: ...
+    def __getitem__(self, i: int | slice) -> Node | list[Node]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        node = self._made[i]
+        if node is None:
+            node = self._made[i] = self._graph._make_node(range(len(self._made))[i])
+        return node
+
+    def __iter__(self) -> Iterator[Node]:
+        return (self[i] for i in range(len(self._made)))
+
+
+class _Facts:
+    """What classifying nodes needs (``slots.Facts``), read from a graph's columns."""
+
+    def __init__(self, graph: ObjectGraph, variable: list[bool]) -> None:
+        self.adjacency, self.variable, self.full_name = graph.adjacency, variable, graph.full_names
+        self._graph = graph
+
+    def meta(self, node: int) -> tuple[str | None, tuple[int, ...] | None]:
+        values = self._graph._values_of(node)
+        return (values[0].dtype, values[0].shape) if len(values) == 1 else (None, None)
+
+
 class ObjectGraph:
     """Nodes, ``children`` edges and slot links of a checkpoint; navigate it like TF's CheckpointView.
 
@@ -58,31 +100,68 @@ class ObjectGraph:
     aliases included); ``slots`` lists recorded and inferred slot links. ``object_based`` is False
     for a scope tree built from the keys of a name-based checkpoint; ``proto`` is the
     ``TrackableObjectGraph`` message of an object-based one.
+
+    Underneath are columns: ``adjacency`` (numpy CSR of the ``children`` edges), ``kind_codes``
+    (indices into ``KINDS``), ``full_names``; ``Node`` objects are made on demand.
     """
 
     def __init__(
         self,
-        nodes: list[Node],
-        edges: list[Edge],
+        nodes: Sequence[Node] | None,
+        edges: list[Edge] | None,
         slots: list[Slot],
         paths: P.NodePaths,
         *,
         object_based: bool,
         source: str = "",
         proto: Any = None,
+        kind_codes: np.ndarray | None = None,
+        full_names: list[str] | None = None,
+        owner: dict[str, tuple[int, str]] | None = None,
     ) -> None:
-        self.nodes, self.edges, self.slots, self.paths = nodes, edges, slots, paths
+        self.slots, self.paths = slots, paths
         self.object_based, self.source, self.proto = object_based, source, proto
-        self._out: list[list[Edge]] = [[] for _ in nodes]
-        for e in edges:
-            self._out[e.parent].append(e)
+        self.adjacency = paths.adjacency
+        self._edges = edges
+        if nodes is None:
+            self.nodes: Sequence[Node] = NodeTable(self, len(self.adjacency))
+        else:
+            self.nodes = nodes
+        if kind_codes is None:
+            assert nodes is not None
+            kind_codes = np.asarray([KINDS.index(n.kind) for n in nodes], np.int8)
+            full_names = [n.full_name for n in nodes]
+            owner = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
+        self.kind_codes = kind_codes
+        self.full_names: list[str] = full_names or []
+        self.owner: dict[str, tuple[int, str]] = owner or {}
         self._slots_of: dict[int, list[Slot]] = {}
         for s in slots:
             for i in {s.optimizer_id, s.variable_id, s.slot_id}:
                 self._slots_of.setdefault(i, []).append(s)
-        self.owner: dict[str, tuple[int, str]] = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
         self._by_full_name: dict[str, list[int]] | None = None
         self._names: Names | None = None
+        self._columns: Columns | None = None
+        self._entries: Mapping[str, Any] = {}
+        self._keys_of: dict[tuple[int, str], list[str]] | None = None
+        self._checkpointed: set[int] | None = None
+
+    @property
+    def edges(self) -> list[Edge]:
+        """Every ``children`` edge in stored order."""
+        if self._edges is None:
+            adj = self.adjacency
+            parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
+            self._edges = [Edge(p, n, c) for p, n, c in zip(parents, adj.local, adj._child)]
+        return self._edges
+
+    @property
+    def kinds(self) -> list[Kind]:
+        """``kind`` of every node, by id."""
+        return [KINDS[c] for c in self.kind_codes.tolist()]
+
+    def kind(self, node_id: int) -> Kind:
+        return KINDS[int(self.kind_codes[node_id])]
 
     # -- construction ------------------------------------------------------------------------------
 
@@ -109,85 +188,110 @@ class ObjectGraph:
     ) -> ObjectGraph:
         """Build from a ``TrackableObjectGraph`` (message or serialized bytes) and entry metadata:
         ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``. ``where`` is the
-        (file, offset) of the serialized graph, for errors."""
+        (file, offset) of the serialized graph, for errors.
+
+        The message is walked once, into columns; everything else is built from those."""
         from .slots import classify, slot_nesting_problem
 
         if isinstance(proto, bytes):
             from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
             proto = TrackableObjectGraph.FromString(proto)
-        values = values_from(entries)
-        count = len(proto.nodes)
+        cols = decode(proto)
+        count, e_parent, e_child, e_name = cols.count, cols.edge_parent, cols.edge_child, cols.edge_name
+        a_name, a_key, a_full, attr_counts = cols.attr_name, cols.attr_key, cols.attr_full, cols.attr_count
+        s_refs = cols.slot_refs
 
-        def in_range(i: int, ref: int, what: str) -> int:
-            if not 0 <= ref < count:
-                file, offset = where or (source, None)
-                raise CorruptCheckpointError(
-                    f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)",
-                    file,
-                    offset,
-                )
-            return ref
-
-        edges = [
-            Edge(i, ref.local_name, in_range(i, ref.node_id, "child"))
-            for i, node in enumerate(proto.nodes)
-            for ref in node.children
-        ]
-        recorded = [
-            Slot(
-                i,
-                in_range(i, ref.original_variable_node_id, "slot variable's original variable"),
-                ref.slot_name,
-                in_range(i, ref.slot_variable_node_id, "slot variable"),
-                False,
+        def out_of_range(i: int, ref: int, what: str) -> CorruptCheckpointError:
+            file, offset = where or (source, None)
+            return CorruptCheckpointError(
+                f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)", file, offset
             )
-            for i, node in enumerate(proto.nodes)
-            for ref in node.slot_variables
-        ]
+
+        kids = np.asarray(e_child, np.int64)
+        bad = np.flatnonzero((kids < 0) | (kids >= count))
+        if bad.size:
+            raise out_of_range(e_parent[bad[0]], e_child[bad[0]], "child")
+        recorded = []
+        for i, variable, slot_name, slot in s_refs:
+            for ref, what in ((variable, "slot variable's original variable"), (slot, "slot variable")):
+                if not 0 <= ref < count:
+                    raise out_of_range(i, ref, what)
+            recorded.append(Slot(i, variable, slot_name, slot, False))
         problem = slot_nesting_problem(recorded)
         if problem:
             raise CorruptCheckpointError(problem, *(where or (source, None)))
-        out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
-        for e in edges:
-            out[e.parent].append((e.local_name, e.child))
-        paths = P.NodePaths(count, out)
+        adjacency = P.Adjacency(count, e_parent, e_child, e_name)
+        paths = P.NodePaths(count, adjacency)
         for s in recorded:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<slot name>
             if not paths.reachable[s.slot_id] and s.slot_id not in paths.special:
                 paths.special[s.slot_id] = (s.variable_id, s.optimizer_id, s.slot_name)
-        owner = P.attribute_owners(
-            ((i, a.name, a.checkpoint_key) for i, node in enumerate(proto.nodes) for a in node.attributes),
-            list(values),
-        )
-        keys_of: dict[tuple[int, str], list[str]] = {}
-        for key, ident in owner.items():
-            keys_of.setdefault(ident, []).append(key)
-        holders = [i for i, node in enumerate(proto.nodes) if holds_values(node)]
-        checkpointed = P.checkpointed_nodes(count, ((e.parent, e.child) for e in edges), holders)
-        nodes = []
-        for i, node in enumerate(proto.nodes):
-            attrs = tuple(
-                Attribute(a.name, a.full_name, a.checkpoint_key, tuple(sorted(keys_of.get((i, a.name), ()))))
-                for a in node.attributes
-            )
-            if not paths.reachable[i] and i not in paths.special:
-                found = next((P.split_key(a.checkpoint_key) for a in attrs if P.split_key(a.checkpoint_key)), None)
+        attr_node = np.repeat(np.arange(count), attr_counts).tolist()
+        keys = [k for k in entries if k != OBJECT_GRAPH_KEY]
+        owner = P.attribute_owners(zip(attr_node, a_name, a_key), keys)
+        full_names = [""] * count
+        for n, full in zip(reversed(attr_node), reversed(a_full)):  # a node's first non-empty one
+            if full:
+                full_names[n] = full
+        reachable = paths.reachable
+        for i in np.flatnonzero(~np.asarray(reachable, bool)).tolist() if count else []:
+            if i not in paths.special:
+                a, b = int(cols.attr_ptr[i]), int(cols.attr_ptr[i + 1])
+                found = next((P.split_key(a_key[k]) for k in range(a, b) if P.split_key(a_key[k])), None)
                 paths.special[i] = found[0] if found else f"(unreachable {i})"
-            recorded_flag = node.has_checkpoint_values.value if node.HasField("has_checkpoint_values") else None
-            nodes.append(
-                Node(
-                    i,
-                    "other",
-                    attrs,
-                    tuple([values[k] for a in attrs for k in a.keys]) if attrs else (),
-                    i in checkpointed if recorded_flag is None else recorded_flag,
-                    node.registered_saver.name if node.HasField("registered_saver") else "",
-                    paths.reachable[i],
-                    paths,
-                )
-            )
-        slots = classify(nodes, edges, recorded)
-        return cls(nodes, edges, slots, paths, object_based=True, source=source, proto=proto)
+        is_variable = [False] * count
+        for n, name in zip(attr_node, a_name):
+            if name == VARIABLE_VALUE:
+                is_variable[n] = True
+        graph = cls(
+            None, None, [], paths, object_based=True, source=source, proto=proto,
+            kind_codes=np.zeros(count, np.int8), full_names=full_names, owner=owner,
+        )  # fmt: skip
+        graph._columns, graph._entries = cols, entries
+        kind_codes, slots = classify(_Facts(graph, is_variable), recorded)
+        graph.kind_codes = kind_codes
+        graph.slots = slots
+        for s in slots:
+            for i in {s.optimizer_id, s.variable_id, s.slot_id}:
+                graph._slots_of.setdefault(i, []).append(s)
+        return graph
+
+    def _values_of(self, node_id: int) -> tuple[Value, ...]:
+        if self._keys_of is None:
+            keys_of: dict[tuple[int, str], list[str]] = {}
+            for key, ident in self.owner.items():
+                keys_of.setdefault(ident, []).append(key)
+            for found in keys_of.values():
+                found.sort()
+            self._keys_of = keys_of
+        cols = self._columns
+        assert cols is not None
+        a, b = int(cols.attr_ptr[node_id]), int(cols.attr_ptr[node_id + 1])
+        entries = self._entries
+        return tuple(
+            [_value(k, entries[k]) for name in cols.attr_name[a:b] for k in self._keys_of.get((node_id, name), ())]
+        )
+
+    def _make_node(self, i: int) -> Node:
+        """The ``Node`` of id ``i`` of a graph decoded from a ``TrackableObjectGraph``."""
+        cols = self._columns
+        assert cols is not None
+        values = self._values_of(i)
+        a, b = int(cols.attr_ptr[i]), int(cols.attr_ptr[i + 1])
+        assert self._keys_of is not None
+        attrs = tuple(
+            Attribute(cols.attr_name[k], cols.attr_full[k], cols.attr_key[k], tuple(self._keys_of.get((i, cols.attr_name[k]), ())))
+            for k in range(a, b)
+        )
+        flag = int(cols.flag[i])
+        if flag < 0 and self._checkpointed is None:
+            adj = self.adjacency
+            parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
+            self._checkpointed = P.checkpointed_nodes(len(adj), zip(parents, adj._child), cols.holders)
+        checkpointed = bool(flag) if flag >= 0 else i in (self._checkpointed or ())
+        return Node(
+            i, self.kind(i), attrs, values, checkpointed, cols.saver.get(i, ""), self.paths.reachable[i], self.paths
+        )
 
     # -- navigation (TF's CheckpointView vocabulary) ---------------------------------------------
 
@@ -202,11 +306,11 @@ class ObjectGraph:
 
     def children(self, node_id: int) -> dict[str, int]:
         """``local_name -> node_id`` (a later duplicate name overwrites, as in CheckpointView)."""
-        return {e.local_name: e.child for e in self._out[node_id]}
+        return dict(self.adjacency[node_id])
 
     def out_edges(self, node_id: int) -> list[Edge]:
         """Every child edge of ``node_id`` in stored order, duplicates and aliases included."""
-        return list(self._out[node_id])
+        return [Edge(node_id, name, child) for name, child in self.adjacency[node_id]]
 
     def descendants(self) -> list[int]:
         """``[0]`` then the ids reachable through ``children`` in breadth-first order (no slots)."""
@@ -251,9 +355,9 @@ class ObjectGraph:
         """``{full_name: node ids}`` of the nodes that record one (TF1 names, Keras ``Variable.path``)."""
         if self._by_full_name is None:
             index: dict[str, list[int]] = {}
-            for n in self.nodes:
-                if n.full_name:
-                    index.setdefault(n.full_name, []).append(n.id)
+            for i, full_name in enumerate(self.full_names):
+                if full_name:
+                    index.setdefault(full_name, []).append(i)
             self._by_full_name = index
         return self._by_full_name
 
@@ -262,22 +366,25 @@ class ObjectGraph:
         out = list(self.owner) if keys else []
         out.extend(self.by_full_name())
         held = {i for i, _ in self.owner.values()}
-        out.extend(self.nodes[i].path for i in held)
+        out.extend(self.paths.path(i) for i in held)
         out.extend(self.display_name(i) for i in held)
         out.extend(self.display_path(i) for i in held)
         return out
 
     def keys_of(self, node_id: int) -> list[str]:
+        if self._columns is not None:
+            return [v.key for v in self._values_of(node_id)]
         return [v.key for v in self.nodes[node_id].values]
 
     def subtree(self, node_id: int) -> set[int]:
         """The node and everything its ``children`` reach (aliases and cycles included, once each)."""
         out, todo = {node_id}, [node_id]
+        children = self.adjacency.children
         while todo:
-            for e in self._out[todo.pop()]:
-                if e.child not in out:
-                    out.add(e.child)
-                    todo.append(e.child)
+            for child in children(todo.pop()):
+                if child not in out:
+                    out.add(child)
+                    todo.append(child)
         return out
 
     def with_ancestors(self, node_ids: Iterable[int]) -> set[int]:
@@ -305,13 +412,11 @@ class ObjectGraph:
         return list(self._slots_of.get(node_id, ()))
 
     def of_kind(self, kind: Kind) -> list[Node]:
-        return [n for n in self.nodes if n.kind == kind]
+        return [self.nodes[i] for i in np.flatnonzero(self.kind_codes == KINDS.index(kind)).tolist()]
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = dict.fromkeys(KINDS, 0)
-        for n in self.nodes:
-            out[n.kind] += 1
-        return out
+        found = np.bincount(self.kind_codes, minlength=len(KINDS)).tolist() if len(self.kind_codes) else [0] * len(KINDS)
+        return dict(zip(KINDS, found))
 
     # -- names people know -------------------------------------------------------------------------
 
@@ -366,26 +471,10 @@ class ObjectGraph:
             "slots": [s.to_dict() for s in self.slots],
         }
 
-    def to_dot(self, **options: Any) -> str:
-        """DOT text in the TF guide's colours; options as ``ckptviz.render.GraphView``."""
-        from ..render.dot import to_dot
+    if TYPE_CHECKING:  # pictures, attached by the render layer (ckptviz/render/accessors.py)
 
-        return to_dot(self, **options)
-
-    def draw(self, **options: Any) -> Picture:
-        """A picture that shows inline in a notebook (``ckptviz.render.Picture``); options as
-        ``export_graph``: ``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``,
-        ``expand``, ``collapse``, ``status``, ``engine``… (``.save(path)``, ``.dot``, ``.svg()``)."""
-        from ..render.picture import Picture
-
-        return Picture(self, **options)
-
-    def _repr_mimebundle_(
-        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
-    ) -> dict[str, str]:
-        from ..render.layout import mimebundle
-
-        return mimebundle(self)
+        def to_dot(self, **options: Any) -> str: ...
+        def draw(self, **options: Any) -> Any: ...
 
     def __repr__(self) -> str:
         c = self.counts()

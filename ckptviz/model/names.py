@@ -24,8 +24,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import paths as P
-from .records import Node
+from .records import KINDS
 
 if TYPE_CHECKING:
     from .graph import ObjectGraph
@@ -55,52 +57,68 @@ class Names:
     display path is kept as a parent and a segment per node and joined on request."""
 
     def __init__(self, graph: ObjectGraph) -> None:
-        nodes = graph.nodes
-        count = len(nodes)
-        out = [[(e.local_name, e.child) for e in graph.out_edges(i)] for i in range(count)]
-        optimizers = {n.id for n in nodes if n.kind == "optimizer"}
-        self.home = P.NodePaths(count, out, defer=optimizers) if graph.object_based else graph.paths
+        count = len(graph)
+        adj = graph.adjacency
+        kinds = self._kinds = graph.kinds
+        full = graph.full_names
+        optimizers = [i for i, k in enumerate(kinds) if k == "optimizer"]
+        self.home = P.NodePaths(count, adj, defer=optimizers) if graph.object_based else graph.paths
         if graph.object_based:
             self.home.special = dict(graph.paths.special)
         self._graph = graph
-        self.scope = [self._scope(nodes, out[i]) for i in range(count)]
+        self.scope = self._scopes(adj, kinds, full, graph.kind_codes)
         self._parent = [-1] * count  # the display path's parent: a layer in a list skips the list
         self._segment = [""] * count
         self._listed = [False] * count  # the home path runs through a list item
-        self._link(nodes, out)
+        self._link(adj, kinds, full)
         self._full_names: dict[str, int] = {}
-        for n in nodes:
-            if n.kind in ("variable", "slot") and n.full_name:
-                self._full_names[n.full_name] = self._full_names.get(n.full_name, 0) + 1
+        for kind, name in zip(kinds, full):
+            if name and kind in ("variable", "slot"):
+                self._full_names[name] = self._full_names.get(name, 0) + 1
         self._slot_of = {s.slot_id: s for s in graph.slots if s.slot_id != s.variable_id}
         self._kids: dict[int, dict[str, int]] | None = None
         self._labels: dict[str, int] | None = None
 
     @staticmethod
-    def _scope(nodes: Sequence[Node], out: Sequence[tuple[str, int]]) -> str:
-        """The layer name a node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or ``""``
-        (also for lists, which hold things of many owners)."""
-        if _is_list(out):
-            return ""
-        scopes = {nodes[c].full_name.rpartition("/")[0] for _, c in out if nodes[c].kind == "variable"}
-        scope = scopes.pop() if len(scopes) == 1 else ""
-        return scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
+    def _scopes(adj: P.Adjacency, kinds: Sequence[str], full: Sequence[str], codes: np.ndarray) -> list[str]:
+        """The layer name each node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or
+        ``""`` (also for lists, which hold things of many owners). Only a variable's parents can
+        have one, so only they are looked at."""
+        out = [""] * len(kinds)
+        if not len(adj.child):
+            return out
+        holds = np.flatnonzero(codes[adj.child] == KINDS.index("variable"))
+        for node in np.unique(np.searchsorted(adj.ptr, holds, side="right") - 1).tolist():
+            edges = adj[node]
+            if _is_list(edges):
+                continue
+            scopes = {full[c].rpartition("/")[0] for _, c in edges if kinds[c] == "variable"}
+            scope = scopes.pop() if len(scopes) == 1 else ""
+            out[node] = scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
+        return out
 
-    def _link(self, nodes: Sequence[Node], out: list[list[tuple[str, int]]]) -> None:
-        home = self.home
+    def _link(self, adj: P.Adjacency, kinds: Sequence[str], full: Sequence[str]) -> None:
+        home, scope = self.home, self.scope
+        parents, segments, listed = home.parent, home.segment, self._listed
         taken: set[tuple[int, str]] = set()  # (display parent, segment): unique pairs, unique paths
+        lists: dict[int, bool] = {}
         for i in home.order[1:]:
-            parent, segment = home.parent[i], home.segment[i]
-            self._listed[i] = self._listed[parent] or numbered(segment)
+            parent, segment = parents[i], segments[i]
+            is_numbered = numbered(segment)
+            listed[i] = listed[parent] or is_numbered
             at, text = parent, segment
-            grand = home.parent[parent] if parent > 0 else -1
-            if numbered(segment) and self.scope[i]:  # a layer in a list, shown by its name
-                text = P.escape_local_name(self.scope[i].rsplit("/", 1)[-1])
-                if segment.isdigit() and grand >= 0 and _is_list(out[parent]):
-                    at = grand
-            elif nodes[i].kind == "variable" and nodes[i].full_name and self.scope[parent]:
-                scope, _, last = nodes[i].full_name.rpartition("/")
-                if scope == self.scope[parent] and last:  # ``_kernel`` shown as Keras names it
+            if is_numbered and scope[i]:  # a layer in a list, shown by its name
+                text = P.escape_local_name(scope[i].rsplit("/", 1)[-1])
+                grand = parents[parent] if parent > 0 else -1
+                if segment.isdigit() and grand >= 0:
+                    in_list = lists.get(parent)
+                    if in_list is None:
+                        in_list = lists[parent] = _is_list(adj[parent])
+                    if in_list:
+                        at = grand
+            elif scope[parent] and kinds[i] == "variable" and full[i]:
+                prefix, _, last = full[i].rpartition("/")
+                if prefix == scope[parent] and last:  # ``_kernel`` shown as Keras names it
                     text = P.escape_local_name(last)
             if (at, text) in taken:  # never two objects under one shown path
                 at, text = parent, segment
@@ -120,25 +138,27 @@ class Names:
             node_id = self._parent[node_id]
         return "/".join(reversed(parts))
 
-    def name(self, node_id: int) -> str:
+    def name(self, node_id: int, shown: str | None = None) -> str:
         """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
-        through a list; else the display path. A slot of a slot reads ``m of m of v``, a walk
-        bounded by the graph's own limit on slot nesting (and by cycles)."""
+        through a list; else the display path (``shown``, when the caller has it). A slot of a
+        slot reads ``m of m of v``, a walk bounded by the graph's own limit on slot nesting (and by
+        cycles)."""
         prefix, seen = "", set[int]()
         while node_id in self._slot_of and node_id not in seen and len(seen) < 16:
             seen.add(node_id)
             slot = self._slot_of[node_id]
             prefix += f"{slot.slot_name}{_SLOT_OF}"
             node_id = slot.variable_id
-        return prefix + self._own_name(node_id)
+            shown = None
+        return prefix + self._own_name(node_id, shown)
 
-    def _own_name(self, node_id: int) -> str:
-        node = self._graph.nodes[node_id]
+    def _own_name(self, node_id: int, shown: str | None = None) -> str:
         if node_id == 0:
             return "(root)"
-        if self._listed[node_id] and node.kind == "variable" and self._full_names.get(node.full_name) == 1:
-            return node.full_name  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
-        return self.display_path(node_id)
+        full = self._graph.full_names[node_id]
+        if self._listed[node_id] and self._kinds[node_id] == "variable" and self._full_names.get(full) == 1:
+            return full  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
+        return self.display_path(node_id) if shown is None else shown
 
     # -- reading names back ----------------------------------------------------------------------
 

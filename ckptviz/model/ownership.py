@@ -37,8 +37,8 @@ def reachable(graph: ObjectGraph, roots: Iterable[int], within: Collection[int] 
 def owned(graph: ObjectGraph, roots: Iterable[int]) -> set[int]:
     """The roots, everything whose home path runs through one, and the slots of those variables."""
     kids: dict[int, list[int]] = {}
-    for i in range(len(graph.nodes)):
-        p = graph.home_parent(i)
+    for i, first in enumerate(graph.names.home.parent):  # ``home_parent``, its common case inlined
+        p = first if first >= 0 else graph.home_parent(i)
         if p is not None and p != i:
             kids.setdefault(p, []).append(i)
     out = set(roots)

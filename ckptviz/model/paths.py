@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+
+import numpy as np
 
 ATTRIBUTES = ".ATTRIBUTES"
 VARIABLE_VALUE = "VARIABLE_VALUE"
@@ -29,11 +31,15 @@ _SLOT_SEP = f"/{OPTIMIZER_SLOT}/"
 
 def escape_local_name(name: str) -> str:
     """TF's ``trackable_utils.escape_local_name``: ``.`` -> ``..``, then ``/`` -> ``.S``."""
+    if "." not in name and "/" not in name:  # nearly every name: no new string
+        return name
     return name.replace(".", "..").replace("/", ".S")
 
 
 def unescape_local_name(segment: str) -> str:
     """Inverse of ``escape_local_name`` for one path segment."""
+    if "." not in segment:  # nearly every segment: nothing escaped
+        return segment
     out, i = [], 0
     while i < len(segment):
         pair = segment[i : i + 2]
@@ -134,6 +140,62 @@ def checkpointed_nodes(count: int, edges: Iterable[tuple[int, int]], holders: It
     return marked
 
 
+class Adjacency(Sequence[list[tuple[str, int]]]):
+    """Out-edges of every node in CSR form: node ``i``'s edges are positions ``ptr[i]:ptr[i+1]`` of
+    ``child`` (numpy) and ``local`` (raw local names), in stored order. ``adjacency[i]`` is that
+    node's ``[(local_name, child)]``."""
+
+    def __init__(self, count: int, parent: Sequence[int], child: Sequence[int], local: Sequence[str]) -> None:
+        par = np.asarray(parent, np.int64)
+        kid = np.asarray(child, np.int64)
+        local = list(local)
+        if par.size > 1 and bool(np.any(par[1:] < par[:-1])):  # aliases appended last: group by parent
+            order = np.argsort(par, kind="stable")
+            par, kid = par[order], kid[order]
+            local = [local[k] for k in order.tolist()]
+        self.ptr = np.zeros(count + 1, np.int64)
+        if par.size:
+            np.cumsum(np.bincount(par, minlength=count), out=self.ptr[1:])
+        self.child, self.local = kid, local
+        self._ptr: list[int] = self.ptr.tolist()
+        self._child: list[int] = kid.tolist()
+        self._escaped: list[str] | None = None
+
+    @classmethod
+    def of(cls, out_edges: Sequence[Sequence[tuple[str, int]]]) -> Adjacency:
+        if isinstance(out_edges, Adjacency):
+            return out_edges
+        parent = [i for i, out in enumerate(out_edges) for _ in out]
+        return cls(len(out_edges), parent, [c for out in out_edges for _, c in out], [n for out in out_edges for n, _ in out])
+
+    @property
+    def escaped(self) -> list[str]:
+        """``local`` escaped as path segments (computed once)."""
+        if self._escaped is None:
+            self._escaped = [escape_local_name(n) for n in self.local]
+        return self._escaped
+
+    def __len__(self) -> int:
+        return len(self._ptr) - 1
+
+    def __getitem__(self, node: int) -> list[tuple[str, int]]:  # type: ignore[override]
+        a, b = self._ptr[node], self._ptr[node + 1]
+        return list(zip(self.local[a:b], self._child[a:b]))
+
+    def __iter__(self) -> Iterator[list[tuple[str, int]]]:
+        return (self[i] for i in range(len(self)))
+
+    def children(self, node: int) -> list[int]:
+        return self._child[self._ptr[node] : self._ptr[node + 1]]
+
+    def span(self, node: int) -> range:
+        """Edge positions of ``node``."""
+        return range(self._ptr[node], self._ptr[node + 1])
+
+
+_SMALL_FRONTIER = 32  # below this many nodes a breadth-first level is walked in Python
+
+
 class NodePaths:
     """Paths of every node of an object graph, built on request from parents and segments.
 
@@ -142,41 +204,91 @@ class NodePaths:
     unreachable nodes get ``special`` paths: a slot as ``(variable, optimizer, slot name)``, others
     as a string. Nodes in ``defer`` are expanded only once nothing else is left, so a path runs
     through them only where no other path exists (home paths avoid optimizers this way).
+
+    The walk goes level by level; a wide level is expanded with numpy (every edge of the level in
+    stored order, the first edge to reach a node wins), which visits nodes in exactly the order
+    of a queue.
     """
 
     def __init__(
         self, count: int, out_edges: Sequence[Sequence[tuple[str, int]]], defer: Collection[int] = ()
     ) -> None:
-        self.parent = [-1] * count
-        self.segment = [""] * count
-        self.depth = [0] * count
         self.order: list[int] = []  # breadth-first, reachable nodes only
-        self.reachable = [False] * count
         self.special: dict[int, tuple[int, int, str] | str] = {}
-        self._out = out_edges
         self._named: dict[int, dict[str, int]] = {}
         self._by_special: dict[tuple[int, int, str] | str, int] | None = None
+        adj = self._out = Adjacency.of(out_edges) if count else Adjacency(0, [], [], [])
         if not count:
+            self.parent, self.segment, self.depth, self.reachable = [], [], [], []
             return
-        seen = self.reachable
+        parent = np.full(count, -1, np.int64)
+        depth = np.zeros(count, np.int64)
+        via = np.full(count, -1, np.int64)  # the edge that reached each node
+        seen = np.zeros(count, bool)
         seen[0] = True
-        queue, deferred = deque([0]), deque[int]()
-        while queue or deferred:
-            if not queue:  # what only ``defer``red nodes reach: walked after everything else
-                node = deferred.popleft()
-            else:
-                node = queue.popleft()
-                self.order.append(node)
-                if node in defer:
-                    deferred.append(node)
-                    continue
-            for local_name, child in out_edges[node]:
-                if not seen[child]:
-                    seen[child] = True
-                    self.parent[child] = node
-                    self.segment[child] = escape_local_name(local_name)
-                    self.depth[child] = self.depth[node] + 1
-                    queue.append(child)
+        deferred = np.zeros(count, bool)
+        if defer:
+            deferred[[d for d in defer if 0 <= d < count]] = True
+        order: list[np.ndarray] = []
+        waiting: deque[int] = deque()  # deferred nodes met, expanded once nothing else is left
+        frontier = np.array([0], np.int64)
+        order.append(frontier)
+        expand = frontier
+        while True:
+            held = deferred[expand]
+            if held.any():
+                waiting.extend(expand[held].tolist())
+                expand = expand[~held]
+            found = self._level(adj, expand, seen, parent, depth, via)
+            if found.size:
+                order.append(found)
+                expand = found
+                continue
+            if not waiting:
+                break
+            expand = np.array([waiting.popleft()], np.int64)
+            deferred[expand] = False  # expanded now, in turn
+        self.order = np.concatenate(order).tolist()
+        self.parent = parent.tolist()
+        self.depth = depth.tolist()
+        self.reachable = seen.tolist()
+        escaped = adj.escaped
+        self.segment = ["" if v < 0 else escaped[v] for v in via.tolist()]
+
+    @staticmethod
+    def _level(
+        adj: Adjacency, frontier: np.ndarray, seen: np.ndarray, parent: np.ndarray, depth: np.ndarray, via: np.ndarray
+    ) -> np.ndarray:
+        """The nodes first reached from ``frontier`` (in queue order), marked and linked."""
+        if frontier.size < _SMALL_FRONTIER:
+            ptr, child = adj._ptr, adj._child
+            found = []
+            for node in frontier.tolist():
+                d = int(depth[node]) + 1
+                for k in range(ptr[node], ptr[node + 1]):
+                    c = child[k]
+                    if not seen[c]:
+                        seen[c] = True
+                        parent[c], depth[c], via[c] = node, d, k
+                        found.append(c)
+            return np.asarray(found, np.int64)
+        starts, ends = adj.ptr[frontier], adj.ptr[frontier + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, np.int64)
+        edge = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        kids = adj.child[edge]
+        new = ~seen[kids]
+        edge, kids = edge[new], kids[new]
+        _, first = np.unique(kids, return_index=True)
+        first.sort()
+        edge, kids = edge[first], kids[first]
+        owner = np.repeat(frontier, lengths)[new][first]
+        seen[kids] = True
+        parent[kids], depth[kids], via[kids] = owner, depth[owner] + 1, edge
+        reached: np.ndarray = kids
+        return reached
 
     @classmethod
     def of_tree(
@@ -185,7 +297,7 @@ class NodePaths:
         """Paths of a scope tree whose segments are given as they appear in keys (not escaped)."""
         self = cls(0, [])
         count = len(parent)
-        self.parent, self.segment, self._out = parent, segment, out_edges
+        self.parent, self.segment, self._out = parent, segment, Adjacency.of(out_edges)
         self.depth = [0] * count
         self.reachable = [False] * count
         if count:
@@ -194,12 +306,16 @@ class NodePaths:
             while queue:
                 node = queue.popleft()
                 self.order.append(node)
-                for _, child in out_edges[node]:
+                for child in self._out.children(node):
                     if parent[child] == node and not self.reachable[child]:
                         self.reachable[child] = True
                         self.depth[child] = self.depth[node] + 1
                         queue.append(child)
         return self
+
+    @property
+    def adjacency(self) -> Adjacency:
+        return self._out
 
     def path(self, node: int) -> str:
         special = self.special.get(node)
@@ -209,10 +325,23 @@ class NodePaths:
         if special is not None:
             return special
         parts = []
-        while node > 0 and self.parent[node] >= 0:
-            parts.append(self.segment[node])
-            node = self.parent[node]
+        parent, segment = self.parent, self.segment
+        while node > 0 and parent[node] >= 0:
+            parts.append(segment[node])
+            node = parent[node]
         return "/".join(reversed(parts))
+
+    def all_paths(self) -> list[str]:
+        """``path(i)`` of every node, each built from its parent's in breadth-first order."""
+        out = [""] * len(self.parent)
+        parent, segment = self.parent, self.segment
+        for i in self.order[1:]:
+            p = parent[i]
+            out[i] = f"{out[p]}/{segment[i]}" if p > 0 else segment[i]
+        for i in range(1, len(out)):
+            if not self.reachable[i] or i in self.special:
+                out[i] = self.path(i)
+        return out
 
     def find(self, path: str) -> int | None:
         """The node at ``path``, following any ``children`` edge by name (aliases too); None if absent."""

@@ -189,9 +189,13 @@ def _number(
     new = {0: 0}
     order = [0]
     queue = deque([0])
+    local_of = t.local
+    ordered: dict[int, list[int]] = {}  # each node's children sorted by local name
     while queue:
         node = queue.popleft()
-        for _, child in sorted(t.kids[node].items(), key=lambda kv: t.local[kv[1]]):
+        kids = t.kids[node]
+        children = ordered[node] = sorted(kids.values(), key=local_of.__getitem__) if len(kids) > 1 else list(kids.values())
+        for child in children:
             new[child] = len(order)
             order.append(child)
             queue.append(child)
@@ -206,9 +210,9 @@ def _number(
     edges: list[Edge] = []
     out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
     for i, old in enumerate(order[:reachable]):
-        for _, child in sorted(t.kids[old].items(), key=lambda kv: t.local[kv[1]]):
-            edges.append(Edge(i, t.local[child], new[child]))
-            out[i].append((t.local[child], new[child]))
+        for child in ordered[old]:
+            edges.append(Edge(i, local_of[child], new[child]))
+            out[i].append((local_of[child], new[child]))
     for p, local, c in t.aliases:
         edges.append(Edge(new[p], local, new[c]))
         out[new[p]].append((local, new[c]))
@@ -228,7 +232,7 @@ def _number(
                 kind="optimizer"
                 if old in optimizers
                 else "variable"
-                if any(a.name == P.VARIABLE_VALUE for a in attrs)
+                if attrs and any([a.name == P.VARIABLE_VALUE for a in attrs])
                 else "other",
                 attributes=attrs,
                 values=tuple(values[a.checkpoint_key] for a in attrs),

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
 
 from .names import natural_key
-from .paths import VARIABLE_VALUE
-from .records import Edge, Node, Slot
+from .paths import VARIABLE_VALUE, Adjacency
+from .records import KINDS, Edge, Node, Slot
 
 # Children that mark an optimizer without recorded slots: an integer iteration counter plus a
 # learning rate or a state list (Keras 3, tf_keras new and legacy), or TF1's Adam accumulators.
@@ -69,64 +72,72 @@ def slot_nesting_problem(recorded: Sequence[Slot]) -> str | None:
     return None
 
 
+class Facts(Protocol):
+    """What classifying needs of a graph, by node id: its edges, which nodes are variables, their
+    ``full_name``s, and the dtype and shape of a node holding exactly one value."""
+
+    @property
+    def adjacency(self) -> Adjacency: ...
+    @property
+    def variable(self) -> Sequence[bool]: ...
+    @property
+    def full_name(self) -> Sequence[str]: ...
+    def meta(self, node: int) -> tuple[str | None, tuple[int, ...] | None]: ...
+
+
 def is_variable(node: Node) -> bool:
     """TF 1.x's visualiser test: a node whose attribute is ``VARIABLE_VALUE``."""
     return any(a.name == VARIABLE_VALUE for a in node.attributes)
 
 
-def classify(nodes: Sequence[Node], edges: Sequence[Edge], recorded: list[Slot]) -> list[Slot]:
-    """Set ``kind`` on every node and return all slot links (recorded first, then inferred)."""
-    children: list[list[Edge]] = [[] for _ in nodes]
-    for e in edges:
-        children[e.parent].append(e)
-    optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(nodes, edges, children)
+def classify(facts: Facts, recorded: list[Slot]) -> tuple[np.ndarray, list[Slot]]:
+    """Every node's kind (an index into ``KINDS``) and all slot links (recorded, then inferred)."""
+    adj = facts.adjacency
+    optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(facts)
     slots = list(recorded)
-    for node in nodes:
-        if looks_like_optimizer(node, nodes, children):
-            optimizers.add(node.id)
-            slots.extend(infer_slots(node.id, nodes, children))
-    slot_ids = {s.slot_id for s in slots}
-    for node in nodes:
-        if node.id in optimizers:
-            node.kind = "optimizer"
-        elif node.id in slot_ids:
-            node.kind = "slot"
-        elif is_variable(node):
-            node.kind = "variable"
-        else:
-            node.kind = "other"
-    return slots
+    marks = _ITERATIONS | _TF1_STATE  # an optimizer without recorded slots holds one of these
+    hits = np.asarray([k for k, name in enumerate(adj.local) if name in marks], np.int64)
+    for node in np.unique(np.searchsorted(adj.ptr, hits, side="right") - 1).tolist():
+        if looks_like_optimizer(node, facts):
+            optimizers.add(node)
+            slots.extend(infer_slots(node, facts))
+    kinds = np.where(np.asarray(facts.variable, bool), KINDS.index("variable"), KINDS.index("other")).astype(np.int8)
+    slot_ids = [s.slot_id for s in slots if s.slot_id not in optimizers]
+    kinds[np.asarray(slot_ids, np.int64)] = KINDS.index("slot")
+    kinds[np.asarray(sorted(optimizers), np.int64)] = KINDS.index("optimizer")
+    return kinds, slots
 
 
-def declared_optimizers(nodes: Sequence[Node], edges: Sequence[Edge], children: list[list[Edge]]) -> set[int]:
+def declared_optimizers(facts: Facts) -> set[int]:
     """Objects a model or checkpoint holds as ``optimizer`` or ``<something>_optimizer`` (Keras'
     ``Model.optimizer``, the guides' ``generator_optimizer``, a loss-scale wrapper's
     ``inner_optimizer``), even with nothing in them yet: Keras 2 saves an optimizer that has not
     taken its first step as an empty node."""
+    adj, variable = facts.adjacency, facts.variable
     return {
-        e.child
-        for e in edges
-        if (e.local_name == "optimizer" or e.local_name.endswith("_optimizer"))
-        and not is_variable(nodes[e.child])
-        and _list_items(e.child, children) is None
+        child
+        for name, child in zip(adj.local, adj.child.tolist())
+        if (name == "optimizer" or name.endswith("_optimizer"))
+        and not variable[child]
+        and _list_items(child, adj) is None
     }
 
 
-def looks_like_optimizer(node: Node, nodes: Sequence[Node], children: list[list[Edge]]) -> bool:
+def looks_like_optimizer(node: int, facts: Facts) -> bool:
     """An optimizer that records no slots: not the root (a ``Checkpoint`` or model holding ``iter``
     and ``lr`` beside the rest), not a list, not a variable; an iteration counter with a learning
     rate or a state list, or TF1's ``beta1_power``/``beta2_power``; and when it holds only variables
     (a legacy optimizer before its first step, or a plain dict of variables), only names optimizers
     use and an integer scalar counter."""
-    edges = children[node.id]
-    names = {e.local_name for e in edges}
-    if node.id == 0 or is_variable(node) or not edges or _list_items(node.id, children) is not None:
+    edges = facts.adjacency[node]
+    names = {name for name, _ in edges}
+    if node == 0 or facts.variable[node] or not edges or _list_items(node, facts.adjacency) is not None:
         return False
     if not (names & _ITERATIONS and names & _HYPER) and not names & _TF1_STATE:
         return False
-    if all(is_variable(nodes[e.child]) for e in edges):
-        counters = [nodes[e.child] for e in edges if e.local_name in _ITERATIONS]
-        return names <= _HYPERPARAMETERS and all(c.dtype in _INTEGER and c.shape == () for c in counters)
+    if all(facts.variable[c] for _, c in edges):
+        counters = [facts.meta(c) for name, c in edges if name in _ITERATIONS]
+        return names <= _HYPERPARAMETERS and all(d in _INTEGER and s == () for d, s in counters)
     return True
 
 
@@ -230,61 +241,62 @@ def _numbered(node_id: int, children: list[list[Edge]]) -> list[int] | None:
     return [by_number[str(i)] for i in range(len(by_number))]
 
 
-def _list_items(node_id: int, children: list[list[Edge]]) -> list[int] | None:
+def _list_items(node_id: int, adjacency: Adjacency) -> list[int] | None:
     """Element ids of a tracked list (children named "0", "1"…), else None."""
-    edges = children[node_id]
-    if not edges or any(e.local_name != str(i) for i, e in enumerate(edges)):
+    edges = adjacency[node_id]
+    if not edges or any(name != str(i) for i, (name, _) in enumerate(edges)):
         return None
-    return [e.child for e in edges]
+    return [c for _, c in edges]
 
 
-def slot_name_of(list_name: str, slot: Node, variable: Node) -> str:
+def slot_name_of(list_name: str, slot_full_name: str, variable_full_name: str) -> str:
     """The name the optimizer gave this slot: ``m`` for tf_keras ``Adam/m/dense/kernel``,
     ``momentum`` for Keras 3 ``adam/dense_kernel_momentum`` held in ``_momentums``."""
-    m = _TFKERAS_NAME.match(slot.full_name)
-    if m and variable.full_name and m["var"] == variable.full_name:
+    m = _TFKERAS_NAME.match(slot_full_name)
+    if m and variable_full_name and m["var"] == variable_full_name:
         return m["slot"]
     singular = list_name.lstrip("_")
     singular = singular[:-3] + "y" if singular.endswith("ies") else singular.removesuffix("s")
     return singular
 
 
-def infer_slots(opt: int, nodes: Sequence[Node], children: list[list[Edge]]) -> list[Slot]:
+def infer_slots(opt: int, facts: Facts) -> list[Slot]:
     """Slots of an optimizer that records none, from its per-variable state lists.
 
     A state list's i-th element belongs to the i-th of the optimizer's ``_trainable_variables``
     (Keras 3); without that list (tf_keras new), the slot's ``full_name`` names the variable's. A
     pair whose shapes differ is not linked.
     """
-    own = {e.local_name: e.child for e in children[opt]}
-    trainable = _list_items(own["_trainable_variables"], children) if "_trainable_variables" in own else None
-    by_full_name: dict[str, list[Node]] = {}
+    adj, variable, full_name = facts.adjacency, facts.variable, facts.full_name
+    own = dict(adj[opt])
+    trainable = _list_items(own["_trainable_variables"], adj) if "_trainable_variables" in own else None
+    by_full_name: dict[str, list[int]] = {}
     if trainable is None:  # only the tf_keras form needs names
-        for n in nodes:
-            if is_variable(n) and n.full_name:
-                by_full_name.setdefault(n.full_name, []).append(n)
+        for n, (is_var, name) in enumerate(zip(variable, full_name)):
+            if is_var and name:
+                by_full_name.setdefault(name, []).append(n)
     out: list[Slot] = []
     linked: set[tuple[int, str]] = set()  # (variable, slot name): one slot of a name per variable
     for list_name, list_id in own.items():
-        items = None if list_name in _NOT_SLOT_LISTS else _list_items(list_id, children)
-        if not items or not all(is_variable(nodes[i]) for i in items):
+        items = None if list_name in _NOT_SLOT_LISTS else _list_items(list_id, adj)
+        if not items or not all(variable[i] for i in items):
             continue
+        members = set(items)
         for index, slot_id in enumerate(items):
-            slot = nodes[slot_id]
-            var = None
+            shape = facts.meta(slot_id)[1]
+            var: int | None = None
             if trainable is not None and len(trainable) == len(items):
-                var = nodes[trainable[index]]
+                var = trainable[index]
             else:
-                m = _TFKERAS_NAME.match(slot.full_name)
-                candidates = [
-                    c for c in (by_full_name.get(m["var"], []) if m else []) if c.shape == slot.shape and c.id not in items
-                ]
+                m = _TFKERAS_NAME.match(full_name[slot_id])
+                named = by_full_name.get(m["var"], []) if m else []
+                candidates = [c for c in named if facts.meta(c)[1] == shape and c not in members]
                 var = candidates[0] if len(candidates) == 1 else None  # two same-named variables: ambiguous
-            if var is None or var.shape != slot.shape or var.id == slot_id:
+            if var is None or facts.meta(var)[1] != shape or var == slot_id:
                 continue
-            name = slot_name_of(list_name, slot, var)
-            if (var.id, name) in linked:
+            name = slot_name_of(list_name, full_name[slot_id], full_name[var])
+            if (var, name) in linked:
                 continue
-            linked.add((var.id, name))
-            out.append(Slot(opt, var.id, name, slot_id, True))
+            linked.add((var, name))
+            out.append(Slot(opt, var, name, slot_id, True))
     return out

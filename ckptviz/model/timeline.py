@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, NothingMatchedError
 from ..format import naming, storage
+from ..format.stamp import file_stamp
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
 from .distributed import resolve_client, run_timeline
@@ -38,10 +39,6 @@ _VERSION = 1
 _STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
 _COUNTER_KEY = attribute_key("save_counter", VARIABLE_VALUE)
 _NUMBER = re.compile(r"-(\d+)$")
-# {(index path, mtime_ns, size): computed record}: what "reads only the new ones" remembers
-_MEMORY: dict[str, dict[str, Any]] = {}
-
-
 
 @dataclass
 class Step:
@@ -70,6 +67,8 @@ class Timeline:
     edges: dict[str, list[float]]
     options: dict[str, Any] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # key -> the name people know, where it differs
+    # what was computed per checkpoint, by signature: ``refresh`` reads only what is new
+    records: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def name(self, key: str) -> str:
         return self.names.get(key, key)
@@ -165,7 +164,7 @@ class Timeline:
 
     def refresh(self, **overrides: Any) -> Timeline:
         """The timeline again, reading only checkpoints saved (or rewritten) since."""
-        return timeline(self.source, **{**self.options, **overrides})
+        return timeline(self.source, **{**self.options, **overrides}, previous=self)
 
     def __repr__(self) -> str:
         span = f"steps {self.steps[0].step}…{self.steps[-1].step}" if self.steps else "empty"
@@ -222,15 +221,14 @@ def _number_or_name(prefix: str) -> tuple[int, str]:
 
 def _signature(prefix: str) -> str:
     index = naming.index_file(prefix)
-    if storage.is_remote(index):
-        return index  # no cheap change check for remote files: keyed by name
-    try:
-        st = os.stat(index)
-    except FileNotFoundError:
+    stamp = file_stamp(index)
+    if stamp is None:
         from ..errors import CheckpointNotFoundError
 
-        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index) from None
-    return f"{os.path.abspath(index)}|{st.st_mtime_ns}|{st.st_size}"
+        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index)
+    if isinstance(stamp, str):
+        return index  # no cheap change check for remote files: keyed by name
+    return f"{os.path.abspath(index)}|{'|'.join(map(str, stamp))}"
 
 
 def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
@@ -252,6 +250,7 @@ def timeline(
     progress: bool | Progress | None = None,
     storage_options: dict[str, Any] | None = None,
     client: Any = None,
+    previous: Timeline | None = None,
 ) -> Timeline:
     """Statistics of every numeric variable at every checkpoint of a run.
 
@@ -263,6 +262,7 @@ def timeline(
     bar (True), or ``(done, total)`` callback. ``storage_options``: for a run on a remote store.
     ``client``: a Dask client (or True for the current one) computes every tensor of every
     checkpoint as a task reading its own byte range (``ckptviz[dask]``; no cache).
+    ``previous``: an earlier timeline whose results are reused (``Timeline.refresh`` passes it).
     """
     options = dict(storage_options or {})
     with storage.using(options):
@@ -278,6 +278,8 @@ def timeline(
         return Timeline(run, steps_, stats_, edges_, settings_)
     cache_path = _cache_path(directory, cache)
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
+    memory = previous.records if previous is not None else {}
+    records: dict[str, dict[str, Any]] = {}  # this run's: what the next refresh may reuse
     report = reporter(progress, len(paths), desc="timeline", unit="ckpt")
     steps: list[Step] = []
     stats: dict[str, list[StepStats | None]] = {}
@@ -291,7 +293,7 @@ def timeline(
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
         sig = "" if isinstance(prefix, Checkpoint) else _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
-        record = (_MEMORY.get(key) or disk.get(key)) if sig and prev_sig is not None else None
+        record = (memory.get(key) or disk.get(key)) if sig and prev_sig is not None else None
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
             names.update(record.get("names", {}))
@@ -303,12 +305,12 @@ def timeline(
                 last = None
         else:
             ckpt = _open(prefix, verify, options)
-            previous = last if last is not None else _open(paths[i - 1], False, options) if i else None
+            before = last if last is not None else _open(paths[i - 1], False, options) if i else None
             earlier = {k: v[-1] for k, v in stats.items() if v and v[-1] is not None} if i else {}
-            step, per = _read_one(ckpt, previous, i, select, bins, edges, n_workers, earlier)
+            step, per = _read_one(ckpt, before, i, select, bins, edges, n_workers, earlier)
             step.timestamp = stamp
-            if previous is not None:
-                _close(previous, given)
+            if before is not None:
+                _close(before, given)
             last = ckpt
             record = {
                 "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number", "unchanged")},
@@ -318,7 +320,9 @@ def timeline(
             }
             names.update(record["names"])
             if sig:
-                _MEMORY[key] = disk[key] = record
+                disk[key] = record
+        if sig:
+            records[key] = record  # what the next refresh may reuse
         for k, st in per.items():
             stats.setdefault(k, [None] * i).append(st)
         for per_step in stats.values():
@@ -335,7 +339,7 @@ def timeline(
     settings: dict[str, Any] = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
     if options:
         settings["storage_options"] = options
-    return Timeline(run, steps, stats, edges, settings, names)
+    return Timeline(run, steps, stats, edges, settings, names, records)
 
 
 def _open(item: Any, verify: bool, options: dict[str, Any]) -> Checkpoint:

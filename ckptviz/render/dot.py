@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InvalidArgumentError
 from ..model.graph import ObjectGraph
 from ..model.records import KINDS, Slot
-from .plan import GraphView, Plan, Shown, select_view
+from .plan import DrawOptions, Plan, Shown, select_view
 
 # The TF guide: "optimizer red, regular variables blue, optimizer slot variables orange, other black".
 COLORS = {"optimizer": "red", "variable": "blue", "slot": "orange", "other": "black"}
@@ -136,7 +136,7 @@ def summary_statement(plan: Plan) -> str | None:
     )
 
 
-def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
+def view_to_dot(graph: ObjectGraph, view: Plan, options: DrawOptions) -> str:
     lines = [
         "digraph checkpoint {",
         f"  {HEADER}",
@@ -174,9 +174,9 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_dot(graph: ObjectGraph, options: GraphView | None = None, **kwargs: Any) -> str:
-    """DOT text of ``graph``; keyword options as ``GraphView`` (``max_nodes``, ``focus``, ``select``…)."""
-    o = options or GraphView(**kwargs)
+def to_dot(graph: ObjectGraph, options: DrawOptions | None = None, **kwargs: Any) -> str:
+    """DOT text of ``graph``; keyword options as ``DrawOptions`` (``max_nodes``, ``focus``, ``select``…)."""
+    o = options or DrawOptions(**kwargs)
     return view_to_dot(graph, select_view(graph, o), o)
 
 
@@ -184,4 +184,4 @@ def diff_to_dot(
     graph: ObjectGraph, status: Mapping[int, str], intensity: Mapping[int, float], **options: Any
 ) -> str:
     """DOT of ``graph`` painted by a diff: ``{node id: status}``, ``{node id: intensity 0…1}``."""
-    return to_dot(graph, GraphView(status=dict(status), intensity=dict(intensity), **options))
+    return to_dot(graph, DrawOptions(status=dict(status), intensity=dict(intensity), **options))

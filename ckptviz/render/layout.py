@@ -24,7 +24,7 @@ from ..errors import CheckpointError, LargeGraphWarning, LayoutError, Unsupporte
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from .dot import view_to_dot
-from .plan import DEFAULT_MAX_NODES, GraphView, Plan, select_view
+from .plan import DEFAULT_MAX_NODES, DrawOptions, Plan, select_view
 
 TEXT_FORMATS = {"dot", "gv"}
 HOW_TO_GET_ONE = (
@@ -151,7 +151,7 @@ def as_graph(source: Any) -> ObjectGraph:
     )
 
 
-def dot_and_plan(graph: ObjectGraph, options: GraphView) -> tuple[str, Plan]:
+def dot_and_plan(graph: ObjectGraph, options: DrawOptions) -> tuple[str, Plan]:
     plan = select_view(graph, options)
     return view_to_dot(graph, plan, options), plan
 
@@ -159,7 +159,7 @@ def dot_and_plan(graph: ObjectGraph, options: GraphView) -> tuple[str, Plan]:
 def render(source: Any, fmt: str = "svg", engine: str | None = None, **options: Any) -> bytes:
     """The picture of ``source``'s graph as bytes (``fmt`` ``dot`` needs no engine); warns with
     ``LargeGraphWarning`` before laying out thousands of nodes."""
-    dot, plan = dot_and_plan(as_graph(source), GraphView(**options))
+    dot, plan = dot_and_plan(as_graph(source), DrawOptions(**options))
     if fmt in TEXT_FORMATS:
         return dot.encode()
     found = require_engine(engine, f"{fmt!r}")
@@ -177,7 +177,7 @@ def export_graph(
 ) -> Path:
     """Write the dependency graph of ``source`` (a checkpoint path, Checkpoint or ObjectGraph) to
     ``path``; the format follows the extension (``.svg``, ``.png``, ``.pdf``, ``.dot``) unless
-    ``format`` is given. ``options`` are ``GraphView``'s: ``max_nodes=100``, ``max_depth``,
+    ``format`` is given. ``options`` are ``DrawOptions``'s: ``max_nodes=100``, ``max_depth``,
     ``collapse``, ``expand``, ``focus``, ``filter``, ``select``, ``hide_empty``, ``slots``, ``legend``,
     ``rankdir``, ``title``. Returns the path written."""
     out = Path(path)
@@ -197,7 +197,7 @@ def export_graph(
 def mimebundle(graph: ObjectGraph, engine: str | None = None, fmt: str = "svg", **options: Any) -> dict[str, str]:
     """Jupyter's display data: SVG (or PNG, base64) when an engine is found, else text saying how
     to get one."""
-    dot, plan = dot_and_plan(graph, GraphView(**options))
+    dot, plan = dot_and_plan(graph, DrawOptions(**options))
     return bundle_of(graph, dot, plan, engine, fmt)
 
 

@@ -14,11 +14,11 @@ from typing import Any
 from ..model.graph import ObjectGraph
 from .dot import view_to_dot
 from .layout import bundle_of, export_graph, require_engine, warn_if_large
-from .plan import GraphView, Plan, select_view
+from .plan import DrawOptions, Plan, select_view
 
 
 class Picture:
-    """The drawing of ``graph`` with ``GraphView`` options (``max_nodes``, ``max_depth``, ``focus``,
+    """The drawing of ``graph`` with ``DrawOptions`` options (``max_nodes``, ``max_depth``, ``focus``,
     ``filter``, ``select``, ``expand``, ``collapse``, ``status``…), laid out by ``engine`` (``"dot"``,
     ``"graphviz-pure"`` or a path; None: the first found); ``format`` is what a notebook shows
     (``"svg"`` or ``"png"``)."""
@@ -28,7 +28,7 @@ class Picture:
             raise ValueError(f"a notebook picture is 'svg' or 'png', not {format!r} (save() writes the others)")
         self.graph, self.engine, self.format = graph, engine, format
         self.options = options
-        self.view = GraphView(**options)
+        self.view = DrawOptions(**options)
         self.plan: Plan = select_view(graph, self.view)
 
     def draw(self, **options: Any) -> Picture:

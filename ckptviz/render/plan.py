@@ -25,7 +25,7 @@ DEFAULT_MAX_NODES = 100  # an overview that fits a screen
 
 
 @dataclass(frozen=True)
-class GraphView:
+class DrawOptions:
     """Options of a picture. ``max_nodes`` folds subtrees until about that many nodes remain (None:
     never); ``max_depth`` folds below that depth; ``collapse``/``expand`` name nodes to fold or keep
     open; ``focus`` draws one object's subtree and the path to it; ``filter`` (a regex searched in
@@ -132,9 +132,9 @@ def resolve(graph: ObjectGraph, ref: NodeRef) -> int:
     return graph.resolve(ref).id
 
 
-def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
+def select_view(graph: ObjectGraph, options: DrawOptions | None = None) -> Plan:
     """The nodes and edges to draw for ``options`` (all pure data; no Graphviz)."""
-    o = options or GraphView()
+    o = options or DrawOptions()
     hidden_lists = frozenset() if o.optimizer_lists else redundant_lists(graph)
     tree = Tree(graph, hidden_lists)
     keep = _kept(graph, tree, o) - hidden_lists
@@ -246,7 +246,7 @@ def _matching(graph: ObjectGraph, tree: Tree, candidates: set[int], text: str) -
     return out
 
 
-def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
+def _kept(graph: ObjectGraph, tree: Tree, o: DrawOptions) -> set[int]:
     """Nodes left by ``select``, ``focus``, ``filter``, ``hide_empty`` and ``slots`` (closed
     under ancestors, so everything kept hangs off the root)."""
     nodes = graph.nodes
@@ -281,7 +281,7 @@ def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
     return held
 
 
-def describe(graph: ObjectGraph, plan: Plan, tree: Tree, o: GraphView) -> None:
+def describe(graph: ObjectGraph, plan: Plan, tree: Tree, o: DrawOptions) -> None:
     """Labels, tooltips, statuses, the fold summary and the title of the drawn nodes."""
     slot_of = {s.slot_id: s for s in graph.slots}
     for i, shown in plan.nodes.items():

@@ -131,7 +131,7 @@ def diff_report(
     engine: str | None = None,
     **graph_options: Any,
 ) -> str:
-    """The HTML report of a diff (written to ``path`` when given); ``graph_options`` as ``GraphView``."""
+    """The HTML report of a diff (written to ``path`` when given); ``graph_options`` as ``DrawOptions``."""
     from .plots import diff_bars
 
     rows, classes = _diff_rows(result)

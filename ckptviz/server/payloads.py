@@ -18,7 +18,7 @@ from ..format.tensor_proto import Variant
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from ..model.stats import tensor_stats
-from ..render.plan import GraphView, Plan
+from ..render.plan import DrawOptions, Plan
 
 PAGE_MAX = 1000
 PREVIEW_MAX = 1000
@@ -86,9 +86,9 @@ def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str
     }
 
 
-def graph_options(args: dict[str, Any]) -> GraphView:
+def graph_options(args: dict[str, Any]) -> DrawOptions:
     max_nodes = args.get("max_nodes", 300)
-    return GraphView(
+    return DrawOptions(
         max_nodes=None if max_nodes is None else min(int(max_nodes), GRAPH_MAX_NODES),
         max_depth=args.get("max_depth"),
         collapse=tuple(args.get("collapse", ())),

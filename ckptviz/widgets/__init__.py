@@ -2,14 +2,14 @@
 
 >>> import ckptviz
 >>> ckptviz.explore("training_checkpoints/")          # tabs: Graph, Tensors, Restore
->>> ckptviz.widgets.GraphView("training_checkpoints/")  # one view alone
+>>> ckptviz.widgets.ObjectGraphView("training_checkpoints/")  # one view alone
 """
 
 from __future__ import annotations
 
 from .diff import DiffView
 from .explorer import Explorer, explore
-from .graph import GraphView
+from .graph import ObjectGraphView
 from .restore import RestoreView
 from .source import Source
 from .tensors import TensorsView
@@ -18,7 +18,7 @@ from .timeline import TimelineView
 __all__ = [
     "DiffView",
     "Explorer",
-    "GraphView",
+    "ObjectGraphView",
     "RestoreView",
     "Source",
     "TensorsView",

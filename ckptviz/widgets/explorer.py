@@ -12,7 +12,7 @@ import ipywidgets
 
 from ..errors import CheckpointError
 from .diff import DiffView
-from .graph import GraphView
+from .graph import ObjectGraphView
 from .restore import RestoreView
 from .source import Source
 from .tensors import TensorsView
@@ -28,7 +28,7 @@ class Explorer(ipywidgets.Tab):  # type: ignore[misc]
         self, source: Any, *, other: Any = None, namespace: Any = None, max_nodes: int = 300
     ) -> None:
         self.source = Source.of(source)
-        self.graph = GraphView(self.source, max_nodes=max_nodes)
+        self.graph = ObjectGraphView(self.source, max_nodes=max_nodes)
         self.tensors = TensorsView(self.source)
         self.restore = RestoreView(self.source, namespace=namespace)
         self.diff = DiffView(self.source)

@@ -1,4 +1,4 @@
-// GraphView: paint the laid-out plan, pan/zoom, click to select, double-click to expand/collapse.
+// ObjectGraphView: paint the laid-out plan, pan/zoom, click to select, double-click to expand/collapse.
 function render({ model, el }) {
   el.classList.add("ckv");
   const svg = s("svg", { class: "ckv-graph" });

@@ -1,4 +1,4 @@
-"""``GraphView``: the coloured dependency graph, laid out in Python by Graphviz from the same
+"""``ObjectGraphView``: the coloured dependency graph, laid out in Python by Graphviz from the same
 render plan as the exported pictures; the browser pans, zooms and reports clicks.
 
 Click a node: ``selected`` and its ``details`` (path, kind, dtype, shape, bytes, slots, keys)
@@ -21,7 +21,7 @@ from .layout import drawing
 from .panel import TensorPanel
 
 
-class GraphView(TensorPanel):
+class ObjectGraphView(TensorPanel):
     _esm = traitlets.Unicode(esm("graph.js")).tag(sync=True)
 
     drawing = traitlets.Dict().tag(sync=True)
@@ -39,7 +39,7 @@ class GraphView(TensorPanel):
     ACTIONS = ("cancel", "expand", "collapse", "pick", "unpick", "select")
 
     def __init__(self, source: Any, *, max_nodes: int = 300, **options: Any) -> None:
-        self._options = options  # further GraphView (render) options: slots, hide_empty, rankdir…
+        self._options = options  # further DrawOptions (render) options: slots, hide_empty, rankdir…
         self._expand: list[int] = []
         self._collapse: list[int] = []
         self._status: dict[str, Mapping[int, str]] = {}
@@ -99,7 +99,7 @@ class GraphView(TensorPanel):
         self._switch(mode)
 
     def show_picture(self, mode: str, to_dot: Callable[..., str]) -> None:
-        """Colour mode ``mode`` draws ``to_dot(**GraphView options)`` (e.g. a diff's graph, whose
+        """Colour mode ``mode`` draws ``to_dot(**DrawOptions options)`` (e.g. a diff's graph, whose
         picture the render layer makes from the same plan); switches to it."""
         self._makers[mode] = to_dot
         self._switch(mode)

@@ -168,9 +168,9 @@ class Source:
 
     def plan(self, **options: Any) -> tuple[Any, str]:
         """The render plan (``render.select_view``) and its DOT: the same the exported pictures use."""
-        from ..render import GraphView, select_view
+        from ..render import DrawOptions, select_view
         from ..render.dot import view_to_dot
 
-        o = GraphView(**options)
+        o = DrawOptions(**options)
         view = select_view(self.graph, o)
         return view, view_to_dot(self.graph, view, o)

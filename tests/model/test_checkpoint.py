@@ -91,3 +91,13 @@ def test_reprs_of_a_checkpoint_with_a_bad_entry_do_not_raise() -> None:
     assert "unreadable" in ckpt._repr_html_()
     with pytest.raises(ckptviz.CorruptCheckpointError):
         ckpt.entries  # noqa: B018
+
+
+def test_a_page_of_entry_records_is_that_slice_of_all_of_them_and_builds_no_node_objects() -> None:
+    ckpt = ckptviz.open(str(GUIDE / "ckpt-4"))
+    everything = ckpt.entry_records()
+    assert ckpt.entry_records(3, 9) == everything[3:9] and ckpt.entry_records(len(everything)) == []
+    made = ckpt.graph.nodes._made  # type: ignore[attr-defined]
+    assert not any(made)  # names, paths and kinds came from the graph's columns
+    kernel = ckpt.graph.find("net/l1/kernel")
+    assert kernel.kind == "variable" and [n for n in made if n is not None] == [kernel]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from ckptviz.model import paths
 from ckptviz.model.graph import ObjectGraph
+from ckptviz.model.paths import Adjacency, NodePaths, escape_local_name
 from ckptviz.transform.graph_proto import new_graph
 
 
@@ -52,3 +56,53 @@ def test_escaping_round_trips() -> None:
     assert paths.join("net", "a/b") == "net/a.Sb"
     assert paths.split_slot_path("v/.OPTIMIZER_SLOT/opt/m") == ("v", "opt", "m")
     assert paths.value_path("net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE") == "net/l1/bias"
+
+
+def _queue_walk(count: int, out: list[list[tuple[str, int]]], defer: set[int]) -> tuple[list[int], list[int]]:
+    """The breadth-first walk ``NodePaths`` must reproduce, written the plain way with a queue."""
+    from collections import deque
+
+    parent, order, seen = [-1] * count, [], [False] * count
+    seen[0] = True
+    queue, deferred = deque([0]), deque[int]()
+    while queue or deferred:
+        if not queue:
+            node = deferred.popleft()
+        else:
+            node = queue.popleft()
+            order.append(node)
+            if node in defer:
+                deferred.append(node)
+                continue
+        for _, child in out[node]:
+            if not seen[child]:
+                seen[child] = True
+                parent[child] = node
+                queue.append(child)
+    return order, parent
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_level_by_level_walk_visits_nodes_in_queue_order(seed: int) -> None:
+    """Wide levels go through numpy, narrow ones through Python: both must give the queue's order,
+    first parents and segments, with shared children, self-loops, aliases and deferred nodes."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(2, 400))
+    out: list[list[tuple[str, int]]] = [[] for _ in range(count)]
+    for _ in range(int(rng.integers(count, 4 * count))):
+        p, c = int(rng.integers(0, count)), int(rng.integers(0, count))
+        out[p].append((f"n{c}.{len(out[p])}", c))
+    defer = {int(d) for d in rng.integers(0, count, size=int(rng.integers(0, 5)))}
+    walked = NodePaths(count, out, defer=defer)
+    order, parent = _queue_walk(count, out, defer)
+    assert walked.order == order and walked.parent == parent
+    for i in order[1:]:
+        name = next(n for n, c in out[parent[i]] if c == i)
+        assert walked.segment[i] == escape_local_name(name)
+    assert walked.all_paths() == [walked.path(i) for i in range(count)]
+
+
+def test_adjacency_groups_edges_by_parent_in_stored_order() -> None:
+    adj = Adjacency(3, [0, 2, 0, 1], [1, 0, 2, 2], ["a", "loop", "b", "c"])
+    assert [adj[i] for i in range(3)] == [[("a", 1), ("b", 2)], [("c", 2)], [("loop", 0)]]
+    assert adj.ptr.tolist() == [0, 2, 3, 4] and adj.children(0) == [1, 2]

@@ -26,11 +26,6 @@ def tf_values() -> dict[str, dict[str, np.ndarray]]:
     return {p: {k: expected_value(v) for k, v in keys.items()} for p, keys in recorded.items()}
 
 
-@pytest.fixture(autouse=True)
-def fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeline_module, "_MEMORY", {})
-
-
 def test_steps_timestamps_and_stats_match_tensorflow_and_numpy() -> None:
     values = tf_values()
     t = timeline(RUN, bins=12)
@@ -106,10 +101,34 @@ def test_a_second_timeline_reads_only_new_checkpoints(
     assert again.stats[key][:4] == first.stats[key]
     assert again.edges[key] == first.edges[key]
     # the file cache alone (a new process) also skips the old ones
-    monkeypatch.setattr(timeline_module, "_MEMORY", {})
     opened.clear()
     timeline([run / p for p in PREFIXES], cache=str(tmp_path / "cache.json"))
     assert opened == []
+
+
+def test_refresh_reads_only_what_is_new_without_a_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(RUN, run)
+    opened: list[str] = []
+    real = timeline_module.open_checkpoint
+
+    def counting(path: str, verify: bool = True, **kw: Any) -> ckptviz.Checkpoint:
+        opened.append(Path(path).name)
+        return real(path, verify, **kw)
+
+    monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
+    first = timeline([run / p for p in PREFIXES])
+    assert opened == PREFIXES and not (run / CACHE_FILE).exists()
+    opened.clear()
+    assert timeline([run / p for p in PREFIXES]).steps[0].cached is False  # a new call owns nothing
+    opened.clear()
+    again = first.refresh()
+    assert opened == [] and all(s.cached for s in again.steps)
+    assert again.stats == first.stats
+    os.utime(run / "ckpt-12.index", ns=(1, 1))  # rewritten: read again, with its predecessor
+    opened.clear()
+    first.refresh()
+    assert opened == ["ckpt-12", "ckpt-10"]
 
 
 def test_cache_file_beside_a_manager_directory(tmp_path: Path) -> None:
@@ -157,17 +176,15 @@ def _copy_run(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("memory", [True, False], ids=["in-memory", "file"])
-def test_a_rewritten_checkpoint_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory: bool) -> None:
+def test_a_rewritten_checkpoint_is_read_again(tmp_path: Path, memory: bool) -> None:
     run, cache = _copy_run(tmp_path), str(tmp_path / "cache.json")
-    first = timeline([run / p for p in PREFIXES[:3]], cache=cache)
-    if not memory:
-        monkeypatch.setattr(timeline_module, "_MEMORY", {})
+    first = timeline([run / p for p in PREFIXES[:3]], cache=False if memory else cache)
     for f in RUN.glob(f"{PREFIXES[0]}.*"):  # ckpt-6 now holds ckpt-2's values, newer on disk
         target = run / f.name.replace(PREFIXES[0], PREFIXES[2])
         shutil.copy(f, target)
         stat = target.stat()
         os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    again = timeline([run / p for p in PREFIXES[:3]], cache=cache)
+    again = first.refresh() if memory else timeline([run / p for p in PREFIXES[:3]], cache=cache)
     assert [s.cached for s in again.steps] == [True, True, False]
     assert again.stats[KERNEL][2] != first.stats[KERNEL][2]
     assert again.stats[KERNEL][2].norm == first.stats[KERNEL][0].norm
@@ -201,11 +218,9 @@ def test_the_cache_file_keeps_only_checkpoints_still_in_the_run(tmp_path: Path) 
 def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
     from ckptviz.model import timeline as timeline_module
 
-    timeline_module._MEMORY.clear()
     carried = ckptviz.timeline(str(DATA / "training_run"))
     assert carried.steps[0].unchanged == 0 and sum(s.unchanged for s in carried.steps) > 0
     assert "6 read, 15 tensors unchanged)" in repr(carried)
     monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)
-    timeline_module._MEMORY.clear()
     fresh = ckptviz.timeline(str(DATA / "training_run"))
     assert fresh.stats == carried.stats and sum(s.unchanged for s in fresh.steps) == 0

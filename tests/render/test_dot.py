@@ -11,7 +11,7 @@ import pytest
 
 import ckptviz
 from ckptviz.model.graph import ObjectGraph
-from ckptviz.render import COLORS, GraphView, select_view, to_dot
+from ckptviz.render import COLORS, DrawOptions, select_view, to_dot
 from ckptviz.render.dot import quote
 
 DATA = Path(__file__).parents[1] / "data"
@@ -128,26 +128,26 @@ def test_self_loop_and_alias_edges_do_not_rank() -> None:
 
 def test_select_draws_the_guides_partial_restore_picture() -> None:
     graph = graph_of("guide_legacy_adam")
-    view = select_view(graph, GraphView(select=["net/l1/bias", "save_counter"]))
+    view = select_view(graph, DrawOptions(select=["net/l1/bias", "save_counter"]))
     assert {s.node.path for s in view.nodes.values()} == {"", "net", "net/l1", "net/l1/bias", "save_counter"}
     assert view.slot_edges == [] and len(view.edges) == 4
 
 
 def test_focus_filter_depth_and_collapse() -> None:
     graph = graph_of("guide_legacy_adam")
-    focus = select_view(graph, GraphView(focus="net/l1/kernel"))
+    focus = select_view(graph, DrawOptions(focus="net/l1/kernel"))
     paths = {s.node.path for s in focus.nodes.values()}
     assert paths == {"", "net", "net/l1", "net/l1/kernel", "optimizer"} | {
         f"net/l1/kernel/.OPTIMIZER_SLOT/optimizer/{m}" for m in "mv"
     }
-    filtered = select_view(graph, GraphView(filter=r"beta_\d$"))
+    filtered = select_view(graph, DrawOptions(filter=r"beta_\d$"))
     assert {s.node.path for s in filtered.nodes.values()} == {
         "",
         "optimizer",
         "optimizer/beta_1",
         "optimizer/beta_2",
     }
-    shallow = select_view(graph, GraphView(max_depth=1))
+    shallow = select_view(graph, DrawOptions(max_depth=1))
     assert {s.node.path for s in shallow.nodes.values()} == {
         "",
         "iterator",
@@ -161,11 +161,11 @@ def test_focus_filter_depth_and_collapse() -> None:
     assert (net.collapsed, net.hidden_nodes, net.hidden_variables, net.hidden_bytes) == (True, 3, 2, 40)
     assert (opt.hidden_nodes, opt.hidden_variables, opt.hidden_slots) == (9, 5, 4)  # slots counted as slots
     assert "+9 hidden: 5 variables, 4 slots" in graph.to_dot(max_depth=1)
-    folded = select_view(graph, GraphView(collapse=["net"]))
+    folded = select_view(graph, DrawOptions(collapse=["net"]))
     assert len(folded.nodes) == len(graph) - 3 - 4 + 1  # the slots of the folded variables fold too
     assert folded.slot_edges == [] and "+3 hidden: 2 variables, 40 B" in graph.to_dot(collapse=["net"])
     assert "+4 hidden: 4 slots, 80 B" in graph.to_dot(collapse=["net"])
-    opened = select_view(graph, GraphView(max_depth=1, expand=["net/l1"]))
+    opened = select_view(graph, DrawOptions(max_depth=1, expand=["net/l1"]))
     assert "net/l1/kernel" in {s.node.path for s in opened.nodes.values()}
 
 
@@ -193,9 +193,9 @@ def test_hide_empty_and_slots_options() -> None:
     graph = graph_of("guide_keras3")
     empty = graph.find("optimizer/_trainable_variables_indices")
     assert not empty.has_checkpoint_values
-    assert empty.id not in select_view(graph, GraphView(optimizer_lists=True)).nodes
-    assert empty.id in select_view(graph, GraphView(optimizer_lists=True, hide_empty=False)).nodes
-    no_slots = select_view(graph, GraphView(slots=False))
+    assert empty.id not in select_view(graph, DrawOptions(optimizer_lists=True)).nodes
+    assert empty.id in select_view(graph, DrawOptions(optimizer_lists=True, hide_empty=False)).nodes
+    no_slots = select_view(graph, DrawOptions(slots=False))
     assert all(s.node.kind != "slot" for s in no_slots.nodes.values()) and no_slots.slot_edges == []
 
 
@@ -211,7 +211,7 @@ def test_big_graph_collapses_to_a_readable_size_and_accounts_for_everything() ->
     assert "of 943 nodes drawn" in dot and "shape=box3d" in dot
     assert 'label="conv1_bn' in graph.to_dot(focus="model/_operations/3")  # list items named by layer
     assert (
-        len(select_view(graph, GraphView(max_nodes=None)).nodes) == len(graph) - 78 - 4
+        len(select_view(graph, DrawOptions(max_nodes=None)).nodes) == len(graph) - 78 - 4
     )  # empty, 4 optimizer lists
 
 
@@ -223,7 +223,7 @@ def test_unknown_focus_is_a_clear_error() -> None:
 @pytest.mark.parametrize("max_nodes", [12, 40, 300])
 def test_partly_shown_lists_fold_the_rest_into_a_stand_in(max_nodes: int) -> None:
     graph = resnet()
-    view = select_view(graph, GraphView(max_nodes=max_nodes))
+    view = select_view(graph, DrawOptions(max_nodes=max_nodes))
     assert len(view.nodes) <= max_nodes
     stand_ins = [s for i, s in view.nodes.items() if i >= len(graph)]
     if max_nodes == 40:

@@ -14,7 +14,7 @@ import pytest
 
 import ckptviz
 from ckptviz.model.graph import ObjectGraph
-from ckptviz.render import GraphView, LargeGraphWarning, find_engine, select_view
+from ckptviz.render import DrawOptions, LargeGraphWarning, find_engine, select_view
 from ckptviz.render import layout as layout_module
 from ckptviz.render.dot import COLORS, DIFF_FILLS, FILLS, STATUS_FILLS, diff_fill
 from tests.render.synthetic import bert_base_keys, many_keys
@@ -127,7 +127,7 @@ def test_a_summary_node_says_what_is_folded() -> None:
 
 def test_slots_draw_beside_their_variables_and_fold_with_them() -> None:
     graph = big("resnet50_adam")
-    plan = select_view(graph, GraphView(focus="model/_operations/2"))
+    plan = select_view(graph, DrawOptions(focus="model/_operations/2"))
     labels = set(plan.labels.values())
     assert "momentum of conv1_conv/kernel\nfloat32[7,7,3,64]" in labels
     assert "velocity of conv1_conv/bias\nfloat32[64]" in labels
@@ -150,12 +150,12 @@ def test_list_items_are_named_by_their_layer_or_variable() -> None:
 
 def test_filter_matches_paths_labels_and_full_names() -> None:
     graph = big("resnet50_adam")
-    by_full_name = select_view(graph, GraphView(filter=r"^conv1_conv/kernel$", max_nodes=None))
+    by_full_name = select_view(graph, DrawOptions(filter=r"^conv1_conv/kernel$", max_nodes=None))
     kernel = graph.resolve("conv1_conv/kernel")
     assert kernel.id in by_full_name.nodes and "conv1_conv" not in kernel.path
-    by_label = select_view(graph, GraphView(filter=r"^velocity of conv1_conv/bias$", max_nodes=None))
+    by_label = select_view(graph, DrawOptions(filter=r"^velocity of conv1_conv/bias$", max_nodes=None))
     assert [s.node.kind for s in by_label.nodes.values()].count("slot") == 1
-    by_list_label = select_view(graph, GraphView(filter=r"^conv1_bn$", max_nodes=None))
+    by_list_label = select_view(graph, DrawOptions(filter=r"^conv1_bn$", max_nodes=None))
     assert graph.find("model/_operations/3").id in by_list_label.nodes
 
 
@@ -181,13 +181,13 @@ def test_options_take_every_name_people_know(option: str) -> None:
     for name in names:
         assert graph.resolve(name).id == kernel.id
         value = name if option == "focus" else [name]
-        plans.append(select_view(graph, GraphView(**{option: value})).to_dict())  # type: ignore[arg-type]
+        plans.append(select_view(graph, DrawOptions(**{option: value})).to_dict())  # type: ignore[arg-type]
     assert all(p == plans[0] for p in plans)
     drawn = {n["id"]: n for n in plans[0]["nodes"]}
     if option in ("focus", "select", "expand"):
         assert kernel.id in drawn
     with pytest.raises(ckptviz.KeyNotFoundError, match=r"'conv1_conv/kernal' not found.*did you mean 'conv1_conv/kernel'"):
-        select_view(graph, GraphView(**{option: "conv1_conv/kernal" if option == "focus" else ["conv1_conv/kernal"]}))  # type: ignore[arg-type]
+        select_view(graph, DrawOptions(**{option: "conv1_conv/kernal" if option == "focus" else ["conv1_conv/kernal"]}))  # type: ignore[arg-type]
 
 
 def test_a_huge_layout_warns_before_graphviz_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
@@ -230,9 +230,9 @@ def test_status_colours_are_not_kind_colours() -> None:
 
 def test_focus_counts_max_depth_from_the_focus_and_budgets_its_kids() -> None:
     bert = big("bert_base")
-    plan = select_view(bert, GraphView(focus="bert/encoder/layer_3", max_depth=2))
+    plan = select_view(bert, DrawOptions(focus="bert/encoder/layer_3", max_depth=2))
     depth = {s.node.path.count("/") for s in plan.nodes.values() if s.node.path.startswith("bert/encoder/layer_3/")}
     assert depth == {3, 4}  # layer_3/attention, layer_3/attention/self: two levels below the focus
     assert all(s.collapsed for s in plan.nodes.values() if s.node.path.count("/") == 4)
-    ops = select_view(big("resnet50_adam"), GraphView(focus="model/_operations"))
+    ops = select_view(big("resnet50_adam"), DrawOptions(focus="model/_operations"))
     assert 60 <= len(ops.nodes) <= 120  # a 177-item list in focus still shows as an overview

@@ -9,7 +9,7 @@ import pytest
 
 import ckptviz
 from ckptviz.render.dot import STATUS_FILLS
-from ckptviz.widgets import Explorer, GraphView, TensorsView
+from ckptviz.widgets import Explorer, ObjectGraphView, TensorsView
 
 from .conftest import GUIDE, click
 
@@ -54,7 +54,7 @@ def test_state_is_small_json() -> None:
 
 
 def test_views_work_alone() -> None:
-    assert GraphView(GUIDE).drawing["nodes"] and TensorsView(GUIDE).rows
+    assert ObjectGraphView(GUIDE).drawing["nodes"] and TensorsView(GUIDE).rows
 
 
 def test_import_ckptviz_loads_no_widget_machinery() -> None:

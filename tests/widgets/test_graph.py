@@ -5,13 +5,13 @@ import pytest
 
 import ckptviz
 from ckptviz.render.dot import COLORS, FILLS, STATUS_FILLS
-from ckptviz.widgets import GraphView
+from ckptviz.widgets import ObjectGraphView
 
 from .conftest import GUIDE, KERAS3, click
 
 
 def test_draws_the_render_plan_in_its_colours() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     graph = ckptviz.open(GUIDE).graph
     plan = ckptviz.render.select_view(graph)
     nodes = {n["id"]: n for n in view.drawing["nodes"]}
@@ -25,7 +25,7 @@ def test_draws_the_render_plan_in_its_colours() -> None:
 
 
 def test_click_shows_details_and_tensor_statistics() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     kernel = view.source.find("net/l1/kernel")
     view.selected = kernel  # what a click sets
     d = view.details
@@ -47,7 +47,7 @@ def test_click_shows_details_and_tensor_statistics() -> None:
 
 
 def test_a_slot_points_at_its_variable() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     view.select("net/l1/kernel/.OPTIMIZER_SLOT/optimizer/m")
     assert view.details["kind"] == "slot"
     (slot,) = view.details["slots"]
@@ -55,7 +55,7 @@ def test_a_slot_points_at_its_variable() -> None:
 
 
 def test_expand_and_collapse_lay_out_a_new_plan() -> None:
-    view = GraphView(KERAS3, max_nodes=6)
+    view = ObjectGraphView(KERAS3, max_nodes=6)
     before = {n["id"] for n in view.drawing["nodes"]}
     folded = [n for n in view.drawing["nodes"] if n["collapsed"]]
     assert folded, "a 6-node budget folds something"
@@ -67,7 +67,7 @@ def test_expand_and_collapse_lay_out_a_new_plan() -> None:
 
 
 def test_search_expands_to_the_match_and_centres_on_it() -> None:
-    view = GraphView(KERAS3, max_nodes=3)
+    view = ObjectGraphView(KERAS3, max_nodes=3)
     target = view.source.find("net/l1/bias")
     assert target not in {n["id"] for n in view.drawing["nodes"]}
     view.query = "l1/bias"
@@ -79,7 +79,7 @@ def test_search_expands_to_the_match_and_centres_on_it() -> None:
 
 
 def test_load_colours_come_from_a_check_report() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     live = {"net": {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(4, np.float32)}}}
     report = ckptviz.check(GUIDE, live)
     view.show_status("load", report.by_node)
@@ -94,7 +94,7 @@ def test_load_colours_come_from_a_check_report() -> None:
 
 
 def test_bad_requests_become_messages() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     click(view, do="expand", node="no/such/path")
     assert "no/such/path" in view.error
     click(view, do="format_disk")
@@ -102,7 +102,7 @@ def test_bad_requests_become_messages() -> None:
 
 
 def test_pick_collects_paths_for_a_restore() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     click(view, do="pick", node=view.source.find("net/l1"))
     click(view, do="pick", node=view.source.find("net/l1"))
     assert view.picked == ["net/l1"]
@@ -111,13 +111,13 @@ def test_pick_collects_paths_for_a_restore() -> None:
 
 
 def test_a_colour_mode_can_draw_its_own_picture() -> None:
-    view = GraphView(GUIDE)
+    view = ObjectGraphView(GUIDE)
     graph = ckptviz.open(GUIDE).graph
     asked = []
 
     def picture(**options):  # type: ignore[no-untyped-def]
         asked.append(options)
-        return ckptviz.render.to_dot(graph, ckptviz.render.GraphView(**options, status={0: "mismatched"}))
+        return ckptviz.render.to_dot(graph, ckptviz.render.DrawOptions(**options, status={0: "mismatched"}))
 
     view.show_picture("diff", picture)
     assert view.colour == "diff" and asked[-1]["max_nodes"] == 300

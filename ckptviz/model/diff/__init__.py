@@ -6,10 +6,29 @@ sums them by object-graph subtree, ``result`` holds and shows them, ``graph`` dr
 
 from __future__ import annotations
 
-from .compare import Delta
-from .engine import diff
-from .match import MATCHES, Match
-from .result import STATUSES, DiffResult, Row
-from .rollup import Rollup
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compare import Delta
+    from .engine import diff
+    from .match import MATCHES, Match
+    from .result import STATUSES, DiffResult, Row
+    from .rollup import Rollup
+
+# Loaded on first use: ``import ckptviz`` reaches ``diff.graph`` (the render layer draws it).
+_LAZY = {
+    "Delta": "compare", "diff": "engine", "MATCHES": "match", "Match": "match",
+    "STATUSES": "result", "DiffResult": "result", "Row": "result", "Rollup": "rollup",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = ["MATCHES", "STATUSES", "Delta", "DiffResult", "Match", "Rollup", "Row", "diff"]

@@ -84,7 +84,7 @@ class _Sums:
         self.ab += _dot(x, y)
         d = np.subtract(y, x)
         self.dd += _dot(d, d)
-        d = np.abs(d)
+        d = np.abs(d, out=d) if d.dtype.kind != "c" else np.abs(d)  # in place: this chunk's own difference
         if d.size:
             self.sad += float(d.sum())  # pairwise in float32: accurate, and 8× faster than a float64 cast
             self.mad = max(self.mad, float(d.max()))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidArgumentError
+from ...format.bundle import BundleReader
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
 from ..distributed import resolve_client, run_diff
@@ -24,7 +25,6 @@ from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
 from .result import DiffResult, Row
 from .rollup import rollup
-from .spans import bundle_reader, read_many
 
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
 
@@ -39,13 +39,19 @@ def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np
     """Aligned pieces of two tensors: slice by slice when both are stored in the same slices (one
     slice in memory, not the whole tensor), else whole (big ones are memory maps)."""
     ea, eb = a.entries[ka], b.entries[kb]
-    ra, rb = bundle_reader(a), bundle_reader(b)
-    if ea.slices and ea.slices == eb.slices and hasattr(ra, "slice_entries") and hasattr(rb, "slice_entries"):
-        assert ra is not None and rb is not None
+    ra, rb = a.reader, b.reader
+    if ea.slices and ea.slices == eb.slices and isinstance(ra, BundleReader) and isinstance(rb, BundleReader):
         for (_, pa), (_, pb) in zip(ra.slice_entries(ea), rb.slice_entries(eb)):
             yield ra.read_entry(pa), rb.read_entry(pb)
         return
     yield a.read(ka), b.read(kb)
+
+
+def read_many(ckpt: Checkpoint, keys: list[str]) -> list[np.ndarray]:
+    """The values of ``keys`` (small fixed-width tensors), in order: a bundle reads them together."""
+    if isinstance(ckpt.reader, BundleReader):
+        return ckpt.reader.read_many(keys)
+    return [ckpt.read(k) for k in keys]
 
 
 def diff(
@@ -107,9 +113,13 @@ def diff(
         if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
             return [(i, Delta(x.num_elements), True)]
         dtype = x.dtype.numpy if x.dtype.is_fixed_width else np.dtype(object)
-        delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
-        if rank and len(x.shape) == 2 and delta.changed and x.dtype.is_fixed_width:
-            delta.rank = effective_rank(ca.read(ka), cb.read(kb))
+        if rank and len(x.shape) == 2 and x.dtype.is_fixed_width:  # read once, for both
+            va, vb = ca.read(ka), cb.read(kb)
+            delta = compare([(va, vb)], dtype, x.num_elements, atol, rtol)
+            if delta.changed:
+                delta.rank = effective_rank(va, vb)
+        else:
+            delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
         return [(i, delta, False)]
 
     def compare_batch(batch: list[tuple[int, str, str]]) -> list[tuple[int, Delta, bool]]:

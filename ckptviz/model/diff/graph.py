@@ -1,4 +1,4 @@
-"""``DiffResult.graph``: b's object graph painted by change, drawn by the render layer.
+"""``DiffResult.graph``: b's object graph painted by change; the render layer draws it.
 
 The status (added / removed / changed / unchanged) picks the fill, the relative change its
 intensity; the palette and legend live in ``render/dot.py``. Objects only ``a`` has are not in
@@ -8,7 +8,6 @@ intensity; the palette and legend live in ``render/dot.py``. Objects only ``a`` 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +26,9 @@ def intensity(relative_change: float | None) -> float:
 
 
 class DiffGraph:
-    """Draw with ``to_dot(**options)``, ``draw(path=None, **options)`` (SVG bytes, or a file)
-    and in notebooks; options are ``ckptviz.render.GraphView``'s (max_nodes, focus, filter…)."""
+    """What a diff's picture shows: each node's status and intensity, and the objects only ``a``
+    has. ``ckptviz.render`` draws it: ``to_dot(**options)``, ``draw(path=None, **options)`` (SVG
+    bytes, or a file) and in notebooks; options are ``ckptviz.render.DrawOptions``'s."""
 
     def __init__(self, result: DiffResult) -> None:
         self.result = result
@@ -45,7 +45,7 @@ class DiffGraph:
         drawn = {n.path for n in self.graph.nodes}
         self.removed = [r.path for r in result.rollups if r.status == "removed" and r.path not in drawn]
 
-    def _title(self) -> str:
+    def title(self) -> str:
         c = self.result.counts
         title = (
             f"diff {Path(self.result.a.path).name} → {Path(self.result.b.path).name}: "
@@ -53,40 +53,10 @@ class DiffGraph:
         )
         return title + (f"; {len(self.removed)} objects only in a (not drawn)" if self.removed else "")
 
-    def to_dot(self, **options: Any) -> str:
-        from ...render.dot import diff_to_dot
+    if TYPE_CHECKING:  # pictures, attached by the render layer (ckptviz/render/accessors.py)
 
-        options.setdefault("title", self._title())
-        return diff_to_dot(self.graph, self.status, self.intensity, **options)
-
-    def draw(
-        self,
-        path: str | Path | None = None,
-        *,
-        format: str | None = None,  # noqa: A002 - the name graphviz uses
-        engine: str | None = None,
-        **options: Any,
-    ) -> bytes:
-        """The picture as bytes (SVG unless ``format``); also written to ``path`` when given."""
-        from ...render.layout import require_engine
-
-        fmt = (format or (Path(path).suffix.lstrip(".") if path else "svg")).lower()
-        dot = self.to_dot(**options)
-        data = dot.encode() if fmt in ("dot", "gv") else require_engine(engine, repr(fmt)).run(dot, fmt)
-        if path is not None:
-            Path(path).write_bytes(data)
-        return data
-
-    def _repr_mimebundle_(
-        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
-    ) -> dict[str, str]:
-        from ...render.layout import find_engine
-
-        bundle = {"text/plain": repr(self)}
-        engine = find_engine()
-        if engine is not None:
-            bundle["image/svg+xml"] = engine.run(self.to_dot(), "svg").decode()
-        return bundle
+        def to_dot(self, **options: Any) -> str: ...
+        def draw(self, path: str | Path | None = None, **options: Any) -> bytes: ...
 
     def __repr__(self) -> str:
-        return f"<ckptviz diff graph: {self._title()}>"
+        return f"<ckptviz diff graph: {self.title()}>"

@@ -1,0 +1,94 @@
+"""Pictures of the model layer's objects, attached here as pandas attaches ``DataFrame.plot``:
+the model layer knows nothing of drawing. ``import ckptviz`` imports this module (it is small;
+what it draws with loads on first use), so ``graph.draw()`` and notebook display always work.
+
+- ``ObjectGraph``: ``to_dot(**options)``, ``draw(**options)`` (a ``Picture``), notebook display;
+- ``DiffGraph`` (``DiffResult.graph``): ``to_dot``, ``draw(path=None, format=, engine=)`` (bytes),
+  notebook display.
+
+Options are ``DrawOptions``'s (``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``…).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..model.diff.graph import DiffGraph
+from ..model.graph import ObjectGraph
+
+
+def graph_to_dot(graph: ObjectGraph, **options: Any) -> str:
+    """DOT text in the TF guide's colours; options as ``DrawOptions``."""
+    from .dot import to_dot
+
+    return to_dot(graph, **options)
+
+
+def graph_draw(graph: ObjectGraph, **options: Any) -> Any:
+    """A picture that shows inline in a notebook (``ckptviz.render.Picture``); options as
+    ``export_graph``: ``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``,
+    ``expand``, ``collapse``, ``status``, ``engine``… (``.save(path)``, ``.dot``, ``.svg()``)."""
+    from .picture import Picture
+
+    return Picture(graph, **options)
+
+
+def graph_mimebundle(
+    graph: ObjectGraph, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+) -> dict[str, str]:
+    from .layout import mimebundle
+
+    return mimebundle(graph)
+
+
+def diff_to_dot(diff: DiffGraph, **options: Any) -> str:
+    from .dot import diff_to_dot as to_dot
+
+    options.setdefault("title", diff.title())
+    return to_dot(diff.graph, diff.status, diff.intensity, **options)
+
+
+def diff_draw(
+    diff: DiffGraph,
+    path: str | Path | None = None,
+    *,
+    format: str | None = None,  # noqa: A002 - the name graphviz uses
+    engine: str | None = None,
+    **options: Any,
+) -> bytes:
+    """The picture as bytes (SVG unless ``format``); also written to ``path`` when given."""
+    from .layout import require_engine
+
+    fmt = (format or (Path(path).suffix.lstrip(".") if path else "svg")).lower()
+    dot = diff_to_dot(diff, **options)
+    data = dot.encode() if fmt in ("dot", "gv") else require_engine(engine, repr(fmt)).run(dot, fmt)
+    if path is not None:
+        Path(path).write_bytes(data)
+    return data
+
+
+def diff_mimebundle(
+    diff: DiffGraph, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+) -> dict[str, str]:
+    from .layout import find_engine
+
+    bundle = {"text/plain": repr(diff)}
+    engine = find_engine()
+    if engine is not None:
+        bundle["image/svg+xml"] = engine.run(diff_to_dot(diff), "svg").decode()
+    return bundle
+
+
+def register() -> None:
+    """Attach the pictures (idempotent)."""
+    for cls, methods in (
+        (ObjectGraph, {"to_dot": graph_to_dot, "draw": graph_draw, "_repr_mimebundle_": graph_mimebundle}),
+        (DiffGraph, {"to_dot": diff_to_dot, "draw": diff_draw, "_repr_mimebundle_": diff_mimebundle}),
+    ):
+        for name, fn in methods.items():
+            setattr(cls, name, fn)
+
+
+register()
