@@ -70,9 +70,7 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
     status = plan.status.get(i)
     intensity = plan.intensity.get(i)
     attrs = {
-        "id": f"ckpt_n{s.node.id}"
-        if s.node.id < len(graph.nodes)
-        else f"ckpt_more{s.node.id - len(graph.nodes)}",
+        "id": f"ckpt_n{i}" if i >= 0 else f"ckpt_more{-1 - i}",
         "class": kind,
         "label": plan.labels[i],
         "tooltip": plan.tooltips[i],
@@ -92,7 +90,12 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
         attrs["style"] = STATUS_STYLES[status]
         attrs["tooltip"] += f"\nwill it load: {status}"
     extra = " shape=box3d" if s.collapsed else ""
-    return f"  n{s.node.id} [{' '.join(f'{k}={quote(v)}' for k, v in attrs.items())}{extra}];"
+    return f"  {name(i)} [{' '.join(f'{k}={quote(v)}' for k, v in attrs.items())}{extra}];"
+
+
+def name(i: int) -> str:
+    """The DOT name of a drawn node: ``n<id>``, or ``m<parent>`` for a stand-in (id ``-1 - parent``)."""
+    return f"n{i}" if i >= 0 else f"m{-1 - i}"
 
 
 def legend(statuses: Iterable[str] = (), slot_edges: Iterable[Slot] = (), summary: str | None = None) -> list[str]:
@@ -149,22 +152,22 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: GraphView) -> str:
     for shown in view.nodes.values():
         lines.append(node_statement(graph, view, shown))
     ranked: set[int] = set()
-    for parent, name, child in view.edges:  # only the ownership edge ranks a node: aliases and loops don't
+    for parent, label, child in view.edges:  # only the ownership edge ranks a node: aliases and loops don't
         free = " constraint=false"
         if view.owners.get(child) == parent and child not in ranked:
             ranked.add(child)
             free = ""
-        lines.append(f"  n{parent} -> n{child} [label={quote(name)}{free}];")
+        lines.append(f"  {name(parent)} -> {name(child)} [label={quote(label)}{free}];")
     for a, b, count in view.merged_edges:
         label = f" label={quote(f'×{count}')}" if count > 1 else ""
-        lines.append(f'  n{a} -> n{b} [style=bold color="#aaaaaa"{label} constraint=false];')
+        lines.append(f'  {name(a)} -> {name(b)} [style=bold color="#aaaaaa"{label} constraint=false];')
     for s in view.slot_edges:  # the guide's dashed slot edges; a slot is ranked after its variable,
         # its label names the state (``momentum of …``), so the optimizer's edge need not
         how = SLOT_STYLES[s.inferred]
         lines.append(
-            f'  n{s.optimizer_id} -> n{s.slot_id} [tooltip={quote(s.slot_name)} style={how} color="orange" constraint=false];'
+            f'  {name(s.optimizer_id)} -> {name(s.slot_id)} [tooltip={quote(s.slot_name)} style={how} color="orange" constraint=false];'
         )
-        lines.append(f'  n{s.variable_id} -> n{s.slot_id} [style={how} color="orange"];')
+        lines.append(f'  {name(s.variable_id)} -> {name(s.slot_id)} [style={how} color="orange"];')
     summary = summary_statement(view)
     if options.legend:
         lines += legend(set(view.status.values()), view.slot_edges or graph.slots, summary)

@@ -53,6 +53,9 @@ class GraphView:
     # "missing" | "mismatched"), or a diff's statuses.
     status: Mapping[int, str] | None = None
     intensity: Mapping[int, float] | None = None  # 0…1 per node: how strongly a diff status shows
+    # Search hits to show: only their ancestors open (each showing the kid on the way and what
+    # room is left), their siblings stay folded with counts.
+    reveal: Sequence[NodeRef] = ()
 
 
 @dataclass
@@ -70,7 +73,8 @@ class Shown:
 @dataclass
 class Plan:
     """What to draw, ``nodes`` in drawing order (depth-first, kids in natural order). Stand-ins for
-    the unshown kids of node ``p`` have id ``len(graph) + p``."""
+    the unshown kids of node ``p`` have id ``-1 - p``; groups of named layers (``tree.py``) have
+    ids from ``len(graph)`` on."""
 
     nodes: dict[int, Shown]
     edges: list[tuple[int, str, int]]  # child edges between drawn nodes, as stored
@@ -123,13 +127,21 @@ class Plan:
         }
 
 
-def resolve(graph: ObjectGraph, ref: NodeRef) -> int:
-    """The node id of a name people know (``graph.resolve``) or of an id."""
+def resolve(graph: ObjectGraph, ref: NodeRef, tree: Tree | None = None) -> int:
+    """The node id of a name people know (``graph.resolve``) or of an id (a group's, given the
+    ``tree``; a stand-in's ``-1 - parent`` means its parent)."""
     if isinstance(ref, int):
-        if not 0 <= ref < len(graph.nodes):
+        if ref < 0 and tree is not None:
+            ref = -1 - ref
+        if not 0 <= ref < (len(graph.nodes) + len(tree.groups) if tree is not None else len(graph.nodes)):
             raise KeyNotFoundError(str(ref), (), what="node id")
         return ref
     return graph.resolve(ref).id
+
+
+def stand_in(parent: int) -> int:
+    """The id of the stand-in for the kids a partly shown ``parent`` does not show."""
+    return -1 - parent
 
 
 def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
@@ -140,63 +152,76 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     keep = _kept(graph, tree, o) - hidden_lists
     forced: set[int] = set()
     for ref in [*o.expand, *(o.select or ())]:
-        forced |= tree.close_upward([resolve(graph, ref)])
+        forced |= tree.close_upward([resolve(graph, ref, tree)])
+    reveal = tree.close_upward(resolve(graph, r, tree) for r in o.reveal)
     base = 0  # with a focus, max_depth counts from it, and its own kids fit the budget like any
     if o.focus is not None:
-        focus = resolve(graph, o.focus)
+        focus = resolve(graph, o.focus, tree)
         base = tree.depth[focus]
         forced |= tree.close_upward(tree.ancestors(focus))
     max_depth = None if o.max_depth is None else base + o.max_depth
-    folding = fold(tree, keep, forced, {resolve(graph, r) for r in o.collapse}, o.max_nodes, max_depth)
+    collapse = {resolve(graph, r, tree) for r in o.collapse}
+    folding = fold(tree, keep, forced, collapse, o.max_nodes, max_depth, reveal)
     collapsed, shown_kids = folding.collapsed, folding.shown_kids
     # rep[i]: the drawn node that stands for kept node i (itself, its collapsed ancestor, or the
-    # stand-in, numbered len(graph) + parent, for the kids a partly shown node does not show)
+    # stand-in, numbered -1 - parent, for the kids a partly shown node does not show)
     rep: dict[int, int] = {}
     shown: dict[int, Shown] = {}
+    real = len(graph.nodes)
     for i in tree.order:  # depth-first: a stand-in comes after the subtrees of its parent's shown kids
         if i not in keep:
             continue
         p = tree.parent[i]
         if p is not None and p in shown_kids and rep[p] == p and i not in shown_kids[p]:
-            r = len(graph.nodes) + p
+            r = stand_in(p)
             if r not in shown:
-                parent = graph.nodes[p]
-                shown[r] = Shown(Node(r, fixed_path=f"{parent.path}/…" if parent.path else "…"), collapsed=True)
+                where = _path_of(graph, tree, p)
+                shown[r] = Shown(Node(r, fixed_path=f"{where}/…" if where else "…"), collapsed=True)
             rep[i] = r
         elif p is not None and p in rep and (rep[p] != p or p in collapsed):
             rep[i] = rep[p]
         else:
             rep[i] = i
-            shown[i] = Shown(graph.nodes[i], collapsed=i in collapsed)
+            node = graph.nodes[i] if i < real else Node(i, fixed_path=_path_of(graph, tree, i))
+            shown[i] = Shown(node, collapsed=i in collapsed)
             continue
+        if i >= real:
+            continue  # a group counts what it holds, not itself
         s, node = shown[rep[i]], graph.nodes[i]
         s.hidden_nodes += 1
         s.hidden_variables += node.kind == "variable"
         s.hidden_slots += node.kind == "slot"
         s.hidden_bytes += node.nbytes
-    view = Plan(shown, [], total=len(keep))
-    owners = {i: tree.parent[i] if i < len(graph.nodes) else i - len(graph.nodes) for i in shown}
+    view = Plan(shown, [], total=sum(1 for i in keep if i < real))
+    owners = {i: tree.parent[i] if i >= 0 else -1 - i for i in shown}
     view.owners = {i: p for i, p in owners.items() if p is not None and p in shown}
     names: dict[int, dict[int, str]] = {}
     for i, p in view.owners.items():
-        if p not in names:
-            names[p] = {}
-            for e in reversed(graph.out_edges(p)):
-                names[p][e.child] = e.local_name
-        view.names[i] = names[p].get(i, "…")
+        if i < 0:
+            view.names[i] = "…"
+        elif i >= real:
+            view.names[i] = tree.group(i).label + "_*"
+        else:
+            view.names[i] = tree.local[i]
+            if p < real and p not in names:
+                names[p] = {e.child: e.local_name for e in reversed(graph.out_edges(p))}
+            if p < real:
+                view.names[i] = names[p].get(i, "…")
     position = {i: n for n, i in enumerate(shown)}
     merged: dict[tuple[int, int], int] = {}
     for e in graph.edges:
         if e.parent not in rep or e.child not in rep:
             continue
-        a, b = rep[e.parent], rep[e.child]
-        if b >= len(graph.nodes) and a == b - len(graph.nodes):
+        owner = tree.parent[e.child]
+        source = owner if owner is not None and owner >= real and tree.group(owner).owner == e.parent else e.parent
+        a, b = rep[source], rep[e.child]
+        if b < 0 and a == -1 - b:
             continue  # drawn once as the parent's "…" edge
-        if a == e.parent and b == e.child:
+        if a == source and b == e.child:
             view.edges.append((a, e.local_name, b))
         elif a != b:
             merged[(a, b)] = merged.get((a, b), 0) + 1
-    view.edges.extend((p, "…", i) for i, p in view.owners.items() if i >= len(graph.nodes))
+    view.edges.extend((p, view.names[i], i) for i, p in view.owners.items() if i < 0 or i >= real)
     view.edges.sort(key=lambda t: position[t[2]])  # stable: a node's own edge before its aliases
     view.merged_edges = sorted(((a, b, n) for (a, b), n in merged.items()), key=lambda t: position[t[1]])
     # a drawn slot keeps its links even when its variable is folded away: they end at the fold
@@ -208,6 +233,15 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     view.slot_edges = sorted(slots, key=lambda s: position[s.slot_id])
     describe(graph, view, tree, o)
     return view
+
+
+def _path_of(graph: ObjectGraph, tree: Tree, i: int) -> str:
+    """A node's display path; a group's is its list's, with the group's prefix: ``model/conv4_*``."""
+    if i < len(graph.nodes):
+        return graph.display_path(i)
+    group = tree.group(i)
+    owner = graph.display_path(group.owner).rpartition("/")[0] if graph.object_based else graph.display_path(group.owner)
+    return f"{owner}/{group.prefix}_*" if owner else f"{group.prefix}_*"
 
 
 def redundant_lists(graph: ObjectGraph) -> frozenset[int]:
@@ -255,19 +289,21 @@ def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
         keep = {i for i in keep if nodes[i].has_checkpoint_values or i == 0}
     if not o.slots:
         keep -= {i for i in keep if nodes[i].kind == "slot"}
+    objects = len(keep)
+    keep.update(range(tree.real, tree.real + len(tree.groups)))  # dropped below when they hold nothing
     targets: set[int] | None = None
     if o.select is not None:
-        targets = {resolve(graph, r) for r in o.select}
+        targets = {resolve(graph, r, tree) for r in o.select}
     if o.focus is not None:
-        inside = set(tree.subtree(resolve(graph, o.focus)))
+        inside = set(tree.subtree(resolve(graph, o.focus, tree)))
         slots = {s.slot_id for s in graph.slots if s.variable_id in inside}
         targets = (targets or set()) | inside | slots
     if o.filter is not None:
-        matched = _matching(graph, tree, keep, o.filter)
+        matched = _matching(graph, tree, {i for i in keep if i < tree.real}, o.filter)
         if not matched:
             raise NothingMatchedError(
                 f"filter {o.filter!r} matched nothing: it was searched in the object paths, labels "
-                f"and full names of {len(keep)} objects"
+                f"and full names of {objects} objects"
             )
         targets = matched if targets is None else targets & matched
     if targets is not None:
@@ -278,6 +314,9 @@ def _kept(graph: ObjectGraph, tree: Tree, o: GraphView) -> set[int]:
         p = tree.parent[i]
         if i in keep and (p is None or p in held):
             held.add(i)
+    for i in reversed(tree.order):  # a group that holds nothing kept is not drawn
+        if i >= tree.real and not any(k in held for k in tree.kids[i]):
+            held.discard(i)
     return held
 
 
@@ -286,11 +325,16 @@ def describe(graph: ObjectGraph, plan: Plan, tree: Tree, o: GraphView) -> None:
     slot_of = {s.slot_id: s for s in graph.slots}
     for i, shown in plan.nodes.items():
         local = plan.names.get(i, shown.node.name)
-        name = labels.node_name(graph, i, local, slot_of) if i < len(graph.nodes) else local
-        plan.labels[i] = labels.label(graph, shown, name)
-        if i < len(graph.nodes):
+        if 0 <= i < len(graph.nodes):
+            name = labels.node_name(graph, i, local, slot_of)
             plan.shown[i] = (graph.display_path(i), graph.display_name(i))
-        plan.tooltips[i] = labels.tooltip(graph, shown, slot_of)
+        elif i >= 0:  # a group of named layers
+            name = tree.group(i).prefix + "_*"
+            plan.shown[i] = (shown.node.path, name)
+        else:
+            name = local
+        plan.labels[i] = labels.label(graph, shown, name)
+        plan.tooltips[i] = labels.tooltip(graph, shown, slot_of, tree)
     for ref, state in (o.status or {}).items():
         if not isinstance(ref, int):
             raise TypeError(f"status is keyed by node id, not {ref!r} (use CheckReport.by_node)")

@@ -95,8 +95,8 @@ def plan(graph: ObjectGraph, view: Plan) -> dict[str, Any]:
     out = view.to_dict()
     for node in out["nodes"]:
         i = node["id"]
-        node["svg_id"] = f"ckpt_n{i}" if i < len(graph.nodes) else f"ckpt_more{i - len(graph.nodes)}"
-        if i < len(graph.nodes):
+        node["svg_id"] = f"ckpt_n{i}" if i >= 0 else f"ckpt_more{-1 - i}"  # as render/dot.py names them
+        if 0 <= i < len(graph.nodes):
             record = graph.nodes[i].to_dict()
             for field in ("name", "full_name", "dtype", "shape", "nbytes", "keys"):
                 node[field] = record[field]
