@@ -5,7 +5,7 @@ Pure functions of an ObjectGraph; Graphviz runs only when a picture other than D
 
 from __future__ import annotations
 
-from ..errors import LargeGraphWarning
+from ..errors import LargeGraphWarning, LayoutTimeoutError
 from .dot import COLORS, to_dot
 from .layout import LARGE_GRAPH, Engine, export_graph, find_engine, mimebundle, render
 from .picture import Picture
@@ -18,6 +18,7 @@ __all__ = [
     "Engine",
     "GraphView",
     "LargeGraphWarning",
+    "LayoutTimeoutError",
     "Picture",
     "Plan",
     "export_graph",

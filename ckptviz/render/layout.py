@@ -13,12 +13,14 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import LargeGraphWarning, UnsupportedCheckpointError
+from ..errors import LargeGraphWarning, LayoutCancelledError, LayoutTimeoutError, UnsupportedCheckpointError
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from .dot import view_to_dot
@@ -42,24 +44,53 @@ class Engine:
     def formats(self) -> frozenset[str]:
         return _formats(self.command)
 
-    def run(self, dot: str, fmt: str, timeout: float = 300) -> bytes:
-        """The ``fmt`` output of laying out ``dot`` (RuntimeError with Graphviz's message on failure)."""
+    def run(self, dot: str, fmt: str, timeout: float = 300, cancel: threading.Event | None = None) -> bytes:
+        """The ``fmt`` output of laying out ``dot`` (RuntimeError with Graphviz's message on failure).
+
+        The Graphviz process is killed when ``timeout`` seconds pass (``LayoutTimeoutError``) or
+        ``cancel`` is set (``LayoutCancelledError``): a layout never outlives who asked for it."""
         if fmt not in self.formats:
             raise UnsupportedCheckpointError(
                 f"{self.name} cannot write {fmt!r} (it writes {', '.join(sorted(_PICTURES & self.formats))})"
                 + ("; PDF needs the system Graphviz: `apt-get install graphviz`" if fmt == "pdf" else "")
             )
-        done = subprocess.run(
-            [self.command, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=timeout, check=False
+        process = subprocess.Popen(
+            [self.command, f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"{self.name} -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
-        return done.stdout
+        deadline = time.monotonic() + timeout
+        data: bytes | None = dot.encode()
+        try:
+            while True:
+                try:
+                    out, err = process.communicate(data, timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    data = None  # sent; a retry must not send it again
+                    if cancel is not None and cancel.is_set():
+                        raise LayoutCancelledError(f"the {self.name} layout was cancelled") from None
+                    if time.monotonic() > deadline:
+                        raise LayoutTimeoutError(
+                            f"{self.name} did not finish the layout in {timeout:g} s and was stopped"
+                        ) from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"{self.name} -T{fmt} failed: {err.decode(errors='replace').strip()}")
+        return out
 
 
 # Past this many drawn nodes Graphviz takes from seconds to minutes (a 2000-node DAG took 1-2.6 s
 # here; ranks of thousands far longer) and the picture is too big to read.
 LARGE_GRAPH = 1500
+
+
+LAYOUT_TIMEOUT = 300.0  # seconds an exported picture's layout may take
+FOLD_HINT = (
+    f"fold it with max_depth (--depth N), draw one part with focus (--focus PATH) or filter, "
+    f"or keep max_nodes (--max-nodes) at a few hundred (default {DEFAULT_MAX_NODES})"
+)
 
 
 def warn_if_large(plan: Plan) -> None:
@@ -68,9 +99,7 @@ def warn_if_large(plan: Plan) -> None:
     if n > LARGE_GRAPH:
         warnings.warn(
             LargeGraphWarning(
-                f"the picture has {n} nodes: its layout may take minutes and it will be too big to read; "
-                f"fold it with max_depth (--depth N), draw one part with focus (--focus PATH) or filter, "
-                f"or keep max_nodes (--max-nodes) at a few hundred (default {DEFAULT_MAX_NODES})"
+                f"the picture has {n} nodes: its layout may take minutes and it will be too big to read; {FOLD_HINT}"
             ),
             stacklevel=3,
         )
@@ -144,7 +173,10 @@ def render(source: Any, fmt: str = "svg", engine: str | None = None, **options: 
         return dot.encode()
     found = require_engine(engine, f"{fmt!r}")
     warn_if_large(plan)
-    return found.run(dot, fmt)
+    try:
+        return found.run(dot, fmt, timeout=LAYOUT_TIMEOUT)
+    except LayoutTimeoutError as e:
+        raise LayoutTimeoutError(f"{e}: the picture has {len(plan.nodes)} nodes; {FOLD_HINT}") from None
 
 
 def export_graph(

@@ -108,3 +108,58 @@ def test_resnet50_adam_exports_within_five_seconds(tmp_path: Path, engine: str) 
     if "png" in found.formats:
         export_graph(graph, tmp_path / "r.png", engine=engine)
     assert time.perf_counter() - start <= 5.0
+
+
+def slow_engine(tmp_path: Path) -> tuple[layout_module.Engine, Path]:
+    """A Graphviz stand-in that lists its formats, writes its pid and then never finishes."""
+    script = tmp_path / "slow-dot"
+    pid = tmp_path / "pid"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-T?" ]; then echo "Format: \\"?\\" not recognized. Use one of: svg json0" >&2; exit 1; fi\n'
+        f'echo $$ > "{pid}"\nexec sleep 600\n'
+    )
+    script.chmod(0o755)
+    return layout_module.Engine("dot", str(script)), pid
+
+
+def gone(pid_file: Path) -> bool:
+    import os
+
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_layout_past_its_timeout_is_killed_with_a_clear_error(tmp_path: Path) -> None:
+    engine, pid = slow_engine(tmp_path)
+    with pytest.raises(ckptviz.CheckpointError, match="did not finish the layout in 0.5 s"):
+        engine.run("digraph {}", "svg", timeout=0.5)
+    assert gone(pid)
+
+
+def test_a_cancelled_layout_kills_its_process(tmp_path: Path) -> None:
+    import threading
+
+    from ckptviz.errors import LayoutCancelledError
+
+    engine, pid = slow_engine(tmp_path)
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    with pytest.raises(LayoutCancelledError):
+        engine.run("digraph {}", "svg", cancel=cancel)
+    assert gone(pid)
+
+
+def test_the_cli_turns_a_layout_timeout_into_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ckptviz.cli import main
+
+    engine, _ = slow_engine(tmp_path)
+    monkeypatch.setattr(layout_module, "LAYOUT_TIMEOUT", 0.5)
+    assert main(["graph", str(GUIDE), "-o", str(tmp_path / "g.svg"), "--engine", engine.command]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did not finish the layout" in err and "--depth N" in err, err
