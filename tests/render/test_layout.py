@@ -135,7 +135,7 @@ def gone(pid_file: Path) -> bool:
 
 def test_a_layout_past_its_timeout_is_killed_with_a_clear_error(tmp_path: Path) -> None:
     engine, pid = slow_engine(tmp_path)
-    with pytest.raises(ckptviz.CheckpointError, match="did not finish the layout in 0.5 s"):
+    with pytest.raises(ckptviz.CheckpointError, match=r"did not finish the layout in 0\.5 s"):
         engine.run("digraph {}", "svg", timeout=0.5)
     assert gone(pid)
 
