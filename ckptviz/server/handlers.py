@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import threading
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -47,14 +49,18 @@ class CheckpointRoute(BaseHandler):
 
 
 class EntriesHandler(CheckpointRoute):
-    """``GET entries?path=P&offset=&limit=&match=``: one page of entries."""
+    """``GET entries?path=P&offset=&limit=&match=&code_path=``: one page of entries, and the code
+    that restores the checkpoint (naming it ``code_path``, else ``path``)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         offset = self.int_arg("offset", 0)
         limit = self.int_arg("limit", 200, 1, payloads.PAGE_MAX)
-        self.reply(await self.with_checkpoint(payloads.entries, offset, limit, self.arg("match", "")))
+        code_path = self.get_query_argument("code_path", "") or None  # the path as the notebook sees it
+        self.reply(
+            await self.with_checkpoint(payloads.entries, offset, limit, self.arg("match", ""), code_path)
+        )
 
 
 class GraphHandler(CheckpointRoute):
@@ -77,6 +83,9 @@ class GraphHandler(CheckpointRoute):
             }
         )
         want_svg = self.bool_arg("svg", True)
+        reveal = [self._ref(r) for r in self.get_query_arguments("reveal")]
+        if reveal:
+            options = dataclasses.replace(options, reveal=tuple(reveal))
 
         def build(ckpt: Any, relative: str) -> dict[str, Any]:
             graph = ckpt.graph
@@ -90,7 +99,7 @@ class GraphHandler(CheckpointRoute):
                 if engine is None:
                     out["svg_error"] = "no Graphviz engine on the server: apt-get install graphviz"
                 else:
-                    svg = engine.run(view_to_dot(graph, view, options), "svg", timeout=60)
+                    svg = engine.run(view_to_dot(graph, view, options), "svg", timeout=60, cancel=self._gone)
                     if len(svg) > SVG_MAX:
                         out["svg_error"] = f"the picture is {len(svg) >> 20} MiB; collapse more nodes"
                     else:
@@ -99,9 +108,19 @@ class GraphHandler(CheckpointRoute):
 
         self.reply(await self.with_checkpoint(build))
 
+    def on_connection_close(self) -> None:
+        """The browser moved on (a newer layout, a closed tab): stop this one's Graphviz."""
+        self._gone.set()
+
+    @property
+    def _gone(self) -> threading.Event:
+        if "_gone_event" not in self.__dict__:
+            self.__dict__["_gone_event"] = threading.Event()
+        return self.__dict__["_gone_event"]  # type: ignore[no-any-return]
+
     @staticmethod
     def _ref(text: str) -> str | int:
-        return int(text) if text.isdigit() else text
+        return int(text) if text.lstrip("-").isdigit() else text
 
 
 class TensorHandler(CheckpointRoute):

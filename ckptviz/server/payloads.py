@@ -18,6 +18,7 @@ from ..format.tensor_proto import Variant
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from ..model.stats import tensor_stats
+from ..render.code import restore_code
 from ..render.plan import GraphView, Plan
 
 PAGE_MAX = 1000
@@ -38,8 +39,11 @@ def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
     }
 
 
-def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str = "") -> dict[str, Any]:
-    """One page of the model layer's entry records (key, name, dtype, shape, bytes, node)."""
+def entries(
+    ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str = "", code_path: str | None = None
+) -> dict[str, Any]:
+    """One page of the model layer's entry records (key, name, dtype, shape, bytes, node), and the
+    code that restores the checkpoint (``render.code``)."""
     graph_error = None
     try:
         records = [r.to_dict() for r in ckpt.entry_records() if r.key != OBJECT_GRAPH_KEY]
@@ -71,6 +75,7 @@ def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str
         "limit": limit,
         "entries": records[offset : offset + limit],
         "graph_error": graph_error,
+        "restore_code": None if graph_error else restore_code(ckpt, code_path or relative),
     }
 
 
