@@ -56,6 +56,6 @@ def test_the_object_based_code_restores_into_real_objects() -> None:
         "step": tf.Variable(1),
         "iterator": iter(dataset.repeat().batch(2)),
     }
-    exec(code, namespace)  # noqa: S102 - the generated snippet, run as a user would
+    exec(code, namespace)
     expected = ckptviz.open(prefix).read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
     np.testing.assert_allclose(net.l1.kernel.numpy(), expected)
