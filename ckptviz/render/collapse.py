@@ -41,18 +41,20 @@ def fold(
     max_nodes: int | None,
     max_depth: int | None,
     reveal: Collection[int] = (),
+    expanded: Collection[int] = (),
 ) -> Folding:
     """Open the tree pattern by pattern within ``max_nodes`` (None: no limit); ``folded`` (the
     ``collapse`` option) and ``max_depth`` always fold, ``forced`` (``expand``, ``focus``,
     ``select`` and their ancestors) always open, each within the budget; ``reveal`` (search hits
     and their ancestors) open just enough to show the path to each hit. A slot shows when its
     variable does (it costs room then); the optimizer folds the slots of unshown variables into
-    its stand-in."""
+    its stand-in, unless it is one of the ``expanded`` (its stand-in was opened): then its slots
+    are its kids like any."""
     collapsed: set[int] = set()
     shown_kids: dict[int, set[int]] = {}
     pending: list[list[tuple[int, list[int]]]] = []
     attached = {
-        v: [s for s in slots if s in keep and s not in forced and s not in reveal] for v, slots in tree.slots_of.items() if v in keep
+        v: [s for s in slots if s in keep and s not in forced and s not in reveal and tree.parent[s] not in expanded] for v, slots in tree.slots_of.items() if v in keep
     }
     slot_ids = {s for slots in attached.values() for s in slots}
     shown_slots: set[int] = set()
@@ -76,8 +78,9 @@ def fold(
     visible = 1
     following: list[int] = []
 
-    def partly(i: int, kids: list[int], must: list[int], room: int) -> None:
-        """Show ``must`` and the first kids that fit in ``room``; fold the others into a stand-in."""
+    def partly(i: int, kids: list[int], must: list[int], room: int, spend: bool = True) -> None:
+        """Show ``must`` and the first kids that fit in ``room``; fold the others into a stand-in.
+        ``spend=False``: this room comes on top of the budget (an expansion the user asked for)."""
         nonlocal visible
         chosen, spent = list(must), 1 + cost(must)
         taken = set(must)
@@ -89,7 +92,7 @@ def fold(
                 chosen.append(k)
                 spent += price
         shown_kids[i] = set(chosen)
-        visible += spent
+        visible += spent if spend else 0
         following.extend(chosen)
         show(chosen)
     visible = 1
@@ -118,7 +121,7 @@ def fold(
                     opened.add(i)
                     following.extend(kids)
                 else:  # never lay out all 50 000 kids of one node: the budget's worth, then "…"
-                    partly(i, kids, [k for k in kids if k in forced or k in reveal], budget)
+                    partly(i, kids, [k for k in kids if k in forced or k in reveal], budget, spend=False)
             else:
                 groups.setdefault(tree.pattern[i], []).append((i, kids))
         for members in sorted(groups.values(), key=lambda g: (sum(cost(k) for _, k in g), len(g))):

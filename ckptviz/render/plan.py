@@ -150,8 +150,9 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     hidden_lists = frozenset() if o.optimizer_lists else redundant_lists(graph)
     tree = Tree(graph, hidden_lists)
     keep = _kept(graph, tree, o) - hidden_lists
-    forced: set[int] = set()
-    for ref in [*o.expand, *(o.select or ())]:
+    expanded = {resolve(graph, ref, tree) for ref in o.expand}
+    forced: set[int] = tree.close_upward(expanded)
+    for ref in o.select or ():
         forced |= tree.close_upward([resolve(graph, ref, tree)])
     reveal = tree.close_upward(resolve(graph, r, tree) for r in o.reveal)
     base = 0  # with a focus, max_depth counts from it, and its own kids fit the budget like any
@@ -161,7 +162,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
         forced |= tree.close_upward(tree.ancestors(focus))
     max_depth = None if o.max_depth is None else base + o.max_depth
     collapse = {resolve(graph, r, tree) for r in o.collapse}
-    folding = fold(tree, keep, forced, collapse, o.max_nodes, max_depth, reveal)
+    folding = fold(tree, keep, forced, collapse, o.max_nodes, max_depth, reveal, expanded)
     collapsed, shown_kids = folding.collapsed, folding.shown_kids
     # rep[i]: the drawn node that stands for kept node i (itself, its collapsed ancestor, or the
     # stand-in, numbered -1 - parent, for the kids a partly shown node does not show)

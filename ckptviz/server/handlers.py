@@ -94,6 +94,7 @@ class GraphHandler(CheckpointRoute):
             except re.error as e:  # a bad filter: re.error is not a ValueError
                 raise BadRequestError(f"filter is not a regular expression: {e}") from None
             out = {"path": relative, **payloads.plan(graph, view), "svg": None, "svg_error": None}
+            out["revealed"] = [r if isinstance(r, int) else graph.resolve(r).id for r in options.reveal]
             if want_svg:
                 engine = find_engine()
                 if engine is None:
@@ -124,8 +125,9 @@ class GraphHandler(CheckpointRoute):
 
 
 class TensorHandler(CheckpointRoute):
-    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30&stats=auto``: a bounded preview, and statistics
-    (``auto``: for tensors up to ``payloads.STATS_AUTO_MAX`` elements; ``1`` always; ``0`` never)."""
+    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30&stats=auto&minus=Q&minus_key=``: a bounded
+    preview, and statistics (``auto``: for tensors up to ``payloads.STATS_AUTO_MAX`` elements; ``1``
+    always; ``0`` never); with ``minus``, the statistics of ``P[K] - Q[minus_key or K]``."""
 
     @web.authenticated
     @authorized
@@ -134,7 +136,18 @@ class TensorHandler(CheckpointRoute):
         bins = self.int_arg("bins", 30, 0, 1000)
         text = self.get_query_argument("stats", "")
         stats = None if text in ("", "auto") else self.bool_arg("stats", True)
-        self.reply(await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins, stats))
+        minus = self.get_query_argument("minus", "") or None
+        other_key = self.get_query_argument("minus_key", "") or key
+        root, cache = self.state.root, self.state.cache
+
+        def build(ckpt: Any, relative: str) -> dict[str, Any]:
+            out = payloads.tensor(ckpt, relative, key, self.arg("slice", ""), bins or 0, stats)
+            if minus is not None:  # the same key in another checkpoint: the Δ histogram of a diff
+                with cache.use(root.locate(root.resolve(minus))) as other:
+                    out["delta"] = payloads.delta(ckpt, other, key, other_key, bins or 30)
+            return out
+
+        self.reply(await self.with_checkpoint(build))
 
 
 class DiffHandler(BaseHandler):

@@ -75,9 +75,10 @@ def scan(root: Root, directory: str) -> dict[str, Any]:
             times[os.path.realpath(p)] = t
         latest = os.path.realpath(state.model_checkpoint_path) if state.model_checkpoint_path else None
     found: list[Found] = []
+    directories: list[str] = []
     truncated = False
     for name in names:
-        if len(found) >= MAX_LISTED:
+        if len(found) + len(directories) >= MAX_LISTED:
             truncated = True
             break
         full = os.path.join(directory, name)
@@ -97,6 +98,8 @@ def scan(root: Root, directory: str) -> dict[str, Any]:
             if os.path.exists(naming.index_file(variables)):
                 found.append(_entry(root, name, Location("bundle", variables), "savedmodel"))
                 found[-1].path = root.relative(full)
+            elif not name.startswith("."):
+                directories.append(name)  # the panel navigates into it
         elif naming.split_data_file(name) is None and (
             _V1.match(name) or (name.endswith(".ckpt") and _is_v1(full))
         ):
@@ -104,6 +107,7 @@ def scan(root: Root, directory: str) -> dict[str, Any]:
     return {
         "path": root.relative(directory),
         "checkpoints": [f.to_dict() for f in found],
+        "directories": directories,
         "truncated": truncated,
         "state": None
         if state is None

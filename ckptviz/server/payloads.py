@@ -188,3 +188,20 @@ def tensor(
         "stats": None if summary is None else summary.to_dict(),
         "stats_skipped": bool(value.size) and not want,
     }
+
+
+def delta(a: Checkpoint, b: Checkpoint, key: str, other_key: str, bins: int) -> dict[str, Any]:
+    """Statistics and histogram of ``a[key] - b[other_key]`` (the change a diff row stands for), or
+    why there are none."""
+    ea, eb = a.entries.get(key), b.entries.get(other_key)
+    if ea is None or eb is None:
+        return {"stats": None, "reason": f"{key if ea is None else other_key} is in one checkpoint only"}
+    if ea.shape != eb.shape:
+        return {"stats": None, "reason": f"shapes differ: {list(ea.shape)} and {list(eb.shape)}"}
+    if max(ea.nbytes, eb.nbytes) > STATS_AUTO_MAX * 8:
+        return {"stats": None, "reason": "too big to compare here"}
+    va, vb = np.asarray(a.read(key)), np.asarray(b.read(other_key))
+    if not (np.issubdtype(va.dtype, np.number) and np.issubdtype(vb.dtype, np.number)):
+        return {"stats": None, "reason": f"{ea.dtype.name} values have no difference"}
+    summary = tensor_stats(va.astype(np.float64) - vb.astype(np.float64), bins)
+    return {"stats": None if summary is None else summary.to_dict(), "reason": None}

@@ -100,7 +100,7 @@ def test_no_requests_while_hidden_and_follows_the_browser(page: Any, lab: dict[s
     show_panel(page)
     page.locator('.ckptviz-item[data-path="keras3_files/model.keras"]').wait_for()
     assert len(listings) == 2 and "keras3_files" in listings[-1]
-    assert page.locator(".ckptviz-where").inner_text() == "/keras3_files"
+    assert page.locator(".ckptviz-where").inner_text() == "/ › keras3_files"
     shot(page, "panel-keras")
 
 
