@@ -64,14 +64,25 @@ def contents(s: Shown) -> str:
 
 
 
-def label(graph: ObjectGraph, s: Shown, name: str) -> str:
+def label(graph: ObjectGraph, s: Shown, name: str, overlay: tuple[float, float, float, int] | None = None,
+          overlay_name: str = "") -> str:
     node = s.node
     lines = [short(name)]
     if node.dtype is not None:
         lines.append(value_spec(node.dtype, node.shape))
     if s.collapsed:
         lines.append(hidden_text(s))
+    if overlay is not None:
+        lo, hi, mean, count = overlay
+        if count == 1:
+            lines.append(f"{overlay_name} {number(mean)}")
+        else:  # a fold: what the values it holds spread over
+            lines.append(f"{overlay_name} min {number(lo)} · max {number(hi)} · mean {number(mean)}")
     return "\n".join(lines)
+
+
+def number(x: float) -> str:
+    return f"{x:.4g}"
 
 
 def tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot], tree: Tree | None = None) -> str:

@@ -56,6 +56,10 @@ class GraphView:
     # Search hits to show: only their ancestors open (each showing the kid on the way and what
     # room is left), their siblings stay folded with counts.
     reveal: Sequence[NodeRef] = ()
+    # A number per node to colour by (a norm, a NaN count, a diff's |Δ|), named ``values_name``:
+    # drawn nodes get its colour ramp and value; a fold shows min/max/mean of what it holds.
+    values: Mapping[int, float] | None = None
+    values_name: str = ""
 
 
 @dataclass
@@ -92,6 +96,8 @@ class Plan:
     intensity: dict[int, float] = field(default_factory=dict)
     title: str = ""
     summary: dict[str, Any] | None = None  # what is folded (labels.summary), None when nothing is
+    overlay: dict[int, tuple[float, float, float, int]] = field(default_factory=dict)  # min, max, mean, count
+    overlay_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: drawn nodes in drawing order with kind/label/tooltip/status, the three kinds
@@ -117,6 +123,10 @@ class Plan:
                     "hidden_slots": s.hidden_slots,
                     "hidden_bytes": s.hidden_bytes,
                     "owner": self.owners.get(i),
+                    "virtual": s.node.paths is None,  # a group of layers or a stand-in
+                    "overlay": None if i not in self.overlay else dict(
+                        zip(("min", "max", "mean", "count"), self.overlay[i], strict=True)
+                    ),
                 }
                 for n, (i, s) in enumerate(self.nodes.items())
             ],
@@ -124,6 +134,7 @@ class Plan:
             "merged_edges": [{"parent": a, "child": b, "count": n} for a, b, n in self.merged_edges],
             "slot_edges": [s.to_dict() for s in self.slot_edges],
             "summary": self.summary,
+            "overlay_name": self.overlay_name,
         }
 
 
@@ -232,8 +243,21 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
         if rep.get(s.slot_id) == s.slot_id and s.optimizer_id in rep and s.variable_id in rep
     ]
     view.slot_edges = sorted(slots, key=lambda s: position[s.slot_id])
+    if o.values is not None:
+        view.overlay, view.overlay_name = _overlay(o.values, rep), o.values_name
     describe(graph, view, tree, o)
     return view
+
+
+def _overlay(values: Mapping[int, float], rep: Mapping[int, int]) -> dict[int, tuple[float, float, float, int]]:
+    """Per drawn node: min, max, mean and count of the values of the nodes it stands for."""
+    acc: dict[int, list[float]] = {}
+    for i, v in values.items():
+        r = rep.get(i)
+        if r is not None and v == v:  # a NaN value is no number to colour by
+            a = acc.setdefault(r, [v, v, 0.0, 0])
+            a[0], a[1], a[2], a[3] = min(a[0], v), max(a[1], v), a[2] + v, a[3] + 1
+    return {r: (a[0], a[1], a[2] / a[3], int(a[3])) for r, a in acc.items()}
 
 
 def _path_of(graph: ObjectGraph, tree: Tree, i: int) -> str:
@@ -334,7 +358,7 @@ def describe(graph: ObjectGraph, plan: Plan, tree: Tree, o: GraphView) -> None:
             plan.shown[i] = (shown.node.path, name)
         else:
             name = local
-        plan.labels[i] = labels.label(graph, shown, name)
+        plan.labels[i] = labels.label(graph, shown, name, plan.overlay.get(i), plan.overlay_name)
         plan.tooltips[i] = labels.tooltip(graph, shown, slot_of, tree)
     for ref, state in (o.status or {}).items():
         if not isinstance(ref, int):

@@ -8,8 +8,10 @@ open, within the node budget) and centred.
 
 Every layout runs on a worker thread (the kernel stays free) and a newer one cancels it, killing
 its Graphviz process; ``join()`` waits for it from Python.
-Colour modes: ``kind``; ``load`` once a will-it-load report is given (``show_status``);
-``diff`` once a diff's statuses are given.
+Colour modes: ``kind``; ``norm`` and ``nan`` (each variable's L2 norm and NaN count, read on a
+worker thread the first time they are asked for); ``load`` once a will-it-load report is given
+(``show_status``); ``diff`` and ``|Δ|`` once a diff is given. A number per node colours the
+nodes on a ramp with a legend, and each folded box shows min/max/mean of what it holds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from .layout import drawing
 from .panel import TensorPanel
 
 
+MEASURES = {"norm": "norm", "nan": "nan"}  # colour modes measured from the tensors themselves
+VALUE_NAMES = {"norm": "‖v‖", "nan": "NaN"}
+
+
 class GraphView(TensorPanel):
     _esm = traitlets.Unicode(esm("graph.js")).tag(sync=True)
 
@@ -36,7 +42,7 @@ class GraphView(TensorPanel):
     matches = traitlets.List(traitlets.Dict()).tag(sync=True)
     centre = traitlets.Int(-1).tag(sync=True)
     colour = traitlets.Unicode("kind").tag(sync=True)
-    colours = traitlets.List(traitlets.Unicode(), ["kind"]).tag(sync=True)
+    colours = traitlets.List(traitlets.Unicode(), ["kind", "norm", "nan"]).tag(sync=True)
     max_nodes = traitlets.Int(300).tag(sync=True)
     picked = traitlets.List(traitlets.Unicode()).tag(sync=True)  # paths chosen for a restore
     layout_ms = traitlets.Float(0.0).tag(sync=True)
@@ -50,6 +56,7 @@ class GraphView(TensorPanel):
         self._reveal: list[int] = []  # the search hit shown: only its ancestors open
         self._status: dict[str, Mapping[int, str]] = {}
         self._makers: dict[str, Callable[..., str]] = {}  # colour mode -> DOT of its own picture
+        self._values: dict[str, dict[int, float]] = {}  # colour mode -> a number per node
         self._on_graph: list[Any] = []
         self._graph_lock = threading.Lock()
         self._ready = False  # trait changes lay out again only after the first layout
@@ -74,10 +81,15 @@ class GraphView(TensorPanel):
             self._options, max_nodes=self.max_nodes, expand=self._expand, collapse=self._collapse, reveal=self._reveal
         )
         maker = self._makers.get(self.colour)
+        mode = self.colour
 
         def work(task: Task) -> tuple[dict[str, Any], float]:
             start = time.perf_counter()
             self.source.graph  # noqa: B018 - built here, off the kernel's thread
+            if mode in MEASURES and mode not in self._values:
+                self._values[mode] = self.source.measure(MEASURES[mode], task.progress)
+            if mode in self._values:
+                options.update(values=self._values[mode], values_name=VALUE_NAMES.get(mode, mode))
             if maker is not None:
                 dot = maker(**options)
             else:
@@ -112,6 +124,15 @@ class GraphView(TensorPanel):
         """Colours for ``mode`` by node id (``load``: ``CheckReport.by_node``); switches to them."""
         self._status[mode] = dict(status)
         self._switch(mode)
+
+    def show_values(self, mode: str, values: Mapping[int, float], switch: bool = True) -> None:
+        """Colour mode ``mode``: a number per node id (e.g. a diff's max |Δ|); switches to it
+        unless ``switch=False``."""
+        self._values[mode] = dict(values)
+        if switch:
+            self._switch(mode)
+        elif mode not in self.colours:
+            self.colours = [*self.colours, mode]
 
     def show_picture(self, mode: str, to_dot: Callable[..., str]) -> None:
         """Colour mode ``mode`` draws ``to_dot(**GraphView options)`` (e.g. a diff's graph, whose

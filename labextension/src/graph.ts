@@ -73,6 +73,13 @@ export class GraphView extends Widget {
     main.append(this._viewport, this._inspector);
     this.node.append(bar, main);
     this._panAndZoom();
+    // the view fits again when it changes size (the inspector opening, the tab resized) until
+    // the user pans or zooms
+    new ResizeObserver(() => {
+      if (this._fitted && !this._touched) {
+        this.fit();
+      }
+    }).observe(this._viewport);
   }
 
   /** The current scale and translation (browser tests read them). */
@@ -178,13 +185,8 @@ export class GraphView extends Widget {
     this._x = (vw - w * this._scale) / 2;
     this._y = (vh - h * this._scale) / 2;
     this._fitted = true;
+    this._touched = false;
     this._apply();
-  }
-
-  protected onResize(): void {
-    if (this._fitted && !this._touched) {
-      this.fit();
-    }
   }
 
   private _centreOn(n: IPlanNode): void {
@@ -224,6 +226,9 @@ export class GraphView extends Widget {
       facts.push(`collapsed: ${n.hidden_nodes} nodes, ${n.hidden_variables} variables, ${formatBytes(n.hidden_bytes)}`);
     }
     parts.push(el('div', 'ckptviz-dim', facts.join(' · ')));
+    if (n.virtual) {
+      parts.push(el('div', 'ckptviz-dim', n.tooltip)); // a group of layers or a stand-in: what it holds
+    }
     const buttons = el('div', 'ckptviz-buttons');
     const button = (label: string, run: () => void): void => {
       const b = el('button', 'jp-Button jp-mod-styled', label);
@@ -231,7 +236,7 @@ export class GraphView extends Widget {
       buttons.append(b);
     };
     button(n.collapsed ? 'Expand' : 'Collapse', () => this._toggle(n));
-    if (n.id >= 0 && n.key_path !== undefined) {
+    if (n.id >= 0) {
       button('Focus', () => {
         this._focus = String(n.id);
         this._fitted = false;

@@ -87,6 +87,7 @@ export interface IPlanNode {
   path: string;
   display_name?: string;
   key_path?: string;
+  virtual?: boolean; // a group of layers or a stand-in, not an object of the checkpoint
   name?: string;
   kind: Kind;
   label: string;

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,36 @@ def test_a_colour_mode_can_draw_its_own_picture() -> None:
     view.colour = "kind"
     view.join()
     assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == FILLS["other"]
+
+
+def test_colour_by_norm_and_nan_with_a_legend_and_folded_statistics() -> None:
+    view = GraphView(GUIDE, max_nodes=6)
+    view.join()
+    view.colour = "norm"
+    view.join()
+    kernel = view.source.find("net/l1/kernel")
+    value = ckptviz.open(GUIDE).read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    legend = " ".join(" ".join(n["lines"]) for n in view.drawing["legend"])
+    assert "‖v‖" in legend  # the ramp's two ends
+    folded = [n for n in view.drawing["nodes"] if n["collapsed"]]
+    assert folded and any("min" in " ".join(n["lines"]) and "mean" in " ".join(n["lines"]) for n in folded)
+    view.max_nodes = 100  # everything drawn: each variable its own value
+    view.join()
+    (drawn,) = [n for n in view.drawing["nodes"] if n["id"] == kernel]
+    assert f"‖v‖ {float(np.linalg.norm(value)):.4g}" in drawn["lines"]
+    view.colour = "nan"
+    view.join()
+    assert any("NaN 0" in " ".join(n["lines"]) for n in view.drawing["nodes"])
+
+
+def test_a_search_in_50000_variables_lays_out_only_the_way_to_the_hit(tmp_path: Any) -> None:
+    from tests.bigdata import flat_bundle
+
+    view = GraphView(flat_bundle(tmp_path / "ckpt-1"))
+    view.join()
+    view.query = "v31337"
+    view.join()
+    drawn = {n["id"] for n in view.drawing["nodes"]}
+    assert view.selected in drawn and view.source.graph.nodes[view.selected].path == "v31337"
+    assert len(drawn) <= 60  # its siblings stay folded, with their count
+    assert any("+49" in " ".join(n["lines"]) for n in view.drawing["nodes"] if n["collapsed"])
