@@ -27,7 +27,6 @@ from .base import Task, esm, shown
 from .layout import drawing
 from .panel import TensorPanel
 
-
 MEASURES = {"norm": "norm", "nan": "nan"}  # colour modes measured from the tensors themselves
 VALUE_NAMES = {"norm": "‖v‖", "nan": "NaN"}
 
