@@ -18,7 +18,7 @@ from ..model.graph import ObjectGraph
 from ..model.records import Node, Slot
 from . import labels
 from .collapse import fold
-from .tree import Tree
+from .tree import Tree, tree_of
 
 NodeRef = str | int  # a name people know (object path, alias path, key, full name) or a node id
 DEFAULT_MAX_NODES = 100  # an overview that fits a screen
@@ -159,7 +159,7 @@ def select_view(graph: ObjectGraph, options: GraphView | None = None) -> Plan:
     """The nodes and edges to draw for ``options`` (all pure data; no Graphviz)."""
     o = options or GraphView()
     hidden_lists = frozenset() if o.optimizer_lists else redundant_lists(graph)
-    tree = Tree(graph, hidden_lists)
+    tree = tree_of(graph, hidden_lists)
     keep = _kept(graph, tree, o) - hidden_lists
     expanded = {resolve(graph, ref, tree) for ref in o.expand}
     forced: set[int] = tree.close_upward(expanded)

@@ -15,6 +15,7 @@ node, so ResNet50 draws as five stages of blocks instead of a hundred numbered b
 from __future__ import annotations
 
 import re
+import weakref
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,18 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 def pattern_of(name: str) -> str:
     return _DIGITS.sub("N", name)
+
+
+_TREES: weakref.WeakKeyDictionary[ObjectGraph, dict[frozenset[int], Tree]] = weakref.WeakKeyDictionary()
+
+
+def tree_of(graph: ObjectGraph, skip: frozenset[int] = frozenset()) -> Tree:
+    """The graph's ownership tree, built once per graph (a click re-plans; a 50 000-node tree
+    takes a second to build) and dropped with the graph."""
+    trees = _TREES.setdefault(graph, {})
+    if skip not in trees:
+        trees[skip] = Tree(graph, skip)
+    return trees[skip]
 
 
 class Tree:

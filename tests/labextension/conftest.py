@@ -33,7 +33,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if missing:  # CI runs the browser tests or fails; a developer's machine may skip them
         (pytest.fail if os.environ.get("CKPTVIZ_REQUIRE_ORACLES") == "1" else pytest.skip)(missing)
     root = tmp_path_factory.mktemp("lab-root")
-    for name in ("guide_legacy_adam", "keras3_files"):
+    for name in ("guide_legacy_adam", "keras3_files", "v1_format"):
         shutil.copytree(DATA / name, root / name)
     home = tmp_path_factory.mktemp("lab-home")
     port, token = free_port(), "ckptviz-browser-test"
