@@ -84,7 +84,7 @@ class GraphView(TensorPanel):
 
         def work(task: Task) -> tuple[dict[str, Any], float]:
             start = time.perf_counter()
-            self.source.graph  # noqa: B018 - built here, off the kernel's thread
+            self.source.search_index  # noqa: B018 - the graph and its search index built here, off the kernel's thread
             if mode in MEASURES and mode not in self._values:
                 self._values[mode] = self.source.measure(MEASURES[mode], task.progress)
             if mode in self._values:
