@@ -28,7 +28,7 @@ from .layout import drawing
 from .panel import TensorPanel
 
 MEASURES = {"norm": "norm", "nan": "nan"}  # colour modes measured from the tensors themselves
-VALUE_NAMES = {"norm": "‖v‖", "nan": "NaN"}
+VALUE_NAMES = {"norm": "norm", "nan": "NaN"}
 
 
 class GraphView(TensorPanel):

@@ -149,13 +149,13 @@ def test_colour_by_norm_and_nan_with_a_legend_and_folded_statistics() -> None:
     kernel = view.source.find("net/l1/kernel")
     value = ckptviz.open(GUIDE).read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
     legend = " ".join(" ".join(n["lines"]) for n in view.drawing["legend"])
-    assert "‖v‖" in legend  # the ramp's two ends
+    assert "norm" in legend  # the ramp's two ends
     folded = [n for n in view.drawing["nodes"] if n["collapsed"]]
     assert folded and any("min" in " ".join(n["lines"]) and "mean" in " ".join(n["lines"]) for n in folded)
     view.max_nodes = 100  # everything drawn: each variable its own value
     view.join()
     (drawn,) = [n for n in view.drawing["nodes"] if n["id"] == kernel]
-    assert f"‖v‖ {float(np.linalg.norm(value)):.4g}" in drawn["lines"]
+    assert f"norm {float(np.linalg.norm(value)):.4g}" in drawn["lines"]
     view.colour = "nan"
     view.join()
     assert any("NaN 0" in " ".join(n["lines"]) for n in view.drawing["nodes"])
