@@ -147,6 +147,10 @@ def resolve(graph: ObjectGraph, ref: NodeRef, tree: Tree | None = None) -> int:
         if not 0 <= ref < (len(graph.nodes) + len(tree.groups) if tree is not None else len(graph.nodes)):
             raise KeyNotFoundError(str(ref), (), what="node id")
         return ref
+    if tree is not None and ref.endswith("_*"):  # a group as drawn: ``conv4_*`` or ``model/conv4_*``
+        for g in range(tree.real, tree.real + len(tree.groups)):
+            if ref in (f"{tree.group(g).prefix}_*", _path_of(graph, tree, g)):
+                return g
     return graph.resolve(ref).id
 
 

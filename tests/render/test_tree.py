@@ -41,3 +41,11 @@ def test_the_default_picture_shows_stages_of_folded_blocks_not_numbered_boxes() 
 def test_lists_of_unnamed_items_are_not_grouped() -> None:
     graph = big("bert_base")
     assert Tree(graph).groups == []
+
+
+def test_a_group_is_named_back_as_drawn() -> None:
+    graph = big("resnet50_adam")
+    for name in ("conv4_block2_*", "model/conv4_block2_*"):
+        plan = select_view(graph, GraphView(focus=name))
+        drawn = {plan.labels[i].split("\n")[0] for i in plan.nodes}
+        assert "conv4_block2_1_conv" in drawn and "conv3_*" not in drawn
