@@ -49,7 +49,7 @@ export class GraphView extends Widget {
       this._reveal = '';
       this._filter.value = '';
       this._find.value = '';
-      this._fitted = false;
+      this._fitted = this._touched = false; // the next picture fits the view
       this._closeInspector();
       void this.load();
     });
@@ -165,12 +165,27 @@ export class GraphView extends Widget {
     });
     const hit = g.revealed?.[0];
     const target = hit !== undefined ? g.nodes.find(n => n.id === hit) : undefined;
+    const shown = g.nodes.find(n => n.id === this._inspected);
+    if (shown && !target && !this._inspector.hidden) {
+      this._inspect(shown); // what the inspector says follows the new picture (expanded, collapsed)
+    }
     if (target) {
       this._centreOn(target);
       this._inspect(target);
-    } else if (!this._fitted) {
-      this.fit();
+    } else if (!this._touched || !this._inView()) {
+      this.fit(); // a new picture fits the view, unless the user placed the old one and it shows
     }
+  }
+
+  /** Whether any of the picture shows in the viewport. */
+  private _inView(): boolean {
+    const svg = this._canvas.querySelector('svg');
+    if (!svg) {
+      return false;
+    }
+    const a = svg.getBoundingClientRect();
+    const b = this._viewport.getBoundingClientRect();
+    return a.right > b.left && a.left < b.right && a.bottom > b.top && a.top < b.bottom;
   }
 
   /** Scale and centre the picture so all of it shows (never above 1.5×). */
@@ -206,6 +221,7 @@ export class GraphView extends Widget {
   }
 
   private _inspect(n: IPlanNode): void {
+    this._inspected = n.id;
     this._canvas.querySelectorAll('.ckptviz-picked').forEach(e => e.classList.remove('ckptviz-picked'));
     this._canvas.querySelector(`[id="${n.svg_id}"]`)?.classList.add('ckptviz-picked');
     const close = el('button', 'jp-Button jp-mod-minimal ckptviz-close', '×');
@@ -337,6 +353,7 @@ export class GraphView extends Widget {
   private _expand = new Set<number>();
   private _focus = '';
   private _reveal = '';
+  private _inspected: number | null = null;
   private _scale = 1;
   private _x = 0;
   private _y = 0;

@@ -105,6 +105,8 @@ def test_expanding_a_stand_in_and_a_folded_block(page: Any, lab: dict[str, Any],
     assert "conv4_block2_1_conv" in graph.locator("svg g.node text").all_text_contents()
     status = graph.locator(".ckptviz-graph-status").inner_text()
     assert f"{graph.locator('svg g.node[data-node-id]').count()} of 943 nodes drawn" in status
+    viewport = graph.locator(".ckptviz-graph-viewport").bounding_box()
+    assert inside(graph.locator(".ckptviz-graph-canvas svg").bounding_box(), viewport)  # the new picture fits
     shot(page, "big-resnet-expanded")
 
 
