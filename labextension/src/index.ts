@@ -140,7 +140,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (info) {
           // written on the server from what the checkpoint is: its root names, TF1 or Keras
           return requestAPI<IEntries>('entries', { path: info.path, limit: 1, code_path: codePath(info) }).then(
-            reply => Clipboard.copyToSystem(reply.restore_code ?? '')
+            async reply => {
+              const code = reply.restore_code ?? '';
+              try {
+                await navigator.clipboard.writeText(code); // still within the click's activation
+              } catch {
+                Clipboard.copyToSystem(code);
+              }
+            }
           );
         }
       }

@@ -180,3 +180,17 @@ def test_keyboard_only_in_the_dark_theme(page: Any, lab: dict[str, Any]) -> None
         shot(page, "panel-dark-keyboard")
     finally:
         run_command(page, "Use Theme: JupyterLab Light")
+
+
+def test_copy_restore_code_names_the_checkpoints_own_roots(page: Any, lab: dict[str, Any]) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab["url"])
+    open_lab(page, lab)
+    show_panel(page)
+    item = page.locator('.ckptviz-item[data-path="guide_legacy_adam/ckpt-4"]')
+    item.locator(".ckptviz-item-head").click()
+    item.get_by_role("button", name="Copy restore code").click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('tf.train.Checkpoint(')")
+    code = page.evaluate("navigator.clipboard.readText()")
+    assert "tf.train.Checkpoint(iterator=iterator, net=net, optimizer=optimizer, step=step)" in code
+    assert 'status = checkpoint.restore("guide_legacy_adam/ckpt-4")' in code
+    assert "status.assert_existing_objects_matched()" in code
