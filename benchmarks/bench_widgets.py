@@ -130,19 +130,89 @@ def relayout(path: str) -> dict[str, float]:
     from ckptviz.widgets import ObjectGraphView
 
     view = ObjectGraphView(path)
+    view.join(120)
     folded = [n["id"] for n in view.drawing["nodes"] if n["collapsed"] and n["id"] >= 0]
     out = {"nodes": len(view.drawing["nodes"])}
     expand, collapse = [], []
     for node in folded[:5]:
         view.expand(node)
+        view.join(120)
         expand.append(view.layout_ms)
         view.collapse(node)
+        view.join(120)
         collapse.append(view.layout_ms)
     out.update(expand_ms=statistics.median(expand), collapse_ms=statistics.median(collapse))
     return out
 
 
+def clicks(name: str, path: str) -> dict[str, float]:
+    """What one click costs on the server (the lab's graph tab: plan + Graphviz layout of the
+    100-node overview) and in the kernel (the explorer's 300-node view), median of 3, in ms:
+    first paint, expanding a stand-in, finding a node (reveal), and for the 50 000-variable
+    checkpoint the diff tab's comparison of two equal copies. Fit and zoom are a CSS transform in
+    the browser (no request)."""
+    import ckptviz
+    from ckptviz.render import GraphView as Options
+    from ckptviz.render import find_engine, select_view
+    from ckptviz.render.dot import view_to_dot
+    from ckptviz.widgets import GraphView
+
+    graph = ckptviz.open(path).graph
+    graph.names  # noqa: B018 - built once per opened checkpoint, as the server's cache keeps it
+    engine = find_engine()
+    assert engine is not None
+
+    def tab(**options: Any) -> float:
+        o = Options(max_nodes=100, legend=False, **options)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            view = select_view(graph, o)
+            engine.run(view_to_dot(graph, view, o), "svg")
+            times.append(time.perf_counter() - t)
+        return round(1000 * statistics.median(times), 1)
+
+    first = select_view(graph, Options(max_nodes=100, legend=False))
+    stand_in = next(i for i in first.nodes if i < 0)
+    hit = {"resnet50": "conv4_block5_2_conv/kernel", "flat-50k": "v31337"}[name]
+    out = {
+        "tab_first_paint_ms": tab(),
+        "tab_expand_stand_in_ms": tab(expand=[stand_in]),
+        "tab_find_ms": tab(reveal=[hit]),
+    }
+    view = GraphView(path)
+    view.join(120)
+    t = time.perf_counter()
+    view.query = hit.split("/")[0]
+    out["explorer_search_kernel_ms"] = round(1000 * (time.perf_counter() - t), 1)  # the kernel is free again
+    view.join(120)
+    out["explorer_search_ms"] = round(1000 * (time.perf_counter() - t), 1)  # until the new picture
+    out["explorer_layout_ms"] = view.layout_ms
+    out["explorer_nodes_after_search"] = len(view.drawing["nodes"])
+    if name == "flat-50k":
+        twin = OUT / "flat-50k" / "ckpt-2"
+        if not twin.with_suffix(".index").exists():
+            from tests.bigdata import flat_bundle
+
+            flat_bundle(twin)
+        t = time.perf_counter()
+        result = ckptviz.diff(path, str(twin))
+        out["diff_50k_equal_ms"] = round(1000 * (time.perf_counter() - t), 1)
+        out["diff_equal"] = bool(result.equal)
+    return out
+
+
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from tests.bigdata import flat_bundle, resnet_bundle
+
+    for name, make in (("resnet50", resnet_bundle), ("flat-50k", flat_bundle)):
+        prefix = OUT / name / "ckpt-1"
+        if not prefix.with_suffix(".index").exists():
+            make(prefix)
+        print(name, "clicks", json.dumps(clicks(name, str(prefix))))
+    if "--clicks" in sys.argv:
+        return
     paths = inputs()
     for name in ("50k", "bert-base", "resnet50"):
         print(name, "first paint", json.dumps(first_paint(paths[name])))

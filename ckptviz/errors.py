@@ -130,6 +130,14 @@ class NothingMatchedError(InvalidArgumentError, LookupError):
     """A selection, filter or rename that matches nothing: an error, never a silent no-op."""
 
 
+class LayoutTimeoutError(CheckpointError, TimeoutError):
+    """Graphviz did not lay a picture out in time; its process was stopped."""
+
+
+class LayoutCancelledError(CheckpointError):
+    """A layout was cancelled (a newer request replaced it); its Graphviz process was stopped."""
+
+
 class CheckpointWarning(UserWarning):
     """Something the user should know that is not an error (a conversion that drops keys)."""
 

@@ -170,10 +170,14 @@ def overview() -> str:
 
 
 def looks_like_path(word: str) -> bool:
-    """A first word that is no subcommand but names a checkpoint: ``%ckpt run/ckpt-5``."""
+    """A first word that is no subcommand but names a checkpoint: ``%ckpt run/ckpt-5``, or a bare
+    ``%ckpt ckpt-5`` beside the notebook (a prefix: only ``ckpt-5.index`` exists)."""
     import os
 
-    return "://" in word or os.sep in word or os.path.exists(os.path.expanduser(word))
+    from ..format import naming
+
+    path = os.path.expanduser(word)
+    return "://" in word or os.sep in word or os.path.exists(path) or os.path.exists(naming.index_file(path))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..errors import LargeGraphWarning
+    from ..errors import LargeGraphWarning, LayoutTimeoutError
     from .dot import COLORS, to_dot
     from .layout import LARGE_GRAPH, Engine, export_graph, find_engine, mimebundle, render
     from .picture import Picture
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # Loaded on first use: ``import ckptviz`` imports only ``render.accessors``.
 _LAZY = {
-    "LargeGraphWarning": "ckptviz.errors", "COLORS": ".dot", "to_dot": ".dot", "LARGE_GRAPH": ".layout",
+    "LargeGraphWarning": "ckptviz.errors", "LayoutTimeoutError": "ckptviz.errors", "COLORS": ".dot", "to_dot": ".dot", "LARGE_GRAPH": ".layout",
     "Engine": ".layout", "export_graph": ".layout", "find_engine": ".layout", "mimebundle": ".layout",
     "render": ".layout", "Picture": ".picture", "DEFAULT_MAX_NODES": ".plan", "DrawOptions": ".plan",
     "Plan": ".plan", "select_view": ".plan",
@@ -39,6 +39,7 @@ __all__ = [
     "DrawOptions",
     "Engine",
     "LargeGraphWarning",
+    "LayoutTimeoutError",
     "Picture",
     "Plan",
     "export_graph",

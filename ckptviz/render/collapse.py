@@ -7,6 +7,10 @@ BERT encoder open together or fold together, never ``layer_0`` open beside a fol
 Cheaper patterns open first. Nodes whose kids do not fit (a 177-item layer list, fourteen towers of
 twenty blocks) share the room left: each shows the same number of first kids and folds the rest
 into one stand-in.
+
+No action opens more than the budget at once: a node the user expands shows at most ``max_nodes``
+kids (the rest in a stand-in), and *revealing* a node (a search hit) opens only its ancestors,
+each showing the kid on the way and what room is left, its other kids folded with their counts.
 """
 
 from __future__ import annotations
@@ -36,16 +40,21 @@ def fold(
     folded: Collection[int],
     max_nodes: int | None,
     max_depth: int | None,
+    reveal: Collection[int] = (),
+    expanded: Collection[int] = (),
 ) -> Folding:
     """Open the tree pattern by pattern within ``max_nodes`` (None: no limit); ``folded`` (the
     ``collapse`` option) and ``max_depth`` always fold, ``forced`` (``expand``, ``focus``,
-    ``select`` and their ancestors) always open. A slot shows when its variable does (it costs
-    room then); the optimizer folds the slots of unshown variables into its stand-in."""
+    ``select`` and their ancestors) always open, each within the budget; ``reveal`` (search hits
+    and their ancestors) open just enough to show the path to each hit. A slot shows when its
+    variable does (it costs room then); the optimizer folds the slots of unshown variables into
+    its stand-in, unless it is one of the ``expanded`` (its stand-in was opened): then its slots
+    are its kids like any."""
     collapsed: set[int] = set()
     shown_kids: dict[int, set[int]] = {}
     pending: list[list[tuple[int, list[int]]]] = []
     attached = {
-        v: [s for s in slots if s in keep and s not in forced] for v, slots in tree.slots_of.items() if v in keep
+        v: [s for s in slots if s in keep and s not in forced and s not in reveal and tree.parent[s] not in expanded] for v, slots in tree.slots_of.items() if v in keep
     }
     slot_ids = {s for slots in attached.values() for s in slots}
     shown_slots: set[int] = set()
@@ -67,20 +76,52 @@ def fold(
 
     budget = max_nodes if max_nodes is not None else 2 * len(keep) + 1  # room for all
     visible = 1
+    following: list[int] = []
+
+    def partly(i: int, kids: list[int], must: list[int], room: int, spend: bool = True) -> None:
+        """Show ``must`` and the first kids that fit in ``room``; fold the others into a stand-in.
+        ``spend=False``: this room comes on top of the budget (an expansion the user asked for)."""
+        nonlocal visible
+        chosen, spent = list(must), 1 + cost(must)
+        taken = set(must)
+        for k in kids:
+            price = 1 + len(attached.get(k, ()))
+            if spent + price > room:
+                break
+            if k not in taken:
+                chosen.append(k)
+                spent += price
+        shown_kids[i] = set(chosen)
+        visible += spent if spend else 0
+        following.extend(chosen)
+        show(chosen)
+    visible = 1
     level = [0] if 0 in keep else []
     while level:
-        following: list[int] = []
+        following = []
         groups: dict[int, list[tuple[int, list[int]]]] = {}
         for i in level:
             kids = kids_of(i)
             if not kids:
                 continue
-            if i in folded or (max_depth is not None and tree.depth[i] >= max_depth and i not in forced):
+            on_way = [k for k in kids if k in reveal]
+            if on_way and i not in forced:  # a search hit below: open the way, not the whole level
+                room = max(budget - visible, _MIN_PARTIAL)
+                if cost(kids) + (i in holders) <= room:
+                    visible += cost(kids) + (i in holders)
+                    opened.add(i)
+                    following.extend(kids)
+                else:
+                    partly(i, kids, on_way, min(room, _MAX_RANK))
+            elif i in folded or (max_depth is not None and tree.depth[i] >= max_depth and i not in forced):
                 collapsed.add(i)
             elif i in forced:
-                visible += cost(kids) + (i in holders)
-                opened.add(i)
-                following.extend(kids)
+                if cost(kids) + (i in holders) <= max(budget - visible, budget // 2):
+                    visible += cost(kids) + (i in holders)
+                    opened.add(i)
+                    following.extend(kids)
+                else:  # never lay out all 50 000 kids of one node: the budget's worth, then "…"
+                    partly(i, kids, [k for k in kids if k in forced or k in reveal], budget, spend=False)
             else:
                 groups.setdefault(tree.pattern[i], []).append((i, kids))
         for members in sorted(groups.values(), key=lambda g: (sum(cost(k) for _, k in g), len(g))):
@@ -104,7 +145,8 @@ def fold(
                 if spent > share:
                     count = c
                     break
-        if count < (_MIN_PARTIAL - 1 if len(members) == 1 else 2):
+        if count < (_MIN_PARTIAL - 1 if len(members) == 1 else 2) or tree.is_group(members[0][0]):
+            # a group of layers reads best whole: ``conv2_block1_* +8 layers``, not 2 of its 8
             collapsed.update(i for i, _ in members)
             continue
         for i, kids in members:

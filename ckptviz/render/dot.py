@@ -40,6 +40,20 @@ DIFF_STYLES = {
     "unchanged": "rounded,filled",
 }
 _CHANGED_RAMP = ((0xF1, 0xE6, 0xF7), (0x7B, 0x2C, 0x9E))  # pale lilac -> deep purple
+# A number per node (``DrawOptions.values``): pale yellow to deep teal, apart from the kinds'
+# outlines and the status fills; the legend shows both ends.
+_VALUE_RAMP = ((0xFF, 0xF7, 0xBC), (0x0B, 0x6E, 0x6E))
+
+
+def ramp(t: float, ends: tuple[tuple[int, int, int], tuple[int, int, int]] = _VALUE_RAMP) -> str:
+    t = max(0.0, min(1.0, t))
+    lo, hi = ends
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi))
+
+
+def overlay_range(plan: Plan) -> tuple[float, float] | None:
+    means = [m for _, _, m, _ in plan.overlay.values()]
+    return (min(means), max(means)) if means else None
 
 
 def diff_fill(status: str, intensity: float | None = None) -> str:
@@ -70,9 +84,7 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
     status = plan.status.get(i)
     intensity = plan.intensity.get(i)
     attrs = {
-        "id": f"ckpt_n{s.node.id}"
-        if s.node.id < len(graph.nodes)
-        else f"ckpt_more{s.node.id - len(graph.nodes)}",
+        "id": f"ckpt_n{i}" if i >= 0 else f"ckpt_more{-1 - i}",
         "class": kind,
         "label": plan.labels[i],
         "tooltip": plan.tooltips[i],
@@ -91,12 +103,44 @@ def node_statement(graph: ObjectGraph, plan: Plan, s: Shown) -> str:
         attrs["fillcolor"] = STATUS_FILLS[status]
         attrs["style"] = STATUS_STYLES[status]
         attrs["tooltip"] += f"\nwill it load: {status}"
+    span = overlay_range(plan)
+    if i in plan.overlay and span is not None and status is None:
+        lo, hi = span
+        t = (plan.overlay[i][2] - lo) / (hi - lo) if hi > lo else 0.5
+        attrs["fillcolor"] = ramp(t)
+        attrs["class"] = f"{kind} overlay"
+        if t > 0.6:
+            attrs["fontcolor"] = "white"
     extra = " shape=box3d" if s.collapsed else ""
-    return f"  n{s.node.id} [{' '.join(f'{k}={quote(v)}' for k, v in attrs.items())}{extra}];"
+    return f"  {name(i)} [{' '.join(f'{k}={quote(v)}' for k, v in attrs.items())}{extra}];"
 
 
-def legend(statuses: Iterable[str] = (), slot_edges: Iterable[Slot] = (), summary: str | None = None) -> list[str]:
+def name(i: int) -> str:
+    """The DOT name of a drawn node: ``n<id>``, or ``m<parent>`` for a stand-in (id ``-1 - parent``)."""
+    return f"n{i}" if i >= 0 else f"m{-1 - i}"
+
+
+def overlay_legend(plan: Plan) -> list[str]:
+    """Two legend boxes: the lowest and highest value of the overlay drawn, in their colours."""
+    span = overlay_range(plan)
+    if span is None:
+        return []
+    return [
+        f'    legend_value_{end} [id="ckpt_legend_value_{end}" class="overlay" '
+        f'label={quote(f"{plan.overlay_name} {value:.4g}")} color="#777777" fillcolor="{ramp(t)}"'
+        f'{" fontcolor=white" if t > 0.6 else ""}];'
+        for end, value, t in (("low", span[0], 0.0), ("high", span[1], 1.0))
+    ]
+
+
+def legend(
+    statuses: Iterable[str] = (),
+    slot_edges: Iterable[Slot] = (),
+    summary: str | None = None,
+    values: Iterable[str] = (),
+) -> list[str]:
     out = ["  subgraph cluster_legend {", '    label="legend"; fontsize=9; color="#bbbbbb"; style=rounded;']
+    out.extend(values)
     for kind in KINDS:
         out.append(
             f'    legend_{kind} [id="ckpt_legend_{kind}" class="{kind}" label="{kind}" color="{COLORS[kind]}" '
@@ -149,25 +193,25 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: DrawOptions) -> str:
     for shown in view.nodes.values():
         lines.append(node_statement(graph, view, shown))
     ranked: set[int] = set()
-    for parent, name, child in view.edges:  # only the ownership edge ranks a node: aliases and loops don't
+    for parent, label, child in view.edges:  # only the ownership edge ranks a node: aliases and loops don't
         free = " constraint=false"
         if view.owners.get(child) == parent and child not in ranked:
             ranked.add(child)
             free = ""
-        lines.append(f"  n{parent} -> n{child} [label={quote(name)}{free}];")
+        lines.append(f"  {name(parent)} -> {name(child)} [label={quote(label)}{free}];")
     for a, b, count in view.merged_edges:
         label = f" label={quote(f'×{count}')}" if count > 1 else ""
-        lines.append(f'  n{a} -> n{b} [style=bold color="#aaaaaa"{label} constraint=false];')
+        lines.append(f'  {name(a)} -> {name(b)} [style=bold color="#aaaaaa"{label} constraint=false];')
     for s in view.slot_edges:  # the guide's dashed slot edges; a slot is ranked after its variable,
         # its label names the state (``momentum of …``), so the optimizer's edge need not
         how = SLOT_STYLES[s.inferred]
         lines.append(
-            f'  n{s.optimizer_id} -> n{s.slot_id} [tooltip={quote(s.slot_name)} style={how} color="orange" constraint=false];'
+            f'  {name(s.optimizer_id)} -> {name(s.slot_id)} [tooltip={quote(s.slot_name)} style={how} color="orange" constraint=false];'
         )
-        lines.append(f'  n{s.variable_id} -> n{s.slot_id} [style={how} color="orange"];')
+        lines.append(f'  {name(s.variable_id)} -> {name(s.slot_id)} [style={how} color="orange"];')
     summary = summary_statement(view)
     if options.legend:
-        lines += legend(set(view.status.values()), view.slot_edges or graph.slots, summary)
+        lines += legend(set(view.status.values()), view.slot_edges or graph.slots, summary, overlay_legend(view))
     elif summary is not None:
         lines.append(f"  {summary}")
     lines.append("}")

@@ -65,23 +65,43 @@ def contents(s: Shown) -> str:
 
 
 
-def label(graph: ObjectGraph, s: Shown, name: str) -> str:
+def label(graph: ObjectGraph, s: Shown, name: str, overlay: tuple[float, float, float, int] | None = None,
+          overlay_name: str = "") -> str:
     node = s.node
     lines = [short(name)]
     if node.dtype is not None:
         lines.append(value_spec(node.dtype, node.shape))
     if s.collapsed:
         lines.append(hidden_text(s))
+    if overlay is not None:
+        lo, hi, mean, count = overlay
+        if count == 1:
+            lines.append(f"{overlay_name} {number(mean)}")
+        else:  # a fold: what the values it holds spread over
+            lines.append(f"{overlay_name} min {number(lo)} · max {number(hi)} · mean {number(mean)}")
     return "\n".join(lines)
 
 
-def tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot]) -> str:
+def number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def tooltip(graph: ObjectGraph, s: Shown, slot_of: Mapping[int, Slot], tree: Tree | None = None) -> str:
     node = s.node
-    if node.id >= len(graph.nodes):  # the stand-in for the kids of a partly shown node
+    if node.id < 0:  # the stand-in for the kids of a partly shown node
         return (
             f"{s.hidden_nodes} more objects under {node.path[:-2] or '(root)'}: {contents(s)}, "
             f"{human_size(s.hidden_bytes)}"
         )
+    if node.id >= len(graph.nodes) and tree is not None:  # a group of named layers
+        group = tree.group(node.id)
+        lines = [
+            f"group of the {plural(group.size, 'layer')} named {group.prefix}_* in "
+            f"{graph.display_path(group.owner) or '(root)'}"
+        ]
+        if s.collapsed:
+            lines.append(f"collapsed: {hidden_text(s)[1:].replace(' hidden', ' nodes hidden', 1)}")
+        return "\n".join(lines)
     lines = [f"{node.kind} {node.path or '(root)'}  [node {node.id}]"]
     slot = slot_of.get(node.id)
     if slot is not None:  # TF's pretty-printer wording
@@ -117,10 +137,7 @@ def summary(graph: ObjectGraph, plan: Plan, tree: Tree) -> dict[str, Any] | None
     by_pattern: dict[str, list[Shown]] = {}
     for s in folds:
         i = s.node.id
-        key = (
-            tree.pattern_text(tree.pattern[i]) if i < len(graph.nodes)
-            else f"{tree.pattern_text(tree.pattern[i - len(graph.nodes)])}/…"
-        )
+        key = tree.pattern_text(tree.pattern[i]) if i >= 0 else f"{tree.pattern_text(tree.pattern[-1 - i])}/…"
         by_pattern.setdefault(key or "(root)", []).append(s)
     biggest = sorted(by_pattern.items(), key=lambda kv: -sum(s.hidden_nodes for s in kv[1]))
     groups = [

@@ -15,12 +15,21 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError, LargeGraphWarning, LayoutError, UnsupportedCheckpointError
+from ..errors import (
+    CheckpointError,
+    LargeGraphWarning,
+    LayoutCancelledError,
+    LayoutError,
+    LayoutTimeoutError,
+    UnsupportedCheckpointError,
+)
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from .dot import view_to_dot
@@ -45,28 +54,48 @@ class Engine:
     def formats(self) -> frozenset[str]:
         return _formats(self.command)
 
-    def run(self, dot: str, fmt: str, timeout: float = 300) -> bytes:
-        """The ``fmt`` output of laying out ``dot`` (``LayoutError``, one line, on failure)."""
+    def run(self, dot: str, fmt: str, timeout: float = 300, cancel: threading.Event | None = None) -> bytes:
+        """The ``fmt`` output of laying out ``dot`` (``LayoutError``, one line, on failure).
+
+        The Graphviz process is killed when ``timeout`` seconds pass (``LayoutTimeoutError``) or
+        ``cancel`` is set (``LayoutCancelledError``): a layout never outlives who asked for it."""
         if fmt not in self.formats:
             raise UnsupportedCheckpointError(
                 f"{self.name} cannot write {fmt!r} (it writes {', '.join(sorted(_PICTURES & self.formats))})"
                 + ("; PDF needs the system Graphviz: `apt-get install graphviz`" if fmt == "pdf" else "")
             )
         try:
-            done = subprocess.run(
-                [self.command, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=timeout, check=False
+            process = subprocess.Popen(
+                [self.command, f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
-        except subprocess.TimeoutExpired:
-            raise LayoutError(f"{self.name} took more than {timeout:g} s to lay the graph out: {TOO_BIG}") from None
         except OSError as e:
             raise LayoutError(f"cannot run {self.name} ({self.command}): {e.strerror or e}; {HOW_TO_GET_ONE}") from None
-        if done.returncode != 0:
-            said = " ".join(done.stderr.decode(errors="replace").split())
+        deadline = time.monotonic() + timeout
+        data: bytes | None = dot.encode()
+        try:
+            while True:
+                try:
+                    out, err = process.communicate(data, timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    data = None  # sent; a retry must not send it again
+                    if cancel is not None and cancel.is_set():
+                        raise LayoutCancelledError(f"the {self.name} layout was cancelled") from None
+                    if time.monotonic() > deadline:
+                        raise LayoutTimeoutError(
+                            f"{self.name} did not finish the layout in {timeout:g} s and was stopped"
+                        ) from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        if process.returncode != 0:
+            said = " ".join(err.decode(errors="replace").split())
             raise LayoutError(
-                f"{self.name} could not lay the graph out as {fmt} (exit {done.returncode}): "
+                f"{self.name} could not lay the graph out as {fmt} (exit {process.returncode}): "
                 f"{_cut(said) or 'no message'}; save it as .dot, or try the other engine (--engine)"
             )
-        return done.stdout
+        return out
 
 
 def _cut(text: str, limit: int = 300) -> str:
@@ -78,15 +107,20 @@ def _cut(text: str, limit: int = 300) -> str:
 LARGE_GRAPH = 1500
 
 
+LAYOUT_TIMEOUT = 300.0  # seconds an exported picture's layout may take
+FOLD_HINT = (
+    f"fold it with max_depth (--depth N), draw one part with focus (--focus PATH) or filter, "
+    f"or keep max_nodes (--max-nodes) at a few hundred (default {DEFAULT_MAX_NODES})"
+)
+
+
 def warn_if_large(plan: Plan) -> None:
     """Warn (``LargeGraphWarning``) before Graphviz runs on a plan of thousands of nodes."""
     n = len(plan.nodes)
     if n > LARGE_GRAPH:
         warnings.warn(
             LargeGraphWarning(
-                f"the picture has {n} nodes: its layout may take minutes and it will be too big to read; "
-                f"fold it with max_depth (--depth N), draw one part with focus (--focus PATH) or filter, "
-                f"or keep max_nodes (--max-nodes) at a few hundred (default {DEFAULT_MAX_NODES})"
+                f"the picture has {n} nodes: its layout may take minutes and it will be too big to read; {FOLD_HINT}"
             ),
             stacklevel=3,
         )
@@ -164,7 +198,10 @@ def render(source: Any, fmt: str = "svg", engine: str | None = None, **options: 
         return dot.encode()
     found = require_engine(engine, f"{fmt!r}")
     warn_if_large(plan)
-    return found.run(dot, fmt)
+    try:
+        return found.run(dot, fmt, timeout=LAYOUT_TIMEOUT)
+    except LayoutTimeoutError as e:
+        raise LayoutTimeoutError(f"{e}: the picture has {len(plan.nodes)} nodes; {FOLD_HINT}") from None
 
 
 def export_graph(

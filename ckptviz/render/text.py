@@ -10,13 +10,13 @@ from ..model.checkpoint import human_size
 from ..model.graph import ObjectGraph
 from .labels import node_name, value_spec
 from .plan import redundant_lists
-from .tree import Tree
+from .tree import Tree, tree_of
 
 
 def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: int = 25) -> str:
     """``name  kind  dtype[shape]  size`` per object; deep levels and long lists fold into
     ``… N more: V variables, X MiB`` lines."""
-    tree = Tree(graph, redundant_lists(graph))
+    tree = tree_of(graph, redundant_lists(graph))
     slot_of = {s.slot_id: s for s in graph.slots}
     lines: list[str] = []
     stack: list[tuple[int | str, int]] = [(0, 0)]  # a node id, or a ready "… N more" line
@@ -25,11 +25,15 @@ def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: in
         if isinstance(item, str):
             lines.append(f"{'  ' * depth}{item}")
             continue
-        node = graph.nodes[item]
-        label = node_name(graph, item, tree.local[item], slot_of)
-        parts = [f"{'  ' * depth}{label}", node.kind]
-        if node.dtype is not None:
-            parts += [value_spec(node.dtype, node.shape), human_size(node.nbytes)]
+        if tree.is_group(item):  # layers grouped by their names: conv4_* holds conv4_block1_…
+            group = tree.group(item)
+            parts = [f"{'  ' * depth}{group.prefix}_*", f"group of {group.size} layers"]
+        else:
+            node = graph.nodes[item]
+            label = node_name(graph, item, tree.local[item], slot_of)
+            parts = [f"{'  ' * depth}{label}", node.kind]
+            if node.dtype is not None:
+                parts += [value_spec(node.dtype, node.shape), human_size(node.nbytes)]
         kids = tree.kids[item]
         if kids and max_depth is not None and depth >= max_depth:
             parts.append(f"({_folded(graph, tree, kids)})")
@@ -42,7 +46,7 @@ def text_tree(graph: ObjectGraph, max_depth: int | None = None, max_children: in
 
 
 def _folded(graph: ObjectGraph, tree: Tree, kids: list[int]) -> str:
-    inside = [i for k in kids for i in tree.subtree(k)]
+    inside = [i for k in kids for i in tree.subtree(k) if not tree.is_group(i)]
     variables = sum(graph.nodes[i].kind in ("variable", "slot") for i in inside)
     size = sum(graph.nodes[i].nbytes for i in inside)
     return f"… {len(inside)} more: {variables} variables, {human_size(size)}"

@@ -4,22 +4,53 @@ variables, which no ``children`` reach, their optimizer. Kids sort naturally
 (``layer_2`` before ``layer_10``), and each node gets a *pattern*: its path with every number
 written ``N`` (``bert/encoder/layer_N/output``), so siblings and cousins of the same pattern fold
 alike.
+
+A long list of named layers (a Keras 3 functional model keeps its 175 layers in one list,
+``model/_operations/N``) is grouped by the structure of the layers' names: ``conv4_block1_1_conv``,
+``conv4_block1_2_bn``… hang off a *group* ``conv4`` and, inside it, ``block1``. Groups are virtual
+nodes with ids from ``len(graph)`` on (``groups[id - len(graph)]``); they fold and open like any
+node, so ResNet50 draws as five stages of blocks instead of a hundred numbered boxes.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ..model.graph import ObjectGraph
 from ..model.names import natural_key
 
 _DIGITS = re.compile(r"(\d+)")
+GROUP_MIN = 16  # a list (or group) of more layers than this is split by their names' structure
+
+
+@dataclass(frozen=True)
+class Group:
+    """A virtual node: the layers of ``owner`` (a list) whose names start with ``prefix + "_"``."""
+
+    owner: int  # the real list node the layers belong to
+    prefix: str  # ``conv4_block1``
+    label: str  # ``block1``: the part of the prefix its parent group does not already say
+    size: int  # layers (directly or in sub-groups)
 
 
 def pattern_of(name: str) -> str:
     return _DIGITS.sub("N", name)
+
+
+_TREES: weakref.WeakKeyDictionary[ObjectGraph, dict[frozenset[int], Tree]] = weakref.WeakKeyDictionary()
+
+
+def tree_of(graph: ObjectGraph, skip: frozenset[int] = frozenset()) -> Tree:
+    """The graph's ownership tree, built once per graph (a click re-plans; a 50 000-node tree
+    takes a second to build) and dropped with the graph."""
+    trees = _TREES.setdefault(graph, {})
+    if skip not in trees:
+        trees[skip] = Tree(graph, skip)
+    return trees[skip]
 
 
 class Tree:
@@ -39,6 +70,8 @@ class Tree:
         self.order: list[int] = []
         self._patterns: list[tuple[int, str]] = [(0, "")]  # (parent pattern, last segment)
         self.slots_of: dict[int, list[int]] = {}  # variable -> the slots its optimizer owns
+        self.real = n  # ids from here on are groups
+        self.groups: list[Group] = []
         if not n:
             return
         seen = [False] * n
@@ -68,6 +101,7 @@ class Tree:
                 self.kids[p] = kids
                 for c in kids:
                     self.parent[c] = p
+        self._group_lists(graph, [p for p in range(n) if len(self.kids[p]) > GROUP_MIN])
         position = {i: n for n, i in enumerate(self._walk())}
         slot_of = {s.slot_id: s for s in graph.slots}
         orphans: dict[int, list[int]] = {}
@@ -88,12 +122,68 @@ class Tree:
             self.order.append(p)
             for c in self.kids[p]:
                 self.depth[c] = self.depth[p] + 1
-                name = pattern_of(self.local[c]) if self.local[c] else f"({slot_of[c].slot_name if c in slot_of else ''})"
+                if c >= self.real:
+                    name = pattern_of(self.groups[c - self.real].label) + "_*"
+                else:
+                    name = pattern_of(self.local[c]) if self.local[c] else f"({slot_of[c].slot_name if c in slot_of else ''})"
                 key = (self.pattern[p], name)
                 if key not in ids_of:
                     ids_of[key] = len(self._patterns)
                     self._patterns.append(key)
                 self.pattern[c] = ids_of[key]
+
+    # -- groups of named layers ------------------------------------------------------------------
+
+    def is_group(self, i: int) -> bool:
+        return i >= self.real
+
+    def group(self, i: int) -> Group:
+        return self.groups[i - self.real]
+
+    def _group_lists(self, graph: ObjectGraph, lists: Sequence[int]) -> None:
+        for p in lists:
+            kids = self.kids[p]
+            if not all(self.local[c].isdigit() for c in kids):
+                continue  # only the items of a list are anonymous
+            named = [(c, graph.common_scope(c).rsplit("/", 1)[-1].split("_")) for c in kids]
+            self.kids[p] = self._split(p, p, named, 0)
+
+    def _split(self, owner: int, parent: int, items: list[tuple[int, list[str]]], depth: int) -> list[int]:
+        """``items`` (kid, name tokens) under ``parent``: tokens[depth] shared by two or more
+        named kids (that have more tokens) make a group; the others stay where they are."""
+        buckets: dict[str, list[tuple[int, list[str]]]] = {}
+        for c, tokens in items:
+            if len(tokens) > depth + 1 and tokens[0]:
+                buckets.setdefault(tokens[depth], []).append((c, tokens))
+        if len(buckets) == 1 and len(next(iter(buckets.values()))) == len(items):
+            return self._split(owner, parent, items, depth + 1)  # a prefix all share says nothing
+        out: list[int] = []
+        made: set[str] = set()
+        for c, tokens in items:
+            key = tokens[depth] if len(tokens) > depth + 1 and tokens[0] else ""
+            members = buckets.get(key, []) if key else []
+            if len(members) < 2:
+                out.append(c)
+                continue
+            if key in made:
+                continue
+            made.add(key)
+            g = self.real + len(self.groups)
+            self.groups.append(Group(owner, "_".join(tokens[: depth + 1]), key, len(members)))
+            self.parent.append(parent)
+            self.depth.append(0)
+            self.local.append("")
+            self.pattern.append(0)
+            self.kids.append([])
+            if len(members) <= GROUP_MIN:
+                kids = [m for m, _ in members]
+            else:
+                kids = self._split(owner, g, members, depth + 1)
+            self.kids[g] = kids
+            for k in kids:
+                self.parent[k] = g
+            out.append(g)
+        return out
 
     def pattern_text(self, pattern: int) -> str:
         """``bert/encoder/layer_N/output``: built on request (a 20 000-deep chain has 20 000)."""

@@ -7,8 +7,10 @@ over those handles, and an export writes through the destination directory's des
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
+import threading
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -57,7 +59,8 @@ class CheckpointRoute(BaseHandler):
 
 
 class EntriesHandler(CheckpointRoute):
-    """``GET entries?path=P&offset=&limit=&match=``: one page of entries."""
+    """``GET entries?path=P&offset=&limit=&match=&code_path=``: one page of entries, and the code
+    that restores the checkpoint (naming it ``code_path``, else ``path``)."""
 
     @web.authenticated
     @authorized
@@ -65,7 +68,8 @@ class EntriesHandler(CheckpointRoute):
         offset = self.int_arg("offset", 0)
         limit = self.int_arg("limit", 200, 1, payloads.PAGE_MAX)
         match = self.arg("match", "")
-        self.reply(await self.with_checkpoint(payloads.entries, offset, limit, match, quick=True))
+        code_path = self.get_query_argument("code_path", "") or None  # the path as the notebook sees it
+        self.reply(await self.with_checkpoint(payloads.entries, offset, limit, match, code_path, quick=True))
 
 
 class GraphHandler(CheckpointRoute):
@@ -88,17 +92,21 @@ class GraphHandler(CheckpointRoute):
             }
         )
         want_svg = self.bool_arg("svg", True)
+        reveal = [self._ref(r) for r in self.get_query_arguments("reveal")]
+        if reveal:
+            options = dataclasses.replace(options, reveal=tuple(reveal))
 
         def build(ckpt: Any, relative: str) -> dict[str, Any]:
             graph = ckpt.graph
             view = select_view(graph, options)
             out = {"path": relative, **payloads.plan(graph, view), "svg": None, "svg_error": None}
+            out["revealed"] = [r if isinstance(r, int) else graph.resolve(r).id for r in options.reveal]
             if want_svg:
                 engine = find_engine()
                 if engine is None:
                     out["svg_error"] = "no Graphviz engine on the server: apt-get install graphviz"
                 else:
-                    svg = engine.run(view_to_dot(graph, view, options), "svg", timeout=60)
+                    svg = engine.run(view_to_dot(graph, view, options), "svg", timeout=60, cancel=self._gone)
                     if len(svg) > SVG_MAX:
                         out["svg_error"] = f"the picture is {len(svg) >> 20} MiB; collapse more nodes"
                     else:
@@ -107,14 +115,25 @@ class GraphHandler(CheckpointRoute):
 
         self.reply(await self.with_checkpoint(build))
 
+    def on_connection_close(self) -> None:
+        """The browser moved on (a newer layout, a closed tab): stop this one's Graphviz."""
+        self._gone.set()
+
+    @property
+    def _gone(self) -> threading.Event:
+        if "_gone_event" not in self.__dict__:
+            self.__dict__["_gone_event"] = threading.Event()
+        return self.__dict__["_gone_event"]  # type: ignore[no-any-return]
+
     @staticmethod
     def _ref(text: str) -> str | int:
-        return int(text) if text.isdigit() and len(text) < 10 else text
+        return int(text) if text.lstrip("-").isdigit() and len(text) < 10 else text
 
 
 class TensorHandler(CheckpointRoute):
-    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30&stats=auto``: a bounded preview, and statistics
-    (``auto``: for tensors up to ``payloads.STATS_AUTO_MAX`` elements; ``1`` always; ``0`` never)."""
+    """``GET tensor?path=P&key=K&slice=0:4,:&bins=30&stats=auto&minus=Q&minus_key=``: a bounded
+    preview, and statistics (``auto``: for tensors up to ``payloads.STATS_AUTO_MAX`` elements; ``1``
+    always; ``0`` never); with ``minus``, the statistics of ``P[K] - Q[minus_key or K]``."""
 
     @web.authenticated
     @authorized
@@ -123,8 +142,19 @@ class TensorHandler(CheckpointRoute):
         bins = self.int_arg("bins", 30, 0, 1000)
         text = self.get_query_argument("stats", "")
         stats = None if text in ("", "auto") else self.bool_arg("stats", True)
-        reply = await self.with_checkpoint(payloads.tensor, key, self.arg("slice", ""), bins, stats, quick=stats is False)
-        self.reply(reply)
+        minus = self.get_query_argument("minus", "") or None
+        other_key = self.get_query_argument("minus_key", "") or key
+        state = self.state
+        other = state.root.resolve(minus) if minus is not None else None
+
+        def build(ckpt: Any, relative: str) -> dict[str, Any]:
+            out = payloads.tensor(ckpt, relative, key, self.arg("slice", ""), bins or 0, stats)
+            if other is not None:  # the same key in another checkpoint: the Δ histogram of a diff
+                with state.cache.use(state.root.files, other) as b:
+                    out["delta"] = payloads.delta(ckpt, b, key, other_key, bins or 30)
+            return out
+
+        self.reply(await self.with_checkpoint(build, quick=stats is False and other is None))
 
 
 class DiffHandler(BaseHandler):

@@ -106,12 +106,13 @@ def scan(files: ConfinedRoot, directory: str) -> dict[str, Any]:
         latest = state.model_checkpoint_path or None
     data, broken = _data_sizes(entries)
     found: list[Found] = []
+    directories: list[str] = []
     truncated = False
     for name in sorted(entries):
         kind, info = entries[name]
         if kind is None or info is None:
             continue  # a link out of the root, nowhere, or round in circles: not listed
-        if len(found) >= MAX_LISTED:
+        if len(found) + len(directories) >= MAX_LISTED:
             truncated = True
             break
         path = join(directory, name)
@@ -128,6 +129,8 @@ def scan(files: ConfinedRoot, directory: str) -> dict[str, Any]:
             saved = _savedmodel(files, path)
             if saved is not None:
                 found.append(saved)
+            elif not name.startswith("."):
+                directories.append(name)  # the panel navigates into it
         elif kind == "file" and naming.split_data_file(name) is None:
             v1 = _V1.match(name)
             if v1 and int(v1["shard"]) == 0:
@@ -139,6 +142,7 @@ def scan(files: ConfinedRoot, directory: str) -> dict[str, Any]:
     return {
         "path": directory,
         "checkpoints": [f.to_dict() for f in found],
+        "directories": directories,
         "truncated": truncated,
         "state": None
         if state is None

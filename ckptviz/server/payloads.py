@@ -18,6 +18,7 @@ from ..format.tensor_proto import Variant
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
 from ..model.stats import tensor_stats
+from ..render.code import restore_code
 from ..render.plan import DrawOptions, Plan
 
 PAGE_MAX = 1000
@@ -49,8 +50,11 @@ def summary(ckpt: Checkpoint, relative: str) -> dict[str, Any]:
     }
 
 
-def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str = "") -> dict[str, Any]:
-    """One page of the model layer's entry records (key, name, dtype, shape, bytes, node)."""
+def entries(
+    ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str = "", code_path: str | None = None
+) -> dict[str, Any]:
+    """One page of the model layer's entry records (key, name, dtype, shape, bytes, node), and the
+    code that restores the checkpoint (``render.code``)."""
     graph_error = None
     try:
         records = [r.to_dict() for r in ckpt.entry_records() if r.key != OBJECT_GRAPH_KEY]
@@ -83,6 +87,7 @@ def entries(ckpt: Checkpoint, relative: str, offset: int, limit: int, match: str
         "entries": (page := fit(records[offset : offset + limit])),
         "truncated": len(page) < len(records[offset : offset + limit]),  # by bytes: ask again from offset+len
         "graph_error": graph_error,
+        "restore_code": None if graph_error else restore_code(ckpt, code_path or relative),
     }
 
 
@@ -107,8 +112,8 @@ def plan(graph: ObjectGraph, view: Plan) -> dict[str, Any]:
     out = view.to_dict()
     for node in out["nodes"]:
         i = node["id"]
-        node["svg_id"] = f"ckpt_n{i}" if i < len(graph.nodes) else f"ckpt_more{i - len(graph.nodes)}"
-        if i < len(graph.nodes):
+        node["svg_id"] = f"ckpt_n{i}" if i >= 0 else f"ckpt_more{-1 - i}"  # as render/dot.py names them
+        if 0 <= i < len(graph.nodes):
             record = graph.nodes[i].to_dict()
             for field in ("name", "full_name", "dtype", "shape", "nbytes", "keys"):
                 node[field] = record[field]
@@ -195,3 +200,20 @@ def tensor(
         "stats": None if summary is None else summary.to_dict(),
         "stats_skipped": bool(value.size) and not want,
     }
+
+
+def delta(a: Checkpoint, b: Checkpoint, key: str, other_key: str, bins: int) -> dict[str, Any]:
+    """Statistics and histogram of ``a[key] - b[other_key]`` (the change a diff row stands for), or
+    why there are none."""
+    ea, eb = a.entries.get(key), b.entries.get(other_key)
+    if ea is None or eb is None:
+        return {"stats": None, "reason": f"{key if ea is None else other_key} is in one checkpoint only"}
+    if ea.shape != eb.shape:
+        return {"stats": None, "reason": f"shapes differ: {list(ea.shape)} and {list(eb.shape)}"}
+    if max(ea.nbytes, eb.nbytes) > STATS_AUTO_MAX * 8:
+        return {"stats": None, "reason": "too big to compare here"}
+    va, vb = np.asarray(a.read(key)), np.asarray(b.read(other_key))
+    if not (np.issubdtype(va.dtype, np.number) and np.issubdtype(vb.dtype, np.number)):
+        return {"stats": None, "reason": f"{ea.dtype.name} values have no difference"}
+    summary = tensor_stats(va.astype(np.float64) - vb.astype(np.float64), bins)
+    return {"stats": None if summary is None else summary.to_dict(), "reason": None}

@@ -73,6 +73,13 @@ class Explorer(ipywidgets.Tab):  # type: ignore[misc]
 
     def _diffed(self, result: Any) -> None:
         """Colour the graph by change: the diff's own picture of this checkpoint's graph."""
+        values = {}
+        for row in result.rows:  # each changed key's max |Δ|, on this checkpoint's node
+            mad = row.delta.max_abs_diff if row.delta is not None else None
+            node = self.source.node_of_key(row.key) if mad is not None else None
+            if node is not None:
+                values[node] = float(mad)  # type: ignore[arg-type]
+        self.graph.show_values("|Δ|", values, switch=False)
         self.graph.show_picture("diff", lambda **options: result.graph.to_dot(**options))
 
     def __repr__(self) -> str:

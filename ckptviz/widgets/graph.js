@@ -34,7 +34,7 @@ function render({ model, el }) {
   }
   function drawEdge(e) {
     const g = s("g", {});
-    g.append(s("path", { class: "ckv-edge", d: e.d, stroke: e.color, "stroke-width": e.bold ? 2.4 : 1, "stroke-dasharray": e.dashed ? "5 3" : null }));
+    g.append(s("path", { class: "ckv-edge", d: e.d, stroke: e.color, "stroke-width": e.bold ? 2.4 : 1, "stroke-dasharray": e.dashed ? "5 3" : e.dotted ? "1.5 2.5" : null }));
     if (e.a) {
       const [px, py, tx, ty] = e.a, dx = tx - px, dy = ty - py, L = Math.hypot(dx, dy) || 1, ux = dx / L, uy = dy / L;
       const b = [tx - ux * 6, ty - uy * 6];
@@ -50,7 +50,7 @@ function render({ model, el }) {
     for (const e of d.edges) layer.append(drawEdge(e));
     for (const n of d.nodes) layer.append(drawNode(n));
     legend.replaceChildren(...(d.legend || []).map((n) =>
-      h("span", { style: `border-color:${n.color};background:${n.fill}`, text: n.id })));
+      h("span", { style: `border-color:${n.color};background:${n.fill}`, text: n.lines.join(" ") || n.id })));
     if (!box) fit();
   }
   function fit() {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from ..render.layout import require_engine
@@ -45,14 +46,17 @@ def _path(pts: list[tuple[float, float]]) -> str:
     return "".join(out)
 
 
-def drawing(dot: str) -> dict[str, Any]:
+LAYOUT_TIMEOUT = 60.0  # seconds: an interactive layout that takes longer is stopped, never left running
+
+
+def drawing(dot: str, cancel: threading.Event | None = None) -> dict[str, Any]:
     """``{"width", "height", "title", "nodes": [...], "edges": [...], "legend": [...]}`` of ``dot``.
 
     A node is ``{"id", "x", "y", "w", "h", "lines", "kind", "color", "fill", "style", "collapsed"}``
     (centre and size in points); ``id`` is the node id, or ``-1 - parent`` for the stand-in of a
     partly shown node's other children (expanding it shows them)."""
     engine = require_engine(None, "the graph", verb="lay out")
-    data = json.loads(engine.run(dot, "json0"))
+    data = json.loads(engine.run(dot, "json0", timeout=LAYOUT_TIMEOUT, cancel=cancel))
     x0, y0, x1, y1 = (float(v) for v in data["bb"].split(","))
     height = y1
     nodes, legend = [], []
@@ -93,6 +97,8 @@ def drawing(dot: str) -> dict[str, Any]:
             edge["a"] = [pts[-1][0], pts[-1][1], tip[0], tip[1]]
         if "dashed" in e.get("style", ""):
             edge["dashed"] = True
+        if "dotted" in e.get("style", ""):  # an inferred slot link, as every other face draws it
+            edge["dotted"] = True
         if "bold" in e.get("style", ""):
             edge["bold"] = True
         if e.get("label") and "lp" in e:

@@ -151,16 +151,48 @@ class Source:
         if not needle:
             return [], 0
         g = self.graph
-        hits = []
-        for n in g.nodes:
-            if needle in n.path.lower() or needle in n.full_name.lower() or needle in g.display_path(n.id).lower():
-                hits.append(n)
-        hits.sort(key=lambda n: (g.display_path(n.id).rsplit("/", 1)[-1].lower() != needle, n.kind == "slot", len(n.path)))
+        nodes = g.nodes
+        hits = [nodes[i] for i, text in enumerate(self.search_index) if needle in text]
+        # the object of that name first, then what holds values (a click previews it), then short paths
+        hits.sort(
+            key=lambda n: (g.display_path(n.id).rsplit("/", 1)[-1].lower() != needle, not n.values, n.kind == "slot", len(n.path))
+        )
         return [
             {"id": n.id, "path": g.display_path(n.id), "name": g.display_name(n.id), "full_name": n.full_name,
              "kind": n.kind}
             for n in hits[:limit]
         ], len(hits)
+
+    def measure(self, what: str, progress: Any = None) -> dict[int, float]:
+        """``{node id: value}`` for each variable and slot with one numeric key: its L2 ``norm``
+        or its ``nan`` count. Reads every such tensor (memory-mapped, a page at a time);
+        ``progress(fraction, text)`` reports and may raise to cancel."""
+        graph = self.graph
+        held = [n for n in graph.nodes if n.kind in ("variable", "slot") and len(n.values) == 1]
+        out: dict[int, float] = {}
+        for count, node in enumerate(held):
+            if progress is not None and count % 200 == 0:
+                progress(count / max(len(held), 1), f"measuring {what}: {count} of {len(held)} tensors")
+            entry = self.checkpoint.entries.get(node.values[0].key)
+            if entry is None or not entry.dtype.is_fixed_width:
+                continue
+            value = np.asarray(self.window(entry.key))
+            if value.dtype.kind not in "fciub":
+                continue
+            if what == "nan":
+                out[node.id] = float(np.isnan(value).sum()) if value.dtype.kind in "fc" else 0.0
+            else:
+                out[node.id] = float(np.sqrt(np.sum(np.square(value, dtype=np.float64))))
+        return out
+
+    @cached_property
+    def search_index(self) -> list[str]:
+        """Per node, the names a search looks in (path, full name, display path and name),
+        lower-cased once: a search of 50 000 nodes is then a scan of strings."""
+        g = self.graph
+        return [
+            "\n".join((n.path, n.full_name, g.display_path(n.id), g.display_name(n.id))).lower() for n in g.nodes
+        ]
 
     def node_of_key(self, key: str) -> int | None:
         owner = self.graph.owner.get(key)

@@ -10,7 +10,8 @@ function render({ model, el }) {
   const head = h("tr");
   const body = h("tbody");
   const spacer = h("div");
-  const table = h("table", { class: "ckv-table" }, h("thead", {}, head), body);
+  const thead = h("thead", {}, head);
+  const table = h("table", { class: "ckv-table" }, thead, body);
   const scroll = h("div", { class: "ckv-scroll" }, spacer, table);
   table.style.position = "absolute"; table.style.top = "0";
   const side = h("div", { class: "ckv-side" },
@@ -34,6 +35,7 @@ function render({ model, el }) {
     const off = model.get("offset");
     spacer.style.height = `${(model.get("matched") + 1) * ROW}px`;
     table.style.transform = `translateY(${off * ROW}px)`;
+    pinHead();
     body.replaceChildren(...model.get("rows").map(([key, name, dtype, shape, , size]) =>
       h("tr", { class: key === model.get("key") ? "ckv-sel" : null, "data-key": key, onclick: () => put(model, "key", key) },
         h("td", { text: key, title: key }), h("td", { text: name === key ? "" : name, title: name }), h("td", { text: dtype }),
@@ -41,8 +43,14 @@ function render({ model, el }) {
     const m = model.get("matched"), t = model.get("total");
     count.textContent = m === t ? `${t} keys` : `${m} of ${t} keys`;
   }
+  // the header stays at the top of the scrolled box: the table moves with its window of rows,
+  // the header moves back by as much (CSS sticky does not hold inside a translated table)
+  function pinHead() {
+    thead.style.transform = `translateY(${scroll.scrollTop - model.get("offset") * ROW}px)`;
+  }
   // scrolling asks Python for the window at the new offset
   scroll.addEventListener("scroll", () => {
+    pinHead();
     const want = Math.max(0, Math.floor(scroll.scrollTop / ROW) - 20);
     const off = model.get("offset"), limit = model.get("limit");
     const first = Math.floor(scroll.scrollTop / ROW), last = first + Math.ceil(scroll.clientHeight / ROW);

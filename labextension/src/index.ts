@@ -7,7 +7,8 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { GraphView } from './graph';
 import { DiffView, TimelineView } from './runs';
-import { ckptCell, ICheckpointInfo, relativePath, restoreCode } from './model';
+import { ckptCell, ICheckpointInfo, IEntries, relativePath } from './model';
+import { requestAPI } from './request';
 import { CheckpointSidebar } from './sidebar';
 import { CheckpointViewerFactory, FACTORY, FILE_TYPES, MetadataOnlyModelFactory, MODEL } from './viewer';
 
@@ -87,7 +88,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openDiff: (a, b) => openTab(new DiffView(a, b)),
       openTimeline: directory => openTab(new TimelineView(directory)),
       copyRestoreCode: info => void app.commands.execute(CommandIDs.copyRestore, { path: info.path, format: info.format }),
-      insertCell: info => void app.commands.execute(CommandIDs.insertCell, { path: info.path })
+      insertCell: info => void app.commands.execute(CommandIDs.insertCell, { path: info.path }),
+      navigate: directory => {
+        if (browser) {
+          void browser.model.cd(`/${directory}`); // the panel follows the file browser's path
+        } else {
+          sidebar.directory = directory;
+        }
+      }
     });
     sidebar.title.icon = checkpointIcon;
     shell.add(sidebar, 'left', { rank: 700 });
@@ -130,7 +138,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         const info = target(args);
         if (info) {
-          Clipboard.copyToSystem(restoreCode(codePath(info), info.format));
+          // written on the server from what the checkpoint is: its root names, TF1 or Keras
+          return requestAPI<IEntries>('entries', { path: info.path, limit: 1, code_path: codePath(info) }).then(
+            async reply => {
+              const code = reply.restore_code ?? '';
+              try {
+                await navigator.clipboard.writeText(code); // still within the click's activation
+              } catch {
+                Clipboard.copyToSystem(code);
+              }
+            }
+          );
         }
       }
     });

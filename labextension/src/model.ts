@@ -17,6 +17,7 @@ export interface ICheckpointInfo {
 export interface IListing {
   path: string;
   checkpoints: ICheckpointInfo[];
+  directories?: string[];
   state: { latest: string | null; all: string[] } | null;
   state_error: string | null;
 }
@@ -44,6 +45,12 @@ export interface IEntries {
   limit: number;
   entries: IEntry[];
   graph_error: string | null;
+  restore_code: string | null;
+}
+
+/** The node whose other kids a stand-in (id `-1 - parent`) stands for. */
+export function standInParent(id: number): number {
+  return -1 - id;
 }
 
 export interface IHistogram {
@@ -75,9 +82,12 @@ export interface ITensor {
 }
 
 export interface IPlanNode {
-  id: number;
+  id: number; // a node id; a group of layers from the graph's size on; a stand-in is -1 - parent
   svg_id: string;
   path: string;
+  display_name?: string;
+  key_path?: string;
+  virtual?: boolean; // a group of layers or a stand-in, not an object of the checkpoint
   name?: string;
   kind: Kind;
   label: string;
@@ -99,6 +109,7 @@ export interface IGraph {
   object_based: boolean;
   nodes: IPlanNode[];
   edges: { parent: number; label: string; child: number }[];
+  revealed?: number[];
   svg: string | null;
   svg_error: string | null;
 }
@@ -206,24 +217,6 @@ function pyString(text: string): string {
 /** The notebook cell that shows the same checkpoint with the `%ckpt` magic. */
 export function ckptCell(path: string): string {
   return `%load_ext ckptviz\n%ckpt ${pyString(path)}`;
-}
-
-/** Python that restores the checkpoint into the user's objects, with and without TensorFlow. */
-export function restoreCode(path: string, format: string): string {
-  if (format === 'keras') {
-    return `model.load_weights(${pyString(path)})  # a Keras 3 model with the same layers`;
-  }
-  return [
-    'import tensorflow as tf',
-    '',
-    '# the objects you train, under the names the checkpoint uses (see the panel\'s tree)',
-    'checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)',
-    `checkpoint.restore(${pyString(path)}).expect_partial()`,
-    '',
-    '# or, without TensorFlow, the values as numpy arrays:',
-    'import ckptviz',
-    `arrays = ckptviz.open(${pyString(path)}).to_numpy()`
-  ].join('\n');
 }
 
 /** Numbers as a preview shows them: 6 significant digits, strings as they came. */

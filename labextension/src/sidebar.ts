@@ -1,5 +1,6 @@
-// The left-sidebar panel: the checkpoints of the file browser's current directory, following it
-// as the user navigates, with a filter; nothing is requested while the panel is hidden.
+// The left-sidebar panel: the checkpoints of a directory, with a breadcrumb and the directory's
+// subdirectories to navigate from the panel itself (the file browser follows, and the panel
+// follows the file browser), and a filter; nothing is requested while the panel is hidden.
 import { Message } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -14,6 +15,7 @@ export interface ISidebarActions {
   openTimeline(directory: string): void;
   copyRestoreCode(info: ICheckpointInfo): void;
   insertCell(info: ICheckpointInfo): void;
+  navigate(directory: string): void;
 }
 
 export class CheckpointSidebar extends Widget {
@@ -70,7 +72,7 @@ export class CheckpointSidebar extends Widget {
   async refresh(): Promise<void> {
     this._stale = false;
     const directory = this._directory;
-    this._where.textContent = `/${directory}`;
+    this._renderWhere();
     this._list.replaceChildren(el('div', 'ckptviz-loading', 'Loading checkpoints…'));
     this.requests++;
     try {
@@ -79,6 +81,7 @@ export class CheckpointSidebar extends Widget {
         return; // the user moved on
       }
       this._items = listing.checkpoints;
+      this._directories = listing.directories ?? [];
       this._isRun = (listing.state?.all.length ?? 0) >= 2;
       this._error = null;
     } catch (error: any) {
@@ -113,6 +116,30 @@ export class CheckpointSidebar extends Widget {
     this._runButtons.replaceChildren(...buttons);
   }
 
+  /** `/ › run › ckpts`: each part opens that directory. */
+  private _renderWhere(): void {
+    const parts = this._directory.split('/').filter(Boolean);
+    const crumb = (label: string, path: string): HTMLElement => {
+      const a = el('span', 'ckptviz-crumb', label);
+      a.tabIndex = 0;
+      a.setAttribute('role', 'link');
+      a.dataset.path = path;
+      a.onclick = () => this.actions.navigate(path);
+      a.onkeydown = ev => {
+        if (ev.key === 'Enter') {
+          this.actions.navigate(path);
+        }
+      };
+      return a;
+    };
+    const items: Node[] = [crumb('/', '')];
+    parts.forEach((part, i) => {
+      items.push(el('span', 'ckptviz-dim', ' › '), crumb(part, parts.slice(0, i + 1).join('/')));
+    });
+    this._where.replaceChildren(...items);
+    this._where.title = `/${this._directory}`;
+  }
+
   private _render(): void {
     this._chosen = new Set([...this._chosen].filter(p => this._items.some(i => i.path === p)));
     this._renderRunButtons();
@@ -121,15 +148,37 @@ export class CheckpointSidebar extends Widget {
       return;
     }
     const shown = filterCheckpoints(this._items, this._filter.value);
+    const words = this._filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const directories = this._directories.filter(d => words.every(w => d.toLowerCase().includes(w)));
+    const rows: HTMLElement[] = directories.map(name => {
+      const path = this._directory ? `${this._directory}/${name}` : name;
+      const row = el('div', 'ckptviz-directory', `📁 ${name}`);
+      row.tabIndex = 0;
+      row.setAttribute('role', 'link');
+      row.dataset.path = path;
+      row.title = `open ${path}`;
+      row.onclick = () => this.actions.navigate(path);
+      row.onkeydown = ev => {
+        if (ev.key === 'Enter') {
+          this.actions.navigate(path);
+        }
+      };
+      return row;
+    });
     if (!this._items.length) {
-      this._list.replaceChildren(el('div', 'ckptviz-empty', 'No checkpoints in this directory.'));
-      return;
+      rows.unshift(
+        el(
+          'div',
+          'ckptviz-empty',
+          directories.length
+            ? 'No checkpoints in this directory: open one of its directories below, or navigate in the file browser.'
+            : 'No checkpoints in this directory, and no directories below it.'
+        )
+      );
+    } else if (!shown.length) {
+      rows.unshift(el('div', 'ckptviz-empty', 'No checkpoint matches the filter.'));
     }
-    if (!shown.length) {
-      this._list.replaceChildren(el('div', 'ckptviz-empty', 'No checkpoint matches the filter.'));
-      return;
-    }
-    this._list.replaceChildren(...shown.map(info => this._item(info)));
+    this._list.replaceChildren(...shown.map(info => this._item(info)), ...rows);
   }
 
   private _item(info: ICheckpointInfo): HTMLElement {
@@ -214,6 +263,7 @@ export class CheckpointSidebar extends Widget {
   }
 
   private _directory = '';
+  private _directories: string[] = [];
   private _chosen = new Set<string>();
   private _isRun = false;
   private _runButtons: HTMLElement;

@@ -1,5 +1,5 @@
 // A variable's preview, statistics and histogram, drawn into a plain element.
-import { formatShape, formatValue, ITensor } from './model';
+import { formatShape, formatValue, IHistogram, ITensor } from './model';
 import { requestAPI } from './request';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -15,34 +15,56 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
 
 export { el };
 
-/** An SVG bar chart of the histogram, coloured by the theme. */
-function histogram(t: ITensor): SVGSVGElement | null {
-  const h = t.stats?.histogram;
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svgEl(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    node.setAttribute(k, String(v));
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+/** An SVG bar chart of a histogram with its axes: value edges below, the tallest count at the
+ *  left; each bar says its range and count on hover. Coloured by the theme. */
+export function histogram(h: IHistogram | null | undefined, label: string): SVGSVGElement | null {
   if (!h || !h.counts.length) {
     return null;
   }
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  const width = 240;
-  const height = 64;
+  const svg = document.createElementNS(SVG, 'svg');
+  const width = 260;
+  const height = 84;
+  const left = 34; // room for the count axis
+  const plot = 62; // bars' height; the value axis below
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.setAttribute('class', 'ckptviz-histogram');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `histogram of ${t.key}`);
+  svg.setAttribute('aria-label', `histogram of ${label}`);
   const top = Math.max(...h.counts, 1);
-  const w = width / h.counts.length;
+  const w = (width - left - 4) / h.counts.length;
   h.counts.forEach((c, i) => {
-    const bar = document.createElementNS(ns, 'rect');
-    const bh = (c / top) * (height - 2);
-    bar.setAttribute('x', String(i * w));
-    bar.setAttribute('y', String(height - bh));
-    bar.setAttribute('width', String(Math.max(w - 1, 1)));
-    bar.setAttribute('height', String(bh));
-    const tip = document.createElementNS(ns, 'title');
-    tip.textContent = `[${formatValue(h.edges[i])}, ${formatValue(h.edges[i + 1])}): ${c}`;
-    bar.appendChild(tip);
+    const bh = (c / top) * (plot - 4);
+    const bar = svgEl('rect', { x: left + i * w, y: plot - bh, width: Math.max(w - 1, 1), height: bh });
+    bar.appendChild(svgEl('title', {}, `[${formatValue(h.edges[i])}, ${formatValue(h.edges[i + 1])}): ${c}`));
     svg.appendChild(bar);
   });
+  const axis = { class: 'ckptviz-axis' };
+  svg.append(
+    svgEl('line', { ...axis, x1: left, y1: plot, x2: width - 4, y2: plot }),
+    svgEl('line', { ...axis, x1: left, y1: 2, x2: left, y2: plot }),
+    svgEl('text', { class: 'ckptviz-tick', x: left - 3, y: 10, 'text-anchor': 'end' }, String(top)),
+    svgEl('text', { class: 'ckptviz-tick', x: left - 3, y: plot, 'text-anchor': 'end' }, '0'),
+    svgEl('text', { class: 'ckptviz-tick', x: left, y: plot + 12, 'text-anchor': 'start' }, formatValue(h.edges[0])),
+    svgEl(
+      'text',
+      { class: 'ckptviz-tick', x: width - 4, y: plot + 12, 'text-anchor': 'end' },
+      formatValue(h.edges[h.edges.length - 1])
+    ),
+    svgEl('text', { class: 'ckptviz-tick ckptviz-dim', x: (left + width) / 2, y: plot + 21, 'text-anchor': 'middle' }, 'value')
+  );
   return svg;
 }
 
@@ -99,7 +121,7 @@ export async function showTensor(
       table.append(tr);
     }
     parts.push(table);
-    const chart = histogram(t);
+    const chart = histogram(t.stats.histogram, t.key);
     if (chart) {
       parts.push(chart);
     }

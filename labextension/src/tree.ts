@@ -88,28 +88,13 @@ function nodeList(node: ITreeNode, onPick: (e: IEntry, row: HTMLElement) => void
   return list;
 }
 
-/** Fill `host` with the tree of the checkpoint at `path`; the preview goes into `detail`. */
+const PAGE = 1000;
+
+/** Fill `host` with the tree of the checkpoint at `path`, a page of entries at a time (a 50 000-key
+ *  checkpoint lists its first 1000, then 1000 more on each click, or those a search matches); the
+ *  preview goes into `detail`. */
 export async function showTree(host: HTMLElement, detail: HTMLElement, path: string): Promise<void> {
   host.replaceChildren(el('div', 'ckptviz-loading', 'Loading…'));
-  let data: IEntries;
-  try {
-    data = await requestAPI<IEntries>('entries', { path, limit: 1000 });
-  } catch (error: any) {
-    host.replaceChildren(el('div', 'ckptviz-error', error.message));
-    return;
-  }
-  const summary = el(
-    'div',
-    'ckptviz-summary',
-    `${data.tensors} tensors, ${formatBytes(data.nbytes)}, ${data.object_based ? 'object-based' : 'name-based'}`
-  );
-  const parts: Node[] = [summary];
-  if (data.graph_error) {
-    parts.push(el('div', 'ckptviz-error', data.graph_error));
-  }
-  if (data.total > data.entries.length) {
-    parts.push(el('div', 'ckptviz-dim', `first ${data.entries.length} of ${data.total} entries`));
-  }
   let picked: HTMLElement | null = null;
   const pick = (entry: IEntry, row: HTMLElement): void => {
     picked?.classList.remove('jp-mod-selected');
@@ -117,6 +102,46 @@ export async function showTree(host: HTMLElement, detail: HTMLElement, path: str
     row.classList.add('jp-mod-selected');
     void showTensor(detail, path, entry.key);
   };
-  parts.push(nodeList(buildTree(data.entries), pick, 0));
-  host.replaceChildren(...parts);
+  const summary = el('div', 'ckptviz-summary');
+  const search = el('input', 'jp-mod-styled ckptviz-key-search');
+  search.type = 'search';
+  search.placeholder = 'find keys';
+  search.setAttribute('aria-label', 'find keys');
+  const note = el('div', 'ckptviz-dim ckptviz-page-note');
+  const more = el('button', 'jp-Button jp-mod-styled ckptviz-button ckptviz-more');
+  const body = el('div', 'ckptviz-tree-body');
+  let loaded: IEntry[] = [];
+  let total = 0;
+  let match = '';
+  const page = async (fresh: boolean): Promise<string | null> => {
+    let data: IEntries;
+    try {
+      data = await requestAPI<IEntries>('entries', { path, limit: PAGE, offset: fresh ? 0 : loaded.length, match });
+    } catch (error: any) {
+      return error.message;
+    }
+    loaded = fresh ? data.entries : [...loaded, ...data.entries];
+    total = data.total;
+    summary.textContent = `${data.tensors} tensors, ${formatBytes(data.nbytes)}, ${data.object_based ? 'object-based' : 'name-based'}`;
+    if (data.graph_error) {
+      summary.append(el('div', 'ckptviz-error', data.graph_error));
+    }
+    body.replaceChildren(nodeList(buildTree(loaded), pick, 0));
+    const what = match ? `keys matching “${match}”` : 'entries';
+    note.textContent = total > loaded.length ? `${loaded.length} of ${total} ${what} listed` : `${total} ${what}`;
+    more.textContent = `Show ${Math.min(PAGE, total - loaded.length)} more`;
+    more.style.display = total > loaded.length ? '' : 'none';
+    return null;
+  };
+  more.onclick = () => void page(false);
+  search.onchange = () => {
+    match = search.value.trim();
+    void page(true);
+  };
+  const error = await page(true);
+  if (error !== null) {
+    host.replaceChildren(el('div', 'ckptviz-error', error));
+    return;
+  }
+  host.replaceChildren(summary, search, note, body, more);
 }

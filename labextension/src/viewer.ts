@@ -1,6 +1,12 @@
 // The checkpoint viewer of a document tab: what double-clicking a `.index`, `.data-*`,
 // `checkpoint`, `.weights.h5` or `.keras` file opens (a widget factory for those file types).
-import { ABCWidgetFactory, DocumentRegistry, DocumentWidget, TextModelFactory } from '@jupyterlab/docregistry';
+import {
+  ABCWidgetFactory,
+  DocumentModel,
+  DocumentRegistry,
+  DocumentWidget,
+  TextModelFactory
+} from '@jupyterlab/docregistry';
 import { Contents } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 import { checkpointPathOf } from './model';
@@ -14,12 +20,27 @@ export const FILE_TYPES: Partial<DocumentRegistry.IFileType>[] = [
   { name: 'ckptviz-data', displayName: 'Checkpoint data shard', extensions: [], pattern: '\\.data-\\d{5,}-of-\\d{5,}$' },
   { name: 'ckptviz-state', displayName: 'Checkpoint state', extensions: [], pattern: '(^|/)checkpoint$' },
   { name: 'ckptviz-keras-weights', displayName: 'Keras weights', extensions: ['.weights.h5'], pattern: '\\.weights\\.h5$' },
-  { name: 'ckptviz-keras', displayName: 'Keras model', extensions: ['.keras'], pattern: '\\.keras$' }
+  { name: 'ckptviz-keras', displayName: 'Keras model', extensions: ['.keras'], pattern: '\\.keras$' },
+  { name: 'ckptviz-v1', displayName: 'TF1 V1 checkpoint', extensions: ['.ckpt'], pattern: '(\\.ckpt|-\\d{5}-of-\\d{5})$' }
 ].map(t => ({ ...t, fileFormat: null, contentType: 'file', mimeTypes: ['application/octet-stream'] }));
 
-/** Documents whose bytes are never fetched: the viewer asks the server extension, so opening a
- *  400 MB data shard costs what opening its `.index` does (`fileFormat: null` means no content). */
+/** A model JupyterLab never saves: its context's `canSave` is false for a collaborative model,
+ *  so opening a checkpoint file never copies it into `.ipynb_checkpoints/` (a 293 MiB data shard
+ *  used to be copied on open). */
+class NeverSavedModel extends DocumentModel {
+  get collaborative(): boolean {
+    return true;
+  }
+}
+
+/** Documents whose bytes are never fetched nor copied: the viewer asks the server extension, so
+ *  opening a 400 MB data shard costs what opening its `.index` does (`fileFormat: null` means no
+ *  content). */
 export class MetadataOnlyModelFactory extends TextModelFactory {
+  createNew(options: DocumentRegistry.IModelOptions<any> = {}): DocumentModel {
+    return new NeverSavedModel({ ...options, collaborationEnabled: false });
+  }
+
   get name(): string {
     return MODEL;
   }

@@ -33,7 +33,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if missing:  # CI runs the browser tests or fails; a developer's machine may skip them
         (pytest.fail if os.environ.get("CKPTVIZ_REQUIRE_ORACLES") == "1" else pytest.skip)(missing)
     root = tmp_path_factory.mktemp("lab-root")
-    for name in ("guide_legacy_adam", "keras3_files"):
+    for name in ("guide_legacy_adam", "keras3_files", "v1_format"):
         shutil.copytree(DATA / name, root / name)
     home = tmp_path_factory.mktemp("lab-home")
     port, token = free_port(), "ckptviz-browser-test"
@@ -116,3 +116,19 @@ def shot(page: Any, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def big(lab: dict[str, Any]) -> dict[str, str]:
+    """Under the lab's root: ``resnet/ckpt-1`` (Keras 3 ResNet50 + Adam, 283 MB) and, in
+    ``many/``, two equal 50 000-variable checkpoints and a third with one variable changed."""
+    from tests.bigdata import flat_bundle, resnet_bundle
+
+    root = lab["root"]
+    if not (root / "resnet").exists():
+        resnet_bundle(root / "resnet" / "ckpt-1")
+        flat_bundle(root / "many" / "ckpt-1")
+        for name in ("ckpt-1.index", "ckpt-1.data-00000-of-00001"):  # an equal copy: ckpt-2
+            shutil.copyfile(root / "many" / name, root / "many" / name.replace("ckpt-1", "ckpt-2"))
+        flat_bundle(root / "many" / "ckpt-3", bump=31337)
+    return {"resnet": "resnet/ckpt-1", "many": "many/ckpt-1"}

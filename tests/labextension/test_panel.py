@@ -63,23 +63,33 @@ def test_graph_tab_inspects_and_collapses(page: Any, lab: dict[str, Any]) -> Non
     assert graph.locator('g.node[aria-label="net/l1/kernel"]').count() == 0
 
 
-@pytest.mark.parametrize("name", ["ckpt-4.index", "ckpt-4.data-00000-of-00001"])
-def test_double_clicking_a_checkpoint_file_opens_the_viewer(
-    page: Any, lab: dict[str, Any], name: str
+@pytest.mark.parametrize(
+    ("directory", "name", "checkpoint"),
+    [
+        ("guide_legacy_adam", "ckpt-4.index", "guide_legacy_adam/ckpt-4"),
+        ("guide_legacy_adam", "ckpt-4.data-00000-of-00001", "guide_legacy_adam/ckpt-4"),
+        ("guide_legacy_adam", "checkpoint", "guide_legacy_adam"),
+        ("v1_format", "model.ckpt", "v1_format/model.ckpt"),  # a TF1 V1 file
+    ],
+)
+def test_double_clicking_a_checkpoint_file_opens_the_viewer_and_copies_nothing(
+    page: Any, lab: dict[str, Any], directory: str, name: str, checkpoint: str
 ) -> None:
     fetched: list[str] = []
-    page.on(
-        "request", lambda r: fetched.append(r.url) if "/api/contents/" in r.url and name in r.url else None
-    )
-    open_lab(page, lab)
+    page.on("request", lambda r: fetched.append(f"{r.method} {r.url}") if "/api/contents/" in r.url else None)
+    open_lab(page, lab, directory)
     page.locator(f'.jp-DirListing-item[title^="Name: {name}"]').first.dblclick()
     viewer = page.locator(".ckptviz-viewer")
     viewer.wait_for()
-    assert "guide_legacy_adam/ckpt-4" in viewer.locator("h2").inner_text()
+    assert checkpoint in viewer.locator("h2").inner_text()
     viewer.locator(".ckptviz-summary").wait_for()
     assert "tensors" in viewer.locator(".ckptviz-summary").inner_text()
-    assert fetched and not any("content=1" in url for url in fetched), fetched  # bytes never fetched
-    shot(page, f"viewer-{name.split('.')[1]}")
+    page.wait_for_load_state("networkidle")
+    mine = [f for f in fetched if name in f]
+    assert mine and not any("content=1" in f for f in mine), mine  # bytes never fetched
+    assert not any(f.startswith("POST") and "/checkpoints" in f for f in mine), mine  # never copied
+    assert not list((lab["root"] / directory).glob(".ipynb_checkpoints/*"))  # no copy of any file
+    shot(page, f"viewer-{name.replace('.', '-')}")
 
 
 def test_no_requests_while_hidden_and_follows_the_browser(page: Any, lab: dict[str, Any]) -> None:
@@ -100,7 +110,7 @@ def test_no_requests_while_hidden_and_follows_the_browser(page: Any, lab: dict[s
     show_panel(page)
     page.locator('.ckptviz-item[data-path="keras3_files/model.keras"]').wait_for()
     assert len(listings) == 2 and "keras3_files" in listings[-1]
-    assert page.locator(".ckptviz-where").inner_text() == "/keras3_files"
+    assert page.locator(".ckptviz-where").inner_text() == "/ › keras3_files"
     shot(page, "panel-keras")
 
 
@@ -115,13 +125,15 @@ def test_diff_of_two_ticked_checkpoints_and_the_timeline(page: Any, lab: dict[st
     assert (
         "guide_legacy_adam/ckpt-3 → guide_legacy_adam/ckpt-4" in diff.locator(".ckptviz-summary").inner_text()
     )
-    row = diff.locator('td code[title="net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]')  # the key on hover
-    assert row.count() == 1 and row.inner_text() == "net/l1/kernel"  # the name people know
+    assert diff.locator('code[title="net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]').inner_text() == "net/l1/kernel"
     shot(page, "diff-tab")
     page.locator("#ckptviz-sidebar").get_by_role("button", name="Timeline").click()
     timeline = page.locator(".ckptviz-run", has_text="3 checkpoints")
     timeline.locator(".ckptviz-sparkline polyline").first.wait_for()
     assert "steps 2, 3, 4" in timeline.locator(".ckptviz-summary").inner_text()
+    points = timeline.locator(".ckptviz-sparkline circle title").all_text_contents()
+    assert points[0].startswith("step 2: ") and points[2].startswith("step 4: ")  # values on hover
+    assert timeline.locator(".ckptviz-sparkline .ckptviz-tick").count() >= 4  # axes: value range, steps
     shot(page, "timeline-tab")
 
 
@@ -168,3 +180,17 @@ def test_keyboard_only_in_the_dark_theme(page: Any, lab: dict[str, Any]) -> None
         shot(page, "panel-dark-keyboard")
     finally:
         run_command(page, "Use Theme: JupyterLab Light")
+
+
+def test_copy_restore_code_names_the_checkpoints_own_roots(page: Any, lab: dict[str, Any]) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab["url"])
+    open_lab(page, lab)
+    show_panel(page)
+    item = page.locator('.ckptviz-item[data-path="guide_legacy_adam/ckpt-4"]')
+    item.locator(".ckptviz-item-head").click()
+    item.get_by_role("button", name="Copy restore code").click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('tf.train.Checkpoint(')")
+    code = page.evaluate("navigator.clipboard.readText()")
+    assert "tf.train.Checkpoint(iterator=iterator, net=net, optimizer=optimizer, step=step)" in code
+    assert 'status = checkpoint.restore("guide_legacy_adam/ckpt-4")' in code
+    assert "status.assert_existing_objects_matched()" in code

@@ -317,3 +317,13 @@ def test_a_path_alone_browses_or_says_what_it_is(ip: InteractiveShell) -> None:
         assert type(result).__module__.startswith("ckptviz.widgets")
     else:
         assert result.kind == "object-based" and result.tensors == 15
+
+
+def test_a_bare_checkpoint_name_beside_the_notebook_browses_it(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``%ckpt "ckpt-4"`` where the notebook sits beside the checkpoint (only ckpt-4.index exists)."""
+    monkeypatch.chdir(DATA / "guide_legacy_adam")
+    assert not os.path.exists("ckpt-4") and os.path.exists("ckpt-4.index")
+    result = run(ip, 'r = %ckpt "ckpt-4"')
+    assert result is not None and "unknown subcommand" not in repr(result)

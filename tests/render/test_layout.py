@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -136,19 +135,6 @@ def test_a_failing_engine_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
     assert set(bundle) == {"text/plain"} and bundle["text/plain"].endswith("try the other engine (--engine))")
 
 
-def test_a_slow_engine_stops_with_advice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = fake_engine(tmp_path, "exit 0")
-    found = find_engine(engine)
-    assert found is not None and "svg" in found.formats  # asked (and cached) before the clock stops
-
-    def timed_out(*args: object, **kwargs: object) -> None:
-        raise subprocess.TimeoutExpired("fake-dot", 300)
-
-    monkeypatch.setattr(layout_module.subprocess, "run", timed_out)
-    with pytest.raises(ckptviz.CheckpointError, match=r"took more than 300 s .* draw fewer nodes \(--max-nodes"):
-        found.run("digraph {}", "svg")
-
-
 def test_system_dot_is_preferred_to_graphviz_pure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("dot", "graphviz-pure"):
         (tmp_path / name).write_text("#!/bin/sh\n")
@@ -159,3 +145,58 @@ def test_system_dot_is_preferred_to_graphviz_pure(tmp_path: Path, monkeypatch: p
     os.remove(tmp_path / "dot")
     found = find_engine()
     assert found is not None and found.name == "graphviz-pure"
+
+
+def slow_engine(tmp_path: Path) -> tuple[layout_module.Engine, Path]:
+    """A Graphviz stand-in that lists its formats, writes its pid and then never finishes."""
+    script = tmp_path / "slow-dot"
+    pid = tmp_path / "pid"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-T?" ]; then echo "Format: \\"?\\" not recognized. Use one of: svg json0" >&2; exit 1; fi\n'
+        f'echo $$ > "{pid}"\nexec sleep 600\n'
+    )
+    script.chmod(0o755)
+    return layout_module.Engine("dot", str(script)), pid
+
+
+def gone(pid_file: Path) -> bool:
+    import os
+
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_layout_past_its_timeout_is_killed_with_a_clear_error(tmp_path: Path) -> None:
+    engine, pid = slow_engine(tmp_path)
+    with pytest.raises(ckptviz.CheckpointError, match=r"did not finish the layout in 0\.5 s"):
+        engine.run("digraph {}", "svg", timeout=0.5)
+    assert gone(pid)
+
+
+def test_a_cancelled_layout_kills_its_process(tmp_path: Path) -> None:
+    import threading
+
+    from ckptviz.errors import LayoutCancelledError
+
+    engine, pid = slow_engine(tmp_path)
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    with pytest.raises(LayoutCancelledError):
+        engine.run("digraph {}", "svg", cancel=cancel)
+    assert gone(pid)
+
+
+def test_the_cli_turns_a_layout_timeout_into_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ckptviz.cli import main
+
+    engine, _ = slow_engine(tmp_path)
+    monkeypatch.setattr(layout_module, "LAYOUT_TIMEOUT", 0.5)
+    assert main(["graph", str(GUIDE), "-o", str(tmp_path / "g.svg"), "--engine", engine.command]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did not finish the layout" in err and "--depth N" in err, err

@@ -76,6 +76,7 @@ def test_the_explorer_colours_its_graph_by_change() -> None:
     ex = ckptviz.explore(GUIDE, other=OLD)
     ex.diff.join()
     assert ex.get_title(3) == "Diff" and ex.graph.colour == "diff"
+    ex.graph.join()
     fills = {n["id"]: n["fill"] for n in ex.graph.drawing["nodes"]}
     kernel = ex.source.find("net/l1/kernel")
     assert fills[kernel] != ckptviz.render.dot.FILLS["variable"]

@@ -41,6 +41,7 @@ def test_picks_become_the_restore_selection_and_reports_colour_the_graph() -> No
     ex.restore.target = "live"
     click(ex.restore, do="check")
     assert ex.graph.colour == "load"
+    ex.graph.join()
     fills = {n["id"]: n["fill"] for n in ex.graph.drawing["nodes"]}
     assert fills[ex.source.find("net/l1/bias")] == STATUS_FILLS["mismatched"]
 
@@ -54,7 +55,9 @@ def test_state_is_small_json() -> None:
 
 
 def test_views_work_alone() -> None:
-    assert ObjectGraphView(GUIDE).drawing["nodes"] and TensorsView(GUIDE).rows
+    view = ObjectGraphView(GUIDE)
+    view.join()
+    assert view.drawing["nodes"] and TensorsView(GUIDE).rows
 
 
 def test_import_ckptviz_loads_no_widget_machinery() -> None:

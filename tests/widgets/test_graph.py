@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from .conftest import GUIDE, KERAS3, click
 
 def test_draws_the_render_plan_in_its_colours() -> None:
     view = ObjectGraphView(GUIDE)
+    view.join()  # every layout runs on a worker thread
     graph = ckptviz.open(GUIDE).graph
     plan = ckptviz.render.select_view(graph)
     nodes = {n["id"]: n for n in view.drawing["nodes"]}
@@ -20,7 +23,11 @@ def test_draws_the_render_plan_in_its_colours() -> None:
         kind = graph.nodes[node_id].kind
         assert (n["kind"], n["color"], n["fill"]) == (kind, COLORS[kind], FILLS[kind])
     assert {e["color"] for e in view.drawing["edges"]} >= {"orange"}  # slot edges, dashed
-    assert any(e.get("dashed") for e in view.drawing["edges"])
+    assert any(e.get("dashed") for e in view.drawing["edges"])  # recorded slot links
+    keras3 = ObjectGraphView(KERAS3)
+    keras3.join()
+    slot_edges = [e for e in keras3.drawing["edges"] if e["color"] == "orange"]
+    assert slot_edges and all(e.get("dotted") and not e.get("dashed") for e in slot_edges)  # inferred: dotted
     assert [n["id"] for n in view.drawing["legend"]][:4] == ["optimizer", "variable", "slot", "other"]
 
 
@@ -56,21 +63,26 @@ def test_a_slot_points_at_its_variable() -> None:
 
 def test_expand_and_collapse_lay_out_a_new_plan() -> None:
     view = ObjectGraphView(KERAS3, max_nodes=6)
+    view.join()
     before = {n["id"] for n in view.drawing["nodes"]}
     folded = [n for n in view.drawing["nodes"] if n["collapsed"]]
     assert folded, "a 6-node budget folds something"
     click(view, do="expand", node=folded[0]["id"])
+    view.join()
     after = {n["id"] for n in view.drawing["nodes"]}
     assert after > before and not view.error
     click(view, do="collapse", node=folded[0]["id"] if folded[0]["id"] >= 0 else -1 - folded[0]["id"])
+    view.join()
     assert {n["id"] for n in view.drawing["nodes"]} < after
 
 
 def test_search_expands_to_the_match_and_centres_on_it() -> None:
     view = ObjectGraphView(KERAS3, max_nodes=3)
+    view.join()
     target = view.source.find("net/l1/bias")
     assert target not in {n["id"] for n in view.drawing["nodes"]}
     view.query = "l1/bias"
+    view.join()
     assert view.matches[0]["path"] == "net/l1/bias"
     assert view.centre == target == view.selected
     assert target in {n["id"] for n in view.drawing["nodes"]}
@@ -83,6 +95,7 @@ def test_load_colours_come_from_a_check_report() -> None:
     live = {"net": {"l1": {"kernel": np.zeros((1, 5), np.float32), "bias": np.zeros(4, np.float32)}}}
     report = ckptviz.check(GUIDE, live)
     view.show_status("load", report.by_node)
+    view.join()
     assert view.colour == "load" and "load" in view.colours
     fills = {n["id"]: n["fill"] for n in view.drawing["nodes"]}
     assert (
@@ -120,7 +133,42 @@ def test_a_colour_mode_can_draw_its_own_picture() -> None:
         return ckptviz.render.to_dot(graph, ckptviz.render.DrawOptions(**options, status={0: "mismatched"}))
 
     view.show_picture("diff", picture)
+    view.join()
     assert view.colour == "diff" and asked[-1]["max_nodes"] == 300
     assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == STATUS_FILLS["mismatched"]
     view.colour = "kind"
+    view.join()
     assert next(n for n in view.drawing["nodes"] if n["id"] == 0)["fill"] == FILLS["other"]
+
+
+def test_colour_by_norm_and_nan_with_a_legend_and_folded_statistics() -> None:
+    view = ObjectGraphView(GUIDE, max_nodes=6)
+    view.join()
+    view.colour = "norm"
+    view.join()
+    kernel = view.source.find("net/l1/kernel")
+    value = ckptviz.open(GUIDE).read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    legend = " ".join(" ".join(n["lines"]) for n in view.drawing["legend"])
+    assert "norm" in legend  # the ramp's two ends
+    folded = [n for n in view.drawing["nodes"] if n["collapsed"]]
+    assert folded and any("min" in " ".join(n["lines"]) and "mean" in " ".join(n["lines"]) for n in folded)
+    view.max_nodes = 100  # everything drawn: each variable its own value
+    view.join()
+    (drawn,) = [n for n in view.drawing["nodes"] if n["id"] == kernel]
+    assert f"norm {float(np.linalg.norm(value)):.4g}" in drawn["lines"]
+    view.colour = "nan"
+    view.join()
+    assert any("NaN 0" in " ".join(n["lines"]) for n in view.drawing["nodes"])
+
+
+def test_a_search_in_50000_variables_lays_out_only_the_way_to_the_hit(tmp_path: Any) -> None:
+    from tests.bigdata import flat_bundle
+
+    view = ObjectGraphView(flat_bundle(tmp_path / "ckpt-1"))
+    view.join()
+    view.query = "v31337"
+    view.join()
+    drawn = {n["id"] for n in view.drawing["nodes"]}
+    assert view.selected in drawn and view.source.graph.nodes[view.selected].path == "v31337"
+    assert len(drawn) <= 60  # its siblings stay folded, with their count
+    assert any("+49" in " ".join(n["lines"]) for n in view.drawing["nodes"] if n["collapsed"])

@@ -33,7 +33,7 @@ def test_saved_notebook_with_a_resnet_explorer_is_under_1_mb(tmp_path: Path) -> 
     nb.cells = [
         nbformat.v4.new_code_cell(
             f"import ckptviz\nex = ckptviz.explore({str(prefix)!r})\n"
-            "ex.graph.query = 'conv1_conv'\nex.tensors.filter = 'conv'\nex"
+            "ex.graph.join()\nex.graph.query = 'conv1_conv'\nex.graph.join()\nex.tensors.filter = 'conv'\nex"
         )
     ]
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
