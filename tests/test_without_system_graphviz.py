@@ -89,6 +89,7 @@ def test_widget_graph(no_dot: str) -> None:
     from ckptviz.widgets import ObjectGraphView
 
     view = ObjectGraphView(GUIDE)
+    view.join()  # layouts run on a worker thread
     try:
         assert view.error == ""
         kinds = {n["kind"] for n in view.drawing["nodes"]}
@@ -107,6 +108,7 @@ def test_widget_error_without_any_engine_is_one_line_saying_what_to_do(
     monkeypatch.setattr(layout.sysconfig, "get_path", lambda name: "/nonexistent")
     monkeypatch.setattr(layout.sys, "executable", "/nonexistent/python")
     view = ObjectGraphView(GUIDE)
+    view.join()
     try:
         assert view.error.startswith("cannot lay out the graph: a Graphviz layout engine (`dot` or graphviz-pure) "
                                      "was not found; ckptviz depends on graphviz-pure (`pip install graphviz-pure`")  # fmt: skip

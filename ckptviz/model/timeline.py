@@ -66,9 +66,24 @@ class Timeline:
     stats: dict[str, list[StepStats | None]]
     edges: dict[str, list[float]]
     options: dict[str, Any] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)  # key -> the name people know, where it differs
     # what was computed per checkpoint, by signature: ``refresh`` reads only what is new
     records: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    names_from: Any = field(default=None, repr=False)  # the last checkpoint: a path, or an open Checkpoint
+    _names: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """``{key: the name people know}`` where it differs, from the run's last checkpoint's
+        metadata, on first use (a timeline needs none; pictures and tables show them)."""
+        if self._names is None:
+            last = self.names_from
+            self._names = {}
+            if isinstance(last, Checkpoint):  # the caller's own, never re-opened by path
+                self._names = last.known_names()
+            elif last is not None:
+                with open_checkpoint(last, verify=False, storage_options=self.options.get("storage_options")) as ckpt:
+                    self._names = ckpt.known_names()
+        return self._names
 
     def name(self, key: str) -> str:
         return self.names.get(key, key)
@@ -275,7 +290,7 @@ def timeline(
         settings_: dict[str, Any] = {"variables": variables, "bins": bins, "verify": verify, "client": client}
         if options:
             settings_["storage_options"] = options
-        return Timeline(run, steps_, stats_, edges_, settings_)
+        return Timeline(run, steps_, stats_, edges_, settings_, names_from=paths[-1] if paths else None)
     cache_path = _cache_path(directory, cache)
     disk = _load(cache_path) if isinstance(cache_path, str) else {}
     memory = previous.records if previous is not None else {}
@@ -289,14 +304,12 @@ def timeline(
     given = {id(p) for p in paths if isinstance(p, Checkpoint)}  # the caller's, never closed here
     select = _selector(variables)
     n_workers = workers or min(4, os.cpu_count() or 1)
-    names: dict[str, str] = {}
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
         sig = "" if isinstance(prefix, Checkpoint) else _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
         record = (memory.get(key) or disk.get(key)) if sig and prev_sig is not None else None
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
-            names.update(record.get("names", {}))
             per = {k: StepStats(**v) for k, v in record["stats"].items()}
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
@@ -316,9 +329,7 @@ def timeline(
                 "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number", "unchanged")},
                 "stats": {k: v.to_dict() for k, v in per.items()},
                 "edges": {k: edges[k] for k in per},
-                "names": {k: v for k, v in ckpt.known_names().items() if k in per},
             }
-            names.update(record["names"])
             if sig:
                 disk[key] = record
         if sig:
@@ -339,7 +350,7 @@ def timeline(
     settings: dict[str, Any] = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
     if options:
         settings["storage_options"] = options
-    return Timeline(run, steps, stats, edges, settings, names, records)
+    return Timeline(run, steps, stats, edges, settings, records, paths[-1] if paths else None)
 
 
 def _open(item: Any, verify: bool, options: dict[str, Any]) -> Checkpoint:

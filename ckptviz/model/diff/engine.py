@@ -23,7 +23,7 @@ from ..progress import Progress, reporter
 from ..stats import is_numeric
 from .compare import SMALL, Delta, compare, compare_small, effective_rank
 from .match import Match, pair
-from .result import DiffResult, Row
+from .result import DiffResult, KnownNames, Row
 from .rollup import rollup
 
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
@@ -168,9 +168,9 @@ def diff(
     finally:
         report(-1, total)
     rows.sort(key=lambda r: r.key)
-    names_a, names_b = ca.known_names(), cb.known_names()
+    known = KnownNames(ca, cb)
     for r in rows:
-        r.name = names_b.get(r.key_b or "") or names_a.get(r.key_a or "") or r.key
+        r.known = known
     options = {
         "match": match,
         "assignment_map": dict(assignment_map or {}),

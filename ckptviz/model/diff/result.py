@@ -34,6 +34,22 @@ _METRICS = (
 )
 
 
+class KnownNames:
+    """The names people know the keys of two checkpoints by, worked out on first use: a diff
+    needs none of them, only what shows its rows does (a 50 000-key scope tree costs seconds)."""
+
+    def __init__(self, a: Checkpoint, b: Checkpoint) -> None:
+        self._sides: tuple[Checkpoint, Checkpoint] | None = (a, b)
+        self._names: tuple[dict[str, str], dict[str, str]] = ({}, {})
+
+    def of(self, key_a: str | None, key_b: str | None) -> str:
+        if self._sides is not None:
+            a, b = self._sides
+            self._names, self._sides = (a.known_names(), b.known_names()), None
+        names_a, names_b = self._names
+        return names_b.get(key_b or "") or names_a.get(key_a or "") or (key_a if key_a is not None else key_b or "")
+
+
 @dataclass
 class Row:
     """One key (or pair of keys). ``delta`` holds the numbers when dtype and shape agree."""
@@ -50,7 +66,12 @@ class Row:
     delta: Delta | None = None
     fast: bool = False  # decided equal from the stored CRC32Cs, not the bytes (``fast=True``)
     reason: str = ""  # why a key has no partner
-    name: str = ""  # the name people know it by (``velocity of net/l1/kernel``); the key if none
+    known: KnownNames | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The name people know it by (``velocity of net/l1/kernel``); the key where there is none."""
+        return self.known.of(self.key_a, self.key_b) if self.known is not None else self.key
 
     @property
     def key(self) -> str:
@@ -82,7 +103,7 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "key": self.key,
-            "name": self.name or self.key,
+            "name": self.name,
             "key_a": self.key_a,
             "key_b": self.key_b,
             "status": self.status,
