@@ -79,7 +79,10 @@ def generate() -> None:
     ckptviz.write_checkpoint(os.path.join(OUT, "resnet_a"), a, overwrite=True)
     ckptviz.write_checkpoint(os.path.join(OUT, "resnet_b"), _step(a, 1), overwrite=True)
     rng = np.random.default_rng(2)
-    keys = {f"vars/{i:05d}/.ATTRIBUTES/VARIABLE_VALUE": rng.standard_normal(4, dtype=np.float32) for i in range(50_000)}
+    keys = {
+        f"vars/{i:05d}/.ATTRIBUTES/VARIABLE_VALUE": rng.standard_normal(4, dtype=np.float32)
+        for i in range(50_000)
+    }
     ckptviz.write_checkpoint(os.path.join(OUT, "keys_a"), keys, overwrite=True)
     changed = {k: (v + 1 if i % 10 == 0 else v) for i, (k, v) in enumerate(keys.items())}
     ckptviz.write_checkpoint(os.path.join(OUT, "keys_b"), changed, overwrite=True)
@@ -177,14 +180,18 @@ def main() -> None:
         )  # fmt: skip
         results[case] = json.loads(done.stdout.strip().splitlines()[-1])
     sizes = {n: sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f.startswith(n + ".")) for n in ("resnet_a", "keys_a")}  # fmt: skip
-    print(f"ResNet50-shaped checkpoint: {sizes['resnet_a'] / MIB:.0f} MiB; 50 000-key checkpoint: {sizes['keys_a'] / MIB:.1f} MiB")
+    print(
+        f"ResNet50-shaped checkpoint: {sizes['resnet_a'] / MIB:.0f} MiB; 50 000-key checkpoint: {sizes['keys_a'] / MIB:.1f} MiB"
+    )
     print(f"{'case':<28} {'time':>8} {'ratio':>7} {'RSS peak':>10} {'traced peak':>12}  what")
     base = {"diff-resnet-pair": "read-resnet-pair", "diff-resnet-pair-1-worker": "read-resnet-pair",
             "diff-keys-pair": "read-keys-pair", "timeline-run": "read-run", "timeline-run-again": "read-run"}  # fmt: skip
     for case, what in CASES:
         r = results[case]
         ratio = f"{r['seconds'] / results[base[case]]['seconds']:.2f}×" if case in base else ""
-        print(f"{case:<28} {r['seconds']:>7.3f}s {ratio:>7} {r['rss_peak'] / MIB:>8.0f} MiB {r['traced_peak'] / MIB:>9.1f} MiB  {what}")
+        print(
+            f"{case:<28} {r['seconds']:>7.3f}s {ratio:>7} {r['rss_peak'] / MIB:>8.0f} MiB {r['traced_peak'] / MIB:>9.1f} MiB  {what}"
+        )
     if args.json:
         with open(os.path.join(OUT, "results.json"), "w") as f:
             json.dump(results, f, indent=1)

@@ -36,7 +36,9 @@ def main() -> None:
     built = time.perf_counter()
     dot = graph.to_dot()
     drawn = time.perf_counter()
-    print(f"8 x {args.keys} prefixed keys: graph {built - start:.2f} s, DOT {drawn - built:.2f} s ({len(dot)} bytes)")
+    print(
+        f"8 x {args.keys} prefixed keys: graph {built - start:.2f} s, DOT {drawn - built:.2f} s ({len(dot)} bytes)"
+    )
 
     chain = TrackableObjectGraph()
     chain.nodes.add().children.add(node_id=1, local_name="v")
@@ -44,7 +46,9 @@ def main() -> None:
     previous = 1
     for _ in range(20_000):
         chain.nodes.add()
-        optimizer.slot_variables.add(original_variable_node_id=previous, slot_name="m", slot_variable_node_id=len(chain.nodes) - 1)
+        optimizer.slot_variables.add(
+            original_variable_node_id=previous, slot_name="m", slot_variable_node_id=len(chain.nodes) - 1
+        )
         previous = len(chain.nodes) - 1
     start = time.perf_counter()
     with contextlib.suppress(CorruptCheckpointError):

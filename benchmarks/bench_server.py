@@ -125,9 +125,13 @@ def cheap_while_statistics(base: str, rel: str, runs: int) -> None:
                 break
         busy = sum(not f.done() for f in heavy)
         slowest = max(f.result()[0] for f in heavy)
-    print(f"entries limit=5 (cached) during 8 statistics requests {median_ms(page)}, max {max(page) * 1000:.1f} ms "
-          f"({len(page)} requests; statistics took up to {slowest * 1000:.0f} ms, {busy} still running at the end)")
-    print(f"checkpoints listing during 8 statistics requests      {median_ms(listing)}, max {max(listing) * 1000:.1f} ms")
+    print(
+        f"entries limit=5 (cached) during 8 statistics requests {median_ms(page)}, max {max(page) * 1000:.1f} ms "
+        f"({len(page)} requests; statistics took up to {slowest * 1000:.0f} ms, {busy} still running at the end)"
+    )
+    print(
+        f"checkpoints listing during 8 statistics requests      {median_ms(listing)}, max {max(listing) * 1000:.1f} ms"
+    )
 
 
 def listing_of_many_prefixes(base: str, prefix: Path, count: int = 2600) -> None:
@@ -158,9 +162,20 @@ def main() -> None:
     size = sum(p.stat().st_size for p in prefix.parent.iterdir())
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={OUT}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={OUT}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -185,11 +200,15 @@ def main() -> None:
         print(f"entries (a checkpoint opened for the request)      {median_ms(copies)}")
         print(f"entries (cached)                                   {median_ms(warm)}")
         kernel = "bert/encoder/layer_0/attention/self/query/kernel"
-        print(f"tensor preview + stats 768x768                     "
-              f"{median_ms([get(base, 'tensor', path=rel, key=kernel)[0] for _ in range(args.runs)])}")
+        print(
+            f"tensor preview + stats 768x768                     "
+            f"{median_ms([get(base, 'tensor', path=rel, key=kernel)[0] for _ in range(args.runs)])}"
+        )
         embed = "bert/embeddings/word_embeddings"
-        print(f"tensor preview + stats 30522x768 (89 MiB)          "
-              f"{median_ms([get(base, 'tensor', path=rel, key=embed)[0] for _ in range(args.runs)])}")
+        print(
+            f"tensor preview + stats 30522x768 (89 MiB)          "
+            f"{median_ms([get(base, 'tensor', path=rel, key=embed)[0] for _ in range(args.runs)])}"
+        )
         keys = [k for k in bert_shapes() if "intermediate/dense/kernel" in k]
         with ThreadPoolExecutor(21) as pool:
             start = time.perf_counter()
@@ -200,8 +219,10 @@ def main() -> None:
             ping = time.perf_counter() - ping_start
             worst = max(f.result()[0] for f in futures)
             total = time.perf_counter() - start
-        print(f"20 concurrent previews of 768x3072: all done in {total * 1000:.0f} ms (slowest {worst * 1000:.0f} ms); "
-              f"/api/status answered meanwhile in {ping * 1000:.1f} ms")
+        print(
+            f"20 concurrent previews of 768x3072: all done in {total * 1000:.0f} ms (slowest {worst * 1000:.0f} ms); "
+            f"/api/status answered meanwhile in {ping * 1000:.1f} ms"
+        )
         cheap_while_statistics(base, rel, args.runs)
         listing_of_many_prefixes(base, prefix)
     finally:

@@ -93,7 +93,9 @@ def _ls(args: argparse.Namespace) -> int:
         if args.filter is not None:
             records = [r for r in records if args.filter.search(r.key) or args.filter.search(r.name)]
             if not records:
-                raise NothingMatchedError(f"no key or name matches {args.filter.pattern!r} ({len(ckpt)} tensors)")
+                raise NothingMatchedError(
+                    f"no key or name matches {args.filter.pattern!r} ({len(ckpt)} tensors)"
+                )
         if args.sort == "size":
             records.sort(key=lambda r: -r.nbytes)
         if args.json:
@@ -101,7 +103,13 @@ def _ls(args: argparse.Namespace) -> int:
             print()
             return 0
         rows = [
-            (r.key, r.name if r.name != r.key else "", r.dtype, "[" + ",".join(map(str, r.shape)) + "]", human_size(r.nbytes))
+            (
+                r.key,
+                r.name if r.name != r.key else "",
+                r.dtype,
+                "[" + ",".join(map(str, r.shape)) + "]",
+                human_size(r.nbytes),
+            )
             for r in records
         ]
         header = ("key", "name", "dtype", "shape", "size")
@@ -203,7 +211,10 @@ def _write(args: argparse.Namespace) -> int:
     if renames:
         derived = derived.rename(renames)
     prefix = derived.save(
-        _destination(src, args.dst), overwrite=args.overwrite, max_shard_size=args.max_shard_size, progress=_bars()
+        _destination(src, args.dst),
+        overwrite=args.overwrite,
+        max_shard_size=args.max_shard_size,
+        progress=_bars(),
     )
     print(f"wrote {prefix} ({len(derived.keys())} tensors)")
     return 0
@@ -335,7 +346,9 @@ def _diff_picture(result: Any, output: str, engine: str | None) -> None:
     elif suffix in ("svg", "png", "pdf", "dot", "gv"):
         result.graph.draw(output, engine=engine)
     else:
-        raise InvalidArgumentError(f"cannot tell what to write to {output!r}: use .html, .svg, .png, .pdf or .dot")
+        raise InvalidArgumentError(
+            f"cannot tell what to write to {output!r}: use .html, .svg, .png, .pdf or .dot"
+        )
 
 
 def _timeline(args: argparse.Namespace) -> int:
@@ -357,7 +370,9 @@ def _timeline(args: argparse.Namespace) -> int:
 
             timeline_heatmap(t, args.output)
         else:
-            raise InvalidArgumentError(f"cannot tell what to write to {args.output!r}: use .html, .svg, .png or .pdf")
+            raise InvalidArgumentError(
+                f"cannot tell what to write to {args.output!r}: use .html, .svg, .png or .pdf"
+            )
     if args.json:
         json.dump(t.to_dict(), sys.stdout, indent=1, allow_nan=False)
         print()
@@ -420,18 +435,29 @@ def _lab(args: argparse.Namespace) -> int:
         s.bind(("127.0.0.1", args.port))
         port = s.getsockname()[1]
     token = secrets.token_hex(24)
-    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
     try:  # no graphical session: a terminal browser is no way to see a notebook
         browser = not (args.no_browser or headless) and webbrowser.get() is not None
     except webbrowser.Error:
         browser = False
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--port={port}",
-               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={root}",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+    ]
     command += [] if browser else ["--no-browser"]
     command += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     command += [str(target)] if target.is_file() else []
     page = f"lab/tree/{target.name}" if target.is_file() else "lab"
     url = f"http://127.0.0.1:{port}/{page}?token={token}"
+
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # a SIGTERM stops the server too, never leaving it behind
 
@@ -445,7 +471,10 @@ def _lab(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         else:
             raise CheckpointError(f"JupyterLab exited with status {server.returncode} before serving")
-        print(f"JupyterLab is serving {target.name}{'' if browser else ' (no browser found: open this URL)'}:\n{url}", flush=True)
+        print(
+            f"JupyterLab is serving {target.name}{'' if browser else ' (no browser found: open this URL)'}:\n{url}",
+            flush=True,
+        )
         return server.wait()
     except KeyboardInterrupt:
         server.terminate()
@@ -471,35 +500,53 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print one tensor's values and statistics")
     show.add_argument("path", help=PATH_HELP)
     show.add_argument("key", help="a key, an object path (net/l1/kernel) or a full name (dense/kernel)")
-    show.add_argument("--json", action="store_true", help="print a JSON record: metadata, statistics, preview")
-    show.add_argument("--threshold", type=int, default=200, help="numpy print threshold in elements (default 200)")
+    show.add_argument(
+        "--json", action="store_true", help="print a JSON record: metadata, statistics, preview"
+    )
+    show.add_argument(
+        "--threshold", type=int, default=200, help="numpy print threshold in elements (default 200)"
+    )
     show.add_argument("--edgeitems", type=int, default=3, help="items shown at each edge (default 3)")
     show.set_defaults(run=_show)
 
     tree = sub.add_parser("tree", help="the object graph as an indented text tree")
     tree.add_argument("path", help=PATH_HELP)
     tree.add_argument("--depth", type=int, help="fold objects below this depth")
-    tree.add_argument("--max-children", type=int, default=25, help="fold the rest of longer lists (default 25)")
+    tree.add_argument(
+        "--max-children", type=int, default=25, help="fold the rest of longer lists (default 25)"
+    )
     tree.set_defaults(run=_tree)
 
     for p in (ls, show, tree):
         p.add_argument("--no-verify", action="store_true", help="skip CRC32C checks (faster)")
 
-    verify = sub.add_parser("verify", help="check every checksum, data file, slice and reference; exit 1 on damage")
+    verify = sub.add_parser(
+        "verify", help="check every checksum, data file, slice and reference; exit 1 on damage"
+    )
     verify.add_argument("path", help=PATH_HELP)
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(run=_verify)
 
-    graph = sub.add_parser("graph", help="draw the dependency graph (DOT on stdout, or -o FILE.svg/png/pdf/dot)")
+    graph = sub.add_parser(
+        "graph", help="draw the dependency graph (DOT on stdout, or -o FILE.svg/png/pdf/dot)"
+    )
     graph.add_argument("path", help=PATH_HELP)
-    graph.add_argument("-o", "--output", metavar="FILE", help="write a picture; the extension picks the format")
-    graph.add_argument("--max-nodes", type=int, help="fold subtrees beyond about this many nodes (default 100; 0: never)")
+    graph.add_argument(
+        "-o", "--output", metavar="FILE", help="write a picture; the extension picks the format"
+    )
+    graph.add_argument(
+        "--max-nodes", type=int, help="fold subtrees beyond about this many nodes (default 100; 0: never)"
+    )
     graph.add_argument("--depth", type=int, help="fold below this depth (counted from --focus when given)")
-    graph.add_argument("--focus", metavar="NAME", help="one object's subtree and the path to it (path, key or full name)")
+    graph.add_argument(
+        "--focus", metavar="NAME", help="one object's subtree and the path to it (path, key or full name)"
+    )
     graph.add_argument("--expand", nargs="+", metavar="NAME", default=[], help="keep these objects open")
     graph.add_argument("--collapse", nargs="+", metavar="NAME", default=[], help="fold these objects")
     graph.add_argument("--filter", metavar="REGEX", help="objects whose path, label or full name matches")
-    graph.add_argument("--select", nargs="+", metavar="NAME", help="only these objects (a partial restore's picture)")
+    graph.add_argument(
+        "--select", nargs="+", metavar="NAME", help="only these objects (a partial restore's picture)"
+    )
     graph.add_argument("--all", action="store_true", help="also bookkeeping nodes without checkpoint values")
     graph.add_argument("--engine", help="'dot', 'graphviz-pure' or an executable's path")
     graph.set_defaults(run=_graph)
@@ -507,19 +554,29 @@ def _parser() -> argparse.ArgumentParser:
     copy = sub.add_parser("copy", help="copy a checkpoint (entries and object graph) to a new prefix")
     select = sub.add_parser("select", help="save only some objects, keys or globs to a new prefix")
     rename = sub.add_parser("rename", help="rename keys or object paths with an assignment map")
-    convert = sub.add_parser("convert", help="convert between TF1 name-based and TF2 object-based checkpoints")
+    convert = sub.add_parser(
+        "convert", help="convert between TF1 name-based and TF2 object-based checkpoints"
+    )
     convert.add_argument("--to", choices=["tf2", "tf1"], required=True, help="the format to write")
-    convert.add_argument("--naming", choices=["full_name", "path"], default="full_name", help="TF1 names (to tf1)")
+    convert.add_argument(
+        "--naming", choices=["full_name", "path"], default="full_name", help="TF1 names (to tf1)"
+    )
     convert.add_argument("--select", nargs="+", metavar="NAME_OR_GLOB", help="convert only these")
     convert.add_argument("--root", default="vars", help="object holding the variables (to tf2; default vars)")
     for p in (copy, select, rename, convert):
         p.add_argument("src", help="the source checkpoint (never modified)")
         p.add_argument("dst", help="the new checkpoint prefix, or a directory (ending in /) to write into")
         p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at dst")
-        p.add_argument("--max-shard-size", type=size, metavar="SIZE", help="split data files at this size (100M, 2G)")
+        p.add_argument(
+            "--max-shard-size", type=size, metavar="SIZE", help="split data files at this size (100M, 2G)"
+        )
         p.set_defaults(run=_write)
-    select.add_argument("paths", nargs="*", metavar="NAME_OR_GLOB", help="e.g. net/l1/bias, dense/kernel or 'net/*'")
-    rename.add_argument("pairs", nargs="+", metavar="OLD=NEW", help="as tf.train.init_from_checkpoint: 'old/'='new/'")
+    select.add_argument(
+        "paths", nargs="*", metavar="NAME_OR_GLOB", help="e.g. net/l1/bias, dense/kernel or 'net/*'"
+    )
+    rename.add_argument(
+        "pairs", nargs="+", metavar="OLD=NEW", help="as tf.train.init_from_checkpoint: 'old/'='new/'"
+    )
     for p in (select, convert):
         p.add_argument("--exclude", nargs="+", metavar="NAME_OR_GLOB", help="leave these out (e.g. the head)")
         p.add_argument("--rename", nargs="+", metavar="OLD=NEW", help="then rename, as in the rename command")

@@ -62,7 +62,9 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]
     typo hint over 50 000 keys costs milliseconds, not a second)."""
     from rapidfuzz import fuzz, process
 
-    found = process.extract(word, list(dict.fromkeys(candidates)), scorer=fuzz.ratio, limit=n, score_cutoff=60)
+    found = process.extract(
+        word, list(dict.fromkeys(candidates)), scorer=fuzz.ratio, limit=n, score_cutoff=60
+    )
     return [match for match, _, _ in found]
 
 

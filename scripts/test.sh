@@ -12,8 +12,6 @@ command -v chromium >/dev/null || apt_install chromium
 "$VENV/pip" install -q --upgrade --upgrade-strategy eager -e ".[test]" "tensorflow==2.21.0"
 export CKPTVIZ_REQUIRE_ORACLES=1
 "$VENV/ruff" check ckptviz tests benchmarks
-# The formatter, checked once the tree has been formatted in one commit (`ruff format ckptviz tests
-# benchmarks`): set CKPTVIZ_CHECK_FORMAT=1 here (or in CI) from then on.
-if [ -n "${CKPTVIZ_CHECK_FORMAT:-}" ]; then "$VENV/ruff" format --check ckptviz tests benchmarks; fi
+"$VENV/ruff" format --check ckptviz tests benchmarks  # `ruff format ckptviz tests benchmarks` fixes it
 "$VENV/mypy" ckptviz
 "$VENV/python" -m pytest "$@"

@@ -46,7 +46,9 @@ def flat_bundle(prefix: Path, count: int = 50_000, bump: int | None = None) -> s
         tensors[key] = values[i] + (1 if i == bump else 0)
     root.children.add(node_id=count + 1, local_name="save_counter")
     graph.nodes.add().attributes.add(
-        name="VARIABLE_VALUE", full_name="save_counter", checkpoint_key="save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+        name="VARIABLE_VALUE",
+        full_name="save_counter",
+        checkpoint_key="save_counter/.ATTRIBUTES/VARIABLE_VALUE",
     )
     tensors["save_counter/.ATTRIBUTES/VARIABLE_VALUE"] = np.array(1, np.int64)
     return ckptviz.write_checkpoint(prefix, tensors, graph, progress=False)

@@ -97,4 +97,3 @@ def data_copy(tmp_path: Path):  # type: ignore[no-untyped-def]
         return dest
 
     return copy
-

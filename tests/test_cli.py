@@ -35,7 +35,9 @@ def test_show_values_and_stats(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_errors_are_one_line_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", GUIDE, "nope"]) == 2
-    assert capsys.readouterr().err.startswith("ckptviz: key, object path or name 'nope' not found in checkpoint")
+    assert capsys.readouterr().err.startswith(
+        "ckptviz: key, object path or name 'nope' not found in checkpoint"
+    )
 
 
 def test_select_convert_rename_copy(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +124,9 @@ def test_timeline_of_one_checkpoint_says_it_needs_two(capsys: pytest.CaptureFixt
         "CheckpointManager directory holding two or more, or several checkpoint paths in order\n"
     )
     assert main(["timeline", str(RUN), "--variables", "no-such-layer"]) == 2
-    assert capsys.readouterr().err == f"ckptviz: no numeric variable of {str(RUN)!r} matches 'no-such-layer'\n"
+    assert (
+        capsys.readouterr().err == f"ckptviz: no numeric variable of {str(RUN)!r} matches 'no-such-layer'\n"
+    )
 
 
 def test_output_names_paths_as_typed_and_shows_no_python_reprs(

@@ -108,9 +108,14 @@ def test_write_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "never modifies its source" in capsys.readouterr().err
 
 
-def test_convert_says_what_it_drops_and_refuses_a_no_op(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_says_what_it_drops_and_refuses_a_no_op(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["convert", GUIDE, str(tmp_path / "tf1"), "--to", "tf1"]) == 0
-    assert "drops 1 key(s) that are not variables: iterator/.ATTRIBUTES/ITERATOR_STATE" in capsys.readouterr().err
+    assert (
+        "drops 1 key(s) that are not variables: iterator/.ATTRIBUTES/ITERATOR_STATE"
+        in capsys.readouterr().err
+    )
     assert main(["convert", TF1, str(tmp_path / "same"), "--to", "tf1"]) == 2
     assert "already name-based" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "same.index")

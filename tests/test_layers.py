@@ -79,7 +79,12 @@ def test_layers_import_only_downward(path: Path) -> None:
 
 
 def test_the_layer_check_sees_every_import_form(tmp_path: Path) -> None:
-    forms = ["from ..render import dot", "from .. import render", "import ckptviz.render.dot", "from ckptviz.render.dot import to_dot"]
+    forms = [
+        "from ..render import dot",
+        "from .. import render",
+        "import ckptviz.render.dot",
+        "from ckptviz.render.dot import to_dot",
+    ]
     for code in forms:
         fake = ROOT / "model" / "_probe.py"
         assert any(layer_of(t) == LAYERS.index("render") for t, _, _ in _imports_of_text(code, fake)), code
@@ -105,12 +110,16 @@ def test_the_magics_load_ipython_only_when_loaded() -> None:
     assert out.strip() == "True []"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "server").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "server").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_the_server_face_imports_only_lower_layers(path: Path) -> None:
     for target, line, _ in imports_of(path):
         parts = target.split(".")
         if parts[0] == "ckptviz" and len(parts) > 1 and parts[1] not in ("errors", "server"):
-            assert parts[1] in ("format", "model", "transform", "render"), f"{path.name}:{line} imports {target}"
+            assert parts[1] in ("format", "model", "transform", "render"), (
+                f"{path.name}:{line} imports {target}"
+            )
         assert parts[0] not in ("IPython", "ipywidgets", "anywidget"), f"{path.name}:{line} imports {target}"
 
 
@@ -121,4 +130,6 @@ def test_faces_never_import_each_other(path: Path) -> None:
         return
     for target, line, _ in imports_of(path):
         other = layer_of(target)
-        assert other is None or other == own or LAYERS[other] not in FACE_LAYERS, f"{path.name}:{line} imports {target}"
+        assert other is None or other == own or LAYERS[other] not in FACE_LAYERS, (
+            f"{path.name}:{line} imports {target}"
+        )

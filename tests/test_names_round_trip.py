@@ -19,7 +19,12 @@ from tests.conftest import DATA
 
 KERAS3 = [str(DATA / "keras3_models" / k / "ckpt") for k in ("functional", "sequential", "subclassed")]
 GUIDE = str(DATA / "guide_keras3" / "ckpt-1")
-CASES = [*KERAS3, GUIDE, str(DATA / "tfkeras_functional" / "ckpt"), str(DATA / "guide_legacy_adam" / "ckpt-4")]
+CASES = [
+    *KERAS3,
+    GUIDE,
+    str(DATA / "tfkeras_functional" / "ckpt"),
+    str(DATA / "guide_legacy_adam" / "ckpt-4"),
+]
 
 
 def shown_value(capsys: pytest.CaptureFixture[str], path: str, name: str) -> str:
@@ -52,7 +57,10 @@ def test_graph_labels_are_accepted_by_focus(path: str, tmp_path: Path) -> None:
     assert layers
     for n in layers:  # the layer name drawn on its box, its display path, its display name
         for name in {n["label"].split("\n")[0], n["path"], n["display_name"]}:
-            if name.count("/") == 0 and [graph.common_scope(i).rsplit("/", 1)[-1] for i in range(len(graph))].count(name) > 1:
+            if (
+                name.count("/") == 0
+                and [graph.common_scope(i).rsplit("/", 1)[-1] for i in range(len(graph))].count(name) > 1
+            ):
                 continue  # two layers with one name (Keras 3 subclassed: net/kernel twice) are ambiguous
             assert main(["graph", path, "--focus", name, "-o", str(tmp_path / "g.dot")]) == 0, name
 

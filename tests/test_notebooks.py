@@ -23,7 +23,9 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     must run without it): a ``tensorflow`` package that refuses to import shadows the real one."""
     hide = tmp_path / "no_tensorflow"
     (hide / "tensorflow").mkdir(parents=True)
-    (hide / "tensorflow" / "__init__.py").write_text("raise ImportError('TensorFlow is hidden for this test')\n")
+    (hide / "tensorflow" / "__init__.py").write_text(
+        "raise ImportError('TensorFlow is hidden for this test')\n"
+    )
     path = os.pathsep.join([str(hide), str(ROOT), os.environ.get("PYTHONPATH", "")])
     monkeypatch.setenv("PYTHONPATH", path)
     return hide
@@ -32,7 +34,9 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def execute(nb: Any, cwd: Path = NOTEBOOKS) -> list[Any]:
     """Run ``nb`` after a first cell that records which ckptviz the kernel imports."""
     nb.cells.insert(0, nbformat.v4.new_code_cell("import ckptviz as _c; print(_c.__file__)"))
-    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     first = nb.cells.pop(0)
     assert first.outputs[0]["text"].strip() == str(ROOT / "ckptviz" / "__init__.py")
     return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
@@ -54,7 +58,11 @@ def check_clean(outputs: list[Any], allowed_errors: tuple[str, ...], tf_logs: bo
 def test_notebooks_are_committed_without_outputs() -> None:
     for path in NOTEBOOKS.glob("*.ipynb"):
         nb = json.loads(path.read_text())
-        assert all(not c.get("outputs") and not c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code"), path
+        assert all(
+            not c.get("outputs") and not c.get("execution_count")
+            for c in nb["cells"]
+            if c["cell_type"] == "code"
+        ), path
 
 
 def _missing_engines() -> tuple[str, ...]:
@@ -73,13 +81,17 @@ def test_tour_runs_without_tensorflow(kernel_env: Path) -> None:
     nb = nbformat.read(NOTEBOOKS / "tour.ipynb", as_version=4)
     outputs = execute(nb)
     check_clean(outputs, ("%ckpt restore: 2 value(s) disagree, nothing was restored", *_missing_engines()))
-    assert any("%ckpt restore: 2 value(s) disagree" in t for t in stderr_lines(outputs))  # the refused restore
+    assert any(
+        "%ckpt restore: 2 value(s) disagree" in t for t in stderr_lines(outputs)
+    )  # the refused restore
     texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "TensorFlow is not installed: skipping this cell" in texts
     assert "ls        list the tensors" in texts  # %ckpt alone
     svgs = [o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {})]
     # the graph, the partial restore, the will-it-load picture, the converted TF1 (+ the diff's graph, the run's heatmap)
-    assert len(svgs) >= 4 + ("(ckptviz.diff)" not in _missing_engines()) + ("(ckptviz.timeline)" not in _missing_engines())
+    assert len(svgs) >= 4 + ("(ckptviz.diff)" not in _missing_engines()) + (
+        "(ckptviz.timeline)" not in _missing_engines()
+    )
     assert any("variable mismatched" in s for s in svgs)
     html = [o["data"].get("text/html", "") for o in outputs if "data" in o]
     assert any("<table" in h and "net/l1/kernel" in h for h in html)  # the %ckpt ls table
@@ -121,7 +133,11 @@ def test_notebooks_with_tensorflow(monkeypatch: pytest.MonkeyPatch, name: str) -
     check_clean(outputs, ("%ckpt restore: 2 value(s) disagree", *_missing_engines()), tf_logs=True)
     texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "skipping" not in texts
-    assert ("step restored by ckptviz into a tf.Variable: 9" if name == "tour" else "restored 18 variables; scoped/c = [3. 3. 3.]") in texts
+    assert (
+        "step restored by ckptviz into a tf.Variable: 9"
+        if name == "tour"
+        else "restored 18 variables; scoped/c = [3. 3. 3.]"
+    ) in texts
 
 
 def _complete(kc: Any, text: str) -> dict[str, Any]:
@@ -139,14 +155,18 @@ def test_magics_in_a_kernel(kernel_env: Path) -> None:
     import ckptviz.examples
 
     guide = ckptviz.examples.path("guide")
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(f"%load_ext ckptviz\nguide = {guide!r}"),
-        nbformat.v4.new_code_cell("r = %ckpt info $guide\nprint(r.tensors, r.kind)"),
-        nbformat.v4.new_code_cell("%ckpt show $guide net/l1/kernal"),
-        nbformat.v4.new_code_cell("%%ckpt\nls $guide --filter step"),
-        nbformat.v4.new_code_cell("import tempfile; out = tempfile.mkdtemp()\n%ckpt select $guide $out/bias net/l1/bias"),
-        nbformat.v4.new_code_cell("%ckpt verify $out/bias"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(f"%load_ext ckptviz\nguide = {guide!r}"),
+            nbformat.v4.new_code_cell("r = %ckpt info $guide\nprint(r.tensors, r.kind)"),
+            nbformat.v4.new_code_cell("%ckpt show $guide net/l1/kernal"),
+            nbformat.v4.new_code_cell("%%ckpt\nls $guide --filter step"),
+            nbformat.v4.new_code_cell(
+                "import tempfile; out = tempfile.mkdtemp()\n%ckpt select $guide $out/bias net/l1/bias"
+            ),
+            nbformat.v4.new_code_cell("%ckpt verify $out/bias"),
+        ]
+    )
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3")
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
@@ -157,7 +177,10 @@ def test_magics_in_a_kernel(kernel_env: Path) -> None:
     err = nb.cells[2].outputs
     assert len(err) == 1 and err[0]["name"] == "stderr" and "did you mean 'net/l1/kernel" in err[0]["text"]
     assert "step/.ATTRIBUTES/VARIABLE_VALUE" in nb.cells[3].outputs[0]["data"]["text/plain"]
-    assert nb.cells[4].outputs[0]["text"].startswith("wrote ") and "(2 tensors)" in nb.cells[4].outputs[0]["text"]
+    assert (
+        nb.cells[4].outputs[0]["text"].startswith("wrote ")
+        and "(2 tensors)" in nb.cells[4].outputs[0]["text"]
+    )
     verified = nb.cells[5].outputs
     assert len(verified) == 1 and "intact: " in verified[0]["data"]["text/plain"]
     assert text[: reply["cursor_start"]] + reply["matches"][0] == "%ckpt show $guide net/l1/kernel"
@@ -186,8 +209,17 @@ def test_lab_prints_the_url_and_stops_its_server(tmp_path: Path) -> None:
     (fake / "__init__.py").write_text("")
     (fake / "__main__.py").write_text(FAKE_LAB)
     log = tmp_path / "lab.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake.parent), str(ROOT)]), "FAKE_LAB_LOG": str(log)}
-    proc = subprocess.Popen([sys.executable, "-m", "ckptviz.cli", "lab", "--no-browser"], stdout=subprocess.PIPE, text=True, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(fake.parent), str(ROOT)]),
+        "FAKE_LAB_LOG": str(log),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ckptviz.cli", "lab", "--no-browser"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         head = proc.stdout.readline()
@@ -207,15 +239,22 @@ def test_lab_prints_the_url_and_stops_its_server(tmp_path: Path) -> None:
             __import__("time").sleep(0.1)
 
 
-def test_lab_without_jupyterlab_says_what_to_install(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lab_without_jupyterlab_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.util
 
     from ckptviz import cli
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jupyterlab" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jupyterlab" else real(name, *a)
+    )
     assert cli.main(["lab"]) == 2
-    assert capsys.readouterr().err == "ckptviz: `ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'\n"
+    assert (
+        capsys.readouterr().err
+        == "ckptviz: `ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'\n"
+    )
 
 
 def test_lab_without_a_graphical_session_prints_the_url(tmp_path: Path) -> None:
@@ -228,12 +267,22 @@ def test_lab_without_a_graphical_session_prints_the_url(tmp_path: Path) -> None:
     (fake / "__main__.py").write_text(FAKE_LAB)
     log = tmp_path / "lab.json"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(PYTHONPATH=os.pathsep.join([str(fake.parent), str(ROOT)]), FAKE_LAB_LOG=str(log), BROWSER="true")
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(fake.parent), str(ROOT)]), FAKE_LAB_LOG=str(log), BROWSER="true"
+    )
     notebook = NOTEBOOKS / "migration.ipynb"
-    proc = subprocess.Popen([sys.executable, "-m", "ckptviz.cli", "lab", str(notebook)], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ckptviz.cli", "lab", str(notebook)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline() == "JupyterLab is serving migration.ipynb (no browser found: open this URL):\n"
+        assert (
+            proc.stdout.readline()
+            == "JupyterLab is serving migration.ipynb (no browser found: open this URL):\n"
+        )
         assert "/lab/tree/migration.ipynb?token=" in proc.stdout.readline()
     finally:
         proc.terminate()

@@ -45,5 +45,7 @@ def test_the_check_finds_each_kind_of_marker(tmp_path: Path) -> None:
     assert conflict_markers(tmp_path) == []
     (tmp_path / "notes.md").write_text(f"a\n{marker[0]} HEAD\nmine\n{marker[1]}\ntheirs\n{marker[2]} main\n")
     assert conflict_markers(tmp_path) == [
-        f"notes.md:2:{marker[0]} HEAD", f"notes.md:4:{marker[1]}", f"notes.md:6:{marker[2]} main"
+        f"notes.md:2:{marker[0]} HEAD",
+        f"notes.md:4:{marker[1]}",
+        f"notes.md:6:{marker[2]} main",
     ]

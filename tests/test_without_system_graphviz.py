@@ -65,7 +65,10 @@ def test_cli_graph(no_dot: str, tmp_path: Path) -> None:
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         assert (done.returncode, done.stderr, done.stdout) == (0, "", f"wrote {name}\n")
-    assert PURE in (tmp_path / "g.svg").read_text() and 'class="node variable"' in (tmp_path / "g.svg").read_text()
+    assert (
+        PURE in (tmp_path / "g.svg").read_text()
+        and 'class="node variable"' in (tmp_path / "g.svg").read_text()
+    )
     assert (tmp_path / "g.png").read_bytes().startswith(PNG)
 
 
@@ -115,4 +118,3 @@ def test_widget_error_without_any_engine_is_one_line_saying_what_to_do(
         assert "\n" not in view.error and "Error" not in view.error
     finally:
         view.close()
-

@@ -300,7 +300,11 @@ class BundleReader:
 
     def _open_blob(self, path: str) -> storage.Blob:
         """A data file: through the opener it was given, else by path with the options it was opened with."""
-        return storage.open_blob(path, self.storage_options) if self._opener is storage else self._opener.open_blob(path)
+        return (
+            storage.open_blob(path, self.storage_options)
+            if self._opener is storage
+            else self._opener.open_blob(path)
+        )
 
     def _shard(self, entry: Entry) -> storage.Blob:
         if self._closed:

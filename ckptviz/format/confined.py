@@ -184,7 +184,9 @@ class ConfinedRoot:
             if found.info is None:
                 raise CheckpointNotFoundError(f"no such file: {path}", path)
             if not stat.S_ISREG(found.info.st_mode):  # never opened: a FIFO would block, a device act
-                raise NotARegularFileError(f"{path} is {_what(found.info.st_mode)}, not a checkpoint file", path)
+                raise NotARegularFileError(
+                    f"{path} is {_what(found.info.st_mode)}, not a checkpoint file", path
+                )
             fd = self._open(found.name, found.parent, _FILE_FLAGS, path)
         finally:
             os.close(found.parent)
@@ -212,7 +214,9 @@ class ConfinedRoot:
         with HeldBlob(self.open_file(path), path) as blob:
             if limit is not None and blob.size > limit:
                 raise CorruptCheckpointError(
-                    f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have", path, limit
+                    f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have",
+                    path,
+                    limit,
                 )
             return blob.read(0, blob.size)
 

@@ -186,7 +186,9 @@ class V1Reader:
         problem = numpy_problem(tensor.shape)
         if problem:
             file, offset = self._meta_at.get(key, (self.path, 0))
-            raise UnsupportedCheckpointError(f"{file} at byte {offset}: cannot read {key!r}, a tensor of {problem}")
+            raise UnsupportedCheckpointError(
+                f"{file} at byte {offset}: cannot read {key!r}, a tensor of {problem}"
+            )
         if self._closed:
             raise ClosedCheckpointError(
                 f"{self.path}: cannot read {key!r}, the checkpoint was closed; open it again"

@@ -23,7 +23,9 @@ def is_pointer(path: str) -> bool:
 
 def is_pointer_blob(blob: storage.Blob) -> bool:
     """The same test on a file already open (a reader's own, never opened again by path)."""
-    return blob.size <= MAX_POINTER_BYTES and blob.read(0, min(len(POINTER_MAGIC), blob.size)) == POINTER_MAGIC
+    return (
+        blob.size <= MAX_POINTER_BYTES and blob.read(0, min(len(POINTER_MAGIC), blob.size)) == POINTER_MAGIC
+    )
 
 
 def message(path: str) -> str:

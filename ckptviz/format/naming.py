@@ -90,7 +90,9 @@ def get_checkpoint_state(directory: str, latest_filename: str | None = None) -> 
         return None
     state = parse_state(storage.read_bytes(path, STATE_MAX_BYTES).decode("utf-8", "surrogateescape"), path)
     if not state.model_checkpoint_path:
-        raise NoCheckpointError(f"invalid checkpoint state loaded from {directory}: {path} names no checkpoint", path)
+        raise NoCheckpointError(
+            f"invalid checkpoint state loaded from {directory}: {path} names no checkpoint", path
+        )
     state.model_checkpoint_path = storage.join(directory, state.model_checkpoint_path)
     state.all_model_checkpoint_paths = [storage.join(directory, p) for p in state.all_model_checkpoint_paths]
     return state

@@ -175,8 +175,16 @@ def scan(url: str, options: Mapping[str, Any] | None = None) -> list[tuple[str, 
     for info in found:
         if info.get("type") != "file":
             continue
-        stamp = info.get("LastModified") or info.get("mtime") or info.get("last_modified") or info.get("updated")
-        seconds = stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp) if isinstance(stamp, (int, float)) else None
+        stamp = (
+            info.get("LastModified") or info.get("mtime") or info.get("last_modified") or info.get("updated")
+        )
+        seconds = (
+            stamp.timestamp()
+            if hasattr(stamp, "timestamp")
+            else float(stamp)
+            if isinstance(stamp, (int, float))
+            else None
+        )
         out.append((str(info["name"]).rstrip("/").rsplit("/", 1)[-1], info.get("size"), seconds))
     return sorted(out)
 

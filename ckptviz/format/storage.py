@@ -164,7 +164,9 @@ class LocalBlob:
         for offset, n in wanted:
             _check_range(self, offset, n)
         spans = [ranges.ByteRange(self.path, offset, n) for offset, n in wanted]
-        return ranges.read(spans, lambda todo: [self.read(s.offset, s.length) for s in todo], LOCAL_GAP, LOCAL_PART)
+        return ranges.read(
+            spans, lambda todo: [self.read(s.offset, s.length) for s in todo], LOCAL_GAP, LOCAL_PART
+        )
 
     def map(self, offset: int, n: int) -> np.ndarray:
         """Bytes ``[offset, offset+n)`` as a private copy-on-write memory map: no copy until

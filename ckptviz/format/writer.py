@@ -121,7 +121,9 @@ class BundleWriter:
             self._dir = os.open(directory or ".", _DIR_FLAGS)
         else:
             if "/" in self.prefix or self.prefix in ("", ".", ".."):
-                raise InvalidArgumentError(f"with dir_fd, the prefix is a name in that directory, not {self.prefix!r}")
+                raise InvalidArgumentError(
+                    f"with dir_fd, the prefix is a name in that directory, not {self.prefix!r}"
+                )
             self._name, self._dir = self.prefix, os.dup(dir_fd)
         self._check_destination()
         self._token = f".tempstate{random.getrandbits(64)}"  # TF's temporary-name suffix
@@ -412,7 +414,9 @@ class BundleWriter:
                     f.write(self._index_bytes(num_shards))
                 at = {"src_dir_fd": self._dir, "dst_dir_fd": self._dir}
                 for shard in range(num_shards):
-                    os.replace(self._temp_data_path(shard), naming.data_file(self._name, shard, num_shards), **at)
+                    os.replace(
+                        self._temp_data_path(shard), naming.data_file(self._name, shard, num_shards), **at
+                    )
                 # the commit: atomic, the old index is never removed
                 os.replace(self._temp_index_path(), naming.index_file(self._name), **at)
                 self._remove_stale_data_files(num_shards)
@@ -458,7 +462,9 @@ class BundleWriter:
         for f in self._files:
             f.close()
         if self._dir >= 0:
-            for name in [self._temp_data_path(i) for i in range(len(self._files))] + [self._temp_index_path()]:
+            for name in [self._temp_data_path(i) for i in range(len(self._files))] + [
+                self._temp_index_path()
+            ]:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(name, dir_fd=self._dir)
         self._release()

@@ -51,7 +51,10 @@ def keras_variables(root: Any) -> dict[str, Any]:
         used: dict[str, int] = {}
         for item in items.values() if isinstance(items, dict) else items:
             if isinstance(item, KerasSaveable):
-                state(item, _join(path, saving_lib._get_unique_name(naming.to_snake_case(type(item).__name__), used)))
+                state(
+                    item,
+                    _join(path, saving_lib._get_unique_name(naming.to_snake_case(type(item).__name__), used)),
+                )
             elif isinstance(item, (list, dict, tuple)):
                 container(item, _join(path, saving_lib._get_unique_name("container", used)), seen)
 

@@ -57,9 +57,7 @@ def live_objects(root: Any, adapter: Adapter) -> list[tuple[str, Any]]:
         for name, child in adapter.children(obj).items():
             if id(child) not in seen:
                 seen.add(id(child))
-                queue.append(
-                    (paths.join(path, name), child)
-                )
+                queue.append((paths.join(path, name), child))
     return out
 
 
@@ -212,7 +210,9 @@ def _check_keyed(view: DerivedCheckpoint, live: Mapping[str, Any], adapter: Adap
             rows.append(Row(key, "missing_in_object", key, None, ckpt))
             continue
         status: Literal["matched", "mismatched"] = "matched" if _compare(ckpt, spec) else "mismatched"
-        rows.append(Row(key, status, key, None, ckpt, spec, target, name=str(getattr(target, "path", "")) or key))
+        rows.append(
+            Row(key, status, key, None, ckpt, spec, target, name=str(getattr(target, "path", "")) or key)
+        )
     for key, target in live.items():
         spec = adapter.values(target).get(VALUE)
         if key not in view.keys_map and spec is not None:

@@ -54,7 +54,6 @@ class Row:
         }
 
 
-
 @dataclass
 class CheckReport:
     """What would load: one ``Row`` per value on either side."""
@@ -153,7 +152,10 @@ class CheckReport:
         # the likely model: not an optimizer, and holding the most objects
         example = max(
             children,
-            key=lambda n: (self.object_graph.nodes[children[n]].kind != "optimizer", len(self.object_graph.subtree(children[n]))),
+            key=lambda n: (
+                self.object_graph.nodes[children[n]].kind != "optimizer",
+                len(self.object_graph.subtree(children[n])),
+            ),
             default="model",
         )
         return (
@@ -193,7 +195,9 @@ class CheckReport:
             for r in rows[:limit]
         )
         more = len(rows) - limit
-        tail = f"<tr><td colspan=4>… {more} more (use <code>.to_pandas()</code>)</td></tr>" if more > 0 else ""
+        tail = (
+            f"<tr><td colspan=4>… {more} more (use <code>.to_pandas()</code>)</td></tr>" if more > 0 else ""
+        )
         return (
             f"<div><b>{html.escape(self.verdict())}</b><table><tr><th>status</th><th>path</th><th>checkpoint</th>"
             f"<th>object</th></tr>{body}{tail}</table></div>"
@@ -203,8 +207,9 @@ class CheckReport:
         import pandas
 
         return pandas.DataFrame(
-            [(r.status, r.path, r.key, r.node_id, show_spec(r.checkpoint), show_spec(r.object)) for r in self.ordered()],
+            [
+                (r.status, r.path, r.key, r.node_id, show_spec(r.checkpoint), show_spec(r.object))
+                for r in self.ordered()
+            ],
             columns=["status", "path", "key", "node_id", "checkpoint", "object"],
         )
-
-

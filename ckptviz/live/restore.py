@@ -126,7 +126,11 @@ def restore(
             )
         raise NothingMatchedError(f"nothing was restored: {report.no_match_hint()}")
     if select is not None:
-        unused = [r.name or r.path for r in report.missing_in_object if r.key and not r.key.startswith("save_counter/")]
+        unused = [
+            r.name or r.path
+            for r in report.missing_in_object
+            if r.key and not r.key.startswith("save_counter/")
+        ]
         if unused:
             raise RestoreMismatchError(
                 f"{len(unused)} selected value(s) have no taker in the object, nothing was restored: "
@@ -137,7 +141,9 @@ def restore(
     refused = [(r.path, why) for r, v in pairs if (why := adapter.assignable(r.target, v)) is not None]
     if refused:
         shown = "; ".join(f"{p}: {why}" for p, why in refused[:5])
-        raise RestoreMismatchError(f"{len(refused)} value(s) cannot be assigned, nothing was restored: {shown}", report)
+        raise RestoreMismatchError(
+            f"{len(refused)} value(s) cannot be assigned, nothing was restored: {shown}", report
+        )
     for row, value in pairs:
         adapter.assign(row.target, value)
     return RestoreStatus(report, view.is_object_based)

@@ -51,7 +51,11 @@ class TFAdapter:
         """Keras layers and models under ``root`` that have not created their variables yet."""
         from .match import live_objects
 
-        return [path or type(obj).__name__ for path, obj in live_objects(root, self) if getattr(obj, "built", True) is False]
+        return [
+            path or type(obj).__name__
+            for path, obj in live_objects(root, self)
+            if getattr(obj, "built", True) is False
+        ]
 
     def assignable(self, target: Any, value: np.ndarray) -> str | None:
         return None if hasattr(target, "assign") else f"a {type(target).__name__} has no assign()"

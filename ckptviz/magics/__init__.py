@@ -72,7 +72,12 @@ class CheckpointMagics(Magics):
         """One subcommand; errors become one printed line (the traceback with ``--debug``)."""
         if words is None:
             return None
-        if words and words[0] not in SUBCOMMANDS and not words[0].startswith("-") and looks_like_path(words[0]):
+        if (
+            words
+            and words[0] not in SUBCOMMANDS
+            and not words[0].startswith("-")
+            and looks_like_path(words[0])
+        ):
             words = [_default_for_a_path(), *words]
         debug = "--debug" in words
         sub = words[0] if words and words[0] in SUBCOMMANDS else None

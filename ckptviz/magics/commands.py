@@ -37,8 +37,12 @@ def public(name: str, what: str) -> Any:
     except ModuleNotFoundError as e:
         top = (e.name or name).split(".")[0]
         if top == "ckptviz":
-            raise MissingPieceError(f"{what} (ckptviz.{name}) is incomplete here: {e.name} is missing") from None
-        raise MissingPieceError(f"{what} (ckptviz.{name}) needs the {top!r} package: pip install {top}") from None
+            raise MissingPieceError(
+                f"{what} (ckptviz.{name}) is incomplete here: {e.name} is missing"
+            ) from None
+        raise MissingPieceError(
+            f"{what} (ckptviz.{name}) needs the {top!r} package: pip install {top}"
+        ) from None
     except AttributeError:
         raise MissingPieceError(f"{what} (ckptviz.{name}) is not part of this version of ckptviz") from None
 
@@ -121,8 +125,12 @@ def show(a: argparse.Namespace, ns: Namespace) -> np.ndarray:
 def graph(a: argparse.Namespace, ns: Namespace) -> Any:
     """The picture (``ObjectGraph.draw``), shown inline; ``--export`` writes it and returns the path."""
     given = {
-        "max_depth": a.depth, "focus": a.focus, "filter": a.filter, "select": a.select,
-        "expand": a.expand, "collapse": a.collapse,
+        "max_depth": a.depth,
+        "focus": a.focus,
+        "filter": a.filter,
+        "select": a.select,
+        "expand": a.expand,
+        "collapse": a.collapse,
     }
     options = {k: v for k, v in given.items() if v is not None}
     if a.max_nodes is not None:
@@ -155,7 +163,12 @@ def browse(a: argparse.Namespace, ns: Namespace) -> Any:
 def diff(a: argparse.Namespace, ns: Namespace) -> Any:
     run = public("diff", "the diff engine")
     return run(
-        expand_path(a.a), expand_path(a.b), assignment_map=pairs(a.map) or None, match=a.match, atol=a.atol, rtol=a.rtol
+        expand_path(a.a),
+        expand_path(a.b),
+        assignment_map=pairs(a.map) or None,
+        match=a.match,
+        atol=a.atol,
+        rtol=a.rtol,
     )
 
 
@@ -172,7 +185,11 @@ def check(a: argparse.Namespace, ns: Namespace) -> Any:
     from ..live.match import check as run
 
     return run(
-        expand_path(a.path), lookup_object(ns, a.obj), select=a.select, exclude=a.exclude, assignment_map=pairs(a.map) or None,
+        expand_path(a.path),
+        lookup_object(ns, a.obj),
+        select=a.select,
+        exclude=a.exclude,
+        assignment_map=pairs(a.map) or None,
         root=a.root,
     )
 
@@ -181,7 +198,14 @@ def restore(a: argparse.Namespace, ns: Namespace) -> Any:
     from ..live.restore import restore as run
 
     into = lookup_object(ns, a.into)
-    return run(expand_path(a.path), into, a.select, exclude=a.exclude, assignment_map=pairs(a.map) or None, root=a.root)
+    return run(
+        expand_path(a.path),
+        into,
+        a.select,
+        exclude=a.exclude,
+        assignment_map=pairs(a.map) or None,
+        root=a.root,
+    )
 
 
 # -- derived checkpoints -------------------------------------------------------------------------
@@ -221,9 +245,20 @@ def convert(a: argparse.Namespace, ns: Namespace) -> Checkpoint:
 
 
 RUN: dict[str, Callable[[argparse.Namespace, Namespace], Any]] = {
-    "ls": ls, "info": info, "tree": tree, "show": show, "graph": graph, "browse": browse,
-    "diff": diff, "timeline": timeline, "check": check, "restore": restore,
-    "select": select, "rename": rename, "convert": convert, "verify": verify,
+    "ls": ls,
+    "info": info,
+    "tree": tree,
+    "show": show,
+    "graph": graph,
+    "browse": browse,
+    "diff": diff,
+    "timeline": timeline,
+    "check": check,
+    "restore": restore,
+    "select": select,
+    "rename": rename,
+    "convert": convert,
+    "verify": verify,
 }
 
 

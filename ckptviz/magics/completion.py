@@ -78,7 +78,11 @@ def _source_path(words: list[str], options: Mapping[str, Arg]) -> str | None:
 
 
 def _offer(
-    arg: Arg, current: str, words: list[str], options: Mapping[str, Arg], namespace: Mapping[str, Any],
+    arg: Arg,
+    current: str,
+    words: list[str],
+    options: Mapping[str, Arg],
+    namespace: Mapping[str, Any],
     expand: Callable[[str], str],
 ) -> list[tuple[str, str]]:
     if arg.kind in (PATH, FILE):
@@ -119,7 +123,11 @@ def paths(current: str) -> list[tuple[str, str]]:
         else:
             files.append(name)
     files += [p for p in sorted(parts) if p not in prefixes]  # data files whose index is missing
-    joined = [(os.path.join(head, n), t) for group, t in ((prefixes, "checkpoint"), (dirs, "directory"), (files, "file")) for n in group]
+    joined = [
+        (os.path.join(head, n), t)
+        for group, t in ((prefixes, "checkpoint"), (dirs, "directory"), (files, "file"))
+        for n in group
+    ]
     return joined
 
 
@@ -136,7 +144,9 @@ def names(source: str, current: str) -> list[tuple[str, str]]:
         with Checkpoint(path, verify=False) as ckpt:
             graph = ckpt.graph
             objects = sorted({n.path for n in graph.nodes if n.path and n.reachable})
-            cached = [(p, "object") for p in objects] + [(k, "key") for k in sorted(ckpt.entries) if k not in objects]
+            cached = [(p, "object") for p in objects] + [
+                (k, "key") for k in sorted(ckpt.entries) if k not in objects
+            ]
         _names_cache.clear()  # one checkpoint at a time: the one being typed
         _names_cache[(path, stamp)] = cached
     return [(n, t) for n, t in cached if n.startswith(current)]
@@ -164,12 +174,18 @@ def variables(current: str, namespace: Mapping[str, Any]) -> list[tuple[str, str
             obj = lookup_object(namespace, head)
         except Exception:
             return []
-        return [(f"{head}.{a}", "attribute") for a in sorted(dir(obj)) if a.startswith(tail) and not a.startswith("_")]
+        return [
+            (f"{head}.{a}", "attribute")
+            for a in sorted(dir(obj))
+            if a.startswith(tail) and not a.startswith("_")
+        ]
     skip = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
     return [
         (n, "variable")
         for n in sorted(namespace)
-        if n.startswith(current) and not n.startswith("_") and not isinstance(namespace[n], skip)
+        if n.startswith(current)
+        and not n.startswith("_")
+        and not isinstance(namespace[n], skip)
         and n not in ("In", "Out", "exit", "quit", "get_ipython")
     ]
 
@@ -202,10 +218,10 @@ def _magic_text(lines: list[str], cursor_line: int, until_cursor: str) -> str | 
     """The ``%ckpt`` arguments up to the cursor, or None when the cursor is in no ``%ckpt`` line."""
     first = lines[0].lstrip() if lines else ""
     if cursor_line > 0 and (first == "%%ckpt" or first.startswith("%%ckpt ")):
-        head = first[len("%%ckpt"):].split()
+        head = first[len("%%ckpt") :].split()
         return f"{head[0]} {until_cursor}" if head else until_cursor  # body: subcommands, or paths
     stripped = until_cursor.lstrip()
     for magic in ("%%ckpt ", "%ckpt "):
         if stripped.startswith(magic):
-            return stripped[len(magic):]
+            return stripped[len(magic) :]
     return None

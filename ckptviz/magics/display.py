@@ -39,7 +39,9 @@ def verify_html(report: Any) -> str:
     if more > 0:
         rows += f"<tr><td colspan=2>… {more} more (the report's .problems lists them all)</td></tr>"
     table = f"<table><thead><tr><th>where</th><th>problem</th></tr></thead><tbody>{rows}</tbody></table>"
-    return f"<div><p style='{verdict}'><b>{html.escape(report.summary())}</b></p>{table if rows else ''}</div>"
+    return (
+        f"<div><p style='{verdict}'><b>{html.escape(report.summary())}</b></p>{table if rows else ''}</div>"
+    )
 
 
 def verify_text(report: Any, p: Any, cycle: bool) -> None:

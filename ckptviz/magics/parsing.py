@@ -46,7 +46,10 @@ class Sub:
     args: tuple[Arg, ...] = field(default_factory=tuple)
 
     def options(self) -> dict[str, Arg]:
-        return {a.name: a for a in self.args if not a.positional} | {"--help": Arg("--help", FLAG), "--debug": Arg("--debug", FLAG)}
+        return {a.name: a for a in self.args if not a.positional} | {
+            "--help": Arg("--help", FLAG),
+            "--debug": Arg("--debug", FLAG),
+        }
 
     def positionals(self) -> list[Arg]:
         return [a for a in self.args if a.positional]
@@ -58,19 +61,29 @@ _SRC = Arg("src", PATH, "the source checkpoint (never modified)")
 _DST = Arg("dst", FILE, "the new checkpoint prefix")
 _OVERWRITE = Arg("--overwrite", FLAG, "replace an existing checkpoint at dst")
 _ROOT = Arg("--root", KEY, "the checkpoint object OBJ is (net, for Checkpoint(net=model))", metavar="P")
-_MAP = Arg("--map", TEXT, "rename with an assignment map, as tf.train.init_from_checkpoint", "+", metavar="OLD=NEW")
+_MAP = Arg(
+    "--map", TEXT, "rename with an assignment map, as tf.train.init_from_checkpoint", "+", metavar="OLD=NEW"
+)
 
 SUBCOMMANDS: dict[str, Sub] = {
     "ls": Sub(
         "list the tensors of a checkpoint (a table)",
-        (_P, Arg("--filter", TEXT, "only keys matching RE", metavar="RE"),
-         Arg("--sort", CHOICE, "row order", choices=("key", "size"), default="key")),
+        (
+            _P,
+            Arg("--filter", TEXT, "only keys matching RE", metavar="RE"),
+            Arg("--sort", CHOICE, "row order", choices=("key", "size"), default="key"),
+        ),
     ),
-    "info": Sub("format, shards, sizes, object- or name-based, optimizers, the steps in its directory", (_P,)),
+    "info": Sub(
+        "format, shards, sizes, object- or name-based, optimizers, the steps in its directory", (_P,)
+    ),
     "tree": Sub(
         "the objects of a checkpoint as an indented tree, with the names people know",
-        (_P, Arg("--depth", TEXT, "fold levels below this depth", type=int, metavar="N"),
-         Arg("--max-children", TEXT, "fold longer lists of children", type=int, default=25, metavar="N")),
+        (
+            _P,
+            Arg("--depth", TEXT, "fold levels below this depth", type=int, metavar="N"),
+            Arg("--max-children", TEXT, "fold longer lists of children", type=int, default=25, metavar="N"),
+        ),
     ),
     "show": Sub(
         "one tensor's statistics and values (by key, object path or full name)",
@@ -78,51 +91,101 @@ SUBCOMMANDS: dict[str, Sub] = {
     ),
     "graph": Sub(
         "draw the dependency graph",
-        (_P, Arg("--export", FILE, "write it to FILE (.svg .png .pdf .dot)", metavar="FILE"),
-         Arg("--depth", TEXT, "collapse below this depth", type=int, metavar="N"),
-         Arg("--focus", KEY, "one object's subtree and the path to it", metavar="P"),
-         Arg("--filter", TEXT, "objects whose path matches RE, and their ancestors", metavar="RE"),
-         Arg("--select", KEY, "only these objects (a partial restore)", "+", metavar="P"),
-         Arg("--expand", KEY, "keep these objects open", "+", metavar="P"),
-         Arg("--collapse", KEY, "fold these objects", "+", metavar="P"),
-         Arg("--max-nodes", TEXT, "collapse subtrees beyond about N nodes (0: never)", type=int, metavar="N")),
+        (
+            _P,
+            Arg("--export", FILE, "write it to FILE (.svg .png .pdf .dot)", metavar="FILE"),
+            Arg("--depth", TEXT, "collapse below this depth", type=int, metavar="N"),
+            Arg("--focus", KEY, "one object's subtree and the path to it", metavar="P"),
+            Arg("--filter", TEXT, "objects whose path matches RE, and their ancestors", metavar="RE"),
+            Arg("--select", KEY, "only these objects (a partial restore)", "+", metavar="P"),
+            Arg("--expand", KEY, "keep these objects open", "+", metavar="P"),
+            Arg("--collapse", KEY, "fold these objects", "+", metavar="P"),
+            Arg(
+                "--max-nodes",
+                TEXT,
+                "collapse subtrees beyond about N nodes (0: never)",
+                type=int,
+                metavar="N",
+            ),
+        ),
     ),
     "browse": Sub("explore a checkpoint: graph, tensors and restore views (a widget)", (_P,)),
     "diff": Sub(
         "compare two checkpoints (b against a)",
-        (Arg("a", PATH, "the earlier checkpoint"), Arg("b", PATH, "the later checkpoint"), _MAP,
-         Arg("--match", CHOICE, "pair keys by key, TF1 full_name or object path", choices=("key", "full_name", "path"), default="key"),
-         Arg("--atol", TEXT, "elements within atol + rtol*|a| are unchanged", type=float, default=0.0),
-         Arg("--rtol", TEXT, "relative tolerance", type=float, default=0.0)),
+        (
+            Arg("a", PATH, "the earlier checkpoint"),
+            Arg("b", PATH, "the later checkpoint"),
+            _MAP,
+            Arg(
+                "--match",
+                CHOICE,
+                "pair keys by key, TF1 full_name or object path",
+                choices=("key", "full_name", "path"),
+                default="key",
+            ),
+            Arg("--atol", TEXT, "elements within atol + rtol*|a| are unchanged", type=float, default=0.0),
+            Arg("--rtol", TEXT, "relative tolerance", type=float, default=0.0),
+        ),
     ),
-    "timeline": Sub("statistics of every variable over a training run", (Arg("dir", PATH, "a CheckpointManager directory"),)),
+    "timeline": Sub(
+        "statistics of every variable over a training run",
+        (Arg("dir", PATH, "a CheckpointManager directory"),),
+    ),
     "check": Sub(
         "will it load? the checkpoint against a notebook object",
-        (_P, Arg("obj", VAR, "a variable of the notebook: a Keras model, tf.train.Checkpoint or dict of arrays"),
-         Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
-         Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"), _MAP, _ROOT),
+        (
+            _P,
+            Arg(
+                "obj", VAR, "a variable of the notebook: a Keras model, tf.train.Checkpoint or dict of arrays"
+            ),
+            Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
+            Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"),
+            _MAP,
+            _ROOT,
+        ),
     ),
     "restore": Sub(
         "restore into a notebook object, all or nothing",
-        (_P, Arg("--into", VAR, "the notebook variable to restore into", metavar="OBJ", required=True),
-         Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
-         Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"), _MAP, _ROOT),
+        (
+            _P,
+            Arg("--into", VAR, "the notebook variable to restore into", metavar="OBJ", required=True),
+            Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
+            Arg("--exclude", KEY, "all but these object paths or key globs", "+", metavar="P"),
+            _MAP,
+            _ROOT,
+        ),
     ),
     "select": Sub(
         "save only some objects to a new prefix",
-        (_SRC, _DST, Arg("paths", KEY, "object paths, keys or globs such as 'net/*'", "+", metavar="P"),
-         Arg("--exclude", KEY, "leave these out", "+", metavar="P"), _OVERWRITE),
+        (
+            _SRC,
+            _DST,
+            Arg("paths", KEY, "object paths, keys or globs such as 'net/*'", "+", metavar="P"),
+            Arg("--exclude", KEY, "leave these out", "+", metavar="P"),
+            _OVERWRITE,
+        ),
     ),
     "rename": Sub(
         "save with keys or object paths renamed",
-        (_SRC, _DST, Arg("pairs", TEXT, "an assignment map: 'old/'='new/'", "+", metavar="OLD=NEW"), _OVERWRITE),
+        (
+            _SRC,
+            _DST,
+            Arg("pairs", TEXT, "an assignment map: 'old/'='new/'", "+", metavar="OLD=NEW"),
+            _OVERWRITE,
+        ),
     ),
     "convert": Sub(
         "convert between TF1 name-based and TF2 object-based checkpoints",
-        (_SRC, _DST, Arg("--to", CHOICE, "the target kind", choices=("tf2", "tf1"), required=True),
-         Arg("--naming", CHOICE, "TF1 names (to tf1)", choices=("full_name", "path"), default="full_name"),
-         Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
-         Arg("--root", TEXT, "object holding the variables (to tf2)", default="vars"), _MAP, _OVERWRITE),
+        (
+            _SRC,
+            _DST,
+            Arg("--to", CHOICE, "the target kind", choices=("tf2", "tf1"), required=True),
+            Arg("--naming", CHOICE, "TF1 names (to tf1)", choices=("full_name", "path"), default="full_name"),
+            Arg("--select", KEY, "only these object paths or key globs", "+", metavar="P"),
+            Arg("--root", TEXT, "object holding the variables (to tf2)", default="vars"),
+            _MAP,
+            _OVERWRITE,
+        ),
     ),
     "verify": Sub("check every checksum, data file and object-graph reference", (_P,)),
 }
@@ -165,7 +228,10 @@ def overview() -> str:
     """``%ckpt`` alone: every subcommand in one line each."""
     width = max(map(len, SUBCOMMANDS))
     lines = [USAGE, ""] + [f"  {n:<{width}}  {s.help}" for n, s in SUBCOMMANDS.items()]
-    lines += ["", f"  {'PATH':<{width}}  a path alone: browse it (its info where the explorer widget is not installed)"]
+    lines += [
+        "",
+        f"  {'PATH':<{width}}  a path alone: browse it (its info where the explorer widget is not installed)",
+    ]
     return "\n".join(lines)
 
 
@@ -204,7 +270,11 @@ def parse(words: list[str]) -> Command:
         from ..errors import close_matches
 
         near = close_matches(name, SUBCOMMANDS)
-        hint = f"; did you mean {' or '.join(near)}?" if near else f"; the subcommands are {', '.join(SUBCOMMANDS)}"
+        hint = (
+            f"; did you mean {' or '.join(near)}?"
+            if near
+            else f"; the subcommands are {', '.join(SUBCOMMANDS)}"
+        )
         raise UsageError(f"%ckpt: unknown subcommand {name!r}{hint}")
     p = parser(name)
     if "-h" in rest or "--help" in rest:

@@ -34,9 +34,17 @@ class Info:
         steps = ", ".join(Path(s).name + (" (latest)" if s == self.latest else "") for s in self.steps)
         return [
             ("path", self.path),
-            ("format", {"bundle": "TensorBundle V2", "v1": "V1 (SavedTensorSlices)", "keras": "Keras weights"}.get(self.format, self.format)),
+            (
+                "format",
+                {"bundle": "TensorBundle V2", "v1": "V1 (SavedTensorSlices)", "keras": "Keras weights"}.get(
+                    self.format, self.format
+                ),
+            ),
             ("kind", self.kind),
-            ("tensors", f"{self.tensors}, {human_size(self.nbytes)} in {self.shards} shard{'s' * (self.shards != 1)}"),
+            (
+                "tensors",
+                f"{self.tensors}, {human_size(self.nbytes)} in {self.shards} shard{'s' * (self.shards != 1)}",
+            ),
             ("objects", kinds or "-"),
             ("optimizers", ", ".join(self.optimizers) or "none"),
             ("steps", steps or "no checkpoint file in its directory"),

@@ -16,7 +16,9 @@ AssignmentMap = Mapping[str, str]
 
 def check_assignment_map(assignment_map: AssignmentMap) -> None:
     if not assignment_map:
-        raise InvalidArgumentError("the assignment map is empty; pass {'old/': 'new/'} or {'old/name': 'new/name'}")
+        raise InvalidArgumentError(
+            "the assignment map is empty; pass {'old/': 'new/'} or {'old/name': 'new/name'}"
+        )
     for old, new in assignment_map.items():
         if old.endswith("/") != new.endswith("/"):
             raise InvalidArgumentError(
@@ -42,7 +44,11 @@ def apply(name: str, assignment_map: AssignmentMap) -> str:
         return assignment_map[name]
     best = None
     for old in assignment_map:
-        if old.endswith("/") and (old == "/" or name.startswith(old)) and (best is None or len(old) > len(best)):
+        if (
+            old.endswith("/")
+            and (old == "/" or name.startswith(old))
+            and (best is None or len(old) > len(best))
+        ):
             best = old
     if best is None:
         return name

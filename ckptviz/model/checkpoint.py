@@ -61,7 +61,9 @@ class Checkpoint:
     ``anon``…); they are kept for later reads and never shown.
     """
 
-    def __init__(self, path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: str, verify: bool = True, *, storage_options: dict[str, Any] | None = None
+    ) -> None:
         options = dict(storage_options or {})
         with storage.using(options):
             location = locate(str(path))
@@ -132,7 +134,11 @@ class Checkpoint:
         (an object path, alias or ``full_name``); ``KeyNotFoundError`` with close matches else."""
         if name in self.entries:
             return name
-        if name == naming.OBJECT_GRAPH_KEY or is_object_key(name) or (not self.is_object_based and self._graph is None):
+        if (
+            name == naming.OBJECT_GRAPH_KEY
+            or is_object_key(name)
+            or (not self.is_object_based and self._graph is None)
+        ):
             # a mistyped key: the hint comes from the keys, without building the object graph
             raise KeyNotFoundError(name, self.entries)
         graph = self.graph
@@ -215,7 +221,9 @@ class Checkpoint:
                     self._graph = (
                         ObjectGraph.from_keys(self.entries, source=self.path)
                         if proto is None
-                        else ObjectGraph.from_proto(proto, self.entries, source=self.path, where=self._graph_where())
+                        else ObjectGraph.from_proto(
+                            proto, self.entries, source=self.path, where=self._graph_where()
+                        )
                     )
         return self._graph
 

@@ -205,7 +205,9 @@ class ObjectGraph:
         def out_of_range(i: int, ref: int, what: str) -> CorruptCheckpointError:
             file, offset = where or (source, None)
             return CorruptCheckpointError(
-                f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)", file, offset
+                f"object graph node {i} has a {what} id {ref} out of range (the graph has {count} nodes)",
+                file,
+                offset,
             )
 
         kids = np.asarray(e_child, np.int64)
@@ -269,7 +271,11 @@ class ObjectGraph:
         a, b = int(cols.attr_ptr[node_id]), int(cols.attr_ptr[node_id + 1])
         entries = self._entries
         return tuple(
-            [_value(k, entries[k]) for name in cols.attr_name[a:b] for k in self._keys_of.get((node_id, name), ())]
+            [
+                _value(k, entries[k])
+                for name in cols.attr_name[a:b]
+                for k in self._keys_of.get((node_id, name), ())
+            ]
         )
 
     def _make_node(self, i: int) -> Node:
@@ -280,7 +286,12 @@ class ObjectGraph:
         a, b = int(cols.attr_ptr[i]), int(cols.attr_ptr[i + 1])
         assert self._keys_of is not None
         attrs = tuple(
-            Attribute(cols.attr_name[k], cols.attr_full[k], cols.attr_key[k], tuple(self._keys_of.get((i, cols.attr_name[k]), ())))
+            Attribute(
+                cols.attr_name[k],
+                cols.attr_full[k],
+                cols.attr_key[k],
+                tuple(self._keys_of.get((i, cols.attr_name[k]), ())),
+            )
             for k in range(a, b)
         )
         flag = int(cols.flag[i])
@@ -290,7 +301,14 @@ class ObjectGraph:
             self._checkpointed = P.checkpointed_nodes(len(adj), zip(parents, adj._child), cols.holders)
         checkpointed = bool(flag) if flag >= 0 else i in (self._checkpointed or ())
         return Node(
-            i, self.kind(i), attrs, values, checkpointed, cols.saver.get(i, ""), self.paths.reachable[i], self.paths
+            i,
+            self.kind(i),
+            attrs,
+            values,
+            checkpointed,
+            cols.saver.get(i, ""),
+            self.paths.reachable[i],
+            self.paths,
         )
 
     # -- navigation (TF's CheckpointView vocabulary) ---------------------------------------------
@@ -415,7 +433,11 @@ class ObjectGraph:
         return [self.nodes[i] for i in np.flatnonzero(self.kind_codes == KINDS.index(kind)).tolist()]
 
     def counts(self) -> dict[str, int]:
-        found = np.bincount(self.kind_codes, minlength=len(KINDS)).tolist() if len(self.kind_codes) else [0] * len(KINDS)
+        found = (
+            np.bincount(self.kind_codes, minlength=len(KINDS)).tolist()
+            if len(self.kind_codes)
+            else [0] * len(KINDS)
+        )
         return dict(zip(KINDS, found))
 
     # -- names people know -------------------------------------------------------------------------

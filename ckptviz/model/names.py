@@ -175,7 +175,11 @@ class Names:
             var = self._graph.lookup(variable)
             if var is not None:
                 found = next(
-                    (s.slot_id for s in self._graph.slots_of(var.id) if s.variable_id == var.id and s.slot_name == slot_name),
+                    (
+                        s.slot_id
+                        for s in self._graph.slots_of(var.id)
+                        if s.variable_id == var.id and s.slot_name == slot_name
+                    ),
                     None,
                 )
         return found

@@ -166,7 +166,12 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
         if isinstance(out_edges, Adjacency):
             return out_edges
         parent = [i for i, out in enumerate(out_edges) for _ in out]
-        return cls(len(out_edges), parent, [c for out in out_edges for _, c in out], [n for out in out_edges for n, _ in out])
+        return cls(
+            len(out_edges),
+            parent,
+            [c for out in out_edges for _, c in out],
+            [n for out in out_edges for n, _ in out],
+        )
 
     @property
     def escaped(self) -> list[str]:
@@ -257,7 +262,12 @@ class NodePaths:
 
     @staticmethod
     def _level(
-        adj: Adjacency, frontier: np.ndarray, seen: np.ndarray, parent: np.ndarray, depth: np.ndarray, via: np.ndarray
+        adj: Adjacency,
+        frontier: np.ndarray,
+        seen: np.ndarray,
+        parent: np.ndarray,
+        depth: np.ndarray,
+        via: np.ndarray,
     ) -> np.ndarray:
         """The nodes first reached from ``frontier`` (in queue order), marked and linked."""
         if frontier.size < _SMALL_FRONTIER:

@@ -10,7 +10,9 @@ from collections.abc import Callable
 Progress = Callable[[int, int], None]  # (units done, units in all)
 
 
-def reporter(progress: bool | Progress | None, total: int, *, desc: str, unit: str = "B", auto: bool = False) -> Progress:
+def reporter(
+    progress: bool | Progress | None, total: int, *, desc: str, unit: str = "B", auto: bool = False
+) -> Progress:
     """``progress`` as a callback: the caller's, a tqdm bar (``True``, or ``None`` when ``auto``), or
     nothing. tqdm is imported only when a bar is drawn."""
     if callable(progress):
@@ -23,7 +25,12 @@ def reporter(progress: bool | Progress | None, total: int, *, desc: str, unit: s
     # An automatic bar draws only on a terminal (tqdm's disable=None): a log or a pipe gets no
     # carriage returns; tqdm's notebook bar treats None as "show".
     bar = tqdm(
-        total=total, unit=unit, unit_scale=unit == "B", desc=desc, leave=False, disable=None if progress is None else False
+        total=total,
+        unit=unit,
+        unit_scale=unit == "B",
+        desc=desc,
+        leave=False,
+        disable=None if progress is None else False,
     )
 
     def update(done: int, t: int) -> None:

@@ -51,7 +51,11 @@ class CheckpointReader:
 
         lines = [
             b"%s (%s) [%s]\n"
-            % (k.encode("utf-8", "surrogateescape"), DataType.Name(e.dtype.base_enum).encode(), ",".join(map(str, e.shape)).encode())
+            % (
+                k.encode("utf-8", "surrogateescape"),
+                DataType.Name(e.dtype.base_enum).encode(),
+                ",".join(map(str, e.shape)).encode(),
+            )
             for k, e in sorted(self.checkpoint.entries.items())
         ]
         return b"".join(lines)
@@ -79,7 +83,10 @@ def list_variables(
 
 
 def get_checkpoint_state(
-    checkpoint_dir: PathLike, latest_filename: str | None = None, *, storage_options: dict[str, Any] | None = None
+    checkpoint_dir: PathLike,
+    latest_filename: str | None = None,
+    *,
+    storage_options: dict[str, Any] | None = None,
 ) -> naming.CheckpointState | None:
     """Like ``tf.train.get_checkpoint_state``: None when there is no state file, and (as TF)
     a warning and None when it does not parse; ``ValueError`` when it names no checkpoint."""
@@ -93,7 +100,10 @@ def get_checkpoint_state(
 
 
 def latest_checkpoint(
-    checkpoint_dir: PathLike, latest_filename: str | None = None, *, storage_options: dict[str, Any] | None = None
+    checkpoint_dir: PathLike,
+    latest_filename: str | None = None,
+    *,
+    storage_options: dict[str, Any] | None = None,
 ) -> str | None:
     """Like ``tf.train.latest_checkpoint``: the newest recorded prefix that exists, else None."""
     state = get_checkpoint_state(checkpoint_dir, latest_filename, storage_options=storage_options)

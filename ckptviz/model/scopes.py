@@ -130,7 +130,9 @@ def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge
         owner = (key.rpartition("/")[0], base)
         per_var[owner] = per_var.get(owner, 0) + 1
     optimizers: dict[int, str] = {}  # node -> optimizer name
-    links: list[tuple[int, str, str, int, str]] = []  # (optimizer, variable key or path, slot name, slot, key)
+    links: list[
+        tuple[int, str, str, int, str]
+    ] = []  # (optimizer, variable key or path, slot name, slot, key)
     adam_state: list[int] = []
     for key in sorted(values):
         split = P.split_key(key)
@@ -182,7 +184,10 @@ def build_scope_tree(values: Mapping[str, Value]) -> tuple[list[Node], list[Edge
 
 
 def _number(
-    t: _Trie, values: Mapping[str, Value], optimizers: dict[int, str], links: list[tuple[int, str, str, int, str]]
+    t: _Trie,
+    values: Mapping[str, Value],
+    optimizers: dict[int, str],
+    links: list[tuple[int, str, str, int, str]],
 ) -> tuple[list[Node], list[Edge], list[Slot], P.NodePaths]:
     """Ids breadth-first with children sorted by name, as TF numbers an object graph; detached slot
     nodes after every reachable one."""
@@ -194,7 +199,9 @@ def _number(
     while queue:
         node = queue.popleft()
         kids = t.kids[node]
-        children = ordered[node] = sorted(kids.values(), key=local_of.__getitem__) if len(kids) > 1 else list(kids.values())
+        children = ordered[node] = (
+            sorted(kids.values(), key=local_of.__getitem__) if len(kids) > 1 else list(kids.values())
+        )
         for child in children:
             new[child] = len(order)
             order.append(child)
@@ -217,7 +224,9 @@ def _number(
         edges.append(Edge(new[p], local, new[c]))
         out[new[p]].append((local, new[c]))
     paths = P.NodePaths.of_tree(parent, segment, out)
-    variable_of = {key: i for i, old in enumerate(order) for a in t.attrs.get(old, ()) for key in [a.checkpoint_key]}
+    variable_of = {
+        key: i for i, old in enumerate(order) for a in t.attrs.get(old, ()) for key in [a.checkpoint_key]
+    }
     nodes = []
     for i, old in enumerate(order):
         attrs = tuple(t.attrs.get(old, ()))

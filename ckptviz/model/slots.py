@@ -26,12 +26,34 @@ _HYPER = {"_learning_rate", "learning_rate", "lr", "_variables"}
 _TF1_STATE = {"beta1_power", "beta2_power"}
 # Everything an optimizer made only of variables may hold: a plain dict of variables that happens to
 # have an ``iter`` and an ``lr`` among other things is not an optimizer.
-_HYPERPARAMETERS = _ITERATIONS | _HYPER | _TF1_STATE | {
-    "decay", "beta_1", "beta_2", "epsilon", "rho", "momentum", "nesterov", "amsgrad", "weight_decay",
-    "initial_accumulator_value", "learning_rate_power", "l1_regularization_strength",
-    "l2_regularization_strength", "l2_shrinkage_regularization_strength", "beta", "global_clipnorm",
-    "clipnorm", "clipvalue", "current_loss_scale", "good_steps", "loss_scale",
-}
+_HYPERPARAMETERS = (
+    _ITERATIONS
+    | _HYPER
+    | _TF1_STATE
+    | {
+        "decay",
+        "beta_1",
+        "beta_2",
+        "epsilon",
+        "rho",
+        "momentum",
+        "nesterov",
+        "amsgrad",
+        "weight_decay",
+        "initial_accumulator_value",
+        "learning_rate_power",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength",
+        "beta",
+        "global_clipnorm",
+        "clipnorm",
+        "clipvalue",
+        "current_loss_scale",
+        "good_steps",
+        "loss_scale",
+    }
+)
 _INTEGER = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 # Lists of an optimizer that hold all its variables or the model's, never one slot per variable.
 _NOT_SLOT_LISTS = {"_variables", "variables", "_trainable_variables", "_trainable_variables_indices"}
@@ -58,7 +80,9 @@ def slot_nesting_problem(recorded: Sequence[Slot]) -> str | None:
                 on_path.discard(node)
                 depth[node] = 1 + max((depth.get(r, 0) for r in refs), default=0)
                 if depth[node] > MAX_SLOT_NESTING:
-                    return f"slot variable {node} is a slot of a slot more than {MAX_SLOT_NESTING} levels deep"
+                    return (
+                        f"slot variable {node} is a slot of a slot more than {MAX_SLOT_NESTING} levels deep"
+                    )
                 continue
             if node in depth:
                 continue
@@ -101,7 +125,9 @@ def classify(facts: Facts, recorded: list[Slot]) -> tuple[np.ndarray, list[Slot]
         if looks_like_optimizer(node, facts):
             optimizers.add(node)
             slots.extend(infer_slots(node, facts))
-    kinds = np.where(np.asarray(facts.variable, bool), KINDS.index("variable"), KINDS.index("other")).astype(np.int8)
+    kinds = np.where(np.asarray(facts.variable, bool), KINDS.index("variable"), KINDS.index("other")).astype(
+        np.int8
+    )
     slot_ids = [s.slot_id for s in slots if s.slot_id not in optimizers]
     kinds[np.asarray(slot_ids, np.int64)] = KINDS.index("slot")
     kinds[np.asarray(sorted(optimizers), np.int64)] = KINDS.index("optimizer")
@@ -152,7 +178,9 @@ def keras_file_optimizers(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[
     for node in nodes:
         own = {e.local_name: e.child for e in children[node.id]}
         store = own.get("vars")
-        items = _numbered(store, children) if store is not None and node.kind in ("other", "optimizer") else None
+        items = (
+            _numbered(store, children) if store is not None and node.kind in ("other", "optimizer") else None
+        )
         if not items or not all(is_variable(nodes[i]) for i in items):
             continue
         first = nodes[items[0]]
@@ -166,7 +194,11 @@ def keras_file_optimizers(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[
 
 
 # Per-variable state of Keras 3 optimizers, in the order ``build`` creates it, by count per variable.
-_KERAS_FILE_SLOTS = {1: ("momentum",), 2: ("momentum", "velocity"), 3: ("momentum", "velocity", "velocity_hat")}
+_KERAS_FILE_SLOTS = {
+    1: ("momentum",),
+    2: ("momentum", "velocity"),
+    3: ("momentum", "velocity", "velocity_hat"),
+}
 
 
 def keras_file_slots(nodes: Sequence[Node], edges: Sequence[Edge], optimizers: Sequence[int]) -> list[Slot]:
@@ -212,7 +244,9 @@ def _model_variables(nodes: Sequence[Node], children: list[list[Edge]], opt: int
     return out
 
 
-def _align(nodes: Sequence[Node], state: list[int], model: list[int], k: int) -> list[tuple[list[int], int]] | None:
+def _align(
+    nodes: Sequence[Node], state: list[int], model: list[int], k: int
+) -> list[tuple[list[int], int]] | None:
     """``k`` states per variable, each group of one shape, matched in order to model variables of
     that shape (non-trainable ones are skipped); None unless every group matches."""
     if not state or len(state) % k:

@@ -40,6 +40,7 @@ _STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
 _COUNTER_KEY = attribute_key("save_counter", VARIABLE_VALUE)
 _NUMBER = re.compile(r"-(\d+)$")
 
+
 @dataclass
 class Step:
     """One checkpoint of the run: ``step`` from ``global_step``, else the prefix's number, else
@@ -81,7 +82,9 @@ class Timeline:
             if isinstance(last, Checkpoint):  # the caller's own, never re-opened by path
                 self._names = last.known_names()
             elif last is not None:
-                with open_checkpoint(last, verify=False, storage_options=self.options.get("storage_options")) as ckpt:
+                with open_checkpoint(
+                    last, verify=False, storage_options=self.options.get("storage_options")
+                ) as ckpt:
                     self._names = ckpt.known_names()
         return self._names
 
@@ -164,7 +167,11 @@ class Timeline:
             if source is None:
                 what = f"one checkpoint was given ({one})"
             else:
-                what = f"{source!r} holds one ({one})" if storage.isdir(source) else f"{source!r} is one checkpoint"
+                what = (
+                    f"{source!r} holds one ({one})"
+                    if storage.isdir(source)
+                    else f"{source!r} is one checkpoint"
+                )
             raise InvalidArgumentError(
                 f"a timeline compares checkpoints and {what}: pass a CheckpointManager directory "
                 "holding two or more, or several checkpoint paths in order"
@@ -286,7 +293,9 @@ def timeline(
     if dask_client is not None:
         if cache:
             raise InvalidArgumentError("timeline(client=...) keeps no cache; pass cache=False")
-        steps_, stats_, edges_ = run_timeline(dask_client, paths, stamps, _selector(variables), bins, verify, options)
+        steps_, stats_, edges_ = run_timeline(
+            dask_client, paths, stamps, _selector(variables), bins, verify, options
+        )
         settings_: dict[str, Any] = {"variables": variables, "bins": bins, "verify": verify, "client": client}
         if options:
             settings_["storage_options"] = options
@@ -326,7 +335,10 @@ def timeline(
                 _close(before, given)
             last = ckpt
             record = {
-                "step": {k: getattr(step, k) for k in ("step", "global_step", "save_counter", "number", "unchanged")},
+                "step": {
+                    k: getattr(step, k)
+                    for k in ("step", "global_step", "save_counter", "number", "unchanged")
+                },
                 "stats": {k: v.to_dict() for k, v in per.items()},
                 "edges": {k: edges[k] for k in per},
             }
@@ -347,14 +359,24 @@ def timeline(
     report(-1, len(paths))
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths if not isinstance(p, Checkpoint)})
-    settings: dict[str, Any] = {"variables": variables, "bins": bins, "cache": cache, "verify": verify, "workers": workers}
+    settings: dict[str, Any] = {
+        "variables": variables,
+        "bins": bins,
+        "cache": cache,
+        "verify": verify,
+        "workers": workers,
+    }
     if options:
         settings["storage_options"] = options
     return Timeline(run, steps, stats, edges, settings, records, paths[-1] if paths else None)
 
 
 def _open(item: Any, verify: bool, options: dict[str, Any]) -> Checkpoint:
-    return item if isinstance(item, Checkpoint) else open_checkpoint(item, verify=verify, storage_options=options)
+    return (
+        item
+        if isinstance(item, Checkpoint)
+        else open_checkpoint(item, verify=verify, storage_options=options)
+    )
 
 
 def _close(ckpt: Checkpoint, given: set[int]) -> None:
@@ -415,7 +437,9 @@ def variables_of(ckpt: Checkpoint, select: Callable[[str], bool]) -> list[str]:
     ]
 
 
-def carried_over(ckpt: Checkpoint, previous: Checkpoint | None, key: str, earlier: dict[str, StepStats]) -> StepStats | None:
+def carried_over(
+    ckpt: Checkpoint, previous: Checkpoint | None, key: str, earlier: dict[str, StepStats]
+) -> StepStats | None:
     """The previous step's statistics of ``key`` when its stored bytes are the same (size and
     CRC32C, as the index records them): the values are, so only the change (zero) differs."""
     before = earlier.get(key)
@@ -484,5 +508,3 @@ def _save(path: str, records: dict[str, Any], live: set[str]) -> None:
     with open(tmp, "w") as f:
         json.dump({"version": _VERSION, "records": kept}, f, separators=(",", ":"), allow_nan=True)
     os.replace(tmp, path)
-
-

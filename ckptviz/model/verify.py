@@ -92,7 +92,12 @@ def _shard_status(ckpt: Checkpoint) -> list[tuple[int | None, Problem]]:
             continue
         if size < needed.get(shard, 0):
             out.append(
-                (None, Problem(storage.basename(path), f"truncated: {size} bytes, its entries need {needed[shard]}"))
+                (
+                    None,
+                    Problem(
+                        storage.basename(path), f"truncated: {size} bytes, its entries need {needed[shard]}"
+                    ),
+                )
             )
     return out
 
@@ -142,11 +147,17 @@ def verify(
         report_progress(done, total)
     report_progress(-1, total)
     report.problems[:0] = [
-        Problem(p.where, f"missing: its {_tensors(lost[shard])} cannot be read ({_COPY_ALL})") if shard is not None else p
+        Problem(p.where, f"missing: its {_tensors(lost[shard])} cannot be read ({_COPY_ALL})")
+        if shard is not None
+        else p
         for shard, p in status
     ]
     graph_key = entries.get(naming.OBJECT_GRAPH_KEY)
-    if graph_key is not None and isinstance(reader, BundleReader) and {p.shard for p in _parts(reader, graph_key)} & missing:
+    if (
+        graph_key is not None
+        and isinstance(reader, BundleReader)
+        and {p.shard for p in _parts(reader, graph_key)} & missing
+    ):
         return report  # the object graph is in a missing data file, already reported
     try:
         graph = ckpt.graph
@@ -157,7 +168,10 @@ def verify(
         for a in node.attributes:
             if graph.object_based and not a.keys:
                 report.problems.append(
-                    Problem("object graph", f"node {node.id} ({node.path or 'root'}) names {a.checkpoint_key!r}, which the bundle lacks")
+                    Problem(
+                        "object graph",
+                        f"node {node.id} ({node.path or 'root'}) names {a.checkpoint_key!r}, which the bundle lacks",
+                    )
                 )
     return report
 

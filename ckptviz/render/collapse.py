@@ -54,7 +54,13 @@ def fold(
     shown_kids: dict[int, set[int]] = {}
     pending: list[list[tuple[int, list[int]]]] = []
     attached = {
-        v: [s for s in slots if s in keep and s not in forced and s not in reveal and tree.parent[s] not in expanded] for v, slots in tree.slots_of.items() if v in keep
+        v: [
+            s
+            for s in slots
+            if s in keep and s not in forced and s not in reveal and tree.parent[s] not in expanded
+        ]
+        for v, slots in tree.slots_of.items()
+        if v in keep
     }
     slot_ids = {s for slots in attached.values() for s in slots}
     shown_slots: set[int] = set()
@@ -95,6 +101,7 @@ def fold(
         visible += spent if spend else 0
         following.extend(chosen)
         show(chosen)
+
     visible = 1
     level = [0] if 0 in keep else []
     while level:

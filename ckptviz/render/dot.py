@@ -128,7 +128,7 @@ def overlay_legend(plan: Plan) -> list[str]:
     return [
         f'    legend_value_{end} [id="ckpt_legend_value_{end}" class="overlay" '
         f'label={quote(f"{plan.overlay_name} {value:.4g}")} color="#777777" fillcolor="{ramp(t)}"'
-        f'{" fontcolor=white" if t > 0.6 else ""}];'
+        f"{' fontcolor=white' if t > 0.6 else ''}];"
         for end, value, t in (("low", span[0], 0.0), ("high", span[1], 1.0))
     ]
 
@@ -211,7 +211,9 @@ def view_to_dot(graph: ObjectGraph, view: Plan, options: DrawOptions) -> str:
         lines.append(f'  {name(s.variable_id)} -> {name(s.slot_id)} [style={how} color="orange"];')
     summary = summary_statement(view)
     if options.legend:
-        lines += legend(set(view.status.values()), view.slot_edges or graph.slots, summary, overlay_legend(view))
+        lines += legend(
+            set(view.status.values()), view.slot_edges or graph.slots, summary, overlay_legend(view)
+        )
     elif summary is not None:
         lines.append(f"  {summary}")
     lines.append("}")

@@ -63,10 +63,13 @@ def contents(s: Shown) -> str:
     return ", ".join(parts)
 
 
-
-
-def label(graph: ObjectGraph, s: Shown, name: str, overlay: tuple[float, float, float, int] | None = None,
-          overlay_name: str = "") -> str:
+def label(
+    graph: ObjectGraph,
+    s: Shown,
+    name: str,
+    overlay: tuple[float, float, float, int] | None = None,
+    overlay_name: str = "",
+) -> str:
     node = s.node
     lines = [short(name)]
     if node.dtype is not None:
@@ -154,7 +157,9 @@ def summary(graph: ObjectGraph, plan: Plan, tree: Tree) -> dict[str, Any] | None
     variables = sum(s.hidden_variables for s in folds)
     slots = sum(s.hidden_slots for s in folds)
     nbytes = sum(s.hidden_bytes for s in folds)
-    lines = [f"folded: {hidden} of {plan.total} objects into {plural(len(folds), 'box')}".replace("boxs", "boxes")]
+    lines = [
+        f"folded: {hidden} of {plan.total} objects into {plural(len(folds), 'box')}".replace("boxs", "boxes")
+    ]
     lines.append(f"({plural(variables, 'variable')}, {plural(slots, 'slot')}, {human_size(nbytes)})")
     for pattern, shown in biggest[:4]:
         times = f"{len(shown)} × " if len(shown) > 1 else ""

@@ -66,10 +66,15 @@ class Engine:
             )
         try:
             process = subprocess.Popen(
-                [self.command, f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                [self.command, f"-T{fmt}"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except OSError as e:
-            raise LayoutError(f"cannot run {self.name} ({self.command}): {e.strerror or e}; {HOW_TO_GET_ONE}") from None
+            raise LayoutError(
+                f"cannot run {self.name} ({self.command}): {e.strerror or e}; {HOW_TO_GET_ONE}"
+            ) from None
         deadline = time.monotonic() + timeout
         data: bytes | None = dot.encode()
         try:
@@ -135,7 +140,9 @@ def _formats(command: str) -> frozenset[str]:
     try:
         done = subprocess.run([command, "-T?"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise LayoutError(f"cannot run {command}: {getattr(e, 'strerror', None) or e}; {HOW_TO_GET_ONE}") from None
+        raise LayoutError(
+            f"cannot run {command}: {getattr(e, 'strerror', None) or e}; {HOW_TO_GET_ONE}"
+        ) from None
     text = (done.stderr + done.stdout).split("Use one of:", 1)[-1]
     return frozenset(word.split(":", 1)[0] for word in text.split())
 
@@ -231,14 +238,18 @@ def export_graph(
     return out
 
 
-def mimebundle(graph: ObjectGraph, engine: str | None = None, fmt: str = "svg", **options: Any) -> dict[str, str]:
+def mimebundle(
+    graph: ObjectGraph, engine: str | None = None, fmt: str = "svg", **options: Any
+) -> dict[str, str]:
     """Jupyter's display data: SVG (or PNG, base64) when an engine is found, else text saying how
     to get one."""
     dot, plan = dot_and_plan(graph, DrawOptions(**options))
     return bundle_of(graph, dot, plan, engine, fmt)
 
 
-def bundle_of(graph: ObjectGraph, dot: str, plan: Plan, engine: str | None = None, fmt: str = "svg") -> dict[str, str]:
+def bundle_of(
+    graph: ObjectGraph, dot: str, plan: Plan, engine: str | None = None, fmt: str = "svg"
+) -> dict[str, str]:
     bundle = {"text/plain": repr(graph)}
     found = find_engine(engine)
     if found is None:

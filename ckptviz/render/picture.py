@@ -23,9 +23,18 @@ class Picture:
     ``"graphviz-pure"`` or a path; None: the first found); ``format`` is what a notebook shows
     (``"svg"`` or ``"png"``)."""
 
-    def __init__(self, graph: ObjectGraph, *, engine: str | None = None, format: str = "svg", **options: Any) -> None:  # noqa: A002
+    def __init__(
+        self,
+        graph: ObjectGraph,
+        *,
+        engine: str | None = None,
+        format: str = "svg",  # noqa: A002
+        **options: Any,
+    ) -> None:
         if format not in ("svg", "png"):
-            raise ValueError(f"a notebook picture is 'svg' or 'png', not {format!r} (save() writes the others)")
+            raise ValueError(
+                f"a notebook picture is 'svg' or 'png', not {format!r} (save() writes the others)"
+            )
         self.graph, self.engine, self.format = graph, engine, format
         self.options = options
         self.view = DrawOptions(**options)

@@ -124,9 +124,9 @@ class Plan:
                     "hidden_bytes": s.hidden_bytes,
                     "owner": self.owners.get(i),
                     "virtual": s.node.paths is None,  # a group of layers or a stand-in
-                    "overlay": None if i not in self.overlay else dict(
-                        zip(("min", "max", "mean", "count"), self.overlay[i], strict=True)
-                    ),
+                    "overlay": None
+                    if i not in self.overlay
+                    else dict(zip(("min", "max", "mean", "count"), self.overlay[i], strict=True)),
                 }
                 for n, (i, s) in enumerate(self.nodes.items())
             ],
@@ -229,7 +229,9 @@ def select_view(graph: ObjectGraph, options: DrawOptions | None = None) -> Plan:
         if e.parent not in rep or e.child not in rep:
             continue
         owner = tree.parent[e.child]
-        source = owner if owner is not None and owner >= real and tree.group(owner).owner == e.parent else e.parent
+        source = (
+            owner if owner is not None and owner >= real and tree.group(owner).owner == e.parent else e.parent
+        )
         a, b = rep[source], rep[e.child]
         if b < 0 and a == -1 - b:
             continue  # drawn once as the parent's "…" edge
@@ -253,7 +255,9 @@ def select_view(graph: ObjectGraph, options: DrawOptions | None = None) -> Plan:
     return view
 
 
-def _overlay(values: Mapping[int, float], rep: Mapping[int, int]) -> dict[int, tuple[float, float, float, int]]:
+def _overlay(
+    values: Mapping[int, float], rep: Mapping[int, int]
+) -> dict[int, tuple[float, float, float, int]]:
     """Per drawn node: min, max, mean and count of the values of the nodes it stands for."""
     acc: dict[int, list[float]] = {}
     for i, v in values.items():
@@ -269,7 +273,11 @@ def _path_of(graph: ObjectGraph, tree: Tree, i: int) -> str:
     if i < len(graph.nodes):
         return graph.display_path(i)
     group = tree.group(i)
-    owner = graph.display_path(group.owner).rpartition("/")[0] if graph.object_based else graph.display_path(group.owner)
+    owner = (
+        graph.display_path(group.owner).rpartition("/")[0]
+        if graph.object_based
+        else graph.display_path(group.owner)
+    )
     return f"{owner}/{group.prefix}_*" if owner else f"{group.prefix}_*"
 
 

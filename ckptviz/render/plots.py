@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from ..model.timeline import Timeline
 
 
-
 def short(key: str, width: int = 48) -> str:
     """A key as a label: without the ``/.ATTRIBUTES/VARIABLE_VALUE`` tail, middle elided."""
     key = value_path(key)
@@ -40,7 +39,9 @@ def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:
     if path is not None:
         fmt = os.fspath(path).rsplit(".", 1)[-1].lower()
         if fmt not in ("svg", "png", "pdf"):
-            raise InvalidArgumentError(f"cannot tell the picture format of {os.fspath(path)!r}: use .svg, .png or .pdf")
+            raise InvalidArgumentError(
+                f"cannot tell the picture format of {os.fspath(path)!r}: use .svg, .png or .pdf"
+            )
         fig.savefig(path, format=fmt, dpi=120)
     return fig
 
@@ -110,7 +111,13 @@ def timeline_lines(
     fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     for key in variables:
-        ax.plot(m.columns, m.loc[key].to_numpy(dtype=float), marker="o", markersize=3, label=short(t.name(key), 40))
+        ax.plot(
+            m.columns,
+            m.loc[key].to_numpy(dtype=float),
+            marker="o",
+            markersize=3,
+            label=short(t.name(key), 40),
+        )
     ax.set_xlabel("step")
     ax.set_ylabel(metric.replace("_", " "))
     if metric == "relative_change" and np.nanmax(m.loc[variables].to_numpy(dtype=float), initial=0) > 0:

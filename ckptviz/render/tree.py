@@ -114,8 +114,13 @@ class Tree:
                 if i in slot_of and owner == slot_of[i].optimizer_id:
                     self.slots_of.setdefault(slot_of[i].variable_id, []).append(i)
         for owner, ids in orphans.items():  # slots in their variables' drawing order
-            ids.sort(key=lambda i: (position.get(slot_of[i].variable_id, n), slot_of[i].slot_name)
-                     if i in slot_of else (n, str(i)))
+            ids.sort(
+                key=lambda i: (
+                    (position.get(slot_of[i].variable_id, n), slot_of[i].slot_name)
+                    if i in slot_of
+                    else (n, str(i))
+                )
+            )
             self.kids[owner] = self.kids[owner] + ids
         ids_of: dict[tuple[int, str], int] = {}
         for p in self._walk():  # depth-first, kids in order: the drawing order
@@ -125,7 +130,11 @@ class Tree:
                 if c >= self.real:
                     name = pattern_of(self.groups[c - self.real].label) + "_*"
                 else:
-                    name = pattern_of(self.local[c]) if self.local[c] else f"({slot_of[c].slot_name if c in slot_of else ''})"
+                    name = (
+                        pattern_of(self.local[c])
+                        if self.local[c]
+                        else f"({slot_of[c].slot_name if c in slot_of else ''})"
+                    )
                 key = (self.pattern[p], name)
                 if key not in ids_of:
                     ids_of[key] = len(self._patterns)

@@ -32,6 +32,7 @@ REPLY_MAX = 32 << 20  # bytes of one JSON reply; routes page and trim below this
 class ReplyTooLargeError(BadRequestError):
     """A reply that would exceed ``REPLY_MAX`` bytes (HTTP 413)."""
 
+
 # First match wins: the specific classes before the ones they subclass.
 ERROR_STATUS: list[tuple[type[BaseException], int]] = [
     (OutsideRootError, 403),

@@ -41,7 +41,9 @@ class CheckpointsHandler(BaseHandler):
 class CheckpointRoute(BaseHandler):
     """A route about one checkpoint, named by ``path`` relative to the root."""
 
-    async def with_checkpoint(self, build: Any, *args: Any, path: str | None = None, quick: bool = False) -> Any:
+    async def with_checkpoint(
+        self, build: Any, *args: Any, path: str | None = None, quick: bool = False
+    ) -> Any:
         """``build(checkpoint, relative path, *args)`` on a reader thread, the checkpoint opened
         confined and cached."""
         relative = self.state.root.resolve(self.arg("path") if path is None else path)
@@ -240,7 +242,13 @@ class ExportHandler(CheckpointRoute):
                     from ..transform.convert import convert as run_convert
 
                     run_convert(
-                        ckpt, name, convert, select=select, assignment_map=rename, overwrite=overwrite, dir_fd=dir_fd
+                        ckpt,
+                        name,
+                        convert,
+                        select=select,
+                        assignment_map=rename,
+                        overwrite=overwrite,
+                        dir_fd=dir_fd,
                     )
                 else:
                     view = ckpt.derive()
@@ -266,5 +274,5 @@ def _refuse_source(files: Any, ckpt: Any, dir_fd: int, name: str) -> None:
     same_dir = source_dir is not None and (source_dir.st_dev, source_dir.st_ino) == (here.st_dev, here.st_ino)
     if same_dir and posixpath.basename(ckpt.path) == name:
         raise InvalidArgumentError(
-                f"{name} is the checkpoint being read; export to another prefix (its source is never modified)"
-            )
+            f"{name} is the checkpoint being read; export to another prefix (its source is never modified)"
+        )

@@ -54,7 +54,9 @@ def _is_v1(files: ConfinedRoot, path: str) -> bool:
     return len(head) == 8 and not head.startswith((HDF5_MAGIC, ZIP_MAGIC)) and b"\x00" in head[:8]
 
 
-def _data_sizes(entries: Mapping[str, tuple[str | None, os.stat_result | None]]) -> tuple[dict[str, int], set[str]]:
+def _data_sizes(
+    entries: Mapping[str, tuple[str | None, os.stat_result | None]],
+) -> tuple[dict[str, int], set[str]]:
     """Bytes of the data files of each prefix, and of each sharded V1 save (by its first
     shard's name), in one pass; and the groups with a file that is a link out or to nothing."""
     sizes: dict[str, int] = {}

@@ -74,7 +74,9 @@ def run_prefixes(state: State, directory: str) -> tuple[list[str], list[float | 
         if name.endswith(".index") and kind == "file"
     ]
     if not found:
-        raise CheckpointNotFoundError(f"no checkpoint file and no checkpoints in {directory or '.'}", directory)
+        raise CheckpointNotFoundError(
+            f"no checkpoint file and no checkpoints in {directory or '.'}", directory
+        )
     found.sort(key=lambda p: (int(m[1]) if (m := _NUMBER.search(p)) else -1, p))
     return found, [None] * len(found)
 

@@ -44,7 +44,13 @@ def to_numpy(ckpt: Checkpoint, select: Any = None) -> dict[str, np.ndarray]:
 
 def register() -> None:
     """Attach the derivations (idempotent)."""
-    for name, fn in {"derive": derive, "select": select, "rename": rename, "save": save, "to_numpy": to_numpy}.items():
+    for name, fn in {
+        "derive": derive,
+        "select": select,
+        "rename": rename,
+        "save": save,
+        "to_numpy": to_numpy,
+    }.items():
         setattr(Checkpoint, name, fn)
 
 

@@ -29,13 +29,17 @@ Naming = Literal["full_name", "path"] | Mapping[str, str] | Callable[[str, str],
 def to_tf2(view: DerivedCheckpoint, root: str = "vars") -> DerivedCheckpoint:
     """A name-based view as an object-based one with ``root`` holding every variable by name."""
     if view.is_object_based:
-        raise InvalidArgumentError("the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back")
+        raise InvalidArgumentError(
+            "the checkpoint is already object-based (TF2); save() copies it, to='tf1' converts back"
+        )
     graph = new_graph()
     graph.nodes.add().children.add(node_id=1, local_name=root)
     holder = graph.nodes.add()
     # What Checkpoint.save() adds: TF's restore creates save_counter and assert_consumed wants its value.
     graph.nodes[0].children.add(node_id=2, local_name="save_counter")
-    graph.nodes.add().attributes.add(name=paths.VARIABLE_VALUE, full_name="save_counter", checkpoint_key=_COUNTER)
+    graph.nodes.add().attributes.add(
+        name=paths.VARIABLE_VALUE, full_name="save_counter", checkpoint_key=_COUNTER
+    )
     keys: dict[str, str] = {}
     for name in sorted(view.keys_map):
         nid = len(graph.nodes)

@@ -85,7 +85,9 @@ class DerivedCheckpoint:
             elif self._graph is None:
                 self._object_graph = ObjectGraph.from_keys(self.entries, source=self.source.path)
             else:
-                self._object_graph = ObjectGraph.from_proto(self._graph, self.entries, source=self.source.path)
+                self._object_graph = ObjectGraph.from_proto(
+                    self._graph, self.entries, source=self.source.path
+                )
         return self._object_graph
 
     def keys(self) -> list[str]:
@@ -121,7 +123,9 @@ class DerivedCheckpoint:
     def _derived(self, keys: Mapping[str, str], graph: Any = None) -> DerivedCheckpoint:
         return DerivedCheckpoint(self.source, keys, graph)
 
-    def select(self, selector: selecting.Selector | None = None, *, exclude: selecting.Selector | None = None) -> DerivedCheckpoint:
+    def select(
+        self, selector: selecting.Selector | None = None, *, exclude: selecting.Selector | None = None
+    ) -> DerivedCheckpoint:
         """Only the chosen objects, minus the ``exclude``d ones: object paths (``"net/l1"``, any
         alias), keys, ``full_name``s, any name a face shows, globs over keys and paths
         (``"*/bias*"``), node ids, or a predicate on keys; a list combines them.
@@ -131,7 +135,9 @@ class DerivedCheckpoint:
         ``exclude="optimizer"`` keeps the model weights a Keras 3 optimizer also tracks. Keys are
         named by their objects' new paths, as TensorFlow would write them."""
         if self.extras:
-            raise InvalidArgumentError("select before converting: this checkpoint holds tensors its source does not")
+            raise InvalidArgumentError(
+                "select before converting: this checkpoint holds tensors its source does not"
+            )
         if selector is None and exclude is None:
             raise InvalidArgumentError("select what? pass object paths, keys or globs, or exclude=…")
         graph, keys = self.graph, list(self.keys_map)
@@ -144,7 +150,9 @@ class DerivedCheckpoint:
     def rename(self, assignment_map: AssignmentMap) -> DerivedCheckpoint:
         """Keys (name-based) or object paths (object-based) renamed as ``init_from_checkpoint`` would."""
         if self.extras:
-            raise InvalidArgumentError("rename before converting: this checkpoint holds tensors its source does not")
+            raise InvalidArgumentError(
+                "rename before converting: this checkpoint holds tensors its source does not"
+            )
         if self._graph is None:
             return self._derived(renaming.rename_keys(self.keys_map, assignment_map))
         proto, renamed = renaming.rename_graph(self.graph, self.keys_map, assignment_map)

@@ -33,7 +33,8 @@ def rename_keys(keys: Mapping[str, str], assignment_map: AssignmentMap) -> dict[
             used.add(rule)
         if new in out:
             raise NameConflictError(
-                f"the assignment map renames both {origin[new]!r} and {key!r} to {new!r}", {new: [origin[new], key]}
+                f"the assignment map renames both {origin[new]!r} and {key!r} to {new!r}",
+                {new: [origin[new], key]},
             )
         out[new], origin[new] = source, key
     require_all_used(assignment_map, used, " in this checkpoint")
@@ -105,7 +106,10 @@ def rename_graph(
         for child, local in kids:
             out.nodes[parent].children.add(node_id=child, local_name=local)
     for e in graph.edges:  # aliases, loops and shared children, between the same nodes as before
-        owner = graph.paths.parent[e.child] == e.parent and paths.escape_local_name(e.local_name) == graph.paths.segment[e.child]
+        owner = (
+            graph.paths.parent[e.child] == e.parent
+            and paths.escape_local_name(e.local_name) == graph.paths.segment[e.child]
+        )
         if not owner:
             out.nodes[e.parent].children.add(node_id=e.child, local_name=e.local_name)
 

@@ -38,7 +38,9 @@ def choose(graph: ObjectGraph, keys: Iterable[str], selector: Selector) -> tuple
     for item in items(selector):
         if isinstance(item, bool) or not isinstance(item, (str, int)):
             if not callable(item):
-                raise TypeError(f"cannot select with {item!r}: pass paths, keys, globs, node ids or a predicate")
+                raise TypeError(
+                    f"cannot select with {item!r}: pass paths, keys, globs, node ids or a predicate"
+                )
             chosen_keys.update(k for k in keyset if item(k))
             continue
         before = (len(chosen_keys), len(chosen_nodes))
@@ -73,8 +75,11 @@ def with_slots(graph: ObjectGraph, nodes: set[int]) -> set[int]:
     return nodes | {s.slot_id for n in nodes for s in graph.slots_of(n) if s.variable_id == n}
 
 
-def name_based(graph: ObjectGraph, keys: list[str], selector: Selector | None, exclude: Selector | None) -> set[str]:
+def name_based(
+    graph: ObjectGraph, keys: list[str], selector: Selector | None, exclude: Selector | None
+) -> set[str]:
     """The keys a name-based checkpoint keeps: chosen keys and scopes, minus excluded ones."""
+
     def expand(selected: Selector) -> set[str]:
         chosen, nodes = choose(graph, keys, selected)
         inside = with_slots(graph, {i for n in nodes for i in graph.subtree(n)})
@@ -171,5 +176,7 @@ def _paths_of(proto: Any) -> NodePaths:
     for i, node in enumerate(proto.nodes):  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<name>
         for sv in node.slot_variables:
             if not paths.reachable[sv.slot_variable_node_id]:
-                paths.special.setdefault(sv.slot_variable_node_id, (sv.original_variable_node_id, i, sv.slot_name))
+                paths.special.setdefault(
+                    sv.slot_variable_node_id, (sv.original_variable_node_id, i, sv.slot_name)
+                )
     return paths

@@ -77,7 +77,11 @@ class ObjectGraphView(TensorPanel):
         """Plan and lay out on a worker thread (cancelling the layout before it); ``then()`` after."""
         status = self._status.get(self.colour) if self.colour != "kind" else None
         options = dict(
-            self._options, max_nodes=self.max_nodes, expand=self._expand, collapse=self._collapse, reveal=self._reveal
+            self._options,
+            max_nodes=self.max_nodes,
+            expand=self._expand,
+            collapse=self._collapse,
+            reveal=self._reveal,
         )
         maker = self._makers.get(self.colour)
         mode = self.colour

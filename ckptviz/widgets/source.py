@@ -155,11 +155,21 @@ class Source:
         hits = [nodes[i] for i, text in enumerate(self.search_index) if needle in text]
         # the object of that name first, then what holds values (a click previews it), then short paths
         hits.sort(
-            key=lambda n: (g.display_path(n.id).rsplit("/", 1)[-1].lower() != needle, not n.values, n.kind == "slot", len(n.path))
+            key=lambda n: (
+                g.display_path(n.id).rsplit("/", 1)[-1].lower() != needle,
+                not n.values,
+                n.kind == "slot",
+                len(n.path),
+            )
         )
         return [
-            {"id": n.id, "path": g.display_path(n.id), "name": g.display_name(n.id), "full_name": n.full_name,
-             "kind": n.kind}
+            {
+                "id": n.id,
+                "path": g.display_path(n.id),
+                "name": g.display_name(n.id),
+                "full_name": n.full_name,
+                "kind": n.kind,
+            }
             for n in hits[:limit]
         ], len(hits)
 
@@ -191,7 +201,8 @@ class Source:
         lower-cased once: a search of 50 000 nodes is then a scan of strings."""
         g = self.graph
         return [
-            "\n".join((n.path, n.full_name, g.display_path(n.id), g.display_name(n.id))).lower() for n in g.nodes
+            "\n".join((n.path, n.full_name, g.display_path(n.id), g.display_name(n.id))).lower()
+            for n in g.nodes
         ]
 
     def node_of_key(self, key: str) -> int | None:

@@ -117,7 +117,9 @@ def explore_in_browser(server: Server, page: Any) -> None:
         "([el, want]) => el.textContent === want",
         arg=[mean.element_handle(), js_number(float(kernel_value.mean()))],
     )
-    assert page.locator(".ckv-details dd").first.inner_text() == "net/l1/kernel"  # the display path; the key is one row below
+    assert (
+        page.locator(".ckv-details dd").first.inner_text() == "net/l1/kernel"
+    )  # the display path; the key is one row below
     assert page.locator(".ckv-edge[stroke-dasharray='1.5 2.5']").count() > 0  # inferred slot links: dotted
     shot(page, f"{server.app}-1-graph-click")
 

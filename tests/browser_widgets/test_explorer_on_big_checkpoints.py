@@ -24,7 +24,9 @@ def test_explorer_on_50000_variables(server: Server, page: Any) -> None:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(f"import ckptviz\nckptviz.explore({str(prefix)!r})")]
     nbformat.write(nb, server.root / "many.ipynb")
-    page.goto(server.page_url("many.ipynb") + ("&reset" if server.app == "lab" else ""))  # only this notebook open
+    page.goto(
+        server.page_url("many.ipynb") + ("&reset" if server.app == "lab" else "")
+    )  # only this notebook open
     page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=60_000)
     run_cells(page, 1)
     try:

@@ -22,7 +22,11 @@ def functional(keras: Any, head: int = 2) -> Any:
 
 def sequential(keras: Any, head: int = 2) -> Any:
     return keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(6, activation="relu", name="dense_a"), keras.layers.Dense(head, name="out")]
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(6, activation="relu", name="dense_a"),
+            keras.layers.Dense(head, name="out"),
+        ]
     )
 
 

@@ -323,8 +323,13 @@ def test_stored_size_must_be_dtype_times_shape(tmp_path: Path, extra: int) -> No
     data = (src / "ckpt-4.data-00000-of-00001").read_bytes()
     entry.size += extra
     entry.crc32c = crc.mask(crc.value(data[entry.offset : entry.offset + entry.size]))
-    (tmp_path / "ckpt.index").write_bytes(build_table([(k, entry.SerializeToString() if k == key else v) for k, v in items]))
+    (tmp_path / "ckpt.index").write_bytes(
+        build_table([(k, entry.SerializeToString() if k == key else v) for k, v in items])
+    )
     (tmp_path / "ckpt.data-00000-of-00001").write_bytes(data)
-    with pytest.raises(ckptviz.CorruptCheckpointError, match=r"holds \d+ bytes but a float32 tensor of shape \[1, 5\] needs 20") as info:
+    with pytest.raises(
+        ckptviz.CorruptCheckpointError,
+        match=r"holds \d+ bytes but a float32 tensor of shape \[1, 5\] needs 20",
+    ) as info:
         ckptviz.open(str(tmp_path / "ckpt")).read(key.decode())
     assert info.value.path == str(tmp_path / "ckpt.index") and info.value.offset

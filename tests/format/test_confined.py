@@ -131,11 +131,24 @@ def test_state_file_entries_stay_under_the_directory(tree) -> None:
 def test_every_kind_of_checkpoint_opens_with_the_files_it_reads(tmp_path: Path) -> None:
     for name in ["v1_format", "keras3_files", "savedmodel", "multi_shard", "tf1_saver"]:
         shutil.copytree(DATA / name, tmp_path / name)
-    ckptviz.write_checkpoint(tmp_path / "sharded", {f"t{i}": np.full(4, i, np.float32) for i in range(3)}, max_shard_size=16)
+    ckptviz.write_checkpoint(
+        tmp_path / "sharded", {f"t{i}": np.full(4, i, np.float32) for i in range(3)}, max_shard_size=16
+    )
     files = ConfinedRoot(str(tmp_path))
-    for path in ["v1_format", "keras3_files/model.keras", "keras3_files/model.weights.h5", "savedmodel", "multi_shard", "tf1_saver", "sharded"]:
+    for path in [
+        "v1_format",
+        "keras3_files/model.keras",
+        "keras3_files/model.weights.h5",
+        "savedmodel",
+        "multi_shard",
+        "tf1_saver",
+        "sharded",
+    ]:
         location, reader = files.open_checkpoint(path)
-        with Checkpoint.of_reader(location, reader) as ckpt, ckptviz.open(str(tmp_path / location.path)) as by_path:
+        with (
+            Checkpoint.of_reader(location, reader) as ckpt,
+            ckptviz.open(str(tmp_path / location.path)) as by_path,
+        ):
             assert list(ckpt.entries) == list(by_path.entries)
             for key in list(ckpt.entries)[:5]:
                 assert np.array_equal(np.asarray(ckpt.read(key)), np.asarray(by_path.read(key))), (path, key)
@@ -148,5 +161,8 @@ def test_a_file_missing_at_open_is_never_opened_later(tree) -> None:
     data.rename(root / "aside")
     location, reader = files.open_checkpoint("guide/ckpt-4")
     (root / "aside").rename(data)
-    with Checkpoint.of_reader(location, reader) as ckpt, pytest.raises(ckptviz.CorruptCheckpointError, match="missing"):
+    with (
+        Checkpoint.of_reader(location, reader) as ckpt,
+        pytest.raises(ckptviz.CorruptCheckpointError, match="missing"),
+    ):
         ckpt.read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")

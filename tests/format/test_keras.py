@@ -275,7 +275,12 @@ def test_a_keras_file_written_on_windows_reads_with_slash_paths(tmp_path: Path) 
         z.writestr("config.json", "{}")
         z.writestr("model.weights.h5", h5)
     ckpt = ckptviz.open(str(tmp_path / "model.keras"))
-    assert list(ckpt.entries) == ["layers/dense/vars/0", "layers/dense/vars/1", "optimizer/vars/0", "optimizer/vars/1"]
+    assert list(ckpt.entries) == [
+        "layers/dense/vars/0",
+        "layers/dense/vars/1",
+        "optimizer/vars/0",
+        "optimizer/vars/1",
+    ]
     assert ckpt.read("layers/dense/vars/0").tolist() == np.ones((2, 3)).tolist()
     assert ckpt.graph.nodes[ckpt.graph.find("optimizer").id].kind == "optimizer"
 
@@ -290,6 +295,8 @@ def test_a_name_stored_with_both_separators_is_refused(tmp_path: Path) -> None:
 
 def test_a_keras_file_that_is_hdf5(tmp_path: Path) -> None:
     """Keras 2 saved HDF5 under a ``.keras`` name: it is read by its bytes, not its name."""
-    (tmp_path / "model.keras").write_bytes(_weights_h5({"model_weights/dense/dense": {"kernel:0": np.ones((2, 2))}}))
+    (tmp_path / "model.keras").write_bytes(
+        _weights_h5({"model_weights/dense/dense": {"kernel:0": np.ones((2, 2))}})
+    )
     ckpt = ckptviz.open(str(tmp_path / "model.keras"))
     assert ckpt.format == "keras" and list(ckpt.entries) == ["model_weights/dense/dense/kernel:0"]

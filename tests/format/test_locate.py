@@ -128,7 +128,10 @@ def test_huge_or_garbage_state_files_are_refused_without_echoing_them(bundle: Pa
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("guide_legacy_adam/checkpoint", r"is the 'checkpoint' state file; pass its directory .*latest is 'ckpt-4'"),
+        (
+            "guide_legacy_adam/checkpoint",
+            r"is the 'checkpoint' state file; pass its directory .*latest is 'ckpt-4'",
+        ),
         ("tf1_saver/model.ckpt-2.meta", r"is a TF1 MetaGraph .* pass the checkpoint prefix '.*model.ckpt-2'"),
         ("savedmodel/saved_model.pb", r"is a SavedModel's graph; pass the SavedModel directory"),
     ],
@@ -158,21 +161,28 @@ def test_a_state_file_naming_a_gone_checkpoint_does_not_open_another(tmp_path: P
         f.unlink()
     for f in run.glob("ckpt-3*"):
         f.unlink()
-    with pytest.raises(ckptviz.CheckpointNotFoundError, match=r"names 'ckpt-4', which is gone; prefixes here: 'ckpt-2'"):
+    with pytest.raises(
+        ckptviz.CheckpointNotFoundError, match=r"names 'ckpt-4', which is gone; prefixes here: 'ckpt-2'"
+    ):
         ckptviz.open(str(run))
 
 
 LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 4096000\n".format("ab" * 32)
 
 
-@pytest.mark.parametrize("pointer", ["ckpt-4.index", "ckpt-4.data-00000-of-00001", "model.weights.h5", "v1.ckpt"])
+@pytest.mark.parametrize(
+    "pointer", ["ckpt-4.index", "ckpt-4.data-00000-of-00001", "model.weights.h5", "v1.ckpt"]
+)
 def test_git_lfs_pointers_under_every_checkpoint_name(tmp_path: Path, pointer: str) -> None:
     """`git lfs track "*.index" "*.data-*" "*.h5"`: a clone without `git lfs pull` holds pointers."""
     shutil.copytree(DATA / "guide_legacy_adam", tmp_path, dirs_exist_ok=True)
     (tmp_path / pointer).write_text(LFS)
     target = str(tmp_path / pointer.split(".data-")[0].removesuffix(".index"))
     if "data-" in pointer:  # the index lists the keys; reading a value says what the data file is
-        with ckptviz.open(target) as ckpt, pytest.raises(MissingDataError, match=r"Git LFS pointer.*git lfs pull") as info:
+        with (
+            ckptviz.open(target) as ckpt,
+            pytest.raises(MissingDataError, match=r"Git LFS pointer.*git lfs pull") as info,
+        ):
             ckpt.read("net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
         assert info.value.path == str(tmp_path / pointer)
         return

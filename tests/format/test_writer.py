@@ -300,7 +300,12 @@ def test_overwrite_killed_between_any_two_file_operations_leaves_the_old_or_the_
             seen.append(proc.stdout.readline().strip())
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
-        assert proc.stdout.readline().strip() in (b"replace", b"rename", b"remove", b"unlink")  # paused before it
+        assert proc.stdout.readline().strip() in (
+            b"replace",
+            b"rename",
+            b"remove",
+            b"unlink",
+        )  # paused before it
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdin.close()
@@ -409,6 +414,7 @@ def test_add_raw_copies_are_byte_identical(tmp_path: Path) -> None:
 
 # -- concurrent writers to one prefix ----------------------------------------------------------
 
+
 def _burst_tensors(writer: int) -> dict[str, np.ndarray]:
     return {f"t{j:02d}": np.full(4096, writer, np.float32) for j in range(12)}
 
@@ -460,9 +466,10 @@ def test_eight_concurrent_writer_processes_leave_a_readable_checkpoint(tmp_path:
     prefix = str(tmp_path / "ck")
     for _burst in range(2):
         procs = [
-            subprocess.Popen([sys.executable, "-c", BURST_WRITER, prefix, str(i), "3"], cwd=Path(__file__).parents[2])
+            subprocess.Popen(
+                [sys.executable, "-c", BURST_WRITER, prefix, str(i), "3"], cwd=Path(__file__).parents[2]
+            )
             for i in range(8)
         ]
         assert [p.wait() for p in procs] == [0] * 8
         _assert_whole(prefix)
-

@@ -177,7 +177,9 @@ def protos_array(items: list[bytes]) -> Any:
 def bad_tensor_proto(rng: random.Random) -> TensorProto:
     """A TensorProto TensorFlow's own parser accepts but whose value is out of range or huge."""
     t = TensorProto(dtype=rng.choice([1, 2, 3, 7, 9, 10, 14, 19, 21, 8, 18, 20, 0, 77]))
-    for d in rng.choice([[], [3], [2**20, 2**20], [2**40], [2**31, 2**33], [5, 0, 2**62], [1] * 300, [1] * 65, [2] + [1] * 70]):
+    for d in rng.choice(
+        [[], [3], [2**20, 2**20], [2**40], [2**31, 2**33], [5, 0, 2**62], [1] * 300, [1] * 65, [2] + [1] * 70]
+    ):
         t.tensor_shape.dim.add().size = d
     what = rng.choice(["half", "fill", "content", "complex", "nested", "none"])
     if what == "half":

@@ -74,12 +74,16 @@ def _graph_with_slot_chain(length: int, cycle: bool) -> Any:
     root = g.nodes.add()
     root.children.add(node_id=1, local_name="v")
     root.children.add(node_id=2, local_name="optimizer")
-    g.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name="v", checkpoint_key="v/.ATTRIBUTES/VARIABLE_VALUE")
+    g.nodes.add().attributes.add(
+        name="VARIABLE_VALUE", full_name="v", checkpoint_key="v/.ATTRIBUTES/VARIABLE_VALUE"
+    )
     optimizer = g.nodes.add()
     previous = 1
     for _ in range(length):
         g.nodes.add()
-        optimizer.slot_variables.add(original_variable_node_id=previous, slot_name="m", slot_variable_node_id=len(g.nodes) - 1)
+        optimizer.slot_variables.add(
+            original_variable_node_id=previous, slot_name="m", slot_variable_node_id=len(g.nodes) - 1
+        )
         previous = len(g.nodes) - 1
     if cycle:
         optimizer.slot_variables[0].original_variable_node_id = previous
@@ -92,7 +96,9 @@ def test_chains_of_slots_of_slots_are_refused(length: int, cycle: bool) -> None:
     from ckptviz.model.graph import ObjectGraph
 
     with pytest.raises(CorruptCheckpointError, match=r"slot of (a slot|itself)") as info:
-        ObjectGraph.from_proto(_graph_with_slot_chain(length, cycle), {}, source="ckpt", where=("ckpt.data-00000-of-00001", 40))
+        ObjectGraph.from_proto(
+            _graph_with_slot_chain(length, cycle), {}, source="ckpt", where=("ckpt.data-00000-of-00001", 40)
+        )
     assert info.value.path == "ckpt.data-00000-of-00001" and info.value.offset == 40
 
 

@@ -37,7 +37,9 @@ def objects(kind: str, head: int = 2, optimizer: bool = True) -> Any:
 
 def values(ckpt: Any) -> list[tuple[str, np.ndarray]]:
     """Every variable in order (Keras numbers a second model or optimizer of a kind: ``adam_1``)."""
-    variables = list(ckpt.model.variables) + list(getattr(ckpt, "optimizer", keras.optimizers.SGD()).variables)
+    variables = list(ckpt.model.variables) + list(
+        getattr(ckpt, "optimizer", keras.optimizers.SGD()).variables
+    )
     return [(v.path.rsplit("/", 1)[-1].rsplit("_", 1)[-1], v.numpy()) for v in variables]
 
 
@@ -105,7 +107,12 @@ def test_every_name_shown_is_accepted_back(kind: str) -> None:
     for record in ckpt.entry_records():
         if record.node_id is None:
             continue
-        for name in (record.name, record.key, graph.display_path(record.node_id), graph.nodes[record.node_id].path):
+        for name in (
+            record.name,
+            record.key,
+            graph.display_path(record.node_id),
+            graph.nodes[record.node_id].path,
+        ):
             assert graph.resolve(name).id == record.node_id, name
             assert np.array_equal(ckpt.read(name), ckpt.read(record.key)), name
     scopes = [graph.common_scope(n.id).rsplit("/", 1)[-1] for n in graph.nodes]

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.tensorflow
 def model():  # type: ignore[no-untyped-def]
     """The fixture's model (tests/data/generate.py), compiled and built, optimizer included."""
     m = keras.Sequential(
-        [keras.Input(shape=(4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2, dtype="bfloat16")]
+        [
+            keras.Input(shape=(4,)),
+            keras.layers.Dense(3, activation="relu"),
+            keras.layers.Dense(2, dtype="bfloat16"),
+        ]
     )
     m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     m.optimizer.build(m.trainable_variables)
@@ -29,7 +33,9 @@ def test_restore_matches_load_weights(name: str) -> None:
     path = str(DATA / "keras3_files" / name)
     report = ckptviz.check(path, model())
     assert report.ok, report.table()
-    assert any(r.name.endswith("/kernel") and r.path.endswith("/vars/0") for r in report.matched)  # Variable.path
+    assert any(
+        r.name.endswith("/kernel") and r.path.endswith("/vars/0") for r in report.matched
+    )  # Variable.path
     ours, theirs = model(), model()
     ckptviz.restore(path, into=ours)
     theirs.load_weights(str(DATA / "keras3_files" / "model.weights.h5"))

@@ -80,7 +80,10 @@ def test_restore_everything_except_a_new_head(tmp_path) -> None:  # type: ignore
     new = Two(5)
     new(tf.ones([1, 3]))
     report = ckptviz.check(prefix, new)
-    assert report.root == "net" and {r.path for r in report.mismatched} == {"net/head/kernel", "net/head/bias"}
+    assert report.root == "net" and {r.path for r in report.mismatched} == {
+        "net/head/kernel",
+        "net/head/bias",
+    }
     head_before = new.head.kernel.numpy().copy()
     ckptviz.restore(prefix, into=new, exclude=["net/head"])
     assert np.array_equal(new.body.kernel.numpy(), old.body.kernel.numpy())

@@ -50,7 +50,9 @@ def test_resnet_opens_fitted_grouped_by_stage_and_zooms_about_the_cursor(
     assert {"conv2_*", "conv4_*", "conv4_block6_*"} <= set(labels)  # stages and blocks, not list items
     assert not any(t.isdigit() for t in labels)
     status = graph.locator(".ckptviz-graph-status").inner_text()
-    svg_title = page.evaluate("document.querySelector('.ckptviz-graph svg g.graph > text')?.textContent || ''")
+    svg_title = page.evaluate(
+        "document.querySelector('.ckptviz-graph svg g.graph > text')?.textContent || ''"
+    )
     assert status.endswith("of 943 nodes drawn") and status in svg_title, (status, svg_title)  # they agree
     assert graph.locator(".ckptviz-graph-inspector").is_hidden()  # nothing covers the picture
     shot(page, "big-resnet-graph-fitted")
@@ -61,9 +63,7 @@ def test_resnet_opens_fitted_grouped_by_stage_and_zooms_about_the_cursor(
     page.mouse.move(cx, cy)
     scale = page.evaluate("() => document.querySelector('.ckptviz-graph-canvas').style.transform")
     page.mouse.wheel(0, -400)  # zoom in about the cursor
-    page.wait_for_function(
-        f"document.querySelector('.ckptviz-graph-canvas').style.transform !== {scale!r}"
-    )
+    page.wait_for_function(f"document.querySelector('.ckptviz-graph-canvas').style.transform !== {scale!r}")
     after = node.bounding_box()
     assert after["width"] > before["width"] * 1.5
     assert abs(after["x"] + after["width"] / 2 - cx) < 3 and abs(after["y"] + after["height"] / 2 - cy) < 3
@@ -90,7 +90,10 @@ def viewport_right(graph: Any) -> float:
 def test_expanding_a_stand_in_and_a_folded_block(page: Any, lab: dict[str, Any], big: dict[str, str]) -> None:
     graph = open_graph(page, lab, "resnet", "ckpt-1")
     errors: list[str] = []
-    page.on("response", lambda r: errors.append(r.url) if "/ckptviz/api/graph" in r.url and r.status != 200 else None)
+    page.on(
+        "response",
+        lambda r: errors.append(r.url) if "/ckptviz/api/graph" in r.url and r.status != 200 else None,
+    )
     before = graph.locator("svg g.node").count()
     stand_in = graph.locator('g.node[id^="ckpt_more"]').first  # the optimizer's other slots
     hidden = stand_in.locator("text").all_text_contents()

@@ -125,7 +125,9 @@ def test_diff_of_two_ticked_checkpoints_and_the_timeline(page: Any, lab: dict[st
     assert (
         "guide_legacy_adam/ckpt-3 → guide_legacy_adam/ckpt-4" in diff.locator(".ckptviz-summary").inner_text()
     )
-    assert diff.locator('code[title="net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]').inner_text() == "net/l1/kernel"
+    assert (
+        diff.locator('code[title="net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"]').inner_text() == "net/l1/kernel"
+    )
     shot(page, "diff-tab")
     page.locator("#ckptviz-sidebar").get_by_role("button", name="Timeline").click()
     timeline = page.locator(".ckptviz-run", has_text="3 checkpoints")
@@ -189,7 +191,9 @@ def test_copy_restore_code_names_the_checkpoints_own_roots(page: Any, lab: dict[
     item = page.locator('.ckptviz-item[data-path="guide_legacy_adam/ckpt-4"]')
     item.locator(".ckptviz-item-head").click()
     item.get_by_role("button", name="Copy restore code").click()
-    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('tf.train.Checkpoint(')")
+    page.wait_for_function(
+        "async () => (await navigator.clipboard.readText()).includes('tf.train.Checkpoint(')"
+    )
     code = page.evaluate("navigator.clipboard.readText()")
     assert "tf.train.Checkpoint(iterator=iterator, net=net, optimizer=optimizer, step=step)" in code
     assert 'status = checkpoint.restore("guide_legacy_adam/ckpt-4")' in code

@@ -55,7 +55,9 @@ def test_restore_into_numpy_tree_is_all_or_nothing() -> None:
 
 
 def test_restore_status_assertions_on_unmatched_objects() -> None:
-    with pytest.raises(ckptviz.NothingMatchedError, match=r"nothing was restored: .*pass root='net'.*Checkpoint\(net=obj\)"):
+    with pytest.raises(
+        ckptviz.NothingMatchedError, match=r"nothing was restored: .*pass root='net'.*Checkpoint\(net=obj\)"
+    ):
         restore(GUIDE, {"other": np.zeros(3)})
     status = restore(GUIDE, {"other": np.zeros(3)}, allow_empty=True)
     assert status.unmatched_objects == ["other"]
@@ -90,5 +92,7 @@ def test_every_entry_of_an_assignment_map_must_match_something(face: str) -> Non
         "restore": lambda: restore(GUIDE, nested(), assignment_map=typo),
         "diff": lambda: ckptviz.diff(GUIDE, GUIDE, assignment_map=typo),
     }
-    with pytest.raises(ckptviz.NothingMatchedError, match=r"assignment map entries that match nothing: .nett/.( in|$)"):
+    with pytest.raises(
+        ckptviz.NothingMatchedError, match=r"assignment map entries that match nothing: .nett/.( in|$)"
+    ):
         calls[face]()

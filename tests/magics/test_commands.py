@@ -20,19 +20,40 @@ def test_load_ext_registers_line_and_cell_magic_once(shell: InteractiveShell) ->
     magics = shell.magics_manager.magics
     assert "ckpt" in magics["line"] and "ckpt" in magics["cell"]
     shell.run_line_magic("reload_ext", "ckptviz")
-    ours = [m for m in shell.Completer.custom_matchers if getattr(m, "matcher_identifier", "") == "ckptviz.magics"]
+    ours = [
+        m for m in shell.Completer.custom_matchers if getattr(m, "matcher_identifier", "") == "ckptviz.magics"
+    ]
     assert len(ours) == 1
 
 
 @pytest.mark.parametrize("line", ["", "--help", "help"])
-def test_overview_lists_every_subcommand(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str) -> None:
+def test_overview_lists_every_subcommand(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
     assert run(ip, f"r = %ckpt {line}") is None
     out = capsys.readouterr().out
-    for sub in ("ls", "info", "tree", "show", "graph", "browse", "diff", "timeline", "check", "restore", "select", "rename", "convert", "verify"):
+    for sub in (
+        "ls",
+        "info",
+        "tree",
+        "show",
+        "graph",
+        "browse",
+        "diff",
+        "timeline",
+        "check",
+        "restore",
+        "select",
+        "rename",
+        "convert",
+        "verify",
+    ):
         assert f"\n  {sub} " in out
 
 
-def test_subcommand_help_is_printed_not_raised(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+def test_subcommand_help_is_printed_not_raised(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(ip, "r = %ckpt restore --help") is None
     out = capsys.readouterr().out
     assert out.startswith("usage: %ckpt restore") and "--into OBJ" in out and "--exclude" in out
@@ -77,7 +98,9 @@ def test_show_returns_the_tensor(ip: InteractiveShell, capsys: pytest.CaptureFix
 
 
 def test_show_by_tf1_name(ip: InteractiveShell) -> None:
-    np.testing.assert_array_equal(run(ip, "r = %ckpt show $tf1 dense/bias"), ckptviz.open(TF1).read("dense/bias"))
+    np.testing.assert_array_equal(
+        run(ip, "r = %ckpt show $tf1 dense/bias"), ckptviz.open(TF1).read("dense/bias")
+    )
 
 
 def test_graph_draws_with_options_and_exports(ip: InteractiveShell, tmp_path: Path) -> None:
@@ -96,7 +119,9 @@ def test_graph_draws_with_options_and_exports(ip: InteractiveShell, tmp_path: Pa
     assert folded.options == {"collapse": ["net"], "max_nodes": None} and "kernel" not in folded.dot
 
 
-def test_verify_reports_damage_without_raising(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_reports_damage_without_raising(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
     ok = run(ip, "r = %ckpt verify $guide")
     assert ok.ok and ok.tensors == 15
     bad = run(ip, f"r = %ckpt verify {DATA / 'corrupt/tensor_flip/ckpt-1'}")
@@ -141,14 +166,18 @@ def test_check_reaches_attributes(ip: InteractiveShell) -> None:
 def test_restore_only_the_bias(ip: InteractiveShell) -> None:
     status = run(ip, "r = %ckpt restore $guide --into live --select net/l1/bias")
     want = ckptviz.open(GUIDE)
-    np.testing.assert_array_equal(ip.user_ns["live"]["net"]["l1"]["bias"], want.read("net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE"))
+    np.testing.assert_array_equal(
+        ip.user_ns["live"]["net"]["l1"]["bias"], want.read("net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE")
+    )
     assert not ip.user_ns["live"]["net"]["l1"]["kernel"].any()
     assert isinstance(status, ckptviz.RestoreStatus)
 
 
 def test_restore_all_but_the_head_and_with_a_map(ip: InteractiveShell) -> None:
     run(ip, "r = %ckpt restore $guide --into live --exclude net/l1/kernel")
-    assert ip.user_ns["live"]["net"]["l1"]["bias"].any() and not ip.user_ns["live"]["net"]["l1"]["kernel"].any()
+    assert (
+        ip.user_ns["live"]["net"]["l1"]["bias"].any() and not ip.user_ns["live"]["net"]["l1"]["kernel"].any()
+    )
     ip.user_ns["model"] = {"body": {"l1": {"bias": np.zeros(5, np.float32)}}}
     run(ip, "r = %ckpt restore $guide --into model --select net/l1/bias --map net/=body/")
     assert ip.user_ns["model"]["body"]["l1"]["bias"].any()
@@ -164,7 +193,9 @@ def test_select_rename_convert_write_new_checkpoints(ip: InteractiveShell, tmp_p
     tf2 = run(ip, "r = %ckpt convert $tf1 $out/tf2 --to tf2")
     assert tf2.is_object_based
     back = run(ip, "r = %ckpt convert $out/tf2 $out/back --to tf1")
-    assert set(back.entries) - {"save_counter"} == set(ckptviz.open(TF1).entries)  # TF2 saves add a save_counter
+    assert set(back.entries) - {"save_counter"} == set(
+        ckptviz.open(TF1).entries
+    )  # TF2 saves add a save_counter
     again = run(ip, "r = %ckpt select $guide $out/part net/l1/kernel --overwrite")
     assert any(k.startswith("net/l1/kernel") for k in again.entries)
 
@@ -177,7 +208,9 @@ def test_dollar_and_brace_expansion(ip: InteractiveShell) -> None:
 
 
 def test_cell_runs_one_subcommand_per_line(ip: InteractiveShell) -> None:
-    results = run(ip, "r = get_ipython().run_cell_magic('ckpt', '', 'ls $guide\\n# a comment\\ninfo {tf1}\\n' + guide)")
+    results = run(
+        ip, "r = get_ipython().run_cell_magic('ckpt', '', 'ls $guide\\n# a comment\\ninfo {tf1}\\n' + guide)"
+    )
     assert [type(x).__name__ for x in results] == ["DataFrame", "Info", "Info"]
     assert results[2].kind == "object-based" and results[1].kind == "name-based"
 
@@ -189,7 +222,10 @@ def test_cell_of_paths_runs_the_subcommand_on_each(ip: InteractiveShell) -> None
 
 
 def test_a_failing_line_stops_the_cell(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(ip, "r = get_ipython().run_cell_magic('ckpt', '', 'info $guide\\nls /no/such\\ninfo $guide')") is None
+    assert (
+        run(ip, "r = get_ipython().run_cell_magic('ckpt', '', 'info $guide\\nls /no/such\\ninfo $guide')")
+        is None
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "/no/such" in err
 
@@ -216,11 +252,15 @@ def test_a_failing_line_stops_the_cell(ip: InteractiveShell, capsys: pytest.Capt
         ("graph $guide --export {guide}/no-extension", "%ckpt graph: "),
     ],
 )
-def test_errors_print_one_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str, expected: str) -> None:
+def test_errors_print_one_line(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str, expected: str
+) -> None:
     assert expected in fails(ip, capsys, line)
 
 
-def test_existing_destination_says_how_to_replace(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_existing_destination_says_how_to_replace(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     ip.user_ns["out"] = str(tmp_path)
     run(ip, "r = %ckpt select $guide $out/p net/l1/bias")
     assert "--overwrite" in fails(ip, capsys, "select $guide $out/p net/l1/bias")
@@ -236,7 +276,9 @@ def test_paths_keep_their_form(ip: InteractiveShell) -> None:
     for form in (prefix, prefix + ".index", prefix + ".data-00000-of-00001", os.path.dirname(prefix)):
         assert run(ip, f"r = %ckpt info {form}").tensors == 15
     keras = run(ip, f"r = %ckpt info {DATA / 'keras3_files/model.weights.h5'}")
-    assert keras.format == "keras" and keras.tensors == len(ckptviz.open(str(DATA / "keras3_files/model.weights.h5")))
+    assert keras.format == "keras" and keras.tensors == len(
+        ckptviz.open(str(DATA / "keras3_files/model.weights.h5"))
+    )
 
 
 def test_urls_are_paths_too(ip: InteractiveShell) -> None:
@@ -246,11 +288,17 @@ def test_urls_are_paths_too(ip: InteractiveShell) -> None:
         memory.pipe(f"/magics/{name}", (Path(GUIDE) / name).read_bytes())
     frame = run(ip, "r = %ckpt ls memory://magics/ckpt-3 --filter kernel")
     assert "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE" in list(frame["key"])
-    np.testing.assert_array_equal(run(ip, "r = %ckpt show memory://magics/ckpt-3 net/l1/kernel"), ckptviz.open(GUIDE + "/ckpt-3").read(KERNEL))
+    np.testing.assert_array_equal(
+        run(ip, "r = %ckpt show memory://magics/ckpt-3 net/l1/kernel"),
+        ckptviz.open(GUIDE + "/ckpt-3").read(KERNEL),
+    )
 
 
 def test_check_with_a_selection(ip: InteractiveShell) -> None:
-    ip.user_ns["new_model"] = {"step": np.zeros((), np.int32), "net": {"l1": {"kernel": np.zeros((1, 3), np.float32)}}}
+    ip.user_ns["new_model"] = {
+        "step": np.zeros((), np.int32),
+        "net": {"l1": {"kernel": np.zeros((1, 3), np.float32)}},
+    }
     assert not run(ip, "r = %ckpt check $guide new_model").ok
     report = run(ip, "r = %ckpt check $guide new_model --exclude net/l1")
     assert [r.path for r in report.mismatched] == [] and [r.path for r in report.matched] == ["step"]
@@ -265,12 +313,22 @@ def test_restore_into_an_object_below_the_root(ip: InteractiveShell) -> None:
 @pytest.mark.parametrize(
     ("missing", "expected"),
     [
-        ("anywidget", "the explorer widget (ckptviz.explore) needs the 'anywidget' package: pip install anywidget"),
-        ("ckptviz.widgets.graph", "the explorer widget (ckptviz.explore) is incomplete here: ckptviz.widgets.graph is missing"),
+        (
+            "anywidget",
+            "the explorer widget (ckptviz.explore) needs the 'anywidget' package: pip install anywidget",
+        ),
+        (
+            "ckptviz.widgets.graph",
+            "the explorer widget (ckptviz.explore) is incomplete here: ckptviz.widgets.graph is missing",
+        ),
     ],
 )
 def test_a_missing_dependency_is_named(
-    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, missing: str, expected: str
+    ip: InteractiveShell,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    missing: str,
+    expected: str,
 ) -> None:
     def explore_missing(name: str) -> Any:
         if name == "explore":
@@ -290,24 +348,34 @@ def test_diff_options_reach_the_engine(ip: InteractiveShell, tmp_path: Path) -> 
     assert "0 changed, 1 added, 0 removed, 18 unchanged" in repr(by_name)
     steps = ckptviz.examples.steps("guide")
     strict = run(ip, f"r = %ckpt diff {steps[0]} {steps[-1]}")
-    loose = run(ip, f"r = %ckpt diff {steps[0]} {steps[-1]} --atol 1e9")  # only the (non-numeric) iterator state differs
+    loose = run(
+        ip, f"r = %ckpt diff {steps[0]} {steps[-1]} --atol 1e9"
+    )  # only the (non-numeric) iterator state differs
     assert "10 changed" in repr(strict) and "1 changed" in repr(loose)
     renamed = run(ip, "r = %ckpt rename $guide $out/body net/=body/")
     mapped = run(ip, f"r = %ckpt diff $guide {renamed.path} --map net/=body/")
     assert " 0 changed, 0 added, 0 removed" in repr(mapped)
 
 
-def test_what_a_command_drops_is_one_warning_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_what_a_command_drops_is_one_warning_line(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     ip.user_ns["out"] = str(tmp_path)
     capsys.readouterr()
     tf1 = run(ip, "r = %ckpt convert $guide $out/tf1 --to tf1")
     assert "net/dense/kernel" in tf1.entries  # the full_name tf_keras recorded
     err = capsys.readouterr().err
-    assert err == "%ckpt convert: warning: converting to TF1 drops 1 key(s) that are not variables: iterator/.ATTRIBUTES/ITERATOR_STATE\n"
+    assert (
+        err
+        == "%ckpt convert: warning: converting to TF1 drops 1 key(s) that are not variables: iterator/.ATTRIBUTES/ITERATOR_STATE\n"
+    )
 
 
 def test_unwritable_output_is_one_line(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-    assert fails(ip, capsys, "graph $guide --export /no/such/dir/g.svg") == "%ckpt graph: No such file or directory: /no/such/dir/g.svg"
+    assert (
+        fails(ip, capsys, "graph $guide --export /no/such/dir/g.svg")
+        == "%ckpt graph: No such file or directory: /no/such/dir/g.svg"
+    )
 
 
 def test_a_path_alone_browses_or_says_what_it_is(ip: InteractiveShell) -> None:

@@ -17,7 +17,9 @@ def test_completes_subcommands_and_options(ip: InteractiveShell) -> None:
     assert completions(ip, "%ckpt ls x --sort s") == [("%ckpt ls x --sort size", "choice")]
 
 
-def test_completes_paths_checkpoint_prefixes_first(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_completes_paths_checkpoint_prefixes_first(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(DATA)
     got = completions(ip, "%ckpt ls guide_legacy_adam/")
     assert got[:3] == [(f"%ckpt ls guide_legacy_adam/ckpt-{i}", "checkpoint") for i in (2, 3, 4)]
@@ -39,7 +41,9 @@ def test_completes_object_paths_then_keys_once_the_path_is_typed(ip: Interactive
 
 
 def test_completes_variable_names_for_objects(ip: InteractiveShell) -> None:
-    assert completions(ip, f"%ckpt restore {GUIDE} --into li") == [(f"%ckpt restore {GUIDE} --into live", "variable")]
+    assert completions(ip, f"%ckpt restore {GUIDE} --into li") == [
+        (f"%ckpt restore {GUIDE} --into live", "variable")
+    ]
     assert (f"%ckpt check {GUIDE} live", "variable") in completions(ip, f"%ckpt check {GUIDE} l")
     assert not [t for t, _ in completions(ip, f"%ckpt check {GUIDE} o") if t.endswith(" os")]  # no modules
 
@@ -49,7 +53,9 @@ def test_completes_attributes_of_notebook_objects(ip: InteractiveShell) -> None:
         model = live_tree()
 
     ip.user_ns["trainer"] = Trainer()
-    assert completions(ip, f"%ckpt restore {GUIDE} --into trainer.mo") == [(f"%ckpt restore {GUIDE} --into trainer.model", "attribute")]
+    assert completions(ip, f"%ckpt restore {GUIDE} --into trainer.mo") == [
+        (f"%ckpt restore {GUIDE} --into trainer.model", "attribute")
+    ]
 
 
 def test_completes_inside_a_cell(ip: InteractiveShell) -> None:

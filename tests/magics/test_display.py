@@ -30,7 +30,9 @@ def test_timeline_shows_its_heatmap(ip: InteractiveShell) -> None:
     assert data["text/plain"] == f"timeline of {RUN}: 6 checkpoints, steps 2…12, 18 variables"
 
 
-def test_timeline_of_one_checkpoint_says_it_needs_two(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+def test_timeline_of_one_checkpoint_says_it_needs_two(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
     err = fails(ip, capsys, f"timeline {RUN}/ckpt-4")
     assert err == (
         f"%ckpt timeline: a timeline compares checkpoints and '{RUN}/ckpt-4' is one checkpoint: pass a "
@@ -52,7 +54,9 @@ def test_verify_shows_a_table_naming_every_problem(ip: InteractiveShell, tmp_pat
     page = shown(ip, report)["text/html"]
     assert isinstance(page, str) and page.count("<tr><td") == 2 and "damaged: " in page
     for p in report.problems:
-        assert p.where in page and "checksum mismatch" in p.message and p.message.split(":")[-1].strip() in page
+        assert (
+            p.where in page and "checksum mismatch" in p.message and p.message.split(":")[-1].strip() in page
+        )
     assert shown(ip, report)["text/plain"] == str(report)
     ok = run(ip, f"r = %ckpt verify {GUIDE}")
     assert "intact: " in shown(ip, ok)["text/html"] and "<table>" not in shown(ip, ok)["text/html"]

@@ -75,7 +75,9 @@ def test_rollups_flag_the_frozen_layer_and_sum_like_numpy() -> None:
     # Adam's slots count under the optimizer, not under the layer whose variable they follow
     # ... and the 4 trainable weights it tracks count there too, said to be shared with the model
     assert by_path["optimizer"].keys == 2 + 8 + 4  # iterations, learning rate, 2 slots × 4 variables
-    trainable = sum(by_path[f"model/{layer}/{v}"].params for layer in ("hidden", "head") for v in ("kernel", "bias"))
+    trainable = sum(
+        by_path[f"model/{layer}/{v}"].params for layer in ("hidden", "head") for v in ("kernel", "bias")
+    )
     assert by_path["optimizer"].shared_params == trainable
     root, model = by_path[""], by_path["model"]
     rest = by_path["global_step"].params + by_path["save_counter"].params
@@ -336,7 +338,9 @@ def test_small_tensors_read_in_spans_still_verify_checksums(data_copy) -> None: 
         diff(DATA / "guide_legacy_adam/ckpt-4", copy / "ckpt-4")
     # verify=False means no checksum anywhere, the span reader's included: the flipped bit is a change
     result = diff(DATA / "guide_legacy_adam/ckpt-4", copy / "ckpt-4", verify=False)
-    assert result[key].status == "changed" and result[key].delta is not None and result[key].delta.changed == 1
+    assert (
+        result[key].status == "changed" and result[key].delta is not None and result[key].delta.changed == 1
+    )
 
 
 def test_equal_slicings_are_compared_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,9 @@ def _saver_checkpoint(prefix: Path, partitioned: bool = False) -> str:
             tf.compat.v1.get_variable("var4", initializer=np.ones((9, 9), np.float32))
         if partitioned:
             tf.compat.v1.get_variable(
-                "part", shape=[10, 2], initializer=tf.compat.v1.ones_initializer(),
+                "part",
+                shape=[10, 2],
+                initializer=tf.compat.v1.ones_initializer(),
                 partitioner=tf.compat.v1.fixed_size_partitioner(3),
             )
         sess.run(tf.compat.v1.global_variables_initializer())
@@ -78,7 +80,10 @@ def test_names_people_know_stay_on_ckptviz_open(tmp_path: Path) -> None:
 
 def test_pathlib_paths_everywhere(tmp_path: Path) -> None:
     prefix = Path(_saver_checkpoint(tmp_path / "model"))
-    assert ckptviz.load_checkpoint(prefix).get_variable_to_shape_map() == tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    assert (
+        ckptviz.load_checkpoint(prefix).get_variable_to_shape_map()
+        == tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    )
     assert ckptviz.list_variables(prefix) == tf.train.list_variables(prefix)
     assert ckptviz.latest_checkpoint(tmp_path) == tf.train.latest_checkpoint(tmp_path)
     ours, theirs = ckptviz.get_checkpoint_state(tmp_path), tf.train.get_checkpoint_state(tmp_path)
@@ -87,7 +92,9 @@ def test_pathlib_paths_everywhere(tmp_path: Path) -> None:
 
 def test_a_prefix_named_checkpoint(tmp_path: Path) -> None:  # checkpoint_management_test.testNameCollision
     prefix = tf.train.Checkpoint(v=tf.Variable([1.0, 2.0])).write(str(tmp_path / "checkpoint"))
-    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "checkpoint"\nall_model_checkpoint_paths: "checkpoint"\n')
+    (tmp_path / "checkpoint").write_text(
+        'model_checkpoint_path: "checkpoint"\nall_model_checkpoint_paths: "checkpoint"\n'
+    )
     for path in (prefix, str(tmp_path)):
         theirs = tf.train.load_checkpoint(path)
         ours = ckptviz.load_checkpoint(path)
@@ -97,9 +104,16 @@ def test_a_prefix_named_checkpoint(tmp_path: Path) -> None:  # checkpoint_manage
     assert ckptviz.latest_checkpoint(tmp_path) == tf.train.latest_checkpoint(str(tmp_path)) == prefix
 
 
-def test_an_empty_state_file_is_a_value_error(tmp_path: Path) -> None:  # testCheckPointStateFailsWhenIncomplete
+def test_an_empty_state_file_is_a_value_error(
+    tmp_path: Path,
+) -> None:  # testCheckPointStateFailsWhenIncomplete
     (tmp_path / "checkpoint").write_text("")
-    for call in (tf.train.get_checkpoint_state, tf.train.latest_checkpoint, ckptviz.get_checkpoint_state, ckptviz.latest_checkpoint):
+    for call in (
+        tf.train.get_checkpoint_state,
+        tf.train.latest_checkpoint,
+        ckptviz.get_checkpoint_state,
+        ckptviz.latest_checkpoint,
+    ):
         with pytest.raises(ValueError):
             call(str(tmp_path))
 

@@ -257,7 +257,9 @@ def _keras_like(names: list[tuple[str, str]], slot_lists: dict[str, list[str]]) 
 
 def test_slot_inference_skips_ambiguous_variables() -> None:
     # a GAN: two variables named `kernel` with the same shape; a slot named after `kernel` is ambiguous
-    g = _keras_like([("g", "kernel"), ("d", "kernel"), ("b", "bias")], {"_m": ["Adam/m/kernel", "Adam/m/bias"]})
+    g = _keras_like(
+        [("g", "kernel"), ("d", "kernel"), ("b", "bias")], {"_m": ["Adam/m/kernel", "Adam/m/bias"]}
+    )
     assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("b", "m")}
 
 

@@ -14,7 +14,11 @@ from ckptviz.transform.graph_proto import new_graph
 def test_exact_key_beats_prefix_and_first_attribute_wins() -> None:
     keys = ["it/.ATTRIBUTES/ITERATOR", "it/.ATTRIBUTES/ITERATOR_STATE", "t/.ATTRIBUTES/x-keys"]
     owner = paths.attribute_owners(
-        [(1, "ITERATOR", "it/.ATTRIBUTES/ITERATOR"), (2, "other", "it/.ATTRIBUTES/ITER"), (3, "x", "t/.ATTRIBUTES/x")],
+        [
+            (1, "ITERATOR", "it/.ATTRIBUTES/ITERATOR"),
+            (2, "other", "it/.ATTRIBUTES/ITER"),
+            (3, "x", "t/.ATTRIBUTES/x"),
+        ],
         keys,
     )
     # the exact key goes to its own attribute even though another attribute's prefix matches it

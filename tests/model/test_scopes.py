@@ -33,7 +33,13 @@ def test_ema_shadow_variables_are_not_an_optimizer() -> None:
 
 
 def test_partition_slots_link_to_their_variable() -> None:
-    g = _graph({"emb": ("float32", [6, 2]), "emb/part_0/Adagrad": ("float32", [3, 2]), "emb/part_1/Adagrad": ("float32", [3, 2])})
+    g = _graph(
+        {
+            "emb": ("float32", [6, 2]),
+            "emb/part_0/Adagrad": ("float32", [3, 2]),
+            "emb/part_1/Adagrad": ("float32", [3, 2]),
+        }
+    )
     assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("emb", "accumulator")}
     assert len(g.slots) == 2
 
@@ -43,7 +49,10 @@ def test_tf2_estimator_slots_and_hyperparameters() -> None:
                 "training/Adam/iter": ("int64", []), "training/Adam/learning_rate": ("float32", [])})  # fmt: skip
     opt = g.find("training/Adam")
     assert opt.kind == "optimizer"
-    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {("dense/kernel", "m"), ("dense/kernel", "v")}
+    assert {(g.nodes[s.variable_id].path, s.slot_name) for s in g.slots} == {
+        ("dense/kernel", "m"),
+        ("dense/kernel", "v"),
+    }
     assert {"iter", "learning_rate"} <= set(g.children(opt.id))
 
 

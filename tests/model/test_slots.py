@@ -87,7 +87,9 @@ def test_keras_file_optimizer_scope_is_an_optimizer(name: str) -> None:
 
 
 def test_keras_file_optimizer_with_more_than_ten_variables() -> None:
-    keys = {f"optimizer/vars/{i}": ("int64" if i == 0 else "float32", () if i < 2 else (4,)) for i in range(14)}
+    keys = {
+        f"optimizer/vars/{i}": ("int64" if i == 0 else "float32", () if i < 2 else (4,)) for i in range(14)
+    }
     keys.update({f"layers/dense/vars/{i}": ("float32", (4,)) for i in range(12)})
     keys["layers/counter/vars/0"] = ("int64", ())  # an int scalar alone is not an optimizer
     g = ObjectGraph.from_keys(keys)

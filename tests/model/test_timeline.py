@@ -49,7 +49,9 @@ def test_steps_timestamps_and_stats_match_tensorflow_and_numpy() -> None:
             assert (st.min, st.max) == (x.min(), x.max())
             inside = x[(x >= edges[0]) & (x <= edges[-1])]
             # a value within float32 rounding of an edge may be counted in the neighbouring bin
-            near = int(np.count_nonzero(np.min(np.abs(inside[:, None] - edges[None, :]), axis=1) <= 1e-6 * scale))
+            near = int(
+                np.count_nonzero(np.min(np.abs(inside[:, None] - edges[None, :]), axis=1) <= 1e-6 * scale)
+            )
             want = np.histogram(inside, bins=edges)[0]
             assert np.abs(np.array(st.counts) - want).sum() <= 2 * near
             assert st.under + st.over + sum(st.counts) == x.size
@@ -106,7 +108,9 @@ def test_a_second_timeline_reads_only_new_checkpoints(
     assert opened == []
 
 
-def test_refresh_reads_only_what_is_new_without_a_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_reads_only_what_is_new_without_a_cache_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = tmp_path / "run"
     shutil.copytree(RUN, run)
     opened: list[str] = []

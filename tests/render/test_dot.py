@@ -77,11 +77,18 @@ def test_slot_edges_are_dashed_when_recorded_and_dotted_when_inferred(name: str)
         expected.add((f"n{s.optimizer_id}", f"n{s.slot_id}", s.slot_name, style))
         expected.add((f"n{s.variable_id}", f"n{s.slot_id}", None, style))
     # the slot's own label names its state, so the optimizer's edge carries it as a tooltip only
-    got = {(a, b, attr(t, "tooltip"), "style=dotted" if "style=dotted" in t else "style=dashed") for a, b, t in slotted}
+    got = {
+        (a, b, attr(t, "tooltip"), "style=dotted" if "style=dotted" in t else "style=dashed")
+        for a, b, t in slotted
+    }
     assert got == expected
     assert len(slotted) == 2 * len(graph.slots) == {"tf1_saver": 16}.get(name, 8)
     assert {s.inferred for s in graph.slots} == {name != "guide_legacy_adam"}
-    assert all("style=dashed" not in t and "style=dotted" not in t for a, b, t in EDGE.findall(dot) if 'color="orange"' not in t)
+    assert all(
+        "style=dashed" not in t and "style=dotted" not in t
+        for a, b, t in EDGE.findall(dot)
+        if 'color="orange"' not in t
+    )
     legend = graph.to_dot()
     assert ('label="slot, inferred" style=dotted' in legend) == (name != "guide_legacy_adam")
     assert ('label="slot, recorded" style=dashed' in legend) == (name == "guide_legacy_adam")

@@ -57,7 +57,9 @@ def test_the_default_picture_is_an_overview_of_40_to_120_nodes(name: str) -> Non
     assert plan.summary is not None and plan.summary["hidden_nodes"] > 0
     # folding loses nothing: drawn + hidden = every kept variable, slot and byte
     drawn = [s for s in plan.nodes.values() if 0 <= s.node.id < len(graph)]
-    variables = sum(s.node.kind == "variable" for s in drawn) + sum(s.hidden_variables for s in plan.nodes.values())
+    variables = sum(s.node.kind == "variable" for s in drawn) + sum(
+        s.hidden_variables for s in plan.nodes.values()
+    )
     slots = sum(s.node.kind == "slot" for s in drawn) + sum(s.hidden_slots for s in plan.nodes.values())
     assert (variables, slots) == (
         sum(n.kind == "variable" and n.has_checkpoint_values for n in graph),
@@ -82,7 +84,9 @@ def test_siblings_fold_alike() -> None:
         states = set()
         for n in range(12):
             node = graph.find(f"bert/encoder/layer_{n}/{part}")
-            states.add((node.id in plan.nodes, plan.nodes[node.id].collapsed if node.id in plan.nodes else None))
+            states.add(
+                (node.id in plan.nodes, plan.nodes[node.id].collapsed if node.id in plan.nodes else None)
+            )
         assert len(states) == 1, (part, states)  # never layer_0 open beside a folded layer_5
     towers = big("keys_50000")
     plan = select_view(towers)
@@ -178,8 +182,12 @@ def test_a_filter_that_matches_nothing_says_so() -> None:
 def test_options_take_every_name_people_know(option: str) -> None:
     graph = big("resnet50_adam")
     kernel = graph.find("model/_operations/2/_kernel")
-    names = ["model/_operations/2/_kernel", "optimizer/_trainable_variables/0", "conv1_conv/kernel",
-             "optimizer/_trainable_variables/0/.ATTRIBUTES/VARIABLE_VALUE"]
+    names = [
+        "model/_operations/2/_kernel",
+        "optimizer/_trainable_variables/0",
+        "conv1_conv/kernel",
+        "optimizer/_trainable_variables/0/.ATTRIBUTES/VARIABLE_VALUE",
+    ]
     plans = []
     for name in names:
         assert graph.resolve(name).id == kernel.id
@@ -189,8 +197,13 @@ def test_options_take_every_name_people_know(option: str) -> None:
     drawn = {n["id"]: n for n in plans[0]["nodes"]}
     if option in ("focus", "select", "expand"):
         assert kernel.id in drawn
-    with pytest.raises(ckptviz.KeyNotFoundError, match=r"'conv1_conv/kernal' not found.*did you mean 'conv1_conv/kernel'"):
-        select_view(graph, DrawOptions(**{option: "conv1_conv/kernal" if option == "focus" else ["conv1_conv/kernal"]}))  # type: ignore[arg-type]
+    with pytest.raises(
+        ckptviz.KeyNotFoundError, match=r"'conv1_conv/kernal' not found.*did you mean 'conv1_conv/kernel'"
+    ):
+        select_view(
+            graph,
+            DrawOptions(**{option: "conv1_conv/kernal" if option == "focus" else ["conv1_conv/kernal"]}),
+        )  # type: ignore[arg-type]
 
 
 def test_a_huge_layout_warns_before_graphviz_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
@@ -202,7 +215,9 @@ def test_a_huge_layout_warns_before_graphviz_runs(monkeypatch: pytest.MonkeyPatc
         return b"<svg/>"
 
     monkeypatch.setattr(layout_module.Engine, "run", run)
-    monkeypatch.setattr(layout_module, "require_engine", lambda engine, target: layout_module.Engine("dot", "dot"))
+    monkeypatch.setattr(
+        layout_module, "require_engine", lambda engine, target: layout_module.Engine("dot", "dot")
+    )
     graph = big("keys_50000")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -215,7 +230,9 @@ def test_a_huge_layout_warns_before_graphviz_runs(monkeypatch: pytest.MonkeyPatc
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         layout_module.render(graph, "svg")  # the default overview does not warn
-        assert layout_module.render(graph, "dot", max_nodes=None, max_depth=4).startswith(b"digraph")  # nor DOT
+        assert layout_module.render(graph, "dot", max_nodes=None, max_depth=4).startswith(
+            b"digraph"
+        )  # nor DOT
 
 
 def _hue(colour: str) -> float:
@@ -228,13 +245,17 @@ def test_status_colours_are_not_kind_colours() -> None:
     hue = _hue(STATUS_FILLS["mismatched"])
     assert 30 < hue < 330  # not the optimizers' red
     assert abs(hue - _hue(FILLS["slot"])) > 30 and abs(hue - _hue(FILLS["variable"])) > 30  # nor orange, blue
-    assert abs(hue - _hue(diff_fill("changed"))) > 30 and STATUS_FILLS["mismatched"] not in DIFF_FILLS.values()
+    assert (
+        abs(hue - _hue(diff_fill("changed"))) > 30 and STATUS_FILLS["mismatched"] not in DIFF_FILLS.values()
+    )
 
 
 def test_focus_counts_max_depth_from_the_focus_and_budgets_its_kids() -> None:
     bert = big("bert_base")
     plan = select_view(bert, DrawOptions(focus="bert/encoder/layer_3", max_depth=2))
-    depth = {s.node.path.count("/") for s in plan.nodes.values() if s.node.path.startswith("bert/encoder/layer_3/")}
+    depth = {
+        s.node.path.count("/") for s in plan.nodes.values() if s.node.path.startswith("bert/encoder/layer_3/")
+    }
     assert depth == {3, 4}  # layer_3/attention, layer_3/attention/self: two levels below the focus
     assert all(s.collapsed for s in plan.nodes.values() if s.node.path.count("/") == 4)
     ops = select_view(big("resnet50_adam"), DrawOptions(focus="model/_operations"))

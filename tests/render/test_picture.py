@@ -34,7 +34,9 @@ def test_draw_shows_svg_or_png_inline_and_saves(tmp_path: Path) -> None:
         pytest.skip("no Graphviz engine installed")
     graph = ckptviz.open(GUIDE).graph
     bundle = graph.draw(max_depth=1)._repr_mimebundle_()
-    assert bundle["image/svg+xml"].lstrip().startswith("<?xml") and bundle["text/plain"].startswith("<ckptviz picture")
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml") and bundle["text/plain"].startswith(
+        "<ckptviz picture"
+    )
     assert bundle["image/svg+xml"].count('class="node ') == 6 + 4 + 1  # 6 nodes, the legend's 4, the summary
     png = graph.draw(format="png")._repr_mimebundle_()
     assert set(png) == {"text/plain", "image/png"}

@@ -17,10 +17,14 @@ def test_a_keras3_layer_list_groups_into_stages_and_blocks() -> None:
     assert blocks == [f"block{i}" for i in range(1, 7)]  # in the list's order
     block = tree.kids[stage][0]
     names = sorted(graph.common_scope(k) for k in tree.kids[block] if graph.common_scope(k))
-    assert names[:2] == ["conv4_block1_0_bn", "conv4_block1_0_conv"] and all(n.startswith("conv4_block1_") for n in names)
+    assert names[:2] == ["conv4_block1_0_bn", "conv4_block1_0_conv"] and all(
+        n.startswith("conv4_block1_") for n in names
+    )
     # every layer hangs in exactly one place: the grouping only re-parents the list's items
     items = [e.child for e in graph.out_edges(graph.find("model/_operations").id)]
-    assert sorted(k for k in tree.subtree(graph.find("model/_operations").id) if k in set(items)) == sorted(items)
+    assert sorted(k for k in tree.subtree(graph.find("model/_operations").id) if k in set(items)) == sorted(
+        items
+    )
 
 
 def test_the_default_picture_shows_stages_of_folded_blocks_not_numbered_boxes() -> None:

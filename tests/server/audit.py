@@ -31,7 +31,13 @@ class Watch:
         self.tmp: str | None = None  # pytest's base temporary directory
         self.violations: list[tuple[str, Any]] = []
         self.main = threading.main_thread()
-        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()}
+        prefixes = {
+            sys.prefix,
+            sys.base_prefix,
+            sys.exec_prefix,
+            *site.getsitepackages(),
+            site.getusersitepackages(),
+        }
         prefixes |= {p for p in sysconfig.get_paths().values() if p}
         prefixes |= {"/proc", "/dev", "/sys", "/usr", "/etc", os.path.realpath(tempfile.gettempdir())}
         prefixes.add(os.path.dirname(ckptviz.__file__))  # its modules, imported lazily
@@ -71,7 +77,8 @@ class Watch:
             bad = (dir_fd is None or dir_fd < 0) and self.bad_path(args[0])
         elif event == "os.rename":
             bad = any(
-                (fd is None or fd < 0) and self.bad_path(p) for p, fd in ((args[0], args[2]), (args[1], args[3]))
+                (fd is None or fd < 0) and self.bad_path(p)
+                for p, fd in ((args[0], args[2]), (args[1], args[3]))
             )
         elif event in ("os.symlink", "os.link"):
             bad = self.bad_path(args[1])

@@ -60,7 +60,11 @@ async def test_corrupt_and_unsupported_checkpoints_are_422(api, case: dict) -> N
         ("tensor", {"path": "guide_legacy_adam/ckpt-4"}, "missing query parameter 'key'"),
         ("entries", {"path": "guide_legacy_adam/ckpt-4", "limit": "x"}, "limit must be an integer"),
         ("entries", {"path": "guide_legacy_adam/ckpt-4", "limit": "100000"}, "limit must be between"),
-        ("graph", {"path": "guide_legacy_adam/ckpt-4", "filter": "(", "regex": "1"}, "not a regular expression"),
+        (
+            "graph",
+            {"path": "guide_legacy_adam/ckpt-4", "filter": "(", "regex": "1"},
+            "not a regular expression",
+        ),
         ("graph", {"path": "guide_legacy_adam/ckpt-4", "filter": "(a)\\1", "regex": "1"}, "RE2"),
         ("graph", {"path": "guide_legacy_adam/ckpt-4", "filter": "zzz-nothing"}, "matched nothing"),
         ("graph", {"path": "guide_legacy_adam/ckpt-4", "slots": "maybe"}, "slots must be true or false"),

@@ -28,7 +28,9 @@ def build(rng: random.Random, case: Path, root: Path, outside: Path) -> list[str
 
     for i in range(rng.randint(3, 8)):
         name = rng.choice(["ckpt", "model.ckpt", "evil", "m.weights", "run", "x"]) + f"-{i}"
-        kind = rng.choice(["checkpoint", "prefix_dir", "link_out", "link_in", "fifo", "state", "dangling", "loop"])
+        kind = rng.choice(
+            ["checkpoint", "prefix_dir", "link_out", "link_in", "fifo", "state", "dangling", "loop"]
+        )
         target = case / name
         if kind == "checkpoint":
             for f in GUIDE:
@@ -41,12 +43,21 @@ def build(rng: random.Random, case: Path, root: Path, outside: Path) -> list[str
                 (target / "variables").symlink_to(outside / "guide")
         elif kind == "link_out":
             suffix = rng.choice([".index", ".data-00000-of-00001", "", "-00001-of-00002", ".weights.h5"])
-            what = rng.choice([outside / "guide" / GUIDE[0], outside / "guide", outside / "missing", Path("../" * 6 + "etc")])
+            what = rng.choice(
+                [
+                    outside / "guide" / GUIDE[0],
+                    outside / "guide",
+                    outside / "missing",
+                    Path("../" * 6 + "etc"),
+                ]
+            )
             (case / f"{name}{suffix}").symlink_to(what)
         elif kind == "link_in":
             target.symlink_to(rng.choice(["../guide_legacy_adam", str(root / "guide_legacy_adam"), "."]))
         elif kind == "fifo":
-            os.mkfifo(case / (name + rng.choice([".ckpt", ".index", ".data-00000-of-00001", ".weights.h5", ""])))
+            os.mkfifo(
+                case / (name + rng.choice([".ckpt", ".index", ".data-00000-of-00001", ".weights.h5", ""]))
+            )
         elif kind == "state":
             entry = rng.choice(
                 [
@@ -59,7 +70,9 @@ def build(rng: random.Random, case: Path, root: Path, outside: Path) -> list[str
                 ]
             )
             if not (case / "checkpoint").exists():
-                (case / "checkpoint").write_text(f'model_checkpoint_path: "{entry}"\nall_model_checkpoint_paths: "{entry}"\n')
+                (case / "checkpoint").write_text(
+                    f'model_checkpoint_path: "{entry}"\nall_model_checkpoint_paths: "{entry}"\n'
+                )
         elif kind == "dangling":
             target.symlink_to(case / "nowhere")
         else:
@@ -77,16 +90,26 @@ def params(rng: random.Random, paths: list[str]) -> tuple[str, str, Any, dict[st
     def maybe(*good: str) -> str:
         return rng.choice(JUNK) if rng.random() < 0.25 else rng.choice(good)
 
-    path = rng.choice(paths) if rng.random() < 0.85 else rng.choice(["", "x" * 300, "%2e%2e/x", "/".join(["d"] * 300)])
+    path = (
+        rng.choice(paths)
+        if rng.random() < 0.85
+        else rng.choice(["", "x" * 300, "%2e%2e/x", "/".join(["d"] * 300)])
+    )
     route = rng.choice(["checkpoints", "entries", "graph", "tensor", "diff", "timeline", "export"])
     if route == "export":
-        body = {"path": path, "dest": rng.choice([*paths, "new", "guide_legacy_adam/ckpt-4"]), "overwrite": rng.random() < 0.5}
+        body = {
+            "path": path,
+            "dest": rng.choice([*paths, "new", "guide_legacy_adam/ckpt-4"]),
+            "overwrite": rng.random() < 0.5,
+        }
         return route, "POST", body, {}
     query = {"path": path}
     if route == "entries":
         query.update(offset=maybe("0", "5"), limit=maybe("1", "1000"), match=maybe("", "ITER", "kernel"))
     elif route == "graph":
-        query.update(svg="0", filter=maybe("", "l1", "net*"), regex=maybe("0", "1"), max_nodes=maybe("5", "300"))
+        query.update(
+            svg="0", filter=maybe("", "l1", "net*"), regex=maybe("0", "1"), max_nodes=maybe("5", "300")
+        )
     elif route == "tensor":
         key = maybe("step/.ATTRIBUTES/VARIABLE_VALUE", "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE")
         query.update(key=key, slice=maybe("", "0:1"), stats=maybe("auto", "1", "0"), bins=maybe("3", "30"))
@@ -100,7 +123,11 @@ def params(rng: random.Random, paths: list[str]) -> tuple[str, str, Any, dict[st
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_random_layouts_and_requests(api, root: Path, outside: Path, seed: int) -> None:
     rng = random.Random(seed)
-    paths = [*build(rng, root / f"case{seed}", root, outside), "guide_legacy_adam", "guide_legacy_adam/ckpt-4"]
+    paths = [
+        *build(rng, root / f"case{seed}", root, outside),
+        "guide_legacy_adam",
+        "guide_legacy_adam/ckpt-4",
+    ]
     secret = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
     for _ in range(25):
         route, method, body, query = params(rng, paths)

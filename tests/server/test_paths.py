@@ -131,7 +131,9 @@ async def test_export_never_writes_outside(api, root: Path, outside: Path) -> No
     )
 
 
-async def test_export_replaces_a_symlinked_index_never_writes_through_it(api, root: Path, outside: Path) -> None:
+async def test_export_replaces_a_symlinked_index_never_writes_through_it(
+    api, root: Path, outside: Path
+) -> None:
     (root / "dest.index").symlink_to(outside / "secret.txt")
     code, body = await api(
         "export", method="POST", body={"path": "guide_legacy_adam/ckpt-4", "dest": "dest", "overwrite": True}
@@ -195,7 +197,9 @@ async def test_a_keras_shard_map_naming_a_link_out_is_refused(api, root: Path, o
     assert code == 403, body
 
 
-async def test_timeline_on_a_prefix_with_its_files_linked_out_is_refused(api, root: Path, outside: Path) -> None:
+async def test_timeline_on_a_prefix_with_its_files_linked_out_is_refused(
+    api, root: Path, outside: Path
+) -> None:
     for linked in ("index", "data-00000-of-00001"):
         run = root / f"run_{linked[:4]}"
         shutil.copytree(root / "guide_legacy_adam", run)
@@ -232,7 +236,9 @@ async def test_export_writes_into_the_directory_it_opened_even_if_swapped(
     assert ckptviz.open(str(root / "dd_moved" / "x")).entries
 
 
-async def test_a_shard_flipped_to_a_link_out_never_serves_outside_values(api, root: Path, outside: Path) -> None:
+async def test_a_shard_flipped_to_a_link_out_never_serves_outside_values(
+    api, root: Path, outside: Path
+) -> None:
     """Flipped after the open: the held file answers. Flipped before: refused. Never outside's."""
     shutil.copytree(root / "guide_legacy_adam", root / "flip")
     key = "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"
@@ -285,7 +291,11 @@ async def test_no_reply_carries_the_roots_absolute_path(api, root: Path) -> None
         await api("entries", path="bad"),
         await api("graph", path="bad/ckpt-1", svg="0"),
         await api("entries", path="guide_legacy_adam/ckpt-9"),
-        await api("export", method="POST", body={"path": "guide_legacy_adam/ckpt-4", "dest": "guide_legacy_adam/ckpt-4"}),
+        await api(
+            "export",
+            method="POST",
+            body={"path": "guide_legacy_adam/ckpt-4", "dest": "guide_legacy_adam/ckpt-4"},
+        ),
     ]
     assert replies[0][1]["state_error"] and replies[-1][0] == 400
     for _, body in replies:

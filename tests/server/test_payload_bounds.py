@@ -17,7 +17,11 @@ from ckptviz.server import handlers, payloads
 def big(tmp_path: Path) -> ckptviz.Checkpoint:
     prefix = ckptviz.write_checkpoint(
         tmp_path / "big",
-        {"values": np.arange(2500, dtype=np.float32), "text": np.array(b"x" * 1000, dtype=object), "small": np.ones(3)},
+        {
+            "values": np.arange(2500, dtype=np.float32),
+            "text": np.array(b"x" * 1000, dtype=object),
+            "small": np.ones(3),
+        },
     )
     return ckptviz.open(prefix)
 

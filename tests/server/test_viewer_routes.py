@@ -42,7 +42,9 @@ async def test_a_diff_row_gets_the_histogram_of_its_difference(api, key: str) ->
 
     a = ckptviz.open(DATA / "guide_legacy_adam" / "ckpt-3").read(key)
     b = ckptviz.open(DATA / "guide_legacy_adam" / "ckpt-4").read(key)
-    code, body = await api("tensor", path="guide_legacy_adam/ckpt-4", key=key, minus="guide_legacy_adam/ckpt-3")
+    code, body = await api(
+        "tensor", path="guide_legacy_adam/ckpt-4", key=key, minus="guide_legacy_adam/ckpt-3"
+    )
     assert code == 200
     delta = body["delta"]["stats"]
     assert delta["max"] == pytest.approx(float((b - a).max()), rel=1e-5)

@@ -36,9 +36,10 @@ def test_rename_keeps_alias_edges(tmp_path: Path) -> None:
     out = ckptviz.open(src.rename({"layer_with_weights-0/": "dense/"}).save(tmp_path / "r"))
     assert {(e.parent, e.local_name, e.child) for e in aliases} <= {tuple(e) for e in out.graph.edges}
     assert "dense/kernel/.ATTRIBUTES/VARIABLE_VALUE" in out
-    assert out.read("dense/kernel/.ATTRIBUTES/VARIABLE_VALUE").tolist() == src.read(
-        "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
-    ).tolist()
+    assert (
+        out.read("dense/kernel/.ATTRIBUTES/VARIABLE_VALUE").tolist()
+        == src.read("layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE").tolist()
+    )
 
 
 def test_longest_scope_wins_and_exact_beats_scope() -> None:

@@ -26,5 +26,7 @@ def value_hash(value: Any, dtype: str) -> str:
     """The manifest's hash of a value (its ``conventions``): raw bytes, or the hex list of strings."""
     if dtype == "string":
         items = [value] if isinstance(value, bytes) else np.asarray(value, dtype=object).reshape(-1).tolist()
-        return hashlib.sha256(json.dumps([e.hex() for e in items], separators=(",", ":")).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps([e.hex() for e in items], separators=(",", ":")).encode()
+        ).hexdigest()
     return hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()

@@ -45,7 +45,9 @@ def test_cli(relative: str) -> None:
             assert code == 0 and not err.strip(), (command, err)
         assert out.strip()
     if relative in INCOMPLETE:  # a key whose data file is missing
-        key = next(k["key"] for k in INCOMPLETE[relative]["keys"] if "No such file" in k.get("get_tensor_error", ""))
+        key = next(
+            k["key"] for k in INCOMPLETE[relative]["keys"] if "No such file" in k.get("get_tensor_error", "")
+        )
     else:
         key = next(iter(ckptviz.open(path).entries))
     code, out, err = cli("show", path, key)

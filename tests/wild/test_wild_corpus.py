@@ -38,8 +38,12 @@ def test_keys_dtypes_shapes_and_values_as_tensorflow_read_them(record: dict[str,
     reader = _quiet_open(str(WILD / record["prefix"]))
     keys = record["keys"]
     assert reader.get_variable_to_shape_map() == {k["key"]: k["shape"] for k in keys}
-    assert {k: d.name for k, d in reader.get_variable_to_dtype_map().items()} == {k["key"]: k["dtype"] for k in keys}
-    assert ckptviz.list_variables(str(WILD / record["prefix"])) == sorted((k["key"], k["shape"]) for k in keys)
+    assert {k: d.name for k, d in reader.get_variable_to_dtype_map().items()} == {
+        k["key"]: k["dtype"] for k in keys
+    }
+    assert ckptviz.list_variables(str(WILD / record["prefix"])) == sorted(
+        (k["key"], k["shape"]) for k in keys
+    )
     if "debug_string_entries" in record:
         assert reader.debug_string().count(b"\n") == record["debug_string_entries"]
     for k in keys:

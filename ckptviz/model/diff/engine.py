@@ -237,5 +237,3 @@ def _open_shards(ckpt: Checkpoint, keys: list[str]) -> None:
             smallest[e.shard] = (e.size, key)
     for _, key in smallest.values():
         ckpt.read(key)
-
-

@@ -47,7 +47,11 @@ class KnownNames:
             a, b = self._sides
             self._names, self._sides = (a.known_names(), b.known_names()), None
         names_a, names_b = self._names
-        return names_b.get(key_b or "") or names_a.get(key_a or "") or (key_a if key_a is not None else key_b or "")
+        return (
+            names_b.get(key_b or "")
+            or names_a.get(key_a or "")
+            or (key_a if key_a is not None else key_b or "")
+        )
 
 
 @dataclass

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .result import Row
 
 
-
 @dataclass
 class Rollup:
     """One subtree: ``status`` is ``changed`` when anything under it was changed, added or removed,

@@ -190,7 +190,9 @@ def _(p: Path) -> None:
     edit_entry(p, KERNEL, lambda e: setattr(e, "dtype", 20))
 
 
-@case("bad_object_graph", "CorruptCheckpointError", "_CHECKPOINTABLE_OBJECT_GRAPH", "ckpt-1.data-00000-of-00001")
+@case(
+    "bad_object_graph", "CorruptCheckpointError", "_CHECKPOINTABLE_OBJECT_GRAPH", "ckpt-1.data-00000-of-00001"
+)
 def _(p: Path) -> None:
     from ckptviz.format import values
 
