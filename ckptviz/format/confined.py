@@ -212,13 +212,7 @@ class ConfinedRoot:
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
         with HeldBlob(self.open_file(path), path) as blob:
-            if limit is not None and blob.size > limit:
-                raise CorruptCheckpointError(
-                    f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have",
-                    path,
-                    limit,
-                )
-            return blob.read(0, blob.size)
+            return storage.read_whole(blob, path, limit)
 
     def scandir(self, path: str) -> Iterator[tuple[str, Kind | None, os.stat_result | None]]:
         """``(name, kind, lstat)`` of each entry of the directory ``path``, one pass, nothing

@@ -295,12 +295,17 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
     """The whole file; with ``limit``, files larger than that many bytes are refused."""
     blob = open_blob(path)
     try:
-        if limit is not None and blob.size > limit:
-            raise CorruptCheckpointError(
-                f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have",
-                path,
-                limit,
-            )
-        return blob.read(0, blob.size)
+        return read_whole(blob, path, limit)
     finally:
         blob.close()
+
+
+def read_whole(blob: Blob, path: str, limit: int | None = None) -> bytes:
+    """All of an open file; with ``limit``, a file larger than that many bytes is refused."""
+    if limit is not None and blob.size > limit:
+        raise CorruptCheckpointError(
+            f"file of {blob.size} bytes is larger than the {limit} bytes such a file may have",
+            path,
+            limit,
+        )
+    return blob.read(0, blob.size)
