@@ -32,7 +32,7 @@ export class GraphView extends Widget {
     };
     this._filter = el('input', 'jp-mod-styled');
     this._filter.type = 'search';
-    this._filter.placeholder = 'filter (regex on paths)';
+    this._filter.placeholder = 'filter: text or glob (paths, names)';
     this._filter.setAttribute('aria-label', 'filter');
     this._filter.onchange = () => void this.load();
     const button = (label: string, aria: string, run: () => void): HTMLButtonElement => {

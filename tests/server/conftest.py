@@ -16,7 +16,15 @@ from tornado.httpclient import HTTPClientError
 from .audit import WATCH
 
 DATA = Path(__file__).parent.parent / "data"
-ROOT_FIXTURES = ["guide_legacy_adam", "keras3_files", "savedmodel", "tf1_saver", "v1_format", "many_keys"]
+ROOT_FIXTURES = [
+    "guide_legacy_adam",
+    "keras3_files",
+    "keras3_models",
+    "savedmodel",
+    "tf1_saver",
+    "v1_format",
+    "many_keys",
+]
 
 
 @pytest.fixture

@@ -56,6 +56,26 @@ async def test_entries_have_key_dtype_shape_bytes_and_node(api) -> None:
     }
 
 
+async def test_keras3_entries_and_graph_name_weights_where_they_belong(api) -> None:
+    """The panel's tree is built from entry paths: a Keras 3 weight keyed under the optimizer sits
+    in its layer there, named as Keras names it; the graph's nodes carry the same names."""
+    _, body = await api("entries", path="keras3_models/functional/ckpt")
+    kernel = next(
+        e
+        for e in body["entries"]
+        if e["key"] == "optimizer/_trainable_variables/0/.ATTRIBUTES/VARIABLE_VALUE"
+    )
+    assert (kernel["path"], kernel["name"]) == ("model/hidden/kernel", "hidden/kernel")
+    slot = next(e for e in body["entries"] if e["key"] == "optimizer/_variables/2/.ATTRIBUTES/VARIABLE_VALUE")
+    assert slot["name"] == "momentum of hidden/kernel"
+    code, plan = await api("graph", path="keras3_models/functional/ckpt", max_nodes="500", svg="0")
+    assert code == 200, plan
+    node = next(n for n in plan["nodes"] if n.get("key_path") == "optimizer/_trainable_variables/0")
+    assert (node["path"], node["name"]) == ("model/hidden/kernel", "hidden/kernel")
+    code, _ = await api("graph", path="keras3_models/functional/ckpt", focus="hidden")  # a layer's drawn name
+    assert code == 200
+
+
 async def test_entries_are_paged_and_filtered(api) -> None:
     _, first = await api("entries", path="many_keys/many", limit="10")
     _, second = await api("entries", path="many_keys/many", limit="10", offset="10")
