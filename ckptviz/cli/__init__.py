@@ -17,15 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import (
+from ..errors import (
     CheckpointError,
     CheckpointExistsError,
     CheckpointWarning,
     InvalidArgumentError,
     NothingMatchedError,
 )
-from .model.checkpoint import Checkpoint, human_size
-from .model.stats import tensor_stats
+from ..model.checkpoint import Checkpoint, human_size
+from ..model.stats import tensor_stats
+from .lab import lab as run_lab
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)?\s*$", re.IGNORECASE)
 
@@ -80,7 +81,7 @@ def _storage(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _warn_shards(ckpt: Checkpoint) -> None:
-    from .model.verify import shard_problems
+    from ..model.verify import shard_problems
 
     for p in shard_problems(ckpt):
         print(f"ckptviz: warning: data file {p.where} is {p.message}", file=sys.stderr)
@@ -164,7 +165,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _tree(args: argparse.Namespace) -> int:
-    from .render.text import text_tree
+    from ..render.text import text_tree
 
     with _open(args) as ckpt:
         print(text_tree(ckpt.graph, max_depth=args.depth, max_children=args.max_children))
@@ -172,7 +173,7 @@ def _tree(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .model.verify import verify
+    from ..model.verify import verify
 
     report = verify(args.path, progress=_bars(), storage_options=_storage(args))
     if args.json:
@@ -221,7 +222,7 @@ def _write(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from .transform.convert import convert
+    from ..transform.convert import convert
 
     src = Checkpoint(args.src, storage_options=_storage(args))
     prefix = convert(
@@ -257,7 +258,7 @@ def _graph(args: argparse.Namespace) -> int:
     if args.output is None:
         print(_open(args).graph.to_dot(**options), end="")
         return 0
-    from .render import export_graph
+    from ..render import export_graph
 
     out = export_graph(_open(args), args.output, engine=args.engine, **options)
     print(f"wrote {out}")
@@ -273,8 +274,8 @@ def _fmt(x: float | None, spec: str = ".4g") -> str:
 
 def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str]:
     """Rows most changed first, then the roll-up of the subtrees that changed (or froze)."""
-    from .model.diff.result import _topmost
-    from .render.report import _sort_key
+    from ..model.diff.result import _topmost
+    from ..render.report import _sort_key
 
     rows = [r for r in sorted(result.rows, key=_sort_key) if not only or r.status in only]
     width = min(70, max((len(r.name or r.key) for r in result.rows), default=4))
@@ -313,7 +314,7 @@ def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .model.diff import diff
+    from ..model.diff import diff
 
     result = diff(
         args.a, args.b, assignment_map=_pairs(args.map, "--map") or None, match=args.match, atol=args.atol,
@@ -340,7 +341,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _diff_picture(result: Any, output: str, engine: str | None) -> None:
     suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
     if suffix in ("html", "htm"):
-        from .render.report import diff_report
+        from ..render.report import diff_report
 
         diff_report(result, output, engine=engine)
     elif suffix in ("svg", "png", "pdf", "dot", "gv"):
@@ -352,7 +353,7 @@ def _diff_picture(result: Any, output: str, engine: str | None) -> None:
 
 
 def _timeline(args: argparse.Namespace) -> int:
-    from .model.timeline import timeline
+    from ..model.timeline import timeline
 
     paths = args.paths[0] if len(args.paths) == 1 else list(args.paths)
     t = timeline(
@@ -362,11 +363,11 @@ def _timeline(args: argparse.Namespace) -> int:
     if args.output:
         suffix = args.output.rsplit(".", 1)[-1].lower() if "." in args.output else ""
         if suffix in ("html", "htm"):
-            from .render.report import timeline_report
+            from ..render.report import timeline_report
 
             timeline_report(t, args.output)
         elif suffix in ("svg", "png", "pdf"):
-            from .render.plots import timeline_heatmap
+            from ..render.plots import timeline_heatmap
 
             timeline_heatmap(t, args.output)
         else:
@@ -404,86 +405,8 @@ class _Parser(argparse.ArgumentParser):
 PATH_HELP = "prefix, .index, .data-*, directory, SavedModel, .weights.h5/.keras or URL"
 
 
-def _lab(args: argparse.Namespace) -> int:
-    """``ckptviz lab [PATH]``: JupyterLab on the tour notebook (or PATH), in a browser when there is
-    one; the URL (with its token) is printed either way, and the server runs until Ctrl-C."""
-    import importlib.util
-    import secrets
-    import shutil
-    import signal
-    import socket
-    import subprocess
-    import time
-    import webbrowser
-    from pathlib import Path
-
-    if importlib.util.find_spec("jupyterlab") is None:
-        raise CheckpointError("`ckptviz lab` needs JupyterLab: pip install 'ckptviz[notebook]'")
-    here = Path(__file__).parent
-    target = Path(args.path) if args.path else here.parent / "notebooks" / "tour.ipynb"  # a checkout
-    if not args.path and not target.exists():  # installed: copy the shipped notebooks to edit them
-        target = Path.cwd() / "ckptviz-notebooks" / "tour.ipynb"
-        for nb in (here / "notebooks").glob("*.ipynb"):
-            if not (target.parent / nb.name).exists():
-                target.parent.mkdir(exist_ok=True)
-                shutil.copyfile(nb, target.parent / nb.name)
-    if not target.exists():
-        raise CheckpointError(f"no notebook or directory at {str(target)!r}")
-    target = target.resolve()
-    root = target if target.is_dir() else target.parent
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", args.port))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(24)
-    headless = sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    )
-    try:  # no graphical session: a terminal browser is no way to see a notebook
-        browser = not (args.no_browser or headless) and webbrowser.get() is not None
-    except webbrowser.Error:
-        browser = False
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        f"--ServerApp.root_dir={root}",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}",
-    ]
-    command += [] if browser else ["--no-browser"]
-    command += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    command += [str(target)] if target.is_file() else []
-    page = f"lab/tree/{target.name}" if target.is_file() else "lab"
-    url = f"http://127.0.0.1:{port}/{page}?token={token}"
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # a SIGTERM stops the server too, never leaving it behind
-
-    signal.signal(signal.SIGTERM, stop)
-    server = subprocess.Popen(command)
-    try:
-        while server.poll() is None:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            raise CheckpointError(f"JupyterLab exited with status {server.returncode} before serving")
-        print(
-            f"JupyterLab is serving {target.name}{'' if browser else ' (no browser found: open this URL)'}:\n{url}",
-            flush=True,
-        )
-        return server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        server.wait(timeout=30)
-        return 0
-
-
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(prog="ckptviz", description="See, compare and repair TensorFlow checkpoints.")
     parser.add_argument("--version", action="version", version=f"ckptviz {__version__}")
@@ -626,7 +549,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("path", nargs="?", help="a notebook or directory (default: the tour notebook)")
     lab.add_argument("--no-browser", action="store_true", help="only print the URL")
     lab.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
-    lab.set_defaults(run=_lab)
+    lab.set_defaults(run=run_lab)
     return parser
 
 
