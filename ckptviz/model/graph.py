@@ -9,7 +9,7 @@ Only metadata is used: the object graph string and the entries' dtype/shape/size
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -403,26 +403,6 @@ class ObjectGraph:
                 if child not in out:
                     out.add(child)
                     todo.append(child)
-        return out
-
-    def with_ancestors(self, node_ids: Iterable[int]) -> set[int]:
-        """The nodes, their owners up to the root, and for slots their variable and optimizer too.
-
-        Each walk stops at a node already collected, so the whole set costs linear time."""
-        out: set[int] = {0} if self.nodes else set()
-        for start in node_ids:
-            todo = [start]
-            while todo:
-                n = todo.pop()
-                if n in out and n != start:
-                    continue
-                out.add(n)
-                p = self.paths.parent[n]
-                if p >= 0 and p not in out:
-                    todo.append(p)
-                special = self.paths.special.get(n)
-                if isinstance(special, tuple):
-                    todo.extend(i for i in special[:2] if i not in out)
         return out
 
     def slots_of(self, node_id: int) -> list[Slot]:

@@ -8,7 +8,7 @@ A variable is one object-graph node, whatever path TensorFlow used for its key. 
   its variables), then keeps whatever is still reachable from the root. Excluding ``optimizer``
   keeps every model weight the optimizer also tracks (their home is the model) and drops its
   slots, iteration count and learning rate;
-- **roll-ups** count a variable under every subtree that reaches it (``reaching``).
+- **roll-ups** count a variable under every subtree that reaches it (``diff/rollup.py``).
 
 Recorded slot variables, which no ``children`` edge reaches, come along when both their variable
 and their optimizer are kept, as TensorFlow saves them.
