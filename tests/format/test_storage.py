@@ -6,7 +6,6 @@ import http.server
 import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import ClassVar
 
 import fsspec
@@ -15,6 +14,7 @@ import pytest
 
 import ckptviz
 from tests.conftest import DATA
+from tests.ranged_http import send_range
 
 KERNEL = "net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -55,19 +55,7 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         if not os.path.isfile(path):
             self.send_error(404)
             return
-        data = Path(path).read_bytes()
-        start, end = 0, len(data) - 1
-        header = self.headers.get("Range")
-        if header:
-            a, b = header.removeprefix("bytes=").split("-")
-            start, end = int(a), min(int(b) if b else len(data) - 1, len(data) - 1)
-        body = data[start : end + 1]
-        self.send_response(206 if header else 200)
-        if header:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
+        body = send_range(self, path)
         self.wfile.write(body)
         RangeHandler.sent.append(len(body))
 

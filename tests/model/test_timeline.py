@@ -76,14 +76,8 @@ def test_the_frozen_layer_is_flat_and_the_others_move() -> None:
     assert json.dumps(t.to_dict(), allow_nan=False)
 
 
-def test_a_second_timeline_reads_only_new_checkpoints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    for name in PREFIXES:
-        for f in RUN.glob(f"{name}.*"):
-            shutil.copy(f, run / f.name)
+def _count_opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the checkpoints the timeline opens from now on, in order."""
     opened: list[str] = []
     real = timeline_module.open_checkpoint
 
@@ -92,6 +86,18 @@ def test_a_second_timeline_reads_only_new_checkpoints(
         return real(path, verify, **kw)
 
     monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
+    return opened
+
+
+def test_a_second_timeline_reads_only_new_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in PREFIXES:
+        for f in RUN.glob(f"{name}.*"):
+            shutil.copy(f, run / f.name)
+    opened = _count_opens(monkeypatch)
     first = timeline([run / p for p in PREFIXES[:4]], cache=str(tmp_path / "cache.json"))
     assert opened == PREFIXES[:4]
     opened.clear()
@@ -113,14 +119,7 @@ def test_refresh_reads_only_what_is_new_without_a_cache_file(
 ) -> None:
     run = tmp_path / "run"
     shutil.copytree(RUN, run)
-    opened: list[str] = []
-    real = timeline_module.open_checkpoint
-
-    def counting(path: str, verify: bool = True, **kw: Any) -> ckptviz.Checkpoint:
-        opened.append(Path(path).name)
-        return real(path, verify, **kw)
-
-    monkeypatch.setattr(timeline_module, "open_checkpoint", counting)
+    opened = _count_opens(monkeypatch)
     first = timeline([run / p for p in PREFIXES])
     assert opened == PREFIXES and not (run / CACHE_FILE).exists()
     opened.clear()

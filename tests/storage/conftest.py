@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATA
+from tests.ranged_http import send_range
 
 COPIED = ("guide_legacy_adam", "training_run", "multi_shard", "v1_format", "keras3_files", "dtypes")
 SECRET = "ckptviz-test-secret-never-shown"
@@ -145,19 +146,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.counter.add("GET", self.path, os.path.getsize(path) if os.path.isfile(path) else 0)
             super().do_GET()  # directory listings, 404s, and the server that ignores Range
             return
-        data = Path(path).read_bytes()
-        start, end = 0, len(data) - 1
-        header = self.headers.get("Range")
-        if header:
-            a, b = header.removeprefix("bytes=").split("-")
-            start, end = int(a), min(int(b) if b else len(data) - 1, len(data) - 1)
-        body = data[start : end + 1]
-        self.send_response(206 if header else 200)
-        if header:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
+        body = send_range(self, path)
         if cut:
             body = body[: len(body) // 2]
         self.counter.add("GET", self.path, len(body))  # before the client can have it all
