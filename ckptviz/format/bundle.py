@@ -1,7 +1,7 @@
 """Reading a TensorBundle V2 checkpoint: ``PREFIX.index`` plus ``PREFIX.data-*`` shards
 (tensorflow/core/util/tensor_bundle/tensor_bundle.cc, ``BundleReader``).
 
-Entries are parsed once, on first use; tensor bytes are read only on request, one byte range
+Keys are listed on open and each entry decoded on first use (``entries.py``); tensor bytes are read only on request, one byte range
 each, straight into the numpy array that is returned. A reader may be shared between threads:
 the lazy decode and the opening of data files happen under a lock.
 """
@@ -9,10 +9,9 @@ the lazy decode and the opening of data files happen under a lock.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,9 +26,10 @@ from ..errors import (
     NotARegularFileError,
     UnsupportedCheckpointError,
 )
-from . import crc, lfs, naming, slices, storage, values, varint
-from .dtypes import DType, from_enum
-from .shapes import check_shape, numpy_problem
+from . import crc, lfs, naming, slices, storage, values
+from .dtypes import DType
+from .entries import Entries, Entry
+from .shapes import numpy_problem
 from .table import TableReader
 
 if TYPE_CHECKING:
@@ -37,89 +37,6 @@ if TYPE_CHECKING:
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
-
-
-class Entry(NamedTuple):
-    """One bundle entry: where a tensor's bytes are and what they hold (``BundleEntryProto``)."""
-
-    key: str
-    dtype: DType
-    shape: tuple[int, ...]
-    shard: int = 0
-    offset: int = 0
-    size: int = 0
-    crc32c: int = 0
-    slices: tuple[slices.Slice, ...] = ()
-
-    @property
-    def num_elements(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the tensor's value (stored bytes for strings and variants)."""
-        if self.dtype.is_fixed_width:
-            return self.num_elements * self.dtype.size
-        return self.size
-
-
-def _dtype_and_shape(proto: Any, key: str, path: str, offset: int) -> tuple[DType, tuple[int, ...]]:
-    shape = tuple([d.size for d in proto.shape.dim])
-    problem = check_shape(shape)
-    if problem:
-        raise CorruptCheckpointError(f"entry {key!r} has {problem}", path, offset)
-    return from_enum(proto.dtype), shape
-
-
-def _entry(key: str, proto: Any, head: tuple[DType, tuple[int, ...]], path: str, offset: int) -> Entry:
-    at, size, shard, crc32c = proto.offset, proto.size, proto.shard_id, proto.crc32c
-    if (at | size | shard) < 0:
-        raise CorruptCheckpointError(f"entry {key!r} has a negative offset, size or shard", path, offset)
-    # Only a partitioned tensor's entry lacks a CRC; skip building the slices container otherwise.
-    pieces = tuple([slices.Slice.from_proto(s) for s in proto.slices]) if not crc32c and proto.slices else ()
-    # tuple.__new__ skips NamedTuple's Python-level __new__, a third of the cost per key.
-    return _new_tuple(Entry, (key, head[0], head[1], shard, at, size, crc32c, pieces))
-
-
-_new_tuple = tuple.__new__
-_LENGTH_BYTE = [bytes([0x0A, n]) for n in range(128)]  # field 1 tag + one-byte length
-# What may follow dtype and shape in an entry TensorFlow wrote: shard_id, offset and size as
-# varints, the crc32c as fixed32, each at most once and in field order. Only then do an entry's
-# first bytes (dtype and shape) decide its dtype and shape: protobuf lets a later field 1 or 2
-# override or extend them, so any other tail (slices, unknown or repeated fields) is decoded.
-_CANONICAL_TAIL = re.compile(
-    rb"(?:\x18[\x80-\xff]{0,9}[\x00-\x7f])?(?:\x20[\x80-\xff]{0,9}[\x00-\x7f])?"
-    rb"(?:\x28[\x80-\xff]{0,9}[\x00-\x7f])?(?:\x35.{4})?",
-    re.DOTALL,
-)
-
-
-def _parse_entries(keys: list[bytes], values_: list[bytes], offsets: list[int], path: str) -> list[Any]:
-    """Every value as a ``BundleEntryProto``, parsed in one protobuf call when all are valid."""
-    from google.protobuf.message import DecodeError
-
-    from .protos.ckptviz_format_pb2 import BundleEntryList, BundleEntryProto
-
-    framed = b"".join(
-        [(_LENGTH_BYTE[len(v)] if len(v) < 128 else b"\x0a" + varint.encode(len(v))) + v for v in values_]
-    )
-    try:
-        return list(BundleEntryList.FromString(framed).entries)
-    except DecodeError:
-        pass
-    for key, value, offset in zip(keys, values_, offsets):  # find the culprit
-        try:
-            BundleEntryProto.FromString(value)
-        except DecodeError as e:
-            raise CorruptCheckpointError(
-                f"entry {_shown(key)} is not a BundleEntryProto: {e}", path, offset
-            ) from None
-    raise CorruptCheckpointError("index entries do not parse", path, 0)
-
-
-def _shown(raw_key: bytes) -> str:
-    """A key as error messages quote it: slice keys as bytes, names as text."""
-    return repr(raw_key) if raw_key[:1] == b"\x00" else repr(raw_key.decode("utf-8", "surrogateescape"))
 
 
 class BundleReader:
@@ -142,111 +59,24 @@ class BundleReader:
         self._shards: dict[int, storage.Blob] = {}
         self._unreadable: dict[int, MissingDataError] = {}  # shards found to be Git LFS pointers
         self.storage_options = storage.current_options()  # for data files opened later, on any thread
-        table = iter(TableReader(data, self.index_path, verify))
-        first = next(table, None)
-        if first is None or first[0] != b"":
+        rows = TableReader(data, self.index_path, verify).rows()
+        if not rows.keys or rows.keys[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
-        self._read_header(first[1], first[2])
-        # Keys, BundleEntryProto bytes and their offsets, parsed on demand. Three flat lists, not
-        # a list of tuples: bytes and ints are not tracked by the garbage collector, so tens of
-        # thousands of them cost it nothing.
-        self._keys: list[bytes] = []
-        self._values: list[bytes] = []
-        self._offsets: list[int] = []
-        keys, values_, offsets = self._keys.append, self._values.append, self._offsets.append
-        for key, value, offset in table:
-            keys(key)
-            values_(value)
-            offsets(offset)
-        self._entries: dict[str, Entry] | None = None
-        self._slice_entries: dict[bytes, Entry] = {}
-        self._where: dict[str, int] = {}  # key -> offset of its entry in the .index
-        # Entries start with dtype and shape (fields 1 and 2), and most checkpoints repeat a few of
-        # them thousands of times: each distinct prefix is decoded once.
-        self._heads: dict[bytes, tuple[DType, tuple[int, ...]]] = {}
-        self._metadata: dict[str, tuple[DType, tuple[int, ...]]] | None = None
+        self._read_header(rows.value(0), rows.offsets[0])
+        self._entries = Entries(rows, self.index_path)
 
     @property
-    def entries(self) -> dict[str, Entry]:
+    def entries(self) -> Entries:
         """Every tensor's entry, by key (slices of partitioned tensors are not listed)."""
-        entries = self._entries
-        if entries is None:
-            with self._lock:
-                if self._entries is None:
-                    self._read_entries()
-                entries = self._entries
-        assert entries is not None
-        return entries
+        return self._entries
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
         """``{key: (dtype, shape)}``: all that listing needs, without decoding whole entries."""
-        with self._lock:
-            if self._metadata is None:
-                if self._entries is not None:
-                    self._metadata = {k: (e.dtype, e.shape) for k, e in self._entries.items()}
-                else:
-                    self._metadata = self._list_heads()
-            return dict(self._metadata)
+        return self._entries.heads()
 
-    def _list_heads(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
-        """``_head`` of every tensor's entry, its cache hits inlined: the hot loop of listing."""
-        out, heads, canonical_tail = {}, self._heads, _CANONICAL_TAIL.fullmatch
-        for raw_key, value, offset in zip(self._keys, self._values, self._offsets):
-            if raw_key[0] == 0:
-                continue  # a slice of a partitioned tensor
-            key = raw_key.decode("utf-8", "surrogateescape")
-            if (
-                len(value) > 3
-                and value[0] == 0x08
-                and value[2] == 0x12
-                and value[1] < 0x80
-                and value[3] < 0x80
-            ):
-                end = 4 + value[3]
-                head = heads.get(value[:end]) if end <= len(value) and canonical_tail(value, end) else None
-                if head is not None:
-                    out[key] = head
-                    continue
-            out[key] = self._head(value, key, offset)
-        return out
-
-    def _head(self, value: bytes, key: str, offset: int, proto: Any = None) -> tuple[DType, tuple[int, ...]]:
-        end = 4 + value[3] if len(value) > 3 else 0
-        canonical = (
-            end
-            and value[0] == 0x08
-            and value[1] < 0x80
-            and value[2] == 0x12
-            and value[3] < 0x80
-            and end <= len(value)
-            and _CANONICAL_TAIL.fullmatch(value, end)
-        )
-        if canonical:
-            head = self._heads.get(value[:end])
-            if head is not None:
-                return head
-        if proto is None:
-            proto = _parse_entries(
-                [key.encode("utf-8", "surrogateescape")], [value], [offset], self.index_path
-            )[0]
-        head = _dtype_and_shape(proto, key, self.index_path, offset)
-        if canonical:
-            self._heads[value[:end]] = head
-        return head
-
-    def _read_entries(self) -> None:
-        path, entries, slice_entries, where = self.index_path, {}, self._slice_entries, self._where
-        protos = _parse_entries(self._keys, self._values, self._offsets, path)
-        for raw_key, value, offset, proto in zip(self._keys, self._values, self._offsets, protos):
-            key = repr(raw_key) if raw_key[0] == 0 else raw_key.decode("utf-8", "surrogateescape")
-            head = self._head(value, key, offset, proto)
-            if raw_key[0] == 0:  # an encoded slice key: data of a partitioned tensor
-                slice_entries[raw_key] = _entry(key, proto, head, path, offset)
-            else:
-                entries[key] = _entry(key, proto, head, path, offset)
-            where[key] = offset
-        self._entries = entries
-        self._keys, self._values, self._offsets = [], [], []
+    def where(self, key: str) -> int:
+        """The offset of ``key``'s record in the .index (0 when it has none), for errors."""
+        return self._entries.where(key)
 
     def _read_header(self, value: bytes, offset: int) -> None:
         from google.protobuf.message import DecodeError
@@ -272,7 +102,7 @@ class BundleReader:
 
     def _corrupt(self, entry: Entry, message: str) -> CorruptCheckpointError:
         """An error about ``entry``'s record in the .index, at that record's offset."""
-        return CorruptCheckpointError(message, self.index_path, self._where.get(entry.key, 0))
+        return CorruptCheckpointError(message, self.index_path, self.where(entry.key))
 
     def debug_string(self) -> bytes:
         """TensorFlow's ``BundleReader::DebugString``: a line per table entry in key order, raw
@@ -280,7 +110,7 @@ class BundleReader:
         from .protos.ckptviz_format_pb2 import DataType
 
         rows = [(k.encode("utf-8", "surrogateescape"), e) for k, e in self.entries.items() if not e.slices]
-        rows += list(self._slice_entries.items())
+        rows += list(self._entries.slices.items())
         lines = []
         for raw, e in sorted(rows, key=lambda row: row[0]):
             base, ref = e.dtype.base_enum, e.dtype.base_enum != e.dtype.as_datatype_enum
@@ -390,7 +220,7 @@ class BundleReader:
 
     def read(self, key: str) -> Any:
         """The value of ``key`` as a numpy array (strings and variants as object arrays)."""
-        entries = self._entries if self._entries is not None else self.entries
+        entries = self._entries
         entry = entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, entries)
@@ -403,7 +233,7 @@ class BundleReader:
         problem = numpy_problem(entry.shape)
         if problem:
             raise UnsupportedCheckpointError(
-                f"{self.index_path} at byte {self._where.get(entry.key, 0)}: cannot read {entry.key!r}, "
+                f"{self.index_path} at byte {self.where(entry.key)}: cannot read {entry.key!r}, "
                 f"a tensor of {problem}"
             )
 
@@ -532,13 +362,12 @@ class BundleReader:
 
     def slice_entries(self, entry: Entry) -> list[tuple[slices.Slice, Entry]]:
         """The stored pieces of a partitioned tensor, checked to tile it exactly."""
-        self.entries  # noqa: B018 - decodes the slice entries with the others
         problem = slices.check_coverage(entry.key, entry.shape, entry.slices)
         if problem:
             raise self._corrupt(entry, problem)
         pieces = []
         for piece in entry.slices:
-            part = self._slice_entries.get(slices.encode_key(entry.key, piece))
+            part = self._entries.slices.get(slices.encode_key(entry.key, piece))
             if part is None:
                 raise self._corrupt(entry, f"slice {piece} of {entry.key!r} has no entry")
             if list(part.shape) != piece.shape(entry.shape) or part.dtype != entry.dtype:

@@ -8,7 +8,8 @@ of ``BundleReader`` (``raw_chunks``, ``slice_entries``, ``read_entry``) and ``Bu
 
 from __future__ import annotations
 
-from .bundle import BundleReader, Entry
+from .bundle import BundleReader
+from .entries import Entry
 from .writer import BundleWriter
 
 

@@ -30,8 +30,8 @@ from ..errors import (
     UnsupportedCheckpointError,
 )
 from . import storage
-from .bundle import Entry
 from .dtypes import DType, as_dtype, from_enum
+from .entries import Entry
 from .locate import HDF5_MAGIC, ZIP_MAGIC
 
 if TYPE_CHECKING:

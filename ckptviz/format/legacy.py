@@ -25,8 +25,8 @@ from ..errors import (
     UnsupportedCheckpointError,
 )
 from . import lfs, slices, storage, tensor_proto
-from .bundle import Entry
 from .dtypes import DType, from_enum
+from .entries import Entry
 from .shapes import MAX_RANK, check_shape, numpy_problem
 from .table import FOOTER_SIZE, MAGIC, TableReader
 

@@ -7,13 +7,13 @@ raises ``ClosedCheckpointError``; closing twice is fine.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .bundle import Entry
+    from .entries import Entry
     from .storage import Blob
 
 
@@ -26,7 +26,7 @@ class Reader(Protocol):
         """The prefix of a bundle, else the file that was opened."""
 
     @property
-    def entries(self) -> dict[str, Entry]:
+    def entries(self) -> Mapping[str, Entry]:
         """Metadata of every tensor by key, in key order (no tensor data is read)."""
 
     @property

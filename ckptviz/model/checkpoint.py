@@ -5,15 +5,16 @@ from __future__ import annotations
 import html
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import CheckpointError, KeyNotFoundError, MissingDataError, MissingDataWarning
 from ..format import naming, storage
-from ..format.bundle import BundleReader, Entry
+from ..format.bundle import BundleReader
 from ..format.dtypes import DType
+from ..format.entries import Entry
 from ..format.locate import Location, locate
 from ..format.reader import Reader
 from ..format.stamp import file_stamp
@@ -90,8 +91,9 @@ class Checkpoint:
     # -- mapping-like access to keys -----------------------------------------------------------
 
     @property
-    def entries(self) -> dict[str, Entry]:
-        """Metadata of every tensor by key: dtype, shape, nbytes, shard, offset… (no tensor data)."""
+    def entries(self) -> Mapping[str, Entry]:
+        """Metadata of every tensor by key: dtype, shape, nbytes, shard, offset… (no tensor data;
+        each entry is decoded when first looked up)."""
         return self.reader.entries
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
@@ -310,11 +312,11 @@ class Checkpoint:
 
     def _repr_html_(self) -> str:
         try:
-            self.entries  # noqa: B018 - decodes them, or says why it cannot
+            shown = list(self.entries.values())[:_HTML_ROWS]  # decodes them, or says why it cannot
         except CheckpointError:
             return f"<div><b>{html.escape(repr(self))}</b></div>"
         rows = []
-        for e in list(self.entries.values())[:_HTML_ROWS]:
+        for e in shown:
             shape = "×".join(map(str, e.shape)) or "scalar"
             rows.append(
                 f"<tr><td style='text-align:left'><code>{html.escape(e.key)}</code></td><td>{e.dtype.name}</td>"

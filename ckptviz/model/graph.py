@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from ..errors import CorruptCheckpointError, KeyNotFoundError
-from ..format.bundle import Entry
 from ..format.dtypes import as_dtype
+from ..format.entries import Entry
 from ..format.naming import OBJECT_GRAPH_KEY
 from . import paths as P
 from .columns import Columns, decode

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..errors import CheckpointError, CheckpointNotFoundError
 from ..format import naming, storage
-from ..format.bundle import BundleReader, Entry
+from ..format.bundle import BundleReader
+from ..format.entries import Entry
 from .checkpoint import Checkpoint, human_size
 from .progress import reporter
 

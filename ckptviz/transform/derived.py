@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, KeyNotFoundError
 from ..format import naming
-from ..format.bundle import BundleReader, Entry
+from ..format.bundle import BundleReader
+from ..format.entries import Entry
 from ..format.writer import infer_dtype
 from ..model.assignment import AssignmentMap
 from ..model.checkpoint import Checkpoint

@@ -23,7 +23,8 @@ from typing import Any
 
 from ..errors import DroppedKeysWarning, UnsupportedCheckpointError
 from ..format import naming, storage
-from ..format.bundle import BundleReader, Entry
+from ..format.bundle import BundleReader
+from ..format.entries import Entry
 from ..model.checkpoint import Checkpoint
 from ..model.checkpoint import open as open_checkpoint
 

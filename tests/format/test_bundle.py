@@ -263,26 +263,29 @@ def digest(value: object) -> str:
 
 
 def test_lazy_decode_runs_once_under_a_lock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """8 threads' first calls on a fresh reader: the entries are decoded by one of them, while
+    """8 threads' first walks over a fresh reader's entries: they are decoded by one of them, while
     the others wait (a second decode racing the first is what lost keys)."""
-    inside, calls = [], []
-    original = BundleReader._read_entries
+    from ckptviz.format.entries import Entries
 
-    def slow(self: BundleReader) -> None:
+    inside, calls = [], []
+    original = Entries._decode
+
+    def slow(self: Entries, rows: list[int], keys: list[str]) -> list[object]:
         inside.append(1)
         calls.append(len(inside))
         time.sleep(0.05)
-        original(self)
+        out = original(self, rows, keys)
         inside.pop()
+        return out  # type: ignore[return-value]
 
-    monkeypatch.setattr(BundleReader, "_read_entries", slow)
+    monkeypatch.setattr(Entries, "_decode", slow)
     reader = BundleReader(str(DATA / "guide_keras3" / "ckpt-1"))
     barrier = threading.Barrier(8)
     seen: list[int] = []
 
     def use(i: int) -> None:
         barrier.wait()
-        seen.append(len(reader.entries) if i % 2 else len(reader.dtypes_and_shapes()))
+        seen.append(len(list(reader.entries.values())) if i % 2 else len(reader.dtypes_and_shapes()))
 
     threads = [threading.Thread(target=use, args=(i,)) for i in range(8)]
     for t in threads:
@@ -290,6 +293,27 @@ def test_lazy_decode_runs_once_under_a_lock(monkeypatch: pytest.MonkeyPatch) -> 
     for t in threads:
         t.join()
     assert calls == [1] and len(set(seen)) == 1 and seen[0] > 0
+
+
+def test_entries_are_decoded_when_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening lists keys without decoding an entry; a lookup decodes that entry alone, and a walk
+    over all of them gives the same entries in key order."""
+    from ckptviz.format.entries import Entries
+
+    decoded: list[int] = []
+    original = Entries._decode
+
+    def counting(self: Entries, rows: list[int], keys: list[str]) -> list[object]:
+        decoded.append(len(rows))
+        return original(self, rows, keys)  # type: ignore[return-value]
+
+    monkeypatch.setattr(Entries, "_decode", counting)
+    reader = BundleReader(str(DATA / "guide_keras3" / "ckpt-1"))
+    keys = list(reader.entries)
+    assert keys == sorted(keys, key=lambda k: k.encode()) and decoded == []
+    one = reader.entries[keys[-1]]
+    assert decoded == [1] and one.key == keys[-1]
+    assert [e.key for e in reader.entries.values()] == keys and reader.entries[keys[-1]] == one
 
 
 def test_keys_that_are_not_utf8_list_and_read(tmp_path: Path) -> None:

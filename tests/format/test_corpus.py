@@ -57,5 +57,5 @@ def test_fast_listing_agrees_with_full_entries(case: dict[str, Any]) -> None:
     prefix = ckptviz.open(str(DATA / case["path"])).path
     lazy = BundleReader(prefix)
     listed = lazy.dtypes_and_shapes()
-    assert lazy._entries is None  # listing decoded dtype/shape prefixes only
+    assert lazy.entries.made is None  # listing decoded dtype/shape prefixes only
     assert listed == {k: (e.dtype, e.shape) for k, e in BundleReader(prefix).entries.items()}

@@ -148,3 +148,98 @@ def test_restart_points_outside_the_block_are_corrupt() -> None:
     with pytest.raises(CorruptCheckpointError, match="restart point 2 of the block is offset 10000") as info:
         list(table.TableReader(bytes(data), "t.index"))
     assert info.value.offset == end - 8
+
+
+def walked_one_by_one(data: bytes) -> list[tuple[bytes, bytes, int]]:
+    """The reference: every block walked entry by entry (``Block.entries``)."""
+    reader = table.TableReader(data, "t.index", verify_checksums=False)
+    out, last = [], b""
+    for _, handle in reader.index:
+        block = table.Block(table.read_block(data, handle, "t.index", False), "t.index", handle.offset)
+        out += list(block.entries(after=last))
+        last = block.last_key
+    return out
+
+
+def outcome(read: object) -> object:
+    try:
+        return read()  # type: ignore[operator]
+    except CorruptCheckpointError as e:
+        return str(e)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=120, unique=True),
+    st.integers(1, 40),
+    st.sampled_from([64, 1024, table.BLOCK_SIZE]),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
+    st.data(),
+)
+def test_rows_walked_in_lockstep_are_the_entries_walked_one_by_one(
+    keys: list[bytes], interval: int, block_size: int, flips: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """Restart runs walked together with numpy give exactly the sequential walk's entries, for
+    any restart interval, value sizes (long varints included) and corrupted bytes; when the bytes
+    are wrong, both raise the same error."""
+    builder = table.TableBuilder(block_size)
+    builder.data_block = table._BlockBuilder(interval)
+    values = data.draw(st.lists(st.binary(max_size=300), min_size=len(keys), max_size=len(keys)))
+    for key, value in zip(sorted(keys), values):
+        builder.add(key, value)
+    raw = bytearray(builder.finish())
+    body = len(raw) - table.FOOTER_SIZE
+    for at, byte in flips:  # anywhere but the footer; blocks are read without their checksums
+        raw[at % body] = byte
+    corrupted = bytes(raw)
+
+    def lockstep() -> object:
+        rows = table.TableReader(corrupted, "t.index", verify_checksums=False).rows()
+        return [(k, rows.value(i), rows.offsets[i]) for i, k in enumerate(rows.keys)]
+
+    assert outcome(lockstep) == outcome(lambda: walked_one_by_one(corrupted))
+
+
+@pytest.mark.parametrize("shift", [1, 2, -1])
+def test_a_restart_point_inside_an_entry_changes_nothing(shift: int) -> None:
+    """TensorFlow reads a block from its start and uses restart points only to seek: one that points
+    into the middle of an entry leaves the listing as it was."""
+    import struct
+
+    builder = table.TableBuilder()
+    for i in range(40):
+        builder.add(b"key/%03d" % i, b"v" * (i % 7))
+    data = bytearray(builder.finish())
+    reader = table.TableReader(bytes(data), "t.index", verify_checksums=False)
+    handle = reader.index[0][1]
+    end = handle.offset + handle.size
+    (count,) = struct.unpack_from("<I", data, end - 4)
+    at = end - 4 * (count + 1) + 4  # restart point 1
+    (point,) = struct.unpack_from("<I", data, at)
+    struct.pack_into("<I", data, at, point + shift)
+    rows = table.TableReader(bytes(data), "t.index", verify_checksums=False).rows()
+    assert [(k, rows.value(i), rows.offsets[i]) for i, k in enumerate(rows.keys)] == walked_one_by_one(
+        bytes(data)
+    )
+    assert rows.keys == [b"key/%03d" % i for i in range(40)]
+
+
+def test_an_entry_hidden_in_a_value_is_not_listed_when_a_restart_point_aims_at_it() -> None:
+    """A value may hold bytes that look like an entry; a restart point aimed at them must not make
+    them one: runs between restart points must tile the block exactly, else it is walked in order."""
+    import struct
+
+    hidden = bytes([0, 8, 0]) + b"key/015x"  # shared 0, 8 key bytes, empty value: sorts after key/015
+    builder = table.TableBuilder()
+    for i in range(40):
+        builder.add(b"key/%03d" % i, hidden if i == 15 else b"")
+    data = bytearray(builder.finish())
+    reader = table.TableReader(bytes(data), "t.index", verify_checksums=False)
+    handle = reader.index[0][1]
+    end = handle.offset + handle.size
+    (count,) = struct.unpack_from("<I", data, end - 4)
+    at = end - 4 * (count + 1) + 4  # restart point 1, just after entry 15
+    (point,) = struct.unpack_from("<I", data, at)
+    struct.pack_into("<I", data, at, point - len(hidden))
+    rows = table.TableReader(bytes(data), "t.index", verify_checksums=False).rows()
+    assert rows.keys == [b"key/%03d" % i for i in range(40)]
