@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from ..errors import CorruptCheckpointError
 from . import slices, varint
@@ -122,62 +123,124 @@ class Entries(Mapping[str, Entry]):
     # -- decoding --------------------------------------------------------------------------------
 
     def heads(self) -> dict[str, Head]:
-        """``{key: (dtype, shape)}`` from each entry's first bytes: the hot loop of listing."""
+        """``{key: (dtype, shape)}`` from each entry's first bytes: all that listing needs."""
         if self.made is not None:
             return {k: (e.dtype, e.shape) for k, e in self.made.items()}
-        table = self._table
-        out, heads, canonical_tail = {}, self._heads, _CANONICAL_TAIL.fullmatch
-        buffer, starts, ends, offsets = table.buffer, table.value_start, table.value_end, table.offsets
-        for key, i in self.rows.items():
-            value = buffer[starts[i] : ends[i]]
-            if (
-                len(value) > 3
-                and value[0] == 0x08
-                and value[2] == 0x12
-                and value[1] < 0x80
-                and value[3] < 0x80
-            ):
-                end = 4 + value[3]
-                head = heads.get(value[:end]) if end <= len(value) and canonical_tail(value, end) else None
-                if head is not None:
-                    out[key] = head
-                    continue
-            out[key] = self._head(value, key, offsets[i])
-        return out
-
-    def _head(self, value: bytes, key: str, offset: int, proto: Any = None) -> Head:
-        end = 4 + value[3] if len(value) > 3 else 0
-        canonical = (
-            end
-            and value[0] == 0x08
-            and value[1] < 0x80
-            and value[2] == 0x12
-            and value[3] < 0x80
-            and end <= len(value)
-            and _CANONICAL_TAIL.fullmatch(value, end)
+        keys, rows, table = list(self.rows), list(self.rows.values()), self._table
+        found = _canonical(
+            self._bytes, np.asarray(table.value_start)[rows], np.asarray(table.value_end)[rows]
         )
-        if canonical:
-            head = self._heads.get(value[:end])
-            if head is not None:
-                return head
-        if proto is None:
-            proto = _parse([key.encode("utf-8", "surrogateescape")], [value], [offset], self.path)[0]
-        head = _dtype_and_shape(proto, key, self.path, offset)
-        if canonical:
-            self._heads[value[:end]] = head
-        return head
+        heads = self._heads_of(found, rows, keys)
+        return {
+            key: heads[h] if h >= 0 else self._head(table.value(i), key, table.offsets[i])
+            for key, i, h in zip(keys, rows, found.head_of.tolist())
+        }
+
+    def _head(self, value: bytes, key: str, offset: int) -> Head:
+        """The dtype and shape of one entry that is not in TensorFlow's usual form."""
+        proto = _parse([key.encode("utf-8", "surrogateescape")], [value], [offset], self.path)[0]
+        return _dtype_and_shape(proto, key, self.path, offset)
 
     def _decode(self, rows: list[int], keys: list[str]) -> list[Entry]:
-        """The entries of table rows ``rows`` (named ``keys``), their protos parsed in one call."""
+        """The entries of table rows ``rows`` (named ``keys``): those in TensorFlow's usual form
+        decoded with numpy together, any other through protobuf."""
         table, path = self._table, self.path
-        buffer, starts, ends, offsets = table.buffer, table.value_start, table.value_end, table.offsets
-        values = [buffer[starts[i] : ends[i]] for i in rows]
-        where = [offsets[i] for i in rows]
-        protos = _parse([table.keys[i] for i in rows], values, where, path)
-        return [
-            _entry(key, proto, self._head(value, key, offset, proto), path, offset)
-            for key, value, offset, proto in zip(keys, values, where, protos)
-        ]
+        found = _canonical(
+            self._bytes, np.asarray(table.value_start)[rows], np.asarray(table.value_end)[rows]
+        )
+        out: list[Entry | None] = [None] * len(rows)
+        odd = np.flatnonzero(found.head_of < 0).tolist()
+        if odd:  # parsed first: an entry that is not one is the first thing to say
+            values = [table.value(rows[j]) for j in odd]
+            where = [table.offsets[rows[j]] for j in odd]
+            protos = _parse([table.keys[rows[j]] for j in odd], values, where, path)
+            for j, offset, proto in zip(odd, where, protos):
+                out[j] = _entry(keys[j], proto, _dtype_and_shape(proto, keys[j], path, offset), path, offset)
+        heads, new = self._heads_of(found, rows, keys), _new_tuple
+        for j, h, shard, at, size, crc32c in zip(
+            range(len(rows)), found.head_of.tolist(), *(c.tolist() for c in found.tail)
+        ):
+            if h >= 0:
+                head = heads[h]
+                out[j] = new(Entry, (keys[j], head[0], head[1], shard, at, size, crc32c, ()))
+        return out  # type: ignore[return-value]
+
+    def _heads_of(self, found: _Canonical, rows: list[int], keys: list[str]) -> list[Head]:
+        """Each distinct dtype and shape prefix ``_canonical`` found, decoded by protobuf once (and
+        kept for later calls); errors name the first entry that has it."""
+        table, heads = self._table, []
+        for prefix, j in zip(found.prefixes, found.first):
+            head = self._heads.get(prefix)
+            if head is None:
+                i, key = rows[j], keys[j]
+                proto = _parse([table.keys[i]], [prefix], [table.offsets[i]], self.path)[0]
+                head = self._heads[prefix] = _dtype_and_shape(proto, key, self.path, table.offsets[i])
+            heads.append(head)
+        return heads
+
+    @property
+    def _bytes(self) -> np.ndarray:
+        return np.frombuffer(self._table.buffer, np.uint8)
+
+
+class _Canonical:
+    """What ``_canonical`` finds: ``head_of[j]`` indexes ``prefixes`` (-1: not canonical),
+    ``first[h]`` is the first entry with prefix ``h``, ``tail`` = (shard, offset, size, crc32c)."""
+
+    def __init__(self, head_of: Any, prefixes: list[bytes], first: list[int], tail: tuple[Any, ...]) -> None:
+        self.head_of, self.prefixes, self.first, self.tail = head_of, prefixes, first, tail
+
+
+_TAIL = ((0x18, 4), (0x20, 9), (0x28, 9), (0x35, 0))  # shard_id, offset, size as varints; crc32c fixed32
+
+
+def _canonical(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> _Canonical:
+    """Entries TensorFlow writes: dtype (a 1-byte varint), shape (under 128 bytes), then shard_id,
+    offset and size as varints and crc32c as fixed32, each at most once, in field order, absent
+    when zero. Protobuf lets a later field override or extend an earlier one, so only an entry
+    that is exactly this is decided here; any other (slices, unknown or repeated fields, negative
+    or out-of-range numbers) is left to protobuf. Varint widths keep every value in range: shard
+    ids below 2**28, offsets and sizes below 2**63."""
+    n, last = len(starts), max(len(buf) - 1, 0)
+
+    def at(pos: np.ndarray) -> np.ndarray:
+        return buf[np.minimum(pos, last)].astype(np.int64) if len(buf) else np.zeros(len(pos), np.int64)
+
+    b1, b3 = at(starts + 1), at(starts + 3)
+    prefix_end = starts + 4 + b3
+    ok = (ends - starts >= 4) & (at(starts) == 0x08) & (b1 < 0x80) & (at(starts + 2) == 0x12) & (b3 < 0x80)
+    ok &= prefix_end <= ends
+    pos, tail = prefix_end.copy(), []
+    for tag, width in _TAIL:
+        has = ok & (pos < ends) & (at(pos) == tag)
+        if width:
+            value, length = varint.decode_many(buf, pos + 1, len(buf), width)
+            has &= length > 0
+            pos = np.where(has, pos + 1 + length, pos)
+        else:
+            has &= pos + 5 <= ends
+            value = sum(at(pos + 1 + k) << (8 * k) for k in range(4))
+            pos = np.where(has, pos + 5, pos)
+        tail.append(np.where(has, value, 0))
+    ok &= pos == ends
+    head_of = np.full(n, -1, np.int64)
+    prefixes: list[bytes] = []
+    first: list[int] = []
+    chosen = np.flatnonzero(ok)
+    if chosen.size:
+        width = int(b3[chosen].max()) + 4
+        index = starts[chosen, None] + np.arange(width)
+        grid = np.where(index < prefix_end[chosen, None], buf[np.minimum(index, last)], 0).astype(np.uint8)
+        unique, where, inverse = np.unique(
+            np.ascontiguousarray(grid).view(np.dtype((np.void, width))).ravel(),
+            return_index=True,
+            return_inverse=True,
+        )
+        lengths = b3[chosen][where] + 4
+        prefixes = [bytes(u)[:k] for u, k in zip(unique.tolist(), lengths.tolist())]
+        first = chosen[where].tolist()
+        head_of[chosen] = inverse.ravel()
+    return _Canonical(head_of, prefixes, first, tuple(tail))
 
 
 def _texts(keys: list[bytes]) -> list[str]:
@@ -209,15 +272,6 @@ def _entry(key: str, proto: Any, head: Head, path: str, offset: int) -> Entry:
 
 _new_tuple = tuple.__new__
 _LENGTH_BYTE = [bytes([0x0A, n]) for n in range(128)]  # field 1 tag + one-byte length
-# What may follow dtype and shape in an entry TensorFlow wrote: shard_id, offset and size as
-# varints, the crc32c as fixed32, each at most once and in field order. Only then do an entry's
-# first bytes (dtype and shape) decide its dtype and shape: protobuf lets a later field 1 or 2
-# override or extend them, so any other tail (slices, unknown or repeated fields) is decoded.
-_CANONICAL_TAIL = re.compile(
-    rb"(?:\x18[\x80-\xff]{0,9}[\x00-\x7f])?(?:\x20[\x80-\xff]{0,9}[\x00-\x7f])?"
-    rb"(?:\x28[\x80-\xff]{0,9}[\x00-\x7f])?(?:\x35.{4})?",
-    re.DOTALL,
-)
 
 
 def _parse(keys: list[bytes], values: list[bytes], offsets: list[int], path: str) -> list[Any]:
