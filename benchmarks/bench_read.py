@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Read speed of ckptviz against TensorFlow, and the machine's physical limit (issue 2, "Speed").
+"""Read speed of ckptviz against TensorFlow, and the machine's physical limit.
 
     python benchmarks/bench_read.py [--runs N] [--json] [--profile]
 

@@ -64,6 +64,7 @@ class Entries(Mapping[str, Entry]):
         self.made: dict[str, Entry] | None = None  # every entry, once a caller has walked them all
         self._slices: dict[bytes, Entry] | None = None
         self._heads: dict[bytes, Head] = {}  # entry prefixes (dtype, shape) decoded so far
+        self._spans: tuple[np.ndarray, np.ndarray] | None = None  # value starts and ends, as arrays
         self._lock = threading.Lock()
 
     # -- the mapping -----------------------------------------------------------------------------
@@ -127,9 +128,7 @@ class Entries(Mapping[str, Entry]):
         if self.made is not None:
             return {k: (e.dtype, e.shape) for k, e in self.made.items()}
         keys, rows, table = list(self.rows), list(self.rows.values()), self._table
-        found = _canonical(
-            self._bytes, np.asarray(table.value_start)[rows], np.asarray(table.value_end)[rows]
-        )
+        found = self._found(rows)
         heads = self._heads_of(found, rows, keys)
         return {
             key: heads[h] if h >= 0 else self._head(table.value(i), key, table.offsets[i])
@@ -145,9 +144,15 @@ class Entries(Mapping[str, Entry]):
         """The entries of table rows ``rows`` (named ``keys``): those in TensorFlow's usual form
         decoded with numpy together, any other through protobuf."""
         table, path = self._table, self.path
-        found = _canonical(
-            self._bytes, np.asarray(table.value_start)[rows], np.asarray(table.value_end)[rows]
-        )
+        if len(rows) < _BATCH:  # a lookup: protobuf alone is quicker than setting up numpy
+            values = [table.value(i) for i in rows]
+            where = [table.offsets[i] for i in rows]
+            protos = _parse([table.keys[i] for i in rows], values, where, path)
+            return [
+                _entry(key, proto, _dtype_and_shape(proto, key, path, offset), path, offset)
+                for key, offset, proto in zip(keys, where, protos)
+            ]
+        found = self._found(rows)
         out: list[Entry | None] = [None] * len(rows)
         odd = np.flatnonzero(found.head_of < 0).tolist()
         if odd:  # parsed first: an entry that is not one is the first thing to say
@@ -178,9 +183,13 @@ class Entries(Mapping[str, Entry]):
             heads.append(head)
         return heads
 
-    @property
-    def _bytes(self) -> np.ndarray:
-        return np.frombuffer(self._table.buffer, np.uint8)
+    def _found(self, rows: list[int]) -> _Canonical:
+        """``_canonical`` over table rows ``rows``."""
+        table = self._table
+        if self._spans is None:
+            self._spans = np.asarray(table.value_start), np.asarray(table.value_end)
+        starts, ends = self._spans
+        return _canonical(np.frombuffer(table.buffer, np.uint8), starts[rows], ends[rows])
 
 
 class _Canonical:
@@ -191,6 +200,7 @@ class _Canonical:
         self.head_of, self.prefixes, self.first, self.tail = head_of, prefixes, first, tail
 
 
+_BATCH = 64  # entries decoded together with numpy; fewer go through protobuf one by one
 _TAIL = ((0x18, 4), (0x20, 9), (0x28, 9), (0x35, 0))  # shard_id, offset, size as varints; crc32c fixed32
 
 

@@ -44,13 +44,25 @@ def by_protobuf(values: list[bytes]) -> list[Entry] | str:
 
 
 def decoded(values: list[bytes]) -> list[Entry] | str:
-    entries = Entries(rows_of(values), "t")
-    try:
-        made = list(entries.values())
-    except CorruptCheckpointError as e:
-        return "not an entry" if "not a BundleEntryProto" in str(e) else "corrupt"
-    assert [entries.heads()[e.key] for e in made] == [(e.dtype, e.shape) for e in made]
-    return made
+    """``values`` decoded by ``Entries``, with numpy (however few) and through protobuf one by one:
+    the two must agree."""
+    from unittest import mock
+
+    from ckptviz.format import entries as module
+
+    outcomes = []
+    for batch in (0, 10**9):
+        with mock.patch.object(module, "_BATCH", batch):
+            entries = Entries(rows_of(values), "t")
+            try:
+                made = list(entries.values())
+            except CorruptCheckpointError as e:
+                outcomes.append("not an entry" if "not a BundleEntryProto" in str(e) else "corrupt")
+                continue
+            assert [entries.heads()[e.key] for e in made] == [(e.dtype, e.shape) for e in made]
+            outcomes.append(made)
+    assert outcomes[0] == outcomes[1]
+    return outcomes[0]
 
 
 def field(number: int, wire: int, payload: bytes) -> bytes:
