@@ -76,6 +76,8 @@ class Entries(Mapping[str, Entry]):
         entry = self._made.get(key)
         if entry is None:
             i = self.rows[key]
+            if len(self._made) >= _LOOKUPS:  # a caller walking many keys: decode them all at once
+                return self.all()[key]
             entry = self._made[key] = self._decode([i], [key])[0]
         return entry
 
@@ -201,6 +203,7 @@ class _Canonical:
 
 
 _BATCH = 64  # entries decoded together with numpy; fewer go through protobuf one by one
+_LOOKUPS = 256  # entries decoded one by one before a lookup decodes all of them
 _TAIL = ((0x18, 4), (0x20, 9), (0x28, 9), (0x35, 0))  # shard_id, offset, size as varints; crc32c fixed32
 
 

@@ -150,3 +150,21 @@ def test_thousands_of_entries_share_one_decoded_prefix(monkeypatch: pytest.Monke
     values = [canonical(1, [4], 0, 16 * i, 16, i) for i in range(3000)]
     made = list(Entries(rows_of(values), "t").values())
     assert len(calls) == 1 and [e.offset for e in made] == [16 * i for i in range(3000)]
+
+
+def test_looking_up_many_keys_one_by_one_decodes_them_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No quadratic walk: after a few hundred single lookups the rest are decoded in one batch."""
+    from ckptviz.format import entries as module
+
+    batches: list[int] = []
+    original = module.Entries._decode
+
+    def counting(self: Entries, rows: list[int], keys: list[str]) -> list[Entry]:
+        batches.append(len(rows))
+        return original(self, rows, keys)
+
+    monkeypatch.setattr(module.Entries, "_decode", counting)
+    entries = Entries(rows_of([canonical(1, [4], 0, 16 * i, 16, i) for i in range(2000)]), "t")
+    got = [entries[f"k{i:03d}"].offset for i in range(2000)]
+    assert got == [16 * i for i in range(2000)]
+    assert len(batches) == module._LOOKUPS + 1 and batches[-1] == 2000
