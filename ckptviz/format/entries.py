@@ -57,9 +57,10 @@ class Entries(Mapping[str, Entry]):
         self._table, self.path = rows, path
         keys = rows.keys
         # Row 0 is the bundle header (key b""); slice keys start with b"\x00", so they come next.
-        named = bisect.bisect_left(keys, b"\x01", 1)
+        self._first = named = bisect.bisect_left(keys, b"\x01", 1)
         self.slice_rows: dict[bytes, int] = {keys[i]: i for i in range(1, named)}
-        self.rows: dict[str, int] = dict(zip(_texts(keys[named:]), range(named, len(keys))))
+        self._keys: list[str] = _texts(keys[named:])  # entry i is table row _first + i
+        self._rows: dict[str, int] | None = None
         self._made: dict[str, Entry] = {}
         self.made: dict[str, Entry] | None = None  # every entry, once a caller has walked them all
         self._slices: dict[bytes, Entry] | None = None
@@ -85,10 +86,18 @@ class Entries(Mapping[str, Entry]):
         return key in self.rows
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.rows)
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._keys)
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """``{key: table row}``, made on the first lookup (listing needs none)."""
+        rows = self._rows
+        if rows is None:
+            rows = self._rows = dict(zip(self._keys, range(self._first, self._first + len(self._keys))))
+        return rows
 
     def all(self) -> dict[str, Entry]:
         """Every entry, decoded together (once) the first time any caller needs them all."""
@@ -96,8 +105,8 @@ class Entries(Mapping[str, Entry]):
         if made is None:
             with self._lock:
                 if self.made is None:
-                    keys = list(self.rows)
-                    self.made = dict(zip(keys, self._decode(list(self.rows.values()), keys)))
+                    rows = list(range(self._first, self._first + len(self._keys)))
+                    self.made = dict(zip(self._keys, self._decode(rows, self._keys)))
                 made = self.made
         return made
 
@@ -129,12 +138,15 @@ class Entries(Mapping[str, Entry]):
         """``{key: (dtype, shape)}`` from each entry's first bytes: all that listing needs."""
         if self.made is not None:
             return {k: (e.dtype, e.shape) for k, e in self.made.items()}
-        keys, rows, table = list(self.rows), list(self.rows.values()), self._table
+        keys, rows, table = self._keys, list(range(self._first, self._first + len(self._keys))), self._table
         found = self._found(rows)
         heads = self._heads_of(found, rows, keys)
+        head_of = found.head_of.tolist()
+        if found.usual:
+            return dict(zip(keys, map(heads.__getitem__, head_of)))
         return {
             key: heads[h] if h >= 0 else self._head(table.value(i), key, table.offsets[i])
-            for key, i, h in zip(keys, rows, found.head_of.tolist())
+            for key, i, h in zip(keys, rows, head_of)
         }
 
     def _head(self, value: bytes, key: str, offset: int) -> Head:
@@ -200,6 +212,7 @@ class _Canonical:
 
     def __init__(self, head_of: Any, prefixes: list[bytes], first: list[int], tail: tuple[Any, ...]) -> None:
         self.head_of, self.prefixes, self.first, self.tail = head_of, prefixes, first, tail
+        self.usual = bool(len(head_of)) and int(head_of.min()) >= 0  # every entry decided here
 
 
 _BATCH = 64  # entries decoded together with numpy; fewer go through protobuf one by one

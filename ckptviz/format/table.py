@@ -209,12 +209,19 @@ def _lockstep(buf: Any, starts: Any, stops: Any) -> tuple[Any, ...] | None:
         if not active.size:
             break
         at = pos[active]
-        shared, n1 = varint.decode_many(buf, at, end)
-        non_shared, n2 = varint.decode_many(buf, at + n1, end)
-        value_len, n3 = varint.decode_many(buf, at + n1 + n2, end)
-        key_at = at + n1 + n2 + n3
+        header = buf[np.minimum(at[:, None] + _HEADER, end - 1)].astype(np.int64)
+        if header.max() < 0x80:  # the usual case: three one-byte varints
+            shared, non_shared, value_len = header.T
+            key_at = at + 3
+        else:
+            shared, n1 = varint.decode_many(buf, at, end)
+            non_shared, n2 = varint.decode_many(buf, at + n1, end)
+            value_len, n3 = varint.decode_many(buf, at + n1 + n2, end)
+            if not (n1.all() and n2.all() and n3.all()):
+                return None
+            key_at = at + n1 + n2 + n3
         nxt = key_at + non_shared + value_len
-        if not (n1.all() and n2.all() and n3.all()) or np.any(nxt > stops[active]):
+        if np.any(nxt > stops[active]):
             return None
         steps.append((at, shared, key_at, key_at + non_shared, nxt))
         pos[active] = nxt
@@ -227,6 +234,7 @@ def _lockstep(buf: Any, starts: Any, stops: Any) -> tuple[Any, ...] | None:
 
 
 _MAX_RUN = 64  # entries between restart points walked in lockstep; TensorFlow writes 16
+_HEADER = (0, 1, 2)
 
 
 class TableReader:
