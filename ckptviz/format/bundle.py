@@ -1,9 +1,9 @@
 """Reading a TensorBundle V2 checkpoint: ``PREFIX.index`` plus ``PREFIX.data-*`` shards
 (tensorflow/core/util/tensor_bundle/tensor_bundle.cc, ``BundleReader``).
 
-Keys are listed on open and each entry decoded on first use (``entries.py``); tensor bytes are read only on request, one byte range
-each, straight into the numpy array that is returned. A reader may be shared between threads:
-the lazy decode and the opening of data files happen under a lock.
+Keys are listed on open and each entry decoded on first use (``entries.py``); tensor bytes are
+read only on request, one byte range each, straight into the numpy array that is returned. A
+reader may be shared between threads: data files are opened under a lock.
 """
 
 from __future__ import annotations

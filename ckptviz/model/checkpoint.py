@@ -175,14 +175,13 @@ class Checkpoint:
         if self._graph_proto is _UNSET:
             with self._lock:
                 if self._graph_proto is _UNSET:
-                    self._graph_proto = self._parse_graph() if self.is_object_based else None
+                    raw = self._graph_bytes() if self.is_object_based else None
+                    self._graph_proto = None if raw is None else self._parsed(raw, _graph_message)
         return self._graph_proto
 
-    def _parse_graph(self) -> Any:
-        from google.protobuf.message import DecodeError
-
+    def _graph_bytes(self) -> bytes:
+        """The serialized object graph: the scalar string stored under ``_CHECKPOINTABLE_OBJECT_GRAPH``."""
         from ..errors import CorruptCheckpointError
-        from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
         value = self.read(naming.OBJECT_GRAPH_KEY)
         raw = value[()] if value.shape == () else None
@@ -194,8 +193,16 @@ class Checkpoint:
                 file,
                 offset,
             )
+        return raw
+
+    def _parsed(self, raw: bytes, parse: Any) -> Any:
+        """``parse(raw)``, a protobuf decode error said as the corrupt object graph it is."""
+        from google.protobuf.message import DecodeError
+
+        from ..errors import CorruptCheckpointError
+
         try:
-            return TrackableObjectGraph.FromString(raw)
+            return parse(raw)
         except DecodeError as e:
             file, offset = self._graph_where()
             raise CorruptCheckpointError(
@@ -206,25 +213,28 @@ class Checkpoint:
     def graph(self) -> ObjectGraph:
         """Objects and their dependencies (a scope tree built from keys when name-based)."""
         if self._graph is None:
-            try:
-                proto = self.object_graph_proto  # outside the lock: it takes it itself
-            except MissingDataError as e:  # an index-only copy: list what the index knows, loudly
-                warnings.warn(
-                    f"values are unavailable: {e}; the object graph is stored there too, so objects are "
-                    "shown as the scope tree of their keys",
-                    MissingDataWarning,
-                    stacklevel=2,
-                )
-                proto = None
+            raw = None
+            if self.is_object_based:
+                try:
+                    raw = self._graph_bytes()
+                except MissingDataError as e:  # an index-only copy: list what the index knows, loudly
+                    warnings.warn(
+                        f"values are unavailable: {e}; the object graph is stored there too, so objects are "
+                        "shown as the scope tree of their keys",
+                        MissingDataWarning,
+                        stacklevel=2,
+                    )
             with self._lock:
                 if self._graph is None:
                     from .graph import ObjectGraph
 
+                    where = self._graph_where() if raw is not None else None
                     self._graph = (
                         ObjectGraph.from_keys(self.entries, source=self.path)
-                        if proto is None
-                        else ObjectGraph.from_proto(
-                            proto, self.entries, source=self.path, where=self._graph_where()
+                        if raw is None
+                        else self._parsed(
+                            raw,
+                            lambda b: ObjectGraph.from_proto(b, self.entries, source=self.path, where=where),
                         )
                     )
         return self._graph
@@ -347,6 +357,12 @@ class Checkpoint:
         def rename(self, assignment_map: dict[str, str]) -> Any: ...
         def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str: ...
         def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]: ...
+
+
+def _graph_message(raw: bytes) -> Any:
+    from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
+
+    return TrackableObjectGraph.FromString(raw)
 
 
 def open(  # noqa: A001 - mirrors ckptviz.open
