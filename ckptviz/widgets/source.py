@@ -93,8 +93,8 @@ class Source:
         return open_checkpoint(self.path, verify=False)
 
     def window(self, key: str) -> np.ndarray:
-        """The value for slicing and drawing: big tensors are memory-mapped and not CRC-checked here
-        (a CRC pass would read all of it), so indexing reads only the pages it touches."""
+        """The value for a pass over every element (``measure``): big tensors memory-mapped and not
+        CRC-checked (a CRC pass would read all of it once more). Previews use ``model.preview``."""
         return self._unverified.read(key)
 
     # -- the object graph ------------------------------------------------------------------------
