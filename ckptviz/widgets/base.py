@@ -20,13 +20,11 @@ HERE = Path(__file__).parent
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@functools.cache
 def esm(name: str) -> str:
     """The ESM of a view: the shared drawing helpers, then the view's own ``render``."""
     return (HERE / "common.js").read_text() + "\n" + (HERE / name).read_text()
 
 
-@functools.cache
 def css() -> str:
     return (HERE / "widgets.css").read_text()
 

@@ -12,6 +12,7 @@ from typing import Any
 import traitlets
 
 from ..format import naming
+from ..format.stamp import file_stamp
 from .base import Task, View, esm, shown
 
 ROWS = 80  # variables in the heatmap: the most changed first
@@ -28,12 +29,9 @@ def run_timeline(run: str, task: Task, previous: Any = None) -> Any:
     return previous.refresh(progress=progress) if previous is not None else timeline(run, progress=progress)
 
 
-def _signature(run: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(os.path.join(run, naming.STATE_FILENAME))
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
+def _signature(run: str) -> Any:
+    """The run's ``checkpoint`` file's stamp: it changes with every save."""
+    return file_stamp(os.path.join(run, naming.STATE_FILENAME))
 
 
 class TimelineView(View):
