@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, KeyNotFoundError
 from ..format import naming
 from ..format.bundle import BundleReader, Entry
+from ..format.progress import Progress
 from ..format.writer import infer_dtype
 from ..model.assignment import AssignmentMap
 from ..model.checkpoint import Checkpoint
@@ -166,7 +167,7 @@ class DerivedCheckpoint:
         *,
         overwrite: bool = False,
         max_shard_size: int | None = None,
-        progress: bool | None = None,
+        progress: bool | Progress | None = None,
         dir_fd: int | None = None,
     ) -> str:
         """Write the view as a new checkpoint; returns its prefix. The source is never modified.

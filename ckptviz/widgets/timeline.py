@@ -23,9 +23,7 @@ def run_timeline(run: str, task: Task, previous: Any = None) -> Any:
     """The model layer's timeline (only new checkpoints are read when ``previous`` is given)."""
     from ..model.timeline import timeline
 
-    def progress(done: int, total: int) -> None:
-        task.progress(done / total if total else None, f"reading checkpoint {done} of {total}")
-
+    progress = task.reporter(lambda done, total: f"reading checkpoint {done} of {total}")
     return previous.refresh(progress=progress) if previous is not None else timeline(run, progress=progress)
 
 
