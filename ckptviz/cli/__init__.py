@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..model.checkpoint import Checkpoint, human_size
 from ..model.stats import tensor_stats
+from ..render.table import text_table
 from .lab import lab as run_lab
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)?\s*$", re.IGNORECASE)
@@ -116,9 +117,8 @@ def _ls(args: argparse.Namespace) -> int:
         header = ("key", "name", "dtype", "shape", "size")
         named = any(row[1] for row in rows)
         columns = [i for i in range(5) if i != 1 or named]
-        widths = {i: max(len(x[i]) for x in [header, *rows]) for i in columns}
-        for row in [header, *rows]:
-            print("  ".join(row[i].ljust(widths[i]) for i in columns).rstrip())
+        for line in text_table([[row[i] for i in columns] for row in rows], [header[i] for i in columns]):
+            print(line)
         total = human_size(sum(r.nbytes for r in records))
         kind = "object-based" if ckpt.is_object_based else "name-based"
         print(f"{len(records)} of {len(ckpt)} tensors, {total} in {ckpt.path} ({kind})")
@@ -278,22 +278,19 @@ def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str
     from ..render.report import _sort_key
 
     rows = [r for r in sorted(result.rows, key=_sort_key) if not only or r.status in only]
-    width = min(70, max((len(r.name or r.key) for r in result.rows), default=4))
-    lines = [f"{'name':<{width}}  {'status':<9}  {'dtype':<9}  {'shape':<14}  {'rel.change':>10}  "
-             f"{'changed':>8}  {'max|Δ|':>10}  note"]  # fmt: skip
+    cells = []
     for r in rows[:limit]:
         d = r.delta
-        name = r.name or r.key
-        key = name if len(name) <= width else "…" + name[-width + 1 :]
         dtype = r.dtype_a if r.dtype_a == r.dtype_b else f"{r.dtype_a or '-'}>{r.dtype_b or '-'}"
         shape = "[" + ",".join(map(str, r.shape_b if r.shape_b is not None else r.shape_a or ())) + "]"
         if r.shape_changed:
             shape = f"{list(r.shape_a or ())}>{list(r.shape_b or ())}".replace(" ", "")
         frac = f"{r.fraction_changed:.1%}" if r.fraction_changed is not None else ""
         note = r.reason or (f"NaN/Inf {r.nonfinite}" if r.nonfinite else "")
-        lines.append(f"{key:<{width}}  {r.status:<9}  {dtype or '':<9}  {shape:<14}  "
-                     f"{_fmt(d.relative_change if d else None):>10}  {frac:>8}  "
-                     f"{_fmt(d.max_abs_diff if d else None):>10}  {note}".rstrip())  # fmt: skip
+        cells.append((r.name or r.key, r.status, dtype, shape, _fmt(d.relative_change if d else None), frac,
+                      _fmt(d.max_abs_diff if d else None), note))  # fmt: skip
+    header = ("name", "status", "dtype", "shape", "rel.change", "changed", "max|Δ|", "note")
+    lines = text_table(cells, header, "<<<<>>><", [70])
     if len(rows) > limit:
         lines.append(f"… {len(rows) - limit} more rows (--limit, or --json for all)")
     frozen = _topmost([r for r in result.rollups if r.frozen and r.path]) if not result.equal else []
@@ -301,15 +298,19 @@ def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str
         [r for r in result.rollups if r.path and r.status != "unchanged"] + frozen, key=lambda r: r.path
     )
     if moved:
-        lines += [
-            "",
-            f"{'subtree':<{width}}  {'status':<9}  {'params':>10}  {'changed':>8}  {'rel.change':>10}  flags",
+        subtrees = [
+            (
+                r.path,
+                r.status,
+                r.params,
+                f"{r.fraction_changed:.1%}" if r.fraction_changed is not None else "",
+                _fmt(r.relative_change),
+                " ".join(f for f, on in (("frozen", r.frozen), ("exploded", r.exploded)) if on),
+            )
+            for r in moved[:limit]
         ]
-        for r in moved[:limit]:
-            flags = " ".join(f for f, on in (("frozen", r.frozen), ("exploded", r.exploded)) if on)
-            frac = f"{r.fraction_changed:.1%}" if r.fraction_changed is not None else ""
-            lines.append(f"{r.path[-width:]:<{width}}  {r.status:<9}  {r.params:>10}  {frac:>8}  "
-                         f"{_fmt(r.relative_change):>10}  {flags}".rstrip())  # fmt: skip
+        lines += ["", *text_table(subtrees, ("subtree", "status", "params", "changed", "rel.change", "flags"),
+                                  "<<>>><", [70])]  # fmt: skip
     return lines
 
 
@@ -379,13 +380,11 @@ def _timeline(args: argparse.Namespace) -> int:
         print()
     else:
         m = t.matrix()
-        width = min(60, max((len(k) for k in m.index), default=8))
-        print(f"relative change from the previous checkpoint, by step\n{'variable':<{width}}  "
-              + "  ".join(f"{c:>9}" for c in m.columns))  # fmt: skip
-        for key, row in m.iterrows():
-            name = str(key) if len(str(key)) <= width else "…" + str(key)[-width + 1 :]
-            cells = "  ".join(f"{'' if v != v else format(v, '.3g'):>9}" for v in row)
-            print(f"{name:<{width}}  {cells}")
+        print("relative change from the previous checkpoint, by step")
+        cells = [[str(key), *("" if v != v else format(v, ".3g") for v in row)] for key, row in m.iterrows()]
+        header = ["variable", *map(str, m.columns)]
+        for line in text_table(cells, header, "<" + ">" * len(m.columns), [60]):
+            print(line)
         cached = sum(s.cached for s in t.steps)
         print(f"{len(t.steps)} checkpoints (steps {t.steps[0].step}…{t.steps[-1].step}), {len(t.stats)} variables"
               + (f"; {cached} checkpoints from the cache" if cached else ""))  # fmt: skip

@@ -15,6 +15,11 @@ from . import storage
 Stamp = tuple[int, int, int]
 
 
+def stat_stamp(st: os.stat_result) -> Stamp:
+    """The stamp of a file already stat'ed (by descriptor, or under a confined root)."""
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def file_stamp(path: str | os.PathLike[str]) -> Stamp | str | None:
     """The stamp of ``path``; None when it does not exist (or cannot be stat'ed)."""
     path = os.fspath(path)
@@ -24,4 +29,4 @@ def file_stamp(path: str | os.PathLike[str]) -> Stamp | str | None:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+    return stat_stamp(st)

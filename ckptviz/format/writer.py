@@ -27,7 +27,6 @@ import contextlib
 import math
 import os
 import random
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -42,6 +41,7 @@ from ..errors import (
 )
 from . import crc, naming, slices, storage, temporaries, values
 from .dtypes import STRING, VARIANT, DType, as_dtype
+from .progress import Progress, reporter
 from .table import TableBuilder
 from .tensor_proto import Variant
 
@@ -92,6 +92,8 @@ class BundleWriter:
     ``max_shard_size`` (bytes) starts a new data file whenever the next tensor would not fit
     (a tensor is never split; one larger than the limit gets a file of its own). Use as a
     context manager: the checkpoint is committed on success and nothing is left on error.
+    ``progress``: a bar (True; None: for writes of ``total_bytes`` past 256 MiB on a terminal) or a
+    ``(bytes written, total_bytes or 0)`` callback (``format.progress``).
     """
 
     def __init__(
@@ -100,7 +102,7 @@ class BundleWriter:
         *,
         overwrite: bool = False,
         max_shard_size: int | None = None,
-        progress: bool | None = None,
+        progress: bool | Progress | None = None,
         total_bytes: int | None = None,
         dir_fd: int | None = None,
     ) -> None:
@@ -139,7 +141,11 @@ class BundleWriter:
             # The temporary index exists (empty) from the start and stays locked while this
             # writer lives: remove_stale in another writer leaves locked groups alone.
             self._lock_fd = temporaries.create_locked(self._dir, self._temp_index_path())
-        self._bar = _progress_bar(progress, total_bytes, self.prefix)
+        big = total_bytes is not None and total_bytes >= _PROGRESS_MIN_BYTES
+        self._report = reporter(
+            progress, total_bytes, desc=f"writing {os.path.basename(self.prefix)}", auto=big
+        )
+        self._total, self._written = total_bytes, 0
 
     # -- destination ---------------------------------------------------------------------------
 
@@ -216,8 +222,8 @@ class BundleWriter:
         written = 0
         for chunk in chunks:
             written += f.write(chunk)
-            if self._bar is not None:
-                self._bar.update(memoryview(chunk).nbytes)
+            self._written += memoryview(chunk).nbytes
+            self._report(self._written, self._total or 0)
         if written != nbytes:
             raise InvalidArgumentError(f"the chunks of a tensor held {written} bytes, {nbytes} were declared")
         self._sizes[shard] += nbytes
@@ -424,8 +430,7 @@ class BundleWriter:
             self.abort()
             raise
         finally:
-            if self._bar is not None:
-                self._bar.close()
+            self._report(-1, self._total or 0)
         self._closed = True
         self._release()
         return self.prefix
@@ -488,16 +493,6 @@ def _slice_proto() -> Any:
     return TensorSliceProto()
 
 
-def _progress_bar(progress: bool | None, total: int | None, prefix: str) -> Any:
-    if progress is False or (progress is None and (total is None or total < _PROGRESS_MIN_BYTES)):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total, unit="B", unit_scale=True, desc=f"writing {os.path.basename(prefix)}", file=sys.stderr
-    )
-
-
 # -- the public one-call writer --------------------------------------------------------------------
 
 
@@ -509,7 +504,7 @@ def write_checkpoint(
     dtypes: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     max_shard_size: int | None = None,
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
 ) -> str:
     """Write ``tensors`` ({key: array}) as a TensorBundle V2 checkpoint TensorFlow reads.
 

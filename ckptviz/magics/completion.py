@@ -12,18 +12,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..format import naming
+from ..format.stamp import file_stamp
 from .parsing import CHOICE, FILE, FLAG, KEY, PATH, SUBCOMMANDS, VAR, Arg
 
 LIMIT = 500  # completions offered at most (a 6000-key checkpoint stays responsive)
-_names_cache: dict[tuple[str, Any], list[tuple[str, str]]] = {}
 
 
 def complete(
-    text: str, namespace: Mapping[str, Any], expand: Callable[[str], str] = str
+    text: str,
+    namespace: Mapping[str, Any],
+    expand: Callable[[str], str] = str,
+    names: Names | None = None,
 ) -> tuple[str, list[tuple[str, str]]]:
     """``(word, [(completion, type)])`` for ``text``, a ``%ckpt`` line up to the cursor without
     the ``%ckpt``. Each completion replaces ``word``, the last (partial) word of ``text``.
-    ``expand`` resolves ``$var`` and ``{expr}`` in the checkpoint path already typed."""
+    ``expand`` resolves ``$var`` and ``{expr}`` in the checkpoint path already typed; ``names``
+    keeps the typed checkpoint's names between calls (the matcher's own)."""
     words = text.split()
     current = "" if not words or text[-1:].isspace() else words.pop()
     if not words:
@@ -38,7 +42,7 @@ def complete(
     if arg is None:
         return current, []
     try:
-        items = _offer(arg, current, words[1:], options, namespace, expand)
+        items = _offer(arg, current, words[1:], options, namespace, expand, names or Names())
     except Exception:
         items = []
     return current, items[:LIMIT]
@@ -84,6 +88,7 @@ def _offer(
     options: Mapping[str, Arg],
     namespace: Mapping[str, Any],
     expand: Callable[[str], str],
+    names: Names,
 ) -> list[tuple[str, str]]:
     if arg.kind in (PATH, FILE):
         return paths(current)
@@ -131,35 +136,30 @@ def paths(current: str) -> list[tuple[str, str]]:
     return joined
 
 
-def names(source: str, current: str) -> list[tuple[str, str]]:
-    """Object paths (the names people know) then keys of the checkpoint at ``source``."""
-    from .commands import expand_path
+class Names:
+    """Object paths (the names people know) then keys of the checkpoint being typed, kept while its
+    index file's stamp (``format.stamp``) is unchanged: one checkpoint at a time, owned by the
+    matcher that completes its lines."""
 
-    path = expand_path(source)
-    stamp = _stamp(path)
-    cached = _names_cache.get((path, stamp))
-    if cached is None:
-        from ..model.checkpoint import Checkpoint
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[str, Any], list[tuple[str, str]]] | None = None
 
-        with Checkpoint(path, verify=False) as ckpt:
-            graph = ckpt.graph
-            objects = sorted({n.path for n in graph.nodes if n.path and n.reachable})
-            cached = [(p, "object") for p in objects] + [
-                (k, "key") for k in sorted(ckpt.entries) if k not in objects
-            ]
-        _names_cache.clear()  # one checkpoint at a time: the one being typed
-        _names_cache[(path, stamp)] = cached
-    return [(n, t) for n, t in cached if n.startswith(current)]
+    def __call__(self, source: str, current: str) -> list[tuple[str, str]]:
+        from .commands import expand_path
 
+        path = expand_path(source)
+        key = (path, file_stamp(naming.index_file(path)) or file_stamp(path))
+        if self._kept is None or self._kept[0] != key:
+            from ..model.checkpoint import Checkpoint
 
-def _stamp(path: str) -> Any:
-    for candidate in (naming.index_file(path), path):
-        try:
-            st = os.stat(candidate)
-            return (candidate, st.st_mtime_ns, st.st_size)
-        except OSError:
-            continue
-    return None
+            with Checkpoint(path, verify=False) as ckpt:
+                graph = ckpt.graph
+                objects = sorted({n.path for n in graph.nodes if n.path and n.reachable})
+                found = [(p, "object") for p in objects] + [
+                    (k, "key") for k in sorted(ckpt.entries) if k not in objects
+                ]
+            self._kept = (key, found)
+        return [(n, t) for n, t in self._kept[1] if n.startswith(current)]
 
 
 def variables(current: str, namespace: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -194,12 +194,14 @@ def matcher_for(shell: Any) -> Any:
     """The IPython matcher completing ``%ckpt`` lines and ``%%ckpt`` cells of ``shell``."""
     from IPython.core.completer import SimpleCompletion, context_matcher
 
+    names = Names()
+
     @context_matcher(identifier="ckptviz.magics")  # type: ignore[untyped-decorator]
     def ckpt_matcher(context: Any) -> dict[str, Any]:
         text = _magic_text(context.full_text.split("\n"), context.cursor_line, context.text_until_cursor)
         if text is None:
             return {"completions": [], "suppress": False}
-        word, items = complete(text, shell.user_ns, shell.var_expand)
+        word, items = complete(text, shell.user_ns, shell.var_expand, names)
         token = context.token
         if not token.endswith(word) and word.endswith(token):  # IPython split the word (e.g. at '$')
             cut = len(word) - len(token)

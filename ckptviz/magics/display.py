@@ -9,6 +9,8 @@ import html
 import io
 from typing import Any
 
+from ..render.table import html_table
+
 ROWS = 1000  # problems in the HTML table; the report object holds them all
 
 
@@ -30,18 +32,12 @@ def timeline_text(t: Any, p: Any, cycle: bool) -> None:
 
 def verify_html(report: Any) -> str:
     verdict = "color:#1a7f37" if report.ok else "color:#cf222e"
-    rows = "".join(
-        f"<tr><td style='text-align:left'><code>{html.escape(p.where)}</code></td>"
-        f"<td style='text-align:left'>{html.escape(p.message)}</td></tr>"
-        for p in report.problems[:ROWS]
-    )
+    rows = [(p.where, p.message) for p in report.problems[:ROWS]]
     more = len(report.problems) - ROWS
+    table = html_table(rows, ("where", "problem"), code=(0,)) if rows else ""
     if more > 0:
-        rows += f"<tr><td colspan=2>… {more} more (the report's .problems lists them all)</td></tr>"
-    table = f"<table><thead><tr><th>where</th><th>problem</th></tr></thead><tbody>{rows}</tbody></table>"
-    return (
-        f"<div><p style='{verdict}'><b>{html.escape(report.summary())}</b></p>{table if rows else ''}</div>"
-    )
+        table += f"<p>… {more} more (the report's .problems lists them all)</p>"
+    return f"<div><p style='{verdict}'><b>{html.escape(report.summary())}</b></p>{table}</div>"
 
 
 def verify_text(report: Any, p: Any, cycle: bool) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from ..errors import CheckpointError
+from ..render.table import text_table
 
 # What a completer offers for an argument: paths on disk, a checkpoint's keys and object paths,
 # notebook variables, files to write, fixed choices, or nothing.
@@ -226,13 +227,10 @@ def parser(name: str) -> argparse.ArgumentParser:
 
 def overview() -> str:
     """``%ckpt`` alone: every subcommand in one line each."""
-    width = max(map(len, SUBCOMMANDS))
-    lines = [USAGE, ""] + [f"  {n:<{width}}  {s.help}" for n, s in SUBCOMMANDS.items()]
-    lines += [
-        "",
-        f"  {'PATH':<{width}}  a path alone: browse it (its info where the explorer widget is not installed)",
-    ]
-    return "\n".join(lines)
+    rows = [(n, s.help) for n, s in SUBCOMMANDS.items()]
+    rows.append(("PATH", "a path alone: browse it (its info where the explorer widget is not installed)"))
+    *subcommands, path = (f"  {line}" for line in text_table(rows))
+    return "\n".join([USAGE, "", *subcommands, "", path])
 
 
 def looks_like_path(word: str) -> bool:

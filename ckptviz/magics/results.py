@@ -3,12 +3,12 @@ records that show themselves in a notebook (text and HTML) and hold no tensor da
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..model.checkpoint import human_size
+from ..render.table import html_table, text_table
 
 
 @dataclass
@@ -51,15 +51,10 @@ class Info:
         ]
 
     def __repr__(self) -> str:
-        width = max(len(k) for k, _ in self.lines())
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.lines())
+        return "\n".join(text_table(self.lines()))
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.lines()
-        )
-        return f"<table>{rows}</table>"
+        return html_table(self.lines(), row_headers=True)
 
 
 class Text(str):

@@ -9,7 +9,6 @@ Engines, in order: the system ``dot`` on PATH (faster, and it writes PDF), else 
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
@@ -59,11 +58,6 @@ class Engine:
 
         The Graphviz process is killed when ``timeout`` seconds pass (``LayoutTimeoutError``) or
         ``cancel`` is set (``LayoutCancelledError``): a layout never outlives who asked for it."""
-        if fmt not in self.formats:
-            raise UnsupportedCheckpointError(
-                f"{self.name} cannot write {fmt!r} (it writes {', '.join(sorted(_PICTURES & self.formats))})"
-                + ("; PDF needs the system Graphviz: `apt-get install graphviz`" if fmt == "pdf" else "")
-            )
         try:
             process = subprocess.Popen(
                 [self.command, f"-T{fmt}"],
@@ -95,6 +89,12 @@ class Engine:
                 process.kill()
                 process.communicate()
         if process.returncode != 0:
+            formats = self.formats  # asked only now: a layout that works costs no second process
+            if fmt not in formats:
+                raise UnsupportedCheckpointError(
+                    f"{self.name} cannot write {fmt!r} (it writes {', '.join(sorted(_PICTURES & formats))})"
+                    + ("; PDF needs the system Graphviz: `apt-get install graphviz`" if fmt == "pdf" else "")
+                )
             said = " ".join(err.decode(errors="replace").split())
             raise LayoutError(
                 f"{self.name} could not lay the graph out as {fmt} (exit {process.returncode}): "
@@ -134,7 +134,6 @@ def warn_if_large(plan: Plan) -> None:
 _PICTURES = frozenset({"svg", "png", "pdf", "jpeg", "jpg", "gif", "ps", "eps"})
 
 
-@functools.cache
 def _formats(command: str) -> frozenset[str]:
     """Output formats the engine lists for ``-T?`` (``png:cairo`` counts as ``png``)."""
     try:

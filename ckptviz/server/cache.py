@@ -14,6 +14,7 @@ from typing import Any
 from ..format import naming
 from ..format.confined import ConfinedRoot
 from ..format.locate import Location
+from ..format.stamp import stat_stamp
 from ..model.checkpoint import Checkpoint
 
 
@@ -77,12 +78,13 @@ class _Slot:
 
 
 def stamp(files: ConfinedRoot, location: Location) -> tuple[Any, ...]:
-    """What changes when a checkpoint is rewritten: its main file's identity, size and time."""
+    """What changes when a checkpoint is rewritten: its main file's ``format.stamp``, and its size
+    (what an open checkpoint's reader holds in memory) last."""
     main = naming.index_file(location.path) if location.kind == "bundle" else location.path
     info = files.stat(main)
     if info is None:
-        return (location.path, None)
-    return (location.path, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+        return (location.path, None, 0)
+    return (location.path, stat_stamp(info), info.st_size)
 
 
 class CheckpointCache:

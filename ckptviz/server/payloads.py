@@ -1,12 +1,11 @@
 """The JSON bodies the routes send, built in one place from the model layer's public records.
 
-Every reply is bounded: entries are paged, previews hold at most ``PREVIEW_MAX`` values, graphs
+Every reply is bounded: entries are paged, previews hold at most ``PREVIEW_MAX`` values (``model.preview``), graphs
 at most ``GRAPH_MAX_NODES`` drawn nodes.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -14,16 +13,14 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..format.naming import OBJECT_GRAPH_KEY
-from ..format.tensor_proto import Variant
 from ..model.checkpoint import Checkpoint
 from ..model.graph import ObjectGraph
+from ..model.preview import PREVIEW_MAX, preview
 from ..model.stats import tensor_stats
 from ..render.code import restore_code
 from ..render.plan import DrawOptions, Plan
 
 PAGE_MAX = 1000
-PREVIEW_MAX = 1000
-STRING_MAX = 200  # characters of one string value in a preview
 GRAPH_MAX_NODES = 2000
 STATS_AUTO_MAX = 1 << 22  # elements: bigger tensors get statistics only when asked (stats=1)
 PAGE_BYTES = 8 << 20  # a page of entries stops early rather than grow past this (long key names)
@@ -150,41 +147,20 @@ def parse_slice(text: str, shape: tuple[int, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _json_value(x: Any) -> Any:
-    if isinstance(x, bytes):
-        s = x.decode("utf-8", "backslashreplace")
-        return s if len(s) <= STRING_MAX else s[:STRING_MAX] + "…"
-    if isinstance(x, Variant):
-        return str(x)[:STRING_MAX]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, complex | np.complexfloating):
-        return f"{complex(x)}"
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return str(x)[:STRING_MAX]
-    return f if math.isfinite(f) else str(f)  # JSON has no NaN or Infinity
-
-
 def tensor(
     ckpt: Checkpoint, relative: str, key: str, slice_text: str, bins: int, stats: bool | None = None
 ) -> dict[str, Any]:
-    """A bounded preview of ``key`` (optionally sliced), its statistics and histogram."""
+    """A bounded preview of ``key`` (optionally sliced; ``model.preview``'s rule: what is read and
+    whether it was checked), and its statistics and histogram (those read all of it)."""
     entry = ckpt.entries.get(key)
     if entry is None:
         from ..errors import KeyNotFoundError
 
         raise KeyNotFoundError(key, ckpt.entries)
-    value = np.asarray(ckpt.read(key))
-    index = parse_slice(slice_text, value.shape)
-    part = value[index] if index else value
-    part = np.asarray(part)
-    flat = list(itertools.islice(part.flat, PREVIEW_MAX))  # no copy of a big slice
-    want = stats if stats is not None else value.size <= STATS_AUTO_MAX
-    summary = tensor_stats(value, bins, entry.dtype.name) if value.size and want else None
+    shown = preview(ckpt, key, parse_slice(slice_text, tuple(entry.shape)), PREVIEW_MAX)
+    size = math.prod(entry.shape)
+    want = stats if stats is not None else size <= STATS_AUTO_MAX
+    summary = tensor_stats(np.asarray(ckpt.read(key)), bins, entry.dtype.name) if size and want else None
     return {
         "path": relative,
         "key": key,
@@ -192,13 +168,9 @@ def tensor(
         "shape": list(entry.shape),
         "nbytes": entry.nbytes,
         "slice": slice_text,
-        "preview": {
-            "shape": list(part.shape),
-            "values": [_json_value(x) for x in flat],
-            "truncated": part.size > PREVIEW_MAX,
-        },
+        "preview": shown.to_dict(),
         "stats": None if summary is None else summary.to_dict(),
-        "stats_skipped": bool(value.size) and not want,
+        "stats_skipped": bool(size) and not want,
     }
 
 

@@ -1,5 +1,7 @@
 """Two checkpoints and a training run: the ``diff`` and ``timeline`` payloads, bounded, computed
-once per version of their files and kept in the ``State``'s result cache for paging."""
+once per version of their files (``format.stamp``) and kept in the ``State``'s bounded caches: a
+diff for paging; a run's timeline until one of its checkpoints changes, and then handed to the
+next one to reuse (``model.timeline``'s ``previous``)."""
 
 from __future__ import annotations
 
@@ -82,6 +84,7 @@ def run_prefixes(state: State, directory: str) -> tuple[list[str], list[float | 
 
 
 def timeline(state: State, directory: str, variables: Matcher | None, bins: int) -> dict[str, Any]:
+    from ..model.timeline import Timeline
     from ..model.timeline import timeline as run_timeline
 
     files = state.root.files
@@ -89,9 +92,12 @@ def timeline(state: State, directory: str, variables: Matcher | None, bins: int)
     if len(prefixes) > STEPS_MAX:
         prefixes, times = prefixes[-STEPS_MAX:], times[-STEPS_MAX:]
     locations = [files.locate(p) for p in prefixes]
-    key = ("timeline", tuple(stamp(files, loc) for loc in locations), repr(variables), bins)
-    record = state.results.get(key)
-    if record is None:
+    stamps = tuple(stamp(files, loc) for loc in locations)
+    key = (directory, repr(variables), bins)  # one entry per run and question, replaced as the run grows
+    kept = state.timelines.get(key)
+    if kept is not None and kept[0] == stamps:
+        record = kept[1]
+    else:
         with contextlib.ExitStack() as opened:
             ckpts = []
             for location in locations:
@@ -104,10 +110,13 @@ def timeline(state: State, directory: str, variables: Matcher | None, bins: int)
                 keys = sorted(k for k in every if variables.search(k))
                 if not keys:
                     raise NothingMatchedError(f"variables {variables.pattern!r} matched no key of the run")
-            record = run_timeline(ckpts, variables=keys, bins=bins, progress=False).to_dict()
+            # what the last one computed per checkpoint is reused, not read again
+            previous = Timeline(directory, [], {}, {}, records=kept[2]) if kept is not None else None
+            found = run_timeline(ckpts, variables=keys, bins=bins, progress=False, previous=previous)
+            record = found.to_dict()  # names come from the open checkpoints: before they close
         for step, when in zip(record["steps"], times):
             step["timestamp"] = step["timestamp"] if step.get("timestamp") is not None else when
-        state.results.put(key, record, _nbytes(record))
+        state.timelines.put(key, (stamps, record, found.records), 2 * _nbytes(record))
     names = sorted(record["variables"])
     kept = names[:VARIABLES_MAX]
     return {

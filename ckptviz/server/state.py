@@ -18,7 +18,8 @@ HEAVY_WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 class State:
     root: Root
     cache: CheckpointCache = field(default_factory=CheckpointCache)
-    results: Lru = field(default_factory=lambda: Lru(max_items=16, max_bytes=64 << 20))  # diffs, timelines
+    results: Lru = field(default_factory=lambda: Lru(max_items=16, max_bytes=64 << 20))  # diffs
+    timelines: Lru = field(default_factory=lambda: Lru(max_items=8, max_bytes=64 << 20))  # by run
     executor: ThreadPoolExecutor = field(  # statistics, diffs, timelines, graphs, exports
         default_factory=lambda: ThreadPoolExecutor(max_workers=HEAVY_WORKERS, thread_name_prefix="ckptviz")
     )
@@ -31,4 +32,5 @@ class State:
         self.quick.shutdown(wait=False, cancel_futures=True)
         self.cache.clear()
         self.results.clear()
+        self.timelines.clear()
         self.root.close()

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import DroppedKeysWarning, InvalidArgumentError, NameConflictError
 from ..format.naming import OBJECT_GRAPH_KEY
+from ..format.progress import Progress
 from ..model import paths
 from .derived import DerivedCheckpoint, derive
 from .graph_proto import new_graph
@@ -121,7 +122,7 @@ def convert(
     overwrite: bool = False,
     max_shard_size: int | None = None,
     dir_fd: int | None = None,
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
 ) -> str:
     """Convert ``src`` (path, ``Checkpoint`` or view) and write it to ``dst``; returns ``dst``.
 

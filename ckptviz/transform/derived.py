@@ -18,6 +18,7 @@ from ..errors import InvalidArgumentError, KeyNotFoundError
 from ..format import naming
 from ..format.bundle import BundleReader
 from ..format.entries import Entry
+from ..format.progress import Progress
 from ..format.writer import infer_dtype
 from ..model.assignment import AssignmentMap
 from ..model.checkpoint import Checkpoint
@@ -167,7 +168,7 @@ class DerivedCheckpoint:
         *,
         overwrite: bool = False,
         max_shard_size: int | None = None,
-        progress: bool | None = None,
+        progress: bool | Progress | None = None,
         dir_fd: int | None = None,
     ) -> str:
         """Write the view as a new checkpoint; returns its prefix. The source is never modified.

@@ -16,17 +16,17 @@ from typing import Any, TypeVar
 import anywidget
 import traitlets
 
+from ..format.progress import Progress
+
 HERE = Path(__file__).parent
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@functools.cache
 def esm(name: str) -> str:
     """The ESM of a view: the shared drawing helpers, then the view's own ``render``."""
     return (HERE / "common.js").read_text() + "\n" + (HERE / name).read_text()
 
 
-@functools.cache
 def css() -> str:
     return (HERE / "widgets.css").read_text()
 
@@ -80,6 +80,16 @@ class Task:
             self.view.progress = max(0.0, min(1.0, float(fraction)))
         if text is not None:
             self.view.status = text
+
+    def reporter(self, text: Callable[[int, int], str]) -> Progress:
+        """The model layer's ``(done, total)`` progress (``format.progress``) as this task's bar,
+        with ``text(done, total)`` as its status; Cancel stops the work at its next report."""
+
+        def report(done: int, total: int) -> None:
+            if done >= 0:
+                self.progress(done / total if total else None, text(done, total))
+
+        return report
 
     def cancel(self) -> None:
         self.cancelled.set()

@@ -94,6 +94,7 @@ function tensorPanel(model) {
     if (!p || !p.key) return;
     root.append(h("div", { class: "ckv-key", text: p.key }),
       h("div", { class: "ckv-note", text: `${p.dtype} ${shapeText(p.shape)} · ${p.size}` }));
+    if (p.note) root.append(h("div", { class: "ckv-note ckv-unverified", text: p.note }));  // values shown unchecked
     if (p.shape && p.shape.length > 2) {
       const picks = p.shape.slice(0, -2).map((n, d) => {
         const input = h("input", { type: "number", min: 0, max: n - 1, value: p.index[d] ?? 0, "data-dim": d,

@@ -30,12 +30,9 @@ def run_diff(other: Any, this: Any, task: Task) -> Any:
     """The model layer's diff; its byte progress drives the widget's bar (and Cancel stops it)."""
     from ..model.diff import diff
 
-    def progress(done: int, total: int) -> None:
-        task.progress(
-            done / total if total else None, f"comparing: {human_size(done)} of {human_size(total)}"
-        )
-
-    return diff(other, this, progress=progress)
+    return diff(
+        other, this, progress=task.reporter(lambda d, t: f"comparing: {human_size(d)} of {human_size(t)}")
+    )
 
 
 class DiffView(View):

@@ -90,7 +90,9 @@ class ObjectGraphView(TensorPanel):
             start = time.perf_counter()
             self.source.search_index  # noqa: B018 - the graph and its search index built here, off the kernel's thread
             if mode in MEASURES and mode not in self._values:
-                self._values[mode] = self.source.measure(MEASURES[mode], task.progress)
+                what = MEASURES[mode]
+                report = task.reporter(lambda done, total: f"measuring {what}: {done} of {total} tensors")
+                self._values[mode] = self.source.measure(what, report)
             if mode in self._values:
                 options.update(values=self._values[mode], values_name=VALUE_NAMES.get(mode, mode))
             if maker is not None:

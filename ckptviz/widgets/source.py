@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..format.naming import OBJECT_GRAPH_KEY
+from ..format.progress import Progress
 from ..model.checkpoint import Checkpoint, human_size
 from ..model.checkpoint import open as open_checkpoint
 
@@ -93,8 +94,8 @@ class Source:
         return open_checkpoint(self.path, verify=False)
 
     def window(self, key: str) -> np.ndarray:
-        """The value for slicing and drawing: big tensors are memory-mapped and not CRC-checked here
-        (a CRC pass would read all of it), so indexing reads only the pages it touches."""
+        """The value for a pass over every element (``measure``): big tensors memory-mapped and not
+        CRC-checked (a CRC pass would read all of it once more). Previews use ``model.preview``."""
         return self._unverified.read(key)
 
     # -- the object graph ------------------------------------------------------------------------
@@ -173,16 +174,16 @@ class Source:
             for n in hits[:limit]
         ], len(hits)
 
-    def measure(self, what: str, progress: Any = None) -> dict[int, float]:
+    def measure(self, what: str, progress: Progress | None = None) -> dict[int, float]:
         """``{node id: value}`` for each variable and slot with one numeric key: its L2 ``norm``
         or its ``nan`` count. Reads every such tensor (memory-mapped, a page at a time);
-        ``progress(fraction, text)`` reports and may raise to cancel."""
+        ``progress(tensors done, tensors)`` reports (``format.progress``) and may raise to cancel."""
         graph = self.graph
         held = [n for n in graph.nodes if n.kind in ("variable", "slot") and len(n.values) == 1]
         out: dict[int, float] = {}
         for count, node in enumerate(held):
             if progress is not None and count % 200 == 0:
-                progress(count / max(len(held), 1), f"measuring {what}: {count} of {len(held)} tensors")
+                progress(count, len(held))
             entry = self.checkpoint.entries.get(node.values[0].key)
             if entry is None or not entry.dtype.is_fixed_width:
                 continue

@@ -12,6 +12,7 @@ from typing import Any
 import traitlets
 
 from ..format import naming
+from ..format.stamp import file_stamp
 from .base import Task, View, esm, shown
 
 ROWS = 80  # variables in the heatmap: the most changed first
@@ -22,18 +23,13 @@ def run_timeline(run: str, task: Task, previous: Any = None) -> Any:
     """The model layer's timeline (only new checkpoints are read when ``previous`` is given)."""
     from ..model.timeline import timeline
 
-    def progress(done: int, total: int) -> None:
-        task.progress(done / total if total else None, f"reading checkpoint {done} of {total}")
-
+    progress = task.reporter(lambda done, total: f"reading checkpoint {done} of {total}")
     return previous.refresh(progress=progress) if previous is not None else timeline(run, progress=progress)
 
 
-def _signature(run: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(os.path.join(run, naming.STATE_FILENAME))
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
+def _signature(run: str) -> Any:
+    """The run's ``checkpoint`` file's stamp: it changes with every save."""
+    return file_stamp(os.path.join(run, naming.STATE_FILENAME))
 
 
 class TimelineView(View):

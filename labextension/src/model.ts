@@ -65,7 +65,16 @@ export interface ITensor {
   shape: number[];
   nbytes: number;
   slice: string;
-  preview: { shape: number[]; values: (number | string | boolean)[]; truncated: boolean };
+  /** The first values of the tensor or slice (the server's one preview rule): `verified` when a
+   *  checksum covering them was checked; `note` says why not, in words for the user. */
+  preview: {
+    shape: number[];
+    values: (number | string | boolean)[];
+    truncated: boolean;
+    verified: boolean;
+    read_bytes: number;
+    note: string | null;
+  };
   stats: {
     size: number;
     finite: number;

@@ -129,5 +129,8 @@ export async function showTensor(
   const values = t.preview.values.map(formatValue).join(', ');
   const more = t.preview.truncated ? ', …' : '';
   parts.push(el('pre', 'ckptviz-preview', `${formatShape(t.preview.shape)}: ${values}${more}`));
+  if (t.preview.note) {
+    parts.push(el('div', 'ckptviz-dim ckptviz-unverified', t.preview.note));
+  }
   host.replaceChildren(...parts);
 }

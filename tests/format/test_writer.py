@@ -254,6 +254,13 @@ def test_progress_bar_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "writing ck" in capsys.readouterr().err
 
 
+def test_progress_callback_gets_the_bytes_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seen: list[tuple[int, int]] = []
+    tensors = {"a": np.zeros(1000, np.float32), "b": np.ones(500, np.float64)}
+    write_checkpoint(tmp_path / "ck", tensors, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(4000, 8000), (8000, 8000)] and capsys.readouterr().err == ""  # no bar beside a callback
+
+
 def test_copy_order_follows_source_offsets() -> None:
     reader = ckptviz.open(str(DATA / "guide_legacy_adam" / "ckpt-4")).reader
     order = copying.copy_order(reader, sorted(reader.entries))

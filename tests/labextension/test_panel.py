@@ -42,7 +42,26 @@ def test_panel_lists_expands_and_previews(page: Any, lab: dict[str, Any]) -> Non
     assert "mean" in stats.inner_text()
     assert page.locator("#ckptviz-sidebar .ckptviz-histogram rect").count() == 30
     assert "[1, 5]" in page.locator("#ckptviz-sidebar .ckptviz-preview").inner_text()
+    assert page.locator("#ckptviz-sidebar .ckptviz-unverified").count() == 0  # read whole and checked
     shot(page, "panel-preview")
+
+
+def test_a_big_tensors_preview_says_its_values_are_unchecked(page: Any, lab: dict[str, Any]) -> None:
+    import numpy as np
+
+    import ckptviz
+
+    if not (lab["root"] / "wide").exists():  # 12 MiB: past the size read whole for a preview
+        ckptviz.write_checkpoint(lab["root"] / "wide" / "ckpt-1", {"w": np.arange(3 << 20, dtype=np.float32)})
+    open_lab(page, lab, "wide")
+    show_panel(page)
+    item = page.locator('.ckptviz-item[data-path="wide/ckpt-1"]')
+    item.locator(".ckptviz-item-head").click()
+    item.locator('[data-key="w"]').click()
+    note = page.locator("#ckptviz-sidebar .ckptviz-unverified")
+    note.wait_for()
+    assert "not checked against its checksum" in note.inner_text()
+    assert page.locator("#ckptviz-sidebar .ckptviz-preview").inner_text().startswith("[3145728]: 0, 1, 2,")
 
 
 def test_graph_tab_inspects_and_collapses(page: Any, lab: dict[str, Any]) -> None:

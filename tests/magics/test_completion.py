@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.interactiveshell import InteractiveShell
@@ -82,3 +84,17 @@ def test_completion_offers_exactly_the_options_the_parser_takes(sub: str) -> Non
     taken = {o for a in parser(sub)._actions for o in a.option_strings if o.startswith("--")}
     word, got = complete(f"{sub} x --", {})
     assert word == "--" and {t for t, _ in got} == taken
+
+
+def test_names_follow_a_checkpoint_renamed_into_place(tmp_path: Path) -> None:
+    import numpy as np
+
+    import ckptviz
+    from ckptviz.magics.completion import Names
+    from tests.server.test_cache import rewrite_in_place
+
+    prefix = ckptviz.write_checkpoint(tmp_path / "ckpt", {"x": np.zeros(2, np.float32)})
+    names = Names()
+    assert names(prefix, "") == [("x", "object")]
+    rewrite_in_place(tmp_path / "ckpt", {"y": np.zeros(2, np.float32)})  # same size, same mtime
+    assert names(prefix, "") == [("y", "object")]

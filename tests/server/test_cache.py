@@ -3,6 +3,7 @@ under a reader."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,25 @@ def test_lru_keeps_to_its_byte_budget() -> None:
     assert lru.put("c", "C", 30) == ["B"]
     assert lru.nbytes == 90 and lru.get("b") is None
     assert lru.put("huge", "H", 101) == ["H"] and lru.get("huge") is None  # never kept
+
+
+def rewrite_in_place(prefix: Path, tensors: dict[str, np.ndarray]) -> None:
+    """What TensorFlow does on a save over an old one: new files renamed into place. Same sizes and
+    the same mtime: only the inode tells them apart (``format.stamp``)."""
+    index = Path(f"{prefix}.index")
+    before = index.stat()
+    fresh = ckptviz.write_checkpoint(prefix.parent / "fresh", tensors)
+    for suffix in (".index", ".data-00000-of-00001"):
+        Path(f"{fresh}{suffix}").replace(f"{prefix}{suffix}")
+    os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert index.stat().st_size == before.st_size and index.stat().st_ino != before.st_ino
+
+
+def test_a_checkpoint_renamed_into_place_is_opened_anew(tmp_path: Path) -> None:
+    files, (path,) = make(tmp_path, 1)
+    cache = CheckpointCache()
+    with cache.use(files, path) as ck:
+        assert ck.read("x")[0] == 0
+    rewrite_in_place(tmp_path / path, {"x": np.full(2, 7, np.float32)})
+    with cache.use(files, path) as ck:
+        assert ck.read("x")[0] == 7 and cache.opened == 2

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import ckptviz
+from ckptviz.model import preview
 from ckptviz.server import handlers, payloads
 
 
@@ -35,7 +36,7 @@ def test_previews_hold_at_most_preview_max_values(big: ckptviz.Checkpoint) -> No
 
 def test_strings_are_cut_at_string_max(big: ckptviz.Checkpoint) -> None:
     (value,) = payloads.tensor(big, "big", "text", "", 10)["preview"]["values"]
-    assert value == "x" * payloads.STRING_MAX + "…"
+    assert value == "x" * preview.STRING_MAX + "…"
 
 
 def test_drawn_nodes_are_capped() -> None:
@@ -57,3 +58,18 @@ async def test_an_svg_beyond_svg_max_is_not_sent(api: Any, monkeypatch: pytest.M
     monkeypatch.setattr(handlers, "SVG_MAX", 100)
     status, body = await api("graph", path="guide_legacy_adam")
     assert status == 200 and body["svg"] is None and "collapse more nodes" in body["svg_error"]
+
+
+def test_a_big_tensors_preview_reads_only_its_values_and_says_they_are_unchecked(
+    big: ckptviz.Checkpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preview, "VERIFY_MAX", 1024)  # as a 1 GiB tensor is treated
+    monkeypatch.setattr(type(big), "read", lambda *a: pytest.fail("the whole tensor was read"))
+    shown = payloads.tensor(big, "big", "values", "1500:", 10, stats=False)["preview"]
+    assert shown["values"][:2] == [1500.0, 1501.0] and len(shown["values"]) == 1000
+    assert shown["verified"] is False and "not checked" in shown["note"] and shown["read_bytes"] == 4000
+
+
+def test_a_small_tensors_preview_is_checked(big: ckptviz.Checkpoint) -> None:
+    shown = payloads.tensor(big, "big", "small", "", 10)["preview"]
+    assert shown["verified"] is True and shown["note"] is None

@@ -67,3 +67,30 @@ async def test_timeline_never_follows_a_state_file_naming_outside(api, root: Pat
     assert code == 400 and "RE2" in body["message"]
     code, body = await api("timeline", path="guide_legacy_adam", variables="no-such-variable")
     assert code == 400 and "matched no key" in body["message"]
+
+
+async def test_a_timeline_is_kept_until_a_checkpoint_of_its_run_changes(api, root: Path, monkeypatch) -> None:
+    import numpy as np
+
+    import ckptviz.model.timeline as model_timeline
+
+    from .test_cache import rewrite_in_place
+
+    run = root / "live"
+    run.mkdir()
+    for step in (1, 2):
+        ckptviz.write_checkpoint(run / f"ckpt-{step}", {"w": np.full(3, step, np.float32)})
+    computed: list[int] = []
+    original = model_timeline.timeline
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        computed.append(len(args[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model_timeline, "timeline", counted)
+    _, first = await api("timeline", path="live")
+    _, again = await api("timeline", path="live")
+    assert computed == [2] and again == first
+    rewrite_in_place(run / "ckpt-2", {"w": np.full(3, 5, np.float32)})  # same size and mtime
+    _, changed = await api("timeline", path="live")
+    assert computed == [2, 2] and changed["variables"]["w"]["series"][1]["mean"] == 5.0

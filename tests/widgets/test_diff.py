@@ -9,6 +9,7 @@ import pytest
 import ckptviz
 from ckptviz.widgets import DiffView
 from ckptviz.widgets import diff as diff_widget
+from ckptviz.widgets.base import Cancelled, Task
 
 from .conftest import GUIDE, click
 
@@ -93,3 +94,15 @@ def test_at_most_rollups_objects_are_sent_the_most_changed_first(tmp_path: Any) 
     shown = [r["path"] for r in view.rollups]
     assert len(shown) == ROLLUPS and shown[0].startswith(f"layer{ROLLUPS + 39:03d}")
     assert not any(p.startswith("layer000") for p in shown)
+
+
+def test_the_diffs_progress_moves_the_bar_and_says_how_far() -> None:
+    seen: list[tuple[float, str]] = []
+    view = DiffView(GUIDE)
+    task = Task(view, "diff", lambda t: None, lambda r: None)
+    view.observe(lambda change: seen.append((view.progress, view.status)), names="status")
+    diff_widget.run_diff(OLD, GUIDE, task)
+    assert seen and 0.5 < seen[-1][0] <= 1 and seen[-1][1].startswith("comparing: ")
+    task.cancel()
+    with pytest.raises(Cancelled):
+        task.reporter(lambda done, total: "")(1, 2)

@@ -96,3 +96,22 @@ def test_pick_adds_the_object_path() -> None:
     view = TensorsView(GUIDE)
     click(view, do="pick", key="net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE")
     assert view.picked == ["net/l1/bias"]
+
+
+def test_a_big_tensor_is_previewed_from_its_shown_values_alone(tmp_path, monkeypatch, reads) -> None:  # type: ignore[no-untyped-def]
+    from ckptviz.model import preview
+    from ckptviz.widgets import preview as panel
+
+    monkeypatch.setattr(preview, "VERIFY_MAX", 1024)  # as a 1 GiB tensor is treated
+    monkeypatch.setattr(panel, "statistics", lambda source, key: None)  # they read everything, on purpose
+    value = np.arange(3 * 64 * 64, dtype=np.float32).reshape(3, 64, 64)
+    prefix = ckptviz.write_checkpoint(tmp_path / "ckpt", {"w": value, "small": np.ones(4, np.float32)})
+    view = TensorsView(prefix)
+    view.key = "w"
+    view.index = [2]
+    assert reads == []  # neither the values nor the heatmap read the tensor
+    assert view.preview["verified"] is False and "not checked" in view.preview["note"]
+    assert "the first 1,000 of 4,096 values" in view.preview["values"]
+    assert view.preview["heatmap"]["cells"][1][1] == value[2, 2, 2]
+    view.key = "small"
+    assert view.preview["verified"] is True and view.preview["note"] is None and reads == ["small"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ckptviz.model.progress import reporter
+from ckptviz.format.progress import reporter
 
 
 def run(progress: bool | None) -> None:
