@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from .graph import ObjectGraph
     from .records import EntryRecord
 
-_HTML_ROWS = 40
 _UNSET: Any = object()
 
 
@@ -320,25 +318,6 @@ class Checkpoint:
         except CheckpointError as e:  # entries are decoded on first use; a repr must not raise
             return f"<ckptviz.Checkpoint {self.path!r}: unreadable: {e}>"
 
-    def _repr_html_(self) -> str:
-        try:
-            shown = list(self.entries.values())[:_HTML_ROWS]  # decodes them, or says why it cannot
-        except CheckpointError:
-            return f"<div><b>{html.escape(repr(self))}</b></div>"
-        rows = []
-        for e in shown:
-            shape = "×".join(map(str, e.shape)) or "scalar"
-            rows.append(
-                f"<tr><td style='text-align:left'><code>{html.escape(e.key)}</code></td><td>{e.dtype.name}</td>"
-                f"<td>{shape}</td><td>{human_size(e.nbytes)}</td></tr>"
-            )
-        more = len(self) - _HTML_ROWS
-        tail = f"<tr><td colspan=4>… {more} more (use .to_pandas())</td></tr>" if more > 0 else ""
-        return (
-            f"<div><b>{html.escape(repr(self))}</b><table><thead><tr><th>key</th><th>dtype</th><th>shape</th>"
-            f"<th>size</th></tr></thead><tbody>{''.join(rows)}{tail}</tbody></table></div>"
-        )
-
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -357,6 +336,9 @@ class Checkpoint:
         def rename(self, assignment_map: dict[str, str]) -> Any: ...
         def save(self, prefix: str, *, overwrite: bool = False, max_shard_size: int | None = None) -> str: ...
         def to_numpy(self, select: Any = None) -> dict[str, np.ndarray]: ...
+
+        # notebook display, attached by the render layer (render/accessors.py)
+        def _repr_html_(self) -> str: ...
 
 
 def _graph_message(raw: bytes) -> Any:

@@ -4,7 +4,8 @@ what it draws with loads on first use), so ``graph.draw()`` and notebook display
 
 - ``ObjectGraph``: ``to_dot(**options)``, ``draw(**options)`` (a ``Picture``), notebook display;
 - ``DiffGraph`` (``DiffResult.graph``): ``to_dot``, ``draw(path=None, format=, engine=)`` (bytes),
-  notebook display.
+  notebook display;
+- ``Checkpoint``: notebook display, its first tensors as a table.
 
 Options are ``DrawOptions``'s (``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``…).
 """
@@ -15,8 +16,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import CheckpointError
+from ..model.checkpoint import Checkpoint, human_size
 from ..model.diff.graph import DiffGraph
 from ..model.graph import ObjectGraph
+
+HTML_ROWS = 40  # tensors a notebook shows of a checkpoint
 
 
 def graph_to_dot(graph: ObjectGraph, **options: Any) -> str:
@@ -81,11 +86,32 @@ def diff_mimebundle(
     return bundle
 
 
+def checkpoint_html(ckpt: Checkpoint) -> str:
+    """The repr, then the first tensors (key, dtype, shape, size); the repr alone when the entries
+    cannot be decoded (the repr says why)."""
+    import html
+
+    from .table import html_table
+
+    title = f"<b>{html.escape(repr(ckpt))}</b>"
+    try:
+        shown = list(ckpt.entries.values())[:HTML_ROWS]
+    except CheckpointError:
+        return f"<div>{title}</div>"
+    rows = [
+        (e.key, e.dtype.name, "×".join(map(str, e.shape)) or "scalar", human_size(e.nbytes)) for e in shown
+    ]
+    more = len(ckpt) - HTML_ROWS
+    tail = f"<div>… {more} more (use .to_pandas())</div>" if more > 0 else ""
+    return f"<div>{title}{html_table(rows, ['key', 'dtype', 'shape', 'size'], code=(0,))}{tail}</div>"
+
+
 def register() -> None:
     """Attach the pictures (idempotent)."""
     for cls, methods in (
         (ObjectGraph, {"to_dot": graph_to_dot, "draw": graph_draw, "_repr_mimebundle_": graph_mimebundle}),
         (DiffGraph, {"to_dot": diff_to_dot, "draw": diff_draw, "_repr_mimebundle_": diff_mimebundle}),
+        (Checkpoint, {"_repr_html_": checkpoint_html}),
     ):
         for name, fn in methods.items():
             setattr(cls, name, fn)
