@@ -1,0 +1,169 @@
+"""Protobuf wire records, decoded with numpy: every record of many messages at once.
+
+A message is a chain of records (tag, then a varint or a length and that many bytes); each record
+starts where the previous one ends, so the chain is sequential. ``records`` resolves it for many
+messages together: a few lock steps (one record of every message per step) for the short ones,
+then, for the long ones, every byte that could start an expected record is decoded as if it did
+and the chains are followed from the messages' starts by pointer doubling.
+
+Only what is decoded exactly is accepted: single-byte tags of the expected fields with their
+expected wire type, varints of at most 10 bytes that fit 64 bits, lengths that stay inside the
+message. Anything else (unknown fields, groups, long tags, truncation) raises ``Unsupported`` for
+the caller to use a general decoder, which also words the error when the bytes are corrupt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+VARINT, LEN = 0, 2
+_MAX_VARINT = 10
+_LOCK_STEPS = 8  # records read one step at a time before long messages are resolved by doubling
+
+
+class Unsupported(ValueError):
+    """The bytes hold something this decoder does not decode exactly."""
+
+
+@dataclass
+class Records:
+    """Records in message order, then position: the message (index into the ranges given), the
+    field number, and for a varint its value (``end`` = -1) or for a length-delimited field the
+    payload ``[value, end)``."""
+
+    owner: np.ndarray
+    field: np.ndarray
+    value: np.ndarray
+    end: np.ndarray
+
+    def of(self, field: int) -> Records:
+        keep = self.field == field
+        return Records(self.owner[keep], self.field[keep], self.value[keep], self.end[keep])
+
+
+def varints(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, next position)`` of the varint at each ``pos`` (uint64, int64); -1 as the next
+    position where it runs to ``end`` or is longer than 10 bytes or beyond 64 bits. Read a byte
+    at a time over the varints not yet ended: nearly all end at their first."""
+    value = np.zeros(len(pos), np.uint64)
+    after = np.full(len(pos), -1, np.int64)
+    rows = np.flatnonzero(pos < end)
+    at = pos[rows]
+    for k in range(_MAX_VARINT):
+        byte = buf[at]
+        value[rows] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+        last = byte < 0x80
+        if k == _MAX_VARINT - 1:
+            last &= byte <= 1  # the tenth byte holds the 64th bit only
+            after[rows[last]] = at[last] + 1
+            break
+        after[rows[last]] = at[last] + 1
+        rows, at = rows[~last], at[~last] + 1
+        inside = at < end[rows]
+        rows, at = rows[inside], at[inside]
+        if not rows.size:
+            break
+    return value, after
+
+
+def _step(
+    buf: np.ndarray, pos: np.ndarray, end: np.ndarray, wire: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One record at each ``pos``: ``(tag, value, payload end or -1, next position or -1)``;
+    next is -1 where the record is not one this decoder reads exactly or overruns ``end``."""
+    tag = buf[pos]
+    kind = wire[tag]  # -1 unexpected, else the wire type
+    value, after = varints(buf, pos + 1, end)
+    payload_end = np.full(len(pos), -1, np.int64)
+    delimited = (kind == LEN) & (after >= 0)
+    room = (end - np.maximum(after, 0)).astype(np.uint64)
+    fits = delimited & (value <= room)
+    payload_end[fits] = after[fits] + value[fits].astype(np.int64)
+    nxt = np.where(kind == VARINT, after, np.where(fits, payload_end, -1))
+    nxt[kind < 0] = -1
+    return tag, value, payload_end, nxt
+
+
+def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Mapping[int, int]) -> Records:
+    """Every record of the messages ``buf[starts[i]:ends[i]]`` (disjoint, in position order), whose
+    fields are ``{field number: wire type}`` with fields below 16; raises ``Unsupported`` for any
+    other record, or one that is cut short."""
+    wire = np.full(256, -1, np.int8)
+    for number, kind in fields.items():
+        assert 0 < number < 16 and kind in (VARINT, LEN)
+        wire[number << 3 | kind] = kind
+    starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+    pos = starts.copy()
+    found: list[tuple[np.ndarray, ...]] = []
+    active = np.flatnonzero(pos < ends)
+    for _ in range(_LOCK_STEPS):
+        if not active.size:
+            break
+        at, end = pos[active], ends[active]
+        tag, value, payload_end, nxt = _step(buf, at, end, wire)
+        if (nxt < 0).any():
+            raise Unsupported(f"an unexpected or cut record at byte {int(at[np.argmax(nxt < 0)])}")
+        found.append((active, at, tag, value, payload_end))
+        pos[active] = nxt
+        active = active[nxt < end]
+    if active.size:
+        found.append(_chains(buf, pos[active], ends[active], active, wire))
+    if not found:
+        empty = np.zeros(0, np.int64)
+        return Records(empty, np.zeros(0, np.uint8), np.zeros(0, np.uint64), empty)
+    owner, at, tag, value, payload_end = (np.concatenate(c) for c in zip(*found))
+    order = np.argsort(at, kind="stable")
+    value, payload_end = value[order], payload_end[order]
+    delimited = payload_end >= 0
+    value[delimited] = (payload_end[delimited] - value[delimited].astype(np.int64)).astype(np.uint64)
+    return Records(owner[order], (tag[order] >> 3).astype(np.uint8), value, payload_end)
+
+
+def _chains(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, owners: np.ndarray, wire: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The records of long messages: every byte that could start an expected record is read as if
+    it did, then each message's chain is followed from its start by pointer doubling."""
+    tags = np.flatnonzero(wire >= 0).astype(np.uint8)
+    cand_list, limit_list, owner_list = [], [], []
+    for s, e, o in zip(starts.tolist(), ends.tolist(), owners.tolist()):
+        part = buf[s:e]
+        hit = part == tags[0]
+        for t in tags[1:]:
+            hit |= part == t
+        hits = np.flatnonzero(hit) + s
+        cand_list.append(hits)
+        limit_list.append(np.full(len(hits), e, np.int64))
+        owner_list.append(np.full(len(hits), o, np.int64))
+    cand = np.concatenate(cand_list)
+    limit = np.concatenate(limit_list)
+    owner = np.concatenate(owner_list)
+    count = len(cand)
+    done, dead = count, count + 1
+    tag, value, payload_end, nxt = _step(buf, cand, limit, wire)
+    jump = np.where(nxt == limit, done, dead).astype(np.int32)
+    inner = np.flatnonzero((nxt >= 0) & (nxt < limit))
+    index = np.searchsorted(cand, nxt[inner])
+    found = cand[np.minimum(index, count - 1)] == nxt[inner]
+    jump[inner[found]] = index[found]
+    jump = np.append(jump, np.array([done, dead], np.int32))
+    first = np.searchsorted(cand, starts)
+    if ((first >= count) | (cand[np.minimum(first, count - 1)] != starts)).any():
+        raise Unsupported("an unexpected record starts a message")
+    jumps = [jump]
+    while True:  # jumps[k][c]: the record 2**k steps after c
+        last = jumps[-1]
+        if (last[first] >= done).all():
+            break
+        jumps.append(last[last])
+    if (jumps[-1][first] == dead).any():
+        raise Unsupported("an unexpected or cut record inside a long message")
+    on = first.astype(np.int32)
+    for j in jumps:
+        on = np.concatenate([on, j[on]])
+        on = on[on < done]
+    on.sort()
+    return owner[on], cand[on], tag[on], value[on], payload_end[on]
