@@ -43,6 +43,17 @@ class Records:
         keep = self.field == field
         return Records(self.owner[keep], self.field[keep], self.value[keep], self.end[keep])
 
+    def by_field(self) -> dict[int, Records]:
+        """The records of each field, each in message order (one sort for all fields)."""
+        order = np.argsort(self.field, kind="stable")
+        field = self.field[order]
+        bounds = np.flatnonzero(np.diff(field)) + 1
+        out: dict[int, Records] = {}
+        for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(field)]) if len(field) else ():
+            part = order[a:b]
+            out[int(field[a])] = Records(self.owner[part], field[a:b], self.value[part], self.end[part])
+        return out
+
 
 def varints(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(value, next position)`` of the varint at each ``pos`` (uint64, int64); -1 as the next
@@ -87,14 +98,24 @@ def _step(
     return tag, value, payload_end, nxt
 
 
-def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Mapping[int, int]) -> Records:
-    """Every record of the messages ``buf[starts[i]:ends[i]]`` (disjoint, in position order), whose
-    fields are ``{field number: wire type}`` with fields below 16; raises ``Unsupported`` for any
-    other record, or one that is cut short."""
+Fields = Mapping[int, "int | Fields"]
+
+
+def _tags(fields: Fields) -> np.ndarray:
+    """The wire type expected after each single-byte tag (-1: none is)."""
     wire = np.full(256, -1, np.int8)
     for number, kind in fields.items():
+        kind = LEN if isinstance(kind, Mapping) else kind
         assert 0 < number < 16 and kind in (VARINT, LEN)
         wire[number << 3 | kind] = kind
+    return wire
+
+
+def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Fields) -> Records:
+    """Every record of the messages ``buf[starts[i]:ends[i]]`` (disjoint, in position order), whose
+    fields are ``{field number: wire type, or the fields of the message it holds}`` with fields
+    below 16; raises ``Unsupported`` for any other record, or one that is cut short."""
+    wire = _tags(fields)
     starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
     pos = starts.copy()
     found: list[tuple[np.ndarray, ...]] = []
@@ -110,7 +131,7 @@ def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Mappi
         pos[active] = nxt
         active = active[nxt < end]
     if active.size:
-        found.append(_chains(buf, pos[active], ends[active], active, wire))
+        found.append(_chains(buf, pos[active], ends[active], active, wire, _payload_tags(fields)))
     if not found:
         empty = np.zeros(0, np.int64)
         return Records(empty, np.zeros(0, np.uint8), np.zeros(0, np.uint64), empty)
@@ -122,11 +143,23 @@ def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Mappi
     return Records(owner[order], (tag[order] >> 3).astype(np.uint8), value, payload_end)
 
 
+def _payload_tags(fields: Fields) -> dict[int, np.ndarray]:
+    """``{tag of a message field: which bytes may start its payload}`` (the message's own tags)."""
+    return {number << 3 | LEN: _tags(kind) >= 0 for number, kind in fields.items() if isinstance(kind, Mapping)}
+
+
 def _chains(
-    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, owners: np.ndarray, wire: np.ndarray
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    owners: np.ndarray,
+    wire: np.ndarray,
+    payload_tags: dict[int, np.ndarray],
 ) -> tuple[np.ndarray, ...]:
     """The records of long messages: every byte that could start an expected record is read as if
-    it did, then each message's chain is followed from its start by pointer doubling."""
+    it did, then each message's chain is followed from its start by pointer doubling. A byte whose
+    record could not be one (cut, or a message whose payload starts with none of its fields) is
+    dropped first: a chain through it ends there, and the caller decodes otherwise."""
     tags = np.flatnonzero(wire >= 0).astype(np.uint8)
     cand_list, limit_list, owner_list = [], [], []
     for s, e, o in zip(starts.tolist(), ends.tolist(), owners.tolist()):
@@ -140,10 +173,20 @@ def _chains(
         owner_list.append(np.full(len(hits), o, np.int64))
     cand = np.concatenate(cand_list)
     limit = np.concatenate(limit_list)
-    owner = np.concatenate(owner_list)
-    count = len(cand)
-    done, dead = count, count + 1
     tag, value, payload_end, nxt = _step(buf, cand, limit, wire)
+    keep = nxt >= 0
+    for t, allowed in payload_tags.items():
+        mine = np.flatnonzero(keep & (tag == t))
+        begin = payload_end[mine] - value[mine].astype(np.int64)
+        full = begin < payload_end[mine]
+        keep[mine[full]] = allowed[buf[begin[full]]]
+    keep = np.flatnonzero(keep)
+    cand, limit, tag, value, payload_end, nxt = (a[keep] for a in (cand, limit, tag, value, payload_end, nxt))
+    owner = np.concatenate(owner_list)[keep]
+    count = len(cand)
+    if not count:
+        raise Unsupported("an unexpected record starts a message")
+    done, dead = count, count + 1
     jump = np.where(nxt == limit, done, dead).astype(np.int32)
     inner = np.flatnonzero((nxt >= 0) & (nxt < limit))
     index = np.searchsorted(cand, nxt[inner])

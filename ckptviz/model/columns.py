@@ -28,10 +28,26 @@ class Strings(Sequence[str]):
     @classmethod
     def of(cls, items: Sequence[str]) -> Strings:
         encoded = [s.encode() for s in items]
-        ends = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
-        self = cls(b"".join(encoded), ends - np.fromiter(map(len, encoded), np.int64, len(encoded)), ends)
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+        ends = np.cumsum(lengths)
+        self = cls(b"".join(encoded), ends - lengths, ends)
         self._list = list(items)
         return self
+
+    def take(self, index: np.ndarray) -> Strings:
+        out = Strings(self._data, self.starts[index], self.ends[index])
+        if self._list is not None:
+            out._list = [self._list[i] for i in index.tolist()]
+        return out
+
+    def contains_any(self, chars: str) -> np.ndarray:
+        """Which strings hold any of the ASCII ``chars`` (found in the buffer, not string by string)."""
+        data = np.frombuffer(self._data, np.uint8)
+        hit = np.zeros(len(data), bool)
+        for c in chars.encode():
+            hit |= data == c
+        where = np.flatnonzero(hit)
+        return np.searchsorted(where, self.ends) > np.searchsorted(where, self.starts)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -165,41 +181,56 @@ def decode(proto: Any) -> Columns:
     )
 
 
+_CHILD = {1: VARINT, 2: LEN}  # ObjectReference: node_id, local_name
+_ATTRIBUTE = {1: LEN, 2: LEN, 3: LEN}  # SerializedTensor: name, full_name, checkpoint_key
+_SLOT = {1: VARINT, 2: LEN, 3: VARINT}  # SlotVariableReference
+_SAVER = {1: LEN, 2: LEN}  # RegisteredSaver: name, object_name
+_FLAG = {1: VARINT}  # BoolValue
+_NODE = {1: _CHILD, 2: _ATTRIBUTE, 3: _SLOT, 4: _SAVER, 5: _FLAG}  # TrackableObject
+_EMPTY = wire.Records(*(np.zeros(0, t) for t in (np.int64, np.uint8, np.uint64, np.int64)))
+
+
 def decode_bytes(raw: bytes) -> Columns:
     """The columns of a serialized ``TrackableObjectGraph``, read with numpy; raises
     ``wire.Unsupported`` for a graph that only a general decoder reads exactly (or rejects)."""
     buf = np.frombuffer(raw, np.uint8)
-    nodes = wire.records(buf, np.zeros(1, np.int64), np.full(1, len(raw), np.int64), {1: LEN})
+    nodes = wire.records(buf, np.zeros(1, np.int64), np.full(1, len(raw), np.int64), {1: _NODE})
     count = len(nodes.owner)
-    fields = wire.records(buf, nodes.value.astype(np.int64), nodes.end, dict.fromkeys(range(1, 6), LEN))
+    fields = wire.records(buf, nodes.value.astype(np.int64), nodes.end, _NODE).by_field()
     highs = np.flatnonzero(buf >= 0x80)  # strings with such bytes must be valid UTF-8
 
-    def inner(field: int, kinds: dict[int, int]) -> tuple[np.ndarray, wire.Records, int]:
-        outer = fields.of(field)
-        return outer.owner, wire.records(buf, outer.value.astype(np.int64), outer.end, kinds), len(outer.owner)
+    def inner(field: int) -> tuple[np.ndarray, dict[int, wire.Records], int]:
+        outer = fields.get(field, _EMPTY)
+        found = wire.records(buf, outer.value.astype(np.int64), outer.end, _NODE[field]).by_field()
+        return outer.owner, found, len(outer.owner)
 
-    def text(recs: wire.Records, field: int, size: int) -> Strings:
+    def text(recs: dict[int, wire.Records], field: int, size: int) -> Strings:
         """The last value of a string field in each of ``size`` messages ("" where absent)."""
-        found = _last(recs.of(field), size)
+        mine = recs.get(field, _EMPTY)
+        _check_utf8(raw, highs, mine)
+        at, last = _last(mine)
         starts, ends = np.zeros(size, np.int64), np.zeros(size, np.int64)
-        starts[found[0]] = found[1].value.astype(np.int64)
-        ends[found[0]] = found[1].end
-        _check_utf8(raw, highs, recs.of(field))
+        starts[at] = last.value.astype(np.int64)
+        ends[at] = last.end
         return Strings(raw, starts, ends)
 
-    def number(recs: wire.Records, field: int, size: int) -> np.ndarray:
+    def number(recs: dict[int, wire.Records], field: int, size: int) -> np.ndarray:
         """The last value of an ``int32`` field in each of ``size`` messages (0 where absent)."""
-        found = _last(recs.of(field), size)
+        at, last = _last(recs.get(field, _EMPTY))
         out = np.zeros(size, np.int64)
-        low = (found[1].value & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        out[found[0]] = low.view(np.int32)
+        out[at] = (last.value & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32)
         return out
 
-    parent, children, size = inner(1, {1: VARINT, 2: LEN})
+    def per_node(owner: np.ndarray, recs: dict[int, wire.Records], field: int) -> dict[int, wire.Records]:
+        """A message field's records by node: a message field given twice is merged."""
+        mine = recs.get(field, _EMPTY)
+        return {field: wire.Records(owner[mine.owner], mine.field, mine.value, mine.end)}
+
+    parent, children, size = inner(1)
     edges = (parent, number(children, 1, size), text(children, 2, size))
-    owner, attrs, size = inner(2, {1: LEN, 2: LEN, 3: LEN})
+    owner, attrs, size = inner(2)
     attributes = (owner, text(attrs, 1, size), text(attrs, 2, size), text(attrs, 3, size))
-    owner, refs, size = inner(3, {1: VARINT, 2: LEN, 3: VARINT})
+    owner, refs, size = inner(3)
     slot_refs = list(
         zip(
             owner.tolist(),
@@ -208,20 +239,19 @@ def decode_bytes(raw: bytes) -> Columns:
             number(refs, 3, size).tolist(),
         )
     )
-    owner, savers, size = inner(4, {1: LEN, 2: LEN})
-    _check_utf8(raw, highs, savers.of(2))
-    by_node = wire.Records(owner[savers.owner], savers.field, savers.value, savers.end)  # merged per node
-    names = text(by_node, 1, count)
-    saver = {int(n): names[int(n)] for n in np.unique(owner).tolist()}
-    owner, values, size = inner(5, {1: VARINT})
+    owner, savers, size = inner(4)
+    _check_utf8(raw, highs, savers.get(2, _EMPTY))
+    names = text(per_node(owner, savers, 1), 1, count)
+    saver = {n: names[n] for n in np.unique(owner).tolist()}
+    owner, values, size = inner(5)
     flag = np.full(count, -1, np.int8)
     flag[owner] = 0
-    found = _last(wire.Records(owner[values.owner], values.field, values.value, values.end), count)
-    flag[found[0]] = found[1].value != 0
+    at, last = _last(per_node(owner, values, 1)[1])
+    flag[at] = last.value != 0
     return Columns(count, edges, attributes, slot_refs, flag, saver)
 
 
-def _last(recs: wire.Records, size: int) -> tuple[np.ndarray, wire.Records]:
+def _last(recs: wire.Records) -> tuple[np.ndarray, wire.Records]:
     """The last record of each message that has one (``recs`` is in message order): protobuf
     keeps the last value of a field that appears twice."""
     owner = recs.owner

@@ -22,6 +22,8 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .columns import Strings
+
 ATTRIBUTES = ".ATTRIBUTES"
 VARIABLE_VALUE = "VARIABLE_VALUE"
 OPTIMIZER_SLOT = ".OPTIMIZER_SLOT"
@@ -148,18 +150,30 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
     def __init__(self, count: int, parent: Sequence[int], child: Sequence[int], local: Sequence[str]) -> None:
         par = np.asarray(parent, np.int64)
         kid = np.asarray(child, np.int64)
-        local = list(local)
+        names = local if isinstance(local, Strings) else None
         if par.size > 1 and bool(np.any(par[1:] < par[:-1])):  # aliases appended last: group by parent
             order = np.argsort(par, kind="stable")
             par, kid = par[order], kid[order]
-            local = [local[k] for k in order.tolist()]
+            if names is not None:
+                names = names.take(order)
+            else:
+                local = [local[k] for k in order.tolist()]
         self.ptr = np.zeros(count + 1, np.int64)
         if par.size:
             np.cumsum(np.bincount(par, minlength=count), out=self.ptr[1:])
-        self.child, self.local = kid, local
+        self.child = kid
+        self.local: list[str] = names.tolist() if names is not None else list(local)
+        self._names = names
         self._ptr: list[int] = self.ptr.tolist()
         self._child: list[int] = kid.tolist()
         self._escaped: list[str] | None = None
+
+    @property
+    def names(self) -> Strings:
+        """``local`` as byte ranges, for matching many names at once."""
+        if self._names is None:
+            self._names = Strings.of(self.local)
+        return self._names
 
     @classmethod
     def of(cls, out_edges: Sequence[Sequence[tuple[str, int]]]) -> Adjacency:
@@ -177,7 +191,13 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
     def escaped(self) -> list[str]:
         """``local`` escaped as path segments (computed once)."""
         if self._escaped is None:
-            self._escaped = [escape_local_name(n) for n in self.local]
+            escaped = self.local
+            odd = np.flatnonzero(self.names.contains_any("./")).tolist()
+            if odd:
+                escaped = list(escaped)
+                for k in odd:
+                    escaped[k] = escape_local_name(escaped[k])
+            self._escaped = escaped
         return self._escaped
 
     def __len__(self) -> int:
@@ -198,7 +218,7 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
         return range(self._ptr[node], self._ptr[node + 1])
 
 
-_SMALL_FRONTIER = 32  # below this many nodes a breadth-first level is walked in Python
+_SMALL_FRONTIER = 32  # below this many edges a breadth-first level is walked in Python
 
 
 class NodePaths:
@@ -257,8 +277,8 @@ class NodePaths:
         self.parent = parent.tolist()
         self.depth = depth.tolist()
         self.reachable = seen.tolist()
-        escaped = adj.escaped
-        self.segment = ["" if v < 0 else escaped[v] for v in via.tolist()]
+        segments = [*adj.escaped, ""]  # via -1: no edge
+        self.segment = list(map(segments.__getitem__, via.tolist()))
 
     @staticmethod
     def _level(
@@ -270,7 +290,10 @@ class NodePaths:
         via: np.ndarray,
     ) -> np.ndarray:
         """The nodes first reached from ``frontier`` (in queue order), marked and linked."""
-        if frontier.size < _SMALL_FRONTIER:
+        starts, ends = adj.ptr[frontier], adj.ptr[frontier + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total < _SMALL_FRONTIER:
             ptr, child = adj._ptr, adj._child
             found = []
             for node in frontier.tolist():
@@ -282,19 +305,17 @@ class NodePaths:
                         parent[c], depth[c], via[c] = node, d, k
                         found.append(c)
             return np.asarray(found, np.int64)
-        starts, ends = adj.ptr[frontier], adj.ptr[frontier + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            return np.zeros(0, np.int64)
         edge = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         kids = adj.child[edge]
         new = ~seen[kids]
         edge, kids = edge[new], kids[new]
-        _, first = np.unique(kids, return_index=True)
-        first.sort()
-        edge, kids = edge[first], kids[first]
-        owner = np.repeat(frontier, lengths)[new][first]
+        owner = np.repeat(frontier, lengths)[new]
+        slot = np.empty(len(seen), np.int64)
+        slot[kids] = np.arange(len(kids))
+        if not (slot[kids] == np.arange(len(kids))).all():  # a node reached twice: the first edge wins
+            _, first = np.unique(kids, return_index=True)
+            first.sort()
+            edge, kids, owner = edge[first], kids[first], owner[first]
         seen[kids] = True
         parent[kids], depth[kids], via[kids] = owner, depth[owner] + 1, edge
         reached: np.ndarray = kids
