@@ -38,6 +38,7 @@ class Records:
     field: np.ndarray
     value: np.ndarray
     end: np.ndarray
+    continued: int = 0  # varint bytes with the high bit set (not the last of their varint)
 
     def of(self, field: int) -> Records:
         keep = self.field == field
@@ -127,7 +128,7 @@ def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Field
         tag, value, payload_end, nxt = _step(buf, at, end, wire)
         if (nxt < 0).any():
             raise Unsupported(f"an unexpected or cut record at byte {int(at[np.argmax(nxt < 0)])}")
-        found.append((active, at, tag, value, payload_end))
+        found.append((active, at, tag, value, payload_end, nxt))
         pos[active] = nxt
         active = active[nxt < end]
     if active.size:
@@ -135,12 +136,13 @@ def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Field
     if not found:
         empty = np.zeros(0, np.int64)
         return Records(empty, np.zeros(0, np.uint8), np.zeros(0, np.uint64), empty)
-    owner, at, tag, value, payload_end = (np.concatenate(c) for c in zip(*found))
-    order = np.argsort(at, kind="stable")
-    value, payload_end = value[order], payload_end[order]
+    owner, at, tag, value, payload_end, nxt = (np.concatenate(c) for c in zip(*found))
     delimited = payload_end >= 0
     value[delimited] = (payload_end[delimited] - value[delimited].astype(np.int64)).astype(np.uint64)
-    return Records(owner[order], (tag[order] >> 3).astype(np.uint8), value, payload_end)
+    header = np.where(delimited, value.astype(np.int64), nxt) - at  # the tag and the varint
+    continued = int(header.sum()) - 2 * len(header)
+    order = np.argsort(at, kind="stable")
+    return Records(owner[order], (tag[order] >> 3).astype(np.uint8), value[order], payload_end[order], continued)
 
 
 def _payload_tags(fields: Fields) -> dict[int, np.ndarray]:
@@ -209,4 +211,4 @@ def _chains(
         on = np.concatenate([on, j[on]])
         on = on[on < done]
     on.sort()
-    return owner[on], cand[on], tag[on], value[on], payload_end[on]
+    return owner[on], cand[on], tag[on], value[on], payload_end[on], nxt[on]

@@ -196,13 +196,20 @@ def decode_bytes(raw: bytes) -> Columns:
     buf = np.frombuffer(raw, np.uint8)
     nodes = wire.records(buf, np.zeros(1, np.int64), np.full(1, len(raw), np.int64), {1: _NODE})
     count = len(nodes.owner)
-    fields = wire.records(buf, nodes.value.astype(np.int64), nodes.end, _NODE).by_field()
-    highs = np.flatnonzero(buf >= 0x80)  # strings with such bytes must be valid UTF-8
+    fields = wire.records(buf, nodes.value.astype(np.int64), nodes.end, _NODE)
+    highs = np.zeros(0, np.int64)  # where strings may hold bytes >= 0x80, which must be valid UTF-8
+    continued = [nodes.continued, fields.continued]
+    fields = fields.by_field()
 
     def inner(field: int) -> tuple[np.ndarray, dict[int, wire.Records], int]:
         outer = fields.get(field, _EMPTY)
-        found = wire.records(buf, outer.value.astype(np.int64), outer.end, _NODE[field]).by_field()
-        return outer.owner, found, len(outer.owner)
+        found = wire.records(buf, outer.value.astype(np.int64), outer.end, _NODE[field])
+        continued.append(found.continued)
+        return outer.owner, found.by_field(), len(outer.owner)
+
+    levels = [inner(field) for field in range(1, 6)]
+    if np.count_nonzero(buf >= 0x80) > sum(continued):  # every byte is a tag, a varint's or a string's
+        highs = np.flatnonzero(buf >= 0x80)
 
     def text(recs: dict[int, wire.Records], field: int, size: int) -> Strings:
         """The last value of a string field in each of ``size`` messages ("" where absent)."""
@@ -226,11 +233,11 @@ def decode_bytes(raw: bytes) -> Columns:
         mine = recs.get(field, _EMPTY)
         return {field: wire.Records(owner[mine.owner], mine.field, mine.value, mine.end)}
 
-    parent, children, size = inner(1)
+    parent, children, size = levels[0]
     edges = (parent, number(children, 1, size), text(children, 2, size))
-    owner, attrs, size = inner(2)
+    owner, attrs, size = levels[1]
     attributes = (owner, text(attrs, 1, size), text(attrs, 2, size), text(attrs, 3, size))
-    owner, refs, size = inner(3)
+    owner, refs, size = levels[2]
     slot_refs = list(
         zip(
             owner.tolist(),
@@ -239,11 +246,11 @@ def decode_bytes(raw: bytes) -> Columns:
             number(refs, 3, size).tolist(),
         )
     )
-    owner, savers, size = inner(4)
+    owner, savers, size = levels[3]
     _check_utf8(raw, highs, savers.get(2, _EMPTY))
     names = text(per_node(owner, savers, 1), 1, count)
     saver = {n: names[n] for n in np.unique(owner).tolist()}
-    owner, values, size = inner(5)
+    owner, values, size = levels[4]
     flag = np.full(count, -1, np.int8)
     flag[owner] = 0
     at, last = _last(per_node(owner, values, 1)[1])
@@ -264,6 +271,8 @@ def _check_utf8(raw: bytes, highs: np.ndarray, recs: wire.Records) -> None:
     """Raise ``wire.Unsupported`` unless every string of ``recs`` is valid UTF-8 (protobuf's rule
     for proto3 strings): only strings holding a byte >= 0x80 need a look."""
     starts = recs.value.astype(np.int64)
+    if not highs.size:
+        return
     odd = np.flatnonzero(np.searchsorted(highs, recs.end) > np.searchsorted(highs, starts))
     for k in odd.tolist():
         try:
