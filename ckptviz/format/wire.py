@@ -142,12 +142,16 @@ def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Field
     header = np.where(delimited, value.astype(np.int64), nxt) - at  # the tag and the varint
     continued = int(header.sum()) - 2 * len(header)
     order = np.argsort(at, kind="stable")
-    return Records(owner[order], (tag[order] >> 3).astype(np.uint8), value[order], payload_end[order], continued)
+    return Records(
+        owner[order], (tag[order] >> 3).astype(np.uint8), value[order], payload_end[order], continued
+    )
 
 
 def _payload_tags(fields: Fields) -> dict[int, np.ndarray]:
     """``{tag of a message field: which bytes may start its payload}`` (the message's own tags)."""
-    return {number << 3 | LEN: _tags(kind) >= 0 for number, kind in fields.items() if isinstance(kind, Mapping)}
+    return {
+        number << 3 | LEN: _tags(kind) >= 0 for number, kind in fields.items() if isinstance(kind, Mapping)
+    }
 
 
 def _chains(
@@ -182,9 +186,9 @@ def _chains(
         begin = payload_end[mine] - value[mine].astype(np.int64)
         full = begin < payload_end[mine]
         keep[mine[full]] = allowed[buf[begin[full]]]
-    keep = np.flatnonzero(keep)
-    cand, limit, tag, value, payload_end, nxt = (a[keep] for a in (cand, limit, tag, value, payload_end, nxt))
-    owner = np.concatenate(owner_list)[keep]
+    kept = np.flatnonzero(keep)
+    cand, limit, tag, value, payload_end, nxt = (a[kept] for a in (cand, limit, tag, value, payload_end, nxt))
+    owner = np.concatenate(owner_list)[kept]
     count = len(cand)
     if not count:
         raise Unsupported("an unexpected record starts a message")

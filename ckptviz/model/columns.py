@@ -51,7 +51,8 @@ class Strings(Sequence[str]):
 
     @property
     def lengths(self) -> np.ndarray:
-        return self.ends - self.starts
+        out: np.ndarray = self.ends - self.starts
+        return out
 
     def tolist(self) -> list[str]:
         if self._list is None:
@@ -187,7 +188,9 @@ _SLOT = {1: VARINT, 2: LEN, 3: VARINT}  # SlotVariableReference
 _SAVER = {1: LEN, 2: LEN}  # RegisteredSaver: name, object_name
 _FLAG = {1: VARINT}  # BoolValue
 _NODE = {1: _CHILD, 2: _ATTRIBUTE, 3: _SLOT, 4: _SAVER, 5: _FLAG}  # TrackableObject
-_EMPTY = wire.Records(*(np.zeros(0, t) for t in (np.int64, np.uint8, np.uint64, np.int64)))
+_EMPTY = wire.Records(
+    np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint64), np.zeros(0, np.int64)
+)
 
 
 def decode_bytes(raw: bytes) -> Columns:
@@ -196,10 +199,10 @@ def decode_bytes(raw: bytes) -> Columns:
     buf = np.frombuffer(raw, np.uint8)
     nodes = wire.records(buf, np.zeros(1, np.int64), np.full(1, len(raw), np.int64), {1: _NODE})
     count = len(nodes.owner)
-    fields = wire.records(buf, nodes.value.astype(np.int64), nodes.end, _NODE)
+    within = wire.records(buf, nodes.value.astype(np.int64), nodes.end, _NODE)
     highs = np.zeros(0, np.int64)  # where strings may hold bytes >= 0x80, which must be valid UTF-8
-    continued = [nodes.continued, fields.continued]
-    fields = fields.by_field()
+    continued = [nodes.continued, within.continued]
+    fields = within.by_field()
 
     def inner(field: int) -> tuple[np.ndarray, dict[int, wire.Records], int]:
         outer = fields.get(field, _EMPTY)

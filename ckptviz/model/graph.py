@@ -231,7 +231,11 @@ class ObjectGraph:
         for i in np.flatnonzero(~np.asarray(paths.reachable, bool)).tolist() if count else []:
             if i not in paths.special:
                 found = next(
-                    (P.split_key(a_key[k]) for k in range(attr_ptr[i], attr_ptr[i + 1]) if P.split_key(a_key[k])),
+                    (
+                        P.split_key(a_key[k])
+                        for k in range(attr_ptr[i], attr_ptr[i + 1])
+                        if P.split_key(a_key[k])
+                    ),
                     None,
                 )
                 paths.special[i] = found[0] if found else f"(unreachable {i})"
@@ -327,7 +331,9 @@ class ObjectGraph:
         if flag < 0 and self._checkpointed is None:
             adj = self.adjacency
             parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
-            self._checkpointed = P.checkpointed_nodes(len(adj), zip(parents, adj._child), cols.holders.tolist())
+            self._checkpointed = P.checkpointed_nodes(
+                len(adj), zip(parents, adj._child), cols.holders.tolist()
+            )
         checkpointed = bool(flag) if flag >= 0 else i in (self._checkpointed or ())
         return Node(
             i,

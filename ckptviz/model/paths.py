@@ -147,7 +147,13 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
     ``child`` (numpy) and ``local`` (raw local names), in stored order. ``adjacency[i]`` is that
     node's ``[(local_name, child)]``."""
 
-    def __init__(self, count: int, parent: Sequence[int], child: Sequence[int], local: Sequence[str]) -> None:
+    def __init__(
+        self,
+        count: int,
+        parent: Sequence[int] | np.ndarray,
+        child: Sequence[int] | np.ndarray,
+        local: Sequence[str],
+    ) -> None:
         par = np.asarray(parent, np.int64)
         kid = np.asarray(child, np.int64)
         names = local if isinstance(local, Strings) else None

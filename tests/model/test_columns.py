@@ -146,7 +146,16 @@ def test_well_formed_graphs_are_read_without_protobuf(nodes: list[list[Field]]) 
 def test_last_value_wins_and_messages_merge() -> None:
     raw = encode(
         [
-            (1, [(1, [(1, 3), (2, b"a"), (1, 1)]), (5, [(1, 1)]), (5, []), (4, [(1, b"s")]), (4, [(2, b"o")])]),
+            (
+                1,
+                [
+                    (1, [(1, 3), (2, b"a"), (1, 1)]),
+                    (5, [(1, 1)]),
+                    (5, []),
+                    (4, [(1, b"s")]),
+                    (4, [(2, b"o")]),
+                ],
+            ),
             (1, [(5, [(1, 1)]), (5, [(1, 0)])]),
             (1, []),
             (1, [(1, [(1, 2**64 - 1)]), (2, [(1, b"x"), (1, b"VARIABLE_VALUE")])]),
