@@ -521,14 +521,16 @@ class ObjectGraph:
 
 
 def _columns(proto: Any) -> tuple[Columns, Any]:
-    """The columns of a graph, and its message when one was given or had to be parsed: bytes are
-    read with numpy, and parsed by protobuf only when that reader cannot read them exactly."""
-    if not isinstance(proto, bytes):
-        return decode(proto), proto
+    """The columns of a graph, and its message when one was given or had to be parsed. Bytes are
+    read with numpy (a message is serialized for that, which costs far less than reading its
+    fields), and parsed by protobuf only when the numpy reader cannot read them exactly."""
+    raw = proto if isinstance(proto, bytes) else proto.SerializeToString()
     try:
-        return decode_bytes(proto), None
+        return decode_bytes(raw), None if raw is proto else proto
     except Unsupported:
+        if raw is not proto:
+            return decode(proto), proto
         from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
-        message = TrackableObjectGraph.FromString(proto)
+        message = TrackableObjectGraph.FromString(raw)
         return decode(message), message
