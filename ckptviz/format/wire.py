@@ -60,6 +60,10 @@ def varints(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarr
     """``(value, next position)`` of the varint at each ``pos`` (uint64, int64); -1 as the next
     position where it runs to ``end`` or is longer than 10 bytes or beyond 64 bits. Read a byte
     at a time over the varints not yet ended: nearly all end at their first."""
+    if len(buf) and len(pos):
+        first = buf[np.minimum(pos, len(buf) - 1)]
+        if ((first < 0x80) & (pos < end)).all():  # one byte each, the common case
+            return first.astype(np.uint64), pos + 1
     value = np.zeros(len(pos), np.uint64)
     after = np.full(len(pos), -1, np.int64)
     rows = np.flatnonzero(pos < end)
@@ -154,6 +158,28 @@ def _payload_tags(fields: Fields) -> dict[int, np.ndarray]:
     }
 
 
+def _plausible(
+    part: np.ndarray, hit: np.ndarray, wire: np.ndarray, payload_tags: dict[int, np.ndarray]
+) -> np.ndarray:
+    """The candidate starts (``hit``) in one message worth reading: a record whose varint is one
+    byte must end at another candidate or at the message's end, and a message field's payload
+    must start with one of its fields. Others (most false starts) are dropped before reading."""
+    at = np.flatnonzero(hit)
+    size = len(part)
+    second = part[np.minimum(at + 1, size - 1)]
+    short = (at + 1 < size) & (second < 0x80)
+    tag = part[at]
+    delimited = wire[tag] == LEN
+    nxt = at + 2 + np.where(delimited, second, 0)
+    ends_well = (nxt == size) | ((nxt < size) & hit[np.minimum(nxt, size - 1)])
+    keep = ~short | ends_well
+    for t, allowed in payload_tags.items():
+        check = np.flatnonzero(keep & short & (tag == t) & (second > 0))  # inside the message: ends_well
+        keep[check] = allowed[part[at[check] + 2]]
+    out: np.ndarray = at[keep]
+    return out
+
+
 def _chains(
     buf: np.ndarray,
     starts: np.ndarray,
@@ -173,7 +199,7 @@ def _chains(
         hit = part == tags[0]
         for t in tags[1:]:
             hit |= part == t
-        hits = np.flatnonzero(hit) + s
+        hits = _plausible(part, hit, wire, payload_tags) + s
         cand_list.append(hits)
         limit_list.append(np.full(len(hits), e, np.int64))
         owner_list.append(np.full(len(hits), o, np.int64))
@@ -202,6 +228,10 @@ def _chains(
     first = np.searchsorted(cand, starts)
     if ((first >= count) | (cand[np.minimum(first, count - 1)] != starts)).any():
         raise Unsupported("an unexpected record starts a message")
+    following = np.arange(1, count + 1, dtype=np.int32)
+    following[np.append(first[1:] - 1, count - 1)] = done  # each message's last candidate ends it
+    if (jump[:count] == following).all():
+        return owner, cand, tag, value, payload_end, nxt  # every candidate is a record: no false start
     jumps = [jump]
     while True:  # jumps[k][c]: the record 2**k steps after c
         last = jumps[-1]
