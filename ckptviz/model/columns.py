@@ -9,7 +9,7 @@ columns, and protobuf's own error for bytes that are not a graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -79,6 +79,26 @@ class Strings(Sequence[str]):
     def equal(self, word: str) -> np.ndarray:
         """Which strings are ``word``, compared as bytes (no string made)."""
         return self._match(word.encode(), 0)
+
+    def isin(self, words: Iterable[str]) -> np.ndarray:
+        """Which strings are one of ``words``: the strings of each length gathered once."""
+        lengths = self.lengths
+        out = np.zeros(len(lengths), bool)
+        by_length: dict[int, list[bytes]] = {}
+        for w in words:
+            by_length.setdefault(len(w.encode()), []).append(w.encode())
+        data = np.frombuffer(self._data, np.uint8)
+        for size, group in by_length.items():
+            at = np.flatnonzero(lengths == size)
+            if not size:
+                out[at] = True
+                continue
+            got = data[self.starts[at][:, None] + np.arange(size)]
+            found = np.zeros(len(at), bool)
+            for word in group:
+                found |= (got == np.frombuffer(word, np.uint8)).all(axis=1)
+            out[at] = found
+        return out
 
     def endswith(self, suffix: str) -> np.ndarray:
         return self._match(suffix.encode(), -1)

@@ -85,7 +85,7 @@ class NodeTable(Sequence[Node]):
 class _Facts:
     """What classifying nodes needs (``slots.Facts``), read from a graph's columns."""
 
-    def __init__(self, graph: ObjectGraph, variable: list[bool]) -> None:
+    def __init__(self, graph: ObjectGraph, variable: np.ndarray) -> None:
         self.adjacency, self.variable = graph.adjacency, variable
         self._graph = graph
 
@@ -228,7 +228,7 @@ class ObjectGraph:
             if not paths.reachable[s.slot_id] and s.slot_id not in paths.special:
                 paths.special[s.slot_id] = (s.variable_id, s.optimizer_id, s.slot_name)
         a_key, attr_ptr = cols.attr_key, cols.attr_ptr.tolist()
-        for i in np.flatnonzero(~np.asarray(paths.reachable, bool)).tolist() if count else []:
+        for i in paths.unreached.tolist():
             if i not in paths.special:
                 found = next(
                     (
@@ -247,7 +247,7 @@ class ObjectGraph:
         )  # fmt: skip
         graph._columns, graph._entries = cols, entries
         graph._raw = proto if message is None else None
-        kind_codes, slots = classify(_Facts(graph, is_variable.tolist()), recorded)
+        kind_codes, slots = classify(_Facts(graph, is_variable), recorded)
         graph.kind_codes = kind_codes
         graph.slots = slots
         for s in slots:

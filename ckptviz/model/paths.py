@@ -168,11 +168,19 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
         if par.size:
             np.cumsum(np.bincount(par, minlength=count), out=self.ptr[1:])
         self.child = kid
-        self.local: list[str] = names.tolist() if names is not None else list(local)
+        self._local: list[str] | None = None if names is not None else list(local)
         self._names = names
         self._ptr: list[int] = self.ptr.tolist()
         self._child: list[int] = kid.tolist()
         self._escaped: list[str] | None = None
+
+    @property
+    def local(self) -> list[str]:
+        """The raw local name of every edge (decoded on first use when given as ``Strings``)."""
+        if self._local is None:
+            assert self._names is not None
+            self._local = self._names.tolist()
+        return self._local
 
     @property
     def names(self) -> Strings:
@@ -245,6 +253,9 @@ class NodePaths:
         self, count: int, out_edges: Sequence[Sequence[tuple[str, int]]], defer: Collection[int] = ()
     ) -> None:
         self.order: list[int] = []  # breadth-first, reachable nodes only
+        self._segment: list[str] | None = None
+        self._via: np.ndarray | None = None
+        self.unreached = np.zeros(0, np.int64)  # ids no ``children`` edge reaches (not the root)
         self.special: dict[int, tuple[int, int, str] | str] = {}
         self._named: dict[int, dict[str, int]] = {}
         self._by_special: dict[tuple[int, int, str] | str, int] | None = None
@@ -283,8 +294,20 @@ class NodePaths:
         self.parent = parent.tolist()
         self.depth = depth.tolist()
         self.reachable = seen.tolist()
-        segments = [*adj.escaped, ""]  # via -1: no edge
-        self.segment = list(map(segments.__getitem__, via.tolist()))
+        self.unreached = np.flatnonzero(~seen)
+        self._via = via  # segments are made from it on first use
+
+    @property
+    def segment(self) -> list[str]:
+        if self._segment is None:
+            assert self._via is not None
+            segments = [*self._out.escaped, ""]  # via -1: no edge
+            self._segment = list(map(segments.__getitem__, self._via.tolist()))
+        return self._segment
+
+    @segment.setter
+    def segment(self, value: list[str]) -> None:
+        self._segment = value
 
     @staticmethod
     def _level(

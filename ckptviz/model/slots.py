@@ -103,7 +103,7 @@ class Facts(Protocol):
     @property
     def adjacency(self) -> Adjacency: ...
     @property
-    def variable(self) -> Sequence[bool]: ...
+    def variable(self) -> Sequence[bool] | np.ndarray: ...
     @property
     def full_name(self) -> Sequence[str]: ...
     def meta(self, node: int) -> tuple[str | None, tuple[int, ...] | None]: ...
@@ -120,8 +120,7 @@ def classify(facts: Facts, recorded: list[Slot]) -> tuple[np.ndarray, list[Slot]
     optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(facts)
     slots = list(recorded)
     marks = _ITERATIONS | _TF1_STATE  # an optimizer without recorded slots holds one of these
-    names = adj.names
-    hits = np.flatnonzero(np.logical_or.reduce([names.equal(m) for m in marks]))
+    hits = np.flatnonzero(adj.names.isin(marks))
     for node in np.unique(np.searchsorted(adj.ptr, hits, side="right") - 1).tolist():
         if looks_like_optimizer(node, facts):
             optimizers.add(node)

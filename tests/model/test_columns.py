@@ -209,3 +209,5 @@ def test_strings_decode_in_bulk_and_alone() -> None:
     assert s.equal("kernel").tolist() == [False, False, False, False]
     assert s.endswith("kernel").tolist() == [False, False, False, True]
     assert Strings.of(["x", "é", ""]).equal("é").tolist() == [False, True, False]
+    assert s.isin(["", "b/é", "a"]).tolist() == [False, True, True, False]
+    assert s.contains_any("/").tolist() == [False, True, False, True]
