@@ -60,28 +60,32 @@ def varints(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarr
     """``(value, next position)`` of the varint at each ``pos`` (uint64, int64); -1 as the next
     position where it runs to ``end`` or is longer than 10 bytes or beyond 64 bits. Read a byte
     at a time over the varints not yet ended: nearly all end at their first."""
-    if len(buf) and len(pos):
-        first = buf[np.minimum(pos, len(buf) - 1)]
-        if ((first < 0x80) & (pos < end)).all():  # one byte each, the common case
-            return first.astype(np.uint64), pos + 1
-    value = np.zeros(len(pos), np.uint64)
-    after = np.full(len(pos), -1, np.int64)
-    rows = np.flatnonzero(pos < end)
-    at = pos[rows]
-    for k in range(_MAX_VARINT):
+    if not len(pos):
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    inside = pos < end
+    first = buf[np.minimum(pos, len(buf) - 1)]
+    one = inside & (first < 0x80)
+    if one.all():  # one byte each, the common case
+        return first.astype(np.uint64), pos + 1
+    value = (first & 0x7F).astype(np.uint64)
+    after = np.where(one, pos + 1, -1)
+    rows = np.flatnonzero(inside & ~one)
+    at, acc = pos[rows] + 1, value[rows]
+    for k in range(1, _MAX_VARINT):
+        inside = at < end[rows]
+        if not inside.all():
+            rows, at, acc = rows[inside], at[inside], acc[inside]
+        if not rows.size:
+            break
         byte = buf[at]
-        value[rows] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+        acc |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
         last = byte < 0x80
         if k == _MAX_VARINT - 1:
             last &= byte <= 1  # the tenth byte holds the 64th bit only
-            after[rows[last]] = at[last] + 1
-            break
+        value[rows[last]] = acc[last]
         after[rows[last]] = at[last] + 1
-        rows, at = rows[~last], at[~last] + 1
-        inside = at < end[rows]
-        rows, at = rows[inside], at[inside]
-        if not rows.size:
-            break
+        more = ~last
+        rows, at, acc = rows[more], at[more] + 1, acc[more]
     return value, after
 
 

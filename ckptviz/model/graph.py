@@ -227,13 +227,13 @@ class ObjectGraph:
         for s in recorded:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<slot name>
             if not paths.reachable[s.slot_id] and s.slot_id not in paths.special:
                 paths.special[s.slot_id] = (s.variable_id, s.optimizer_id, s.slot_name)
-        a_key, attr_ptr = cols.attr_key, cols.attr_ptr.tolist()
+        a_key, attr_ptr = cols.attr_key, cols.attr_ptr
         for i in paths.unreached.tolist():
             if i not in paths.special:
                 found = next(
                     (
                         P.split_key(a_key[k])
-                        for k in range(attr_ptr[i], attr_ptr[i + 1])
+                        for k in range(int(attr_ptr[i]), int(attr_ptr[i + 1]))
                         if P.split_key(a_key[k])
                     ),
                     None,

@@ -325,7 +325,7 @@ class NodePaths:
         if total < _SMALL_FRONTIER:
             ptr, child = adj._ptr, adj._child
             found = []
-            for node in frontier.tolist():
+            for node in frontier[lengths > 0].tolist():
                 d = int(depth[node]) + 1
                 for k in range(ptr[node], ptr[node + 1]):
                     c = child[k]
