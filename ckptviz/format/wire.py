@@ -3,8 +3,9 @@
 A message is a chain of records (tag, then a varint or a length and that many bytes); each record
 starts where the previous one ends, so the chain is sequential. ``records`` resolves it for many
 messages together: a few lock steps (one record of every message per step) for the short ones,
-then, for the long ones, every byte that could start an expected record is decoded as if it did
-and the chains are followed from the messages' starts by pointer doubling.
+then, for the long ones, every byte that could start an expected record (and whose record ends
+where another could start) is decoded as if it did, and the chains are followed from the
+messages' starts by pointer doubling.
 
 Only what is decoded exactly is accepted: single-byte tags of the expected fields with their
 expected wire type, varints of at most 10 bytes that fit 64 bits, lengths that stay inside the
@@ -39,10 +40,6 @@ class Records:
     value: np.ndarray
     end: np.ndarray
     continued: int = 0  # varint bytes with the high bit set (not the last of their varint)
-
-    def of(self, field: int) -> Records:
-        keep = self.field == field
-        return Records(self.owner[keep], self.field[keep], self.value[keep], self.end[keep])
 
     def by_field(self) -> dict[int, Records]:
         """The records of each field, each in message order (one sort for all fields)."""
@@ -163,24 +160,25 @@ def _payload_tags(fields: Fields) -> dict[int, np.ndarray]:
 
 
 def _plausible(
-    part: np.ndarray, hit: np.ndarray, wire: np.ndarray, payload_tags: dict[int, np.ndarray]
+    buf: np.ndarray,
+    at: np.ndarray,
+    limit: np.ndarray,
+    hit: np.ndarray,
+    wire: np.ndarray,
+    payload_tags: dict[int, np.ndarray],
 ) -> np.ndarray:
-    """The candidate starts (``hit``) in one message worth reading: a record whose varint is one
-    byte must end at another candidate or at the message's end, and a message field's payload
-    must start with one of its fields. Others (most false starts) are dropped before reading."""
-    at = np.flatnonzero(hit)
-    size = len(part)
-    second = part[np.minimum(at + 1, size - 1)]
-    short = (at + 1 < size) & (second < 0x80)
-    tag = part[at]
-    delimited = wire[tag] == LEN
-    nxt = at + 2 + np.where(delimited, second, 0)
-    ends_well = (nxt == size) | ((nxt < size) & hit[np.minimum(nxt, size - 1)])
-    keep = ~short | ends_well
+    """Which candidate starts ``at`` (``hit`` marks them all) are worth reading: a record whose
+    varint is one byte must end at another candidate or at its message's end (``limit``), and a
+    message field's payload must start with one of its fields. Most false starts fail this."""
+    second = buf[np.minimum(at + 1, len(buf) - 1)]
+    short = (at + 1 < limit) & (second < 0x80)
+    tag = buf[at]
+    nxt = at + 2 + np.where(wire[tag] == LEN, second, 0)
+    keep = ~short | (nxt == limit) | ((nxt < limit) & hit[np.minimum(nxt, len(buf) - 1)])
     for t, allowed in payload_tags.items():
-        check = np.flatnonzero(keep & short & (tag == t) & (second > 0))  # inside the message: ends_well
-        keep[check] = allowed[part[at[check] + 2]]
-    out: np.ndarray = at[keep]
+        check = np.flatnonzero(keep & short & (tag == t) & (second > 0))  # ends inside: at + 2 < limit
+        keep[check] = allowed[buf[at[check] + 2]]
+    out: np.ndarray = keep
     return out
 
 
@@ -196,19 +194,17 @@ def _chains(
     it did, then each message's chain is followed from its start by pointer doubling. A byte whose
     record could not be one (cut, or a message whose payload starts with none of its fields) is
     dropped first: a chain through it ends there, and the caller decodes otherwise."""
-    tags = np.flatnonzero(wire >= 0).astype(np.uint8)
-    cand_list, limit_list, owner_list = [], [], []
-    for s, e, o in zip(starts.tolist(), ends.tolist(), owners.tolist()):
-        part = buf[s:e]
-        hit = part == tags[0]
-        for t in tags[1:]:
-            hit |= part == t
-        hits = _plausible(part, hit, wire, payload_tags) + s
-        cand_list.append(hits)
-        limit_list.append(np.full(len(hits), e, np.int64))
-        owner_list.append(np.full(len(hits), o, np.int64))
-    cand = np.concatenate(cand_list)
-    limit = np.concatenate(limit_list)
+    lo, hi = int(starts[0]), int(ends[-1])  # the messages are disjoint and in order
+    hit = np.zeros(len(buf), bool)
+    for t in np.flatnonzero(wire >= 0).tolist():
+        hit[lo:hi] |= buf[lo:hi] == t
+    cand = np.flatnonzero(hit[lo:hi]) + lo
+    message = np.searchsorted(starts, cand, side="right") - 1
+    inside = cand < ends[message]
+    cand, message = cand[inside], message[inside]
+    limit = ends[message]
+    plausible = _plausible(buf, cand, limit, hit, wire, payload_tags)
+    cand, limit, message = cand[plausible], limit[plausible], message[plausible]
     tag, value, payload_end, nxt = _step(buf, cand, limit, wire)
     keep = nxt >= 0
     for t, allowed in payload_tags.items():
@@ -218,7 +214,7 @@ def _chains(
         keep[mine[full]] = allowed[buf[begin[full]]]
     kept = np.flatnonzero(keep)
     cand, limit, tag, value, payload_end, nxt = (a[kept] for a in (cand, limit, tag, value, payload_end, nxt))
-    owner = np.concatenate(owner_list)[kept]
+    owner = owners[message[kept]]
     count = len(cand)
     if not count:
         raise Unsupported("an unexpected record starts a message")
