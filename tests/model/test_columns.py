@@ -211,3 +211,37 @@ def test_strings_decode_in_bulk_and_alone() -> None:
     assert Strings.of(["x", "é", ""]).equal("é").tolist() == [False, True, False]
     assert s.isin(["", "b/é", "a"]).tolist() == [False, True, True, False]
     assert s.contains_any("/").tolist() == [False, True, False, True]
+
+
+def test_from_proto_looks_only_at_the_keys_of_entries() -> None:
+    """Entries may be made on access: building the graph iterates their keys, and a node's
+    values are read when the node is made."""
+    from collections.abc import Iterator, Mapping
+
+    key = "net/.ATTRIBUTES/VARIABLE_VALUE"
+
+    class KeysOnly(Mapping[str, Any]):
+        def __init__(self) -> None:
+            self.touched: list[str] = []
+
+        def __getitem__(self, k: str) -> Any:
+            self.touched.append(k)
+            return ("float32", [2])
+
+        def __iter__(self) -> Iterator[str]:
+            return iter([key])
+
+        def __len__(self) -> int:
+            return 1
+
+    raw = encode(
+        [
+            (1, [(1, [(1, 1), (2, b"net")])]),
+            (1, [(2, [(1, b"VARIABLE_VALUE"), (3, key.encode())])]),
+        ]
+    )
+    entries = KeysOnly()
+    graph = ObjectGraph.from_proto(raw, entries)
+    assert graph.owner == {key: (1, "VARIABLE_VALUE")} and graph.kinds == ["other", "variable"]
+    assert entries.touched == []
+    assert graph.nodes[1].values[0].shape == (2,) and entries.touched == [key]
