@@ -68,7 +68,7 @@ child = message({1: ids, 2: names})
 attribute = message({1: names, 2: names, 3: names})
 slot = message({1: ids, 2: names, 3: ids})
 saver = message({1: names, 2: names})
-flag = message({1: st.integers(0, 3)})
+flag = message({1: st.integers(0, 3) | st.integers(0, 2**64 - 1)})
 node = message(
     {
         1: child,
