@@ -16,7 +16,6 @@ the caller to use a general decoder, which also words the error when the bytes a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,17 +28,18 @@ class Unsupported(ValueError):
     """The bytes hold something this decoder does not decode exactly."""
 
 
-@dataclass
 class Records:
     """Records in message order, then position: the message (index into the ranges given), the
     field number, and for a varint its value (``end`` = -1) or for a length-delimited field the
-    payload ``[value, end)``."""
+    payload ``[value, end)``; ``continued`` counts their varints' bytes with the high bit set
+    (all but the last of each)."""
 
-    owner: np.ndarray
-    field: np.ndarray
-    value: np.ndarray
-    end: np.ndarray
-    continued: int = 0  # varint bytes with the high bit set (not the last of their varint)
+    __slots__ = ("continued", "end", "field", "owner", "value")
+
+    def __init__(
+        self, owner: np.ndarray, field: np.ndarray, value: np.ndarray, end: np.ndarray, continued: int = 0
+    ) -> None:
+        self.owner, self.field, self.value, self.end, self.continued = owner, field, value, end, continued
 
     def by_field(self) -> dict[int, Records]:
         """The records of each field, each in message order (one sort for all fields)."""
