@@ -146,10 +146,10 @@ def records(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fields: Field
     value[delimited] = (payload_end[delimited] - value[delimited].astype(np.int64)).astype(np.uint64)
     header = np.where(delimited, value.astype(np.int64), nxt) - at  # the tag and the varint
     continued = int(header.sum()) - 2 * len(header)
-    order = np.argsort(at, kind="stable")
-    return Records(
-        owner[order], (tag[order] >> 3).astype(np.uint8), value[order], payload_end[order], continued
-    )
+    if len(at) > 1 and bool((at[1:] < at[:-1]).any()):  # lock steps interleave the messages
+        order = np.argsort(at, kind="stable")
+        owner, tag, value, payload_end = owner[order], tag[order], value[order], payload_end[order]
+    return Records(owner, (tag >> 3).astype(np.uint8), value, payload_end, continued)
 
 
 def _payload_tags(fields: Fields) -> dict[int, np.ndarray]:
@@ -163,18 +163,20 @@ def _plausible(
     buf: np.ndarray,
     at: np.ndarray,
     limit: np.ndarray,
-    hit: np.ndarray,
+    marked: tuple[np.ndarray, int],
     wire: np.ndarray,
     payload_tags: dict[int, np.ndarray],
 ) -> np.ndarray:
-    """Which candidate starts ``at`` (``hit`` marks them all) are worth reading: a record whose
-    varint is one byte must end at another candidate or at its message's end (``limit``), and a
-    message field's payload must start with one of its fields. Most false starts fail this."""
+    """Which candidate starts ``at`` (``marked``: a mask of them all, and the offset it starts at)
+    are worth reading: a record whose varint is one byte must end at another candidate or at its
+    message's end (``limit``), and a message field's payload must start with one of its fields.
+    Most false starts fail this."""
     second = buf[np.minimum(at + 1, len(buf) - 1)]
     short = (at + 1 < limit) & (second < 0x80)
     tag = buf[at]
     nxt = at + 2 + np.where(wire[tag] == LEN, second, 0)
-    keep = ~short | (nxt == limit) | ((nxt < limit) & hit[np.minimum(nxt, len(buf) - 1)])
+    hit, lo = marked
+    keep = ~short | (nxt == limit) | ((nxt < limit) & hit[np.minimum(nxt - lo, len(hit) - 1)])
     for t, allowed in payload_tags.items():
         check = np.flatnonzero(keep & short & (tag == t) & (second > 0))  # ends inside: at + 2 < limit
         keep[check] = allowed[buf[at[check] + 2]]
@@ -195,15 +197,19 @@ def _chains(
     record could not be one (cut, or a message whose payload starts with none of its fields) is
     dropped first: a chain through it ends there, and the caller decodes otherwise."""
     lo, hi = int(starts[0]), int(ends[-1])  # the messages are disjoint and in order
-    hit = np.zeros(len(buf), bool)
-    for t in np.flatnonzero(wire >= 0).tolist():
-        hit[lo:hi] |= buf[lo:hi] == t
-    cand = np.flatnonzero(hit[lo:hi]) + lo
-    message = np.searchsorted(starts, cand, side="right") - 1
+    span = buf[lo:hi]
+    tags = np.flatnonzero(wire >= 0).tolist()
+    hit = span == tags[0]  # hit[i]: a candidate at lo + i
+    for t in tags[1:]:
+        hit |= span == t
+    cand = np.flatnonzero(hit) + lo
+    message = (
+        np.searchsorted(starts, cand, side="right") - 1 if len(starts) > 1 else np.zeros(len(cand), np.int64)
+    )
     inside = cand < ends[message]
     cand, message = cand[inside], message[inside]
     limit = ends[message]
-    plausible = _plausible(buf, cand, limit, hit, wire, payload_tags)
+    plausible = _plausible(buf, cand, limit, (hit, lo), wire, payload_tags)
     cand, limit, message = cand[plausible], limit[plausible], message[plausible]
     tag, value, payload_end, nxt = _step(buf, cand, limit, wire)
     keep = nxt >= 0
