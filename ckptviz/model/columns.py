@@ -81,37 +81,32 @@ class Strings(Sequence[str]):
         return self._match(word.encode(), 0)
 
     def isin(self, words: Iterable[str]) -> np.ndarray:
-        """Which strings are one of ``words``: the strings of each length gathered once."""
-        lengths = self.lengths
-        out = np.zeros(len(lengths), bool)
-        by_length: dict[int, list[bytes]] = {}
-        for w in words:
-            by_length.setdefault(len(w.encode()), []).append(w.encode())
-        data = np.frombuffer(self._data, np.uint8)
-        for size, group in by_length.items():
-            at = np.flatnonzero(lengths == size)
-            if not size:
-                out[at] = True
-                continue
-            got = data[self.starts[at][:, None] + np.arange(size)]
-            found = np.zeros(len(at), bool)
-            for word in group:
-                found |= (got == np.frombuffer(word, np.uint8)).all(axis=1)
-            out[at] = found
+        """Which strings are one of ``words``, compared as bytes (no string made)."""
+        out = np.zeros(len(self), bool)
+        for word in words:
+            out |= self._match(word.encode(), 0)
         return out
 
     def endswith(self, suffix: str) -> np.ndarray:
         return self._match(suffix.encode(), -1)
 
     def _match(self, word: bytes, anchor: int) -> np.ndarray:
+        """Strings that are ``word`` (``anchor`` 0) or end with it (-1): those of a fitting length
+        whose first (last) byte is right, then their bytes, read through a sliding window of the
+        buffer (no index array per byte)."""
         lengths = self.lengths
         out = lengths == len(word) if anchor == 0 else lengths >= len(word)
+        if not word:
+            return out
+        data = np.frombuffer(self._data, np.uint8)
         at = np.flatnonzero(out)
-        if at.size and word:
-            base = self.starts[at] if anchor == 0 else self.ends[at] - len(word)
-            data = np.frombuffer(self._data, np.uint8)
-            got = data[base[:, None] + np.arange(len(word))]
-            out[at] = (got == np.frombuffer(word, np.uint8)).all(axis=1)
+        base = self.starts[at] if anchor == 0 else self.ends[at] - len(word)
+        first = data[base] == word[0]
+        at, base = at[first], base[first]
+        out[:] = False
+        if at.size:
+            windows = np.lib.stride_tricks.sliding_window_view(data, len(word))
+            out[at] = (windows[base] == np.frombuffer(word, np.uint8)).all(axis=1)
         return out
 
 
