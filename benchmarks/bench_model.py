@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import ckptviz
+from ckptviz.format.naming import OBJECT_GRAPH_KEY
 from ckptviz.format.protos.ckptviz_format_pb2 import TrackableObjectGraph
 
 OUT = Path(__file__).parent / "out" / "model"
@@ -72,8 +73,16 @@ def main() -> None:
             big.entry_records()[25_000:25_100]
 
     page()
+    from ckptviz.model.graph import ObjectGraph
+
+    serialized, entries = big.read(OBJECT_GRAPH_KEY)[()], big.entries
     rows = [
         ("open + object graph, 50 000 variables", timed(lambda: ckptviz.open(str(p50)).graph), 0.1),
+        (
+            "from_proto(bytes), 50 000 variables",
+            timed(lambda: ObjectGraph.from_proto(serialized, entries)),
+            0.05,
+        ),
         ("open + entry_records(), 50 000 keys", timed(lambda: ckptviz.open(str(p50)).entry_records()), 0.1),
         ("a page of 100 entry records", timed(page, 20), 0.001),
         ("check, 4 000 keys", timed(lambda: ckptviz.check(str(p4), tree)), 0.2),

@@ -18,8 +18,9 @@ from ..errors import CorruptCheckpointError, KeyNotFoundError
 from ..format.dtypes import as_dtype
 from ..format.entries import Entry
 from ..format.naming import OBJECT_GRAPH_KEY
+from ..format.wire import Unsupported
 from . import paths as P
-from .columns import Columns, decode
+from .columns import Columns, decode, decode_bytes
 from .names import Names
 from .paths import VARIABLE_VALUE
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
@@ -84,9 +85,13 @@ class NodeTable(Sequence[Node]):
 class _Facts:
     """What classifying nodes needs (``slots.Facts``), read from a graph's columns."""
 
-    def __init__(self, graph: ObjectGraph, variable: list[bool]) -> None:
-        self.adjacency, self.variable, self.full_name = graph.adjacency, variable, graph.full_names
+    def __init__(self, graph: ObjectGraph, variable: np.ndarray) -> None:
+        self.adjacency, self.variable = graph.adjacency, variable
         self._graph = graph
+
+    @property
+    def full_name(self) -> list[str]:  # only optimizers without recorded slots need them
+        return self._graph.full_names
 
     def meta(self, node: int) -> tuple[str | None, tuple[int, ...] | None]:
         values = self._graph._values_of(node)
@@ -116,25 +121,24 @@ class ObjectGraph:
         source: str = "",
         proto: Any = None,
         kind_codes: np.ndarray | None = None,
-        full_names: list[str] | None = None,
-        owner: dict[str, tuple[int, str]] | None = None,
     ) -> None:
         self.slots, self.paths = slots, paths
-        self.object_based, self.source, self.proto = object_based, source, proto
+        self.object_based, self.source, self._proto = object_based, source, proto
+        self._raw: bytes | None = None
         self.adjacency = paths.adjacency
         self._edges = edges
         if nodes is None:
             self.nodes: Sequence[Node] = NodeTable(self, len(self.adjacency))
         else:
             self.nodes = nodes
-        if kind_codes is None:
+        self._full_names: list[str] | None = None
+        self._owner: dict[str, tuple[int, str]] | None = None
+        if kind_codes is None:  # a scope tree: nodes made already
             assert nodes is not None
             kind_codes = np.asarray([KINDS.index(n.kind) for n in nodes], np.int8)
-            full_names = [n.full_name for n in nodes]
-            owner = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
+            self._full_names = [n.full_name for n in nodes]
+            self._owner = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
         self.kind_codes = kind_codes
-        self.full_names: list[str] = full_names or []
-        self.owner: dict[str, tuple[int, str]] = owner or {}
         self._slots_of: dict[int, list[Slot]] = {}
         for s in slots:
             for i in {s.optimizer_id, s.variable_id, s.slot_id}:
@@ -190,17 +194,12 @@ class ObjectGraph:
         ``{key: Entry | (dtype_name, shape) | {"dtype": ..., "shape": ...}}``. ``where`` is the
         (file, offset) of the serialized graph, for errors.
 
-        The message is walked once, into columns; everything else is built from those."""
+        The graph is decoded once, into columns; everything else is built from those. Of
+        ``entries`` only the keys are used here; a value is looked at when a node is made."""
         from .slots import classify, slot_nesting_problem
 
-        if isinstance(proto, bytes):
-            from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
-
-            proto = TrackableObjectGraph.FromString(proto)
-        cols = decode(proto)
-        count, e_parent, e_child, e_name = cols.count, cols.edge_parent, cols.edge_child, cols.edge_name
-        a_name, a_key, a_full, attr_counts = cols.attr_name, cols.attr_key, cols.attr_full, cols.attr_count
-        s_refs = cols.slot_refs
+        cols, message = _columns(proto)
+        count = cols.count
 
         def out_of_range(i: int, ref: int, what: str) -> CorruptCheckpointError:
             file, offset = where or (source, None)
@@ -210,12 +209,12 @@ class ObjectGraph:
                 offset,
             )
 
-        kids = np.asarray(e_child, np.int64)
+        kids = cols.edge_child
         bad = np.flatnonzero((kids < 0) | (kids >= count))
         if bad.size:
-            raise out_of_range(e_parent[bad[0]], e_child[bad[0]], "child")
+            raise out_of_range(int(cols.edge_parent[bad[0]]), int(kids[bad[0]]), "child")
         recorded = []
-        for i, variable, slot_name, slot in s_refs:
+        for i, variable, slot_name, slot in cols.slot_refs:
             for ref, what in ((variable, "slot variable's original variable"), (slot, "slot variable")):
                 if not 0 <= ref < count:
                     raise out_of_range(i, ref, what)
@@ -223,33 +222,31 @@ class ObjectGraph:
         problem = slot_nesting_problem(recorded)
         if problem:
             raise CorruptCheckpointError(problem, *(where or (source, None)))
-        adjacency = P.Adjacency(count, e_parent, e_child, e_name)
+        adjacency = P.Adjacency(count, cols.edge_parent, kids, cols.edge_name)
         paths = P.NodePaths(count, adjacency)
         for s in recorded:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<slot name>
             if not paths.reachable[s.slot_id] and s.slot_id not in paths.special:
                 paths.special[s.slot_id] = (s.variable_id, s.optimizer_id, s.slot_name)
-        attr_node = np.repeat(np.arange(count), attr_counts).tolist()
-        keys = [k for k in entries if k != OBJECT_GRAPH_KEY]
-        owner = P.attribute_owners(zip(attr_node, a_name, a_key), keys)
-        full_names = [""] * count
-        for n, full in zip(reversed(attr_node), reversed(a_full)):  # a node's first non-empty one
-            if full:
-                full_names[n] = full
-        reachable = paths.reachable
-        for i in np.flatnonzero(~np.asarray(reachable, bool)).tolist() if count else []:
+        a_key, attr_ptr = cols.attr_key, cols.attr_ptr
+        for i in paths.unreached.tolist():
             if i not in paths.special:
-                a, b = int(cols.attr_ptr[i]), int(cols.attr_ptr[i + 1])
-                found = next((P.split_key(a_key[k]) for k in range(a, b) if P.split_key(a_key[k])), None)
+                found = next(
+                    (
+                        P.split_key(a_key[k])
+                        for k in range(int(attr_ptr[i]), int(attr_ptr[i + 1]))
+                        if P.split_key(a_key[k])
+                    ),
+                    None,
+                )
                 paths.special[i] = found[0] if found else f"(unreachable {i})"
-        is_variable = [False] * count
-        for n, name in zip(attr_node, a_name):
-            if name == VARIABLE_VALUE:
-                is_variable[n] = True
+        is_variable = np.zeros(count, bool)
+        is_variable[cols.attr_node[cols.attr_name.equal(VARIABLE_VALUE)]] = True
         graph = cls(
-            None, None, [], paths, object_based=True, source=source, proto=proto,
-            kind_codes=np.zeros(count, np.int8), full_names=full_names, owner=owner,
+            None, None, [], paths, object_based=True, source=source, proto=message,
+            kind_codes=np.zeros(count, np.int8),
         )  # fmt: skip
         graph._columns, graph._entries = cols, entries
+        graph._raw = proto if message is None else None
         kind_codes, slots = classify(_Facts(graph, is_variable), recorded)
         graph.kind_codes = kind_codes
         graph.slots = slots
@@ -257,6 +254,42 @@ class ObjectGraph:
             for i in {s.optimizer_id, s.variable_id, s.slot_id}:
                 graph._slots_of.setdefault(i, []).append(s)
         return graph
+
+    @property
+    def proto(self) -> Any:
+        """The ``TrackableObjectGraph`` message (parsed on first use when built from bytes)."""
+        if self._proto is None and self._raw is not None:
+            from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
+
+            self._proto = TrackableObjectGraph.FromString(self._raw)
+        return self._proto
+
+    @property
+    def owner(self) -> dict[str, tuple[int, str]]:
+        """``{key: (node id, attribute name)}``: which attribute of which node holds each key."""
+        if self._owner is None:
+            cols = self._columns
+            assert cols is not None
+            keys = [k for k in self._entries if k != OBJECT_GRAPH_KEY]
+            self._owner = P.attribute_owners(
+                zip(cols.attr_node.tolist(), cols.attr_name.tolist(), cols.attr_key.tolist()), keys
+            )
+        return self._owner
+
+    @property
+    def full_names(self) -> list[str]:
+        """Each node's recorded ``full_name`` (its first non-empty attribute's), or ``""``."""
+        if self._full_names is None:
+            cols = self._columns
+            assert cols is not None
+            out = [""] * cols.count
+            recorded = np.flatnonzero(cols.attr_full.lengths > 0)
+            nodes, first = np.unique(cols.attr_node[recorded], return_index=True)
+            full = cols.attr_full
+            for n, k in zip(nodes.tolist(), recorded[first].tolist()):
+                out[n] = full[k]
+            self._full_names = out
+        return self._full_names
 
     def _values_of(self, node_id: int) -> tuple[Value, ...]:
         if self._keys_of is None:
@@ -298,7 +331,9 @@ class ObjectGraph:
         if flag < 0 and self._checkpointed is None:
             adj = self.adjacency
             parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
-            self._checkpointed = P.checkpointed_nodes(len(adj), zip(parents, adj._child), cols.holders)
+            self._checkpointed = P.checkpointed_nodes(
+                len(adj), zip(parents, adj._child), cols.holders.tolist()
+            )
         checkpointed = bool(flag) if flag >= 0 else i in (self._checkpointed or ())
         return Node(
             i,
@@ -483,3 +518,19 @@ class ObjectGraph:
         kind = "object graph" if self.object_based else "scope tree (name-based)"
         parts = ", ".join(f"{c[k]} {k}{'s' if c[k] != 1 else ''}" for k in KINDS[:3])
         return f"<ckptviz.ObjectGraph {kind}: {len(self)} nodes, {parts}>"
+
+
+def _columns(proto: Any) -> tuple[Columns, Any]:
+    """The columns of a graph, and its message when one was given or had to be parsed. Bytes are
+    read with numpy (a message is serialized for that, which costs far less than reading its
+    fields), and parsed by protobuf only when the numpy reader cannot read them exactly."""
+    raw = proto if isinstance(proto, bytes) else proto.SerializeToString()
+    try:
+        return decode_bytes(raw), None if raw is proto else proto
+    except Unsupported:
+        if raw is not proto:
+            return decode(proto), proto
+        from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
+
+        message = TrackableObjectGraph.FromString(raw)
+        return decode(message), message

@@ -22,6 +22,8 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .columns import Strings
+
 ATTRIBUTES = ".ATTRIBUTES"
 VARIABLE_VALUE = "VARIABLE_VALUE"
 OPTIMIZER_SLOT = ".OPTIMIZER_SLOT"
@@ -145,21 +147,47 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
     ``child`` (numpy) and ``local`` (raw local names), in stored order. ``adjacency[i]`` is that
     node's ``[(local_name, child)]``."""
 
-    def __init__(self, count: int, parent: Sequence[int], child: Sequence[int], local: Sequence[str]) -> None:
+    def __init__(
+        self,
+        count: int,
+        parent: Sequence[int] | np.ndarray,
+        child: Sequence[int] | np.ndarray,
+        local: Sequence[str],
+    ) -> None:
         par = np.asarray(parent, np.int64)
         kid = np.asarray(child, np.int64)
-        local = list(local)
+        names = local if isinstance(local, Strings) else None
         if par.size > 1 and bool(np.any(par[1:] < par[:-1])):  # aliases appended last: group by parent
             order = np.argsort(par, kind="stable")
             par, kid = par[order], kid[order]
-            local = [local[k] for k in order.tolist()]
+            if names is not None:
+                names = names.take(order)
+            else:
+                local = [local[k] for k in order.tolist()]
         self.ptr = np.zeros(count + 1, np.int64)
         if par.size:
             np.cumsum(np.bincount(par, minlength=count), out=self.ptr[1:])
-        self.child, self.local = kid, local
+        self.child = kid
+        self._local: list[str] | None = None if names is not None else list(local)
+        self._names = names
         self._ptr: list[int] = self.ptr.tolist()
         self._child: list[int] = kid.tolist()
         self._escaped: list[str] | None = None
+
+    @property
+    def local(self) -> list[str]:
+        """The raw local name of every edge (decoded on first use when given as ``Strings``)."""
+        if self._local is None:
+            assert self._names is not None
+            self._local = self._names.tolist()
+        return self._local
+
+    @property
+    def names(self) -> Strings:
+        """``local`` as byte ranges, for matching many names at once."""
+        if self._names is None:
+            self._names = Strings.of(self.local)
+        return self._names
 
     @classmethod
     def of(cls, out_edges: Sequence[Sequence[tuple[str, int]]]) -> Adjacency:
@@ -177,7 +205,13 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
     def escaped(self) -> list[str]:
         """``local`` escaped as path segments (computed once)."""
         if self._escaped is None:
-            self._escaped = [escape_local_name(n) for n in self.local]
+            escaped = self.local
+            odd = np.flatnonzero(self.names.contains_any("./")).tolist()
+            if odd:
+                escaped = list(escaped)
+                for k in odd:
+                    escaped[k] = escape_local_name(escaped[k])
+            self._escaped = escaped
         return self._escaped
 
     def __len__(self) -> int:
@@ -198,7 +232,7 @@ class Adjacency(Sequence[list[tuple[str, int]]]):
         return range(self._ptr[node], self._ptr[node + 1])
 
 
-_SMALL_FRONTIER = 32  # below this many nodes a breadth-first level is walked in Python
+_SMALL_FRONTIER = 32  # below this many edges a breadth-first level is walked in Python
 
 
 class NodePaths:
@@ -219,6 +253,9 @@ class NodePaths:
         self, count: int, out_edges: Sequence[Sequence[tuple[str, int]]], defer: Collection[int] = ()
     ) -> None:
         self.order: list[int] = []  # breadth-first, reachable nodes only
+        self._segment: list[str] | None = None
+        self._via: np.ndarray | None = None
+        self.unreached = np.zeros(0, np.int64)  # ids no ``children`` edge reaches (not the root)
         self.special: dict[int, tuple[int, int, str] | str] = {}
         self._named: dict[int, dict[str, int]] = {}
         self._by_special: dict[tuple[int, int, str] | str, int] | None = None
@@ -257,8 +294,20 @@ class NodePaths:
         self.parent = parent.tolist()
         self.depth = depth.tolist()
         self.reachable = seen.tolist()
-        escaped = adj.escaped
-        self.segment = ["" if v < 0 else escaped[v] for v in via.tolist()]
+        self.unreached = np.flatnonzero(~seen)
+        self._via = via  # segments are made from it on first use
+
+    @property
+    def segment(self) -> list[str]:
+        if self._segment is None:
+            assert self._via is not None
+            segments = [*self._out.escaped, ""]  # via -1: no edge
+            self._segment = list(map(segments.__getitem__, self._via.tolist()))
+        return self._segment
+
+    @segment.setter
+    def segment(self, value: list[str]) -> None:
+        self._segment = value
 
     @staticmethod
     def _level(
@@ -270,10 +319,13 @@ class NodePaths:
         via: np.ndarray,
     ) -> np.ndarray:
         """The nodes first reached from ``frontier`` (in queue order), marked and linked."""
-        if frontier.size < _SMALL_FRONTIER:
+        starts, ends = adj.ptr[frontier], adj.ptr[frontier + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total < _SMALL_FRONTIER:
             ptr, child = adj._ptr, adj._child
             found = []
-            for node in frontier.tolist():
+            for node in frontier[lengths > 0].tolist():
                 d = int(depth[node]) + 1
                 for k in range(ptr[node], ptr[node + 1]):
                     c = child[k]
@@ -282,19 +334,17 @@ class NodePaths:
                         parent[c], depth[c], via[c] = node, d, k
                         found.append(c)
             return np.asarray(found, np.int64)
-        starts, ends = adj.ptr[frontier], adj.ptr[frontier + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            return np.zeros(0, np.int64)
         edge = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         kids = adj.child[edge]
         new = ~seen[kids]
         edge, kids = edge[new], kids[new]
-        _, first = np.unique(kids, return_index=True)
-        first.sort()
-        edge, kids = edge[first], kids[first]
-        owner = np.repeat(frontier, lengths)[new][first]
+        owner = np.repeat(frontier, lengths)[new]
+        slot = np.empty(len(seen), np.int64)
+        slot[kids] = np.arange(len(kids))
+        if not (slot[kids] == np.arange(len(kids))).all():  # a node reached twice: the first edge wins
+            _, first = np.unique(kids, return_index=True)
+            first.sort()
+            edge, kids, owner = edge[first], kids[first], owner[first]
         seen[kids] = True
         parent[kids], depth[kids], via[kids] = owner, depth[owner] + 1, edge
         reached: np.ndarray = kids

@@ -103,7 +103,7 @@ class Facts(Protocol):
     @property
     def adjacency(self) -> Adjacency: ...
     @property
-    def variable(self) -> Sequence[bool]: ...
+    def variable(self) -> Sequence[bool] | np.ndarray: ...
     @property
     def full_name(self) -> Sequence[str]: ...
     def meta(self, node: int) -> tuple[str | None, tuple[int, ...] | None]: ...
@@ -120,7 +120,7 @@ def classify(facts: Facts, recorded: list[Slot]) -> tuple[np.ndarray, list[Slot]
     optimizers = {s.optimizer_id for s in recorded} | declared_optimizers(facts)
     slots = list(recorded)
     marks = _ITERATIONS | _TF1_STATE  # an optimizer without recorded slots holds one of these
-    hits = np.asarray([k for k, name in enumerate(adj.local) if name in marks], np.int64)
+    hits = np.flatnonzero(adj.names.isin(marks))
     for node in np.unique(np.searchsorted(adj.ptr, hits, side="right") - 1).tolist():
         if looks_like_optimizer(node, facts):
             optimizers.add(node)
@@ -140,12 +140,11 @@ def declared_optimizers(facts: Facts) -> set[int]:
     ``inner_optimizer``), even with nothing in them yet: Keras 2 saves an optimizer that has not
     taken its first step as an empty node."""
     adj, variable = facts.adjacency, facts.variable
+    named = np.flatnonzero(adj.names.equal("optimizer") | adj.names.endswith("_optimizer"))
     return {
         child
-        for name, child in zip(adj.local, adj.child.tolist())
-        if (name == "optimizer" or name.endswith("_optimizer"))
-        and not variable[child]
-        and _list_items(child, adj) is None
+        for child in adj.child[named].tolist()
+        if not variable[child] and _list_items(child, adj) is None
     }
 
 
