@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import CorruptCheckpointError
-from . import slices, varint
+from . import slices, varint, wire
 from .dtypes import DType, from_enum
 from .shapes import check_shape
 from .table import Rows
@@ -217,7 +217,8 @@ class _Canonical:
 
 _BATCH = 64  # entries decoded together with numpy; fewer go through protobuf one by one
 _LOOKUPS = 256  # entries decoded one by one before a lookup decodes all of them
-_TAIL = ((0x18, 4), (0x20, 9), (0x28, 9), (0x35, 0))  # shard_id, offset, size as varints; crc32c fixed32
+# shard_id (int32), offset and size (int64) as varints below these bounds; crc32c as fixed32
+_TAIL = ((0x18, 2**31), (0x20, 2**63), (0x28, 2**63), (0x35, 0))
 
 
 def _canonical(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> _Canonical:
@@ -225,8 +226,7 @@ def _canonical(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> _Canoni
     offset and size as varints and crc32c as fixed32, each at most once, in field order, absent
     when zero. Protobuf lets a later field override or extend an earlier one, so only an entry
     that is exactly this is decided here; any other (slices, unknown or repeated fields, negative
-    or out-of-range numbers) is left to protobuf. Varint widths keep every value in range: shard
-    ids below 2**28, offsets and sizes below 2**63."""
+    or out-of-range numbers) is left to protobuf."""
     n, last = len(starts), max(len(buf) - 1, 0)
 
     def at(pos: np.ndarray) -> np.ndarray:
@@ -237,15 +237,16 @@ def _canonical(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> _Canoni
     ok = (ends - starts >= 4) & (at(starts) == 0x08) & (b1 < 0x80) & (at(starts + 2) == 0x12) & (b3 < 0x80)
     ok &= prefix_end <= ends
     pos, tail = prefix_end.copy(), []
-    for tag, width in _TAIL:
+    for tag, limit in _TAIL:
         has = ok & (pos < ends) & (at(pos) == tag)
-        if width:
-            value, length = varint.decode_many(buf, pos + 1, len(buf), width)
-            has &= length > 0
-            pos = np.where(has, pos + 1 + length, pos)
+        if limit:
+            value, after = wire.varints(buf, pos + 1, ends)
+            has &= (after >= 0) & (value < np.uint64(limit))
+            value = np.where(has, value, 0).astype(np.int64)
+            pos = np.where(has, after, pos)
         else:
             has &= pos + 5 <= ends
-            value = sum(at(pos + 1 + k) << (8 * k) for k in range(4))
+            value = at(pos + 1) | at(pos + 2) << 8 | at(pos + 3) << 16 | at(pos + 4) << 24
             pos = np.where(has, pos + 5, pos)
         tail.append(np.where(has, value, 0))
     ok &= pos == ends

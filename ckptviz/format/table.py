@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from ..errors import ChecksumMismatchError, CorruptCheckpointError, InvalidArgumentError
-from . import crc, varint
+from . import crc, varint, wire
 
 MAGIC = bytes.fromhex("57fb808b247547db")  # kTableMagicNumber 0xdb4775248b80fb57, little-endian
 FOOTER_SIZE = 48
@@ -214,12 +214,13 @@ def _lockstep(buf: Any, starts: Any, stops: Any) -> tuple[Any, ...] | None:
             shared, non_shared, value_len = header.T
             key_at = at + 3
         else:
-            shared, n1 = varint.decode_many(buf, at, end)
-            non_shared, n2 = varint.decode_many(buf, at + n1, end)
-            value_len, n3 = varint.decode_many(buf, at + n1 + n2, end)
-            if not (n1.all() and n2.all() and n3.all()):
+            fields, key_at = [], at
+            for _ in range(3):  # shared, non_shared, value_len
+                value, key_at = wire.varints(buf, np.maximum(key_at, 0), stops[active])
+                fields.append(value)
+            if np.any(key_at < 0) or max(int(f.max()) for f in fields) > end:
                 return None
-            key_at = at + n1 + n2 + n3
+            shared, non_shared, value_len = (f.astype(np.int64) for f in fields)
         nxt = key_at + non_shared + value_len
         if np.any(nxt > stops[active]):
             return None

@@ -243,3 +243,21 @@ def test_an_entry_hidden_in_a_value_is_not_listed_when_a_restart_point_aims_at_i
     struct.pack_into("<I", data, at, point - len(hidden))
     rows = table.TableReader(bytes(data), "t.index", verify_checksums=False).rows()
     assert rows.keys == [b"key/%03d" % i for i in range(40)]
+
+
+def test_a_header_varint_that_never_ends_is_the_sequential_walks_error() -> None:
+    """An entry header whose varint runs on through its key and value (every byte has its high bit
+    set) is corrupt, as the entry-by-entry walk says, whatever the restart points promise."""
+    builder = table.TableBuilder()
+    builder.data_block = table._BlockBuilder(1)  # every entry its own restart run
+    for i in range(4):
+        builder.add(bytes([0xF0 + i]) * 20, b"\xff" * 200)
+    data = bytearray(builder.finish())
+    at = data.index(b"\xf1" * 20) - 2  # the second entry's value length: 2 bytes, then its key
+    data[at + 1] |= 0x80  # the varint now runs on into the key and the value
+    corrupted = bytes(data)
+    with pytest.raises(CorruptCheckpointError) as walked:
+        walked_one_by_one(corrupted)
+    with pytest.raises(CorruptCheckpointError) as rows:
+        table.TableReader(corrupted, "t.index", verify_checksums=False).rows()
+    assert str(rows.value) == str(walked.value)
