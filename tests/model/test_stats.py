@@ -54,7 +54,9 @@ def step_values(draw: Any, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
     else:
         info = np.iinfo(dtype)
         items = st.integers(int(info.min), int(info.max))
-    values = np.array(draw(st.lists(items, min_size=n, max_size=n)), dtype=np.float64 if kind in "fVc" else dtype)
+    values = np.array(
+        draw(st.lists(items, min_size=n, max_size=n)), dtype=np.float64 if kind in "fVc" else dtype
+    )
     return values.astype(dtype).reshape(shape)
 
 

@@ -312,9 +312,20 @@ def _deltas(
     )  # fmt: skip
     return [
         Delta(
-            size, ch, m if s else None, mn if s else None, r if s else None, rl if hr else None,
-            c if hc else None, a, b, d, n_a, n_b, i_a, i_b,
-        )  # fmt: skip
+            size,
+            ch,
+            m if s else None,
+            mn if s else None,
+            r if s else None,
+            rl if hr else None,
+            c if hc else None,
+            a,
+            b,
+            d,
+            n_a,
+            n_b,
+            i_a,
+            i_b,
+        )
         for size, ch, s, m, mn, r, hr, rl, hc, c, a, b, d, n_a, n_b, i_a, i_b in columns
     ]
-

@@ -12,7 +12,6 @@ checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -170,7 +169,7 @@ def _contributions(rows: list[Row], max_norm: float | None) -> np.ndarray:
     found = [d for d in deltas if d is not None and d.norm_a is not None]
     out[numeric, _NUMERIC] = out[numeric, _PARAMS]
     out[numeric, _DIFF2] = [(d.norm_diff or 0.0) ** 2 for d in found]
-    out[numeric, _NORM2] = [d.norm_a**2 for d in found]  # type: ignore[operator]
+    out[numeric, _NORM2] = [(d.norm_a or 0.0) ** 2 for d in found]
     out[numeric, _ALARM] = [
         d.nan_b > d.nan_a or d.inf_b > d.inf_a or (max_norm is not None and (d.norm_b or 0.0) > max_norm)
         for d in found
@@ -211,7 +210,19 @@ def _rollups(
         if path and (path in in_a) != (path in in_b):
             status = "removed" if path in in_a else "added"
         out.append(
-            Rollup(path, kinds.get(path, "other"), status, keys, n, size, changed, frac if some else None,
-                   r if hr else None, fz, ex, twice)  # fmt: skip
+            Rollup(
+                path,
+                kinds.get(path, "other"),
+                status,
+                keys,
+                n,
+                size,
+                changed,
+                frac if some else None,
+                r if hr else None,
+                fz,
+                ex,
+                twice,
+            )
         )
     return out

@@ -88,10 +88,17 @@ KINDS = {
 }  # fmt: skip
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data(), tolerance=st.sampled_from(TOLERANCES))
 def test_diff_batched_equals_diff_one_by_one(
-    data: Any, tolerance: tuple[float, float], tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    data: Any,
+    tolerance: tuple[float, float],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Checkpoints of mixed small tensors (strings too): every row of the batched diff equals the
     row of a diff that compares every tensor on its own."""
@@ -126,7 +133,9 @@ def test_diff_batched_equals_diff_one_by_one(
             assert_same(got.delta, want.delta, 64 if dtype == np.float64 or dtype.kind in "iub" else 32)
 
 
-def test_a_checkpoint_of_tiny_tensors_is_compared_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_checkpoint_of_tiny_tensors_is_compared_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A few numpy calls for hundreds of keys: the per-tensor path is never taken."""
     rng = np.random.default_rng(0)
     a = {f"k{i:03d}": rng.standard_normal(4).astype(np.float32) for i in range(300)}
