@@ -192,7 +192,7 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     flat = value.reshape(-1)
     prev = previous.reshape(-1) if previous is not None else None
     bins = len(edges) - 1
-    e0, e1 = edges[0], edges[-1]
+    e0, e1 = np.float64(edges[0]), np.float64(edges[-1])  # float32 values compare as float64 with these
     counts = np.zeros(bins, np.int64)
     out = StepStats(size=int(flat.size))
     n, shift, s1, s2, dd, pp = 0, 0.0, 0.0, 0.0, 0.0, 0.0
@@ -248,7 +248,7 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     return out
 
 
-def _bin_counts(x: np.ndarray, lo: float, hi: float, bins: int, top: float) -> np.ndarray:
+def _bin_counts(x: np.ndarray, lo: Any, hi: Any, bins: int, top: float) -> np.ndarray:
     """Counts of the values of ``x`` within ``[lo, hi]`` on ``bins`` equal bins, the last one closed
     (``top`` is ``x``'s maximum). fast-histogram bins in one C pass without the GIL; a value within
     a rounding error of an edge may land in the neighbouring bin, which np.histogram's extra
@@ -257,7 +257,7 @@ def _bin_counts(x: np.ndarray, lo: float, hi: float, bins: int, top: float) -> n
 
     counts: np.ndarray = histogram1d(x, bins, (lo, hi)).astype(np.int64)
     if top >= hi:  # the half-open binning leaves out values on the last edge
-        counts[-1] += int(np.count_nonzero(x == hi))
+        counts[-1] += int(np.count_nonzero(x == np.float64(hi)))  # not ``hi`` rounded to x's dtype
     return counts
 
 

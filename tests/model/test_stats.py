@@ -133,3 +133,10 @@ def test_value_range_skips_nan_and_inf() -> None:
     assert stats.value_range(x) == (-2.0, 3.0)
     assert stats.value_range(np.array([np.nan, np.inf], np.float32)) == (math.inf, -math.inf)
     assert stats.value_range(np.array([1 + 1j, 3j], np.complex64)) == pytest.approx((math.sqrt(2), 3.0))
+
+
+def test_edges_finer_than_float32_still_count_every_value_once() -> None:
+    """Edges are float64: a float32 value is compared with them as float64, not with the edge
+    rounded to float32 (0 < 1e-93, and 1 < 1 + 1e-12, though float32 rounds both edges)."""
+    got = stats.step_stats(np.array([0.0, 1.0, 0.75], np.float32), [1e-93, 0.5 + 5e-13, 1 + 1e-12])
+    assert (got.under, got.counts, got.over) == (1, [0, 2], 0)
