@@ -15,6 +15,7 @@ import json
 import mmap
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -478,14 +479,15 @@ def _read_one(
 
     keep: dict[str, np.ndarray] = {}
     budget = [_HOLD_BYTES]  # bytes of copies still allowed; memory maps of the data files are free
+    lock = threading.Lock()
 
     def one(key: str) -> tuple[str, StepStats]:
         value = ckpt.read(key)
-        if _mapped(value):
-            keep[key] = value
-        elif value.nbytes <= budget[0]:
-            budget[0] -= value.nbytes
-            keep[key] = value
+        cost = 0 if _mapped(value) else value.nbytes
+        with lock:
+            if cost <= budget[0]:
+                budget[0] -= cost
+                keep[key] = value
         if key not in edges:
             lo, hi = value_range(value)
             edges[key] = fixed_edges(lo, hi, bins)
