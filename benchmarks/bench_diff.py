@@ -9,7 +9,8 @@ each; b is a after one simulated step, every float tensor perturbed), a pair of 
 checkpoints (10 % of keys changed), and a 10-checkpoint run of the ResNet50 shapes.
 
 Each case runs in a fresh worker process (this file, ``--_worker``): one untimed warm-up pass,
-then the median of ``--runs`` timed passes. Memory is the worker's peak RSS (file pages of
+then the median of ``--runs`` timed passes (wall time, and the worker's CPU time, which a loaded
+machine disturbs less: its threads' time on every core). Memory is the worker's peak RSS (file pages of
 memory-mapped tensors included) and the tracemalloc peak of one pass (Python and numpy
 allocations: the extra memory the work needs). The page cache is warm.
 """
@@ -120,6 +121,10 @@ def _case(case: str):  # type: ignore[no-untyped-def]
         return lambda: read_all([_path("keys_a"), _path("keys_b")])
     if case == "diff-keys-pair":
         return lambda: ckptviz.diff(_path("keys_a"), _path("keys_b"), progress=False)
+    if case == "diff-keys-open":  # the diff's own work: both indexes already parsed
+        a, b = ckptviz.open(_path("keys_a")), ckptviz.open(_path("keys_b"))
+        a.entries, b.entries  # noqa: B018
+        return lambda: ckptviz.diff(a, b, progress=False)
     if case == "read-run":
         return lambda: read_all(_run_paths())
 
@@ -137,6 +142,7 @@ CASES = [
     ("diff-resnet-pair-1-worker", "the same diff on one thread"),
     ("read-keys-pair", "read both 50 000-key checkpoints"),
     ("diff-keys-pair", "ckptviz.diff of the 50 000-key pair"),
+    ("diff-keys-open", "the same diff of the pair already open (indexes parsed)"),
     ("read-run", f"read all {RUN_LENGTH} checkpoints of the run"),
     ("timeline-run", f"ckptviz.timeline of the {RUN_LENGTH} checkpoints (cold)"),
     ("timeline-run-again", "the timeline again, nothing new (cached in memory)"),
@@ -148,17 +154,18 @@ def worker(case: str, runs: int) -> dict[str, float]:
 
     work = _case(case)
     work()  # warm-up: page cache, imports
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         work()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     tracemalloc.start()
     work()
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": statistics.median(times), "traced_peak": traced, "rss_peak": rss}
+    return {"seconds": statistics.median(times), "cpu": statistics.median(cpu), "traced_peak": traced, "rss_peak": rss}
 
 
 def main() -> None:
@@ -183,14 +190,14 @@ def main() -> None:
     print(
         f"ResNet50-shaped checkpoint: {sizes['resnet_a'] / MIB:.0f} MiB; 50 000-key checkpoint: {sizes['keys_a'] / MIB:.1f} MiB"
     )
-    print(f"{'case':<28} {'time':>8} {'ratio':>7} {'RSS peak':>10} {'traced peak':>12}  what")
+    print(f"{'case':<28} {'time':>8} {'ratio':>7} {'CPU':>8} {'RSS peak':>10} {'traced peak':>12}  what")
     base = {"diff-resnet-pair": "read-resnet-pair", "diff-resnet-pair-1-worker": "read-resnet-pair",
             "diff-keys-pair": "read-keys-pair", "timeline-run": "read-run", "timeline-run-again": "read-run"}  # fmt: skip
     for case, what in CASES:
         r = results[case]
         ratio = f"{r['seconds'] / results[base[case]]['seconds']:.2f}×" if case in base else ""
         print(
-            f"{case:<28} {r['seconds']:>7.3f}s {ratio:>7} {r['rss_peak'] / MIB:>8.0f} MiB {r['traced_peak'] / MIB:>9.1f} MiB  {what}"
+            f"{case:<28} {r['seconds']:>7.3f}s {ratio:>7} {r['cpu']:>7.3f}s {r['rss_peak'] / MIB:>8.0f} MiB {r['traced_peak'] / MIB:>9.1f} MiB  {what}"
         )
     if args.json:
         with open(os.path.join(OUT, "results.json"), "w") as f:

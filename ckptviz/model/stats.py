@@ -143,12 +143,19 @@ def fixed_edges(lo: float, hi: float, bins: int, margin: float = 0.25) -> list[f
 
 
 def value_range(value: np.ndarray) -> tuple[float, float]:
-    """(min, max) of the finite values (inf, -inf when none), chunk by chunk."""
+    """(min, max) of the finite values (inf, -inf when none), chunk by chunk in the working dtype
+    (floats of 32 bits or fewer convert to float32 exactly, so the range is float64's)."""
     lo, hi = math.inf, -math.inf
-    for x in chunks(value, RUN_CHUNK * 16):
-        good = x[np.isfinite(x)]
-        if good.size:
-            lo, hi = min(lo, float(good.min())), max(hi, float(good.max()))
+    flat = value.reshape(-1)
+    for start in range(0, flat.size, RUN_CHUNK * 16):
+        x = _float(flat[start : start + RUN_CHUNK * 16])
+        c_lo, c_hi = (float(x.min()), float(x.max())) if x.size else (math.inf, -math.inf)
+        if not (math.isfinite(c_lo) and math.isfinite(c_hi)):  # NaN or Inf: only the finite ones
+            x = x[np.isfinite(x)]
+            if not x.size:
+                continue
+            c_lo, c_hi = float(x.min()), float(x.max())
+        lo, hi = min(lo, c_lo), max(hi, c_hi)
     return lo, hi
 
 
@@ -180,24 +187,25 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     """``StepStats`` in one pass over ``value`` (and ``previous``, same shape, when given).
 
     ``counts`` are on ``edges`` (``under``/``over`` outside them); see ``_bin_counts`` for values
-    that sit on an edge."""
+    that sit on an edge. A chunk's min and max tell whether it holds NaN/Inf (NaN makes both NaN),
+    so all-finite chunks, the usual case, pay for no ``isfinite`` pass."""
     flat = value.reshape(-1)
     prev = previous.reshape(-1) if previous is not None else None
     bins = len(edges) - 1
-    e0, e1 = edges[0], edges[-1]
+    e0, e1 = np.float64(edges[0]), np.float64(edges[-1])  # float32 values compare as float64 with these
     counts = np.zeros(bins, np.int64)
     out = StepStats(size=int(flat.size))
     n, shift, s1, s2, dd, pp = 0, 0.0, 0.0, 0.0, 0.0, 0.0
     lo, hi = math.inf, -math.inf
+    whole = flat.dtype in (np.float32, np.float64)  # binned in one call, straight from the tensor
     for start in range(0, flat.size, RUN_CHUNK):
         x = _float(flat[start : start + RUN_CHUNK])
-        total = float(np.dot(x, x))
-        if not math.isfinite(total):
-            ok = np.isfinite(x)
-            out.nan += int(np.count_nonzero(np.isnan(x)))
-            out.inf += x.size - int(np.count_nonzero(ok)) - int(np.count_nonzero(np.isnan(x)))
-        else:
-            ok = None
+        c_lo, c_hi = float(x.min()), float(x.max())
+        ok = None if math.isfinite(c_lo) and math.isfinite(c_hi) else np.isfinite(x)
+        if ok is not None:
+            nan = int(np.count_nonzero(np.isnan(x)))
+            out.nan += nan
+            out.inf += x.size - int(np.count_nonzero(ok)) - nan
         if prev is not None:
             p = _float(prev[start : start + RUN_CHUNK])
             p_sq = float(np.dot(p, p))
@@ -211,20 +219,23 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
             pp += p_sq
         if ok is not None:
             x = x[ok]
-        if not x.size:
-            continue
+            if not x.size:
+                continue
+            c_lo, c_hi = float(x.min()), float(x.max())
         if n == 0:
             shift = float(x.mean())  # moments about a first guess of the mean: no cancellation
         xs = x - np.float32(shift) if x.dtype == np.float32 else x - shift
         s1 += float(xs.sum())  # pairwise summation: accurate in float32 too
         s2 += float(np.dot(xs, xs))
         n += x.size
-        c_lo, c_hi = float(x.min()), float(x.max())
         lo, hi = min(lo, c_lo), max(hi, c_hi)
         if c_lo < e0 or c_hi > e1:  # values beyond the bins: counted, then left out by the binning
             out.under += int(np.count_nonzero(x < e0))
             out.over += int(np.count_nonzero(x > e1))
-        counts += _bin_counts(x, e0, e1, bins, c_hi)
+        if not whole:
+            counts += _bin_counts(x, e0, e1, bins, c_hi)
+    if whole and n:  # NaN and ±Inf fall outside every bin on their own
+        counts += _bin_counts(flat, e0, e1, bins, hi)
     if n:
         mean_shifted = s1 / n
         out.mean = shift + mean_shifted
@@ -237,7 +248,7 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     return out
 
 
-def _bin_counts(x: np.ndarray, lo: float, hi: float, bins: int, top: float) -> np.ndarray:
+def _bin_counts(x: np.ndarray, lo: Any, hi: Any, bins: int, top: float) -> np.ndarray:
     """Counts of the values of ``x`` within ``[lo, hi]`` on ``bins`` equal bins, the last one closed
     (``top`` is ``x``'s maximum). fast-histogram bins in one C pass without the GIL; a value within
     a rounding error of an edge may land in the neighbouring bin, which np.histogram's extra
@@ -246,7 +257,7 @@ def _bin_counts(x: np.ndarray, lo: float, hi: float, bins: int, top: float) -> n
 
     counts: np.ndarray = histogram1d(x, bins, (lo, hi)).astype(np.int64)
     if top >= hi:  # the half-open binning leaves out values on the last edge
-        counts[-1] += int(np.count_nonzero(x == hi))
+        counts[-1] += int(np.count_nonzero(x == np.float64(hi)))  # not ``hi`` rounded to x's dtype
     return counts
 
 

@@ -12,8 +12,10 @@ relative change).
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -309,6 +311,7 @@ def timeline(
     stats: dict[str, list[StepStats | None]] = {}
     edges: dict[str, list[float]] = {}
     last: Checkpoint | None = None  # the checkpoint read just before, still open for the next delta
+    held: dict[str, np.ndarray] = {}  # and the values read from it, so none is read twice
     prev_sig: str | None = ""
     given = {id(p) for p in paths if isinstance(p, Checkpoint)}  # the caller's, never closed here
     select = _selector(variables)
@@ -324,12 +327,12 @@ def timeline(
                 edges.setdefault(k, e)
             if last is not None:
                 _close(last, given)
-                last = None
+                last, held = None, {}
         else:
             ckpt = _open(prefix, verify, options)
             before = last if last is not None else _open(paths[i - 1], False, options) if i else None
             earlier = {k: v[-1] for k, v in stats.items() if v and v[-1] is not None} if i else {}
-            step, per = _read_one(ckpt, before, i, select, bins, edges, n_workers, earlier)
+            step, per, held = _read_one(ckpt, before, held, i, select, bins, edges, n_workers, earlier)
             step.timestamp = stamp
             if before is not None:
                 _close(before, given)
@@ -458,21 +461,33 @@ def carried_over(
 def _read_one(
     ckpt: Checkpoint,
     previous: Checkpoint | None,
+    held: dict[str, np.ndarray],
     index: int,
     select: Callable[[str], bool],
     bins: int,
     edges: dict[str, list[float]],
     workers: int,
     earlier: dict[str, StepStats],
-) -> tuple[Step, dict[str, StepStats]]:
+) -> tuple[Step, dict[str, StepStats], dict[str, np.ndarray]]:
+    """One checkpoint's statistics, the change from ``previous`` (whose values read last time are
+    ``held``), and the values to hold for the next one."""
     step = step_of(ckpt, index)
     keys = variables_of(ckpt, select)
     same = {k: st for k in keys if (st := carried_over(ckpt, previous, k, earlier)) is not None}
     step.unchanged = len(same)
     keys = [k for k in keys if k not in same]
 
+    keep: dict[str, np.ndarray] = {}
+    budget = [_HOLD_BYTES]  # bytes of copies still allowed; memory maps of the data files are free
+    lock = threading.Lock()
+
     def one(key: str) -> tuple[str, StepStats]:
         value = ckpt.read(key)
+        cost = 0 if _mapped(value) else value.nbytes
+        with lock:
+            if cost <= budget[0]:
+                budget[0] -= cost
+                keep[key] = value
         if key not in edges:
             lo, hi = value_range(value)
             edges[key] = fixed_edges(lo, hi, bins)
@@ -480,14 +495,26 @@ def _read_one(
         if previous is not None:
             e, p = ckpt.entries[key], previous.entries.get(key)
             if p is not None and p.shape == e.shape and p.dtype == e.dtype:
-                prev = previous.read(key)
+                prev = held[key] if key in held else previous.read(key)
         return key, step_stats(value, edges[key], prev)
 
     keys.sort(key=lambda k: -ckpt.entries[k].nbytes)
     with ThreadPoolExecutor(max(1, workers)) as pool:
         done = dict(pool.map(one, keys))
     done.update(same)
-    return step, {k: done[k] for k in sorted(done)}
+    return step, {k: done[k] for k in sorted(done)}, keep
+
+
+_HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
+
+
+def _mapped(value: np.ndarray) -> bool:
+    """A memory map of a data file (``BundleReader`` maps big local tensors): holding it costs
+    page cache, not memory of our own."""
+    base = value.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
 
 
 def _load(path: str) -> dict[str, Any]:

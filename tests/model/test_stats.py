@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import ml_dtypes
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ckptviz.model import stats
 from ckptviz.model.stats import tensor_stats
@@ -29,3 +34,109 @@ def test_non_numeric_and_exotic_dtypes() -> None:
     s = tensor_stats(np.arange(6).astype(ml_dtypes.bfloat16), bins=None)
     assert s is not None and s.summary() == "min 0, max 5, mean 2.5, std 1.70783, zeros 1/6"
     assert tensor_stats(np.zeros(0)).summary() == "empty"  # type: ignore[union-attr]
+
+
+# -- the one-pass statistics of a run step, against their definition ------------------------------
+
+STEP_DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.complex64,
+               np.int8, np.int32, np.int64, np.uint8, bool]  # fmt: skip
+STEP_SHAPES = [(), (0,), (1,), (5,), (3, 4), (2, 0, 3), (40,)]
+
+
+@st.composite
+def step_values(draw: Any, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
+    n = math.prod(shape)
+    kind = np.dtype(dtype).kind
+    if dtype is bool:
+        items = st.booleans()
+    elif kind in "fVc":
+        items = st.one_of(st.floats(-1e4, 1e4, width=16), st.sampled_from([np.nan, np.inf, -np.inf, 0.0]))
+    else:
+        info = np.iinfo(dtype)
+        items = st.integers(int(info.min), int(info.max))
+    values = np.array(
+        draw(st.lists(items, min_size=n, max_size=n)), dtype=np.float64 if kind in "fVc" else dtype
+    )
+    return values.astype(dtype).reshape(shape)
+
+
+def defined(value: np.ndarray, edges: list[float], previous: np.ndarray | None) -> dict[str, Any]:
+    """``StepStats`` by definition: float64 over the finite values (complex: magnitudes), bins by
+    fast-histogram's rule ``floor((v - lo) / (hi - lo) * bins)`` with ``hi`` in the last bin."""
+
+    def working(a: np.ndarray) -> np.ndarray:
+        return np.abs(a).astype(np.float64).ravel() if a.dtype.kind == "c" else a.astype(np.float64).ravel()
+
+    w = working(value)
+    good = w[np.isfinite(w)]
+    lo, hi, bins = edges[0], edges[-1], len(edges) - 1
+    inside = good[(good >= lo) & (good < hi)]
+    index = np.minimum(((inside - lo) * (1.0 / (hi - lo)) * bins).astype(np.int64), bins - 1)  # v < hi
+    counts = np.bincount(index, minlength=bins)
+    counts[-1] += np.count_nonzero(good == hi)
+    out: dict[str, Any] = {
+        "size": w.size, "nan": int(np.isnan(w).sum()), "inf": int(np.isinf(w).sum()),
+        "under": int((good < lo).sum()), "over": int((good > hi).sum()), "counts": counts.tolist(),
+        "min": float(good.min()) if good.size else None, "max": float(good.max()) if good.size else None,
+        "mean": float(good.mean()) if good.size else None, "std": float(good.std()) if good.size else None,
+        "norm": float(np.sqrt(np.sum(good * good))) if good.size else None, "relative_change": None,
+    }  # fmt: skip
+    if previous is not None:
+        p = working(previous)
+        both = np.isfinite(w) & np.isfinite(p)
+        dd, pp = float(np.sum((w[both] - p[both]) ** 2)), float(np.sum(p[both] ** 2))
+        out["relative_change"] = math.sqrt(dd / pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
+    return out
+
+
+def assert_matches(got: stats.StepStats, want: dict[str, Any], scale: float) -> None:
+    for name in ("size", "nan", "inf", "under", "over", "counts", "min", "max"):
+        assert getattr(got, name) == want[name], name
+    for name in ("mean", "std", "norm", "relative_change"):
+        g, w = getattr(got, name), want[name]
+        if w is None or g is None or math.isinf(w):
+            assert g == w, name
+        else:
+            bound = abs(w) if name in ("norm", "relative_change") else scale
+            assert abs(g - w) <= 2e-3 * bound + 1e-9, (name, g, w)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    dtype=st.sampled_from(STEP_DTYPES),
+    shape=st.sampled_from(STEP_SHAPES),
+    chunk=st.sampled_from([3, 16, stats.RUN_CHUNK]),
+    with_previous=st.booleans(),
+)
+def test_step_stats_match_their_definition(
+    data: Any, dtype: Any, shape: tuple[int, ...], chunk: int, with_previous: bool
+) -> None:
+    value = data.draw(step_values(dtype, shape))
+    previous = data.draw(step_values(dtype, shape)) if with_previous else None
+    bins = data.draw(st.integers(1, 40))
+    lo, hi = stats.value_range(value)
+    if data.draw(st.booleans()) or not lo < hi:  # arbitrary bins, with values outside them
+        lo = data.draw(st.floats(-2e4, 2e4))
+        hi = lo + data.draw(st.floats(1e-3, 3e4))
+    edges = np.linspace(lo, hi, bins + 1).tolist()  # else the values' own range: max on the last edge
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stats, "RUN_CHUNK", chunk)  # several chunks, or the whole tensor in one
+        got = stats.step_stats(value, edges, previous)
+    w = np.abs(value) if value.dtype.kind == "c" else value.astype(np.float64)
+    finite = w[np.isfinite(w)]
+    assert_matches(got, defined(value, edges, previous), float(np.abs(finite).max()) if finite.size else 0.0)
+
+
+def test_value_range_skips_nan_and_inf() -> None:
+    x = np.array([np.nan, 3, -np.inf, -2, np.inf], np.float32)
+    assert stats.value_range(x) == (-2.0, 3.0)
+    assert stats.value_range(np.array([np.nan, np.inf], np.float32)) == (math.inf, -math.inf)
+    assert stats.value_range(np.array([1 + 1j, 3j], np.complex64)) == pytest.approx((math.sqrt(2), 3.0))
+
+
+def test_edges_finer_than_float32_still_count_every_value_once() -> None:
+    """Edges are float64: a float32 value is compared with them as float64, not with the edge
+    rounded to float32 (0 < 1e-93, and 1 < 1 + 1e-12, though float32 rounds both edges)."""
+    got = stats.step_stats(np.array([0.0, 1.0, 0.75], np.float32), [1e-93, 0.5 + 5e-13, 1 + 1e-12])
+    assert (got.under, got.counts, got.over) == (1, [0, 2], 0)

@@ -227,3 +227,23 @@ def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pyt
     monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)
     fresh = ckptviz.timeline(str(DATA / "training_run"))
     assert fresh.stats == carried.stats and sum(s.unchanged for s in fresh.steps) == 0
+
+
+def test_each_tensor_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The change from the previous step uses the values read for that step, not a second read;
+    with nothing held (no budget for copies) the statistics are the same."""
+    monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)  # every tensor read
+    reads: dict[tuple[str, str], int] = {}
+    real = ckptviz.Checkpoint.read
+
+    def counting(self: ckptviz.Checkpoint, key: str, *args: Any, **kw: Any) -> Any:
+        reads[(self.path, key)] = reads.get((self.path, key), 0) + 1
+        return real(self, key, *args, **kw)
+
+    monkeypatch.setattr(ckptviz.Checkpoint, "read", counting)
+    held = timeline([RUN / p for p in PREFIXES])
+    assert reads and set(reads.values()) == {1}
+    reads.clear()
+    monkeypatch.setattr(timeline_module, "_HOLD_BYTES", 0)
+    again = timeline([RUN / p for p in PREFIXES])
+    assert max(reads.values()) == 2 and again.stats == held.stats

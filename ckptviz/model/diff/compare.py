@@ -58,14 +58,24 @@ class _Sums:
 
     def add(self, a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> None:
         exact = atol == 0 and rtol == 0
+        same_bits = False
         if exact:
             bits = _bits(a)
             if bits is not None:
-                self.out.changed += int(np.count_nonzero(a.view(bits) != b.view(bits)))
+                differ = int(np.count_nonzero(a.view(bits) != b.view(bits)))
+                same_bits = differ == 0
             else:  # odd widths (ml_dtypes int4 etc. are 1 byte, so only exotic ones end here)
-                self.out.changed += int(np.count_nonzero(a != b))
+                differ = int(np.count_nonzero(a != b))
+            self.out.changed += differ
         x, y = _working(a), _working(b)
-        aa, bb = _dot(x, x), _dot(y, y)
+        aa = _dot(x, x)
+        if same_bits and math.isfinite(aa) and x.dtype.kind != "c":  # an unchanged chunk: b is a
+            self.n += x.size
+            self.aa += aa
+            self.bb += aa
+            self.ab += aa
+            return
+        bb = _dot(y, y)
         if not math.isfinite(aa + bb):  # rare: find the NaN/Inf and keep the rest
             xa, ya = np.isfinite(x), np.isfinite(y)
             self.out.nan_a += int(np.count_nonzero(np.isnan(x)))
@@ -221,44 +231,101 @@ SMALL = 1 << 14  # elements: tensors up to this size are compared many at a time
 def compare_small(
     pairs: list[tuple[np.ndarray, np.ndarray]], atol: float = 0.0, rtol: float = 0.0
 ) -> list[Delta]:
-    """Many small numeric tensors of one dtype at once: one concatenation, per-tensor sums by
-    ``np.add.reduceat`` in float64, so 50 000 tiny keys cost a few numpy calls, not 50 000 × 15."""
+    """Many small numeric tensors of one dtype at once: ``compare_numeric`` of each, computed over
+    their concatenation with per-tensor sums by ``np.add.reduceat``, so 50 000 tiny keys cost a few
+    numpy calls, not 50 000 × 15. Same working dtype, same rules for NaN/Inf and tolerances."""
+    if not pairs:
+        return []
     sizes = np.array([a.size for a, _ in pairs], np.int64)
-    if not len(pairs) or (sizes == 0).any() or pairs[0][0].dtype.kind == "c":
+    if pairs[0][0].dtype.kind == "c" or len(pairs) == 1:  # complex: rare, one by one
         return [compare_numeric([p], p[0].size, atol, rtol) for p in pairs]
+    if not sizes.all():  # empty tensors have no segment: compare the others, then slot them in
+        full = [p for p, n in zip(pairs, sizes.tolist()) if n]
+        done = iter(compare_small(full, atol, rtol))
+        return [next(done) if n else compare_numeric([p], 0) for p, n in zip(pairs, sizes.tolist())]
     ra = np.concatenate([a.reshape(-1) for a, _ in pairs])
     rb = np.concatenate([b.reshape(-1) for _, b in pairs])
-    x, y = ra.astype(np.float64), rb.astype(np.float64)
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):  # rare: the careful path, tensor by tensor
-        return [compare_numeric([p], p[0].size, atol, rtol) for p in pairs]
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    starts = np.zeros(len(pairs), np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
     add = np.add.reduceat
-    aa, bb, ab = add(x * x, starts), add(y * y, starts), add(x * y, starts)
-    d = np.abs(y - x)
-    dd, sad, mad = add(d * d, starts), add(d, starts), np.maximum.reduceat(d, starts)
-    if atol == 0 and rtol == 0:
+    exact = atol == 0 and rtol == 0
+    x, y = _working(ra), _working(rb)
+    zero = np.zeros(len(pairs), np.int64)
+    nan_a = inf_a = nan_b = inf_b = zero
+    changed = zero
+    if exact:
         bits = _bits(ra)
         neq = ra.view(bits) != rb.view(bits) if bits is not None else ra != rb
-    else:
-        neq = d > atol + rtol * np.abs(x)
-    changed = add(neq, starts, dtype=np.int64)
-    out = []
-    for i, n in enumerate(sizes.tolist()):
-        na, nb, nd = math.sqrt(aa[i]), math.sqrt(bb[i]), math.sqrt(dd[i])
-        rel = nd / na if na > 0 else (0.0 if nd == 0 else math.inf)
-        cos = max(-1.0, min(1.0, float(ab[i]) / (na * nb))) if na > 0 and nb > 0 else None
-        out.append(
-            Delta(
-                n,
-                int(changed[i]),
-                float(mad[i]),
-                float(sad[i]) / n,
-                math.sqrt(dd[i] / n),
-                rel,
-                cos,
-                na,
-                nb,
-                nd,
-            )
+        changed = add(neq, starts, dtype=np.int64)
+    finite_x, finite_y = np.isfinite(x), np.isfinite(y)
+    both = finite_x & finite_y
+    n = add(both, starts, dtype=np.int64)
+    if not both.all():  # NaN/Inf: counted, then left out of every metric (zeros add nothing)
+        nan_x, nan_y = np.isnan(x), np.isnan(y)
+        nan_a, nan_b = add(nan_x, starts, dtype=np.int64), add(nan_y, starts, dtype=np.int64)
+        inf_a = sizes - add(finite_x, starts, dtype=np.int64) - nan_a
+        inf_b = sizes - add(finite_y, starts, dtype=np.int64) - nan_b
+        if not exact:  # non-finite positions that are not the same special value
+            same = (x == y) | (nan_x & nan_y)
+            changed = add(~both & ~same, starts, dtype=np.int64)
+        x, y = np.where(both, x, x.dtype.type(0)), np.where(both, y, y.dtype.type(0))
+    aa, bb, ab = add(x * x, starts), add(y * y, starts), add(x * y, starts)
+    d = np.subtract(y, x)
+    dd = add(d * d, starts)
+    np.abs(d, out=d)
+    sad, mad = add(d, starts), np.maximum.reduceat(d, starts)
+    if not exact:
+        changed = changed + add(both & (d > atol + rtol * np.abs(x)), starts, dtype=np.int64)
+    return _deltas(sizes, changed, n, aa, bb, ab, dd, sad, mad, (nan_a, nan_b, inf_a, inf_b))
+
+
+def _deltas(
+    sizes: np.ndarray,
+    changed: np.ndarray,
+    n: np.ndarray,
+    aa: np.ndarray,
+    bb: np.ndarray,
+    ab: np.ndarray,
+    dd: np.ndarray,
+    sad: np.ndarray,
+    mad: np.ndarray,
+    specials: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> list[Delta]:
+    """``_Sums.finish`` for many tensors: per-tensor sums in, ``Delta``s out (columns, then rows)."""
+    aa, bb, ab, dd = (v.astype(np.float64) for v in (aa, bb, ab, dd))
+    na, nb, nd = np.sqrt(aa), np.sqrt(bb), np.sqrt(dd)
+    some = n > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe_n = np.maximum(n, 1)
+        mean = sad.astype(np.float64) / safe_n
+        rms = np.sqrt(dd / safe_n)
+        rel = np.where(aa > 0, nd / np.where(aa > 0, na, 1.0), np.where(dd == 0, 0.0, np.inf))
+        q = ab / (na * nb)
+        cos = np.where(np.isnan(q), 1.0, np.clip(q, -1.0, 1.0))  # as max(-1, min(1, q)) in Python
+    has_rel = (aa > 0) | some
+    has_cos = (aa > 0) & (bb > 0)
+    nan_a, nan_b, inf_a, inf_b = specials
+    columns = zip(
+        sizes.tolist(), changed.tolist(), some.tolist(), mad.astype(np.float64).tolist(), mean.tolist(),
+        rms.tolist(), has_rel.tolist(), rel.tolist(), has_cos.tolist(), cos.tolist(), na.tolist(),
+        nb.tolist(), nd.tolist(), nan_a.tolist(), nan_b.tolist(), inf_a.tolist(), inf_b.tolist(),
+    )  # fmt: skip
+    return [
+        Delta(
+            size,
+            ch,
+            m if s else None,
+            mn if s else None,
+            r if s else None,
+            rl if hr else None,
+            c if hc else None,
+            a,
+            b,
+            d,
+            n_a,
+            n_b,
+            i_a,
+            i_b,
         )
-    return out
+        for size, ch, s, m, mn, r, hr, rl, hc, c, a, b, d, n_a, n_b, i_a, i_b in columns
+    ]

@@ -92,7 +92,9 @@ def diff(
     jobs: list[tuple[int, str, str]] = []
     for ka, kb in pairing.pairs:
         x, y = ea[ka], eb[kb]
-        row = Row(ka, kb, "changed", x.dtype.name, y.dtype.name, x.shape, y.shape, y.num_elements, y.nbytes)
+        n = y.num_elements
+        size = n * y.dtype.size if y.dtype.is_fixed_width else y.nbytes
+        row = Row(ka, kb, "changed", x.dtype.name, y.dtype.name, x.shape, y.shape, n, size)
         if x.dtype == y.dtype and x.shape == y.shape:
             jobs.append((len(rows), ka, kb))
         rows.append(row)
@@ -128,7 +130,7 @@ def diff(
         deltas = compare_small(list(zip(values_a, values_b)), atol, rtol)
         return [(i, d, False) for (i, _, _), d in zip(batch, deltas)]
 
-    tasks = _tasks(jobs, ea, eb, fast, rank)
+    tasks = _tasks(jobs, rows, ea, eb, fast, rank)
     total = sum(2 * rows[i].nbytes for i, _, _ in jobs)
     report = reporter(progress, total, desc="diff", auto=total >= _BAR_BYTES)
     both_bundles = ca.format == cb.format == "bundle"
@@ -167,7 +169,7 @@ def diff(
                 report(done, total)
     finally:
         report(-1, total)
-    rows.sort(key=lambda r: r.key)
+    rows.sort(key=_key)
     known = KnownNames(ca, cb)
     for r in rows:
         r.known = known
@@ -189,34 +191,43 @@ _BATCH_ELEMENTS = 1 << 18  # and elements: a batch's float64 working arrays stay
 
 
 def _tasks(
-    jobs: list[tuple[int, str, str]], ea: Mapping[str, Any], eb: Mapping[str, Any], fast: bool, rank: bool
+    jobs: list[tuple[int, str, str]],
+    rows: list[Row],
+    ea: Mapping[str, Any],
+    eb: Mapping[str, Any],
+    fast: bool,
+    rank: bool,
 ) -> list[tuple[bool, list[tuple[int, str, str]]]]:
     """Big tensors one per task, largest first (threads finish together); small numeric ones in
     batches of one dtype, compared together (``compare_small``)."""
     big: list[tuple[int, str, str]] = []
     small: dict[str, list[tuple[int, str, str]]] = {}
+    numeric: dict[str, bool] = {}  # by dtype name: decided once, not once per key
     for job in jobs:
-        x, y = ea[job[1]], eb[job[2]]
+        i, ka, kb = job
+        x, n = ea[ka], rows[i].elements
+        name = x.dtype.name
+        if name not in numeric:
+            numeric[name] = x.dtype.is_fixed_width and is_numeric(x.dtype.numpy)
         batchable = (
-            x.dtype.is_fixed_width
-            and is_numeric(x.dtype.numpy)
-            and 0 < x.num_elements <= SMALL
-            and not x.slices
-            and not y.slices
+            0 < n <= SMALL
+            and numeric[name]
             and not fast
+            and not x.slices
+            and not eb[kb].slices
             and not (rank and len(x.shape) == 2)
         )
         if batchable:
-            small.setdefault(x.dtype.name, []).append(job)
+            small.setdefault(name, []).append(job)
         else:
             big.append(job)
-    big.sort(key=lambda j: -ea[j[1]].nbytes)
+    big.sort(key=lambda j: -rows[j[0]].nbytes)
     tasks = [(False, [j]) for j in big]
     for group in small.values():  # at most _BATCH tensors or _BATCH_ELEMENTS elements a batch
         batch: list[tuple[int, str, str]] = []
         elements = 0
         for job in group:
-            n = ea[job[1]].num_elements
+            n = rows[job[0]].elements
             if batch and (len(batch) == _BATCH or elements + n > _BATCH_ELEMENTS):
                 tasks.append((True, batch))
                 batch, elements = [], 0
@@ -225,6 +236,10 @@ def _tasks(
         if batch:
             tasks.append((True, batch))
     return tasks
+
+
+def _key(row: Row) -> str:
+    return row.key_a if row.key_a is not None else row.key_b  # type: ignore[return-value]
 
 
 def _open_shards(ckpt: Checkpoint, keys: list[str]) -> None:

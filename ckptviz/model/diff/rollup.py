@@ -12,7 +12,6 @@ checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -107,25 +106,14 @@ def rollup(
     home_b, parent_b, kinds_b, also_b = _structure(b)
     parent = {**parent_a, **parent_b}
     kinds = {**kinds_a, **kinds_b}
-    homes, contrib = [], []
-    for row in rows:
-        if row.key_b is not None:
-            path = home_b.get(row.key_b, object_path(row.key_b))
-        else:
-            path = home_a.get(row.key_a or "", object_path(row.key_a or ""))
-        homes.append(path)
-        c = [1.0, row.elements, row.nbytes, 0, 0, 0, 0, 0, 0, row.status != "unchanged", 0]
-        d = row.delta
-        if d is None:
-            c[_OTHER], c[_CHANGED] = 1, row.elements
-        elif d.norm_a is None:  # strings, variants
-            c[_OBJECTS], c[_CHANGED] = row.elements, d.changed
-        else:
-            c[_NUMERIC], c[_CHANGED] = row.elements, d.changed
-            c[_DIFF2], c[_NORM2] = (d.norm_diff or 0.0) ** 2, d.norm_a**2
-            grew = d.nan_b > d.nan_a or d.inf_b > d.inf_a
-            c[_ALARM] = grew or (max_norm is not None and (d.norm_b or 0.0) > max_norm)
-        contrib.append(c)
+    rows = list(rows)
+    homes = [
+        home_b.get(r.key_b, object_path(r.key_b))
+        if r.key_b is not None
+        else home_a.get(r.key_a or "", object_path(r.key_a or ""))
+        for r in rows
+    ]
+    contrib = _contributions(rows, max_norm)
     for path in homes:  # keys outside any object: their scopes join the tree
         q: str | None = path
         while q is not None and q not in parent:
@@ -136,7 +124,7 @@ def rollup(
     up = np.array([index[q] if (q := parent[p]) is not None else -1 for p in paths], np.int64)
     sums = np.zeros((len(paths), 11))
     if homes:
-        np.add.at(sums, np.array([index[h] for h in homes]), np.array(contrib, dtype=float))
+        np.add.at(sums, np.array([index[h] for h in homes]), contrib)
     depth = np.zeros(len(paths), np.int64)
     cur = up.copy()
     while (cur >= 0).any():  # depth by walking every node up at once
@@ -160,24 +148,81 @@ def rollup(
             sums[at] += sums[inner]
             shared[at] += sums[inner][_PARAMS]
             at = int(up[at])
+    return _rollups(paths, sums, shared, kinds, set(kinds_a), set(kinds_b), explode)
+
+
+def _contributions(rows: list[Row], max_norm: float | None) -> np.ndarray:
+    """What each row adds to the sums of its subtree (a row of ``_KEYS`` … ``_ALARM`` per row),
+    built column by column: a 50 000-key diff makes no 50 000 small lists."""
+    out = np.zeros((len(rows), 11))
+    out[:, _KEYS] = 1
+    out[:, _PARAMS] = [r.elements for r in rows]
+    out[:, _BYTES] = [r.nbytes for r in rows]
+    out[:, _MOVED] = [r.status != "unchanged" for r in rows]
+    deltas = [r.delta for r in rows]
+    other = np.array([d is None for d in deltas], bool)
+    objects = np.array([d is not None and d.norm_a is None for d in deltas], bool)
+    out[:, _CHANGED] = [r.elements if d is None else d.changed for r, d in zip(rows, deltas)]
+    out[other, _OTHER] = 1
+    out[objects, _OBJECTS] = out[objects, _PARAMS]
+    numeric = np.flatnonzero(~other & ~objects)
+    found = [d for d in deltas if d is not None and d.norm_a is not None]
+    out[numeric, _NUMERIC] = out[numeric, _PARAMS]
+    out[numeric, _DIFF2] = [(d.norm_diff or 0.0) ** 2 for d in found]
+    out[numeric, _NORM2] = [(d.norm_a or 0.0) ** 2 for d in found]
+    out[numeric, _ALARM] = [
+        d.nan_b > d.nan_a or d.inf_b > d.inf_a or (max_norm is not None and (d.norm_b or 0.0) > max_norm)
+        for d in found
+    ]
+    return out
+
+
+def _rollups(
+    paths: list[str],
+    sums: np.ndarray,
+    shared: np.ndarray,
+    kinds: dict[str, str],
+    in_a: set[str],
+    in_b: set[str],
+    explode: float,
+) -> list[Rollup]:
+    """The ``Rollup`` of each path from its sums, computed as columns."""
+    params, numeric = sums[:, _PARAMS], sums[:, _NUMERIC]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = sums[:, _CHANGED] / params
+        rel = np.where(
+            sums[:, _NORM2] > 0,
+            np.sqrt(sums[:, _DIFF2]) / np.sqrt(sums[:, _NORM2]),
+            np.where(sums[:, _DIFF2] == 0, 0.0, np.inf),
+        )
+    has_rel = (sums[:, _NORM2] > 0) | (numeric != 0)
+    frozen = (numeric + sums[:, _OBJECTS] > 0) & (sums[:, _OTHER] == 0) & (sums[:, _CHANGED] == 0)
+    exploded = (sums[:, _ALARM] != 0) | (has_rel & (rel > explode))
+    columns = zip(
+        paths, sums[:, _KEYS].astype(np.int64).tolist(), params.astype(np.int64).tolist(),
+        sums[:, _BYTES].astype(np.int64).tolist(), sums[:, _CHANGED].astype(np.int64).tolist(),
+        (params != 0).tolist(), fraction.tolist(), has_rel.tolist(), rel.tolist(), frozen.tolist(),
+        exploded.tolist(), (sums[:, _MOVED] != 0).tolist(), shared.astype(np.int64).tolist(),
+    )  # fmt: skip
     out = []
-    in_a, in_b = set(kinds_a), set(kinds_b)
-    for path, s, twice in zip(paths, sums.tolist(), shared.tolist()):
-        r = Rollup(path, kinds.get(path, "other"), keys=int(s[_KEYS]), params=int(s[_PARAMS]))
-        r.shared_params = int(twice)
-        r.bytes, r.changed_params = int(s[_BYTES]), int(s[_CHANGED])
-        r.status = "changed" if s[_MOVED] else "unchanged"
-        if path in in_a and path not in in_b and path:
-            r.status = "removed"
-        elif path in in_b and path not in in_a and path:
-            r.status = "added"
-        if r.params:
-            r.fraction_changed = r.changed_params / r.params
-        if s[_NORM2] > 0:
-            r.relative_change = math.sqrt(s[_DIFF2]) / math.sqrt(s[_NORM2])
-        elif s[_NUMERIC]:
-            r.relative_change = 0.0 if s[_DIFF2] == 0 else math.inf
-        r.frozen = s[_NUMERIC] + s[_OBJECTS] > 0 and s[_OTHER] == 0 and s[_CHANGED] == 0
-        r.exploded = bool(s[_ALARM]) or (r.relative_change is not None and r.relative_change > explode)
-        out.append(r)
+    for path, keys, n, size, changed, some, frac, hr, r, fz, ex, moved, twice in columns:
+        status = "changed" if moved else "unchanged"
+        if path and (path in in_a) != (path in in_b):
+            status = "removed" if path in in_a else "added"
+        out.append(
+            Rollup(
+                path,
+                kinds.get(path, "other"),
+                status,
+                keys,
+                n,
+                size,
+                changed,
+                frac if some else None,
+                r if hr else None,
+                fz,
+                ex,
+                twice,
+            )
+        )
     return out
