@@ -165,7 +165,12 @@ def worker(case: str, runs: int) -> dict[str, float]:
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": statistics.median(times), "cpu": statistics.median(cpu), "traced_peak": traced, "rss_peak": rss}
+    return {
+        "seconds": statistics.median(times),
+        "cpu": statistics.median(cpu),
+        "traced_peak": traced,
+        "rss_peak": rss,
+    }
 
 
 def main() -> None:
