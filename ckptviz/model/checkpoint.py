@@ -69,14 +69,19 @@ class Checkpoint:
             self._setup(location, _open_reader(location, verify), options)
 
     @classmethod
-    def of_reader(cls, location: Location, reader: Reader) -> Checkpoint:
-        """A checkpoint over a reader opened elsewhere (the server's, on files confined to its root)."""
+    def of_reader(cls, location: Location, reader: Reader, signature: str | None = None) -> Checkpoint:
+        """A checkpoint over a reader opened elsewhere (the server's, on files confined to its root);
+        ``signature``: what the opener knows identifies these bytes (a path and change stamp)."""
         self = cls.__new__(cls)
         self._setup(location, reader, {})
+        self.signature = signature
         return self
 
     def _setup(self, location: Location, reader: Reader, storage_options: dict[str, Any]) -> None:
         self.storage_options = storage_options
+        # What identifies this checkpoint's bytes for results kept across calls (a timeline's), when
+        # whoever opened it knows; None: such results are not reused.
+        self.signature: str | None = None
         self.location = location
         self.path = self.location.path
         self.format = self.location.kind

@@ -317,11 +317,12 @@ def timeline(
     select = _selector(variables)
     n_workers = workers or min(4, os.cpu_count() or 1)
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
-        sig = "" if isinstance(prefix, Checkpoint) else _signature(prefix)
+        sig = (prefix.signature or "") if isinstance(prefix, Checkpoint) else _signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
         record = (memory.get(key) or disk.get(key)) if sig and prev_sig is not None else None
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
-            step = Step(prefix, **record["step"], timestamp=stamp, cached=True)
+            shown = prefix.path if isinstance(prefix, Checkpoint) else prefix
+            step = Step(shown, **record["step"], timestamp=stamp, cached=True)
             per = {k: StepStats(**v) for k, v in record["stats"].items()}
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)

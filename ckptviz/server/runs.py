@@ -100,8 +100,8 @@ def timeline(state: State, directory: str, variables: Matcher | None, bins: int)
     else:
         with contextlib.ExitStack() as opened:
             ckpts = []
-            for location in locations:
-                ckpt = Checkpoint.of_reader(*files.open_location(location))
+            for location, signature in zip(locations, stamps):
+                ckpt = Checkpoint.of_reader(*files.open_location(location), signature=repr(signature))
                 opened.callback(ckpt.close)
                 ckpts.append(ckpt)
             keys: list[str] | None = None

@@ -94,3 +94,29 @@ async def test_a_timeline_is_kept_until_a_checkpoint_of_its_run_changes(api, roo
     rewrite_in_place(run / "ckpt-2", {"w": np.full(3, 5, np.float32)})  # same size and mtime
     _, changed = await api("timeline", path="live")
     assert computed == [2, 2] and changed["variables"]["w"]["series"][1]["mean"] == 5.0
+
+
+async def test_a_grown_run_computes_only_its_new_checkpoint(api, root: Path, monkeypatch) -> None:
+    """The server's open checkpoints carry their change stamps, so the timeline it keeps is reused
+    step by step: after a save, only the new checkpoint is worked out."""
+    import numpy as np
+
+    import ckptviz.model.timeline as model_timeline
+
+    run = root / "growing"
+    run.mkdir()
+    for step in (1, 2):
+        ckptviz.write_checkpoint(run / f"ckpt-{step}", {"w": np.full(3, step, np.float32)})
+    worked: list[int] = []
+    original = model_timeline._read_one
+
+    def counted(ckpt, *args, **kwargs):  # type: ignore[no-untyped-def]
+        worked.append(1)
+        return original(ckpt, *args, **kwargs)
+
+    monkeypatch.setattr(model_timeline, "_read_one", counted)
+    await api("timeline", path="growing")
+    assert len(worked) == 2
+    ckptviz.write_checkpoint(run / "ckpt-3", {"w": np.full(3, 3, np.float32)})
+    _, grown = await api("timeline", path="growing")
+    assert len(worked) == 3 and [s["mean"] for s in grown["variables"]["w"]["series"]] == [1.0, 2.0, 3.0]
