@@ -266,6 +266,42 @@ class BundleReader:
                 out[i] = value
         return [v for v in out if v is not None]
 
+    def read_flat(self, keys: list[str]) -> np.ndarray | None:
+        """The values of ``keys`` as one 1-D array, in order: a batch of small tensors without an
+        array (or a read) per key. Their bytes are read as one range, each part's CRC32C checked as
+        ``read`` checks it. None unless they are fixed-width tensors of one dtype, stored back to
+        back in one data file in the order given (as writers put them), little-endian and whole:
+        ``read_many`` reads any others."""
+        if not keys or self.endian != "<":
+            return None
+        entries = self._entries.all()
+        try:
+            parts = [entries[k] for k in keys]
+        except KeyError as missing:
+            raise KeyNotFoundError(missing.args[0], entries) from None
+        first = parts[0]
+        dtype, shard, end = first.dtype, first.shard, first.offset
+        if not dtype.is_fixed_width:
+            return None
+        for e in parts:
+            if e.offset != end or e.shard != shard or e.dtype != dtype or e.slices:
+                return None
+            end += e.size
+        for e in parts:
+            self._check_size(e)
+            self._check_numpy(e)
+        blob = self._shard(first)
+        self._shard(parts[-1])  # the range's end is inside the file
+        data = blob.read(first.offset, end - first.offset)
+        if self.verify:
+            view, at = memoryview(data), 0
+            for e in parts:
+                actual = crc.value(view[at : at + e.size])
+                if crc.mask(actual) != e.crc32c:
+                    raise _checksum_error(e, actual, blob.path)
+                at += e.size
+        return np.frombuffer(data, dtype.numpy)
+
     def read_entry(self, entry: Entry) -> np.ndarray:
         self._check_numpy(entry)
         dtype = entry.dtype

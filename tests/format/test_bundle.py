@@ -357,3 +357,30 @@ def test_stored_size_must_be_dtype_times_shape(tmp_path: Path, extra: int) -> No
     ) as info:
         ckptviz.open(str(tmp_path / "ckpt")).read(key.decode())
     assert info.value.path == str(tmp_path / "ckpt.index") and info.value.offset
+
+
+def test_a_batch_stored_back_to_back_is_read_as_one_array(tmp_path: Path) -> None:
+    """``read_flat``: the values in the order asked, as one array, each part's checksum checked;
+    None where the parts are not one dtype, back to back, in that order."""
+    from ckptviz.errors import ChecksumMismatchError
+    from ckptviz.format.writer import BundleWriter
+
+    tensors = {f"t{i}": np.arange(i + 1, dtype=np.float32) * (i + 1) for i in range(5)}
+    with BundleWriter(tmp_path / "ckpt") as w:
+        for key, value in tensors.items():
+            w.add(key, value)
+        w.add("ints", np.arange(3, dtype=np.int32))
+    reader = BundleReader(str(tmp_path / "ckpt"))
+    keys = list(tensors)
+    flat = reader.read_flat(keys)
+    assert flat is not None and flat.tolist() == np.concatenate(list(tensors.values())).tolist()
+    assert reader.read_flat(keys[::-1]) is None  # not in stored order
+    assert reader.read_flat(["t0", "t2"]) is None  # a gap
+    assert reader.read_flat(["t4", "ints"]) is None  # two dtypes
+    entry = reader.entries["t3"]
+    data = tmp_path / "ckpt.data-00000-of-00001"
+    raw = bytearray(data.read_bytes())
+    raw[entry.offset + 4] ^= 0x01
+    data.write_bytes(bytes(raw))
+    with pytest.raises(ChecksumMismatchError, match="t3"):
+        BundleReader(str(tmp_path / "ckpt")).read_flat(keys)

@@ -21,7 +21,7 @@ from ..checkpoint import open as open_checkpoint
 from ..distributed import resolve_client, run_diff
 from ..progress import Progress, reporter
 from ..stats import is_numeric
-from .compare import SMALL, Delta, compare, compare_small, effective_rank
+from .compare import SMALL, Delta, compare, compare_flat, compare_small, effective_rank
 from .match import Match, pair
 from .result import DiffResult, KnownNames, Row
 from .rollup import rollup
@@ -45,6 +45,11 @@ def _pieces(a: Checkpoint, ka: str, b: Checkpoint, kb: str) -> Iterator[tuple[np
             yield ra.read_entry(pa), rb.read_entry(pb)
         return
     yield a.read(ka), b.read(kb)
+
+
+def read_flat(ckpt: Checkpoint, keys: list[str]) -> np.ndarray | None:
+    """A bundle's ``read_flat``: the batch as one array when its tensors lie back to back."""
+    return ckpt.reader.read_flat(keys) if isinstance(ckpt.reader, BundleReader) else None
 
 
 def read_many(ckpt: Checkpoint, keys: list[str]) -> list[np.ndarray]:
@@ -125,9 +130,13 @@ def diff(
         return [(i, delta, False)]
 
     def compare_batch(batch: list[tuple[int, str, str]]) -> list[tuple[int, Delta, bool]]:
-        values_a = read_many(ca, [ka for _, ka, _ in batch])
-        values_b = read_many(cb, [kb for _, _, kb in batch])
-        deltas = compare_small(list(zip(values_a, values_b)), atol, rtol)
+        keys_a, keys_b = [ka for _, ka, _ in batch], [kb for _, _, kb in batch]
+        flat_a, flat_b = read_flat(ca, keys_a), read_flat(cb, keys_b)
+        if flat_a is not None and flat_b is not None and flat_a.dtype == flat_b.dtype:
+            sizes = np.array([ea[ka].num_elements for ka in keys_a], np.int64)
+            deltas = compare_flat(flat_a, flat_b, sizes, atol, rtol)
+        else:
+            deltas = compare_small(list(zip(read_many(ca, keys_a), read_many(cb, keys_b))), atol, rtol)
         return [(i, d, False) for (i, _, _), d in zip(batch, deltas)]
 
     tasks = _tasks(jobs, rows, ea, eb, fast, rank)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import ckptviz
 from ckptviz.model.diff import engine
-from ckptviz.model.diff.compare import Delta, compare_numeric, compare_small
+from ckptviz.model.diff.compare import Delta, compare_flat, compare_numeric, compare_small
 
 DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int8, np.int32, np.int64, np.uint8, bool]
 SHAPES = [(), (0,), (1,), (3,), (2, 3), (4, 1, 2), (0, 5)]
@@ -70,6 +70,10 @@ def test_batch_equals_one_by_one(data: Any, dtype: Any, tolerance: tuple[float, 
     assert len(got) == len(pairs)
     for (a, b), delta in zip(pairs, got):
         assert_same(delta, compare_numeric([(a, b)], a.size, atol, rtol), bits)
+    flat_a = np.concatenate([a.reshape(-1) for a, _ in pairs])  # as a bundle stores a batch
+    flat_b = np.concatenate([b.reshape(-1) for _, b in pairs])
+    sizes = np.array([a.size for a, _ in pairs], np.int64)
+    assert compare_flat(flat_a, flat_b, sizes, atol, rtol) == got
 
 
 def test_a_nan_only_in_one_tensor_stays_in_that_tensor() -> None:
