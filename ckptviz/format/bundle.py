@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -66,9 +66,10 @@ class BundleReader:
         self._entries = Entries(rows, self.index_path)
 
     @property
-    def entries(self) -> Entries:
-        """Every tensor's entry, by key (slices of partitioned tensors are not listed)."""
-        return self._entries
+    def entries(self) -> Mapping[str, Entry]:
+        """Every tensor's entry, by key (slices of partitioned tensors are not listed): once all
+        are decoded, a plain dict (lookups at C speed)."""
+        return self._entries.made or self._entries
 
     def dtypes_and_shapes(self) -> dict[str, tuple[DType, tuple[int, ...]]]:
         """``{key: (dtype, shape)}``: all that listing needs, without decoding whole entries."""
