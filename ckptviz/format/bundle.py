@@ -1,9 +1,10 @@
 """Reading a TensorBundle V2 checkpoint: ``PREFIX.index`` plus ``PREFIX.data-*`` shards
 (tensorflow/core/util/tensor_bundle/tensor_bundle.cc, ``BundleReader``).
 
-Keys are listed on open and each entry decoded on first use (``entries.py``); tensor bytes are
-read only on request, one byte range each, straight into the numpy array that is returned. A
-reader may be shared between threads: data files are opened under a lock.
+Opening reads the header; keys are listed on first need and each entry decoded on first use
+(``entries.py``: a lookup before that seeks its one table block). Tensor bytes are read only on
+request, one byte range each, straight into the numpy array that is returned. A reader may be
+shared between threads: data files are opened under a lock.
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ class BundleReader:
         self._shards: dict[int, storage.Blob] = {}
         self._unreadable: dict[int, MissingDataError] = {}  # shards found to be Git LFS pointers
         self.storage_options = storage.current_options()  # for data files opened later, on any thread
-        rows = TableReader(data, self.index_path, verify).rows()
-        if not rows.keys or rows.keys[0] != b"":
+        table = TableReader(data, self.index_path, verify)
+        header = table.first()
+        if header is None or header[0] != b"":
             raise CorruptCheckpointError("the index has no bundle header (empty key)", self.index_path, 0)
-        self._read_header(rows.value(0), rows.offsets[0])
-        self._entries = Entries(rows, self.index_path)
+        self._read_header(header[1], header[2])
+        self._entries = Entries(table, self.index_path)  # keys listed on first need, not here
 
     @property
     def entries(self) -> Mapping[str, Entry]:

@@ -19,7 +19,7 @@ from ..errors import CorruptCheckpointError
 from . import slices, varint, wire
 from .dtypes import DType, from_enum
 from .shapes import check_shape
-from .table import Rows
+from .table import Rows, TableReader
 
 
 class Entry(NamedTuple):
@@ -49,24 +49,44 @@ class Entry(NamedTuple):
 Head = tuple[DType, tuple[int, ...]]
 
 
+class _Listing(NamedTuple):
+    table: Rows
+    first: int  # the row of the first named entry (after the header and any slices)
+    slice_rows: dict[bytes, int]
+    keys: list[str]  # named entry i is table row first + i
+
+
 class Entries(Mapping[str, Entry]):
     """``{key: Entry}`` of every tensor in key order, slices of partitioned tensors apart
     (``slices``, by raw key). Safe to share between threads."""
 
-    def __init__(self, rows: Rows, path: str) -> None:
-        self._table, self.path = rows, path
-        keys = rows.keys
-        # Row 0 is the bundle header (key b""); slice keys start with b"\x00", so they come next.
-        self._first = named = bisect.bisect_left(keys, b"\x01", 1)
-        self.slice_rows: dict[bytes, int] = {keys[i]: i for i in range(1, named)}
-        self._keys: list[str] = _texts(keys[named:])  # entry i is table row _first + i
+    def __init__(self, source: TableReader, path: str) -> None:
+        self._source, self.path = source, path
+        self._listing: _Listing | None = None  # every key, once a caller lists or walks them
         self._rows: dict[str, int] | None = None
         self._made: dict[str, Entry] = {}
+        self._where: dict[str, int] = {}  # .index offsets of entries found by a seek
         self.made: dict[str, Entry] | None = None  # every entry, once a caller has walked them all
         self._slices: dict[bytes, Entry] | None = None
         self._heads: dict[bytes, Head] = {}  # entry prefixes (dtype, shape) decoded so far
         self._spans: tuple[np.ndarray, np.ndarray] | None = None  # value starts and ends, as arrays
         self._lock = threading.Lock()
+        self._list_lock = threading.Lock()
+
+    def _list(self) -> _Listing:
+        """Every row of the table, read on first need (a lookup before that seeks one block)."""
+        listing = self._listing
+        if listing is None:
+            with self._list_lock:
+                if self._listing is None:
+                    rows = self._source.rows()
+                    keys = rows.keys
+                    # Row 0 is the bundle header (key b""); slice keys start with b"\x00", so they come next.
+                    named = bisect.bisect_left(keys, b"\x01", 1)
+                    slice_rows = {keys[i]: i for i in range(1, named)}
+                    self._listing = _Listing(rows, named, slice_rows, _texts(keys[named:]))
+                listing = self._listing
+        return listing
 
     # -- the mapping -----------------------------------------------------------------------------
 
@@ -76,37 +96,67 @@ class Entries(Mapping[str, Entry]):
             return made[key]
         entry = self._made.get(key)
         if entry is None:
-            i = self.rows[key]
             if len(self._made) >= _LOOKUPS:  # a caller walking many keys: decode them all at once
                 return self.all()[key]
-            entry = self._made[key] = self._decode([i], [key])[0]
+            if self._listing is None:
+                entry = self._seek(key)
+                if entry is None:
+                    raise KeyError(key)
+            else:
+                entry = self._decode([self.rows[key]], [key])[0]
+            self._made[key] = entry
         return entry
 
     def __contains__(self, key: object) -> bool:
+        if self._listing is None and isinstance(key, str) and len(self._made) < _LOOKUPS:
+            try:
+                self[key]
+            except KeyError:
+                return False
+            return True
         return key in self.rows
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
+        return iter(self._list().keys)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._list().keys)
 
     @property
     def rows(self) -> dict[str, int]:
-        """``{key: table row}``, made on the first lookup (listing needs none)."""
+        """``{key: table row}``, made on the first lookup after listing (listing needs none)."""
         rows = self._rows
         if rows is None:
-            rows = self._rows = dict(zip(self._keys, range(self._first, self._first + len(self._keys))))
+            listing = self._list()
+            first, keys = listing.first, listing.keys
+            rows = self._rows = dict(zip(keys, range(first, first + len(keys))))
         return rows
+
+    @property
+    def slice_rows(self) -> dict[bytes, int]:
+        return self._list().slice_rows
+
+    def _seek(self, key: str) -> Entry | None:
+        """``key``'s entry from the one table block that may hold it, before any listing."""
+        raw = key.encode("utf-8", "surrogateescape")
+        found = self._source.get(raw) if raw[:1] not in (b"", b"\x00") else None
+        if found is None:
+            return None
+        value, offset = found
+        proto = _parse([raw], [value], [offset], self.path)[0]
+        self._where[key] = offset
+        return _entry(key, proto, _dtype_and_shape(proto, key, self.path, offset), self.path, offset)
 
     def all(self) -> dict[str, Entry]:
         """Every entry, decoded together (once) the first time any caller needs them all."""
         made = self.made
         if made is None:
+            listing = self._list()
             with self._lock:
                 if self.made is None:
-                    rows = list(range(self._first, self._first + len(self._keys)))
-                    self.made = dict(zip(self._keys, self._decode(rows, self._keys)))
+                    first, keys = listing.first, listing.keys
+                    rows = list(range(first, first + len(keys)))
+                    self.made = dict(zip(keys, self._decode(rows, keys)))
                 made = self.made
         return made
 
@@ -127,10 +177,12 @@ class Entries(Mapping[str, Entry]):
 
     def where(self, key: str) -> int:
         """The offset of ``key``'s record in the .index (0 when it has none), for errors."""
+        if key in self._where:
+            return self._where[key]
         i = self.rows.get(key)
         if i is None and key.startswith("b'\\x00"):
             i = next((j for k, j in self.slice_rows.items() if repr(k) == key), None)
-        return 0 if i is None else self._table.offsets[i]
+        return 0 if i is None else self._list().table.offsets[i]
 
     # -- decoding --------------------------------------------------------------------------------
 
@@ -138,7 +190,9 @@ class Entries(Mapping[str, Entry]):
         """``{key: (dtype, shape)}`` from each entry's first bytes: all that listing needs."""
         if self.made is not None:
             return {k: (e.dtype, e.shape) for k, e in self.made.items()}
-        keys, rows, table = self._keys, list(range(self._first, self._first + len(self._keys))), self._table
+        listing = self._list()
+        keys, table = listing.keys, listing.table
+        rows = list(range(listing.first, listing.first + len(keys)))
         found = self._found(rows)
         heads = self._heads_of(found, rows, keys)
         head_of = found.head_of.tolist()
@@ -157,7 +211,7 @@ class Entries(Mapping[str, Entry]):
     def _decode(self, rows: list[int], keys: list[str]) -> list[Entry]:
         """The entries of table rows ``rows`` (named ``keys``): those in TensorFlow's usual form
         decoded with numpy together, any other through protobuf."""
-        table, path = self._table, self.path
+        table, path = self._list().table, self.path
         if len(rows) < _BATCH:  # a lookup: protobuf alone is quicker than setting up numpy
             values = [table.value(i) for i in rows]
             where = [table.offsets[i] for i in rows]
@@ -187,7 +241,7 @@ class Entries(Mapping[str, Entry]):
     def _heads_of(self, found: _Canonical, rows: list[int], keys: list[str]) -> list[Head]:
         """Each distinct dtype and shape prefix ``_canonical`` found, decoded by protobuf once (and
         kept for later calls); errors name the first entry that has it."""
-        table, heads = self._table, []
+        table, heads = self._list().table, []
         for prefix, j in zip(found.prefixes, found.first):
             head = self._heads.get(prefix)
             if head is None:
@@ -199,7 +253,7 @@ class Entries(Mapping[str, Entry]):
 
     def _found(self, rows: list[int]) -> _Canonical:
         """``_canonical`` over table rows ``rows``."""
-        table = self._table
+        table = self._list().table
         if self._spans is None:
             self._spans = np.asarray(table.value_start), np.asarray(table.value_end)
         starts, ends = self._spans

@@ -7,6 +7,7 @@ table_builder.cc), without filter blocks. One class per on-disk piece: ``BlockHa
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -262,6 +263,27 @@ class TableReader:
                     f"bad block handle under index key {separator!r}", path, self.footer.index.offset
                 ) from None
             self.index.append((separator, handle))
+        self._separators = [separator for separator, _ in self.index]
+
+    def first(self) -> tuple[bytes, bytes, int] | None:
+        """The first ``(key, value, offset)`` of the table, reading only the first block's start."""
+        for _, handle in self.index:
+            block = self._block(handle)
+            for key, start, value_at, value_end in block.positions():
+                return key, block.data[value_at:value_end], block.file_offset + start
+        return None
+
+    def get(self, key: bytes) -> tuple[bytes, int] | None:
+        """``key``'s value and file offset, from the one block that may hold it (the first whose
+        separator is not below ``key``), walked to ``key``: a seek, as TensorFlow looks a key up."""
+        i = bisect.bisect_left(self._separators, key)
+        if i == len(self.index):
+            return None
+        block = self._block(self.index[i][1])
+        for found, start, value_at, value_end in block.positions():
+            if found >= key:
+                return (block.data[value_at:value_end], block.file_offset + start) if found == key else None
+        return None
 
     def rows(self) -> Rows:
         """Every entry, as ``__iter__`` yields them, in columns. Blocks are walked with numpy from

@@ -12,18 +12,16 @@ from ckptviz.errors import CorruptCheckpointError
 from ckptviz.format import varint
 from ckptviz.format.entries import Entries, Entry, _dtype_and_shape, _entry
 from ckptviz.format.protos.ckptviz_format_pb2 import BundleEntryProto
-from ckptviz.format.table import Rows
+from ckptviz.format.table import TableBuilder, TableReader
 
 
-def rows_of(values: list[bytes]) -> Rows:
-    """A table of ``values`` under keys k000, k001, ... after the bundle header row."""
-    buffer, starts, ends = b"header", [0], [6]
-    for v in values:
-        starts.append(len(buffer))
-        buffer += v
-        ends.append(len(buffer))
-    keys = [b""] + [b"k%03d" % i for i in range(len(values))]
-    return Rows(buffer, keys, starts, ends, [100 * i for i in range(len(keys))])
+def table_of(values: list[bytes], block_size: int = 1 << 18) -> TableReader:
+    """An index table of ``values`` under keys k0000, k0001, ... after the bundle header row."""
+    builder = TableBuilder(block_size)
+    builder.add(b"", b"header")
+    for i, value in enumerate(values):
+        builder.add(b"k%04d" % i, value)
+    return TableReader(builder.finish(), "t")
 
 
 def by_protobuf(values: list[bytes]) -> list[Entry] | str:
@@ -36,7 +34,7 @@ def by_protobuf(values: list[bytes]) -> list[Entry] | str:
     out = []
     try:
         for i, proto in enumerate(protos, 1):
-            key = f"k{i - 1:03d}"
+            key = f"k{i - 1:04d}"
             out.append(_entry(key, proto, _dtype_and_shape(proto, key, "t", 100 * i), "t", 100 * i))
     except CorruptCheckpointError:
         return "corrupt"
@@ -53,7 +51,7 @@ def decoded(values: list[bytes]) -> list[Entry] | str:
     outcomes = []
     for batch in (0, 10**9):
         with mock.patch.object(module, "_BATCH", batch):
-            entries = Entries(rows_of(values), "t")
+            entries = Entries(table_of(values), "t")
             try:
                 made = list(entries.values())
             except CorruptCheckpointError as e:
@@ -148,23 +146,52 @@ def test_thousands_of_entries_share_one_decoded_prefix(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(module, "_dtype_and_shape", counting)
     values = [canonical(1, [4], 0, 16 * i, 16, i) for i in range(3000)]
-    made = list(Entries(rows_of(values), "t").values())
+    made = list(Entries(table_of(values), "t").values())
     assert len(calls) == 1 and [e.offset for e in made] == [16 * i for i in range(3000)]
 
 
 def test_looking_up_many_keys_one_by_one_decodes_them_together(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No quadratic walk: after a few hundred single lookups the rest are decoded in one batch."""
+    """No quadratic walk: a few hundred lookups seek their table blocks, then the rest of the
+    entries are listed and decoded in one batch."""
     from ckptviz.format import entries as module
 
+    seeks: list[str] = []
     batches: list[int] = []
-    original = module.Entries._decode
+    decode, seek = module.Entries._decode, module.Entries._seek
 
-    def counting(self: Entries, rows: list[int], keys: list[str]) -> list[Entry]:
+    def counting_decode(self: Entries, rows: list[int], keys: list[str]) -> list[Entry]:
         batches.append(len(rows))
-        return original(self, rows, keys)
+        return decode(self, rows, keys)
 
-    monkeypatch.setattr(module.Entries, "_decode", counting)
-    entries = Entries(rows_of([canonical(1, [4], 0, 16 * i, 16, i) for i in range(2000)]), "t")
-    got = [entries[f"k{i:03d}"].offset for i in range(2000)]
+    def counting_seek(self: Entries, key: str) -> Entry | None:
+        seeks.append(key)
+        return seek(self, key)
+
+    monkeypatch.setattr(module.Entries, "_decode", counting_decode)
+    monkeypatch.setattr(module.Entries, "_seek", counting_seek)
+    entries = Entries(table_of([canonical(1, [4], 0, 16 * i, 16, i) for i in range(2000)]), "t")
+    got = [entries[f"k{i:04d}"].offset for i in range(2000)]
     assert got == [16 * i for i in range(2000)]
-    assert len(batches) == module._LOOKUPS + 1 and batches[-1] == 2000
+    assert len(seeks) == module._LOOKUPS and batches == [2000]
+
+
+def test_a_lookup_before_listing_seeks_one_block_and_misses_cleanly() -> None:
+    """Found or not, a key looked up on a fresh reader is answered from one block; listing later
+    gives the same entries."""
+    values = [canonical(1, [4], 0, 16 * i, 16, i) for i in range(3000)]
+    table = table_of(values, block_size=1024)
+    assert len(table.index) > 50
+    entries = Entries(table, "t")
+    assert (
+        "k2999" in entries
+        and "k3000" not in entries
+        and "k0999" in entries
+        and "" not in entries
+        and "\x00x" not in entries
+    )
+    assert entries._listing is None
+    one = entries["k1234"]
+    with pytest.raises(KeyError):
+        entries["k12345"]
+    assert entries._listing is None
+    assert list(entries)[1234] == "k1234" and entries.all()["k1234"] == one
