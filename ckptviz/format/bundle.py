@@ -223,7 +223,7 @@ class BundleReader:
 
     def read(self, key: str) -> Any:
         """The value of ``key`` as a numpy array (strings and variants as object arrays)."""
-        entries = self._entries
+        entries = self.entries
         entry = entries.get(key)
         if entry is None:
             raise KeyNotFoundError(key, entries)
