@@ -5,7 +5,8 @@ what it draws with loads on first use), so ``graph.draw()`` and notebook display
 - ``ObjectGraph``: ``to_dot(**options)``, ``draw(**options)`` (a ``Picture``), notebook display;
 - ``DiffGraph`` (``DiffResult.graph``): ``to_dot``, ``draw(path=None, format=, engine=)`` (bytes),
   notebook display;
-- ``Checkpoint``: notebook display, its first tensors as a table.
+- ``Checkpoint``: notebook display, its first tensors as a table;
+- ``DiffResult``: notebook display, the summary and the most changed keys as a table.
 
 Options are ``DrawOptions``'s (``max_nodes``, ``max_depth``, ``focus``, ``filter``, ``select``…).
 """
@@ -19,9 +20,10 @@ from typing import Any
 from ..errors import CheckpointError
 from ..model.checkpoint import Checkpoint, human_size
 from ..model.diff.graph import DiffGraph
+from ..model.diff.result import DiffResult, Row, shown_value
 from ..model.graph import ObjectGraph
 
-HTML_ROWS = 40  # tensors a notebook shows of a checkpoint
+HTML_ROWS = 40  # tensors a notebook shows of a checkpoint, keys of a diff
 
 
 def graph_to_dot(graph: ObjectGraph, **options: Any) -> str:
@@ -106,12 +108,44 @@ def checkpoint_html(ckpt: Checkpoint) -> str:
     return f"<div>{title}{html_table(rows, ['key', 'dtype', 'shape', 'size'], code=(0,))}{tail}</div>"
 
 
+def diff_html(result: DiffResult) -> str:
+    """The summary, then the 40 most changed keys (the full, sortable table: ``render.report``)."""
+    import html
+
+    from .table import html_table
+
+    def rank(r: Row) -> tuple[bool, float]:
+        change = r.delta.relative_change if r.delta and r.delta.relative_change is not None else 0.0
+        return (r.status == "unchanged", -change if r.status == "changed" else 0.0)
+
+    def cell(x: float | None) -> str:
+        return "" if x is None else f"{x:.4g}"
+
+    shown = sorted(result.rows, key=rank)[:HTML_ROWS]
+    rows = [
+        (
+            r.key,
+            r.status,
+            shown_value(r.dtype_b or r.dtype_a, r.shape_b if r.shape_b is not None else r.shape_a),
+            cell(r.delta.relative_change if r.delta else None),
+            cell(r.fraction_changed),
+            r.reason,
+        )
+        for r in shown
+    ]
+    header = ["key", "status", "b (or a)", "relative change", "fraction changed", "note"]
+    more = len(result.rows) - len(shown)
+    tail = f"<div>… {more} more (use .to_pandas())</div>" if more > 0 else ""
+    return f"<div><pre>{html.escape(result.summary())}</pre>{html_table(rows, header, code=(0,))}{tail}</div>"
+
+
 def register() -> None:
     """Attach the pictures (idempotent)."""
     for cls, methods in (
         (ObjectGraph, {"to_dot": graph_to_dot, "draw": graph_draw, "_repr_mimebundle_": graph_mimebundle}),
         (DiffGraph, {"to_dot": diff_to_dot, "draw": diff_draw, "_repr_mimebundle_": diff_mimebundle}),
         (Checkpoint, {"_repr_html_": checkpoint_html}),
+        (DiffResult, {"_repr_html_": diff_html}),
     ):
         for name, fn in methods.items():
             setattr(cls, name, fn)

@@ -138,14 +138,8 @@ def _json(x: Any) -> Any:
     return x
 
 
-_HTML_ROWS = 40
-
-
-def _cell(x: float | None) -> str:
-    return "" if x is None else f"{x:.4g}"
-
-
-def _value(dtype: str | None, shape: tuple[int, ...] | None) -> str:
+def shown_value(dtype: str | None, shape: tuple[int, ...] | None) -> str:
+    """``float32[3,4]``, or ``-`` where a side has none."""
     return f"{dtype}[{','.join(map(str, shape or ()))}]" if dtype is not None else "-"
 
 
@@ -232,10 +226,10 @@ class DiffResult:
             out.append(f"{r.key}:")
             if r.key_a is not None:
                 extra = f" norm {r.delta.norm_a:.6g}" if r.delta and r.delta.norm_a is not None else ""
-                out.append(f"  - a: {_value(r.dtype_a, r.shape_a)}{extra}")
+                out.append(f"  - a: {shown_value(r.dtype_a, r.shape_a)}{extra}")
             if r.key_b is not None:
                 rename = f" (as {r.key_b})" if r.key_a is not None and r.key_a != r.key_b else ""
-                out.append(f"  + b: {_value(r.dtype_b, r.shape_b)}{_numbers(r)}{rename}")
+                out.append(f"  + b: {shown_value(r.dtype_b, r.shape_b)}{_numbers(r)}{rename}")
             if r.reason:
                 out.append(f"    ({r.reason})")
         if limit is not None and len(rows) > limit:
@@ -288,29 +282,9 @@ class DiffResult:
 
         return DiffGraph(self)
 
-    def _repr_html_(self) -> str:
-        """Summary and the 40 most changed keys (the full, sortable table: ``render.report``)."""
-        import html
+    if TYPE_CHECKING:  # notebook display, attached by the render layer (render/accessors.py)
 
-        def rank(r: Row) -> tuple[bool, float]:
-            change = r.delta.relative_change if r.delta and r.delta.relative_change is not None else 0.0
-            return (r.status == "unchanged", -change if r.status == "changed" else 0.0)
-
-        rows = sorted(self.rows, key=rank)[:_HTML_ROWS]
-        body = "".join(
-            f"<tr><td style='text-align:left'><code>{html.escape(r.key)}</code></td><td>{r.status}</td>"
-            f"<td>{_value(r.dtype_b or r.dtype_a, r.shape_b if r.shape_b is not None else r.shape_a)}</td>"
-            f"<td>{_cell(r.delta.relative_change if r.delta else None)}</td>"
-            f"<td>{_cell(r.fraction_changed)}</td><td>{html.escape(r.reason)}</td></tr>"
-            for r in rows
-        )
-        more = len(self.rows) - len(rows)
-        tail = f"<tr><td colspan=6>… {more} more (use .to_pandas())</td></tr>" if more > 0 else ""
-        return (
-            f"<div><pre>{html.escape(self.summary())}</pre><table><thead><tr><th>key</th><th>status</th>"
-            f"<th>b (or a)</th><th>relative change</th><th>fraction changed</th><th>note</th></tr></thead>"
-            f"<tbody>{body}{tail}</tbody></table></div>"
-        )
+        def _repr_html_(self) -> str: ...
 
 
 def _numbers(r: Row) -> str:
