@@ -1,8 +1,8 @@
 """The entries of a bundle's index (``BundleEntryProto``): each decoded when first asked for.
 
-Opening a checkpoint lists its keys from the table alone; an entry's proto is parsed when that key
-is looked up, and all of them in one protobuf call when a caller walks every entry. Listing dtypes
-and shapes decodes only each entry's first bytes, once per distinct prefix.
+A key looked up before any listing is found by seeking its one table block; the keys are listed on
+first need. Entries in the form TensorFlow writes are decoded with numpy together (each distinct
+dtype/shape prefix once through protobuf), single lookups and any other form through protobuf.
 """
 
 from __future__ import annotations
