@@ -175,6 +175,9 @@ class Checkpoint:
     @property
     def object_graph_proto(self) -> Any:
         """The ``TrackableObjectGraph`` message, or None for name-based checkpoints."""
+        graph = self._graph
+        if graph is not None and graph.object_based:  # parsed from the bytes the graph was built from
+            return graph.proto
         if self._graph_proto is _UNSET:
             with self._lock:
                 if self._graph_proto is _UNSET:

@@ -26,7 +26,7 @@ from .paths import VARIABLE_VALUE
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
-    from .checkpoint import Checkpoint
+    pass
 
 
 def _value(key: str, meta: Any) -> Value:
@@ -168,13 +168,6 @@ class ObjectGraph:
         return KINDS[int(self.kind_codes[node_id])]
 
     # -- construction ------------------------------------------------------------------------------
-
-    @classmethod
-    def from_checkpoint(cls, checkpoint: Checkpoint) -> ObjectGraph:
-        """The object graph of an opened checkpoint; a scope tree when it has none."""
-        if checkpoint.object_graph_proto is None:
-            return cls.from_keys(checkpoint.entries, source=checkpoint.path)
-        return cls.from_proto(checkpoint.object_graph_proto, checkpoint.entries, source=checkpoint.path)
 
     @classmethod
     def from_keys(cls, entries: Mapping[str, Any], source: str = "") -> ObjectGraph:
