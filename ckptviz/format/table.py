@@ -10,7 +10,9 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+import numpy as np
 
 from ..errors import ChecksumMismatchError, CorruptCheckpointError, InvalidArgumentError
 from . import crc, varint, wire
@@ -197,12 +199,10 @@ class Rows(NamedTuple):
         return self.buffer[self.value_start[i] : self.value_end[i]]
 
 
-def _lockstep(buf: Any, starts: Any, stops: Any) -> tuple[Any, ...] | None:
+def _lockstep(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """Entry headers of every restart run at once: run ``g`` spans ``[starts[g], stops[g])``.
     Returns ``(entry starts, shared, key starts, key ends, value ends)`` in stored order, or None
     when a run does not end exactly at its stop, a varint is long, or a run is unusually long."""
-    import numpy as np
-
     end = len(buf)
     pos, steps = starts.copy(), []
     for _ in range(_MAX_RUN):
@@ -290,8 +290,6 @@ class TableReader:
         all their restart points at once (TensorFlow restarts prefix compression every 16 entries,
         so the whole table takes 16 vectorized steps); a table where that walk does not account
         for every byte exactly is walked entry by entry, in file order, which words every error."""
-        import numpy as np
-
         try:
             blocks = [self._block(handle) for _, handle in self.index]
         except CorruptCheckpointError:
