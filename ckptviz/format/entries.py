@@ -143,9 +143,8 @@ class Entries(Mapping[str, Entry]):
         if found is None:
             return None
         value, offset = found
-        proto = _parse([raw], [value], [offset], self.path)[0]
         self._where[key] = offset
-        return _entry(key, proto, _dtype_and_shape(proto, key, self.path, offset), self.path, offset)
+        return _by_protobuf([key], [raw], [value], [offset], self.path)[0]
 
     def all(self) -> dict[str, Entry]:
         """Every entry, decoded together (once) the first time any caller needs them all."""
@@ -211,24 +210,14 @@ class Entries(Mapping[str, Entry]):
     def _decode(self, rows: list[int], keys: list[str]) -> list[Entry]:
         """The entries of table rows ``rows`` (named ``keys``): those in TensorFlow's usual form
         decoded with numpy together, any other through protobuf."""
-        table, path = self._list().table, self.path
         if len(rows) < _BATCH:  # a lookup: protobuf alone is quicker than setting up numpy
-            values = [table.value(i) for i in rows]
-            where = [table.offsets[i] for i in rows]
-            protos = _parse([table.keys[i] for i in rows], values, where, path)
-            return [
-                _entry(key, proto, _dtype_and_shape(proto, key, path, offset), path, offset)
-                for key, offset, proto in zip(keys, where, protos)
-            ]
+            return self._rows_by_protobuf(rows, keys)
         found = self._found(rows)
         out: list[Entry | None] = [None] * len(rows)
         odd = np.flatnonzero(found.head_of < 0).tolist()
         if odd:  # parsed first: an entry that is not one is the first thing to say
-            values = [table.value(rows[j]) for j in odd]
-            where = [table.offsets[rows[j]] for j in odd]
-            protos = _parse([table.keys[rows[j]] for j in odd], values, where, path)
-            for j, offset, proto in zip(odd, where, protos):
-                out[j] = _entry(keys[j], proto, _dtype_and_shape(proto, keys[j], path, offset), path, offset)
+            for j, entry in zip(odd, self._rows_by_protobuf([rows[j] for j in odd], [keys[j] for j in odd])):
+                out[j] = entry
         heads, new = self._heads_of(found, rows, keys), _new_tuple
         for j, h, shard, at, size, crc32c in zip(
             range(len(rows)), found.head_of.tolist(), *(c.tolist() for c in found.tail)
@@ -237,6 +226,11 @@ class Entries(Mapping[str, Entry]):
                 head = heads[h]
                 out[j] = new(Entry, (keys[j], head[0], head[1], shard, at, size, crc32c, ()))
         return out  # type: ignore[return-value]
+
+    def _rows_by_protobuf(self, rows: list[int], keys: list[str]) -> list[Entry]:
+        table = self._list().table
+        values, where = [table.value(i) for i in rows], [table.offsets[i] for i in rows]
+        return _by_protobuf(keys, [table.keys[i] for i in rows], values, where, self.path)
 
     def _heads_of(self, found: _Canonical, rows: list[int], keys: list[str]) -> list[Head]:
         """Each distinct dtype and shape prefix ``_canonical`` found, decoded by protobuf once (and
@@ -353,6 +347,17 @@ def _entry(key: str, proto: Any, head: Head, path: str, offset: int) -> Entry:
 
 _new_tuple = tuple.__new__
 _LENGTH_BYTE = [bytes([0x0A, n]) for n in range(128)]  # field 1 tag + one-byte length
+
+
+def _by_protobuf(
+    keys: list[str], raw: list[bytes], values: list[bytes], offsets: list[int], path: str
+) -> list[Entry]:
+    """Entries decoded by protobuf alone (in one call when all parse), each checked."""
+    protos = _parse(raw, values, offsets, path)
+    return [
+        _entry(key, proto, _dtype_and_shape(proto, key, path, offset), path, offset)
+        for key, offset, proto in zip(keys, offsets, protos)
+    ]
 
 
 def _parse(keys: list[bytes], values: list[bytes], offsets: list[int], path: str) -> list[Any]:
