@@ -391,18 +391,6 @@ class NodePaths:
             node = parent[node]
         return "/".join(reversed(parts))
 
-    def all_paths(self) -> list[str]:
-        """``path(i)`` of every node, each built from its parent's in breadth-first order."""
-        out = [""] * len(self.parent)
-        parent, segment = self.parent, self.segment
-        for i in self.order[1:]:
-            p = parent[i]
-            out[i] = f"{out[p]}/{segment[i]}" if p > 0 else segment[i]
-        for i in range(1, len(out)):
-            if not self.reachable[i] or i in self.special:
-                out[i] = self.path(i)
-        return out
-
     def find(self, path: str) -> int | None:
         """The node at ``path``, following any ``children`` edge by name (aliases too); None if absent."""
         if self._by_special is None:
