@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -154,7 +154,7 @@ class Entries(Mapping[str, Entry]):
             with self._lock:
                 if self.made is None:
                     first, keys = listing.first, listing.keys
-                    rows = list(range(first, first + len(keys)))
+                    rows = range(first, first + len(keys))
                     self.made = dict(zip(keys, self._decode(rows, keys)))
                 made = self.made
         return made
@@ -191,7 +191,7 @@ class Entries(Mapping[str, Entry]):
             return {k: (e.dtype, e.shape) for k, e in self.made.items()}
         listing = self._list()
         keys, table = listing.keys, listing.table
-        rows = list(range(listing.first, listing.first + len(keys)))
+        rows = range(listing.first, listing.first + len(keys))
         found = self._found(rows)
         heads = self._heads_of(found, rows, keys)
         head_of = found.head_of.tolist()
@@ -207,7 +207,7 @@ class Entries(Mapping[str, Entry]):
         proto = _parse([key.encode("utf-8", "surrogateescape")], [value], [offset], self.path)[0]
         return _dtype_and_shape(proto, key, self.path, offset)
 
-    def _decode(self, rows: list[int], keys: list[str]) -> list[Entry]:
+    def _decode(self, rows: Sequence[int], keys: list[str]) -> list[Entry]:
         """The entries of table rows ``rows`` (named ``keys``): those in TensorFlow's usual form
         decoded with numpy together, any other through protobuf."""
         if len(rows) < _BATCH:  # a lookup: protobuf alone is quicker than setting up numpy
@@ -245,13 +245,14 @@ class Entries(Mapping[str, Entry]):
             heads.append(head)
         return heads
 
-    def _found(self, rows: list[int]) -> _Canonical:
+    def _found(self, rows: Sequence[int]) -> _Canonical:
         """``_canonical`` over table rows ``rows``."""
         table = self._list().table
         if self._spans is None:
             self._spans = np.asarray(table.value_start), np.asarray(table.value_end)
         starts, ends = self._spans
-        return _canonical(np.frombuffer(table.buffer, np.uint8), starts[rows], ends[rows])
+        pick = slice(rows.start, rows.stop) if isinstance(rows, range) else rows  # a slice is a view
+        return _canonical(np.frombuffer(table.buffer, np.uint8), starts[pick], ends[pick])
 
 
 class _Canonical:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from operator import itemgetter
 from typing import Any
 
 from ..errors import CheckpointWarning, CorruptCheckpointError, KeyNotFoundError
@@ -24,10 +25,12 @@ class CheckpointReader:
         self.checkpoint = checkpoint
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        return {k: list(shape) for k, (_, shape) in self.checkpoint.dtypes_and_shapes().items()}
+        heads = self.checkpoint.dtypes_and_shapes()  # a list each, as TF's: callers may change one
+        return dict(zip(heads, map(list, map(itemgetter(1), heads.values()))))
 
     def get_variable_to_dtype_map(self) -> dict[str, DType]:
-        return {k: dtype for k, (dtype, _) in self.checkpoint.dtypes_and_shapes().items()}
+        heads = self.checkpoint.dtypes_and_shapes()
+        return dict(zip(heads, map(itemgetter(0), heads.values())))
 
     def has_tensor(self, key: str) -> bool:
         return key in self.checkpoint.entries
