@@ -227,12 +227,12 @@ class Entries(Mapping[str, Entry]):
                 out[j] = new(Entry, (keys[j], head[0], head[1], shard, at, size, crc32c, ()))
         return out  # type: ignore[return-value]
 
-    def _rows_by_protobuf(self, rows: list[int], keys: list[str]) -> list[Entry]:
+    def _rows_by_protobuf(self, rows: Sequence[int], keys: list[str]) -> list[Entry]:
         table = self._list().table
         values, where = [table.value(i) for i in rows], [table.offsets[i] for i in rows]
         return _by_protobuf(keys, [table.keys[i] for i in rows], values, where, self.path)
 
-    def _heads_of(self, found: _Canonical, rows: list[int], keys: list[str]) -> list[Head]:
+    def _heads_of(self, found: _Canonical, rows: Sequence[int], keys: list[str]) -> list[Head]:
         """Each distinct dtype and shape prefix ``_canonical`` found, decoded by protobuf once (and
         kept for later calls); errors name the first entry that has it."""
         table, heads = self._list().table, []
