@@ -259,40 +259,36 @@ class Checkpoint:
         from .records import EntryRecord
 
         graph = self.graph
-        owner, kinds, names = graph.owner, graph.kind_codes, graph.names
-        out = []
-        for e in islice(self.entries.values(), start, stop):
-            found = None if e.key == naming.OBJECT_GRAPH_KEY else owner.get(e.key)
-            i = found[0] if found else None
-            shown = None if i is None else names.display_path(i)
-            out.append(
-                EntryRecord(
-                    e.key,
-                    e.key if i is None else names.name(i, shown),
-                    e.dtype.name,
-                    tuple(e.shape),
-                    e.nbytes,
-                    e.shard,
-                    i,
-                    shown,
-                    None if i is None else KINDS[kinds[i]],
-                )
+        entries = list(islice(self.entries.values(), start, stop))
+        keys = [e.key for e in entries]
+        owner = graph.owner
+        found = [None if k == naming.OBJECT_GRAPH_KEY else owner.get(k) for k in keys]
+        ids = [f[0] for f in found if f is not None]
+        paths, names = iter(graph.names.display_paths_of(ids)), iter(graph.names.names_of(ids))
+        kinds = iter([KINDS[c] for c in graph.kind_codes[np.asarray(ids, np.int64)].tolist()])
+        return [
+            EntryRecord(e.key, e.key, e.dtype.name, tuple(e.shape), e.nbytes, e.shard, None, None, None)
+            if f is None
+            else EntryRecord(
+                e.key,
+                next(names),
+                e.dtype.name,
+                tuple(e.shape),
+                e.nbytes,
+                e.shard,
+                f[0],
+                next(paths),
+                next(kinds),
             )
-        return out
+            for e, f in zip(entries, found)
+        ]
 
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
         graph = self.graph
-        name = graph.names.name
-        shown: dict[int, str] = {}
-        out = {}
-        for key, (i, _) in graph.owner.items():
-            text = shown.get(i)
-            if text is None:
-                text = shown[i] = name(i)
-            if key != naming.OBJECT_GRAPH_KEY and text != key:
-                out[key] = text
-        return out
+        owned = [(k, i) for k, (i, _) in graph.owner.items() if k != naming.OBJECT_GRAPH_KEY]
+        names = graph.names.names_of([i for _, i in owned])
+        return {k: text for (k, _), text in zip(owned, names) if text != k}
 
     # -- the directory around it ---------------------------------------------------------------
 

@@ -129,8 +129,13 @@ class Reference:
 def assert_same_names(graph: ObjectGraph) -> None:
     ref, names = Reference(graph), graph.names
     assert names.scope == ref.scope
-    assert [names.display_path(i) for i in range(len(graph))] == [ref.display_path(i) for i in range(len(graph))]
-    assert [names.name(i) for i in range(len(graph))] == [ref.name(i) for i in range(len(graph))]
+    ids = range(len(graph))
+    paths, shown = [ref.display_path(i) for i in ids], [ref.name(i) for i in ids]
+    assert [names.display_path(i) for i in ids] == paths  # walked node by node
+    assert [names.name(i) for i in ids] == shown
+    assert names.display_paths_of(ids) == paths  # joined for every node at once
+    assert names.names_of(ids) == shown
+    assert [names.display_path(i) for i in ids] == paths and [names.name(i) for i in ids] == shown
 
 
 def assert_same_records(ckpt: ckptviz.Checkpoint) -> None:
@@ -180,7 +185,18 @@ _LOCAL = st.sampled_from(
     ]
 )  # fmt: skip
 _FULL = st.sampled_from(
-    ["", "dense/kernel", "dense/bias", "dense/_kernel", "conv", "conv/kernel", "a/", "d/e/f", "d/e/g", "x/a.b"]
+    [
+        "",
+        "dense/kernel",
+        "dense/bias",
+        "dense/_kernel",
+        "conv",
+        "conv/kernel",
+        "a/",
+        "d/e/f",
+        "d/e/g",
+        "x/a.b",
+    ]
 )
 
 
@@ -209,7 +225,9 @@ def graphs(draw: st.DrawFn) -> tuple[bytes, dict[str, Any]]:
     for _ in range(draw(st.integers(0, 3))):
         opt, var, slot = (draw(st.integers(0, count - 1)) for _ in range(3))
         nodes[opt].slot_variables.add(
-            original_variable_node_id=var, slot_name=draw(st.sampled_from(["m", "v"])), slot_variable_node_id=slot
+            original_variable_node_id=var,
+            slot_name=draw(st.sampled_from(["m", "v"])),
+            slot_variable_node_id=slot,
         )
     return g.SerializeToString(), entries
 
