@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .records import EntryRecord
 
 _UNSET: Any = object()
+_KIND_NAMES = np.array(KINDS, object)
 
 
 def human_size(n: float) -> str:
@@ -263,25 +264,29 @@ class Checkpoint:
         keys = [e.key for e in entries]
         owner = graph.owner
         found = [None if k == naming.OBJECT_GRAPH_KEY else owner.get(k) for k in keys]
-        ids = [f[0] for f in found if f is not None]
-        paths, names = iter(graph.names.display_paths_of(ids)), iter(graph.names.names_of(ids))
-        kinds = iter([KINDS[c] for c in graph.kind_codes[np.asarray(ids, np.int64)].tolist()])
-        return [
-            EntryRecord(e.key, e.key, e.dtype.name, tuple(e.shape), e.nbytes, e.shard, None, None, None)
-            if f is None
-            else EntryRecord(
-                e.key,
-                next(names),
-                e.dtype.name,
-                tuple(e.shape),
-                e.nbytes,
-                e.shard,
-                f[0],
-                next(paths),
-                next(kinds),
+        at = [j for j, f in enumerate(found) if f is not None]
+        ids = [found[j][0] for j in at]  # type: ignore[index]
+        # columns of every record, the object's where a key has one: built whole, then zipped
+        nodes, paths, kinds = (np.full(len(keys), None, object) for _ in range(3))
+        names = np.array(keys, object)
+        nodes[at], paths[at], names[at] = ids, graph.names.display_paths_of(ids), graph.names.names_of(ids)
+        kinds[at] = _KIND_NAMES[graph.kind_codes[ids]]
+        return list(
+            map(
+                EntryRecord._make,
+                zip(
+                    keys,
+                    names.tolist(),
+                    [e.dtype.name for e in entries],
+                    [tuple(e.shape) for e in entries],
+                    [e.nbytes for e in entries],
+                    [e.shard for e in entries],
+                    nodes.tolist(),
+                    paths.tolist(),
+                    kinds.tolist(),
+                ),
             )
-            for e, f in zip(entries, found)
-        ]
+        )
 
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
