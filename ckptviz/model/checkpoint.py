@@ -255,6 +255,13 @@ class Checkpoint:
     def entry_records(self, start: int = 0, stop: int | None = None) -> list[EntryRecord]:
         """Every tensor with the name people know it by and the object holding it (no tensor data);
         ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page."""
+        from .records import many_objects
+
+        with many_objects():
+            return self._entry_records(start, stop)
+
+    def _entry_records(self, start: int, stop: int | None) -> list[EntryRecord]:
+        """The records as columns (each key's owner, its names, kind and entry), zipped once."""
         from itertools import islice
 
         from .records import EntryRecord
@@ -266,7 +273,7 @@ class Checkpoint:
         found = [None if k == naming.OBJECT_GRAPH_KEY else owner.get(k) for k in keys]
         at = [j for j, f in enumerate(found) if f is not None]
         ids = [found[j][0] for j in at]  # type: ignore[index]
-        # columns of every record, the object's where a key has one: built whole, then zipped
+        # the object's columns where a key has one
         nodes, paths, kinds = (np.full(len(keys), None, object) for _ in range(3))
         names = np.array(keys, object)
         nodes[at], paths[at], names[at] = ids, graph.names.display_paths_of(ids), graph.names.names_of(ids)
