@@ -44,7 +44,8 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 
 _VARIABLE, _SLOT, _OPTIMIZER = (KINDS.index(k) for k in ("variable", "slot", "optimizer"))
-_MANY = 8  # names asked for at least 1/_MANY of the nodes are made for every node at once
+_MANY = 8  # names asked for at least 1/_MANY of the nodes are made for every node at once,
+_DEEP = 64  # unless the graph is deeper than this
 
 
 def _lists(adj: P.Adjacency) -> np.ndarray:
@@ -137,6 +138,7 @@ class Names:
         self._slot_of = {s.slot_id: s for s in graph.slots if s.slot_id != s.variable_id}
         self._paths: list[str] | None = None
         self._names: list[str] | None = None
+        self._shallow: bool | None = None
         self._kids: dict[int, dict[str, int]] | None = None
         self._labels: dict[str, int] | None = None
 
@@ -235,15 +237,27 @@ class Names:
     def display_paths_of(self, ids: Sequence[int]) -> list[str]:
         """``display_path`` of each of ``ids``: walked one by one for a few, joined for every node
         at once (and kept) when they are many."""
-        if self._paths is None and len(ids) * _MANY < len(self._parent):
+        if not self._joined(len(ids)):
             return [self.display_path(i) for i in ids]
         return list(map(self._all_paths().__getitem__, ids))
 
     def names_of(self, ids: Sequence[int]) -> list[str]:
         """``name`` of each of ``ids``, like ``display_paths_of``."""
-        if self._names is None and len(ids) * _MANY < len(self._parent):
+        if self._names is None and not self._joined(len(ids)):
             return [self.name(i) for i in ids]
         return list(map(self._all_names().__getitem__, ids))
+
+    def _joined(self, asked: int) -> bool:
+        """Whether to join every display path at once for ``asked`` of them: when they are many of
+        the nodes, and paths are short (joining all costs the sum of their lengths, which a deep
+        chain makes quadratic where walking the asked ones is not)."""
+        if self._paths is not None:
+            return True
+        if asked * _MANY < len(self._parent):
+            return False
+        if self._shallow is None:
+            self._shallow = max(self.home.depth, default=0) <= _DEEP
+        return self._shallow
 
     def _all_paths(self) -> list[str]:
         """Every display path, each joined once from its display parent's (parents come first in

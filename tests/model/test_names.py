@@ -259,3 +259,18 @@ def test_records_of_generated_checkpoints_are_the_plain_walks(case: tuple[bytes,
         with ckptviz.open(prefix) as ckpt:
             assert_same_records(ckpt)
             assert {r.kind for r in ckpt.entry_records()} <= {*KINDS, None}
+
+
+def test_a_deep_chain_is_named_by_walking_not_by_joining_every_path() -> None:
+    """Joining every display path costs the sum of their lengths: quadratic on a deep chain, so
+    there the asked ones are walked."""
+    g = TrackableObjectGraph()
+    depth = 300
+    for i in range(depth):
+        g.nodes.add().children.add(node_id=i + 1, local_name=f"n{i}")
+    g.nodes.add().attributes.add(name="VARIABLE_VALUE", full_name="v", checkpoint_key="k")
+    graph = ObjectGraph.from_proto(g.SerializeToString(), {"k": ("float32", (1,))})
+    ids = list(range(len(graph)))
+    assert graph.names.display_paths_of(ids) == [Reference(graph).display_path(i) for i in ids]
+    assert graph.names.names_of(ids)[-1] == "/".join(f"n{i}" for i in range(depth))
+    assert graph.names._paths is None  # walked
