@@ -140,24 +140,25 @@ def _renumber(graph: ObjectGraph, kept: set[int], keep: set[str]) -> tuple[Any, 
     adj, proto, count = graph.adjacency, graph.proto, len(graph)
     inside = np.zeros(count, bool)
     inside[list(kept)] = True
-    inside[0] = True  # the root is always node 0 of the new graph
+    inside[:1] = True  # the root is always node 0 of the new graph
     owners = np.repeat(np.arange(count), np.diff(adj.ptr))
     edges = np.flatnonzero(inside[owners] & inside[adj.child])
     paths = NodePaths(count, Adjacency(count, owners[edges], adj.child[edges], adj.names.take(edges)))
     reached = np.array(paths.reachable, bool)
     # slot variables and other unreached nodes: after all regular objects, as TF numbers them
     order = np.concatenate([np.asarray(paths.order, np.int64), np.flatnonzero(inside & ~reached)])
-    new_id = np.full(count, -1, np.int64)
-    new_id[order] = np.arange(len(order))
+    renumbered = np.full(count, -1, np.int64)
+    renumbered[order] = np.arange(len(order))
+    new_id: list[int] = renumbered.tolist()
     out = new_graph()
     nodes = [out.nodes.add() for _ in range(len(order))]
-    local = paths.adjacency.local
-    for parent, child, name in zip(new_id[owners[edges]].tolist(), new_id[adj.child[edges]].tolist(), local):
+    kids = renumbered[owners[edges]].tolist(), renumbered[adj.child[edges]].tolist()
+    for parent, child, name in zip(*kids, paths.adjacency.local):
         nodes[parent].children.add(node_id=child, local_name=name)
     links = [
         s
         for s in graph.slots
-        if not s.inferred and (new_id[[s.optimizer_id, s.variable_id, s.slot_id]] >= 0).all()
+        if not s.inferred and min(new_id[s.optimizer_id], new_id[s.variable_id], new_id[s.slot_id]) >= 0
     ]
     links.sort(key=lambda s: new_id[s.optimizer_id])  # stable: each node's links in stored order
     for s in links:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<name>
@@ -180,7 +181,7 @@ def _renumber(graph: ObjectGraph, kept: set[int], keep: set[str]) -> tuple[Any, 
         if src.HasField("registered_saver"):
             nodes[new_id[old]].registered_saver.CopyFrom(src.registered_saver)
             holders.add(new_id[old])
-        if not src.attributes or not any((old, a.name) in by_attribute for a in src.attributes):
+        if not any((old, a.name) in by_attribute for a in src.attributes):  # holds no kept key
             continue
         old_path, new_path = graph.paths.path(old), paths.path(old)
         for attr in src.attributes:
@@ -198,6 +199,5 @@ def _renumber(graph: ObjectGraph, kept: set[int], keep: set[str]) -> tuple[Any, 
     for k in sorted(keep - set(renamed.values())):  # keys no object holds stay as they are
         renamed[k] = k
     if records_checkpoint_values(proto):
-        kids = zip(new_id[owners[edges]].tolist(), new_id[adj.child[edges]].tolist())
-        mark_checkpoint_values(nodes, kids, holders)
+        mark_checkpoint_values(nodes, zip(*kids), holders)
     return out, renamed
