@@ -117,9 +117,11 @@ class Names:
         adj = graph.adjacency
         codes = self._codes = graph.kind_codes
         optimizers = np.flatnonzero(codes == _OPTIMIZER).tolist()
-        self.home = P.NodePaths(count, adj, defer=optimizers) if graph.object_based else graph.paths
-        if graph.object_based:
+        if graph.object_based and optimizers:  # the key paths, but through optimizers only last
+            self.home = P.NodePaths(count, adj, defer=optimizers)
             self.home.special = dict(graph.paths.special)
+        else:  # nothing to avoid: the key paths (a scope tree's are its keys')
+            self.home = graph.paths
         self._graph = graph
         full = graph.full_names
         variables = np.flatnonzero(codes == _VARIABLE)
