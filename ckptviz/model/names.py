@@ -173,7 +173,8 @@ class Names:
         up = named[digits[named] & (grand[named] >= 0)]
         up = up[lists[parent[up]]]
         at[up] = grand[up]
-        # a variable of a layer (whose scope is its own) by its Keras name: ``_kernel`` is ``kernel``
+        # a layer's variable by its Keras name (``_kernel`` is ``kernel``): the layer's scope is the
+        # prefix all its variables' full names share, this one's included
         weights = np.flatnonzero(
             ~(numbered & scoped) & (parent >= 0) & scoped[above] & (self._codes == _VARIABLE)
         )
