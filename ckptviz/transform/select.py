@@ -103,13 +103,13 @@ def object_based(
     picked_keys: set[str] = set()
     if selector is not None:
         picked_keys, roots = choose(graph, keys, selector)
-        whole = ownership.reachable(graph, roots)
-        for k in picked_keys:
-            if k in graph.owner:
-                n = graph.owner[k][0]
-                roots.add(n)
-                if n not in whole:
-                    only.setdefault(n, set()).add(k)
+        owned = [k for k in picked_keys if k in graph.owner]
+        whole = ownership.reachable(graph, roots) if owned else set()  # what the named objects bring
+        for k in owned:
+            n = graph.owner[k][0]
+            roots.add(n)
+            if n not in whole:
+                only.setdefault(n, set()).add(k)
     dropped_keys: set[str] = set()
     excluded: set[int] = set()
     if exclude is not None:
