@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .records import EntryRecord
 
 _UNSET: Any = object()
+_KIND_NAMES = np.array(KINDS, object)
 
 
 def human_size(n: float) -> str:
@@ -254,45 +255,52 @@ class Checkpoint:
     def entry_records(self, start: int = 0, stop: int | None = None) -> list[EntryRecord]:
         """Every tensor with the name people know it by and the object holding it (no tensor data);
         ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page."""
+        from .records import many_objects
+
+        with many_objects():
+            return self._entry_records(start, stop)
+
+    def _entry_records(self, start: int, stop: int | None) -> list[EntryRecord]:
+        """The records as columns (each key's owner, its names, kind and entry), zipped once."""
         from itertools import islice
 
         from .records import EntryRecord
 
         graph = self.graph
-        owner, kinds, names = graph.owner, graph.kind_codes, graph.names
-        out = []
-        for e in islice(self.entries.values(), start, stop):
-            found = None if e.key == naming.OBJECT_GRAPH_KEY else owner.get(e.key)
-            i = found[0] if found else None
-            shown = None if i is None else names.display_path(i)
-            out.append(
-                EntryRecord(
-                    e.key,
-                    e.key if i is None else names.name(i, shown),
-                    e.dtype.name,
-                    tuple(e.shape),
-                    e.nbytes,
-                    e.shard,
-                    i,
-                    shown,
-                    None if i is None else KINDS[kinds[i]],
-                )
+        entries = list(islice(self.entries.values(), start, stop))
+        keys = [e.key for e in entries]
+        owner = graph.owner
+        found = [None if k == naming.OBJECT_GRAPH_KEY else owner.get(k) for k in keys]
+        at = [j for j, f in enumerate(found) if f is not None]
+        ids = [found[j][0] for j in at]  # type: ignore[index]
+        # the object's columns where a key has one
+        nodes, paths, kinds = (np.full(len(keys), None, object) for _ in range(3))
+        names = np.array(keys, object)
+        nodes[at], paths[at], names[at] = ids, graph.names.display_paths_of(ids), graph.names.names_of(ids)
+        kinds[at] = _KIND_NAMES[graph.kind_codes[ids]]
+        return list(
+            map(
+                EntryRecord._make,
+                zip(
+                    keys,
+                    names.tolist(),
+                    [e.dtype.name for e in entries],
+                    [tuple(e.shape) for e in entries],
+                    [e.nbytes for e in entries],
+                    [e.shard for e in entries],
+                    nodes.tolist(),
+                    paths.tolist(),
+                    kinds.tolist(),
+                ),
             )
-        return out
+        )
 
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
         graph = self.graph
-        name = graph.names.name
-        shown: dict[int, str] = {}
-        out = {}
-        for key, (i, _) in graph.owner.items():
-            text = shown.get(i)
-            if text is None:
-                text = shown[i] = name(i)
-            if key != naming.OBJECT_GRAPH_KEY and text != key:
-                out[key] = text
-        return out
+        owned = [(k, i) for k, (i, _) in graph.owner.items() if k != naming.OBJECT_GRAPH_KEY]
+        names = graph.names.names_of([i for _, i in owned])
+        return {k: text for (k, _), text in zip(owned, names) if text != k}
 
     # -- the directory around it ---------------------------------------------------------------
 

@@ -21,7 +21,9 @@ resolves) is accepted back by ``Names.find``, so any name a face prints can be t
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,95 +43,163 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name) if p)
 
 
-def _is_list(out: Sequence[tuple[str, int]]) -> bool:
-    """Items named by number (a pruned list keeps its numbers: ``1``, ``2`` without ``0``)."""
-    return bool(out) and all(name.isdigit() for name, _ in out)
+_VARIABLE, _SLOT, _OPTIMIZER = (KINDS.index(k) for k in ("variable", "slot", "optimizer"))
+_MANY = 8  # names asked for at least 1/_MANY of the nodes are made for every node at once,
+_DEEP = 64  # unless the graph is deeper than this
 
 
-def numbered(segment: str) -> bool:
-    """A list item (``7``) or a Keras 2 layer alias (``layer_with_weights-3``, ``layer-7``)."""
-    return segment.isdigit() or (segment.startswith("layer") and segment.rpartition("-")[2].isdigit())
+def _lists(adj: P.Adjacency) -> np.ndarray:
+    """Which nodes are lists: items named by number (a pruned list keeps its numbers: ``1``, ``2``
+    without ``0``)."""
+    count = len(adj)
+    degree = np.diff(adj.ptr)
+    digits = np.fromiter(map(str.isdigit, adj.local), bool, len(adj.child))
+    others = np.bincount(np.repeat(np.arange(count), degree)[~digits], minlength=count)
+    out: np.ndarray = (degree > 0) & (others == 0)
+    return out
+
+
+def _objects(count: int, at: np.ndarray, items: Sequence[str] | np.ndarray) -> np.ndarray:
+    """An array of ``count`` strings, ``items`` at ``at`` and ``""`` elsewhere."""
+    out = np.full(count, "", object)
+    out[at] = items
+    return out
+
+
+def _scopes(adj: P.Adjacency, codes: np.ndarray, prefix: np.ndarray, lists: np.ndarray) -> np.ndarray:
+    """The layer name each node's variables share (``conv1_conv`` for ``conv1_conv/kernel``:
+    ``prefix`` of each variable), or ``""`` (also for lists, which hold things of many owners).
+    Only a variable's parents can have one, so only their edges to variables are looked at."""
+    count = len(adj)
+    owners = np.repeat(np.arange(count), np.diff(adj.ptr))
+    edges = np.flatnonzero((codes[adj.child] == _VARIABLE) & ~lists[owners])
+    owners, scopes = owners[edges], prefix[adj.child[edges]]  # grouped: edges are stored by parent
+    same = owners[1:] == owners[:-1]
+    mixed = np.zeros(count, bool)
+    mixed[owners[1:][same & (scopes[1:] != scopes[:-1])]] = True
+    first = np.flatnonzero(np.r_[True, ~same]) if edges.size else edges
+    nodes, scopes = owners[first], scopes[first]
+    keep = ~mixed[nodes]
+    return _objects(count, nodes[keep], scopes[keep])
+
+
+def _distinct(at: np.ndarray, text: np.ndarray, where: np.ndarray) -> bool:
+    """Whether the ``(at, text)`` pairs at ``where`` are all different: surely so when their
+    hashes are (a collision of hashes only sends the caller the slow way)."""
+    text = text[where]
+    keys = np.fromiter(map(hash, text), np.int64, len(text)) * np.int64(1_000_003) + at[where]
+    keys.sort()
+    return not bool((keys[1:] == keys[:-1]).any())
+
+
+def _through(flags: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Whether a node or any of its ancestors (``parent``: -1 above the root) is flagged: pointer
+    jumping, so a 30 000-deep chain takes 15 numpy steps."""
+    out, up = flags.copy(), parent.copy()
+    live = np.flatnonzero(up >= 0)
+    while live.size:
+        above = up[live]
+        out[live] |= out[above]
+        up[live] = up[above]
+        live = live[up[live] >= 0]
+    return out
 
 
 class Names:
     """Home paths, display paths and display names of every node of ``graph``, and the index that
-    reads any of them back. Built once per graph in linear time and memory: like ``NodePaths``, a
-    display path is kept as a parent and a segment per node and joined on request."""
+    reads any of them back. Built once per graph in linear time and memory, with numpy over all
+    nodes (a Python step only for what numpy cannot say: a string's digits, a Keras name's parts).
+    Like ``NodePaths``, a display path is kept as a parent and a segment per node and joined on
+    request; ``display_paths_of``/``names_of`` join every one at once for a whole listing."""
 
     def __init__(self, graph: ObjectGraph) -> None:
         count = len(graph)
         adj = graph.adjacency
-        kinds = self._kinds = graph.kinds
-        full = graph.full_names
-        optimizers = [i for i, k in enumerate(kinds) if k == "optimizer"]
-        self.home = P.NodePaths(count, adj, defer=optimizers) if graph.object_based else graph.paths
-        if graph.object_based:
+        codes = self._codes = graph.kind_codes
+        optimizers = np.flatnonzero(codes == _OPTIMIZER).tolist()
+        if graph.object_based and optimizers:  # the key paths, but through optimizers only last
+            self.home = P.NodePaths(count, adj, defer=optimizers)
             self.home.special = dict(graph.paths.special)
+        else:  # nothing to avoid: the key paths (a scope tree's are its keys')
+            self.home = graph.paths
         self._graph = graph
-        self.scope = self._scopes(adj, kinds, full, graph.kind_codes)
-        self._parent = [-1] * count  # the display path's parent: a layer in a list skips the list
-        self._segment = [""] * count
-        self._listed = [False] * count  # the home path runs through a list item
-        self._link(adj, kinds, full)
-        self._full_names: dict[str, int] = {}
-        for kind, name in zip(kinds, full):
-            if name and kind in ("variable", "slot"):
-                self._full_names[name] = self._full_names.get(name, 0) + 1
+        full = graph.full_names
+        variables = np.flatnonzero(codes == _VARIABLE)
+        names = [full[i] for i in variables.tolist()]
+        # a variable's scope and its Keras name; a scope ending in "/" (an empty last part) is none
+        heads = [s.rpartition("/")[0] for s in names]
+        prefix = _objects(count, variables, [s if s[-1:] != "/" else "" for s in heads])
+        last = _objects(count, variables, [s.rpartition("/")[2] for s in names])
+        lists = _lists(adj)
+        scope = _scopes(adj, codes, prefix, lists)
+        self.scope: list[str] = scope.tolist()
+        self._parent, self._segment, self._listed = self._link(lists, scope, last)
+        held = np.flatnonzero((codes == _VARIABLE) | (codes == _SLOT)).tolist()
+        self._full_names = Counter([full[i] for i in held])
+        del self._full_names[""]  # how many variables and slots record each full name
         self._slot_of = {s.slot_id: s for s in graph.slots if s.slot_id != s.variable_id}
+        self._paths: list[str] | None = None
+        self._names: list[str] | None = None
+        self._shallow: bool | None = None
         self._kids: dict[int, dict[str, int]] | None = None
         self._labels: dict[str, int] | None = None
 
-    @staticmethod
-    def _scopes(adj: P.Adjacency, kinds: Sequence[str], full: Sequence[str], codes: np.ndarray) -> list[str]:
-        """The layer name each node's variables share (``conv1_conv`` for ``conv1_conv/kernel``), or
-        ``""`` (also for lists, which hold things of many owners). Only a variable's parents can
-        have one, so only they are looked at."""
-        out = [""] * len(kinds)
-        if not len(adj.child):
-            return out
-        holds = np.flatnonzero(codes[adj.child] == KINDS.index("variable"))
-        for node in np.unique(np.searchsorted(adj.ptr, holds, side="right") - 1).tolist():
-            edges = adj[node]
-            if _is_list(edges):
-                continue
-            scopes = {full[c].rpartition("/")[0] for _, c in edges if kinds[c] == "variable"}
-            scope = scopes.pop() if len(scopes) == 1 else ""
-            out[node] = scope if "/" not in scope or scope.rsplit("/", 1)[-1] else ""
-        return out
-
-    def _link(self, adj: P.Adjacency, kinds: Sequence[str], full: Sequence[str]) -> None:
-        home, scope = self.home, self.scope
-        parents, segments, listed = home.parent, home.segment, self._listed
-        taken: set[tuple[int, str]] = set()  # (display parent, segment): unique pairs, unique paths
-        lists: dict[int, bool] = {}
-        for i in home.order[1:]:
-            parent, segment = parents[i], segments[i]
-            is_numbered = numbered(segment)
-            listed[i] = listed[parent] or is_numbered
-            at, text = parent, segment
-            if is_numbered and scope[i]:  # a layer in a list, shown by its name
-                text = P.escape_local_name(scope[i].rsplit("/", 1)[-1])
-                grand = parents[parent] if parent > 0 else -1
-                if segment.isdigit() and grand >= 0:
-                    in_list = lists.get(parent)
-                    if in_list is None:
-                        in_list = lists[parent] = _is_list(adj[parent])
-                    if in_list:
-                        at = grand
-            elif scope[parent] and kinds[i] == "variable" and full[i]:
-                prefix, _, last = full[i].rpartition("/")
-                if prefix == scope[parent] and last:  # ``_kernel`` shown as Keras names it
-                    text = P.escape_local_name(last)
-            if (at, text) in taken:  # never two objects under one shown path
-                at, text = parent, segment
-            if (at, text) in taken:
-                text = f"{segment}[{i}]"
-            taken.add((at, text))
-            self._parent[i], self._segment[i] = at, text
+    def _link(
+        self, lists: np.ndarray, scope: np.ndarray, last: np.ndarray
+    ) -> tuple[list[int], list[str], np.ndarray]:
+        """Each reachable node's display parent and segment: a layer in a list shown by its scope
+        (under the list's owner, for a plain list of layers), a Keras weight by its Keras name,
+        unless that would put two objects under one shown path; and whether its home path runs
+        through a list item."""
+        home, count = self.home, len(lists)
+        segments = home.segment
+        order = home.order[1:]
+        parent = np.asarray(home.parent, np.int64)
+        reached = np.array(home.reachable, bool)
+        reached[:1] = False  # the root claims no name
+        digits = np.fromiter(map(str.isdigit, segments), bool, count)
+        layer = np.fromiter(map(str.startswith, segments, repeat("layer")), bool, count)
+        aliases = [i for i in np.flatnonzero(layer).tolist() if "-" in segments[i]]  # ``layer-7``
+        numbered = digits.copy()
+        numbered[aliases] = [segments[i].rpartition("-")[2].isdigit() for i in aliases]
+        listed = _through(numbered, parent)
+        scoped = scope != ""
+        above = np.maximum(parent, 0)
+        at = parent.copy()
+        text = _objects(count, np.arange(count), segments)
+        named = np.flatnonzero(numbered & scoped)  # a layer in a list
+        text[named] = [P.escape_local_name(s.rsplit("/", 1)[-1]) for s in scope[named].tolist()]
+        grand = np.where(parent > 0, parent[above], -1)
+        up = named[digits[named] & (grand[named] >= 0)]
+        up = up[lists[parent[up]]]
+        at[up] = grand[up]
+        # a layer's variable by its Keras name (``_kernel`` is ``kernel``): the layer's scope is the
+        # prefix all its variables' full names share, this one's included
+        weights = np.flatnonzero(
+            ~(numbered & scoped) & (parent >= 0) & scoped[above] & (self._codes == _VARIABLE)
+        )
+        weights = weights[last[weights] != ""]
+        text[weights] = [P.escape_local_name(s) if "." in s else s for s in last[weights].tolist()]
+        at_of, text_of = at.tolist(), text.tolist()
+        if not _distinct(at, text, reached):  # two objects under one shown path: claimed in order
+            taken: set[tuple[int, str]] = set()
+            for i in order:
+                claim = (at_of[i], text_of[i])
+                if claim in taken:  # the first claimant keeps the shown name
+                    claim = (home.parent[i], segments[i])
+                    if claim in taken:
+                        claim = (home.parent[i], f"{segments[i]}[{i}]")
+                taken.add(claim)
+                at_of[i], text_of[i] = claim
+        for i in np.flatnonzero(~reached).tolist():  # the root, recorded slot variables, orphans
+            at_of[i], text_of[i] = -1, ""
+        return at_of, text_of, listed & reached
 
     # -- names, on request -----------------------------------------------------------------------
 
     def display_path(self, node_id: int) -> str:
+        if self._paths is not None:
+            return self._paths[node_id]
         if node_id and not self.home.reachable[node_id]:  # a recorded slot variable, or an orphan
             return self.home.path(node_id)
         parts = []
@@ -138,27 +208,89 @@ class Names:
             node_id = self._parent[node_id]
         return "/".join(reversed(parts))
 
-    def name(self, node_id: int, shown: str | None = None) -> str:
+    def name(self, node_id: int) -> str:
         """``momentum of conv1_conv/kernel``; ``conv1_conv/kernel`` for a Keras weight reached
-        through a list; else the display path (``shown``, when the caller has it). A slot of a
-        slot reads ``m of m of v``, a walk bounded by the graph's own limit on slot nesting (and by
-        cycles)."""
+        through a list; else the display path. A slot of a slot reads ``m of m of v``, a walk
+        bounded by the graph's own limit on slot nesting (and by cycles)."""
+        if self._names is not None:
+            return self._names[node_id]
+        prefix, node_id = self._slot_prefix(node_id)
+        return prefix + self._own_name(node_id)
+
+    def _slot_prefix(self, node_id: int) -> tuple[str, int]:
+        """``"m of "`` for each slot link from ``node_id`` down to its variable, and that variable."""
         prefix, seen = "", set[int]()
         while node_id in self._slot_of and node_id not in seen and len(seen) < 16:
             seen.add(node_id)
             slot = self._slot_of[node_id]
             prefix += f"{slot.slot_name}{_SLOT_OF}"
             node_id = slot.variable_id
-            shown = None
-        return prefix + self._own_name(node_id, shown)
+        return prefix, node_id
 
-    def _own_name(self, node_id: int, shown: str | None = None) -> str:
+    def _own_name(self, node_id: int) -> str:
         if node_id == 0:
             return "(root)"
         full = self._graph.full_names[node_id]
-        if self._listed[node_id] and self._kinds[node_id] == "variable" and self._full_names.get(full) == 1:
+        if self._listed[node_id] and self._codes[node_id] == _VARIABLE and self._full_names.get(full) == 1:
             return full  # ``model/_operations/7/_kernel`` is ``conv2_block1_1_conv/kernel``
-        return self.display_path(node_id) if shown is None else shown
+        return self.display_path(node_id)
+
+    # -- every name at once, for listings ----------------------------------------------------------
+
+    def display_paths_of(self, ids: Sequence[int]) -> list[str]:
+        """``display_path`` of each of ``ids``: walked one by one for a few, joined for every node
+        at once (and kept) when they are many."""
+        if not self._joined(len(ids)):
+            return [self.display_path(i) for i in ids]
+        return list(map(self._all_paths().__getitem__, ids))
+
+    def names_of(self, ids: Sequence[int]) -> list[str]:
+        """``name`` of each of ``ids``, like ``display_paths_of``."""
+        if self._names is None and not self._joined(len(ids)):
+            return [self.name(i) for i in ids]
+        return list(map(self._all_names().__getitem__, ids))
+
+    def _joined(self, asked: int) -> bool:
+        """Whether to join every display path at once for ``asked`` of them: when they are many of
+        the nodes, and paths are short (joining all costs the sum of their lengths, which a deep
+        chain makes quadratic where walking the asked ones is not)."""
+        if self._paths is not None:
+            return True
+        if asked * _MANY < len(self._parent):
+            return False
+        if self._shallow is None:
+            self._shallow = max(self.home.depth, default=0) <= _DEEP
+        return self._shallow
+
+    def _all_paths(self) -> list[str]:
+        """Every display path, each joined once from its display parent's (parents come first in
+        breadth-first order)."""
+        if self._paths is None:
+            parent, segment = self._parent, self._segment
+            paths = [""] * len(parent)
+            for i in self.home.order[1:]:
+                at = parent[i]
+                paths[i] = f"{paths[at]}/{segment[i]}" if at > 0 else segment[i]
+            for i in np.flatnonzero(~np.asarray(self.home.reachable, bool)).tolist():
+                paths[i] = self.home.path(i)
+            self._paths = paths
+        return self._paths
+
+    def _all_names(self) -> list[str]:
+        if self._names is None:
+            names = list(self._all_paths())
+            if names:
+                names[0] = "(root)"
+            full, counts = self._graph.full_names, self._full_names
+            for i in np.flatnonzero(self._listed & (self._codes == _VARIABLE)).tolist():
+                if counts.get(full[i]) == 1:
+                    names[i] = full[i]
+            own = list(names)
+            for i in self._slot_of:
+                prefix, variable = self._slot_prefix(i)
+                names[i] = prefix + own[variable]
+            self._names = names
+        return self._names
 
     # -- reading names back ----------------------------------------------------------------------
 

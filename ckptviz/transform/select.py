@@ -9,15 +9,16 @@ a list combines them. What choosing or excluding an object keeps is ``model/owne
 from __future__ import annotations
 
 import fnmatch
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
 
 from ..errors import KeyNotFoundError
 from ..model import ownership
 from ..model.graph import ObjectGraph
-from ..model.paths import NodePaths
-from .graph_proto import copy_slot_links, new_graph, set_has_checkpoint_values
+from ..model.paths import Adjacency, NodePaths
+from .graph_proto import mark_checkpoint_values, new_graph, records_checkpoint_values
 
 Selector = str | int | Callable[[str], bool] | Iterable[str | int]
 _GLOB = "*?["
@@ -54,9 +55,12 @@ def choose(graph: ObjectGraph, keys: Iterable[str], selector: Selector) -> tuple
         elif item in keyset:
             chosen_keys.add(item)
         else:
-            node = graph.lookup(item)
-            if node is not None:
-                chosen_nodes.add(node.id)
+            found = graph.paths.find(item.strip("/"))  # ``lookup``'s first rule, without a Node made
+            if found is None:
+                node = graph.lookup(item)
+                found = None if node is None else node.id
+            if found is not None:
+                chosen_nodes.add(found)
         if (len(chosen_keys), len(chosen_nodes)) == before:
             raise KeyNotFoundError(str(item), graph.candidate_names(), what="object path, key or name")
     return chosen_keys, chosen_nodes
@@ -99,13 +103,13 @@ def object_based(
     picked_keys: set[str] = set()
     if selector is not None:
         picked_keys, roots = choose(graph, keys, selector)
-        whole = ownership.reachable(graph, roots)
-        for k in picked_keys:
-            if k in graph.owner:
-                n = graph.owner[k][0]
-                roots.add(n)
-                if n not in whole:
-                    only.setdefault(n, set()).add(k)
+        owned = [k for k in picked_keys if k in graph.owner]
+        whole = ownership.reachable(graph, roots) if owned else set()  # what the named objects bring
+        for k in owned:
+            n = graph.owner[k][0]
+            roots.add(n)
+            if n not in whole:
+                only.setdefault(n, set()).add(k)
     dropped_keys: set[str] = set()
     excluded: set[int] = set()
     if exclude is not None:
@@ -114,7 +118,8 @@ def object_based(
             if k in graph.owner and all(x in dropped_keys for x in graph.keys_of(graph.owner[k][0])):
                 excluded.add(graph.owner[k][0])
     kept = ownership.kept_nodes(graph, roots, excluded)
-    keep = {k for n in kept for k in (only.get(n) or graph.keys_of(n))}
+    keep = {k for k, (n, _) in graph.owner.items() if n in kept and n not in only}
+    keep |= {k for n, chosen in only.items() if n in kept for k in chosen}
     keep |= {k for k in keys if k not in graph.owner and (selector is None or k in picked_keys)}
     keep -= dropped_keys
     return _renumber(graph, kept, keep)
@@ -128,55 +133,71 @@ def keys_in(graph: ObjectGraph, keys: Iterable[str], nodes: set[int]) -> set[str
 
 def _renumber(graph: ObjectGraph, kept: set[int], keep: set[str]) -> tuple[Any, dict[str, str]]:
     """The graph of the ``kept`` nodes, numbered breadth-first, with the attributes of ``keep``
-    keyed by their new paths (TF names a key by its object's first breadth-first path)."""
-    proto = graph.proto
-    order, seen = [0], {0}
-    queue = deque([0])
-    while queue:
-        for ref in proto.nodes[queue.popleft()].children:
-            if ref.node_id in kept and ref.node_id not in seen:
-                seen.add(ref.node_id)
-                order.append(ref.node_id)
-                queue.append(ref.node_id)
-    order += sorted(kept - seen)  # slot variables: after all regular objects, as TF numbers them
-    new_id = {old: new for new, old in enumerate(order)}
+    keyed by their new paths (TF names a key by its object's first breadth-first path).
+
+    Built from the graph's columns: the kept edges are chosen with numpy and walked as the new
+    graph's paths; only the kept nodes' messages are written, and only holders of kept keys read."""
+    adj, proto, count = graph.adjacency, graph.proto, len(graph)
+    inside = np.zeros(count, bool)
+    inside[list(kept)] = True
+    inside[:1] = True  # the root is always node 0 of the new graph
+    owners = np.repeat(np.arange(count), np.diff(adj.ptr))
+    edges = np.flatnonzero(inside[owners] & inside[adj.child])
+    paths = NodePaths(count, Adjacency(count, owners[edges], adj.child[edges], adj.names.take(edges)))
+    reached = np.array(paths.reachable, bool)
+    # slot variables and other unreached nodes: after all regular objects, as TF numbers them
+    order = np.concatenate([np.asarray(paths.order, np.int64), np.flatnonzero(inside & ~reached)])
+    renumbered = np.full(count, -1, np.int64)
+    renumbered[order] = np.arange(len(order))
+    new_id: list[int] = renumbered.tolist()
     out = new_graph()
-    for old in order:
-        src, node = proto.nodes[old], out.nodes.add()
-        for ref in src.children:
-            if ref.node_id in new_id:
-                node.children.add(node_id=new_id[ref.node_id], local_name=ref.local_name)
-        copy_slot_links(src, node, new_id)
-        if src.HasField("registered_saver"):
-            node.registered_saver.CopyFrom(src.registered_saver)
-    new_paths = _paths_of(out)
+    nodes = [out.nodes.add() for _ in range(len(order))]
+    kids = renumbered[owners[edges]].tolist(), renumbered[adj.child[edges]].tolist()
+    for parent, child, name in zip(*kids, paths.adjacency.local):
+        nodes[parent].children.add(node_id=child, local_name=name)
+    links = [
+        s
+        for s in graph.slots
+        if not s.inferred and min(new_id[s.optimizer_id], new_id[s.variable_id], new_id[s.slot_id]) >= 0
+    ]
+    links.sort(key=lambda s: new_id[s.optimizer_id])  # stable: each node's links in stored order
+    for s in links:  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<name>
+        nodes[new_id[s.optimizer_id]].slot_variables.add(
+            original_variable_node_id=new_id[s.variable_id],
+            slot_name=s.slot_name,
+            slot_variable_node_id=new_id[s.slot_id],
+        )
+        if not reached[s.slot_id]:
+            paths.special.setdefault(s.slot_id, (s.variable_id, s.optimizer_id, s.slot_name))
+    holders = {new_id[s.optimizer_id] for s in links}
+    by_attribute: dict[tuple[int, str], list[str]] = {}
+    for k in keep:
+        found = graph.owner.get(k)
+        if found is not None and inside[found[0]]:
+            by_attribute.setdefault(found, []).append(k)
     renamed: dict[str, str] = {}
-    for old in order:
-        old_path, new_path = graph.nodes[old].path, new_paths.path(new_id[old])
-        for attr, info in zip(proto.nodes[old].attributes, graph.nodes[old].attributes):
-            mine = [k for k in info.keys if k in keep]
+    for old in order.tolist():
+        src = proto.nodes[old]
+        if src.HasField("registered_saver"):
+            nodes[new_id[old]].registered_saver.CopyFrom(src.registered_saver)
+            holders.add(new_id[old])
+        if not any((old, a.name) in by_attribute for a in src.attributes):  # holds no kept key
+            continue
+        old_path, new_path = graph.paths.path(old), paths.path(old)
+        for attr in src.attributes:
+            mine = sorted(by_attribute.get((old, attr.name), ()))
             if not mine:
                 continue
-            copy = out.nodes[new_id[old]].attributes.add()
+            copy = nodes[new_id[old]].attributes.add()
             copy.CopyFrom(attr)
             if old_path != new_path and attr.checkpoint_key.startswith(old_path + "/"):
                 copy.checkpoint_key = new_path + attr.checkpoint_key[len(old_path) :]
             for k in mine:
                 tail = k[len(attr.checkpoint_key) :] if k.startswith(attr.checkpoint_key) else None
                 renamed[k if tail is None else copy.checkpoint_key + tail] = k
+            holders.add(new_id[old])
     for k in sorted(keep - set(renamed.values())):  # keys no object holds stay as they are
         renamed[k] = k
-    set_has_checkpoint_values(out, like=proto)
+    if records_checkpoint_values(proto):
+        mark_checkpoint_values(nodes, zip(*kids), holders)
     return out, renamed
-
-
-def _paths_of(proto: Any) -> NodePaths:
-    out = [[(ref.local_name, ref.node_id) for ref in node.children] for node in proto.nodes]
-    paths = NodePaths(len(proto.nodes), out)
-    for i, node in enumerate(proto.nodes):  # TF keys a slot as <variable>/.OPTIMIZER_SLOT/<optimizer>/<name>
-        for sv in node.slot_variables:
-            if not paths.reachable[sv.slot_variable_node_id]:
-                paths.special.setdefault(
-                    sv.slot_variable_node_id, (sv.original_variable_node_id, i, sv.slot_name)
-                )
-    return paths
