@@ -275,13 +275,11 @@ class ObjectGraph:
         if self._full_names is None:
             cols = self._columns
             assert cols is not None
-            out = [""] * cols.count
+            out = np.full(cols.count, "", object)
             recorded = np.flatnonzero(cols.attr_full.lengths > 0)
             nodes, first = np.unique(cols.attr_node[recorded], return_index=True)
-            full = cols.attr_full
-            for n, k in zip(nodes.tolist(), recorded[first].tolist()):
-                out[n] = full[k]
-            self._full_names = out
+            out[nodes] = cols.attr_full.take(recorded[first]).tolist()  # decoded in one call
+            self._full_names = out.tolist()
         return self._full_names
 
     def _values_of(self, node_id: int) -> tuple[Value, ...]:

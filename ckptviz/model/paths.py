@@ -109,13 +109,14 @@ def attribute_owners(
     """
     ordered = sorted(keys)
     exact = set(ordered)
-    owner: dict[str, tuple[int, str]] = {}
-    prefixed: list[tuple[int, str, str]] = []
-    for node_id, name, checkpoint_key in attributes:
-        if checkpoint_key in exact:
-            owner.setdefault(checkpoint_key, (node_id, name))
-        elif checkpoint_key:
-            prefixed.append((node_id, name, checkpoint_key))
+    triples = list(attributes)
+    hits = [(key, (node_id, name)) for node_id, name, key in triples if key in exact]
+    owner = dict(hits)
+    if len(owner) < len(hits):  # a key held twice: the earlier attribute keeps it
+        owner = {}
+        for key, ident in hits:
+            owner.setdefault(key, ident)
+    prefixed = [t for t in triples if t[2] and t[2] not in exact]
     for node_id, name, prefix in prefixed:
         i = bisect.bisect_left(ordered, prefix)
         while i < len(ordered) and ordered[i].startswith(prefix):

@@ -26,6 +26,10 @@ def test_exact_key_beats_prefix_and_first_attribute_wins() -> None:
     assert owner["it/.ATTRIBUTES/ITERATOR"] == (1, "ITERATOR")
     assert owner["it/.ATTRIBUTES/ITERATOR_STATE"] == (2, "other")
     assert owner["t/.ATTRIBUTES/x-keys"] == (3, "x")
+    # a key two attributes name, exactly or by prefix: the earlier attribute keeps it
+    twice = [(4, "a", "k/.ATTRIBUTES/v"), (5, "b", "k/.ATTRIBUTES/v"), (6, "p", "k/"), (7, "q", "k/")]
+    owner = paths.attribute_owners(twice, ["k/.ATTRIBUTES/v", "k/other"])
+    assert owner == {"k/.ATTRIBUTES/v": (4, "a"), "k/other": (6, "p")}
 
 
 def test_has_checkpoint_values_propagates_like_tensorflow_on_cycles_and_deep_chains() -> None:
