@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 _UNSET: Any = object()
 _KIND_NAMES = np.array(KINDS, object)
+_ENTRY_FIELDS = attrgetter("key", "dtype.name", "shape", "nbytes", "shard")  # what a record shows
 
 
 def human_size(n: float) -> str:
@@ -268,7 +270,8 @@ class Checkpoint:
 
         graph = self.graph
         entries = list(islice(self.entries.values(), start, stop))
-        keys = [e.key for e in entries]
+        columns = [list(column) for column in zip(*map(_ENTRY_FIELDS, entries))] or [[]] * 5
+        keys, dtypes, shapes, sizes, shards = columns
         owner = graph.owner
         found = [None if k == naming.OBJECT_GRAPH_KEY else owner.get(k) for k in keys]
         at = [j for j, f in enumerate(found) if f is not None]
@@ -284,10 +287,10 @@ class Checkpoint:
                 zip(
                     keys,
                     names.tolist(),
-                    [e.dtype.name for e in entries],
-                    [tuple(e.shape) for e in entries],
-                    [e.nbytes for e in entries],
-                    [e.shard for e in entries],
+                    dtypes,
+                    shapes,
+                    sizes,
+                    shards,
                     nodes.tolist(),
                     paths.tolist(),
                     kinds.tolist(),
