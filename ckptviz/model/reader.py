@@ -13,6 +13,7 @@ from ..errors import CheckpointWarning, CorruptCheckpointError, KeyNotFoundError
 from ..format import naming, storage
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
+from .records import many_objects
 
 PathLike = str | os.PathLike[str]
 
@@ -25,8 +26,9 @@ class CheckpointReader:
         self.checkpoint = checkpoint
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        heads = self.checkpoint.dtypes_and_shapes()  # a list each, as TF's: callers may change one
-        return dict(zip(heads, map(list, map(itemgetter(1), heads.values()))))
+        heads = self.checkpoint.dtypes_and_shapes()
+        with many_objects():  # a list each, as TF's: callers may change one
+            return dict(zip(heads, map(list, map(itemgetter(1), heads.values()))))
 
     def get_variable_to_dtype_map(self) -> dict[str, DType]:
         heads = self.checkpoint.dtypes_and_shapes()
