@@ -84,7 +84,9 @@ def list_variables(
 ) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
     with Checkpoint(os.fspath(ckpt_dir_or_file), storage_options=storage_options) as ckpt:
-        return sorted((k, list(shape)) for k, (_, shape) in ckpt.dtypes_and_shapes().items())
+        shapes = CheckpointReader(ckpt).get_variable_to_shape_map()
+        with many_objects():
+            return [(k, shapes[k]) for k in sorted(shapes)]  # as TF: the shape map, sorted
 
 
 def get_checkpoint_state(
