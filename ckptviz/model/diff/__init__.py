@@ -9,16 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .columns import STATUSES
     from .compare import Delta
     from .engine import diff
     from .match import MATCHES, Match
-    from .result import STATUSES, DiffResult, Row
+    from .result import DiffResult, Row
     from .rollup import Rollup
 
 # Loaded on first use: ``import ckptviz`` reaches ``diff.graph`` (the render layer draws it).
 _LAZY = {
     "Delta": "compare", "diff": "engine", "MATCHES": "match", "Match": "match",
-    "STATUSES": "result", "DiffResult": "result", "Row": "result", "Rollup": "rollup",
+    "STATUSES": "columns", "DiffResult": "result", "Row": "result", "Rollup": "rollup",
 }  # fmt: skip
 
 

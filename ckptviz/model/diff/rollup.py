@@ -12,7 +12,6 @@ checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +19,11 @@ import numpy as np
 
 from ...format.naming import OBJECT_GRAPH_KEY
 from ..paths import object_path
+from .columns import STATUSES
 
 if TYPE_CHECKING:
     from ..checkpoint import Checkpoint
-    from .result import Row
+    from .columns import Table
 
 
 @dataclass
@@ -99,21 +99,18 @@ def _structure(
 
 
 def rollup(
-    rows: Iterable[Row], a: Checkpoint, b: Checkpoint, explode: float = 1.0, max_norm: float | None = None
+    table: Table, a: Checkpoint, b: Checkpoint, explode: float = 1.0, max_norm: float | None = None
 ) -> list[Rollup]:
     """One ``Rollup`` per object path of either side (b's kind wins), root first, then by path."""
     home_a, parent_a, kinds_a, also_a = _structure(a)
     home_b, parent_b, kinds_b, also_b = _structure(b)
     parent = {**parent_a, **parent_b}
     kinds = {**kinds_a, **kinds_b}
-    rows = list(rows)
     homes = [
-        home_b.get(r.key_b, object_path(r.key_b))
-        if r.key_b is not None
-        else home_a.get(r.key_a or "", object_path(r.key_a or ""))
-        for r in rows
+        home_b.get(kb, object_path(kb)) if kb is not None else home_a.get(ka, object_path(ka))  # type: ignore[arg-type]
+        for ka, kb in zip(table.keys_a, table.keys_b)
     ]
-    contrib = _contributions(rows, max_norm)
+    contrib = _contributions(table, max_norm)
     for path in homes:  # keys outside any object: their scopes join the tree
         q: str | None = path
         while q is not None and q not in parent:
@@ -151,29 +148,29 @@ def rollup(
     return _rollups(paths, sums, shared, kinds, set(kinds_a), set(kinds_b), explode)
 
 
-def _contributions(rows: list[Row], max_norm: float | None) -> np.ndarray:
+def _contributions(table: Table, max_norm: float | None) -> np.ndarray:
     """What each row adds to the sums of its subtree (a row of ``_KEYS`` … ``_ALARM`` per row),
-    built column by column: a 50 000-key diff makes no 50 000 small lists."""
-    out = np.zeros((len(rows), 11))
+    from the table's columns."""
+    m = table.metrics
+    out = np.zeros((len(table), 11))
     out[:, _KEYS] = 1
-    out[:, _PARAMS] = [r.elements for r in rows]
-    out[:, _BYTES] = [r.nbytes for r in rows]
-    out[:, _MOVED] = [r.status != "unchanged" for r in rows]
-    deltas = [r.delta for r in rows]
-    other = np.array([d is None for d in deltas], bool)
-    objects = np.array([d is not None and d.norm_a is None for d in deltas], bool)
-    out[:, _CHANGED] = [r.elements if d is None else d.changed for r, d in zip(rows, deltas)]
+    out[:, _PARAMS] = table.elements
+    out[:, _BYTES] = table.nbytes
+    out[:, _MOVED] = table.status != STATUSES.index("unchanged")
+    other = ~m.has
+    objects = m.has & ~m.present["norm_a"]  # strings and variants: counts, no norms
+    numeric = m.has & m.present["norm_a"]
+    out[:, _CHANGED] = np.where(other, table.elements, m.counts["changed"])
     out[other, _OTHER] = 1
     out[objects, _OBJECTS] = out[objects, _PARAMS]
-    numeric = np.flatnonzero(~other & ~objects)
-    found = [d for d in deltas if d is not None and d.norm_a is not None]
     out[numeric, _NUMERIC] = out[numeric, _PARAMS]
-    out[numeric, _DIFF2] = [(d.norm_diff or 0.0) ** 2 for d in found]
-    out[numeric, _NORM2] = [(d.norm_a or 0.0) ** 2 for d in found]
-    out[numeric, _ALARM] = [
-        d.nan_b > d.nan_a or d.inf_b > d.inf_a or (max_norm is not None and (d.norm_b or 0.0) > max_norm)
-        for d in found
-    ]
+    out[numeric, _DIFF2] = np.where(m.present["norm_diff"], m.floats["norm_diff"], 0.0)[numeric] ** 2
+    out[numeric, _NORM2] = m.floats["norm_a"][numeric] ** 2
+    c = m.counts
+    alarm = (c["nan_b"] > c["nan_a"]) | (c["inf_b"] > c["inf_a"])
+    if max_norm is not None:
+        alarm |= np.where(m.present["norm_b"], m.floats["norm_b"], 0.0) > max_norm
+    out[numeric, _ALARM] = alarm[numeric]
     return out
 
 
