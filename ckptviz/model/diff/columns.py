@@ -66,7 +66,13 @@ class Metrics:
             floats[i] = value if value is not None else 0.0
 
     def put(self, rows: np.ndarray, other: Metrics) -> None:
-        """Rows ``rows`` of this table are ``other``'s rows, in order."""
+        """Rows ``rows`` (increasing) of this table are ``other``'s rows, in order."""
+        where: np.ndarray | slice = rows
+        if len(rows) and int(rows[-1]) - int(rows[0]) + 1 == len(rows):  # a run: slices copy faster
+            where = slice(int(rows[0]), int(rows[-1]) + 1)
+        self._put(where, other)
+
+    def _put(self, rows: np.ndarray | slice, other: Metrics) -> None:
         self.has[rows] = other.has
         for name, counts in self.counts.items():
             counts[rows] = other.counts[name]

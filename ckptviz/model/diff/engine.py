@@ -8,6 +8,7 @@ equality only with ``fast=True``; otherwise the bytes do.
 from __future__ import annotations
 
 import math
+import operator
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...format.bundle import BundleReader
+from ...format.entries import Entries
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
 from ..distributed import resolve_client, run_diff
@@ -181,6 +183,14 @@ _ADDED, _REMOVED, _CHANGED, _UNCHANGED = (
 )
 
 
+class _Codes(dict[str, int]):
+    """A small number for each distinct name, in order of first appearance."""
+
+    def __missing__(self, name: str) -> int:
+        self[name] = code = len(self)
+        return code
+
+
 class _Products(dict[tuple[int, ...], int]):
     """Elements of each shape, worked out once per distinct shape."""
 
@@ -191,41 +201,59 @@ class _Products(dict[tuple[int, ...], int]):
 
 def _table(ca: Checkpoint, cb: Checkpoint, pairing: Pairing) -> tuple[Table, np.ndarray]:
     """The rows as columns (pairs, then keys only in ``a``, then only in ``b``) and which of them
-    have numbers to compute (dtype and shape agree): a pass over each column, no object per row."""
-    ta, tb = dict(ca.entries.items()), dict(cb.entries.items())  # plain dicts: the quickest lookups
+    have numbers to compute (dtype and shape agree). Each column is one C-level pass (``map`` of
+    ``attrgetter``): no Python frame, and no object, per row."""
+    ta, tb = _entry_dict(ca), _entry_dict(cb)
     pa, pb = pairing.keys_a, pairing.keys_b
     ra, rb = list(pairing.only_a), list(pairing.only_b)
-    xs, ys = [ta[k] for k in pa], [tb[k] for k in pb]
-    xr, yr = [ta[k] for k in ra], [tb[k] for k in rb]
-    n = len(pa) + len(ra) + len(rb)
+    xs, ys = list(map(ta.__getitem__, pa)), list(map(tb.__getitem__, pb))
+    xr, yr = list(map(ta.__getitem__, ra)), list(map(tb.__getitem__, rb))
+    n, p = len(pa) + len(ra) + len(rb), len(pa)
     main = ys + xr + yr  # the entry whose size a row reports: b's, else a's
-    products = _Products()
-    elements = np.fromiter((products[e.shape] for e in main), np.int64, n)
-    itemsize = np.fromiter((e.dtype.size for e in main), np.int64, n)  # 0: not fixed-width
-    stored = np.fromiter((e.size for e in main), np.int64, n)
+    elements = np.fromiter(map(_Products().__getitem__, map(_SHAPE, main)), np.int64, n)
+    itemsize = np.fromiter(map(_ITEMSIZE, main), np.int64, n)  # 0: not fixed-width
+    nbytes = np.where(itemsize > 0, elements * itemsize, np.fromiter(map(_STORED, main), np.int64, n))
     status = np.full(n, _CHANGED, np.int8)
-    status[len(pa) : len(pa) + len(ra)] = _REMOVED
-    status[len(pa) + len(ra) :] = _ADDED
+    status[p : p + len(ra)] = _REMOVED
+    status[p + len(ra) :] = _ADDED
+    dtypes_a, dtypes_b = list(map(_DTYPE, xs)), list(map(_DTYPE, ys))
+    same_dtype = np.fromiter(map(operator.is_, dtypes_a, dtypes_b), bool, p)
+    for i in np.flatnonzero(~same_dtype).tolist():  # equal DTypes are the same object but for odd ones
+        same_dtype[i] = dtypes_a[i] == dtypes_b[i]
     same = np.zeros(n, bool)
-    same[: len(pa)] = np.fromiter(
-        ((x.dtype is y.dtype or x.dtype == y.dtype) and x.shape == y.shape for x, y in zip(xs, ys)),
-        bool,
-        len(pa),
-    )
+    same[:p] = same_dtype & np.fromiter(map(operator.eq, map(_SHAPE, xs), map(_SHAPE, ys)), bool, p)
     none_b, none_a = [None] * len(ra), [None] * len(rb)
-    reasons = {i: why for i, why in enumerate([*pairing.only_a.values(), *pairing.only_b.values()], len(pa))}
+    reasons = dict(enumerate([*pairing.only_a.values(), *pairing.only_b.values()], p))
     table = Table(
         [*pa, *ra, *none_a], [*pb, *none_b, *rb], [*xs, *xr, *none_a], [*ys, *none_b, *yr], status, elements,
-        np.where(itemsize > 0, elements * itemsize, stored), Metrics(n), np.zeros(n, bool), reasons,
+        nbytes, Metrics(n), np.zeros(n, bool), reasons,
     )  # fmt: skip
     return table, same
 
 
+def _entry_dict(ckpt: Checkpoint) -> dict[str, Any]:
+    """Every entry as a plain dict, the quickest to look up in (a bundle's decoded ones as they are)."""
+    entries = ckpt.entries
+    if isinstance(entries, dict):  # read only here
+        return entries
+    return entries.all() if isinstance(entries, Entries) else dict(entries.items())
+
+
+_SHAPE, _DTYPE, _STORED = (
+    operator.attrgetter("shape"),
+    operator.attrgetter("dtype"),
+    operator.attrgetter("size"),
+)
+_ITEMSIZE, _DTYPE_NAME = operator.attrgetter("dtype.size"), operator.attrgetter("dtype.name")
+_SLICES = operator.attrgetter("slices")
+
+
 def _in_key_order(table: Table) -> Table:
-    """Rows sorted by key (a stable sort: already sorted, as keys usually come, costs one pass)."""
+    """Rows sorted by key, stably; keys usually come sorted, which one comparison pass confirms."""
     keys = table.keys
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    return table if order == list(range(len(keys))) else table.take(order)
+    if all(map(operator.le, keys, keys[1:])):
+        return table
+    return table.take(sorted(range(len(keys)), key=keys.__getitem__))
 
 
 def _on_dask(
@@ -252,17 +280,18 @@ def _tasks(table: Table, same: np.ndarray, fast: bool, rank: bool) -> list[tuple
     """Big tensors one per task, largest first (threads finish together); small numeric ones in
     batches of one dtype, compared together (``compare_small``). A task is (batched, its rows)."""
     rows = np.flatnonzero(same)
-    xs = [table.entries_a[i] for i in rows.tolist()]
-    ys = [table.entries_b[i] for i in rows.tolist()]
-    codes: dict[str, int] = {}
-    dtype_of = np.fromiter((codes.setdefault(x.dtype.name, len(codes)) for x in xs), np.int64, len(xs))
+    at = rows.tolist()
+    xs, ys = list(map(table.entries_a.__getitem__, at)), list(map(table.entries_b.__getitem__, at))
+    codes = _Codes()
+    dtype_of = np.fromiter(map(codes.__getitem__, map(_DTYPE_NAME, xs)), np.int64, len(xs))
     first = np.unique(dtype_of, return_index=True)[1].tolist()  # one entry of each dtype decides
     numeric = np.array([xs[j].dtype.is_fixed_width and is_numeric(xs[j].dtype.numpy) for j in first], bool)
     n = table.elements[rows]
-    whole = np.fromiter((not x.slices and not y.slices for x, y in zip(xs, ys)), bool, len(xs))
+    whole = ~np.fromiter(map(bool, map(_SLICES, xs)), bool, len(xs))
+    whole &= ~np.fromiter(map(bool, map(_SLICES, ys)), bool, len(ys))
     batchable = (n > 0) & (n <= SMALL) & numeric[dtype_of] & whole & (not fast)
     if rank:
-        batchable &= np.fromiter((len(x.shape) != 2 for x in xs), bool, len(xs))
+        batchable &= np.fromiter(map(len, map(_SHAPE, xs)), np.int64, len(xs)) != 2
     big = rows[~batchable]
     big = big[np.argsort(-table.nbytes[big], kind="stable")]
     tasks = [(False, big[k : k + 1]) for k in range(len(big))]
