@@ -12,7 +12,8 @@ checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,16 +48,12 @@ class Rollup:
     shared_params: int = 0  # of ``params``, those also counted under another subtree that reaches them
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # every field is a plain value: asdict's deep copy is not needed
 
 
 # running sums per path: keys, params, bytes, changed params, ‖Δ‖², ‖a‖², numeric params compared,
 # string/variant params compared, keys added/removed/retyped, keys changed, NaN/Inf or norm alarm
 _KEYS, _PARAMS, _BYTES, _CHANGED, _DIFF2, _NORM2, _NUMERIC, _OBJECTS, _OTHER, _MOVED, _ALARM = range(11)
-
-
-def _parent(path: str) -> str | None:
-    return None if path == "" else path.rpartition("/")[0]
 
 
 def _structure(
@@ -83,19 +80,33 @@ def _structure(
             if e.child and graph.home_parent(e.child) != e.parent and e.child != e.parent:
                 also.append((shown[e.parent], shown[e.child]))
     else:
-        for key in ckpt.entries:
-            if key == OBJECT_GRAPH_KEY:
-                continue
-            path = object_path(key)
-            home[key] = path
-            kinds[path] = "variable"
-    for path in list(parent) + list(home.values()):  # fill in missing ancestors (scopes, orphans)
+        keys = [k for k in ckpt.entries if k != OBJECT_GRAPH_KEY]
+        paths = list(map(object_path, keys))
+        home = dict(zip(keys, paths))
+        kinds = dict.fromkeys(paths, "variable")
+    _fill(parent, set(home.values()).difference(parent), kinds)  # missing ancestors (scopes, orphans)
+    return home, parent, kinds, also
+
+
+def _fill(parent: dict[str, str | None], missing: Iterable[str], kinds: dict[str, str] | None = None) -> None:
+    """Give each path in ``missing`` (and its missing ancestors) its parent path."""
+    for path in missing:
         p: str | None = path
         while p is not None and p not in parent:
-            parent[p] = _parent(p)
-            kinds.setdefault(p, "other")
-            p = parent[p]
-    return home, parent, kinds, also
+            parent[p] = up = p.rpartition("/")[0] if p else None
+            if kinds is not None:
+                kinds.setdefault(p, "other")
+            p = up
+
+
+def _homes(table: Table, home_a: dict[str, str], home_b: dict[str, str]) -> list[str]:
+    """The path each row counts at: b's key's home, else a's; a key outside any object, its scope."""
+    out = []
+    for ka, kb in zip(table.keys_a, table.keys_b):
+        key, home = (kb, home_b) if kb is not None else (ka, home_a)
+        at = home.get(key)  # type: ignore[arg-type]
+        out.append(at if at is not None else object_path(key))  # type: ignore[arg-type]
+    return out
 
 
 def rollup(
@@ -106,22 +117,16 @@ def rollup(
     home_b, parent_b, kinds_b, also_b = _structure(b)
     parent = {**parent_a, **parent_b}
     kinds = {**kinds_a, **kinds_b}
-    homes = [
-        home_b.get(kb, object_path(kb)) if kb is not None else home_a.get(ka, object_path(ka))  # type: ignore[arg-type]
-        for ka, kb in zip(table.keys_a, table.keys_b)
-    ]
+    homes = _homes(table, home_a, home_b)
     contrib = _contributions(table, max_norm)
-    for path in homes:  # keys outside any object: their scopes join the tree
-        q: str | None = path
-        while q is not None and q not in parent:
-            parent[q] = _parent(q)
-            q = parent[q]
-    paths = sorted(parent, key=lambda p: (p != "", p))
+    _fill(parent, set(homes).difference(parent))  # keys outside any object: their scopes join the tree
+    paths = sorted(parent)  # the root ("") first
     index = {p: i for i, p in enumerate(paths)}
-    up = np.array([index[q] if (q := parent[p]) is not None else -1 for p in paths], np.int64)
+    index_of: dict[str | None, int] = {**index, None: -1}  # the root's parent: none
+    up = np.fromiter(map(index_of.__getitem__, map(parent.__getitem__, paths)), np.int64, len(paths))
     sums = np.zeros((len(paths), 11))
     if homes:
-        np.add.at(sums, np.array([index[h] for h in homes]), contrib)
+        np.add.at(sums, np.fromiter(map(index.__getitem__, homes), np.int64, len(homes)), contrib)
     depth = np.zeros(len(paths), np.int64)
     cur = up.copy()
     while (cur >= 0).any():  # depth by walking every node up at once
