@@ -121,8 +121,8 @@ def rollup(
     contrib = _contributions(table, max_norm)
     _fill(parent, set(homes).difference(parent))  # keys outside any object: their scopes join the tree
     paths = sorted(parent)  # the root ("") first
-    index = {p: i for i, p in enumerate(paths)}
-    index_of: dict[str | None, int] = {**index, None: -1}  # the root's parent: none
+    index: dict[str | None, int] = {p: i for i, p in enumerate(paths)}
+    index_of = {**index, None: -1}  # the root's parent: none
     up = np.fromiter(map(index_of.__getitem__, map(parent.__getitem__, paths)), np.int64, len(paths))
     sums = np.zeros((len(paths), 11))
     if homes:
