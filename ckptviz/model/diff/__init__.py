@@ -1,7 +1,8 @@
 """``ckptviz.diff(a, b)``: every key of two checkpoints matched, compared and rolled up.
 
-The pieces: ``match`` pairs keys, ``compare`` computes one pair's numbers in chunks, ``rollup``
-sums them by object-graph subtree, ``result`` holds and shows them, ``graph`` draws them.
+The pieces: ``match`` pairs keys, ``compare`` computes one pair's numbers in chunks (many small
+pairs at once), ``columns`` holds every row's numbers as arrays, ``rollup`` sums them by
+object-graph subtree, ``result`` shows them, ``graph`` draws them.
 """
 
 from __future__ import annotations

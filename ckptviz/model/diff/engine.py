@@ -1,8 +1,9 @@
-"""Running a diff: pair the keys, compare the pairs on worker threads, roll the rows up.
+"""Running a diff: pair the keys, compare the pairs on worker threads, keep the rows as columns.
 
 numpy releases the GIL in the loops that matter (casts, dot products, comparisons), so threads
 use every core; each worker holds a few chunks at a time (compare.py). Stored CRC32Cs decide
-equality only with ``fast=True``; otherwise the bytes do.
+equality only with ``fast=True``; otherwise the bytes do. Per key, the diff does a few C-level
+passes over the entries and nothing else: rows, names and roll-ups are made when first shown.
 """
 
 from __future__ import annotations
