@@ -125,6 +125,10 @@ def test_the_edge_cases_show_as_before(tmp_path: Path) -> None:
     assert result["a/only_b"].reason == "a has no key 'a/only_b'" and result["a/only_b"].status == "added"
     assert result["z/only_a"].reason.startswith("b has no key 'z/only_a'")
     assert [r.key for r in result.rows] == sorted(r.key for r in result.rows)
+    by_path = {r.path: r for r in result.rollups}
+    assert (by_path["a/only_b"].status, by_path["a/only_b"].changed_params) == ("added", 1)
+    assert by_path["f/dtype"].changed_params == 3 and by_path["z/only_a"].status == "removed"
+    assert by_path["m"].changed_params == 29 * 3 and by_path["m"].params == 200 * 3
     assert result["new/w"] is result["old/w"]  # b's key finds the row it is paired in
     assert "37 changed, 1 added, 1 removed, 173 unchanged" in result.summary()
     assert result.tree(only="added") == "a/only_b:\n  + b: int32[1]\n    (a has no key 'a/only_b')"
