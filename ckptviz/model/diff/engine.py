@@ -99,17 +99,8 @@ def diff(
     keys_a, keys_b, ea, eb = table.keys_a, table.keys_b, table.entries_a, table.entries_b
     metrics = table.metrics
 
-    def by_crc(i: int) -> bool:
-        """``fast``: equal stored checksums decide the row without a read."""
-        x, y = ea[i], eb[i]
-        return bool(
-            fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size
-        )
-
     def compare_one(i: int) -> list[tuple[int, Delta, bool]]:
         x = ea[i]
-        if by_crc(i):
-            return [(i, Delta(x.num_elements), True)]
         ka, kb = keys_a[i], keys_b[i]
         assert ka is not None and kb is not None
         dtype = x.dtype.numpy if x.dtype.is_fixed_width else np.dtype(object)
@@ -131,9 +122,17 @@ def diff(
         pairs = list(zip(read_many(ca, names_a), read_many(cb, names_b)))
         return Metrics.of_deltas(compare_small(pairs, atol, rtol))
 
-    tasks = _tasks(table, same, fast, rank)
     total = 2 * int(table.nbytes[same].sum())
     report = reporter(progress, total, desc="diff", auto=total >= _BAR_BYTES)
+    table.fast = by_crc = _by_crc(table, same) if fast else np.zeros(len(table), bool)
+    done = 0
+    if by_crc.any():  # decided without a read: no numbers but the count of elements, none changed
+        metrics.has[by_crc] = True
+        metrics.counts["elements"][by_crc] = table.elements[by_crc]
+        same = same & ~by_crc
+        done = 2 * int(table.nbytes[by_crc].sum())
+        report(done, total)
+    tasks = _tasks(table, same, fast, rank)
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
 
@@ -145,25 +144,21 @@ def diff(
     if dask_client is None:
         _open_shards(ca, ea, same)  # before the threads, which would race to open them
         _open_shards(cb, eb, same)
-    fast_rows = np.zeros(len(table), bool)
-    done = 0
     try:
         with ThreadPoolExecutor(max(1, n_workers)) as pool:
-            outcomes = pool.map(run, tasks) if dask_client is None else _on_dask(dask_client, ca, cb, table, tasks, compare_one, by_crc, atol, rtol, rank)  # fmt: skip
+            outcomes = pool.map(run, tasks) if dask_client is None else _on_dask(dask_client, ca, cb, table, tasks, atol, rtol, rank)  # fmt: skip
             for outcome in outcomes:
                 if isinstance(outcome, tuple):
                     rows, found = outcome
                     metrics.put(rows, found)
                 else:
                     rows = np.array([i for i, _, _ in outcome], np.int64)
-                    for i, delta, crc in outcome:
+                    for i, delta, _ in outcome:
                         metrics.set(i, delta)
-                        fast_rows[i] = crc
                 done += 2 * int(table.nbytes[rows].sum())
                 report(done, total)
     finally:
         report(-1, total)
-    table.fast = fast_rows
     compared = metrics.has
     table.status[compared] = np.where(metrics.counts["changed"][compared] > 0, _CHANGED, _UNCHANGED)
     options = {
@@ -246,7 +241,7 @@ _SHAPE, _DTYPE, _STORED = (
     operator.attrgetter("size"),
 )
 _ITEMSIZE, _DTYPE_NAME = operator.attrgetter("dtype.size"), operator.attrgetter("dtype.name")
-_SLICES = operator.attrgetter("slices")
+_SLICES, _CRC = operator.attrgetter("slices"), operator.attrgetter("crc32c")
 
 
 def _in_key_order(table: Table) -> Table:
@@ -259,18 +254,26 @@ def _in_key_order(table: Table) -> Table:
 
 def _on_dask(
     client: Any, ca: Checkpoint, cb: Checkpoint, table: Table, tasks: list[tuple[bool, np.ndarray]],
-    compare_one: Any, by_crc: Any, atol: float, rtol: float, rank: bool,
+    atol: float, rtol: float, rank: bool,
 ) -> list[list[tuple[int, Any, bool]]]:  # fmt: skip
-    """The tasks on a Dask client, in the ``(batched, [(row, key in a, key in b)])`` form it takes."""
+    """The tasks on a Dask client, in the ``(batched, [(row, key in a, key in b)])`` form it takes
+    (rows a checksum decides never become tasks)."""
     keyed = [
         (batched, [(i, table.keys_a[i], table.keys_b[i]) for i in rows.tolist()]) for batched, rows in tasks
     ]
+    return run_diff(client, ca, cb, keyed, lambda task: None, atol, rtol, rank)
 
-    def local(task: tuple[bool, list[tuple[int, str, str]]]) -> list[tuple[int, Delta, bool]] | None:
-        i = task[1][0][0]
-        return compare_one(i) if by_crc(i) else None
 
-    return run_diff(client, ca, cb, keyed, local, atol, rtol, rank)
+def _by_crc(table: Table, same: np.ndarray) -> np.ndarray:
+    """``fast``: rows whose stored CRC32Cs (and sizes) are equal, which decides them equal unread."""
+    rows = np.flatnonzero(same)
+    xs, ys = [table.entries_a[i] for i in rows.tolist()], [table.entries_b[i] for i in rows.tolist()]
+    crc_a, crc_b = (np.fromiter(map(_CRC, e), np.int64, len(rows)) for e in (xs, ys))
+    size_a, size_b = (np.fromiter(map(_STORED, e), np.int64, len(rows)) for e in (xs, ys))
+    whole = ~np.fromiter(map(bool, map(_SLICES, xs)), bool, len(rows))
+    out = np.zeros(len(table), bool)
+    out[rows] = (crc_a != 0) & (crc_a == crc_b) & (size_a == size_b) & whole
+    return out
 
 
 _BATCH = 4096  # small tensors per task

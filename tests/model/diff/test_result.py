@@ -12,7 +12,7 @@ import pytest
 
 import ckptviz
 from ckptviz.model.diff import result as result_module
-from ckptviz.model.diff.compare import compare
+from ckptviz.model.diff.compare import Delta, compare
 from ckptviz.model.diff.result import DiffResult, Row
 from tests.conftest import DATA
 from tests.model.diff.test_compare import assert_same
@@ -153,3 +153,18 @@ def test_rows_are_made_only_when_looked_at(tmp_path: Path, monkeypatch: pytest.M
     row = result["m/007"]
     assert made == ["m/007"] and row is result["m/007"] and row.status == "changed"
     assert result.rows[result.table.keys.index("m/007")] is row and len(made) == len(result)
+
+
+def test_fast_decides_equal_checksums_unread_and_compares_the_rest(tmp_path: Path) -> None:
+    pa, pb = edge_cases(tmp_path)
+    slow, fast = ckptviz.diff(pa, pb), ckptviz.diff(pa, pb, fast=True)
+    assert fast.counts == slow.counts and [r.key for r in fast.rows] == [r.key for r in slow.rows]
+    decided = [r for r in fast.rows if r.fast]
+    assert len(decided) == slow.counts["unchanged"]
+    for row in decided:
+        assert row.status == "unchanged" and row.delta == Delta(row.elements)
+    for got, want in zip(fast.rows, slow.rows):
+        if not got.fast and want.delta is not None:
+            dtype = np.dtype(want.dtype_a) if want.dtype_a != "string" else np.dtype(object)
+            assert_same(got.delta, want.delta, 64 if dtype.kind in "iubO" or dtype == np.float64 else 32)  # type: ignore[arg-type]
+    assert fast.to_pandas()["fast"].sum() == len(decided) and not slow.to_pandas()["fast"].any()
