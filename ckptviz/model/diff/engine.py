@@ -100,6 +100,7 @@ def diff(
     metrics = table.metrics
 
     def compare_one(i: int) -> list[tuple[int, Delta, bool]]:
+        """Row ``i``'s tensors compared on their own, answered as a Dask task answers."""
         x = ea[i]
         ka, kb = keys_a[i], keys_b[i]
         assert ka is not None and kb is not None
@@ -125,14 +126,7 @@ def diff(
     total = 2 * int(table.nbytes[same].sum())
     report = reporter(progress, total, desc="diff", auto=total >= _BAR_BYTES)
     table.fast = by_crc = _by_crc(table, same) if fast else np.zeros(len(table), bool)
-    done = 0
-    if by_crc.any():  # decided without a read: no numbers but the count of elements, none changed
-        metrics.has[by_crc] = True
-        metrics.counts["elements"][by_crc] = table.elements[by_crc]
-        same = same & ~by_crc
-        done = 2 * int(table.nbytes[by_crc].sum())
-        report(done, total)
-    tasks = _tasks(table, same, fast, rank)
+    same = same & ~by_crc
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
 
@@ -141,17 +135,24 @@ def diff(
         return (rows, compare_batch(rows)) if batched else compare_one(int(rows[0]))
 
     dask_client = resolve_client(client)
-    if dask_client is None:
-        _open_shards(ca, ea, same)  # before the threads, which would race to open them
-        _open_shards(cb, eb, same)
     try:
+        done = 0
+        if by_crc.any():  # decided without a read: no numbers but the count of elements, none changed
+            metrics.has[by_crc] = True
+            metrics.counts["elements"][by_crc] = table.elements[by_crc]
+            done = 2 * int(table.nbytes[by_crc].sum())
+            report(done, total)
+        tasks = _tasks(table, same, fast, rank)
+        if dask_client is None:
+            _open_shards(ca, ea, same)  # before the threads, which would race to open them
+            _open_shards(cb, eb, same)
         with ThreadPoolExecutor(max(1, n_workers)) as pool:
             outcomes = pool.map(run, tasks) if dask_client is None else _on_dask(dask_client, ca, cb, table, tasks, atol, rtol, rank)  # fmt: skip
             for outcome in outcomes:
                 if isinstance(outcome, tuple):
                     rows, found = outcome
                     metrics.put(rows, found)
-                else:
+                else:  # one tensor (or a Dask task's rows)
                     rows = np.array([i for i, _, _ in outcome], np.int64)
                     for i, delta, _ in outcome:
                         metrics.set(i, delta)
