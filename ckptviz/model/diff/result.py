@@ -1,4 +1,4 @@
-"""The result of a diff: one row per key, roll-ups by subtree, and the faces' views of them."""
+"""The result of a diff, held as columns: rows, roll-ups by subtree and the faces' views, made on demand."""
 
 from __future__ import annotations
 
