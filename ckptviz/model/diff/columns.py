@@ -9,6 +9,7 @@ or Inf that was computed stays a value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -97,9 +98,11 @@ class Metrics:
 
     def deltas(self) -> list[Delta | None]:
         """Every row's ``Delta`` (None where it has none), built column by column."""
-        names = [*COUNTS, *FLOATS]
-        columns = zip(*(self.values(name) for name in names))
-        return [Delta(**dict(zip(names, row))) if h else None for row, h in zip(columns, self.has.tolist())]
+        columns = zip(*(self.values(name) for name in _FIELDS))
+        return [Delta(*row) if h else None for row, h in zip(columns, self.has.tolist())]
+
+
+_FIELDS = [f.name for f in fields(Delta)]  # positional order of Delta's fields (all of COUNTS and FLOATS)
 
 
 class Table:

@@ -180,7 +180,23 @@ class DiffResult:
     @property
     def rows(self) -> list[Row]:
         if self._rows is None:
-            self._rows = [self._row(i) for i in range(len(self.table))]
+            t, known, made = self.table, self.known, self._made
+            columns = zip(
+                t.keys_a, t.keys_b, t.status.tolist(), t.entries_a, t.entries_b, t.elements.tolist(),
+                t.nbytes.tolist(), t.metrics.deltas(), t.fast.tolist(),
+            )  # fmt: skip
+            rows = []
+            for i, (ka, kb, status, x, y, n, size, delta, fast) in enumerate(columns):
+                row = made.get(i)  # one already shown stays the same object
+                if row is None:
+                    row = Row(
+                        ka, kb, STATUSES[status], x.dtype.name if x is not None else None,
+                        y.dtype.name if y is not None else None, x.shape if x is not None else None,
+                        y.shape if y is not None else None, n, size, delta, fast, t.reasons.get(i, ""), known,
+                    )  # fmt: skip
+                rows.append(row)
+            self._rows = rows
+            self._made = dict(enumerate(rows))
         return self._rows
 
     @property

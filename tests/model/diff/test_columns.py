@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
-from ckptviz.model.diff.columns import STATUSES, Metrics, Table
+from ckptviz.model.diff.columns import COUNTS, FLOATS, STATUSES, Metrics, Table
 from ckptviz.model.diff.compare import Delta, compare_numeric
 
 PAIRS = [
@@ -48,6 +49,10 @@ def test_deltas_survive_the_columns_exactly() -> None:
     assert all(same(got, want) for got, want in zip(metrics.deltas(), deltas))
     assert metrics.values("cosine") == [d.cosine for d in deltas]
     assert metrics.values("changed") == [d.changed for d in deltas]
+
+
+def test_the_columns_are_every_field_of_a_delta() -> None:
+    assert sorted(f.name for f in dataclasses.fields(Delta)) == sorted([*COUNTS, *FLOATS])
 
 
 def test_rows_put_in_a_run_or_scattered_land_in_the_same_places() -> None:
