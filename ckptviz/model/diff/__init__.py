@@ -1,7 +1,8 @@
 """``ckptviz.diff(a, b)``: every key of two checkpoints matched, compared and rolled up.
 
-The pieces: ``match`` pairs keys, ``compare`` computes one pair's numbers in chunks, ``rollup``
-sums them by object-graph subtree, ``result`` holds and shows them, ``graph`` draws them.
+The pieces: ``match`` pairs keys, ``compare`` computes one pair's numbers in chunks (many small
+pairs at once), ``columns`` holds every row's numbers as arrays, ``rollup`` sums them by
+object-graph subtree, ``result`` shows them, ``graph`` draws them.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .columns import STATUSES
     from .compare import Delta
     from .engine import diff
     from .match import MATCHES, Match
-    from .result import STATUSES, DiffResult, Row
+    from .result import DiffResult, Row
     from .rollup import Rollup
 
 # Loaded on first use: ``import ckptviz`` reaches ``diff.graph`` (the render layer draws it).
 _LAZY = {
     "Delta": "compare", "diff": "engine", "MATCHES": "match", "Match": "match",
-    "STATUSES": "result", "DiffResult": "result", "Row": "result", "Rollup": "rollup",
+    "STATUSES": "columns", "DiffResult": "result", "Row": "result", "Rollup": "rollup",
 }  # fmt: skip
 
 

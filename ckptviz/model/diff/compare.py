@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..stats import is_numeric
+
+if TYPE_CHECKING:
+    from .columns import Metrics
 
 CHUNK = 1 << 16  # elements: a chunk, its copy and the difference stay in cache (~1.5 MiB in float64)
 _RANK_EXACT = 1 << 22  # deltas up to this many elements get an exact SVD; bigger ones a sketch
@@ -253,9 +256,20 @@ def compare_flat(
 ) -> list[Delta]:
     """``compare_small`` of tensors given back to back: ``ra[k:k + sizes[i]]`` is tensor ``i``'s
     elements (as a bundle stores a batch: ``BundleReader.read_flat``)."""
+    return flat_metrics(ra, rb, sizes, atol, rtol).deltas()  # type: ignore[return-value]
+
+
+def flat_metrics(
+    ra: np.ndarray, rb: np.ndarray, sizes: np.ndarray, atol: float = 0.0, rtol: float = 0.0
+) -> Metrics:
+    """``compare_flat`` as columns: no Python object per tensor."""
+    from .columns import Metrics
+
     if ra.dtype.kind == "c" or len(sizes) < 2 or not sizes.all():  # the pairs' special cases
         bounds = np.cumsum(sizes)[:-1]
-        return compare_small(list(zip(np.split(ra, bounds), np.split(rb, bounds))), atol, rtol)
+        return Metrics.of_deltas(
+            compare_small(list(zip(np.split(ra, bounds), np.split(rb, bounds))), atol, rtol)
+        )
     starts = np.zeros(len(sizes), np.int64)
     np.cumsum(sizes[:-1], out=starts[1:])
     add = np.add.reduceat
@@ -287,10 +301,10 @@ def compare_flat(
     sad, mad = add(d, starts), np.maximum.reduceat(d, starts)
     if not exact:
         changed = changed + add(both & (d > atol + rtol * np.abs(x)), starts, dtype=np.int64)
-    return _deltas(sizes, changed, n, aa, bb, ab, dd, sad, mad, (nan_a, nan_b, inf_a, inf_b))
+    return _metrics(sizes, changed, n, aa, bb, ab, dd, sad, mad, (nan_a, nan_b, inf_a, inf_b))
 
 
-def _deltas(
+def _metrics(
     sizes: np.ndarray,
     changed: np.ndarray,
     n: np.ndarray,
@@ -301,8 +315,10 @@ def _deltas(
     sad: np.ndarray,
     mad: np.ndarray,
     specials: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> list[Delta]:
-    """``_Sums.finish`` for many tensors: per-tensor sums in, ``Delta``s out (columns, then rows)."""
+) -> Metrics:
+    """``_Sums.finish`` for many tensors: per-tensor sums in, their ``Delta`` fields out as columns."""
+    from .columns import Metrics
+
     aa, bb, ab, dd = (v.astype(np.float64) for v in (aa, bb, ab, dd))
     na, nb, nd = np.sqrt(aa), np.sqrt(bb), np.sqrt(dd)
     some = n > 0
@@ -313,30 +329,24 @@ def _deltas(
         rel = np.where(aa > 0, nd / np.where(aa > 0, na, 1.0), np.where(dd == 0, 0.0, np.inf))
         q = ab / (na * nb)
         cos = np.where(np.isnan(q), 1.0, np.clip(q, -1.0, 1.0))  # as max(-1, min(1, q)) in Python
-    has_rel = (aa > 0) | some
-    has_cos = (aa > 0) & (bb > 0)
     nan_a, nan_b, inf_a, inf_b = specials
-    columns = zip(
-        sizes.tolist(), changed.tolist(), some.tolist(), mad.astype(np.float64).tolist(), mean.tolist(),
-        rms.tolist(), has_rel.tolist(), rel.tolist(), has_cos.tolist(), cos.tolist(), na.tolist(),
-        nb.tolist(), nd.tolist(), nan_a.tolist(), nan_b.tolist(), inf_a.tolist(), inf_b.tolist(),
-    )  # fmt: skip
-    return [
-        Delta(
-            size,
-            ch,
-            m if s else None,
-            mn if s else None,
-            r if s else None,
-            rl if hr else None,
-            c if hc else None,
-            a,
-            b,
-            d,
-            n_a,
-            n_b,
-            i_a,
-            i_b,
-        )
-        for size, ch, s, m, mn, r, hr, rl, hc, c, a, b, d, n_a, n_b, i_a, i_b in columns
-    ]
+    every = np.ones(len(sizes), bool)
+    counts = {
+        "elements": sizes,
+        "changed": changed,
+        "nan_a": nan_a,
+        "nan_b": nan_b,
+        "inf_a": inf_a,
+        "inf_b": inf_b,
+    }
+    floats = {
+        "max_abs_diff": (mad.astype(np.float64), some),
+        "mean_abs_diff": (mean, some),
+        "rms_diff": (rms, some),
+        "relative_change": (rel, (aa > 0) | some),
+        "cosine": (cos, (aa > 0) & (bb > 0)),
+        "norm_a": (na, every),
+        "norm_b": (nb, every),
+        "norm_diff": (nd, every),
+    }
+    return Metrics.of(counts, floats)

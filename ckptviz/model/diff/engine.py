@@ -1,12 +1,15 @@
-"""Running a diff: pair the keys, compare the pairs on worker threads, roll the rows up.
+"""Running a diff: pair the keys, compare the pairs on worker threads, keep the rows as columns.
 
 numpy releases the GIL in the loops that matter (casts, dot products, comparisons), so threads
 use every core; each worker holds a few chunks at a time (compare.py). Stored CRC32Cs decide
-equality only with ``fast=True``; otherwise the bytes do.
+equality only with ``fast=True``; otherwise the bytes do. Per key, the diff does a few C-level
+passes over the entries and nothing else: rows, names and roll-ups are made when first shown.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +19,16 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...format.bundle import BundleReader
+from ...format.entries import Entries
 from ..checkpoint import Checkpoint
 from ..checkpoint import open as open_checkpoint
 from ..distributed import resolve_client, run_diff
 from ..progress import Progress, reporter
 from ..stats import is_numeric
-from .compare import SMALL, Delta, compare, compare_flat, compare_small, effective_rank
-from .match import Match, pair
-from .result import DiffResult, KnownNames, Row
-from .rollup import rollup
+from .columns import STATUSES, Metrics, Table
+from .compare import SMALL, Delta, compare, compare_small, effective_rank, flat_metrics
+from .match import Match, Pairing, pair
+from .result import DiffResult, KnownNames
 
 _BAR_BYTES = 1 << 30  # a progress bar on diffs of at least this much data, unless asked otherwise
 
@@ -91,34 +95,15 @@ def diff(
     if atol < 0 or rtol < 0:
         raise InvalidArgumentError(f"atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
     ca, cb = _open(a, verify, storage_options), _open(b, verify, storage_options)
-    pairing = pair(ca, cb, match, assignment_map)
-    ea, eb = ca.entries, cb.entries
-    rows: list[Row] = []
-    jobs: list[tuple[int, str, str]] = []
-    for ka, kb in pairing.pairs:
-        x, y = ea[ka], eb[kb]
-        n = y.num_elements
-        size = n * y.dtype.size if y.dtype.is_fixed_width else y.nbytes
-        row = Row(ka, kb, "changed", x.dtype.name, y.dtype.name, x.shape, y.shape, n, size)
-        if x.dtype == y.dtype and x.shape == y.shape:
-            jobs.append((len(rows), ka, kb))
-        rows.append(row)
-    for key, why in pairing.only_a.items():
-        e = ea[key]
-        rows.append(
-            Row(key, None, "removed", e.dtype.name, None, e.shape, None, e.num_elements, e.nbytes, reason=why)
-        )
-    for key, why in pairing.only_b.items():
-        e = eb[key]
-        rows.append(
-            Row(None, key, "added", None, e.dtype.name, None, e.shape, e.num_elements, e.nbytes, reason=why)
-        )
+    table, same = _table(ca, cb, pair(ca, cb, match, assignment_map))
+    keys_a, keys_b, ea, eb = table.keys_a, table.keys_b, table.entries_a, table.entries_b
+    metrics = table.metrics
 
-    def compare_one(job: tuple[int, str, str]) -> list[tuple[int, Delta, bool]]:
-        i, ka, kb = job
-        x, y = ea[ka], eb[kb]
-        if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
-            return [(i, Delta(x.num_elements), True)]
+    def compare_one(i: int) -> list[tuple[int, Delta, bool]]:
+        """Row ``i``'s tensors compared on their own, answered as a Dask task answers."""
+        x = ea[i]
+        ka, kb = keys_a[i], keys_b[i]
+        assert ka is not None and kb is not None
         dtype = x.dtype.numpy if x.dtype.is_fixed_width else np.dtype(object)
         if rank and len(x.shape) == 2 and x.dtype.is_fixed_width:  # read once, for both
             va, vb = ca.read(ka), cb.read(kb)
@@ -129,59 +114,54 @@ def diff(
             delta = compare(_pieces(ca, ka, cb, kb), dtype, x.num_elements, atol, rtol)
         return [(i, delta, False)]
 
-    def compare_batch(batch: list[tuple[int, str, str]]) -> list[tuple[int, Delta, bool]]:
-        keys_a, keys_b = [ka for _, ka, _ in batch], [kb for _, _, kb in batch]
-        flat_a, flat_b = read_flat(ca, keys_a), read_flat(cb, keys_b)
+    def compare_batch(rows: np.ndarray) -> Metrics:
+        at = rows.tolist()
+        names_a, names_b = [keys_a[i] for i in at], [keys_b[i] for i in at]
+        flat_a, flat_b = read_flat(ca, names_a), read_flat(cb, names_b)
         if flat_a is not None and flat_b is not None and flat_a.dtype == flat_b.dtype:
-            sizes = np.array([ea[ka].num_elements for ka in keys_a], np.int64)
-            deltas = compare_flat(flat_a, flat_b, sizes, atol, rtol)
-        else:
-            deltas = compare_small(list(zip(read_many(ca, keys_a), read_many(cb, keys_b))), atol, rtol)
-        return [(i, d, False) for (i, _, _), d in zip(batch, deltas)]
+            return flat_metrics(flat_a, flat_b, table.elements[rows], atol, rtol)
+        pairs = list(zip(read_many(ca, names_a), read_many(cb, names_b)))
+        return Metrics.of_deltas(compare_small(pairs, atol, rtol))
 
-    tasks = _tasks(jobs, rows, ea, eb, fast, rank)
-    total = sum(2 * rows[i].nbytes for i, _, _ in jobs)
+    total = 2 * int(table.nbytes[same].sum())
     report = reporter(progress, total, desc="diff", auto=total >= _BAR_BYTES)
+    table.fast = by_crc = _by_crc(table, same) if fast else np.zeros(len(table), bool)
+    same = same & ~by_crc
     both_bundles = ca.format == cb.format == "bundle"
     n_workers = workers or (min(4, os.cpu_count() or 1) if both_bundles else 1)
 
-    def run(task: tuple[bool, list[tuple[int, str, str]]]) -> list[tuple[int, Delta, bool]]:
-        batched, items = task
-        return compare_batch(items) if batched else compare_one(items[0])
-
-    def answered_here(task: tuple[bool, list[tuple[int, str, str]]]) -> list[tuple[int, Delta, bool]] | None:
-        """Rows a stored checksum decides (``fast``): no read, so no task."""
-        _, ka, kb = task[1][0]
-        x, y = ea[ka], eb[kb]
-        if fast and x.crc32c and y.crc32c and not x.slices and x.crc32c == y.crc32c and x.size == y.size:
-            return compare_one(task[1][0])
-        return None
+    def run(task: tuple[bool, np.ndarray]) -> tuple[np.ndarray, Metrics] | list[tuple[int, Delta, bool]]:
+        batched, rows = task
+        return (rows, compare_batch(rows)) if batched else compare_one(int(rows[0]))
 
     dask_client = resolve_client(client)
-    if dask_client is None:
-        _open_shards(ca, [ka for _, ka, _ in jobs])  # before the threads, which would race to open them
-        _open_shards(cb, [kb for _, _, kb in jobs])
-    done = 0
     try:
+        done = 0
+        if by_crc.any():  # decided without a read: no numbers but the count of elements, none changed
+            metrics.has[by_crc] = True
+            metrics.counts["elements"][by_crc] = table.elements[by_crc]
+            done = 2 * int(table.nbytes[by_crc].sum())
+            report(done, total)
+        tasks = _tasks(table, same, fast, rank)
+        if dask_client is None:
+            _open_shards(ca, ea, same)  # before the threads, which would race to open them
+            _open_shards(cb, eb, same)
         with ThreadPoolExecutor(max(1, n_workers)) as pool:
-            outcomes = (
-                pool.map(run, tasks)
-                if dask_client is None
-                else run_diff(dask_client, ca, cb, tasks, answered_here, atol, rtol, rank)
-            )
-            for results in outcomes:
-                for i, delta, by_crc in results:
-                    row = rows[i]
-                    row.delta, row.fast = delta, by_crc
-                    row.status = "changed" if delta.changed else "unchanged"
-                    done += 2 * row.nbytes
+            outcomes = pool.map(run, tasks) if dask_client is None else _on_dask(dask_client, ca, cb, table, tasks, atol, rtol, rank)  # fmt: skip
+            for outcome in outcomes:
+                if isinstance(outcome, tuple):
+                    rows, found = outcome
+                    metrics.put(rows, found)
+                else:  # one tensor (or a Dask task's rows)
+                    rows = np.array([i for i, _, _ in outcome], np.int64)
+                    for i, delta, _ in outcome:
+                        metrics.set(i, delta)
+                done += 2 * int(table.nbytes[rows].sum())
                 report(done, total)
     finally:
         report(-1, total)
-    rows.sort(key=_key)
-    known = KnownNames(ca, cb)
-    for r in rows:
-        r.known = known
+    compared = metrics.has
+    table.status[compared] = np.where(metrics.counts["changed"][compared] > 0, _CHANGED, _UNCHANGED)
     options = {
         "match": match,
         "assignment_map": dict(assignment_map or {}),
@@ -192,72 +172,156 @@ def diff(
         "explode": explode,
         "max_norm": max_norm,
     }
-    return DiffResult(ca, cb, rows, rollup(rows, ca, cb, explode, max_norm), options)
+    return DiffResult(ca, cb, _in_key_order(table), options, KnownNames(ca, cb))
+
+
+_ADDED, _REMOVED, _CHANGED, _UNCHANGED = (
+    STATUSES.index(s) for s in ("added", "removed", "changed", "unchanged")
+)
+
+
+class _Codes(dict[str, int]):
+    """A small number for each distinct name, in order of first appearance."""
+
+    def __missing__(self, name: str) -> int:
+        self[name] = code = len(self)
+        return code
+
+
+class _Products(dict[tuple[int, ...], int]):
+    """Elements of each shape, worked out once per distinct shape."""
+
+    def __missing__(self, shape: tuple[int, ...]) -> int:
+        self[shape] = n = math.prod(shape)
+        return n
+
+
+def _table(ca: Checkpoint, cb: Checkpoint, pairing: Pairing) -> tuple[Table, np.ndarray]:
+    """The rows as columns (pairs, then keys only in ``a``, then only in ``b``) and which of them
+    have numbers to compute (dtype and shape agree). Each column is one C-level pass (``map`` of
+    ``attrgetter``): no Python frame, and no object, per row."""
+    ta, tb = _entry_dict(ca), _entry_dict(cb)
+    pa, pb = pairing.keys_a, pairing.keys_b
+    ra, rb = list(pairing.only_a), list(pairing.only_b)
+    xs, ys = list(map(ta.__getitem__, pa)), list(map(tb.__getitem__, pb))
+    xr, yr = list(map(ta.__getitem__, ra)), list(map(tb.__getitem__, rb))
+    n, p = len(pa) + len(ra) + len(rb), len(pa)
+    main = ys + xr + yr  # the entry whose size a row reports: b's, else a's
+    elements = np.fromiter(map(_Products().__getitem__, map(_SHAPE, main)), np.int64, n)
+    itemsize = np.fromiter(map(_ITEMSIZE, main), np.int64, n)  # 0: not fixed-width
+    nbytes = np.where(itemsize > 0, elements * itemsize, np.fromiter(map(_STORED, main), np.int64, n))
+    status = np.full(n, _CHANGED, np.int8)
+    status[p : p + len(ra)] = _REMOVED
+    status[p + len(ra) :] = _ADDED
+    dtypes_a, dtypes_b = list(map(_DTYPE, xs)), list(map(_DTYPE, ys))
+    same_dtype = np.fromiter(map(operator.is_, dtypes_a, dtypes_b), bool, p)
+    for i in np.flatnonzero(~same_dtype).tolist():  # equal DTypes are the same object but for odd ones
+        same_dtype[i] = dtypes_a[i] == dtypes_b[i]
+    same = np.zeros(n, bool)
+    same[:p] = same_dtype & np.fromiter(map(operator.eq, map(_SHAPE, xs), map(_SHAPE, ys)), bool, p)
+    none_b, none_a = [None] * len(ra), [None] * len(rb)
+    reasons = dict(enumerate([*pairing.only_a.values(), *pairing.only_b.values()], p))
+    table = Table(
+        [*pa, *ra, *none_a], [*pb, *none_b, *rb], [*xs, *xr, *none_a], [*ys, *none_b, *yr], status, elements,
+        nbytes, Metrics(n), np.zeros(n, bool), reasons,
+    )  # fmt: skip
+    return table, same
+
+
+def _entry_dict(ckpt: Checkpoint) -> dict[str, Any]:
+    """Every entry as a plain dict, the quickest to look up in (a bundle's decoded ones as they are)."""
+    entries = ckpt.entries
+    if isinstance(entries, dict):  # read only here
+        return entries
+    return entries.all() if isinstance(entries, Entries) else dict(entries.items())
+
+
+_SHAPE, _DTYPE, _STORED = (
+    operator.attrgetter("shape"),
+    operator.attrgetter("dtype"),
+    operator.attrgetter("size"),
+)
+_ITEMSIZE, _DTYPE_NAME = operator.attrgetter("dtype.size"), operator.attrgetter("dtype.name")
+_SLICES, _CRC = operator.attrgetter("slices"), operator.attrgetter("crc32c")
+
+
+def _in_key_order(table: Table) -> Table:
+    """Rows sorted by key, stably; keys usually come sorted, which one comparison pass confirms."""
+    keys = table.keys
+    if all(map(operator.le, keys, keys[1:])):
+        return table
+    return table.take(sorted(range(len(keys)), key=keys.__getitem__))
+
+
+def _on_dask(
+    client: Any, ca: Checkpoint, cb: Checkpoint, table: Table, tasks: list[tuple[bool, np.ndarray]],
+    atol: float, rtol: float, rank: bool,
+) -> list[list[tuple[int, Any, bool]]]:  # fmt: skip
+    """The tasks on a Dask client, in the ``(batched, [(row, key in a, key in b)])`` form it takes
+    (rows a checksum decides never become tasks)."""
+    keyed = [
+        (batched, [(i, table.keys_a[i], table.keys_b[i]) for i in rows.tolist()]) for batched, rows in tasks
+    ]
+    return run_diff(client, ca, cb, keyed, lambda task: None, atol, rtol, rank)
+
+
+def _by_crc(table: Table, same: np.ndarray) -> np.ndarray:
+    """``fast``: rows whose stored CRC32Cs (and sizes) are equal, which decides them equal unread."""
+    rows = np.flatnonzero(same)
+    xs, ys = [table.entries_a[i] for i in rows.tolist()], [table.entries_b[i] for i in rows.tolist()]
+    crc_a, crc_b = (np.fromiter(map(_CRC, e), np.int64, len(rows)) for e in (xs, ys))
+    size_a, size_b = (np.fromiter(map(_STORED, e), np.int64, len(rows)) for e in (xs, ys))
+    whole = ~np.fromiter(map(bool, map(_SLICES, xs)), bool, len(rows))
+    out = np.zeros(len(table), bool)
+    out[rows] = (crc_a != 0) & (crc_a == crc_b) & (size_a == size_b) & whole
+    return out
 
 
 _BATCH = 4096  # small tensors per task
 _BATCH_ELEMENTS = 1 << 18  # and elements: a batch's float64 working arrays stay ~2 MiB each
 
 
-def _tasks(
-    jobs: list[tuple[int, str, str]],
-    rows: list[Row],
-    ea: Mapping[str, Any],
-    eb: Mapping[str, Any],
-    fast: bool,
-    rank: bool,
-) -> list[tuple[bool, list[tuple[int, str, str]]]]:
+def _tasks(table: Table, same: np.ndarray, fast: bool, rank: bool) -> list[tuple[bool, np.ndarray]]:
     """Big tensors one per task, largest first (threads finish together); small numeric ones in
-    batches of one dtype, compared together (``compare_small``)."""
-    big: list[tuple[int, str, str]] = []
-    small: dict[str, list[tuple[int, str, str]]] = {}
-    numeric: dict[str, bool] = {}  # by dtype name: decided once, not once per key
-    for job in jobs:
-        i, ka, kb = job
-        x, n = ea[ka], rows[i].elements
-        name = x.dtype.name
-        if name not in numeric:
-            numeric[name] = x.dtype.is_fixed_width and is_numeric(x.dtype.numpy)
-        batchable = (
-            0 < n <= SMALL
-            and numeric[name]
-            and not fast
-            and not x.slices
-            and not eb[kb].slices
-            and not (rank and len(x.shape) == 2)
-        )
-        if batchable:
-            small.setdefault(name, []).append(job)
-        else:
-            big.append(job)
-    big.sort(key=lambda j: -rows[j[0]].nbytes)
-    tasks = [(False, [j]) for j in big]
-    for group in small.values():  # at most _BATCH tensors or _BATCH_ELEMENTS elements a batch
-        batch: list[tuple[int, str, str]] = []
-        elements = 0
-        for job in group:
-            n = rows[job[0]].elements
-            if batch and (len(batch) == _BATCH or elements + n > _BATCH_ELEMENTS):
-                tasks.append((True, batch))
-                batch, elements = [], 0
-            batch.append(job)
-            elements += n
-        if batch:
-            tasks.append((True, batch))
+    batches of one dtype, compared together (``compare_small``). A task is (batched, its rows)."""
+    rows = np.flatnonzero(same)
+    at = rows.tolist()
+    xs, ys = list(map(table.entries_a.__getitem__, at)), list(map(table.entries_b.__getitem__, at))
+    codes = _Codes()
+    dtype_of = np.fromiter(map(codes.__getitem__, map(_DTYPE_NAME, xs)), np.int64, len(xs))
+    first = np.unique(dtype_of, return_index=True)[1].tolist()  # one entry of each dtype decides
+    numeric = np.array([xs[j].dtype.is_fixed_width and is_numeric(xs[j].dtype.numpy) for j in first], bool)
+    n = table.elements[rows]
+    whole = ~np.fromiter(map(bool, map(_SLICES, xs)), bool, len(xs))
+    whole &= ~np.fromiter(map(bool, map(_SLICES, ys)), bool, len(ys))
+    batchable = (n > 0) & (n <= SMALL) & numeric[dtype_of] & whole & (not fast)
+    if rank:
+        batchable &= np.fromiter(map(len, map(_SHAPE, xs)), np.int64, len(xs)) != 2
+    big = rows[~batchable]
+    big = big[np.argsort(-table.nbytes[big], kind="stable")]
+    tasks = [(False, big[k : k + 1]) for k in range(len(big))]
+    for code in range(len(codes)):  # at most _BATCH tensors or _BATCH_ELEMENTS elements a batch
+        group = rows[batchable & (dtype_of == code)]
+        ends = np.cumsum(table.elements[group])
+        start = 0
+        while start < len(group):
+            before = int(ends[start - 1]) if start else 0
+            stop = int(np.searchsorted(ends, before + _BATCH_ELEMENTS, "right"))
+            stop = min(max(stop, start + 1), start + _BATCH)
+            tasks.append((True, group[start:stop]))
+            start = stop
     return tasks
 
 
-def _key(row: Row) -> str:
-    return row.key_a if row.key_a is not None else row.key_b  # type: ignore[return-value]
-
-
-def _open_shards(ckpt: Checkpoint, keys: list[str]) -> None:
-    """Read the smallest tensor of each data file once, which opens the file."""
-    entries = ckpt.entries
+def _open_shards(ckpt: Checkpoint, entries: list[Any], compared: np.ndarray) -> None:
+    """Open the data files before threads read them: a bundle opens all of them; another reader
+    reads the smallest compared tensor of each data file once, which opens it."""
+    if isinstance(ckpt.reader, BundleReader):
+        ckpt.reader.open_shards()
+        return
     smallest: dict[int, tuple[int, str]] = {}
-    for key in keys:
-        e = entries[key]
+    for e in (e for e, c in zip(entries, compared.tolist()) if c):
         if not e.slices and e.size < smallest.get(e.shard, (1 << 62, ""))[0]:
-            smallest[e.shard] = (e.size, key)
+            smallest[e.shard] = (e.size, e.key)
     for _, key in smallest.values():
         ckpt.read(key)

@@ -29,9 +29,10 @@ _CLOSE = 50  # candidates scanned for a "closest" hint: bounded, so 50 000 unmat
 
 @dataclass
 class Pairing:
-    """``pairs``: (key in a, key in b); ``only_a`` / ``only_b``: unmatched key -> why."""
+    """``keys_a[i]`` pairs with ``keys_b[i]``; ``only_a`` / ``only_b``: unmatched key -> why."""
 
-    pairs: list[tuple[str, str]] = field(default_factory=list)
+    keys_a: list[str] = field(default_factory=list)
+    keys_b: list[str] = field(default_factory=list)
     only_a: dict[str, str] = field(default_factory=dict)
     only_b: dict[str, str] = field(default_factory=dict)
 
@@ -97,6 +98,8 @@ def pair(
 ) -> Pairing:
     if match not in MATCHES:
         raise InvalidArgumentError(f"match must be one of {', '.join(map(repr, MATCHES))}, not {match!r}")
+    if match == "key" and not assignment_map:
+        return _by_key(a, b)
     names_a, why_a = names(a, match)
     names_b, why_b = names(b, match)
     out = Pairing(only_a=dict(why_a), only_b=dict(why_b))
@@ -114,7 +117,8 @@ def pair(
             )
         elif new in names_b:
             taken[new] = key
-            out.pairs.append((key, names_b[new]))
+            out.keys_a.append(key)
+            out.keys_b.append(names_b[new])
         else:
             moved = f" (renamed from {name!r} by the assignment map)" if new != name else ""
             out.only_a[key] = f"b has no {what} {new!r}{moved}"
@@ -122,6 +126,22 @@ def pair(
     for name, key in names_b.items():
         if name not in paired_b:
             out.only_b.setdefault(key, f"a has no {what} {name!r}")
+    _hint(out, a, b)
+    return out
+
+
+def _by_key(a: Checkpoint, b: Checkpoint) -> Pairing:
+    """``pair`` by key alone, as set operations (what the general walk does with every name its key)."""
+    keys_a = [k for k in a.entries if k != OBJECT_GRAPH_KEY]
+    keys_b = [k for k in b.entries if k != OBJECT_GRAPH_KEY]
+    in_b = set(keys_b)
+    both = [k for k in keys_a if k in in_b]
+    out = Pairing(both, both)
+    if len(both) < len(keys_a):
+        out.only_a = {k: f"b has no key {k!r}" for k in keys_a if k not in in_b}
+    if len(both) < len(keys_b):
+        in_a = set(keys_a)
+        out.only_b = {k: f"a has no key {k!r}" for k in keys_b if k not in in_a}
     _hint(out, a, b)
     return out
 

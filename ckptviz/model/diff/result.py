@@ -1,12 +1,14 @@
-"""The result of a diff: one row per key, roll-ups by subtree, and the faces' views of them."""
+"""The result of a diff, held as columns: rows, roll-ups by subtree and the faces' views, made on demand."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .columns import STATUSES
 from .compare import Delta
 from .rollup import Rollup
 
@@ -14,9 +16,9 @@ if TYPE_CHECKING:
     import pandas
 
     from ..checkpoint import Checkpoint
+    from .columns import Table
     from .graph import DiffGraph
 
-STATUSES = ("added", "removed", "changed", "unchanged")
 _METRICS = (
     "max_abs_diff",
     "mean_abs_diff",
@@ -143,23 +145,75 @@ def shown_value(dtype: str | None, shape: tuple[int, ...] | None) -> str:
     return f"{dtype}[{','.join(map(str, shape or ()))}]" if dtype is not None else "-"
 
 
-@dataclass
 class DiffResult:
-    """What ``ckptviz.diff(a, b)`` found; ``rows`` in key order, ``rollups`` root first."""
+    """What ``ckptviz.diff(a, b)`` found; ``rows`` in key order, ``rollups`` root first.
 
-    a: Checkpoint
-    b: Checkpoint
-    rows: list[Row]
-    rollups: list[Rollup]
-    options: dict[str, Any] = field(default_factory=dict)
-    _index: dict[str, Row] = field(default_factory=dict, repr=False)
+    Held as columns (``columns.Table``): ``rows`` and ``result[key]`` make ``Row`` objects when
+    first asked for, and the roll-ups are summed on first use, so a diff of 50 000 keys costs no
+    50 000 Python objects until something shows them."""
+
+    def __init__(
+        self, a: Checkpoint, b: Checkpoint, table: Table, options: dict[str, Any], known: KnownNames
+    ) -> None:
+        self.a, self.b, self.table, self.options, self.known = a, b, table, options, known
+        self._rows: list[Row] | None = None
+        self._made: dict[int, Row] = {}
+        self._index: dict[str, int] | None = None
+        self._rollups: list[Rollup] | None = None
+
+    # -- rows -------------------------------------------------------------------------------------
+
+    def _row(self, i: int) -> Row:
+        row = self._made.get(i)
+        if row is None:
+            t = self.table
+            x, y = t.entries_a[i], t.entries_b[i]
+            row = self._made[i] = Row(
+                t.keys_a[i], t.keys_b[i], STATUSES[t.status[i]],
+                x.dtype.name if x is not None else None, y.dtype.name if y is not None else None,
+                x.shape if x is not None else None, y.shape if y is not None else None,
+                int(t.elements[i]), int(t.nbytes[i]), t.metrics.delta(i), bool(t.fast[i]),
+                t.reasons.get(i, ""), self.known,
+            )  # fmt: skip
+        return row
+
+    @property
+    def rows(self) -> list[Row]:
+        if self._rows is None:
+            t, known, made = self.table, self.known, self._made
+            columns = zip(
+                t.keys_a, t.keys_b, t.status.tolist(), t.entries_a, t.entries_b, t.elements.tolist(),
+                t.nbytes.tolist(), t.metrics.deltas(), t.fast.tolist(),
+            )  # fmt: skip
+            rows = []
+            for i, (ka, kb, status, x, y, n, size, delta, fast) in enumerate(columns):
+                row = made.get(i)  # one already shown stays the same object
+                if row is None:
+                    row = Row(
+                        ka, kb, STATUSES[status], x.dtype.name if x is not None else None,
+                        y.dtype.name if y is not None else None, x.shape if x is not None else None,
+                        y.shape if y is not None else None, n, size, delta, fast, t.reasons.get(i, ""), known,
+                    )  # fmt: skip
+                rows.append(row)
+            self._rows = rows
+            self._made = dict(enumerate(rows))
+        return self._rows
+
+    @property
+    def rollups(self) -> list[Rollup]:
+        if self._rollups is None:
+            from .rollup import rollup
+
+            options = self.options
+            self._rollups = rollup(self.table, self.a, self.b, options["explode"], options["max_norm"])
+        return self._rollups
 
     # -- counts -----------------------------------------------------------------------------------
 
     @property
     def counts(self) -> dict[str, int]:
-        c = Counter(r.status for r in self.rows)
-        return {s: c.get(s, 0) for s in STATUSES}
+        c = np.bincount(self.table.status, minlength=len(STATUSES)).tolist()
+        return dict(zip(STATUSES, c))
 
     @property
     def equal(self) -> bool:
@@ -168,21 +222,23 @@ class DiffResult:
         return c["added"] == c["removed"] == c["changed"] == 0
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.table)
 
     def __getitem__(self, key: str) -> Row:
         """The row of a key of ``a`` or, failing that, of ``b``."""
-        if not self._index:
-            for r in reversed(self.rows):
-                for k in (r.key_b, r.key_a):
+        if self._index is None:
+            t, index = self.table, {}
+            for i in range(len(t) - 1, -1, -1):  # the first row naming a key wins
+                for k in (t.keys_b[i], t.keys_a[i]):
                     if k is not None:
-                        self._index[k] = r
-        row = self._index.get(key)
-        if row is None:
+                        index[k] = i
+            self._index = index
+        at = self._index.get(key)
+        if at is None:
             from ...errors import KeyNotFoundError
 
             raise KeyNotFoundError(key, self._index)
-        return row
+        return self._row(at)
 
     def frozen(self) -> list[Rollup]:
         """Subtrees with parameters where nothing moved (leaves of the frozen part: topmost first)."""
@@ -194,13 +250,14 @@ class DiffResult:
     # -- views ------------------------------------------------------------------------------------
 
     def summary(self) -> str:
-        c = self.counts
-        changed_params = sum(r.delta.changed for r in self.rows if r.delta is not None)
-        compared = sum(r.elements for r in self.rows if r.delta is not None)
+        c, t = self.counts, self.table
+        has = t.metrics.has
+        changed_params = int(t.metrics.counts["changed"][has].sum())
+        compared = int(t.elements[has].sum())
         lines = [
             f"a: {self.a.path}",
             f"b: {self.b.path}",
-            f"{len(self.rows)} keys: {c['changed']} changed, {c['added']} added, {c['removed']} removed, "
+            f"{len(t)} keys: {c['changed']} changed, {c['added']} added, {c['removed']} removed, "
             f"{c['unchanged']} unchanged",
         ]
         if compared:
@@ -221,8 +278,12 @@ class DiffResult:
     def tree(self, only: str | None = None, limit: int | None = None) -> str:
         """Changed leaves as ``path:`` / ``- a:`` / ``+ b:`` lines (orbax's ``tree_difference``)."""
         out: list[str] = []
-        rows = [r for r in self.rows if r.status != "unchanged" and (only is None or r.status == only)]
-        for r in rows[:limit]:
+        status = self.table.status
+        wanted = status != STATUSES.index("unchanged")
+        if only is not None:
+            wanted &= status == (STATUSES.index(only) if only in STATUSES else -1)
+        chosen = np.flatnonzero(wanted).tolist()
+        for r in map(self._row, chosen[:limit]):
             out.append(f"{r.key}:")
             if r.key_a is not None:
                 extra = f" norm {r.delta.norm_a:.6g}" if r.delta and r.delta.norm_a is not None else ""
@@ -232,8 +293,8 @@ class DiffResult:
                 out.append(f"  + b: {shown_value(r.dtype_b, r.shape_b)}{_numbers(r)}{rename}")
             if r.reason:
                 out.append(f"    ({r.reason})")
-        if limit is not None and len(rows) > limit:
-            out.append(f"… {len(rows) - limit} more")
+        if limit is not None and len(chosen) > limit:
+            out.append(f"… {len(chosen) - limit} more")
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -242,7 +303,7 @@ class DiffResult:
     def __repr__(self) -> str:
         c = self.counts
         return (
-            f"<ckptviz.DiffResult {len(self.rows)} keys: {c['changed']} changed, {c['added']} added, "
+            f"<ckptviz.DiffResult {len(self.table)} keys: {c['changed']} changed, {c['added']} added, "
             f"{c['removed']} removed, {c['unchanged']} unchanged>"
         )
 
@@ -254,16 +315,64 @@ class DiffResult:
             "equal": self.equal,
             "counts": self.counts,
             "options": dict(self.options),
-            "rows": [r.to_dict() for r in self.rows],
+            "rows": self.records(),
             "rollups": [{k: _json(v) for k, v in r.to_dict().items()} for r in self.rollups],
         }
+
+    def records(self) -> list[dict[str, Any]]:
+        """``[row.to_dict() for row in rows]``, built column by column."""
+        columns = self._columns()
+        names = list(columns)
+        return [dict(zip(names, values)) for values in zip(*columns.values())]
+
+    def _columns(self) -> dict[str, list[Any]]:
+        """Every field of ``Row.to_dict`` as a column, from the table."""
+        t, m = self.table, self.table.metrics
+        dtype_a = [x.dtype.name if x is not None else None for x in t.entries_a]
+        dtype_b = [y.dtype.name if y is not None else None for y in t.entries_b]
+        shape_a = [x.shape if x is not None else None for x in t.entries_a]
+        shape_b = [y.shape if y is not None else None for y in t.entries_b]
+        has, elements = m.has, t.elements
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = m.counts["changed"] / elements
+        shown = has & (elements > 0)
+        c = m.counts
+        before, after = c["nan_a"] + c["inf_a"], c["nan_b"] + c["inf_b"]
+        nonfinite = np.where(has & (after > 0) & (before == 0), "appeared", "")
+        nonfinite = np.where(has & (before > 0) & (after == 0), "disappeared", nonfinite)
+        known = self.known
+        out: dict[str, list[Any]] = {
+            "key": t.keys,
+            "name": [known.of(ka, kb) for ka, kb in zip(t.keys_a, t.keys_b)],
+            "key_a": t.keys_a,
+            "key_b": t.keys_b,
+            "status": [STATUSES[s] for s in t.status.tolist()],
+            "dtype_changed": [
+                da is not None and db is not None and da != db for da, db in zip(dtype_a, dtype_b)
+            ],
+            "shape_changed": [
+                sa is not None and sb is not None and sa != sb for sa, sb in zip(shape_a, shape_b)
+            ],
+            "dtype_a": dtype_a,
+            "dtype_b": dtype_b,
+            "shape_a": [list(s) if s is not None else None for s in shape_a],
+            "shape_b": [list(s) if s is not None else None for s in shape_b],
+            "elements": elements.tolist(),
+            "nbytes": t.nbytes.tolist(),
+            "fraction_changed": [_json(f) if s else None for f, s in zip(fraction.tolist(), shown.tolist())],
+            "nonfinite": nonfinite.tolist(),
+            "fast": t.fast.tolist(),
+            "reason": [t.reasons.get(i, "") for i in range(len(t))],
+        }
+        for name in _METRICS:
+            out[name] = [_json(v) for v in m.values(name)]
+        return out
 
     def to_pandas(self) -> pandas.DataFrame:
         """One row per key (``a``'s key, else ``b``'s), key as index."""
         import pandas
 
-        records = [r.to_dict() for r in self.rows]
-        frame = pandas.DataFrame.from_records(records, columns=list(Row(None, "", "").to_dict()))
+        frame = pandas.DataFrame(self._columns(), columns=list(Row(None, "", "").to_dict()))
         return frame.set_index("key")
 
     def rollup_frame(self) -> pandas.DataFrame:

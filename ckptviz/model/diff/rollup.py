@@ -13,17 +13,18 @@ checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...format.naming import OBJECT_GRAPH_KEY
 from ..paths import object_path
+from .columns import STATUSES
 
 if TYPE_CHECKING:
     from ..checkpoint import Checkpoint
-    from .result import Row
+    from .columns import Table
 
 
 @dataclass
@@ -47,16 +48,12 @@ class Rollup:
     shared_params: int = 0  # of ``params``, those also counted under another subtree that reaches them
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # every field is a plain value: asdict's deep copy is not needed
 
 
 # running sums per path: keys, params, bytes, changed params, ‖Δ‖², ‖a‖², numeric params compared,
 # string/variant params compared, keys added/removed/retyped, keys changed, NaN/Inf or norm alarm
 _KEYS, _PARAMS, _BYTES, _CHANGED, _DIFF2, _NORM2, _NUMERIC, _OBJECTS, _OTHER, _MOVED, _ALARM = range(11)
-
-
-def _parent(path: str) -> str | None:
-    return None if path == "" else path.rpartition("/")[0]
 
 
 def _structure(
@@ -83,48 +80,53 @@ def _structure(
             if e.child and graph.home_parent(e.child) != e.parent and e.child != e.parent:
                 also.append((shown[e.parent], shown[e.child]))
     else:
-        for key in ckpt.entries:
-            if key == OBJECT_GRAPH_KEY:
-                continue
-            path = object_path(key)
-            home[key] = path
-            kinds[path] = "variable"
-    for path in list(parent) + list(home.values()):  # fill in missing ancestors (scopes, orphans)
-        p: str | None = path
-        while p is not None and p not in parent:
-            parent[p] = _parent(p)
-            kinds.setdefault(p, "other")
-            p = parent[p]
+        keys = [k for k in ckpt.entries if k != OBJECT_GRAPH_KEY]
+        paths = list(map(object_path, keys))
+        home = dict(zip(keys, paths))
+        kinds = dict.fromkeys(paths, "variable")
+    _fill(parent, set(home.values()).difference(parent), kinds)  # missing ancestors (scopes, orphans)
     return home, parent, kinds, also
 
 
+def _fill(parent: dict[str, str | None], missing: Iterable[str], kinds: dict[str, str] | None = None) -> None:
+    """Give each path in ``missing`` (and its missing ancestors) its parent path."""
+    for path in missing:
+        p: str | None = path
+        while p is not None and p not in parent:
+            parent[p] = up = p.rpartition("/")[0] if p else None
+            if kinds is not None:
+                kinds.setdefault(p, "other")
+            p = up
+
+
+def _homes(table: Table, home_a: dict[str, str], home_b: dict[str, str]) -> list[str]:
+    """The path each row counts at: b's key's home, else a's; a key outside any object, its scope."""
+    out = []
+    for ka, kb in zip(table.keys_a, table.keys_b):
+        key, home = (kb, home_b) if kb is not None else (ka, home_a)
+        at = home.get(key)  # type: ignore[arg-type]
+        out.append(at if at is not None else object_path(key))  # type: ignore[arg-type]
+    return out
+
+
 def rollup(
-    rows: Iterable[Row], a: Checkpoint, b: Checkpoint, explode: float = 1.0, max_norm: float | None = None
+    table: Table, a: Checkpoint, b: Checkpoint, explode: float = 1.0, max_norm: float | None = None
 ) -> list[Rollup]:
     """One ``Rollup`` per object path of either side (b's kind wins), root first, then by path."""
     home_a, parent_a, kinds_a, also_a = _structure(a)
     home_b, parent_b, kinds_b, also_b = _structure(b)
     parent = {**parent_a, **parent_b}
     kinds = {**kinds_a, **kinds_b}
-    rows = list(rows)
-    homes = [
-        home_b.get(r.key_b, object_path(r.key_b))
-        if r.key_b is not None
-        else home_a.get(r.key_a or "", object_path(r.key_a or ""))
-        for r in rows
-    ]
-    contrib = _contributions(rows, max_norm)
-    for path in homes:  # keys outside any object: their scopes join the tree
-        q: str | None = path
-        while q is not None and q not in parent:
-            parent[q] = _parent(q)
-            q = parent[q]
-    paths = sorted(parent, key=lambda p: (p != "", p))
-    index = {p: i for i, p in enumerate(paths)}
-    up = np.array([index[q] if (q := parent[p]) is not None else -1 for p in paths], np.int64)
+    homes = _homes(table, home_a, home_b)
+    contrib = _contributions(table, max_norm)
+    _fill(parent, set(homes).difference(parent))  # keys outside any object: their scopes join the tree
+    paths = sorted(parent)  # the root ("") first
+    index: dict[str | None, int] = {p: i for i, p in enumerate(paths)}
+    index_of = {**index, None: -1}  # the root's parent: none
+    up = np.fromiter(map(index_of.__getitem__, map(parent.__getitem__, paths)), np.int64, len(paths))
     sums = np.zeros((len(paths), 11))
     if homes:
-        np.add.at(sums, np.array([index[h] for h in homes]), contrib)
+        np.add.at(sums, np.fromiter(map(index.__getitem__, homes), np.int64, len(homes)), contrib)
     depth = np.zeros(len(paths), np.int64)
     cur = up.copy()
     while (cur >= 0).any():  # depth by walking every node up at once
@@ -151,29 +153,29 @@ def rollup(
     return _rollups(paths, sums, shared, kinds, set(kinds_a), set(kinds_b), explode)
 
 
-def _contributions(rows: list[Row], max_norm: float | None) -> np.ndarray:
+def _contributions(table: Table, max_norm: float | None) -> np.ndarray:
     """What each row adds to the sums of its subtree (a row of ``_KEYS`` … ``_ALARM`` per row),
-    built column by column: a 50 000-key diff makes no 50 000 small lists."""
-    out = np.zeros((len(rows), 11))
+    from the table's columns."""
+    m = table.metrics
+    out = np.zeros((len(table), 11))
     out[:, _KEYS] = 1
-    out[:, _PARAMS] = [r.elements for r in rows]
-    out[:, _BYTES] = [r.nbytes for r in rows]
-    out[:, _MOVED] = [r.status != "unchanged" for r in rows]
-    deltas = [r.delta for r in rows]
-    other = np.array([d is None for d in deltas], bool)
-    objects = np.array([d is not None and d.norm_a is None for d in deltas], bool)
-    out[:, _CHANGED] = [r.elements if d is None else d.changed for r, d in zip(rows, deltas)]
+    out[:, _PARAMS] = table.elements
+    out[:, _BYTES] = table.nbytes
+    out[:, _MOVED] = table.status != STATUSES.index("unchanged")
+    other = ~m.has
+    objects = m.has & ~m.present["norm_a"]  # strings and variants: counts, no norms
+    numeric = m.has & m.present["norm_a"]
+    out[:, _CHANGED] = np.where(other, table.elements, m.counts["changed"])
     out[other, _OTHER] = 1
     out[objects, _OBJECTS] = out[objects, _PARAMS]
-    numeric = np.flatnonzero(~other & ~objects)
-    found = [d for d in deltas if d is not None and d.norm_a is not None]
     out[numeric, _NUMERIC] = out[numeric, _PARAMS]
-    out[numeric, _DIFF2] = [(d.norm_diff or 0.0) ** 2 for d in found]
-    out[numeric, _NORM2] = [(d.norm_a or 0.0) ** 2 for d in found]
-    out[numeric, _ALARM] = [
-        d.nan_b > d.nan_a or d.inf_b > d.inf_a or (max_norm is not None and (d.norm_b or 0.0) > max_norm)
-        for d in found
-    ]
+    out[numeric, _DIFF2] = np.where(m.present["norm_diff"], m.floats["norm_diff"], 0.0)[numeric] ** 2
+    out[numeric, _NORM2] = m.floats["norm_a"][numeric] ** 2
+    c = m.counts
+    alarm = (c["nan_b"] > c["nan_a"]) | (c["inf_b"] > c["inf_a"])
+    if max_norm is not None:
+        alarm |= np.where(m.present["norm_b"], m.floats["norm_b"], 0.0) > max_norm
+    out[numeric, _ALARM] = alarm[numeric]
     return out
 
 
