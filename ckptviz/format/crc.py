@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 MASK_DELTA = 0xA282EAD8
 
 
@@ -29,6 +31,13 @@ def value(data: Any, crc: int = 0) -> int:  # noqa: F811 - replaced by crc32c on
 def mask(crc: int) -> int:
     """Rotate right by 15 bits and add a constant: stored CRCs are always masked."""
     return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + MASK_DELTA) & 0xFFFFFFFF
+
+
+def mask_many(crcs: np.ndarray) -> np.ndarray:
+    """``mask`` of each of an array of CRCs (uint32 arithmetic wraps as ``& 0xFFFFFFFF`` does)."""
+    c = crcs.astype(np.uint32)
+    out: np.ndarray = ((c >> np.uint32(15)) | (c << np.uint32(17))) + np.uint32(MASK_DELTA)
+    return out
 
 
 def unmask(masked: int) -> int:

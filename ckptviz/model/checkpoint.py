@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _UNSET: Any = object()
 _KIND_NAMES = np.array(KINDS, object)
-_ENTRY_FIELDS = attrgetter("key", "dtype.name", "shape", "nbytes", "shard")  # what a record shows
+_ENTRY_FIELDS = ("key", "dtype.name", "shape", "nbytes", "shard")  # what a record shows
 
 
 def human_size(n: float) -> str:
@@ -256,22 +256,15 @@ class Checkpoint:
 
     def entry_records(self, start: int = 0, stop: int | None = None) -> list[EntryRecord]:
         """Every tensor with the name people know it by and the object holding it (no tensor data);
-        ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page."""
-        from .records import many_objects
-
-        with many_objects():
-            return self._entry_records(start, stop)
-
-    def _entry_records(self, start: int, stop: int | None) -> list[EntryRecord]:
-        """The records as columns (each key's owner, its names, kind and entry), zipped once."""
+        ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page.
+        The records are made as columns (each key's owner, its names, kind and entry), zipped once."""
         from itertools import islice
 
         from .records import EntryRecord
 
         graph = self.graph
         entries = list(islice(self.entries.values(), start, stop))
-        columns = [list(column) for column in zip(*map(_ENTRY_FIELDS, entries))] or [[]] * 5
-        keys, dtypes, shapes, sizes, shards = columns
+        keys, dtypes, shapes, sizes, shards = (list(map(attrgetter(f), entries)) for f in _ENTRY_FIELDS)
         owner = graph.owner
         found = [None if k == naming.OBJECT_GRAPH_KEY else owner.get(k) for k in keys]
         at = [j for j, f in enumerate(found) if f is not None]

@@ -13,7 +13,6 @@ from ..errors import CheckpointWarning, CorruptCheckpointError, KeyNotFoundError
 from ..format import naming, storage
 from ..format.dtypes import DType
 from .checkpoint import Checkpoint
-from .records import many_objects
 
 PathLike = str | os.PathLike[str]
 
@@ -26,9 +25,8 @@ class CheckpointReader:
         self.checkpoint = checkpoint
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        heads = self.checkpoint.dtypes_and_shapes()
-        with many_objects():  # a list each, as TF's: callers may change one
-            return dict(zip(heads, map(list, map(itemgetter(1), heads.values()))))
+        heads = self.checkpoint.dtypes_and_shapes()  # a list each, as TF's: callers may change one
+        return dict(zip(heads, map(list, map(itemgetter(1), heads.values()))))
 
     def get_variable_to_dtype_map(self) -> dict[str, DType]:
         heads = self.checkpoint.dtypes_and_shapes()
@@ -85,8 +83,7 @@ def list_variables(
     """Like ``tf.train.list_variables``: sorted ``(key, shape)`` pairs."""
     with Checkpoint(os.fspath(ckpt_dir_or_file), storage_options=storage_options) as ckpt:
         shapes = CheckpointReader(ckpt).get_variable_to_shape_map()
-        with many_objects():
-            return [(k, shapes[k]) for k in sorted(shapes)]  # as TF: the shape map, sorted
+        return [(k, shapes[k]) for k in sorted(shapes)]  # as TF: the shape map, sorted
 
 
 def get_checkpoint_state(

@@ -3,9 +3,6 @@ as lists, node ids as identity) that the faces (CLI, widgets, server) send as th
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -159,17 +156,3 @@ class EntryRecord(NamedTuple):
         out = self._asdict()
         out["shape"] = list(self.shape)
         return out
-
-
-@contextmanager
-def many_objects() -> Iterator[None]:
-    """Around making tens of thousands of objects that all live on (a listing's records): CPython
-    counts allocations and, as they pile up, runs full collections of the whole heap that free
-    nothing. Collection is paused meanwhile, and resumed unless it was off already."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

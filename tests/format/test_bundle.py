@@ -235,6 +235,7 @@ def test_library_code_leaves_the_garbage_collector_alone(monkeypatch: pytest.Mon
     assert len(reader.get_variable_to_shape_map()) == len(reader.get_variable_to_dtype_map()) == 6000
     assert len(ckptviz.open(path).entries) == 6000
     assert len(ckptviz.list_variables(path)) == 6000
+    assert len(ckptviz.open(path).entry_records()) == 6000
 
 
 def test_raw_chunks_check_the_crc_while_streaming(tmp_path: Path) -> None:
@@ -384,3 +385,25 @@ def test_a_batch_stored_back_to_back_is_read_as_one_array(tmp_path: Path) -> Non
     data.write_bytes(bytes(raw))
     with pytest.raises(ChecksumMismatchError, match="t3"):
         BundleReader(str(tmp_path / "ckpt")).read_flat(keys)
+
+
+def test_a_batch_names_its_first_entry_whose_size_does_not_match_its_shape(tmp_path: Path) -> None:
+    """``read_flat`` refuses what ``read`` refuses, naming the first bad entry of the batch."""
+    from ckptviz.format.writer import BundleWriter
+
+    with BundleWriter(tmp_path / "ckpt") as w:
+        for i in range(5):
+            w.add(f"t{i}", np.arange(4, dtype=np.float32))
+    items = read_items((tmp_path / "ckpt.index").read_bytes())
+    changed = []
+    for k, v in items:
+        if k in (b"t2", b"t4"):  # shapes that no longer match the 16 stored bytes
+            entry = BundleEntryProto.FromString(v)
+            entry.shape.dim[0].size = 3
+            v = entry.SerializeToString()
+        changed.append((k, v))
+    (tmp_path / "ckpt.index").write_bytes(build_table(changed))
+    with pytest.raises(
+        ckptviz.CorruptCheckpointError, match=r"'t2' holds 16 bytes but .* shape \[3\] needs 12"
+    ):
+        BundleReader(str(tmp_path / "ckpt")).read_flat([f"t{i}" for i in range(5)])

@@ -18,3 +18,10 @@ def test_value_extends() -> None:
 @given(st.integers(0, 2**32 - 1))
 def test_unmask_inverts_mask(x: int) -> None:
     assert crc.unmask(crc.mask(x)) == x
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=50))
+def test_mask_many_is_mask_of_each(xs: list[int]) -> None:
+    import numpy as np
+
+    assert crc.mask_many(np.array(xs, np.uint32)).tolist() == [crc.mask(x) for x in xs]
