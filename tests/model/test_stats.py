@@ -61,19 +61,16 @@ def step_values(draw: Any, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def defined(value: np.ndarray, edges: list[float], previous: np.ndarray | None) -> dict[str, Any]:
-    """``StepStats`` by definition: float64 over the finite values (complex: magnitudes), bins by
-    fast-histogram's rule ``floor((v - lo) / (hi - lo) * bins)`` with ``hi`` in the last bin."""
+    """``StepStats`` by definition: float64 over the finite values (complex: magnitudes), bins as
+    np.histogram counts them on these edges (``[e_i, e_i+1)``, the last bin closed)."""
 
     def working(a: np.ndarray) -> np.ndarray:
         return np.abs(a).astype(np.float64).ravel() if a.dtype.kind == "c" else a.astype(np.float64).ravel()
 
     w = working(value)
     good = w[np.isfinite(w)]
-    lo, hi, bins = edges[0], edges[-1], len(edges) - 1
-    inside = good[(good >= lo) & (good < hi)]
-    index = np.minimum(((inside - lo) * (1.0 / (hi - lo)) * bins).astype(np.int64), bins - 1)  # v < hi
-    counts = np.bincount(index, minlength=bins)
-    counts[-1] += np.count_nonzero(good == hi)
+    lo, hi = edges[0], edges[-1]
+    counts = np.histogram(good, bins=np.asarray(edges))[0]
     out: dict[str, Any] = {
         "size": w.size, "nan": int(np.isnan(w).sum()), "inf": int(np.isinf(w).sum()),
         "under": int((good < lo).sum()), "over": int((good > hi).sum()), "counts": counts.tolist(),

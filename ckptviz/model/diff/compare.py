@@ -48,73 +48,94 @@ class Delta:
 
 
 class _Sums:
-    """Running sums over chunks; ``finish`` turns them into a ``Delta``."""
+    """Running sums over aligned pieces; ``finish`` turns them into a ``Delta``.
 
-    def __init__(self, elements: int) -> None:
+    Real pieces go through the compiled loop of ``kernels.diff_step``: each is read once, every
+    statistic from that pass (float32/float64 tensors as they are, other dtypes converted
+    ``CHUNK`` elements at a time). Complex ones, rare in checkpoints, are compared with numpy."""
+
+    def __init__(self, elements: int, atol: float, rtol: float) -> None:
+        from .. import kernels
+
+        self.kernels = kernels
         self.out = Delta(elements)
-        self.n = 0  # positions finite on both sides
-        self.aa = self.bb = self.ab = self.dd = self.sad = 0.0
-        self.mad = 0.0
+        self.atol, self.rtol = atol, rtol
+        self.exact = atol == 0 and rtol == 0
+        self.f, self.n = kernels.diff_state()
 
-    def add(self, a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> None:
-        exact = atol == 0 and rtol == 0
-        same_bits = False
-        if exact:
-            bits = _bits(a)
-            if bits is not None:
-                differ = int(np.count_nonzero(a.view(bits) != b.view(bits)))
-                same_bits = differ == 0
-            else:  # odd widths (ml_dtypes int4 etc. are 1 byte, so only exotic ones end here)
-                differ = int(np.count_nonzero(a != b))
-            self.out.changed += differ
-        x, y = _working(a), _working(b)
-        aa = _dot(x, x)
-        if same_bits and math.isfinite(aa) and x.dtype.kind != "c":  # an unchanged chunk: b is a
-            self.n += x.size
-            self.aa += aa
-            self.bb += aa
-            self.ab += aa
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        a, b = a.reshape(-1), b.reshape(-1)
+        if a.dtype.kind == "c":
+            for start in range(0, a.size, CHUNK):
+                self._add_complex(a[start : start + CHUNK], b[start : start + CHUNK])
             return
-        bb = _dot(y, y)
-        if not math.isfinite(aa + bb):  # rare: find the NaN/Inf and keep the rest
-            xa, ya = np.isfinite(x), np.isfinite(y)
-            self.out.nan_a += int(np.count_nonzero(np.isnan(x)))
-            self.out.nan_b += int(np.count_nonzero(np.isnan(y)))
-            self.out.inf_a += x.size - int(np.count_nonzero(xa)) - int(np.count_nonzero(np.isnan(x)))
-            self.out.inf_b += y.size - int(np.count_nonzero(ya)) - int(np.count_nonzero(np.isnan(y)))
+        k = self.kernels
+        own_bits = a.dtype in (np.float32, np.float64)  # the working dtype: its bits are the stored ones
+        step = max(a.size, 1) if own_bits else CHUNK
+        for start in range(0, a.size, step):
+            x, y = _working(a[start : start + step]), _working(b[start : start + step])
+            if self.exact and not own_bits:  # converted values may collide (int64): the stored bits
+                self.n[k.CHANGED] += _differ(a[start : start + step], b[start : start + step])
+            real = x.dtype.type
+            k.diff_step(
+                k.readonly(x), k.readonly(y), k.readonly(k.int_view(x)[0]), k.readonly(k.int_view(y)[0]),
+                own_bits and self.exact, self.exact, real(self.atol), real(self.rtol), self.f, self.n,
+            )  # fmt: skip
+
+    def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
+        k, f, n = self.kernels, self.f, self.n
+        if self.exact:
+            n[k.CHANGED] += _differ(a, b)
+        x, y = a.astype(np.complex128), b.astype(np.complex128)
+        xa, ya = np.isfinite(x), np.isfinite(y)
+        if not (xa.all() and ya.all()):  # NaN/Inf: counted, then left out
+            n[k.NAN_A] += int(np.count_nonzero(np.isnan(x)))
+            n[k.NAN_B] += int(np.count_nonzero(np.isnan(y)))
+            n[k.INF_A] += int(np.count_nonzero(np.isinf(x)))
+            n[k.INF_B] += int(np.count_nonzero(np.isinf(y)))
             both = xa & ya
-            if not exact:  # non-finite positions that are not the same special value
+            if not self.exact:  # non-finite positions that are not the same special value
                 same = (x == y) | (np.isnan(x) & np.isnan(y))
-                self.out.changed += int(np.count_nonzero(~both & ~same))
+                n[k.CHANGED] += int(np.count_nonzero(~both & ~same))
             x, y = x[both], y[both]
-            aa, bb = _dot(x, x), _dot(y, y)
-        self.n += x.size
-        self.aa += aa
-        self.bb += bb
-        self.ab += _dot(x, y)
-        d = np.subtract(y, x)
-        self.dd += _dot(d, d)
-        d = np.abs(d, out=d) if d.dtype.kind != "c" else np.abs(d)  # in place: this chunk's own difference
+        d = np.abs(y - x)
+        n[k.BOTH] += x.size
+        f[k.AA] += float(np.vdot(x, x).real)
+        f[k.BB] += float(np.vdot(y, y).real)
+        f[k.AB] += float(np.vdot(x, y).real)
+        f[k.DIFF] += float(np.dot(d, d))
         if d.size:
-            self.sad += float(d.sum())  # pairwise in float32: accurate, and 8× faster than a float64 cast
-            self.mad = max(self.mad, float(d.max()))
-        if not exact:
-            self.out.changed += int(np.count_nonzero(d > atol + rtol * np.abs(x)))
+            f[k.SAD] += float(d.sum())
+            f[k.MAD] = max(f[k.MAD], float(d.max()))
+        if not self.exact:
+            n[k.CHANGED] += int(np.count_nonzero(d > self.atol + self.rtol * np.abs(x)))
 
     def finish(self) -> Delta:
-        out = self.out
-        out.norm_a, out.norm_b, out.norm_diff = math.sqrt(self.aa), math.sqrt(self.bb), math.sqrt(self.dd)
-        if self.n:
-            out.max_abs_diff = self.mad
-            out.mean_abs_diff = self.sad / self.n
-            out.rms_diff = math.sqrt(self.dd / self.n)
-        if self.aa > 0:
-            out.relative_change = math.sqrt(self.dd) / out.norm_a
-        elif self.n:
-            out.relative_change = 0.0 if self.dd == 0 else math.inf
-        if self.aa > 0 and self.bb > 0:
-            out.cosine = max(-1.0, min(1.0, self.ab / (out.norm_a * out.norm_b)))
+        k, f, n, out = self.kernels, self.f, self.n, self.out
+        both = int(n[k.BOTH])
+        aa, bb, dd = float(f[k.AA]), float(f[k.BB]), float(f[k.DIFF])
+        out.changed = int(n[k.CHANGED])
+        out.nan_a, out.nan_b, out.inf_a, out.inf_b = (int(n[i]) for i in (k.NAN_A, k.NAN_B, k.INF_A, k.INF_B))
+        out.norm_a, out.norm_b, out.norm_diff = math.sqrt(aa), math.sqrt(bb), math.sqrt(dd)
+        if both:
+            out.max_abs_diff = float(f[k.MAD])
+            out.mean_abs_diff = float(f[k.SAD]) / both
+            out.rms_diff = math.sqrt(dd / both)
+        if aa > 0:
+            out.relative_change = math.sqrt(dd) / out.norm_a
+        elif both:
+            out.relative_change = 0.0 if dd == 0 else math.inf
+        if aa > 0 and bb > 0:
+            out.cosine = max(-1.0, min(1.0, float(f[k.AB]) / (out.norm_a * out.norm_b)))
         return out
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> int:
+    """Elements whose stored bits differ."""
+    bits = _bits(a)
+    if bits is None:  # odd widths (ml_dtypes int4 etc. are 1 byte, so only exotic ones end here)
+        return int(np.count_nonzero(a != b))
+    return int(np.count_nonzero(a.view(bits) != b.view(bits)))
 
 
 def _bits(a: np.ndarray) -> np.dtype[Any] | None:
@@ -133,21 +154,13 @@ def _working(a: np.ndarray) -> np.ndarray:
     return a if a.dtype == np.float64 else a.astype(np.float64)
 
 
-def _dot(x: np.ndarray, y: np.ndarray) -> float:
-    if x.dtype.kind == "c":
-        return float(np.vdot(x, y).real)
-    return float(np.dot(x, y))
-
-
 def compare_numeric(
     pairs: Iterable[tuple[np.ndarray, np.ndarray]], elements: int, atol: float = 0.0, rtol: float = 0.0
 ) -> Delta:
     """A ``Delta`` of numeric tensors given as aligned pieces (whole tensors, or slice by slice)."""
-    sums = _Sums(elements)
+    sums = _Sums(elements, atol, rtol)
     for a, b in pairs:
-        fa, fb = a.reshape(-1), b.reshape(-1)
-        for start in range(0, fa.size, CHUNK):
-            sums.add(fa[start : start + CHUNK], fb[start : start + CHUNK], atol, rtol)
+        sums.add(a, b)
     return sums.finish()
 
 
