@@ -18,7 +18,9 @@ where no cache is writable it is compiled once per process.
 from __future__ import annotations
 
 import math
-from typing import Any
+import struct
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numba
 import numpy as np
@@ -26,6 +28,7 @@ import numpy as np
 BLOCK = 1 << 14  # elements: a block of two float64 tensors is 256 KiB, within L2
 
 _FAST = {"reassoc", "nsz"}
+_F = TypeVar("_F", bound=Callable[..., Any])
 NEAR = np.uint32(0xFFFFFFFF)  # a slot left to _slot
 
 # run state, float64: sums of (x - shift) and its square, Σ(x - prev)², Σprev², the shift
@@ -34,14 +37,15 @@ S1, S2, DD, PP, SHIFT = range(5)
 N, NAN, INF, LO, HI = range(5)
 
 
-def _jit(**options: Any) -> Any:
+def _jit(**options: Any) -> Callable[[_F], _F]:
     """``numba.njit`` without the GIL, cached where a cache directory is writable."""
 
-    def wrap(fn: Any) -> Any:
+    def wrap(fn: _F) -> _F:
         try:
-            return numba.njit(nogil=True, cache=True, **options)(fn)
+            compiled: _F = numba.njit(nogil=True, cache=True, **options)(fn)
         except RuntimeError:  # "no locator available": nowhere to keep machine code
-            return numba.njit(nogil=True, **options)(fn)
+            compiled = numba.njit(nogil=True, **options)(fn)
+        return compiled
 
     return wrap
 
@@ -49,12 +53,39 @@ def _jit(**options: Any) -> Any:
 def run_state(bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empty accumulators for ``run_step``: float sums, integer counts, and 4 × (bins + 2) bin
     counts (under, the bins, over; four rows so consecutive increments do not wait on each other)."""
-    n = np.zeros(5, np.int64)
-    n[LO], n[HI] = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    n = np.array([0, 0, 0, (1 << 63) - 1, -(1 << 63)], np.int64)  # min and max keys: none yet
     return np.zeros(5), n, np.zeros((4, bins + 2), np.int64)
 
 
-def readonly(x: np.ndarray) -> np.ndarray:
+def run_pass(
+    x: np.ndarray, p: np.ndarray | None, edges: np.ndarray, f: np.ndarray, n: np.ndarray, counts: np.ndarray
+) -> None:
+    """``run_step`` of a contiguous 1-D float32 or float64 ``x`` (and ``p``, its previous step's,
+    of the same dtype, or None)."""
+    x, p = np.ascontiguousarray(x), None if p is None else np.ascontiguousarray(p)
+    xi, sh, mask = int_view(x)
+    ro = _readonly
+    run_step(ro(x), ro(xi), sh, mask, ro(x if p is None else p), p is not None, ro(edges), f, n, counts)
+
+
+def diff_pass(
+    x: np.ndarray,
+    y: np.ndarray,
+    bits: bool,
+    exact: bool,
+    atol: float,
+    rtol: float,
+    f: np.ndarray,
+    n: np.ndarray,
+) -> None:
+    """``diff_step`` of contiguous 1-D ``x`` and ``y`` of one dtype, float32 or float64."""
+    ro, real = _readonly, x.dtype.type
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+    xi, yi = int_view(x)[0], int_view(y)[0]
+    diff_step(ro(x), ro(y), ro(xi), ro(yi), bits, exact, real(atol), real(rtol), f, n)
+
+
+def _readonly(x: np.ndarray) -> np.ndarray:
     """A read-only view: numba compiles once per dtype, not once per writable/read-only mix."""
     view = x.view()
     view.flags.writeable = False
@@ -69,10 +100,11 @@ def int_view(x: np.ndarray) -> tuple[np.ndarray, Any, Any]:
 
 
 def from_key(key: int, dtype: np.dtype[Any]) -> float:
-    """The float of ``dtype`` whose ``_key`` is ``key``."""
-    width = dtype.itemsize * 8
-    b = key ^ ((1 << (width - 1)) - 1) if key < 0 else key
-    return float(np.array([b], f"i{dtype.itemsize}").view(dtype)[0])
+    """The float of ``dtype`` (float32 or float64) whose ``_key`` is ``key``."""
+    code = {4: ("<i", "<f"), 8: ("<q", "<d")}[dtype.itemsize]
+    b = key ^ ((1 << (dtype.itemsize * 8 - 1)) - 1) if key < 0 else key
+    value: float = struct.unpack(code[1], struct.pack(code[0], b))[0]
+    return value
 
 
 @_jit()
@@ -106,7 +138,9 @@ def _key(xi: Any, i: int, sh: Any, mask: Any) -> Any:
 
 
 @_jit(fastmath=_FAST)
-def _block(x: Any, xi: Any, p: Any, with_prev: bool, shift: Any, sh: Any, mask: Any, plan: Any, slots: Any) -> Any:
+def _block(
+    x: Any, xi: Any, p: Any, with_prev: bool, shift: Any, sh: Any, mask: Any, plan: Any, slots: Any
+) -> Any:
     """One vectorised pass over a block, in its own dtype (16 float32 lanes): sums about
     ``shift``, min/max keys, and each value's bin slot (-1 where ``_slot`` must decide).
     Loops run from 0 (blocks come as slices) so indices are known non-negative: no wraparound

@@ -199,12 +199,10 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     work = np.float64
     for x, p in _pieces(flat, prev):
         work = x.dtype.type
-        xi, sh, mask = kernels.int_view(x)
-        ro = kernels.readonly
-        kernels.run_step(ro(x), ro(xi), sh, mask, ro(x if p is None else p), p is not None, ro(fixed), f, n, counts)
+        kernels.run_pass(x, p, fixed, f, n, counts)
     total = counts.sum(axis=0)
     out = StepStats(size=int(flat.size), nan=int(n[kernels.NAN]), inf=int(n[kernels.INF]))
-    out.under, out.over, out.counts = int(total[0]), int(total[-1]), [int(c) for c in total[1:-1]]
+    out.under, out.over, out.counts = int(total[0]), int(total[-1]), total[1:-1].tolist()
     finite = int(n[kernels.N])
     if finite:
         s1, s2, shift = float(f[kernels.S1]), float(f[kernels.S2]), float(f[kernels.SHIFT])
@@ -221,18 +219,18 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
 
 
 def _pieces(flat: np.ndarray, prev: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    """``flat`` and ``prev`` as contiguous float32 or float64 pieces of one dtype: whole when they
-    are already, else converted ``RUN_CHUNK`` elements at a time (bounded memory)."""
+    """``flat`` and ``prev`` as float32 or float64 pieces of one dtype: whole when they are
+    already, else converted ``RUN_CHUNK`` elements at a time (bounded memory)."""
     work = _float(flat[:0]).dtype
     if flat.dtype == work and (prev is None or prev.dtype == work):
-        yield np.ascontiguousarray(flat), None if prev is None else np.ascontiguousarray(prev)
+        yield flat, prev
         return
     for start in range(0, flat.size, RUN_CHUNK):
-        x = np.ascontiguousarray(_float(flat[start : start + RUN_CHUNK]))
+        x = _float(flat[start : start + RUN_CHUNK])
         if prev is None:
             yield x, None
             continue
-        p = np.ascontiguousarray(_float(prev[start : start + RUN_CHUNK]))
+        p = _float(prev[start : start + RUN_CHUNK])
         if p.dtype != x.dtype:  # a float32 step after a float64 one: both in float64
             x, p = x.astype(np.float64), p.astype(np.float64)
         yield x, p

@@ -499,14 +499,32 @@ def _read_one(
                 prev = held[key] if key in held else previous.read(key)
         return key, step_stats(value, edges[key], prev)
 
-    keys.sort(key=lambda k: -ckpt.entries[k].nbytes)
+    def batch(keys: list[str]) -> list[tuple[str, StepStats]]:
+        return [one(key) for key in keys]
+
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        done = dict(pool.map(one, keys))
+        done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
     done.update(same)
     return step, {k: done[k] for k in sorted(done)}, keep
 
 
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
+_TASK_BYTES = 4 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
+
+
+def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
+    """``keys`` in tasks of about ``_TASK_BYTES``, largest first (each big tensor alone): hundreds
+    of small tensors cost a few hand-offs between threads, not one each."""
+    out: list[list[str]] = []
+    size = _TASK_BYTES
+    for key in sorted(keys, key=lambda k: -ckpt.entries[k].nbytes):
+        nbytes = ckpt.entries[key].nbytes
+        if size + nbytes > _TASK_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(key)
+        size += nbytes
+    return out
 
 
 def _mapped(value: np.ndarray) -> bool:

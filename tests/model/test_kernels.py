@@ -21,7 +21,11 @@ SIZE = 3 * kernels.BLOCK + 17  # several blocks, the last one partial
 
 
 def reference(value: np.ndarray, edges: np.ndarray, previous: np.ndarray | None) -> dict[str, Any]:
-    w = np.abs(value).astype(np.float64).ravel() if value.dtype.kind == "c" else value.astype(np.float64).ravel()
+    w = (
+        np.abs(value).astype(np.float64).ravel()
+        if value.dtype.kind == "c"
+        else value.astype(np.float64).ravel()
+    )
     good = w[np.isfinite(w)]
     out = {
         "nan": int(np.isnan(w).sum()), "inf": int(np.isinf(w).sum()),
@@ -32,7 +36,11 @@ def reference(value: np.ndarray, edges: np.ndarray, previous: np.ndarray | None)
         "norm": float(np.sqrt(np.sum(good * good))) if good.size else None, "relative_change": None,
     }  # fmt: skip
     if previous is not None:
-        p = np.abs(previous).astype(np.float64).ravel() if previous.dtype.kind == "c" else previous.astype(np.float64).ravel()
+        p = (
+            np.abs(previous).astype(np.float64).ravel()
+            if previous.dtype.kind == "c"
+            else previous.astype(np.float64).ravel()
+        )
         both = np.isfinite(w) & np.isfinite(p)
         dd, pp = float(np.sum((w[both] - p[both]) ** 2)), float(np.sum(p[both] ** 2))
         out["relative_change"] = math.sqrt(dd / pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
@@ -63,10 +71,11 @@ def values(dtype: Any, size: int = SIZE, seed: int = 0) -> np.ndarray:
     return x.astype(dtype)
 
 
-@pytest.mark.parametrize(
-    "dtype", [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int8, np.int32, np.int64, np.uint8,
-              bool, np.complex64]  # fmt: skip
-)
+STEP_DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int8, np.int32, np.int64,
+               np.uint8, bool, np.complex64]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", STEP_DTYPES)
 @pytest.mark.parametrize("with_previous", [False, True])
 def test_step_stats_equal_numpy_on_every_dtype(dtype: Any, with_previous: bool) -> None:
     value = values(dtype)
@@ -118,7 +127,13 @@ def test_uneven_or_tight_edges_still_bin_exactly(edges: list[float]) -> None:
 
 def test_empty_and_all_nan() -> None:
     empty = stats.step_stats(np.zeros((0, 3), np.float32), [0.0, 1.0], np.zeros((0, 3), np.float32))
-    assert (empty.size, empty.mean, empty.min, empty.counts, empty.relative_change) == (0, None, None, [0], 0.0)
+    assert (empty.size, empty.mean, empty.min, empty.counts, empty.relative_change) == (
+        0,
+        None,
+        None,
+        [0],
+        0.0,
+    )
     nan = stats.step_stats(np.full(SIZE, np.nan, np.float32), [0.0, 1.0])
     assert (nan.nan, nan.mean, nan.min, nan.counts) == (SIZE, None, None, [0])
 
@@ -148,7 +163,9 @@ def diff_reference(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> di
         changed = int(np.count_nonzero(a.view(bits) != b.view(bits)))
     else:
         same = (xw == yw) | (np.isnan(xw) & np.isnan(yw))
-        changed = int(np.count_nonzero(both & (dw > atol + rtol * np.abs(xw)))) + int(np.count_nonzero(~both & ~same))
+        changed = int(np.count_nonzero(both & (dw > atol + rtol * np.abs(xw)))) + int(
+            np.count_nonzero(~both & ~same)
+        )
     return {
         "changed": changed, "nan_a": int(np.isnan(x).sum()), "nan_b": int(np.isnan(y).sum()),
         "inf_a": int(np.isinf(x).sum()), "inf_b": int(np.isinf(y).sum()),
@@ -158,7 +175,9 @@ def diff_reference(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> di
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int32, np.uint8])
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int32, np.uint8]
+)
 @pytest.mark.parametrize("tolerance", [(0.0, 0.0), (1e-3, 0.0), (0.0, 0.05)])
 def test_compare_numeric_equals_float64_reference(dtype: Any, tolerance: tuple[float, float]) -> None:
     a = values(dtype)
@@ -166,7 +185,12 @@ def test_compare_numeric_equals_float64_reference(dtype: Any, tolerance: tuple[f
     change = np.random.default_rng(5).random(SIZE) < 0.3
     b[change] = values(dtype, seed=6)[change]
     if np.dtype(dtype).kind in "fV":
-        a[kernels.BLOCK + 3], b[kernels.BLOCK + 4], a[2 * kernels.BLOCK], b[2 * kernels.BLOCK] = np.nan, np.inf, np.inf, np.inf
+        a[kernels.BLOCK + 3], b[kernels.BLOCK + 4], a[2 * kernels.BLOCK], b[2 * kernels.BLOCK] = (
+            np.nan,
+            np.inf,
+            np.inf,
+            np.inf,
+        )
     got = compare_numeric([(a[:1000], b[:1000]), (a[1000:], b[1000:])], SIZE, *tolerance)  # two pieces
     want = diff_reference(a, b, *tolerance)
     for name, w in want.items():
@@ -210,6 +234,8 @@ def test_kernels_work_when_no_cache_is_writable(tmp_path: Any) -> None:
         """
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": ""}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

@@ -70,17 +70,15 @@ class _Sums:
                 self._add_complex(a[start : start + CHUNK], b[start : start + CHUNK])
             return
         k = self.kernels
-        own_bits = a.dtype in (np.float32, np.float64)  # the working dtype: its bits are the stored ones
+        own_bits = a.dtype == b.dtype and a.dtype in (np.float32, np.float64)  # stored bits = working ones
         step = max(a.size, 1) if own_bits else CHUNK
         for start in range(0, a.size, step):
             x, y = _working(a[start : start + step]), _working(b[start : start + step])
             if self.exact and not own_bits:  # converted values may collide (int64): the stored bits
                 self.n[k.CHANGED] += _differ(a[start : start + step], b[start : start + step])
-            real = x.dtype.type
-            k.diff_step(
-                k.readonly(x), k.readonly(y), k.readonly(k.int_view(x)[0]), k.readonly(k.int_view(y)[0]),
-                own_bits and self.exact, self.exact, real(self.atol), real(self.rtol), self.f, self.n,
-            )  # fmt: skip
+            if x.dtype != y.dtype:  # pieces of different dtypes: both in float64
+                x, y = x.astype(np.float64), y.astype(np.float64)
+            k.diff_pass(x, y, own_bits and self.exact, self.exact, self.atol, self.rtol, self.f, self.n)
 
     def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
         k, f, n = self.kernels, self.f, self.n
