@@ -262,10 +262,6 @@ AA, BB, AB, DIFF, SAD, MAD = range(6)
 BOTH, CHANGED, NAN_A, NAN_B, INF_A, INF_B = range(6)
 
 
-def diff_state() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros(6), np.zeros(6, np.int64)
-
-
 @_jit(fastmath=_FAST)
 def _diff_sums(x: Any, y: Any, xi: Any, yi: Any, bits: bool, atol: Any, rtol: Any, gap: Any) -> Any:
     """One vectorised pass over a block (slices, as in ``_block``): the sums, changed elements,
@@ -303,7 +299,7 @@ def diff_step(
     x: Any, y: Any, xi: Any, yi: Any, bits: bool, exact: bool, atol: Any, rtol: Any, f: Any, n: Any
 ) -> None:
     """Add the aligned 1-D pieces ``x``, ``y`` (float32 or float64, as ``xi``/``yi`` their
-    ``int_view``s) to the state from ``diff_state``. ``bits``: count changed elements by their
+    ``int_view``s) to the sums ``f`` and counts ``n`` (the slots below, float64 and int64). ``bits``: count changed elements by their
     bits; else with ``exact`` the caller counts them, and without, those beyond ``atol + rtol·|x|``
     (``atol``/``rtol`` in the working dtype, as numpy compares)."""
     gap = np.empty(BLOCK, x.dtype)

@@ -8,6 +8,7 @@ the counts. Faces (CLI, widgets, server) send ``TensorStats.to_dict()``.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -131,6 +132,15 @@ def histogram(value: np.ndarray, bins: int, value_range: tuple[float, float]) ->
 # -- one pass, for a training run --------------------------------------------------------------
 
 RUN_CHUNK = 1 << 16  # elements: small enough that the working copies stay in cache
+COMPILED_MIN = 1 << 20  # elements: from here on, a tensor is worth loading the compiled loops for
+
+
+def compiled(size: int) -> bool:
+    """Whether a tensor of ``size`` elements goes through the compiled loops (``kernels``): big
+    ones do, and once they are loaded every one does; until then small tensors use numpy, so a
+    run or diff of small tensors never waits for numba to load (0.3 s from its cache, seconds to
+    compile where no cache is writable)."""
+    return size >= COMPILED_MIN or "ckptviz.model.kernels" in sys.modules
 
 
 def fixed_edges(lo: float, hi: float, bins: int, margin: float = 0.25) -> list[float]:
@@ -189,10 +199,12 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
     ``counts`` are on ``edges`` as ``np.histogram`` counts (``[e_i, e_i+1)``, the last bin closed;
     ``under``/``over`` outside them). The compiled loop of ``kernels.run_step`` does the work, on
     the tensor itself for float32/float64 and on converted chunks of ``RUN_CHUNK`` for the rest."""
-    from . import kernels  # numba loads with the first run step, not with ckptviz
-
     flat = value.reshape(-1)
     prev = previous.reshape(-1) if previous is not None else None
+    if not compiled(flat.size):
+        return _step_numpy(flat, prev, edges)
+    from . import kernels  # numba loads with the first big tensor, not with ckptviz
+
     bins = len(edges) - 1
     f, n, counts = kernels.run_state(bins)
     fixed = np.asarray(edges, np.float64)
@@ -214,6 +226,32 @@ def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | Non
         out.max = kernels.from_key(int(n[kernels.HI]), np.dtype(work))
     if prev is not None:
         dd, pp = float(f[kernels.DD]), float(f[kernels.PP])
+        out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
+    return out
+
+
+def _step_numpy(flat: np.ndarray, prev: np.ndarray | None, edges: list[float]) -> StepStats:
+    """``step_stats`` of a small tensor with numpy: the same counts, min and max, exactly, and the
+    moments in float64."""
+    x = _float(flat)
+    out = StepStats(size=int(flat.size))
+    ok = np.isfinite(x)
+    good = x if ok.all() else x[ok]
+    out.nan = int(np.count_nonzero(np.isnan(x)))
+    out.inf = x.size - good.size - out.nan
+    fixed = np.asarray(edges, np.float64)
+    out.counts = np.histogram(good, bins=fixed)[0].tolist()  # compares with the float64 edges
+    out.under, out.over = int(np.count_nonzero(good < fixed[0])), int(np.count_nonzero(good > fixed[-1]))
+    if good.size:
+        g = good.astype(np.float64)
+        out.min, out.max = float(good.min()), float(good.max())
+        out.mean, out.std, out.norm = float(g.mean()), float(g.std()), math.sqrt(float(np.dot(g, g)))
+    if prev is not None:
+        p = _float(prev)
+        both = ok & np.isfinite(p)
+        q = p[both].astype(np.float64)
+        d = x[both].astype(np.float64) - q
+        dd, pp = float(np.dot(d, d)), float(np.dot(q, q))
         out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
     return out
 

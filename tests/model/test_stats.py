@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import ml_dtypes
@@ -105,10 +108,12 @@ def assert_matches(got: stats.StepStats, want: dict[str, Any], scale: float) -> 
     shape=st.sampled_from(STEP_SHAPES),
     chunk=st.sampled_from([3, 16, stats.RUN_CHUNK]),
     with_previous=st.booleans(),
+    compiled=st.booleans(),
 )
 def test_step_stats_match_their_definition(
-    data: Any, dtype: Any, shape: tuple[int, ...], chunk: int, with_previous: bool
+    data: Any, dtype: Any, shape: tuple[int, ...], chunk: int, with_previous: bool, compiled: bool
 ) -> None:
+    """Both paths: the compiled loops, and numpy for small tensors before those are loaded."""
     value = data.draw(step_values(dtype, shape))
     previous = data.draw(step_values(dtype, shape)) if with_previous else None
     bins = data.draw(st.integers(1, 40))
@@ -119,6 +124,7 @@ def test_step_stats_match_their_definition(
     edges = np.linspace(lo, hi, bins + 1).tolist()  # else the values' own range: max on the last edge
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stats, "RUN_CHUNK", chunk)  # several chunks, or the whole tensor in one
+        mp.setattr(stats, "compiled", lambda size: compiled)
         got = stats.step_stats(value, edges, previous)
     w = np.abs(value) if value.dtype.kind == "c" else value.astype(np.float64)
     finite = w[np.isfinite(w)]
@@ -137,3 +143,26 @@ def test_edges_finer_than_float32_still_count_every_value_once() -> None:
     rounded to float32 (0 < 1e-93, and 1 < 1 + 1e-12, though float32 rounds both edges)."""
     got = stats.step_stats(np.array([0.0, 1.0, 0.75], np.float32), [1e-93, 0.5 + 5e-13, 1 + 1e-12])
     assert (got.under, got.counts, got.over) == (1, [0, 2], 0)
+
+
+def test_small_tensors_do_not_load_numba() -> None:
+    """A run or diff of small tensors never waits for numba to load (or to compile)."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from ckptviz.model import stats
+        from ckptviz.model.diff.compare import compare_numeric
+        x = np.arange(1000, dtype=np.float32)
+        assert stats.step_stats(x, [0.0, 500.0, 1000.0], x + 1).counts == [500, 500]
+        assert compare_numeric([(x, x + 1)], x.size).changed == 1000
+        assert "numba" not in sys.modules
+        big = np.zeros(stats.COMPILED_MIN, np.float32)
+        assert stats.step_stats(big, [0.0, 1.0]).counts == [stats.COMPILED_MIN]
+        assert "numba" in sys.modules
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

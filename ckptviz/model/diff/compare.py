@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..stats import is_numeric
+from ..stats import compiled, is_numeric
 
 CHUNK = 1 << 16  # elements: a chunk, its copy and the difference stay in cache (~1.5 MiB in float64)
 _RANK_EXACT = 1 << 22  # deltas up to this many elements get an exact SVD; bigger ones a sketch
@@ -50,82 +50,89 @@ class Delta:
 class _Sums:
     """Running sums over aligned pieces; ``finish`` turns them into a ``Delta``.
 
-    Real pieces go through the compiled loop of ``kernels.diff_step``: each is read once, every
-    statistic from that pass (float32/float64 tensors as they are, other dtypes converted
-    ``CHUNK`` elements at a time). Complex ones, rare in checkpoints, are compared with numpy."""
+    Real tensors go through the compiled loop of ``kernels.diff_step`` (see ``stats.compiled``):
+    each is read once, every statistic from that pass (float32/float64 tensors as they are, other
+    dtypes converted ``CHUNK`` elements at a time). Complex ones, rare in checkpoints, and small
+    ones before the compiled loops are loaded are compared with numpy, by the same rules."""
 
     def __init__(self, elements: int, atol: float, rtol: float) -> None:
-        from .. import kernels
-
-        self.kernels = kernels
         self.out = Delta(elements)
         self.atol, self.rtol = atol, rtol
         self.exact = atol == 0 and rtol == 0
-        self.f, self.n = kernels.diff_state()
+        self.f, self.n = np.zeros(6), np.zeros(6, np.int64)  # sums and counts, by the slots below
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
         a, b = a.reshape(-1), b.reshape(-1)
-        if a.dtype.kind == "c":
+        if a.dtype.kind == "c" or not compiled(a.size):
             for start in range(0, a.size, CHUNK):
-                self._add_complex(a[start : start + CHUNK], b[start : start + CHUNK])
+                self._add_numpy(a[start : start + CHUNK], b[start : start + CHUNK])
             return
-        k = self.kernels
+        from .. import kernels
+
         own_bits = a.dtype == b.dtype and a.dtype in (np.float32, np.float64)  # stored bits = working ones
         step = max(a.size, 1) if own_bits else CHUNK
         for start in range(0, a.size, step):
             x, y = _working(a[start : start + step]), _working(b[start : start + step])
             if self.exact and not own_bits:  # converted values may collide (int64): the stored bits
-                self.n[k.CHANGED] += _differ(a[start : start + step], b[start : start + step])
+                self.n[_CHANGED] += _differ(a[start : start + step], b[start : start + step])
             if x.dtype != y.dtype:  # pieces of different dtypes: both in float64
                 x, y = x.astype(np.float64), y.astype(np.float64)
-            k.diff_pass(x, y, own_bits and self.exact, self.exact, self.atol, self.rtol, self.f, self.n)
+            kernels.diff_pass(x, y, own_bits and self.exact, self.exact, self.atol, self.rtol, self.f, self.n)
 
-    def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
-        k, f, n = self.kernels, self.f, self.n
+    def _add_numpy(self, a: np.ndarray, b: np.ndarray) -> None:
+        f, n = self.f, self.n
         if self.exact:
-            n[k.CHANGED] += _differ(a, b)
-        x, y = a.astype(np.complex128), b.astype(np.complex128)
+            n[_CHANGED] += _differ(a, b)
+        x, y = _working(a), _working(b)
+        if x.dtype != y.dtype:
+            x, y = x.astype(np.float64), y.astype(np.float64)
         xa, ya = np.isfinite(x), np.isfinite(y)
         if not (xa.all() and ya.all()):  # NaN/Inf: counted, then left out
-            n[k.NAN_A] += int(np.count_nonzero(np.isnan(x)))
-            n[k.NAN_B] += int(np.count_nonzero(np.isnan(y)))
-            n[k.INF_A] += int(np.count_nonzero(np.isinf(x)))
-            n[k.INF_B] += int(np.count_nonzero(np.isinf(y)))
+            n[_NAN_A] += int(np.count_nonzero(np.isnan(x)))
+            n[_NAN_B] += int(np.count_nonzero(np.isnan(y)))
+            n[_INF_A] += int(np.count_nonzero(np.isinf(x)))
+            n[_INF_B] += int(np.count_nonzero(np.isinf(y)))
             both = xa & ya
             if not self.exact:  # non-finite positions that are not the same special value
                 same = (x == y) | (np.isnan(x) & np.isnan(y))
-                n[k.CHANGED] += int(np.count_nonzero(~both & ~same))
+                n[_CHANGED] += int(np.count_nonzero(~both & ~same))
             x, y = x[both], y[both]
-        d = np.abs(y - x)
-        n[k.BOTH] += x.size
-        f[k.AA] += float(np.vdot(x, x).real)
-        f[k.BB] += float(np.vdot(y, y).real)
-        f[k.AB] += float(np.vdot(x, y).real)
-        f[k.DIFF] += float(np.dot(d, d))
+        d = np.abs(y - x)  # in the working dtype, as the compiled loop and compare_flat compute it
+        x64, y64, d64 = (v.astype(np.complex128 if v.dtype.kind == "c" else np.float64) for v in (x, y, d))
+        n[_BOTH] += x.size
+        f[_AA] += float(np.vdot(x64, x64).real)
+        f[_BB] += float(np.vdot(y64, y64).real)
+        f[_AB] += float(np.vdot(x64, y64).real)
+        f[_DIFF] += float(np.dot(d64, d64))
         if d.size:
-            f[k.SAD] += float(d.sum())
-            f[k.MAD] = max(f[k.MAD], float(d.max()))
+            f[_SAD] += float(d64.sum())
+            f[_MAD] = max(f[_MAD], float(d.max()))
         if not self.exact:
-            n[k.CHANGED] += int(np.count_nonzero(d > self.atol + self.rtol * np.abs(x)))
+            n[_CHANGED] += int(np.count_nonzero(d > self.atol + self.rtol * np.abs(x)))
 
     def finish(self) -> Delta:
-        k, f, n, out = self.kernels, self.f, self.n, self.out
-        both = int(n[k.BOTH])
-        aa, bb, dd = float(f[k.AA]), float(f[k.BB]), float(f[k.DIFF])
-        out.changed = int(n[k.CHANGED])
-        out.nan_a, out.nan_b, out.inf_a, out.inf_b = (int(n[i]) for i in (k.NAN_A, k.NAN_B, k.INF_A, k.INF_B))
+        f, n, out = self.f, self.n, self.out
+        both = int(n[_BOTH])
+        aa, bb, dd = float(f[_AA]), float(f[_BB]), float(f[_DIFF])
+        out.changed = int(n[_CHANGED])
+        out.nan_a, out.nan_b, out.inf_a, out.inf_b = (int(n[i]) for i in (_NAN_A, _NAN_B, _INF_A, _INF_B))
         out.norm_a, out.norm_b, out.norm_diff = math.sqrt(aa), math.sqrt(bb), math.sqrt(dd)
         if both:
-            out.max_abs_diff = float(f[k.MAD])
-            out.mean_abs_diff = float(f[k.SAD]) / both
+            out.max_abs_diff = float(f[_MAD])
+            out.mean_abs_diff = float(f[_SAD]) / both
             out.rms_diff = math.sqrt(dd / both)
         if aa > 0:
             out.relative_change = math.sqrt(dd) / out.norm_a
         elif both:
             out.relative_change = 0.0 if dd == 0 else math.inf
         if aa > 0 and bb > 0:
-            out.cosine = max(-1.0, min(1.0, float(f[k.AB]) / (out.norm_a * out.norm_b)))
+            out.cosine = max(-1.0, min(1.0, float(f[_AB]) / (out.norm_a * out.norm_b)))
         return out
+
+
+# the sums' slots, as kernels.diff_step fills them (that module loads numba: not imported here)
+_AA, _BB, _AB, _DIFF, _SAD, _MAD = range(6)
+_BOTH, _CHANGED, _NAN_A, _NAN_B, _INF_A, _INF_B = range(6)
 
 
 def _differ(a: np.ndarray, b: np.ndarray) -> int:
