@@ -1,18 +1,22 @@
 """Compiled loops for the statistics of a run step and of a diff: one pass over a tensor.
 
-A tensor is walked in blocks of ``BLOCK`` elements that stay in cache. Each block goes through a
-reductions loop the compiler vectorises (sums in float64, min and max), then, for a run step, a
-binning loop. A block that holds NaN or ±Inf (its sums come out non-finite: NaN and Inf propagate)
-is done again element by element, keeping only finite values; the usual all-finite block pays for no
-per-element test. ``fastmath`` is limited to ``reassoc``/``contract``/``nsz`` on the sums: they
-may be added in another order (float64 sums of float32 values, so the order changes the last bits
-only) but NaN and Inf still propagate, which is how a block is found to need the careful loop.
-Counts, min, max and the diff's changed elements and largest difference are exact.
+A tensor is walked in blocks of ``BLOCK`` elements that stay in cache. Each block goes through one
+loop the compiler vectorises, in the tensor's own dtype (16 float32 lanes): sums (each block's
+added to float64 totals), min and max (as integers, see ``_key``) and, for a run step, every
+value's bin estimated from equal widths; a scalar loop then counts the bins. A block that holds NaN
+or ±Inf (its sums come out non-finite: NaN and Inf propagate) is done again element by element in
+float64, keeping only finite values, so the usual all-finite block pays for no per-element test
+(sums too large for float32 take that path too). ``fastmath`` is limited to ``reassoc`` and
+``nsz``: sums may be added in another order, which changes their last bits only, but NaN and Inf
+still propagate (no ``nnan``/``ninf``) and nothing is fused into an FMA (no ``contract``), so a
+tolerance test rounds as numpy's does. Counts, min, max and the diff's changed elements and
+largest difference are exact.
 
-numba is imported with this module, which is imported on first use only (``import ckptviz``
-stays cheap). The loops hold no GIL, so the thread pools of timeline and diff use every core.
-Machine code is cached beside this file, else in the user's cache directory (numba's own fallback);
-where no cache is writable it is compiled once per process.
+numba is imported with this module, which loads only when a big tensor needs it
+(``stats.compiled``): ``import ckptviz`` and small runs never pay for it. The loops hold no GIL,
+so the thread pools of timeline and diff use every core. Machine code is cached beside this file,
+else in the user's cache directory (numba's own fallback); where no cache is writable it is
+compiled once per process.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, TypeVar
 import numba
 import numpy as np
 
-BLOCK = 1 << 14  # elements: a block of two float64 tensors is 256 KiB, within L2
+BLOCK = 1 << 14  # elements: a block of two float64 tensors and its slots is 320 KiB, within L2
 
 _FAST = {"reassoc", "nsz"}
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -142,10 +146,10 @@ def _block(
     x: Any, xi: Any, p: Any, with_prev: bool, shift: Any, sh: Any, mask: Any, plan: Any, slots: Any
 ) -> Any:
     """One vectorised pass over a block, in its own dtype (16 float32 lanes): sums about
-    ``shift``, min/max keys, and each value's bin slot (-1 where ``_slot`` must decide).
+    ``shift``, min/max keys, and each value's bin slot (``NEAR`` where ``_slot`` must decide).
     Loops run from 0 (blocks come as slices) so indices are known non-negative: no wraparound
     test per element, which would turn every load into a gather."""
-    e0, norm, top, tol, half, one, zero = plan
+    e0, norm, top, tol, below, one, zero = plan
     s1 = s2 = dd = pp = zero
     lo = hi = _key(xi, 0, sh, mask)
     for i in range(x.size):
@@ -162,7 +166,7 @@ def _block(
         lo = min(lo, k)
         hi = max(hi, k)
         t = (v - e0) * norm
-        t = t if t > half else half  # below the first edge: floor -1, slot 0
+        t = t if t > below else below  # below the first edge: floor -1, slot 0
         t = t if t < top else top  # above the last: slot bins + 1
         whole = np.floor(t)
         near = (t - whole < tol) | (whole + one - t < tol)
@@ -203,10 +207,9 @@ def _slot(v: float, edges: Any, bins: int) -> Any:
 def run_step(
     x: Any, xi: Any, sh: Any, mask: Any, p: Any, with_prev: bool, edges: Any, f: Any, n: Any, counts: Any
 ) -> None:
-    """Add the 1-D tensor ``x`` (float32 or float64; ``xi, sh, mask`` from ``int_view``, ``plan``
-    from ``bin_plan``) and ``p``, the previous step's, when ``with_prev``, to the state from
-    ``run_state``: moments about a shift (the first block's mean of finite values), the change,
-    min, max and the bins."""
+    """Add the 1-D tensor ``x`` (float32 or float64; ``xi, sh, mask`` from ``int_view``) and
+    ``p``, the previous step's, when ``with_prev``, to the state from ``run_state``: moments about
+    a shift (the first block's mean of finite values), the change, min, max and the bins."""
     bins = edges.size - 1
     plan = _plan(edges, x.dtype.type)
     slots = np.empty(BLOCK, np.uint32)  # unsigned: indexing with them needs no wraparound test

@@ -8,7 +8,6 @@ the counts. Faces (CLI, widgets, server) send ``TensorStats.to_dict()``.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -132,15 +131,15 @@ def histogram(value: np.ndarray, bins: int, value_range: tuple[float, float]) ->
 # -- one pass, for a training run --------------------------------------------------------------
 
 RUN_CHUNK = 1 << 16  # elements: small enough that the working copies stay in cache
-COMPILED_MIN = 1 << 20  # elements: from here on, a tensor is worth loading the compiled loops for
+COMPILED_MIN = 1 << 16  # elements: a tensor this big is worth loading the compiled loops for
 
 
 def compiled(size: int) -> bool:
-    """Whether a tensor of ``size`` elements goes through the compiled loops (``kernels``): big
-    ones do, and once they are loaded every one does; until then small tensors use numpy, so a
-    run or diff of small tensors never waits for numba to load (0.3 s from its cache, seconds to
+    """Whether work on ``size`` elements goes through the compiled loops (``kernels``), a rule of
+    size alone so that every process (a Dask worker too) computes the same numbers: small runs
+    and diffs use numpy and never wait for numba to load (0.3 s from its cache, seconds to
     compile where no cache is writable)."""
-    return size >= COMPILED_MIN or "ckptviz.model.kernels" in sys.modules
+    return size >= COMPILED_MIN
 
 
 def fixed_edges(lo: float, hi: float, bins: int, margin: float = 0.25) -> list[float]:
@@ -193,15 +192,20 @@ class StepStats:
         return out
 
 
-def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | None = None) -> StepStats:
+def step_stats(
+    value: np.ndarray, edges: list[float], previous: np.ndarray | None = None, fast: bool | None = None
+) -> StepStats:
     """``StepStats`` in one pass over ``value`` (and ``previous``, same shape, when given).
 
     ``counts`` are on ``edges`` as ``np.histogram`` counts (``[e_i, e_i+1)``, the last bin closed;
     ``under``/``over`` outside them). The compiled loop of ``kernels.run_step`` does the work, on
-    the tensor itself for float32/float64 and on converted chunks of ``RUN_CHUNK`` for the rest."""
+    the tensor itself for float32/float64 and on converted chunks of ``RUN_CHUNK`` for the rest;
+    ``fast=False`` (default: ``compiled(value.size)``) computes with numpy instead: the same counts,
+    min and max, and the moments to rounding. A timeline decides per checkpoint, so that all its
+    tensors take one path."""
     flat = value.reshape(-1)
     prev = previous.reshape(-1) if previous is not None else None
-    if not compiled(flat.size):
+    if not (compiled(flat.size) if fast is None else fast):
         return _step_numpy(flat, prev, edges)
     from . import kernels  # numba loads with the first big tensor, not with ckptviz
 

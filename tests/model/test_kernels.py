@@ -17,7 +17,9 @@ import pytest
 from ckptviz.model import kernels, stats
 from ckptviz.model.diff.compare import compare_numeric
 
-SIZE = 3 * kernels.BLOCK + 17  # several blocks, the last one partial
+assert stats.compiled(stats.COMPILED_MIN)
+
+SIZE = stats.COMPILED_MIN + 17  # several blocks, the last one partial, through the compiled loops
 
 
 def reference(value: np.ndarray, edges: np.ndarray, previous: np.ndarray | None) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def test_step_stats_equal_numpy_on_every_dtype(dtype: Any, with_previous: bool) 
     edges = np.array(stats.fixed_edges(float(w.min()), float(w.max()), 17))
     if value.dtype.kind in "fV":
         value[: edges.size] = edges.astype(value.dtype)  # on the edges, as far as the dtype holds them
-    got = stats.step_stats(value, edges.tolist(), previous)
+    got = stats.step_stats(value, edges.tolist(), previous, fast=True)
     check(got, reference(value, edges, previous), rel=1e-3 if np.dtype(dtype).itemsize <= 4 else 1e-9)
 
 
@@ -99,16 +101,18 @@ def test_values_on_every_edge_nan_and_inf_in_some_blocks() -> None:
     value[kernels.BLOCK + 5 : kernels.BLOCK + 8] = [np.nan, np.inf, -np.inf]  # second block only
     previous = value + np.float32(0.01)
     previous[2 * kernels.BLOCK + 1] = np.nan  # third block: a NaN on the previous side only
-    got = stats.step_stats(value, edges.tolist(), previous)
-    check(got, reference(value, edges, previous))
-    assert (got.nan, got.inf, sum(got.counts) + got.under + got.over) == (1, 2, SIZE - 3)
+    for fast in (True, False):  # the compiled loops, and numpy for checkpoints of small tensors
+        got = stats.step_stats(value, edges.tolist(), previous, fast)
+        check(got, reference(value, edges, previous))
+        assert (got.nan, got.inf, sum(got.counts) + got.under + got.over) == (1, 2, SIZE - 3)
 
 
 def test_float64_edges_between_float32_values() -> None:
     """Edges no float32 can hold: values compare with them exactly, not with rounded edges."""
     edges = np.array([0.1, 0.2, 0.3, 0.4])
     value = np.array([0.1, 0.2, 0.3, 0.4, 0.29999998, 0.30000001], np.float32)
-    check(stats.step_stats(value, edges.tolist()), reference(value, edges, None))
+    for fast in (True, False):
+        check(stats.step_stats(value, edges.tolist(), fast=fast), reference(value, edges, None))
 
 
 @pytest.mark.parametrize(
@@ -122,7 +126,8 @@ def test_uneven_or_tight_edges_still_bin_exactly(edges: list[float]) -> None:
     value = rng.uniform(edges[0] - 1, edges[-1] + 1, 5000).astype(np.float32)
     value64 = value.astype(np.float64) if edges[0] < 1e5 else rng.uniform(edges[0], edges[-1], 5000)
     for x in (value, value64):
-        check(stats.step_stats(x, edges), reference(x, np.array(edges), None))
+        for fast in (True, False):
+            check(stats.step_stats(x, edges, fast=fast), reference(x, np.array(edges), None))
 
 
 def test_empty_and_all_nan() -> None:
@@ -228,7 +233,7 @@ def test_kernels_work_when_no_cache_is_writable(tmp_path: Any) -> None:
         from ckptviz.model import kernels, stats
         assert type(kernels.run_step._cache).__name__ == "NullCache", kernels.run_step._cache
         x = np.arange(40000, dtype=np.float32)
-        s = stats.step_stats(x, [0.0, 20000.0, 40000.0], x + 1)
+        s = stats.step_stats(x, [0.0, 20000.0, 40000.0], x + 1, fast=True)
         assert (s.counts, s.under, s.over, s.min, s.max) == ([20000, 20000], 0, 0, 0.0, 39999.0), s
         print("ok")
         """

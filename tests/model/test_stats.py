@@ -109,11 +109,10 @@ def assert_matches(got: stats.StepStats, want: dict[str, Any], scale: float) -> 
     chunk=st.sampled_from([3, 16, stats.RUN_CHUNK]),
     with_previous=st.booleans(),
     compiled=st.booleans(),
-)
+)  # both paths: the compiled loops, and numpy for checkpoints of small tensors
 def test_step_stats_match_their_definition(
     data: Any, dtype: Any, shape: tuple[int, ...], chunk: int, with_previous: bool, compiled: bool
 ) -> None:
-    """Both paths: the compiled loops, and numpy for small tensors before those are loaded."""
     value = data.draw(step_values(dtype, shape))
     previous = data.draw(step_values(dtype, shape)) if with_previous else None
     bins = data.draw(st.integers(1, 40))
@@ -124,8 +123,7 @@ def test_step_stats_match_their_definition(
     edges = np.linspace(lo, hi, bins + 1).tolist()  # else the values' own range: max on the last edge
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stats, "RUN_CHUNK", chunk)  # several chunks, or the whole tensor in one
-        mp.setattr(stats, "compiled", lambda size: compiled)
-        got = stats.step_stats(value, edges, previous)
+        got = stats.step_stats(value, edges, previous, compiled)
     w = np.abs(value) if value.dtype.kind == "c" else value.astype(np.float64)
     finite = w[np.isfinite(w)]
     assert_matches(got, defined(value, edges, previous), float(np.abs(finite).max()) if finite.size else 0.0)
@@ -146,7 +144,8 @@ def test_edges_finer_than_float32_still_count_every_value_once() -> None:
 
 
 def test_small_tensors_do_not_load_numba() -> None:
-    """A run or diff of small tensors never waits for numba to load (or to compile)."""
+    """A run or diff of small tensors never waits for numba to load (or to compile); a big
+    tensor loads it."""
     script = textwrap.dedent(
         """
         import sys

@@ -50,10 +50,10 @@ class Delta:
 class _Sums:
     """Running sums over aligned pieces; ``finish`` turns them into a ``Delta``.
 
-    Real tensors go through the compiled loop of ``kernels.diff_step`` (see ``stats.compiled``):
+    Big real tensors (``stats.compiled``) go through the compiled loop of ``kernels.diff_step``:
     each is read once, every statistic from that pass (float32/float64 tensors as they are, other
-    dtypes converted ``CHUNK`` elements at a time). Complex ones, rare in checkpoints, and small
-    ones before the compiled loops are loaded are compared with numpy, by the same rules."""
+    dtypes converted ``CHUNK`` elements at a time). Smaller ones, and complex ones (rare in
+    checkpoints), are compared with numpy chunk by chunk, by the same rules."""
 
     def __init__(self, elements: int, atol: float, rtol: float) -> None:
         self.out = Delta(elements)
