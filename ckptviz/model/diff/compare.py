@@ -98,14 +98,13 @@ class _Sums:
                 n[_CHANGED] += int(np.count_nonzero(~both & ~same))
             x, y = x[both], y[both]
         d = np.abs(y - x)  # in the working dtype, as the compiled loop and compare_flat compute it
-        x64, y64, d64 = (v.astype(np.complex128 if v.dtype.kind == "c" else np.float64) for v in (x, y, d))
         n[_BOTH] += x.size
-        f[_AA] += float(np.vdot(x64, x64).real)
-        f[_BB] += float(np.vdot(y64, y64).real)
-        f[_AB] += float(np.vdot(x64, y64).real)
-        f[_DIFF] += float(np.dot(d64, d64))
+        f[_AA] += _dot(x, x)
+        f[_BB] += _dot(y, y)
+        f[_AB] += _dot(x, y)
+        f[_DIFF] += _dot(d, d)
         if d.size:
-            f[_SAD] += float(d64.sum())
+            f[_SAD] += float(d.sum(dtype=np.float64))
             f[_MAD] = max(f[_MAD], float(d.max()))
         if not self.exact:
             n[_CHANGED] += int(np.count_nonzero(d > self.atol + self.rtol * np.abs(x)))
@@ -133,6 +132,14 @@ class _Sums:
 # the sums' slots, as kernels.diff_step fills them (that module loads numba: not imported here)
 _AA, _BB, _AB, _DIFF, _SAD, _MAD = range(6)
 _BOTH, _CHANGED, _NAN_A, _NAN_B, _INF_A, _INF_B = range(6)
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    """Re Σ conj(x)·y, summed in float64 without BLAS (OpenBLAS's threaded float64 dot of two
+    arrays waits milliseconds for its threads on a busy machine)."""
+    if x.dtype.kind == "c":
+        return float((np.conj(x) * y).real.sum())
+    return float(np.multiply(x, y).sum(dtype=np.float64))
 
 
 def _differ(a: np.ndarray, b: np.ndarray) -> int:
