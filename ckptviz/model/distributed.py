@@ -162,18 +162,20 @@ def run_diff(
 # -- timeline ---------------------------------------------------------------------------------------
 
 
-def first_step_task(src: TensorSource, prev: TensorSource | None, bins: int) -> tuple[list[float], StepStats]:
+def first_step_task(
+    src: TensorSource, prev: TensorSource | None, bins: int, fast: bool
+) -> tuple[list[float], StepStats]:
     """A variable's first checkpoint: its bins, fixed from this value's range, and its statistics."""
     value = src.read()
     lo, hi = value_range(value)
     edges = fixed_edges(lo, hi, bins)
-    return edges, step_stats(value, edges, prev.read() if prev is not None else None)
+    return edges, step_stats(value, edges, prev.read() if prev is not None else None, fast)
 
 
 def step_task(
-    src: TensorSource, prev: TensorSource | None, first: tuple[list[float], StepStats]
+    src: TensorSource, prev: TensorSource | None, first: tuple[list[float], StepStats], fast: bool
 ) -> StepStats:
-    return step_stats(src.read(), first[0], prev.read() if prev is not None else None)
+    return step_stats(src.read(), first[0], prev.read() if prev is not None else None, fast)
 
 
 def run_timeline(
@@ -186,7 +188,7 @@ def run_timeline(
     options: Mapping[str, Any],
 ) -> tuple[list[Any], dict[str, list[StepStats | None]], dict[str, list[float]]]:
     """Steps, statistics and bins of a run, every tensor of every checkpoint a task."""
-    from .timeline import carried_over, step_of, variables_of
+    from .timeline import carried_over, step_of, variables_of, worth_compiling
 
     ckpts = [open_checkpoint(p, verify, storage_options=dict(options)) for p in paths]
     steps, firsts = [], {}
@@ -198,7 +200,9 @@ def run_timeline(
         step.timestamp = stamps[i]
         prev = ckpts[i - 1] if i else None
         todo: dict[str, Any] = {}
-        for key in variables_of(ckpt, select):
+        keys = variables_of(ckpt, select)
+        fast = worth_compiling(ckpt, keys)  # as the single-process path decides
+        for key in keys:
             known = {key: StepStats()} if i and key in present[i - 1] else {}
             if carried_over(ckpt, prev, key, known) is not None:
                 todo[key] = "carried"
@@ -214,10 +218,10 @@ def run_timeline(
                 before = replace(before, verify=False)  # as the single-process path reads it
             src = source_of(ckpt, key)
             if key not in firsts:
-                firsts[key] = client.submit(first_step_task, src, before, bins, pure=False)
+                firsts[key] = client.submit(first_step_task, src, before, bins, fast, pure=False)
                 todo[key] = firsts[key]
             else:
-                todo[key] = client.submit(step_task, src, before, firsts[key], pure=False)
+                todo[key] = client.submit(step_task, src, before, firsts[key], fast, pure=False)
         pending.append(todo)
         present.append(set(todo))
         steps.append(step)

@@ -131,6 +131,15 @@ def histogram(value: np.ndarray, bins: int, value_range: tuple[float, float]) ->
 # -- one pass, for a training run --------------------------------------------------------------
 
 RUN_CHUNK = 1 << 16  # elements: small enough that the working copies stay in cache
+COMPILED_MIN = 1 << 16  # elements: a tensor this big is worth loading the compiled loops for
+
+
+def compiled(size: int) -> bool:
+    """Whether work on ``size`` elements goes through the compiled loops (``kernels``), a rule of
+    size alone so that every process (a Dask worker too) computes the same numbers: small runs
+    and diffs use numpy and never wait for numba to load (0.3 s from its cache, seconds to
+    compile where no cache is writable)."""
+    return size >= COMPILED_MIN
 
 
 def fixed_edges(lo: float, hi: float, bins: int, margin: float = 0.25) -> list[float]:
@@ -183,82 +192,90 @@ class StepStats:
         return out
 
 
-def step_stats(value: np.ndarray, edges: list[float], previous: np.ndarray | None = None) -> StepStats:
+def step_stats(
+    value: np.ndarray, edges: list[float], previous: np.ndarray | None = None, fast: bool | None = None
+) -> StepStats:
     """``StepStats`` in one pass over ``value`` (and ``previous``, same shape, when given).
 
-    ``counts`` are on ``edges`` (``under``/``over`` outside them); see ``_bin_counts`` for values
-    that sit on an edge. A chunk's min and max tell whether it holds NaN/Inf (NaN makes both NaN),
-    so all-finite chunks, the usual case, pay for no ``isfinite`` pass."""
+    ``counts`` are on ``edges`` as ``np.histogram`` counts (``[e_i, e_i+1)``, the last bin closed;
+    ``under``/``over`` outside them). The compiled loop of ``kernels.run_step`` does the work, on
+    the tensor itself for float32/float64 and on converted chunks of ``RUN_CHUNK`` for the rest;
+    ``fast=False`` (default: ``compiled(value.size)``) computes with numpy instead: the same counts,
+    min and max, and the moments to rounding. A timeline decides per checkpoint, so that all its
+    tensors take one path."""
     flat = value.reshape(-1)
     prev = previous.reshape(-1) if previous is not None else None
+    if not (compiled(flat.size) if fast is None else fast):
+        return _step_numpy(flat, prev, edges)
+    from . import kernels  # numba loads with the first big tensor, not with ckptviz
+
     bins = len(edges) - 1
-    e0, e1 = np.float64(edges[0]), np.float64(edges[-1])  # float32 values compare as float64 with these
-    counts = np.zeros(bins, np.int64)
-    out = StepStats(size=int(flat.size))
-    n, shift, s1, s2, dd, pp = 0, 0.0, 0.0, 0.0, 0.0, 0.0
-    lo, hi = math.inf, -math.inf
-    whole = flat.dtype in (np.float32, np.float64)  # binned in one call, straight from the tensor
-    for start in range(0, flat.size, RUN_CHUNK):
-        x = _float(flat[start : start + RUN_CHUNK])
-        c_lo, c_hi = float(x.min()), float(x.max())
-        ok = None if math.isfinite(c_lo) and math.isfinite(c_hi) else np.isfinite(x)
-        if ok is not None:
-            nan = int(np.count_nonzero(np.isnan(x)))
-            out.nan += nan
-            out.inf += x.size - int(np.count_nonzero(ok)) - nan
-        if prev is not None:
-            p = _float(prev[start : start + RUN_CHUNK])
-            p_sq = float(np.dot(p, p))
-            if ok is not None or not math.isfinite(p_sq):  # positions finite on both
-                keep = np.isfinite(p) if ok is None else ok & np.isfinite(p)
-                d, p = x[keep] - p[keep], p[keep]
-                p_sq = float(np.dot(p, p))
-            else:
-                d = x - p
-            dd += float(np.dot(d, d))
-            pp += p_sq
-        if ok is not None:
-            x = x[ok]
-            if not x.size:
-                continue
-            c_lo, c_hi = float(x.min()), float(x.max())
-        if n == 0:
-            shift = float(x.mean())  # moments about a first guess of the mean: no cancellation
-        xs = x - np.float32(shift) if x.dtype == np.float32 else x - shift
-        s1 += float(xs.sum())  # pairwise summation: accurate in float32 too
-        s2 += float(np.dot(xs, xs))
-        n += x.size
-        lo, hi = min(lo, c_lo), max(hi, c_hi)
-        if c_lo < e0 or c_hi > e1:  # values beyond the bins: counted, then left out by the binning
-            out.under += int(np.count_nonzero(x < e0))
-            out.over += int(np.count_nonzero(x > e1))
-        if not whole:
-            counts += _bin_counts(x, e0, e1, bins, c_hi)
-    if whole and n:  # NaN and ±Inf fall outside every bin on their own
-        counts += _bin_counts(flat, e0, e1, bins, hi)
-    if n:
-        mean_shifted = s1 / n
+    f, n, counts = kernels.run_state(bins)
+    fixed = np.asarray(edges, np.float64)
+    work = np.float64
+    for x, p in _pieces(flat, prev):
+        work = x.dtype.type
+        kernels.run_pass(x, p, fixed, f, n, counts)
+    total = counts.sum(axis=0)
+    out = StepStats(size=int(flat.size), nan=int(n[kernels.NAN]), inf=int(n[kernels.INF]))
+    out.under, out.over, out.counts = int(total[0]), int(total[-1]), total[1:-1].tolist()
+    finite = int(n[kernels.N])
+    if finite:
+        s1, s2, shift = float(f[kernels.S1]), float(f[kernels.S2]), float(f[kernels.SHIFT])
+        mean_shifted = s1 / finite
         out.mean = shift + mean_shifted
-        out.std = math.sqrt(max(0.0, s2 / n - mean_shifted**2))
-        out.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + n * shift * shift))
-        out.min, out.max = lo, hi
+        out.std = math.sqrt(max(0.0, s2 / finite - mean_shifted**2))
+        out.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + finite * shift * shift))
+        out.min = kernels.from_key(int(n[kernels.LO]), np.dtype(work))
+        out.max = kernels.from_key(int(n[kernels.HI]), np.dtype(work))
     if prev is not None:
+        dd, pp = float(f[kernels.DD]), float(f[kernels.PP])
         out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
-    out.counts = [int(c) for c in counts]
     return out
 
 
-def _bin_counts(x: np.ndarray, lo: Any, hi: Any, bins: int, top: float) -> np.ndarray:
-    """Counts of the values of ``x`` within ``[lo, hi]`` on ``bins`` equal bins, the last one closed
-    (``top`` is ``x``'s maximum). fast-histogram bins in one C pass without the GIL; a value within
-    a rounding error of an edge may land in the neighbouring bin, which np.histogram's extra
-    correction passes would avoid at several times the cost."""
-    from fast_histogram import histogram1d
+def _step_numpy(flat: np.ndarray, prev: np.ndarray | None, edges: list[float]) -> StepStats:
+    """``step_stats`` of a small tensor with numpy: the same counts, min and max, exactly, and the
+    moments in float64."""
+    x = _float(flat)
+    out = StepStats(size=int(flat.size))
+    ok = np.isfinite(x)
+    good = x if ok.all() else x[ok]
+    out.nan = int(np.count_nonzero(np.isnan(x)))
+    out.inf = x.size - good.size - out.nan
+    fixed = np.asarray(edges, np.float64)
+    out.counts = np.histogram(good, bins=fixed)[0].tolist()  # compares with the float64 edges
+    out.under, out.over = int(np.count_nonzero(good < fixed[0])), int(np.count_nonzero(good > fixed[-1]))
+    if good.size:
+        g = good.astype(np.float64)
+        out.min, out.max = float(good.min()), float(good.max())
+        out.mean, out.std, out.norm = float(g.mean()), float(g.std()), math.sqrt(float(np.dot(g, g)))
+    if prev is not None:
+        p = _float(prev)
+        both = ok & np.isfinite(p)
+        q = p[both].astype(np.float64)
+        d = x[both].astype(np.float64) - q
+        dd, pp = float(np.dot(d, d)), float(np.dot(q, q))
+        out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
+    return out
 
-    counts: np.ndarray = histogram1d(x, bins, (lo, hi)).astype(np.int64)
-    if top >= hi:  # the half-open binning leaves out values on the last edge
-        counts[-1] += int(np.count_nonzero(x == np.float64(hi)))  # not ``hi`` rounded to x's dtype
-    return counts
+
+def _pieces(flat: np.ndarray, prev: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """``flat`` and ``prev`` as float32 or float64 pieces of one dtype: whole when they are
+    already, else converted ``RUN_CHUNK`` elements at a time (bounded memory)."""
+    work = _float(flat[:0]).dtype
+    if flat.dtype == work and (prev is None or prev.dtype == work):
+        yield flat, prev
+        return
+    for start in range(0, flat.size, RUN_CHUNK):
+        x = _float(flat[start : start + RUN_CHUNK])
+        if prev is None:
+            yield x, None
+            continue
+        p = _float(prev[start : start + RUN_CHUNK])
+        if p.dtype != x.dtype:  # a float32 step after a float64 one: both in float64
+            x, p = x.astype(np.float64), p.astype(np.float64)
+        yield x, p
 
 
 def _float(x: np.ndarray) -> np.ndarray:

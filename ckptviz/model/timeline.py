@@ -31,7 +31,7 @@ from .checkpoint import open as open_checkpoint
 from .distributed import resolve_client, run_timeline
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
-from .stats import StepStats, fixed_edges, is_numeric, step_stats, value_range
+from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, value_range
 
 if TYPE_CHECKING:
     import pandas
@@ -441,6 +441,12 @@ def variables_of(ckpt: Checkpoint, select: Callable[[str], bool]) -> list[str]:
     ]
 
 
+def worth_compiling(ckpt: Checkpoint, keys: list[str]) -> bool:
+    """Whether a checkpoint's statistics go through the compiled loops: all of its tensors when
+    one is big (``stats.compiled``), none for a checkpoint of small ones."""
+    return any(compiled(ckpt.entries[k].num_elements) for k in keys)
+
+
 def carried_over(
     ckpt: Checkpoint, previous: Checkpoint | None, key: str, earlier: dict[str, StepStats]
 ) -> StepStats | None:
@@ -474,6 +480,7 @@ def _read_one(
     ``held``), and the values to hold for the next one."""
     step = step_of(ckpt, index)
     keys = variables_of(ckpt, select)
+    fast = worth_compiling(ckpt, keys)
     same = {k: st for k in keys if (st := carried_over(ckpt, previous, k, earlier)) is not None}
     step.unchanged = len(same)
     keys = [k for k in keys if k not in same]
@@ -497,16 +504,34 @@ def _read_one(
             e, p = ckpt.entries[key], previous.entries.get(key)
             if p is not None and p.shape == e.shape and p.dtype == e.dtype:
                 prev = held[key] if key in held else previous.read(key)
-        return key, step_stats(value, edges[key], prev)
+        return key, step_stats(value, edges[key], prev, fast)
 
-    keys.sort(key=lambda k: -ckpt.entries[k].nbytes)
+    def batch(keys: list[str]) -> list[tuple[str, StepStats]]:
+        return [one(key) for key in keys]
+
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        done = dict(pool.map(one, keys))
+        done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
     done.update(same)
     return step, {k: done[k] for k in sorted(done)}, keep
 
 
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
+_TASK_BYTES = 4 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
+
+
+def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
+    """``keys`` in tasks of about ``_TASK_BYTES``, largest first (each big tensor alone): hundreds
+    of small tensors cost a few hand-offs between threads, not one each."""
+    out: list[list[str]] = []
+    size = _TASK_BYTES
+    for key in sorted(keys, key=lambda k: -ckpt.entries[k].nbytes):
+        nbytes = ckpt.entries[key].nbytes
+        if size + nbytes > _TASK_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(key)
+        size += nbytes
+    return out
 
 
 def _mapped(value: np.ndarray) -> bool:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import ml_dtypes
@@ -61,19 +64,16 @@ def step_values(draw: Any, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def defined(value: np.ndarray, edges: list[float], previous: np.ndarray | None) -> dict[str, Any]:
-    """``StepStats`` by definition: float64 over the finite values (complex: magnitudes), bins by
-    fast-histogram's rule ``floor((v - lo) / (hi - lo) * bins)`` with ``hi`` in the last bin."""
+    """``StepStats`` by definition: float64 over the finite values (complex: magnitudes), bins as
+    np.histogram counts them on these edges (``[e_i, e_i+1)``, the last bin closed)."""
 
     def working(a: np.ndarray) -> np.ndarray:
         return np.abs(a).astype(np.float64).ravel() if a.dtype.kind == "c" else a.astype(np.float64).ravel()
 
     w = working(value)
     good = w[np.isfinite(w)]
-    lo, hi, bins = edges[0], edges[-1], len(edges) - 1
-    inside = good[(good >= lo) & (good < hi)]
-    index = np.minimum(((inside - lo) * (1.0 / (hi - lo)) * bins).astype(np.int64), bins - 1)  # v < hi
-    counts = np.bincount(index, minlength=bins)
-    counts[-1] += np.count_nonzero(good == hi)
+    lo, hi = edges[0], edges[-1]
+    counts = np.histogram(good, bins=np.asarray(edges))[0]
     out: dict[str, Any] = {
         "size": w.size, "nan": int(np.isnan(w).sum()), "inf": int(np.isinf(w).sum()),
         "under": int((good < lo).sum()), "over": int((good > hi).sum()), "counts": counts.tolist(),
@@ -108,9 +108,10 @@ def assert_matches(got: stats.StepStats, want: dict[str, Any], scale: float) -> 
     shape=st.sampled_from(STEP_SHAPES),
     chunk=st.sampled_from([3, 16, stats.RUN_CHUNK]),
     with_previous=st.booleans(),
-)
+    compiled=st.booleans(),
+)  # both paths: the compiled loops, and numpy for checkpoints of small tensors
 def test_step_stats_match_their_definition(
-    data: Any, dtype: Any, shape: tuple[int, ...], chunk: int, with_previous: bool
+    data: Any, dtype: Any, shape: tuple[int, ...], chunk: int, with_previous: bool, compiled: bool
 ) -> None:
     value = data.draw(step_values(dtype, shape))
     previous = data.draw(step_values(dtype, shape)) if with_previous else None
@@ -122,7 +123,7 @@ def test_step_stats_match_their_definition(
     edges = np.linspace(lo, hi, bins + 1).tolist()  # else the values' own range: max on the last edge
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stats, "RUN_CHUNK", chunk)  # several chunks, or the whole tensor in one
-        got = stats.step_stats(value, edges, previous)
+        got = stats.step_stats(value, edges, previous, compiled)
     w = np.abs(value) if value.dtype.kind == "c" else value.astype(np.float64)
     finite = w[np.isfinite(w)]
     assert_matches(got, defined(value, edges, previous), float(np.abs(finite).max()) if finite.size else 0.0)
@@ -140,3 +141,27 @@ def test_edges_finer_than_float32_still_count_every_value_once() -> None:
     rounded to float32 (0 < 1e-93, and 1 < 1 + 1e-12, though float32 rounds both edges)."""
     got = stats.step_stats(np.array([0.0, 1.0, 0.75], np.float32), [1e-93, 0.5 + 5e-13, 1 + 1e-12])
     assert (got.under, got.counts, got.over) == (1, [0, 2], 0)
+
+
+def test_small_tensors_do_not_load_numba() -> None:
+    """A run or diff of small tensors never waits for numba to load (or to compile); a big
+    tensor loads it."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from ckptviz.model import stats
+        from ckptviz.model.diff.compare import compare_numeric
+        x = np.arange(1000, dtype=np.float32)
+        assert stats.step_stats(x, [0.0, 500.0, 1000.0], x + 1).counts == [500, 500]
+        assert compare_numeric([(x, x + 1)], x.size).changed == 1000
+        assert "numba" not in sys.modules
+        big = np.zeros(stats.COMPILED_MIN, np.float32)
+        assert stats.step_stats(big, [0.0, 1.0]).counts == [stats.COMPILED_MIN]
+        assert "numba" in sys.modules
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

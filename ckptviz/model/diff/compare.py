@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..stats import is_numeric
+from ..stats import compiled, is_numeric
 
 if TYPE_CHECKING:
     from .columns import Metrics
@@ -51,73 +51,106 @@ class Delta:
 
 
 class _Sums:
-    """Running sums over chunks; ``finish`` turns them into a ``Delta``."""
+    """Running sums over aligned pieces; ``finish`` turns them into a ``Delta``.
 
-    def __init__(self, elements: int) -> None:
+    Big real tensors (``stats.compiled``) go through the compiled loop of ``kernels.diff_step``:
+    each is read once, every statistic from that pass (float32/float64 tensors as they are, other
+    dtypes converted ``CHUNK`` elements at a time). Smaller ones, and complex ones (rare in
+    checkpoints), are compared with numpy chunk by chunk, by the same rules."""
+
+    def __init__(self, elements: int, atol: float, rtol: float) -> None:
         self.out = Delta(elements)
-        self.n = 0  # positions finite on both sides
-        self.aa = self.bb = self.ab = self.dd = self.sad = 0.0
-        self.mad = 0.0
+        self.atol, self.rtol = atol, rtol
+        self.exact = atol == 0 and rtol == 0
+        self.f, self.n = np.zeros(6), np.zeros(6, np.int64)  # sums and counts, by the slots below
 
-    def add(self, a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> None:
-        exact = atol == 0 and rtol == 0
-        same_bits = False
-        if exact:
-            bits = _bits(a)
-            if bits is not None:
-                differ = int(np.count_nonzero(a.view(bits) != b.view(bits)))
-                same_bits = differ == 0
-            else:  # odd widths (ml_dtypes int4 etc. are 1 byte, so only exotic ones end here)
-                differ = int(np.count_nonzero(a != b))
-            self.out.changed += differ
-        x, y = _working(a), _working(b)
-        aa = _dot(x, x)
-        if same_bits and math.isfinite(aa) and x.dtype.kind != "c":  # an unchanged chunk: b is a
-            self.n += x.size
-            self.aa += aa
-            self.bb += aa
-            self.ab += aa
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        a, b = a.reshape(-1), b.reshape(-1)
+        if a.dtype.kind == "c" or not compiled(a.size):
+            for start in range(0, a.size, CHUNK):
+                self._add_numpy(a[start : start + CHUNK], b[start : start + CHUNK])
             return
-        bb = _dot(y, y)
-        if not math.isfinite(aa + bb):  # rare: find the NaN/Inf and keep the rest
-            xa, ya = np.isfinite(x), np.isfinite(y)
-            self.out.nan_a += int(np.count_nonzero(np.isnan(x)))
-            self.out.nan_b += int(np.count_nonzero(np.isnan(y)))
-            self.out.inf_a += x.size - int(np.count_nonzero(xa)) - int(np.count_nonzero(np.isnan(x)))
-            self.out.inf_b += y.size - int(np.count_nonzero(ya)) - int(np.count_nonzero(np.isnan(y)))
+        from .. import kernels
+
+        own_bits = a.dtype == b.dtype and a.dtype in (np.float32, np.float64)  # stored bits = working ones
+        step = max(a.size, 1) if own_bits else CHUNK
+        for start in range(0, a.size, step):
+            x, y = _working(a[start : start + step]), _working(b[start : start + step])
+            if self.exact and not own_bits:  # converted values may collide (int64): the stored bits
+                self.n[_CHANGED] += _differ(a[start : start + step], b[start : start + step])
+            if x.dtype != y.dtype:  # pieces of different dtypes: both in float64
+                x, y = x.astype(np.float64), y.astype(np.float64)
+            kernels.diff_pass(x, y, own_bits and self.exact, self.exact, self.atol, self.rtol, self.f, self.n)
+
+    def _add_numpy(self, a: np.ndarray, b: np.ndarray) -> None:
+        f, n = self.f, self.n
+        if self.exact:
+            n[_CHANGED] += _differ(a, b)
+        x, y = _working(a), _working(b)
+        if x.dtype != y.dtype:
+            x, y = x.astype(np.float64), y.astype(np.float64)
+        xa, ya = np.isfinite(x), np.isfinite(y)
+        if not (xa.all() and ya.all()):  # NaN/Inf: counted, then left out
+            n[_NAN_A] += int(np.count_nonzero(np.isnan(x)))
+            n[_NAN_B] += int(np.count_nonzero(np.isnan(y)))
+            n[_INF_A] += int(np.count_nonzero(np.isinf(x)))
+            n[_INF_B] += int(np.count_nonzero(np.isinf(y)))
             both = xa & ya
-            if not exact:  # non-finite positions that are not the same special value
+            if not self.exact:  # non-finite positions that are not the same special value
                 same = (x == y) | (np.isnan(x) & np.isnan(y))
-                self.out.changed += int(np.count_nonzero(~both & ~same))
+                n[_CHANGED] += int(np.count_nonzero(~both & ~same))
             x, y = x[both], y[both]
-            aa, bb = _dot(x, x), _dot(y, y)
-        self.n += x.size
-        self.aa += aa
-        self.bb += bb
-        self.ab += _dot(x, y)
-        d = np.subtract(y, x)
-        self.dd += _dot(d, d)
-        d = np.abs(d, out=d) if d.dtype.kind != "c" else np.abs(d)  # in place: this chunk's own difference
+        d = np.abs(y - x)  # in the working dtype, as the compiled loop and compare_flat compute it
+        n[_BOTH] += x.size
+        f[_AA] += _dot(x, x)
+        f[_BB] += _dot(y, y)
+        f[_AB] += _dot(x, y)
+        f[_DIFF] += _dot(d, d)
         if d.size:
-            self.sad += float(d.sum())  # pairwise in float32: accurate, and 8× faster than a float64 cast
-            self.mad = max(self.mad, float(d.max()))
-        if not exact:
-            self.out.changed += int(np.count_nonzero(d > atol + rtol * np.abs(x)))
+            f[_SAD] += float(d.sum(dtype=np.float64))
+            f[_MAD] = max(f[_MAD], float(d.max()))
+        if not self.exact:
+            n[_CHANGED] += int(np.count_nonzero(d > self.atol + self.rtol * np.abs(x)))
 
     def finish(self) -> Delta:
-        out = self.out
-        out.norm_a, out.norm_b, out.norm_diff = math.sqrt(self.aa), math.sqrt(self.bb), math.sqrt(self.dd)
-        if self.n:
-            out.max_abs_diff = self.mad
-            out.mean_abs_diff = self.sad / self.n
-            out.rms_diff = math.sqrt(self.dd / self.n)
-        if self.aa > 0:
-            out.relative_change = math.sqrt(self.dd) / out.norm_a
-        elif self.n:
-            out.relative_change = 0.0 if self.dd == 0 else math.inf
-        if self.aa > 0 and self.bb > 0:
-            out.cosine = max(-1.0, min(1.0, self.ab / (out.norm_a * out.norm_b)))
+        f, n, out = self.f, self.n, self.out
+        both = int(n[_BOTH])
+        aa, bb, dd = float(f[_AA]), float(f[_BB]), float(f[_DIFF])
+        out.changed = int(n[_CHANGED])
+        out.nan_a, out.nan_b, out.inf_a, out.inf_b = (int(n[i]) for i in (_NAN_A, _NAN_B, _INF_A, _INF_B))
+        out.norm_a, out.norm_b, out.norm_diff = math.sqrt(aa), math.sqrt(bb), math.sqrt(dd)
+        if both:
+            out.max_abs_diff = float(f[_MAD])
+            out.mean_abs_diff = float(f[_SAD]) / both
+            out.rms_diff = math.sqrt(dd / both)
+        if aa > 0:
+            out.relative_change = math.sqrt(dd) / out.norm_a
+        elif both:
+            out.relative_change = 0.0 if dd == 0 else math.inf
+        if aa > 0 and bb > 0:
+            out.cosine = max(-1.0, min(1.0, float(f[_AB]) / (out.norm_a * out.norm_b)))
         return out
+
+
+# the sums' slots, as kernels.diff_step fills them (that module loads numba: not imported here)
+_AA, _BB, _AB, _DIFF, _SAD, _MAD = range(6)
+_BOTH, _CHANGED, _NAN_A, _NAN_B, _INF_A, _INF_B = range(6)
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    """Re Σ conj(x)·y, summed in float64 without BLAS (OpenBLAS's threaded float64 dot of two
+    arrays waits milliseconds for its threads on a busy machine)."""
+    if x.dtype.kind == "c":
+        return float((np.conj(x) * y).real.sum())
+    return float(np.multiply(x, y).sum(dtype=np.float64))
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> int:
+    """Elements whose stored bits differ."""
+    bits = _bits(a)
+    if bits is None:  # odd widths (ml_dtypes int4 etc. are 1 byte, so only exotic ones end here)
+        return int(np.count_nonzero(a != b))
+    return int(np.count_nonzero(a.view(bits) != b.view(bits)))
 
 
 def _bits(a: np.ndarray) -> np.dtype[Any] | None:
@@ -136,21 +169,13 @@ def _working(a: np.ndarray) -> np.ndarray:
     return a if a.dtype == np.float64 else a.astype(np.float64)
 
 
-def _dot(x: np.ndarray, y: np.ndarray) -> float:
-    if x.dtype.kind == "c":
-        return float(np.vdot(x, y).real)
-    return float(np.dot(x, y))
-
-
 def compare_numeric(
     pairs: Iterable[tuple[np.ndarray, np.ndarray]], elements: int, atol: float = 0.0, rtol: float = 0.0
 ) -> Delta:
     """A ``Delta`` of numeric tensors given as aligned pieces (whole tensors, or slice by slice)."""
-    sums = _Sums(elements)
+    sums = _Sums(elements, atol, rtol)
     for a, b in pairs:
-        fa, fb = a.reshape(-1), b.reshape(-1)
-        for start in range(0, fa.size, CHUNK):
-            sums.add(fa[start : start + CHUNK], fb[start : start + CHUNK], atol, rtol)
+        sums.add(a, b)
     return sums.finish()
 
 

@@ -1,0 +1,355 @@
+"""Compiled loops for the statistics of a run step and of a diff: one pass over a tensor.
+
+A tensor is walked in blocks of ``BLOCK`` elements that stay in cache. Each block goes through one
+loop the compiler vectorises, in the tensor's own dtype (16 float32 lanes): sums (each block's
+added to float64 totals), min and max (as integers, see ``_key``) and, for a run step, every
+value's bin estimated from equal widths; a scalar loop then counts the bins. A block that holds NaN
+or ±Inf (its sums come out non-finite: NaN and Inf propagate) is done again element by element in
+float64, keeping only finite values, so the usual all-finite block pays for no per-element test
+(sums too large for float32 take that path too). ``fastmath`` is limited to ``reassoc`` and
+``nsz``: sums may be added in another order, which changes their last bits only, but NaN and Inf
+still propagate (no ``nnan``/``ninf``) and nothing is fused into an FMA (no ``contract``), so a
+tolerance test rounds as numpy's does. Counts, min, max and the diff's changed elements and
+largest difference are exact.
+
+numba is imported with this module, which loads only when a big tensor needs it
+(``stats.compiled``): ``import ckptviz`` and small runs never pay for it. The loops hold no GIL,
+so the thread pools of timeline and diff use every core. Machine code is cached beside this file,
+else in the user's cache directory (numba's own fallback); where no cache is writable it is
+compiled once per process.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numba
+import numpy as np
+
+BLOCK = 1 << 14  # elements: a block of two float64 tensors and its slots is 320 KiB, within L2
+
+_FAST = {"reassoc", "nsz"}
+_F = TypeVar("_F", bound=Callable[..., Any])
+NEAR = np.uint32(0xFFFFFFFF)  # a slot left to _slot
+
+# run state, float64: sums of (x - shift) and its square, Σ(x - prev)², Σprev², the shift
+S1, S2, DD, PP, SHIFT = range(5)
+# run state, int64: finite values, NaN, ±Inf, and min and max as ``_key``s
+N, NAN, INF, LO, HI = range(5)
+
+
+def _jit(**options: Any) -> Callable[[_F], _F]:
+    """``numba.njit`` without the GIL, cached where a cache directory is writable."""
+
+    def wrap(fn: _F) -> _F:
+        try:
+            compiled: _F = numba.njit(nogil=True, cache=True, **options)(fn)
+        except RuntimeError:  # "no locator available": nowhere to keep machine code
+            compiled = numba.njit(nogil=True, **options)(fn)
+        return compiled
+
+    return wrap
+
+
+def run_state(bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty accumulators for ``run_step``: float sums, integer counts, and 4 × (bins + 2) bin
+    counts (under, the bins, over; four rows so consecutive increments do not wait on each other)."""
+    n = np.array([0, 0, 0, (1 << 63) - 1, -(1 << 63)], np.int64)  # min and max keys: none yet
+    return np.zeros(5), n, np.zeros((4, bins + 2), np.int64)
+
+
+def run_pass(
+    x: np.ndarray, p: np.ndarray | None, edges: np.ndarray, f: np.ndarray, n: np.ndarray, counts: np.ndarray
+) -> None:
+    """``run_step`` of a contiguous 1-D float32 or float64 ``x`` (and ``p``, its previous step's,
+    of the same dtype, or None)."""
+    x, p = np.ascontiguousarray(x), None if p is None else np.ascontiguousarray(p)
+    xi, sh, mask = int_view(x)
+    ro = _readonly
+    run_step(ro(x), ro(xi), sh, mask, ro(x if p is None else p), p is not None, ro(edges), f, n, counts)
+
+
+def diff_pass(
+    x: np.ndarray,
+    y: np.ndarray,
+    bits: bool,
+    exact: bool,
+    atol: float,
+    rtol: float,
+    f: np.ndarray,
+    n: np.ndarray,
+) -> None:
+    """``diff_step`` of contiguous 1-D ``x`` and ``y`` of one dtype, float32 or float64."""
+    ro, real = _readonly, x.dtype.type
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+    xi, yi = int_view(x)[0], int_view(y)[0]
+    diff_step(ro(x), ro(y), ro(xi), ro(yi), bits, exact, real(atol), real(rtol), f, n)
+
+
+def _readonly(x: np.ndarray) -> np.ndarray:
+    """A read-only view: numba compiles once per dtype, not once per writable/read-only mix."""
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
+def int_view(x: np.ndarray) -> tuple[np.ndarray, Any, Any]:
+    """``x`` (float32 or float64) as signed integers of its width, with ``_key``'s shift and mask."""
+    ints = np.dtype(f"i{x.dtype.itemsize}")
+    width = ints.itemsize * 8
+    return x.view(ints), ints.type(width - 1), ints.type((1 << (width - 1)) - 1)
+
+
+def from_key(key: int, dtype: np.dtype[Any]) -> float:
+    """The float of ``dtype`` (float32 or float64) whose ``_key`` is ``key``."""
+    code = {4: ("<i", "<f"), 8: ("<q", "<d")}[dtype.itemsize]
+    b = key ^ ((1 << (dtype.itemsize * 8 - 1)) - 1) if key < 0 else key
+    value: float = struct.unpack(code[1], struct.pack(code[0], b))[0]
+    return value
+
+
+@_jit()
+def _plan(edges: Any, real: Any) -> Any:
+    """How ``_block`` estimates a value's bin in the tensor's dtype (``real``: float32 lanes for
+    float32 tensors): ``t = (v − e0) · norm``, bin ``floor(t) + 1``, trusted where ``t`` is farther
+    than ``tol`` from a whole number. ``tol`` bounds the rounding of that arithmetic (``e0`` and
+    ``norm`` rounded to the dtype, three roundings of ``t``) and how far the edges are from equal
+    widths; a value nearer an edge goes to ``_slot``, which compares it with the edges themselves.
+    Edges too uneven for any estimate send every value there."""
+    bins = edges.size - 1
+    width = edges[bins] - edges[0]
+    norm = bins / width if width > 0 else 0.0
+    eps = np.finfo(real).eps
+    uneven = 0.0
+    for j in range(bins + 1):
+        uneven = max(uneven, abs((edges[j] - edges[0]) * norm - j))
+    error = abs(edges[0]) * eps * norm + 4 * eps * (bins + 2) + uneven
+    tol = 4 * error + 1e-12
+    if not (norm > 0 and tol < 0.25 and np.isfinite(norm * max(abs(edges[0]), abs(edges[bins])))):
+        tol = 2.0  # every value within tol of a whole number: all go to _slot
+    return real(edges[0]), real(norm), real(bins + 0.5), real(tol), real(-0.5), real(1.0), real(0.0)
+
+
+@_jit()
+def _key(xi: Any, i: int, sh: Any, mask: Any) -> Any:
+    """The bits ``xi[i]`` of a float as an integer of the same width that sorts as the (finite)
+    floats do: integer min/max vectorise where float ones do not (the compiler cannot assume no NaN)."""
+    b = xi[i]
+    return xi.dtype.type(b ^ ((b >> sh) & mask))
+
+
+@_jit(fastmath=_FAST)
+def _block(
+    x: Any, xi: Any, p: Any, with_prev: bool, shift: Any, sh: Any, mask: Any, plan: Any, slots: Any
+) -> Any:
+    """One vectorised pass over a block, in its own dtype (16 float32 lanes): sums about
+    ``shift``, min/max keys, and each value's bin slot (``NEAR`` where ``_slot`` must decide).
+    Loops run from 0 (blocks come as slices) so indices are known non-negative: no wraparound
+    test per element, which would turn every load into a gather."""
+    e0, norm, top, tol, below, one, zero = plan
+    s1 = s2 = dd = pp = zero
+    lo = hi = _key(xi, 0, sh, mask)
+    for i in range(x.size):
+        v = x[i]
+        c = v - shift
+        s1 += c
+        s2 += c * c
+        if with_prev:
+            q = p[i]
+            d = v - q
+            dd += d * d
+            pp += q * q
+        k = _key(xi, i, sh, mask)
+        lo = min(lo, k)
+        hi = max(hi, k)
+        t = (v - e0) * norm
+        t = t if t > below else below  # below the first edge: floor -1, slot 0
+        t = t if t < top else top  # above the last: slot bins + 1
+        whole = np.floor(t)
+        near = (t - whole < tol) | (whole + one - t < tol)
+        slots[i] = NEAR if near else np.uint32(np.int32(whole) + 1)
+    return s1, s2, dd, pp, lo, hi
+
+
+@_jit(fastmath=_FAST)
+def _mean(x: Any) -> float:
+    """The mean of the finite values of ``x`` (0 when none): one sum, a finite test only if needed."""
+    total = 0.0
+    for i in range(x.size):
+        total += np.float64(x[i])
+    if np.isfinite(total):
+        return total / x.size if x.size else 0.0
+    total, seen = 0.0, 0
+    for i in range(x.size):
+        if np.isfinite(x[i]):
+            total += np.float64(x[i])
+            seen += 1
+    return total / seen if seen else 0.0
+
+
+@_jit()
+def _slot(v: float, edges: Any, bins: int) -> Any:
+    """0 below ``edges[0]``, ``k`` in ``[edges[k-1], edges[k])`` (the last bin closed), ``bins + 1``
+    above: np.histogram's rule, by binary search on the edges (float64 comparisons are exact)."""
+    if v < edges[0]:
+        return np.uint32(0)
+    if v > edges[bins]:
+        return np.uint32(bins + 1)
+    if v == edges[bins]:
+        return np.uint32(bins)
+    return np.uint32(np.searchsorted(edges, v, side="right"))
+
+
+@_jit()
+def run_step(
+    x: Any, xi: Any, sh: Any, mask: Any, p: Any, with_prev: bool, edges: Any, f: Any, n: Any, counts: Any
+) -> None:
+    """Add the 1-D tensor ``x`` (float32 or float64; ``xi, sh, mask`` from ``int_view``) and
+    ``p``, the previous step's, when ``with_prev``, to the state from ``run_state``: moments about
+    a shift (the first block's mean of finite values), the change, min, max and the bins."""
+    bins = edges.size - 1
+    plan = _plan(edges, x.dtype.type)
+    slots = np.empty(BLOCK, np.uint32)  # unsigned: indexing with them needs no wraparound test
+    for start in range(0, x.size, BLOCK):
+        stop = min(start + BLOCK, x.size)
+        if n[N] == 0:  # moments about a first guess of the mean: no cancellation in the variance
+            f[SHIFT] = np.float64(x.dtype.type(_mean(x[start:stop])))  # rounded as the sums use it
+        shift = x.dtype.type(f[SHIFT])
+        s1, s2, dd, pp, lo, hi = _block(
+            x[start:stop], xi[start:stop], p[start:stop], with_prev, shift, sh, mask, plan, slots
+        )
+        if np.isfinite(s1 + s2 + dd + pp):  # every value finite, on both sides
+            f[S1] += s1
+            f[S2] += s2
+            f[DD] += dd
+            f[PP] += pp
+            n[LO] = min(n[LO], lo)
+            n[HI] = max(n[HI], hi)
+            n[N] += stop - start
+            for j in range(stop - start):
+                k = slots[j]
+                if k == NEAR:
+                    k = _slot(np.float64(x[start + j]), edges, bins)
+                counts[j & 3, k] += 1
+            continue
+        for i in range(start, stop):  # NaN or Inf somewhere (or sums beyond range): one by one
+            v = np.float64(x[i])
+            ok = np.isfinite(v)
+            if not ok:
+                if np.isnan(v):
+                    n[NAN] += 1
+                else:
+                    n[INF] += 1
+            if with_prev:
+                q = np.float64(p[i])
+                if ok and np.isfinite(q):
+                    f[DD] += (v - q) * (v - q)
+                    f[PP] += q * q
+            if ok:
+                c = v - np.float64(shift)
+                f[S1] += c
+                f[S2] += c * c
+                k = _key(xi, i, sh, mask)
+                n[LO] = min(n[LO], k)
+                n[HI] = max(n[HI], k)
+                n[N] += 1
+                counts[i & 3, _slot(v, edges, bins)] += 1
+
+
+# diff state, float64: Σa², Σb², Σab, Σ(b − a)², Σ|b − a|, max |b − a|
+AA, BB, AB, DIFF, SAD, MAD = range(6)
+# diff state, int64: positions finite on both, changed, NaN in a, NaN in b, Inf in a, Inf in b
+BOTH, CHANGED, NAN_A, NAN_B, INF_A, INF_B = range(6)
+
+
+@_jit(fastmath=_FAST)
+def _diff_sums(x: Any, y: Any, xi: Any, yi: Any, bits: bool, atol: Any, rtol: Any, gap: Any) -> Any:
+    """One vectorised pass over a block (slices, as in ``_block``): the sums, changed elements,
+    and |y − x| into ``gap``."""
+    aa = bb = ab = dd = sad = 0.0
+    changed = 0
+    for i in range(x.size):
+        u, v = x[i], y[i]
+        d = abs(v - u)  # in the working dtype, as numpy computes it: the same largest difference
+        gap[i] = d
+        a, b, e = np.float64(u), np.float64(v), np.float64(d)
+        aa += a * a
+        bb += b * b
+        ab += a * b
+        dd += e * e
+        sad += e
+        if bits:
+            changed += xi[i] != yi[i]
+        else:
+            changed += d > atol + rtol * abs(u)
+    return aa, bb, ab, dd, sad, changed
+
+
+@_jit()
+def _largest(gap: Any, size: int) -> Any:
+    """The largest of ``gap[:size]`` (non-negative floats, given as integers: their bits sort alike)."""
+    top = gap[0]
+    for i in range(size):
+        top = max(top, gap[i])
+    return top
+
+
+@_jit()
+def diff_step(
+    x: Any, y: Any, xi: Any, yi: Any, bits: bool, exact: bool, atol: Any, rtol: Any, f: Any, n: Any
+) -> None:
+    """Add the aligned 1-D pieces ``x``, ``y`` (float32 or float64, as ``xi``/``yi`` their
+    ``int_view``s) to the sums ``f`` and counts ``n`` (the slots below, float64 and int64). ``bits``: count changed elements by their
+    bits; else with ``exact`` the caller counts them, and without, those beyond ``atol + rtol·|x|``
+    (``atol``/``rtol`` in the working dtype, as numpy compares)."""
+    gap = np.empty(BLOCK, x.dtype)
+    gap_bits = gap.view(xi.dtype)
+    for start in range(0, x.size, BLOCK):
+        stop = min(start + BLOCK, x.size)
+        aa, bb, ab, dd, sad, changed = _diff_sums(
+            x[start:stop], y[start:stop], xi[start:stop], yi[start:stop], bits, atol, rtol, gap
+        )
+        if math.isfinite(aa + bb + sad):  # every value finite on both sides
+            f[AA] += aa
+            f[BB] += bb
+            f[AB] += ab
+            f[DIFF] += dd
+            f[SAD] += sad
+            gap_bits[0] = _largest(gap_bits, stop - start)  # back to the float it is
+            f[MAD] = max(f[MAD], np.float64(gap[0]))
+            n[BOTH] += stop - start
+            if bits or not exact:
+                n[CHANGED] += changed
+            continue
+        for i in range(start, stop):  # NaN or Inf somewhere: element by element
+            u, v = x[i], y[i]
+            fu, fv = np.isfinite(u), np.isfinite(v)
+            if not fu:
+                if np.isnan(u):
+                    n[NAN_A] += 1
+                else:
+                    n[INF_A] += 1
+            if not fv:
+                if np.isnan(v):
+                    n[NAN_B] += 1
+                else:
+                    n[INF_B] += 1
+            if bits:
+                n[CHANGED] += xi[i] != yi[i]
+            if fu and fv:
+                d = abs(v - u)
+                a, b, e = np.float64(u), np.float64(v), np.float64(d)
+                f[AA] += a * a
+                f[BB] += b * b
+                f[AB] += a * b
+                f[DIFF] += e * e
+                f[SAD] += e
+                f[MAD] = max(f[MAD], e)
+                n[BOTH] += 1
+                if not exact:
+                    n[CHANGED] += d > atol + rtol * abs(u)
+            elif not exact and not (u == v or (np.isnan(u) and np.isnan(v))):
+                n[CHANGED] += 1  # non-finite positions that are not the same special value
