@@ -141,22 +141,16 @@ def run_diff(
     a: Checkpoint,
     b: Checkpoint,
     tasks: list[tuple[bool, list[tuple[int, str, str]]]],
-    local: Any,
     atol: float,
     rtol: float,
     rank: bool,
 ) -> list[list[tuple[int, Any, bool]]]:
-    """Every task on ``client``; tasks ``local`` answers without reading (``fast``) stay here."""
-    futures, done = [], []
-    for task in tasks:
-        batched, items = task
-        answered = None if batched else local(task)
-        if answered is not None:
-            done.append(answered)
-            continue
+    """Every task on ``client`` (rows a stored checksum settles never become tasks)."""
+    futures = []
+    for batched, items in tasks:
         sources = [(i, source_of(a, ka), source_of(b, kb)) for i, ka, kb in items]
         futures.append(client.submit(diff_task, batched, sources, atol, rtol, rank, pure=False))
-    return done + list(client.gather(futures))
+    return list(client.gather(futures))
 
 
 # -- timeline ---------------------------------------------------------------------------------------

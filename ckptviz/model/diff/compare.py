@@ -2,8 +2,8 @@
 
 Big tensors arrive as memory maps of the data files (format/bundle.py), so a chunk is the only
 copy alive: peak extra memory is a few chunks per worker, whatever the checkpoint's size.
-Sums go through BLAS dot products in float32 for 32-bit-or-narrower floats (each chunk's result is
-added in float64, so the error stays near float32 rounding) and float64 otherwise.
+A big real tensor's sums come from one compiled pass (``model/kernels.py``); others are summed
+chunk by chunk with numpy, each chunk's result added in float64.
 """
 
 from __future__ import annotations

@@ -262,7 +262,7 @@ def _on_dask(
     keyed = [
         (batched, [(i, table.keys_a[i], table.keys_b[i]) for i in rows.tolist()]) for batched, rows in tasks
     ]
-    return run_diff(client, ca, cb, keyed, lambda task: None, atol, rtol, rank)
+    return run_diff(client, ca, cb, keyed, atol, rtol, rank)
 
 
 def _by_crc(table: Table, same: np.ndarray) -> np.ndarray:
