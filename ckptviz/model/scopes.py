@@ -191,7 +191,8 @@ def _number(
 ) -> tuple[list[Node], list[Edge], list[Slot], P.NodePaths]:
     """Ids breadth-first with children sorted by name, as TF numbers an object graph; detached slot
     nodes after every reachable one."""
-    new = {0: 0}
+    new = [-1] * len(t.parent)  # old id -> new id
+    new[0] = 0
     order = [0]
     queue = deque([0])
     local_of = t.local
@@ -208,7 +209,7 @@ def _number(
             queue.append(child)
     reachable = len(order)
     for *_, slot, _ in links:
-        if slot not in new:
+        if new[slot] < 0:
             new[slot] = len(order)
             order.append(slot)
     count = len(order)

@@ -171,15 +171,15 @@ def keras_file_optimizers(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[
     ``optimizer/vars/N``: ``0`` the int64 iteration count, ``1`` the learning rate, then its state)
     as kind ``optimizer``, and return the ids marked."""
     children: list[list[Edge]] = [[] for _ in nodes]
+    stores: dict[int, int] = {}  # node -> its child named "vars" (the last such edge, as a dict keeps)
     for e in edges:
         children[e.parent].append(e)
+        if e.local_name == "vars":
+            stores[e.parent] = e.child
     marked = []
-    for node in nodes:
-        own = {e.local_name: e.child for e in children[node.id]}
-        store = own.get("vars")
-        items = (
-            _numbered(store, children) if store is not None and node.kind in ("other", "optimizer") else None
-        )
+    for node_id in sorted(stores):
+        node = nodes[node_id]
+        items = _numbered(stores[node_id], children) if node.kind in ("other", "optimizer") else None
         if not items or not all(is_variable(nodes[i]) for i in items):
             continue
         first = nodes[items[0]]
