@@ -166,37 +166,28 @@ class DiffResult:
     def _row(self, i: int) -> Row:
         row = self._made.get(i)
         if row is None:
-            t = self.table
-            x, y = t.entries_a[i], t.entries_b[i]
-            row = self._made[i] = Row(
-                t.keys_a[i], t.keys_b[i], STATUSES[t.status[i]],
-                x.dtype.name if x is not None else None, y.dtype.name if y is not None else None,
-                x.shape if x is not None else None, y.shape if y is not None else None,
-                int(t.elements[i]), int(t.nbytes[i]), t.metrics.delta(i), bool(t.fast[i]),
-                t.reasons.get(i, ""), self.known,
-            )  # fmt: skip
+            row = self._made[i] = self._new_row(i, self.table.metrics.delta(i))
         return row
+
+    def _new_row(self, i: int, delta: Delta | None) -> Row:
+        t = self.table
+        x, y = t.entries_a[i], t.entries_b[i]
+        return Row(
+            t.keys_a[i], t.keys_b[i], STATUSES[t.status[i]],
+            x.dtype.name if x is not None else None, y.dtype.name if y is not None else None,
+            x.shape if x is not None else None, y.shape if y is not None else None,
+            int(t.elements[i]), int(t.nbytes[i]), delta, bool(t.fast[i]), t.reasons.get(i, ""), self.known,
+        )  # fmt: skip
 
     @property
     def rows(self) -> list[Row]:
         if self._rows is None:
-            t, known, made = self.table, self.known, self._made
-            columns = zip(
-                t.keys_a, t.keys_b, t.status.tolist(), t.entries_a, t.entries_b, t.elements.tolist(),
-                t.nbytes.tolist(), t.metrics.deltas(), t.fast.tolist(),
-            )  # fmt: skip
-            rows = []
-            for i, (ka, kb, status, x, y, n, size, delta, fast) in enumerate(columns):
-                row = made.get(i)  # one already shown stays the same object
-                if row is None:
-                    row = Row(
-                        ka, kb, STATUSES[status], x.dtype.name if x is not None else None,
-                        y.dtype.name if y is not None else None, x.shape if x is not None else None,
-                        y.shape if y is not None else None, n, size, delta, fast, t.reasons.get(i, ""), known,
-                    )  # fmt: skip
-                rows.append(row)
-            self._rows = rows
-            self._made = dict(enumerate(rows))
+            made = self._made  # a row already shown stays the same object
+            deltas = self.table.metrics.deltas()  # built column by column, not one by one
+            self._rows = [
+                r if (r := made.get(i)) is not None else self._new_row(i, d) for i, d in enumerate(deltas)
+            ]
+            self._made = dict(enumerate(self._rows))
         return self._rows
 
     @property
