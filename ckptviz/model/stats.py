@@ -230,8 +230,13 @@ def step_stats(
         out.max = kernels.from_key(int(n[kernels.HI]), np.dtype(work))
     if prev is not None:
         dd, pp = float(f[kernels.DD]), float(f[kernels.PP])
-        out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
+        out.relative_change = _relative_change(dd, pp)
     return out
+
+
+def _relative_change(dd: float, pp: float) -> float:
+    """``‖x − prev‖ / ‖prev‖`` from ``dd = ‖x − prev‖²`` and ``pp = ‖prev‖²`` (inf when only prev is 0)."""
+    return math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
 
 
 def _step_numpy(flat: np.ndarray, prev: np.ndarray | None, edges: list[float]) -> StepStats:
@@ -256,7 +261,7 @@ def _step_numpy(flat: np.ndarray, prev: np.ndarray | None, edges: list[float]) -
         q = p[both].astype(np.float64)
         d = x[both].astype(np.float64) - q
         dd, pp = float(np.dot(d, d)), float(np.dot(q, q))
-        out.relative_change = math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
+        out.relative_change = _relative_change(dd, pp)
     return out
 
 
