@@ -191,6 +191,18 @@ def _mean(x: Any) -> float:
 
 
 @_jit()
+def _finite(v: Any, n: Any, nan: int, inf: int) -> bool:
+    """Whether ``v`` is finite; if not, counted in ``n[nan]`` or ``n[inf]``."""
+    if np.isfinite(v):
+        return True
+    if np.isnan(v):
+        n[nan] += 1
+    else:
+        n[inf] += 1
+    return False
+
+
+@_jit()
 def _slot(v: float, edges: Any, bins: int) -> Any:
     """0 below ``edges[0]``, ``k`` in ``[edges[k-1], edges[k])`` (the last bin closed), ``bins + 1``
     above: np.histogram's rule, by binary search on the edges (float64 comparisons are exact)."""
@@ -237,12 +249,7 @@ def run_step(
             continue
         for i in range(start, stop):  # NaN or Inf somewhere (or sums beyond range): one by one
             v = np.float64(x[i])
-            ok = np.isfinite(v)
-            if not ok:
-                if np.isnan(v):
-                    n[NAN] += 1
-                else:
-                    n[INF] += 1
+            ok = _finite(v, n, NAN, INF)
             if with_prev:
                 q = np.float64(p[i])
                 if ok and np.isfinite(q):
@@ -326,17 +333,7 @@ def diff_step(
             continue
         for i in range(start, stop):  # NaN or Inf somewhere: element by element
             u, v = x[i], y[i]
-            fu, fv = np.isfinite(u), np.isfinite(v)
-            if not fu:
-                if np.isnan(u):
-                    n[NAN_A] += 1
-                else:
-                    n[INF_A] += 1
-            if not fv:
-                if np.isnan(v):
-                    n[NAN_B] += 1
-                else:
-                    n[INF_B] += 1
+            fu, fv = _finite(u, n, NAN_A, INF_A), _finite(v, n, NAN_B, INF_B)
             if bits:
                 n[CHANGED] += xi[i] != yi[i]
             if fu and fv:
