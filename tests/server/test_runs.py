@@ -5,9 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 import ckptviz
 
 A, B = "guide_legacy_adam/ckpt-3", "guide_legacy_adam/ckpt-4"
+
+
+def _run(directory: Path, steps: int = 2) -> Path:
+    """A run of ``steps`` checkpoints whose one variable ``w`` holds the step number."""
+    directory.mkdir()
+    for step in range(1, steps + 1):
+        ckptviz.write_checkpoint(directory / f"ckpt-{step}", {"w": np.full(3, step, np.float32)})
+    return directory
 
 
 async def test_diff_rows_and_rollup(api) -> None:
@@ -70,16 +80,11 @@ async def test_timeline_never_follows_a_state_file_naming_outside(api, root: Pat
 
 
 async def test_a_timeline_is_kept_until_a_checkpoint_of_its_run_changes(api, root: Path, monkeypatch) -> None:
-    import numpy as np
-
     import ckptviz.model.timeline as model_timeline
 
     from .test_cache import rewrite_in_place
 
-    run = root / "live"
-    run.mkdir()
-    for step in (1, 2):
-        ckptviz.write_checkpoint(run / f"ckpt-{step}", {"w": np.full(3, step, np.float32)})
+    run = _run(root / "live")
     computed: list[int] = []
     original = model_timeline.timeline
 
@@ -99,14 +104,9 @@ async def test_a_timeline_is_kept_until_a_checkpoint_of_its_run_changes(api, roo
 async def test_a_grown_run_computes_only_its_new_checkpoint(api, root: Path, monkeypatch) -> None:
     """The server's open checkpoints carry their change stamps, so the timeline it keeps is reused
     step by step: after a save, only the new checkpoint is worked out."""
-    import numpy as np
-
     import ckptviz.model.timeline as model_timeline
 
-    run = root / "growing"
-    run.mkdir()
-    for step in (1, 2):
-        ckptviz.write_checkpoint(run / f"ckpt-{step}", {"w": np.full(3, step, np.float32)})
+    run = _run(root / "growing")
     worked: list[int] = []
     original = model_timeline._read_one
 
