@@ -11,6 +11,8 @@ import bisect
 import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -213,19 +215,22 @@ class Entries(Mapping[str, Entry]):
         if len(rows) < _BATCH:  # a lookup: protobuf alone is quicker than setting up numpy
             return self._rows_by_protobuf(rows, keys)
         found = self._found(rows)
-        out: list[Entry | None] = [None] * len(rows)
         odd = np.flatnonzero(found.head_of < 0).tolist()
-        if odd:  # parsed first: an entry that is not one is the first thing to say
-            for j, entry in zip(odd, self._rows_by_protobuf([rows[j] for j in odd], [keys[j] for j in odd])):
-                out[j] = entry
-        heads, new = self._heads_of(found, rows, keys), _new_tuple
-        for j, h, shard, at, size, crc32c in zip(
-            range(len(rows)), found.head_of.tolist(), *(c.tolist() for c in found.tail)
-        ):
-            if h >= 0:
-                head = heads[h]
-                out[j] = new(Entry, (keys[j], head[0], head[1], shard, at, size, crc32c, ()))
-        return out  # type: ignore[return-value]
+        # parsed first: an entry that is not in the usual form is the first thing to say
+        unusual = self._rows_by_protobuf([rows[j] for j in odd], [keys[j] for j in odd]) if odd else []
+        heads = self._heads_of(found, rows, keys)
+        if not heads:
+            return unusual
+        head_of = np.maximum(found.head_of, 0).tolist()  # unusual rows are replaced below
+        dtypes, shapes = [h[0] for h in heads], [h[1] for h in heads]
+        columns = zip(
+            keys, map(dtypes.__getitem__, head_of), map(shapes.__getitem__, head_of),
+            *(c.tolist() for c in found.tail), repeat(()),
+        )  # fmt: skip
+        out = list(map(_MAKE_ENTRY, columns))  # each Entry made in C, no Python frame per row
+        for j, entry in zip(odd, unusual):
+            out[j] = entry
+        return out
 
     def _rows_by_protobuf(self, rows: Sequence[int], keys: list[str]) -> list[Entry]:
         table = self._list().table
@@ -347,6 +352,7 @@ def _entry(key: str, proto: Any, head: Head, path: str, offset: int) -> Entry:
 
 
 _new_tuple = tuple.__new__
+_MAKE_ENTRY = partial(_new_tuple, Entry)
 _LENGTH_BYTE = [bytes([0x0A, n]) for n in range(128)]  # field 1 tag + one-byte length
 
 
