@@ -10,6 +10,7 @@ shared between threads: data files are opened under a lock.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from operator import attrgetter
@@ -35,10 +36,13 @@ from .shapes import numpy_problem
 from .table import TableReader
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from .reader import Opener
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 _FLAT_FIELDS = ("offset", "size", "shard", "dtype", "shape", "slices", "crc32c")
@@ -63,6 +67,7 @@ class BundleReader:
         self._closed = False
         self._shards: dict[int, storage.Blob] = {}
         self._unreadable: dict[int, MissingDataError] = {}  # shards found to be Git LFS pointers
+        self._checksummers: ThreadPoolExecutor | None = None  # for big tensors' CRCs, made on first need
         self.storage_options = storage.current_options()  # for data files opened later, on any thread
         table = TableReader(data, self.index_path, verify)
         header = table.first()
@@ -222,6 +227,8 @@ class BundleReader:
             for blob in self._shards.values():
                 blob.close()
             self._shards.clear()
+            if self._checksummers is not None:
+                self._checksummers.shutdown(wait=False)
 
     # -- values ------------------------------------------------------------------------------
 
@@ -360,13 +367,29 @@ class BundleReader:
             if entry.size:
                 blob.readinto(entry.offset, out)
         if self.verify:
-            actual = crc.value(out)
+            actual = self._checksum(out)
             if crc.mask(actual) != entry.crc32c:
                 raise _checksum_error(entry, actual, blob.path)
         if self.endian != "<" and dtype.itemsize > 1:
             unit = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
             out.reshape(-1).view(f"u{unit}").byteswap(inplace=True)
         return out
+
+    def _checksum(self, array: np.ndarray) -> int:
+        """The CRC32C of a tensor's bytes; a big one's pieces on every core at once."""
+        pieces = min(CORES, array.nbytes // crc.PIECE_BYTES)
+        if pieces < 2:
+            return crc.value(array)
+        with self._lock:
+            if self._checksummers is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._checksummers = ThreadPoolExecutor(CORES - 1, thread_name_prefix="ckptviz-crc")
+            submit = self._checksummers.submit
+        try:
+            return crc.value_in_pieces(array, pieces, submit)
+        except RuntimeError:  # closed by another thread meanwhile: the bytes are in hand
+            return crc.value(array)
 
     @staticmethod
     def _map(blob: storage.Blob, entry: Entry, dtype: np.dtype[Any]) -> np.ndarray | None:

@@ -9,6 +9,7 @@ import shutil
 import sys
 import threading
 import time
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 import ckptviz
 from ckptviz.errors import ClosedCheckpointError
+from ckptviz.format import bundle as bundle_module
 from ckptviz.format import crc, naming, table, values
 from ckptviz.format.bundle import BundleReader
 from ckptviz.format.protos.ckptviz_format_pb2 import BundleEntryProto, BundleHeaderProto
@@ -407,3 +409,27 @@ def test_a_batch_names_its_first_entry_whose_size_does_not_match_its_shape(tmp_p
         ckptviz.CorruptCheckpointError, match=r"'t2' holds 16 bytes but .* shape \[3\] needs 12"
     ):
         BundleReader(str(tmp_path / "ckpt")).read_flat([f"t{i}" for i in range(5)])
+
+
+def test_big_tensors_are_checksummed_in_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bundle_module, "CORES", 3)
+    monkeypatch.setattr(crc, "PIECE_BYTES", 64)  # every tensor of 128 bytes or more is cut up
+    for f in (DATA / "tfkeras_functional").glob("ckpt.*"):  # TensorFlow-written
+        shutil.copy(f, tmp_path / f.name)
+    prefix = str(tmp_path / "ckpt")
+    with ckptviz.open(prefix, verify=False) as plain:
+        want = {k: plain.read(k) for k in plain}
+    reader = BundleReader(prefix)
+    for key, value in want.items():
+        np.testing.assert_array_equal(reader.read(key), value)
+    assert reader._checksummers is not None  # the pieces really went through the pool
+    reader.close()
+    # one flipped bit in the last piece of the biggest tensor is still found
+    numbers = [e for e in reader.entries.values() if e.dtype.is_fixed_width]
+    big = max(numbers, key=attrgetter("size"))
+    data = tmp_path / "ckpt.data-00000-of-00001"
+    raw = bytearray(data.read_bytes())
+    raw[big.offset + big.size - 1] ^= 0x10
+    data.write_bytes(bytes(raw))
+    with pytest.raises(ckptviz.ChecksumMismatchError, match=f"checksum mismatch for '{big.key}'"):
+        BundleReader(prefix).read(big.key)
