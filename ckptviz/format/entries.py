@@ -71,7 +71,6 @@ class Entries(Mapping[str, Entry]):
         self.made: dict[str, Entry] | None = None  # every entry, once a caller has walked them all
         self._slices: dict[bytes, Entry] | None = None
         self._heads: dict[bytes, Head] = {}  # entry prefixes (dtype, shape) decoded so far
-        self._spans: tuple[np.ndarray, np.ndarray] | None = None  # value starts and ends, as arrays
         self._lock = threading.Lock()
         self._list_lock = threading.Lock()
 
@@ -183,7 +182,7 @@ class Entries(Mapping[str, Entry]):
         i = self.rows.get(key)
         if i is None and key.startswith("b'\\x00"):
             i = next((j for k, j in self.slice_rows.items() if repr(k) == key), None)
-        return 0 if i is None else self._list().table.offsets[i]
+        return 0 if i is None else self._list().table.offset(i)
 
     # -- decoding --------------------------------------------------------------------------------
 
@@ -200,7 +199,7 @@ class Entries(Mapping[str, Entry]):
         if found.usual:
             return dict(zip(keys, map(heads.__getitem__, head_of)))
         return {
-            key: heads[h] if h >= 0 else self._head(table.value(i), key, table.offsets[i])
+            key: heads[h] if h >= 0 else self._head(table.value(i), key, table.offset(i))
             for key, i, h in zip(keys, rows, head_of)
         }
 
@@ -234,7 +233,7 @@ class Entries(Mapping[str, Entry]):
 
     def _rows_by_protobuf(self, rows: Sequence[int], keys: list[str]) -> list[Entry]:
         table = self._list().table
-        values, where = [table.value(i) for i in rows], [table.offsets[i] for i in rows]
+        values, where = [table.value(i) for i in rows], [table.offset(i) for i in rows]
         return _by_protobuf(keys, [table.keys[i] for i in rows], values, where, self.path)
 
     def _heads_of(self, found: _Canonical, rows: Sequence[int], keys: list[str]) -> list[Head]:
@@ -245,17 +244,15 @@ class Entries(Mapping[str, Entry]):
             head = self._heads.get(prefix)
             if head is None:
                 i, key = rows[j], keys[j]
-                proto = _parse([table.keys[i]], [prefix], [table.offsets[i]], self.path)[0]
-                head = self._heads[prefix] = _dtype_and_shape(proto, key, self.path, table.offsets[i])
+                proto = _parse([table.keys[i]], [prefix], [table.offset(i)], self.path)[0]
+                head = self._heads[prefix] = _dtype_and_shape(proto, key, self.path, table.offset(i))
             heads.append(head)
         return heads
 
     def _found(self, rows: Sequence[int]) -> _Canonical:
         """``_canonical`` over table rows ``rows``."""
         table = self._list().table
-        if self._spans is None:
-            self._spans = np.asarray(table.value_start), np.asarray(table.value_end)
-        starts, ends = self._spans
+        starts, ends = table.value_start, table.value_end
         pick = slice(rows.start, rows.stop) if isinstance(rows, range) else rows  # a slice is a view
         return _canonical(np.frombuffer(table.buffer, np.uint8), starts[pick], ends[pick])
 

@@ -191,12 +191,15 @@ class Rows(NamedTuple):
 
     buffer: bytes
     keys: list[bytes]
-    value_start: list[int]
-    value_end: list[int]
-    offsets: list[int]
+    value_start: np.ndarray  # int64 columns
+    value_end: np.ndarray
+    offsets: np.ndarray
 
     def value(self, i: int) -> bytes:
         return self.buffer[self.value_start[i] : self.value_end[i]]
+
+    def offset(self, i: int) -> int:
+        return int(self.offsets[i])
 
 
 def _lockstep(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, ...] | None:
@@ -310,7 +313,7 @@ class TableReader:
                 walked = _lockstep(np.frombuffer(buffer, np.uint8), run_starts, run_stops)
         if walked is None:
             return self._walk_in_order()
-        at, shared, key_at, key_end, value_end = (c.tolist() for c in walked)
+        shared, key_at, key_end = (c.tolist() for c in walked[1:4])
         keys: list[bytes] = []
         key, append = b"", keys.append
         for n, a, b in zip(shared, key_at, key_end):
@@ -322,7 +325,7 @@ class TableReader:
             return self._walk_in_order()
         block_of = np.searchsorted(bases, walked[0], "right") - 1
         shift = np.array([b.file_offset - base for b, base in zip(blocks, bases)], np.int64)[block_of]
-        return Rows(buffer, keys, key_end, value_end, (walked[0] + shift).tolist())
+        return Rows(buffer, keys, walked[3], walked[4], walked[0] + shift)
 
     def _block(self, handle: BlockHandle) -> Block:
         return Block(read_block(self.data, handle, self.path, self.verify), self.path, handle.offset)
@@ -330,25 +333,29 @@ class TableReader:
     def _walk_in_order(self) -> Rows:
         """``rows`` one entry at a time, each block read and walked in turn."""
         chunks: list[bytes] = []
-        rows = Rows(b"", [], [], [], [])
+        keys: list[bytes] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        offsets: list[int] = []
         last, base = b"", 0
         for _, handle in self.index:
             block = self._block(handle)
             for key, start, value_at, value_stop in block.positions(after=last):
-                rows.keys.append(key)
-                rows.value_start.append(base + value_at)
-                rows.value_end.append(base + value_stop)
-                rows.offsets.append(block.file_offset + start)
+                keys.append(key)
+                starts.append(base + value_at)
+                ends.append(base + value_stop)
+                offsets.append(block.file_offset + start)
             last = block.last_key
             chunks.append(block.data)
             base += len(block.data)
-        return rows._replace(buffer=b"".join(chunks))
+        columns = (np.array(c, np.int64) for c in (starts, ends, offsets))
+        return Rows(b"".join(chunks), keys, *columns)
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes, int]]:
         """Every ``(key, value, offset)`` in key order; the index's separator keys are not entries."""
         rows = self.rows()
         for i, key in enumerate(rows.keys):
-            yield key, rows.value(i), rows.offsets[i]
+            yield key, rows.value(i), rows.offset(i)
 
 
 class _BlockBuilder:

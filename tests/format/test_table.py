@@ -195,7 +195,7 @@ def test_rows_walked_in_lockstep_are_the_entries_walked_one_by_one(
 
     def lockstep() -> object:
         rows = table.TableReader(corrupted, "t.index", verify_checksums=False).rows()
-        return [(k, rows.value(i), rows.offsets[i]) for i, k in enumerate(rows.keys)]
+        return [(k, rows.value(i), rows.offset(i)) for i, k in enumerate(rows.keys)]
 
     assert outcome(lockstep) == outcome(lambda: walked_one_by_one(corrupted))
 
@@ -218,7 +218,7 @@ def test_a_restart_point_inside_an_entry_changes_nothing(shift: int) -> None:
     (point,) = struct.unpack_from("<I", data, at)
     struct.pack_into("<I", data, at, point + shift)
     rows = table.TableReader(bytes(data), "t.index", verify_checksums=False).rows()
-    assert [(k, rows.value(i), rows.offsets[i]) for i, k in enumerate(rows.keys)] == walked_one_by_one(
+    assert [(k, rows.value(i), rows.offset(i)) for i, k in enumerate(rows.keys)] == walked_one_by_one(
         bytes(data)
     )
     assert rows.keys == [b"key/%03d" % i for i in range(40)]
