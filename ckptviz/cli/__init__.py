@@ -275,11 +275,11 @@ def _fmt(x: float | None, spec: str = ".4g") -> str:
 def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str]:
     """Rows most changed first, then the roll-up of the subtrees that changed (or froze)."""
     from ..model.diff.result import _topmost
-    from ..render.report import _sort_key
 
-    rows = [r for r in sorted(result.rows, key=_sort_key) if not only or r.status in only]
+    rows = result.ranked(only or (), limit)
+    total = sum(n for status, n in result.counts.items() if not only or status in only)
     cells = []
-    for r in rows[:limit]:
+    for r in rows:
         d = r.delta
         dtype = r.dtype_a if r.dtype_a == r.dtype_b else f"{r.dtype_a or '-'}>{r.dtype_b or '-'}"
         shape = "[" + ",".join(map(str, r.shape_b if r.shape_b is not None else r.shape_a or ())) + "]"
@@ -291,8 +291,8 @@ def _diff_table(result: Any, only: Sequence[str] | None, limit: int) -> list[str
                       _fmt(d.max_abs_diff if d else None), note))  # fmt: skip
     header = ("name", "status", "dtype", "shape", "rel.change", "changed", "max|Δ|", "note")
     lines = text_table(cells, header, "<<<<>>><", [70])
-    if len(rows) > limit:
-        lines.append(f"… {len(rows) - limit} more rows (--limit, or --json for all)")
+    if total > limit:
+        lines.append(f"… {total - limit} more rows (--limit, or --json for all)")
     frozen = _topmost([r for r in result.rollups if r.frozen and r.path]) if not result.equal else []
     moved = sorted(
         [r for r in result.rollups if r.path and r.status != "unchanged"] + frozen, key=lambda r: r.path

@@ -84,19 +84,13 @@ def _figure(make: Any) -> str:
     return f"<div class='figure'>{svg_text(make())}</div>"
 
 
-def _sort_key(r: Any) -> tuple[int, float, str]:
-    order = {"changed": 1, "added": 0, "removed": 0, "unchanged": 2}[r.status]
-    change = r.delta.relative_change if r.delta is not None and r.delta.relative_change is not None else 0.0
-    return (order, -change, r.key)
-
-
 _DIFF_COLUMNS = ["key", "status", "dtype a→b", "shape a→b", "relative change", "fraction changed",
                  "max |Δ|", "cosine", "rank", "nan/inf", "note"]  # fmt: skip
 
 
 def _diff_rows(result: DiffResult) -> tuple[list[list[Any]], list[str]]:
     rows, classes = [], []
-    for r in sorted(result.rows, key=_sort_key):
+    for r in result.ranked():
         d = r.delta
         dtype = r.dtype_a if r.dtype_a == r.dtype_b else f"{r.dtype_a or '-'}→{r.dtype_b or '-'}"
         shape = list(r.shape_a or r.shape_b or ()) if r.shape_a == r.shape_b or None in (r.shape_a, r.shape_b) else (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ _METRICS = (
     "inf_b",
     "rank",
 )
+# ``ranked``'s order of statuses: keys added or removed first, then changed, then unchanged
+_RANK = np.array([{"added": 0, "removed": 0, "changed": 1, "unchanged": 2}[s] for s in STATUSES])
 
 
 class KnownNames:
@@ -189,6 +192,17 @@ class DiffResult:
             ]
             self._made = dict(enumerate(self._rows))
         return self._rows
+
+    def ranked(self, statuses: Collection[str] = (), limit: int | None = None) -> list[Row]:
+        """Rows most changed first: keys added or removed, then changed ones by relative change
+        (largest first; none counts as 0), then unchanged ones; ties in key order. ``statuses``
+        keeps only those. Sorted as columns: only the rows returned become ``Row`` objects."""
+        t, m = self.table, self.table.metrics
+        change = np.where(m.present["relative_change"] & m.has, m.floats["relative_change"], 0.0)
+        order = np.lexsort((-change, _RANK[t.status]))  # stable: ties stay in key order
+        if statuses:
+            order = order[np.isin(t.status[order], [STATUSES.index(s) for s in statuses])]
+        return [self._row(i) for i in order[:limit].tolist()]
 
     @property
     def rollups(self) -> list[Rollup]:

@@ -134,6 +134,39 @@ def test_the_edge_cases_show_as_before(tmp_path: Path) -> None:
     assert result.tree(only="added") == "a/only_b:\n  + b: int32[1]\n    (a has no key 'a/only_b')"
 
 
+def test_ranked_orders_rows_most_changed_first(results: Any) -> None:
+    def sort_key(r: Row) -> tuple[int, float, str]:  # the rule, row by row
+        order = {"changed": 1, "added": 0, "removed": 0, "unchanged": 2}[r.status]
+        change = (
+            r.delta.relative_change if r.delta is not None and r.delta.relative_change is not None else 0.0
+        )
+        return (order, -change, r.key)
+
+    for result, _ in results:
+        want = sorted(result.rows, key=sort_key)
+        assert result.ranked() == want
+        assert result.ranked(limit=5) == want[:5]
+        for only in (["changed"], ["added", "removed"], ["unchanged", "changed"]):
+            assert result.ranked(only, 3) == [r for r in want if r.status in only][:3]
+
+
+def test_ranked_makes_only_the_rows_it_returns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+
+    class Counted(Row):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            made.append(self.key)
+
+    monkeypatch.setattr(result_module, "Row", Counted)
+    result = ckptviz.diff(*edge_cases(tmp_path))
+    top = result.ranked(["changed"], 4)
+    assert made == [r.key for r in top] and [r.status for r in top] == ["changed"] * 4
+    assert top[0].delta.relative_change == max(  # type: ignore[union-attr]
+        r.delta.relative_change for r in result.rows if r.delta and r.delta.relative_change is not None
+    )
+
+
 def test_rows_are_made_only_when_looked_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
 
