@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -200,31 +201,22 @@ def _rollups(
     has_rel = (sums[:, _NORM2] > 0) | (numeric != 0)
     frozen = (numeric + sums[:, _OBJECTS] > 0) & (sums[:, _OTHER] == 0) & (sums[:, _CHANGED] == 0)
     exploded = (sums[:, _ALARM] != 0) | (has_rel & (rel > explode))
-    columns = zip(
-        paths, sums[:, _KEYS].astype(np.int64).tolist(), params.astype(np.int64).tolist(),
+    moved = sums[:, _MOVED] != 0
+    side_a = np.fromiter(map(in_a.__contains__, paths), bool, len(paths))
+    side_b = np.fromiter(map(in_b.__contains__, paths), bool, len(paths))
+    one_side = (side_a != side_b) & np.fromiter(map(bool, paths), bool, len(paths))  # never the root
+    status = np.select([one_side & side_a, one_side, moved], ["removed", "added", "changed"], "unchanged")
+    columns = (
+        paths, map(kinds.get, paths, repeat("other")), status.tolist(),
+        sums[:, _KEYS].astype(np.int64).tolist(), params.astype(np.int64).tolist(),
         sums[:, _BYTES].astype(np.int64).tolist(), sums[:, _CHANGED].astype(np.int64).tolist(),
-        (params != 0).tolist(), fraction.tolist(), has_rel.tolist(), rel.tolist(), frozen.tolist(),
-        exploded.tolist(), (sums[:, _MOVED] != 0).tolist(), shared.astype(np.int64).tolist(),
+        _or_none(fraction, params != 0), _or_none(rel, has_rel),
+        frozen.tolist(), exploded.tolist(), shared.astype(np.int64).tolist(),
     )  # fmt: skip
-    out = []
-    for path, keys, n, size, changed, some, frac, hr, r, fz, ex, moved, twice in columns:
-        status = "changed" if moved else "unchanged"
-        if path and (path in in_a) != (path in in_b):
-            status = "removed" if path in in_a else "added"
-        out.append(
-            Rollup(
-                path,
-                kinds.get(path, "other"),
-                status,
-                keys,
-                n,
-                size,
-                changed,
-                frac if some else None,
-                r if hr else None,
-                fz,
-                ex,
-                twice,
-            )
-        )
-    return out
+    return list(map(Rollup, *columns))
+
+
+def _or_none(values: np.ndarray, present: np.ndarray) -> list[float | None]:
+    out = values.astype(object)
+    out[~present] = None
+    return out.tolist()  # type: ignore[no-any-return]
