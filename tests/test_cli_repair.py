@@ -119,3 +119,21 @@ def test_convert_says_what_it_drops_and_refuses_a_no_op(
     assert main(["convert", TF1, str(tmp_path / "same"), "--to", "tf1"]) == 2
     assert "already name-based" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "same.index")
+
+
+# multi_shard: the last of two data files; sliced_policy: the first of four, which ends with a
+# piece of a partitioned variable
+@pytest.mark.parametrize(("fixture", "shard"), [("multi_shard", -1), ("sliced_policy", 0)])
+def test_ls_notices_a_data_file_one_byte_short(
+    fixture: str, shard: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(DATA / fixture, tmp_path / "m")
+    data = sorted((tmp_path / "m").glob("*.data-*"))[shard]
+    data.write_bytes(data.read_bytes()[:-1])  # the file's last entry ends one byte past it
+    prefix = str(data).split(".data-")[0]
+    assert main(["ls", prefix]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"data file {data.name} is truncated: {data.stat().st_size} bytes, its entries need {data.stat().st_size + 1}"
+        in err
+    )

@@ -437,8 +437,9 @@ class BundleReader:
 
     # -- partitioned tensors -----------------------------------------------------------------
 
-    def slice_entries(self, entry: Entry) -> list[tuple[slices.Slice, Entry]]:
-        """The stored pieces of a partitioned tensor, checked to tile it exactly."""
+    def slice_entries(self, entry: Entry, in_range: bool = True) -> list[tuple[slices.Slice, Entry]]:
+        """The stored pieces of a partitioned tensor, checked to tile it exactly (and, with
+        ``in_range``, to lie within their data files, as reading them needs)."""
         problem = slices.check_coverage(entry.key, entry.shape, entry.slices)
         if problem:
             raise self._corrupt(entry, problem)
@@ -453,7 +454,8 @@ class BundleReader:
                     f"slice {piece} of {entry.key!r} is stored as {part.dtype.name}{list(part.shape)}, expected "
                     f"{entry.dtype.name}{piece.shape(entry.shape)}",
                 )
-            self._shard(part)
+            if in_range:
+                self._shard(part)
             pieces.append((piece, part))
         return pieces
 

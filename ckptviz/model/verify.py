@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from ..errors import CheckpointError, CheckpointNotFoundError
 from ..format import naming, storage
@@ -70,7 +73,11 @@ def shard_problems(ckpt: Checkpoint) -> list[Problem]:
 
 
 def _parts(reader: BundleReader, e: Entry) -> list[Entry]:
-    return [p for _, p in reader.slice_entries(e)] if e.slices else [e]
+    """Where ``e``'s bytes are stored; data files too short for them are this module's to report."""
+    return [p for _, p in reader.slice_entries(e, in_range=False)] if e.slices else [e]
+
+
+_SHARD, _OFFSET, _SIZE = attrgetter("shard"), attrgetter("offset"), attrgetter("size")
 
 
 def _shard_status(ckpt: Checkpoint) -> list[tuple[int | None, Problem]]:
@@ -79,10 +86,18 @@ def _shard_status(ckpt: Checkpoint) -> list[tuple[int | None, Problem]]:
     reader = ckpt.reader
     if not isinstance(reader, BundleReader) or storage.is_remote(ckpt.path):
         return []
-    needed: dict[int, int] = {}
-    for e in ckpt.entries.values():
-        for p in _parts(reader, e):
-            needed[p.shard] = max(needed.get(p.shard, 0), p.offset + p.size)
+    entries = list(ckpt.entries.values())
+    sliced = [e for e in entries if e.slices]  # a partitioned tensor's pieces are stored apart
+    stored = (
+        [p for e in sliced for p in _parts(reader, e)] + [e for e in entries if not e.slices]
+        if sliced
+        else entries
+    )
+    shards = np.fromiter(map(_SHARD, stored), np.int64, len(stored))
+    ends = np.fromiter(map(_OFFSET, stored), np.int64, len(stored))
+    ends += np.fromiter(map(_SIZE, stored), np.int64, len(stored))
+    needed = np.zeros(max(reader.num_shards, int(shards.max(initial=-1)) + 1), np.int64)
+    np.maximum.at(needed, shards, ends)  # the end of each shard's last entry
     out: list[tuple[int | None, Problem]] = []
     for shard in range(reader.num_shards):
         path = naming.data_file(ckpt.path, shard, reader.num_shards)
@@ -91,12 +106,13 @@ def _shard_status(ckpt: Checkpoint) -> list[tuple[int | None, Problem]]:
         except OSError:
             out.append((shard, Problem(storage.basename(path), f"missing ({_COPY_ALL})")))
             continue
-        if size < needed.get(shard, 0):
+        if size < needed[shard]:
             out.append(
                 (
                     None,
                     Problem(
-                        storage.basename(path), f"truncated: {size} bytes, its entries need {needed[shard]}"
+                        storage.basename(path),
+                        f"truncated: {size} bytes, its entries need {int(needed[shard])}",
                     ),
                 )
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 
@@ -30,14 +31,18 @@ def text_table(
     lines += [["" if c is None else str(c) for c in row] for row in rows]
     if not lines:
         return []
-    n = max(len(line) for line in lines)
-    lines = [[cut(c, limits[i] if i < len(limits) else None) for i, c in enumerate(line)] for line in lines]
-    widths = [max((len(line[i]) for line in lines if i < len(line)), default=0) for i in range(n)]
-    right = [i < len(align) and align[i] == ">" for i in range(n)]
-    return [
-        "  ".join(c.rjust(widths[i]) if right[i] else c.ljust(widths[i]) for i, c in enumerate(line)).rstrip()
-        for line in lines
-    ]
+    n = max(map(len, lines))
+    if min(map(len, lines)) < n:  # ragged rows: the missing cells are blank
+        lines = [line + [""] * (n - len(line)) for line in lines]
+    columns = []
+    for i, cells in enumerate(zip(*lines)):  # column by column, each step one C-level map
+        limit = limits[i] if i < len(limits) else None
+        if limit is not None and max(map(len, cells)) > limit:
+            cells = tuple(cut(c, limit) for c in cells)
+        width = max(map(len, cells))
+        pad = str.rjust if i < len(align) and align[i] == ">" else str.ljust
+        columns.append(map(pad, cells, repeat(width)))
+    return list(map(str.rstrip, map("  ".join, zip(*columns))))
 
 
 def html_table(
