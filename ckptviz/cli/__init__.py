@@ -104,14 +104,10 @@ def _ls(args: argparse.Namespace) -> int:
             json.dump([r.to_dict() for r in records], sys.stdout, indent=1)
             print()
             return 0
+        shapes = {s: "[" + ",".join(map(str, s)) + "]" for s in {r.shape for r in records}}
+        sizes = {n: human_size(n) for n in {r.nbytes for r in records}}  # each distinct one written once
         rows = [
-            (
-                r.key,
-                r.name if r.name != r.key else "",
-                r.dtype,
-                "[" + ",".join(map(str, r.shape)) + "]",
-                human_size(r.nbytes),
-            )
+            (r.key, r.name if r.name != r.key else "", r.dtype, shapes[r.shape], sizes[r.nbytes])
             for r in records
         ]
         header = ("key", "name", "dtype", "shape", "size")
