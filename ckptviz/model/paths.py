@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from operator import itemgetter, methodcaller
 
 import numpy as np
 
@@ -87,6 +88,11 @@ def split_slot_path(path: str) -> tuple[str, str, str] | None:
 def object_path(key: str) -> str:
     """The object part of an object-based key (``net/l1/kernel``); other keys unchanged."""
     return key.partition(_ATTR_SEP)[0]
+
+
+def object_paths(keys: Iterable[str]) -> list[str]:
+    """``object_path`` of each key, with no Python call per key."""
+    return list(map(itemgetter(0), map(methodcaller("partition", _ATTR_SEP), keys)))
 
 
 def value_path(key: str) -> str:

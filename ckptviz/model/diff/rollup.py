@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...format.naming import OBJECT_GRAPH_KEY
-from ..paths import object_path
+from ..paths import object_path, object_paths
 from .columns import STATUSES
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def _structure(
                 also.append((shown[e.parent], shown[e.child]))
     else:
         keys = [k for k in ckpt.entries if k != OBJECT_GRAPH_KEY]
-        paths = list(map(object_path, keys))
+        paths = object_paths(keys)
         home = dict(zip(keys, paths))
         kinds = dict.fromkeys(paths, "variable")
     _fill(parent, set(home.values()).difference(parent), kinds)  # missing ancestors (scopes, orphans)
@@ -90,14 +91,20 @@ def _structure(
 
 
 def _fill(parent: dict[str, str | None], missing: Iterable[str], kinds: dict[str, str] | None = None) -> None:
-    """Give each path in ``missing`` (and its missing ancestors) its parent path."""
-    for path in missing:
-        p: str | None = path
-        while p is not None and p not in parent:
-            parent[p] = up = p.rpartition("/")[0] if p else None
-            if kinds is not None:
+    """Give each path in ``missing`` (and its missing ancestors) its parent path, a level at a time."""
+    todo = list(set(missing).difference(parent))
+    while todo:
+        ups = list(map(_FIRST, map(_SCOPE, todo)))
+        parent.update(zip(todo, ups))
+        if "" in parent and parent[""] == "":
+            parent[""] = None  # the root has none
+        if kinds is not None:
+            for p in todo:
                 kinds.setdefault(p, "other")
-            p = up
+        todo = list(set(ups).difference(parent))
+
+
+_FIRST, _SCOPE = itemgetter(0), methodcaller("rpartition", "/")
 
 
 def _homes(table: Table, home_a: dict[str, str], home_b: dict[str, str]) -> list[str]:
