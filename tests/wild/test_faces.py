@@ -1,6 +1,7 @@
-"""Every face of ckptviz over every file of the wild corpus: the CLI, the ``%ckpt`` magics and the
-panel's server payloads list, draw and verify each checkpoint without a traceback, and say in one
-line what is wrong with the ones that cannot be read (Git LFS pointers)."""
+"""Every face of ckptviz over every file of the wild corpus: the CLI (a diff of each with itself
+included), the ``%ckpt`` magics, the widgets and the panel's server payloads list, draw and verify
+each checkpoint without a traceback, and say in one line what is wrong with the ones that cannot be
+read (Git LFS pointers)."""
 
 from __future__ import annotations
 
@@ -117,3 +118,29 @@ def test_server_payloads_on_git_lfs_pointers(relative: str) -> None:
     root = Root(str(WILD))
     with pytest.raises(CheckpointError, match="git lfs pull"):
         root.files.open_checkpoint(root.resolve(relative))
+
+
+@pytest.mark.parametrize("relative", READABLE)
+def test_widgets(relative: str) -> None:
+    pytest.importorskip("anywidget")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CheckpointWarning)  # incomplete ones say what is missing
+        ex = ckptviz.explore(str(WILD / relative))
+        ex.graph.join()
+    assert ex.graph.drawing["nodes"] and ex.tensors.rows
+    assert not ex.graph.error
+    ex.close()
+
+
+@pytest.mark.parametrize("relative", UNREADABLE)
+def test_widgets_on_git_lfs_pointers(relative: str) -> None:
+    pytest.importorskip("anywidget")
+    with pytest.raises(CheckpointError, match="git lfs pull"):
+        ckptviz.explore(str(WILD / relative))
+
+
+@pytest.mark.parametrize("relative", [r for r in READABLE if r not in INCOMPLETE])
+def test_cli_diff_of_a_checkpoint_with_itself_is_equal(relative: str) -> None:
+    code, out, err = cli("diff", str(WILD / relative), str(WILD / relative))
+    assert code == 0 and not err.strip() and "Traceback" not in out, err
+    assert " 0 changed, 0 added, 0 removed" in out
