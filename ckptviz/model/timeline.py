@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, NothingMatchedError
 from ..format import naming, storage
+from ..format.locate import locate
 from ..format.stamp import file_stamp
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
@@ -217,15 +218,32 @@ def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
                     )
                 found.sort(key=_number_or_name)
                 return found, [None] * len(found), directory
-            paths = [_resolve(directory, p) for p in state.all_model_checkpoint_paths]
+            listed = [_resolve(directory, p) for p in state.all_model_checkpoint_paths]
             stamps: list[float | None] = list(state.all_model_checkpoint_timestamps)
-            stamps += [None] * (len(paths) - len(stamps))
-            return paths, stamps, directory
+            stamps += [None] * (len(listed) - len(stamps))
+            kept = [(p, t) for p, t in zip(listed, stamps) if naming.checkpoint_exists(p)]
+            if len(kept) < len(listed):  # often only the latest is copied or committed
+                _warn_missing(directory, [p for p in listed if not naming.checkpoint_exists(p)], len(kept))
+            return [p for p, _ in kept], [t for _, t in kept], directory
         source = [directory]
     items: list[Any] = [p if isinstance(p, Checkpoint) else os.fspath(p) for p in source]
     if not items:
         raise InvalidArgumentError("timeline needs a directory or at least one checkpoint path")
     return items, [None] * len(items), None
+
+
+def _warn_missing(directory: str, missing: list[str], kept: int) -> None:
+    import warnings
+
+    from ..errors import CheckpointWarning
+
+    names = ", ".join(storage.basename(p) for p in missing[:8]) + (" …" if len(missing) > 8 else "")
+    warnings.warn(
+        f"the 'checkpoint' file of {storage.redact(directory)} lists {len(missing)} checkpoint(s) whose files "
+        f"are not there ({names}); the timeline has the {kept} that are",
+        CheckpointWarning,
+        stacklevel=4,
+    )
 
 
 def _resolve(directory: str, path: str) -> str:
@@ -244,15 +262,22 @@ def _number_or_name(prefix: str) -> tuple[int, str]:
 
 
 def _signature(prefix: str) -> str:
-    index = naming.index_file(prefix)
-    stamp = file_stamp(index)
+    """What changes when the checkpoint is rewritten: its ``.index``, or its one file (TF1 V1 format,
+    Keras); a path that is no checkpoint raises ``CheckpointNotFoundError`` saying why."""
+    where = locate(prefix)
+    main = (
+        naming.index_file(where.path)
+        if where.kind == "bundle"
+        else where.path.replace("-?????-of-", "-00000-of-")
+    )
+    stamp = file_stamp(main)
     if stamp is None:
         from ..errors import CheckpointNotFoundError
 
-        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {index} does not exist", index)
+        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {main} does not exist", main)
     if isinstance(stamp, str):
-        return index  # no cheap change check for remote files: keyed by name
-    return f"{os.path.abspath(index)}|{'|'.join(map(str, stamp))}"
+        return main  # no cheap change check for remote files: keyed by name
+    return f"{os.path.abspath(main)}|{'|'.join(map(str, stamp))}"
 
 
 def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:

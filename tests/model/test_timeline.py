@@ -241,3 +241,31 @@ def test_each_tensor_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timeline_module, "_HOLD_BYTES", 0)
     again = timeline([RUN / p for p in PREFIXES])
     assert max(reads.values()) == 2 and again.stats == held.stats
+
+
+def test_checkpoints_the_state_file_lists_but_are_gone_are_named_and_skipped(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(RUN, run)
+    for f in run.glob("ckpt-4.*"):  # people often copy or commit only some of a run
+        f.unlink()
+    for f in run.glob("ckpt-8.*"):
+        f.unlink()
+    with pytest.warns(
+        ckptviz.CheckpointWarning,
+        match=r"lists 2 checkpoint\(s\) whose files are not there \(ckpt-4, ckpt-8\); the timeline has the 4 that are",
+    ):
+        t = timeline(run)
+    assert [s.step for s in t.steps] == [2, 6, 10, 12]
+    want = timeline([RUN / p for p in ("ckpt-2", "ckpt-6", "ckpt-10", "ckpt-12")])
+    for key, per in want.stats.items():
+        assert [s.to_dict() for s in t.stats[key]] == [s.to_dict() for s in per]
+
+
+def test_single_file_checkpoints_make_a_run_too() -> None:
+    v1 = DATA / "v1_format" / "model.ckpt"  # TF1's V1 format: one file, no .index
+    t = timeline([v1, v1])
+    assert len(t.steps) == 2 and t.variables
+    assert all(per[1].relative_change == 0 for per in t.stats.values() if per[1] is not None)
+    keras = DATA / "keras3_files"
+    k = timeline([keras / "model.weights.h5", keras / "model.keras"])
+    assert len(k.steps) == 2 and k.variables

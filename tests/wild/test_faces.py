@@ -144,3 +144,25 @@ def test_cli_diff_of_a_checkpoint_with_itself_is_equal(relative: str) -> None:
     code, out, err = cli("diff", str(WILD / relative), str(WILD / relative))
     assert code == 0 and not err.strip() and "Traceback" not in out, err
     assert " 0 changed, 0 added, 0 removed" in out
+
+
+RUNS = sorted(
+    {
+        os.path.dirname(r)
+        for r in READABLE
+        if r not in INCOMPLETE and (WILD / os.path.dirname(r) / "checkpoint").is_file()
+    }
+)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_cli_timeline_of_each_run(run: str) -> None:
+    code, out, err = cli("timeline", str(WILD / run))
+    lines = err.splitlines()
+    assert "Traceback" not in out + err
+    if code == 0:  # two checkpoints or more: the table
+        assert out.startswith("relative change from the previous checkpoint, by step")
+    else:  # one: which, and what to pass instead
+        assert code == 2 and "a timeline compares checkpoints and" in lines[-1] and "holds one" in lines[-1]
+        lines = lines[:-1]
+    assert all(line.startswith("ckptviz: warning: the 'checkpoint' file of") for line in lines), err
