@@ -149,6 +149,7 @@ class ObjectGraph:
         self._entries: Mapping[str, Any] = {}
         self._keys_of: dict[tuple[int, str], list[str]] | None = None
         self._checkpointed: set[int] | None = None
+        self._node_bytes: np.ndarray | None = None
 
     @property
     def edges(self) -> list[Edge]:
@@ -319,13 +320,7 @@ class ObjectGraph:
             for k in range(a, b)
         )
         flag = int(cols.flag[i])
-        if flag < 0 and self._checkpointed is None:
-            adj = self.adjacency
-            parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
-            self._checkpointed = P.checkpointed_nodes(
-                len(adj), zip(parents, adj._child), cols.holders.tolist()
-            )
-        checkpointed = bool(flag) if flag >= 0 else i in (self._checkpointed or ())
+        checkpointed = bool(flag) if flag >= 0 else i in self._inferred_checkpointed()
         return Node(
             i,
             self.kind(i),
@@ -336,6 +331,45 @@ class ObjectGraph:
             self.paths.reachable[i],
             self.paths,
         )
+
+    def _inferred_checkpointed(self) -> set[int]:
+        """The nodes TF would mark ``has_checkpoint_values``, for graphs that do not record it."""
+        if self._checkpointed is None:
+            cols = self._columns
+            assert cols is not None
+            adj = self.adjacency
+            parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
+            self._checkpointed = P.checkpointed_nodes(
+                len(adj), zip(parents, adj._child), cols.holders.tolist()
+            )
+        return self._checkpointed
+
+    @property
+    def checkpointed(self) -> np.ndarray:
+        """``has_checkpoint_values`` of every node, by id, without making ``Node`` objects."""
+        cols = self._columns
+        if cols is None:
+            return np.fromiter((n.has_checkpoint_values for n in self.nodes), bool, len(self.nodes))
+        out: np.ndarray = cols.flag > 0
+        unrecorded = np.flatnonzero(cols.flag < 0)
+        if unrecorded.size:
+            out[unrecorded] = np.isin(unrecorded, list(self._inferred_checkpointed()))
+        return out
+
+    @property
+    def node_bytes(self) -> np.ndarray:
+        """``Node.nbytes`` of every node, by id (made once, without ``Node`` objects)."""
+        if self._node_bytes is None:
+            if self._columns is None:
+                self._node_bytes = np.fromiter((n.nbytes for n in self.nodes), np.int64, len(self.nodes))
+            else:
+                out = np.zeros(len(self.nodes), np.int64)
+                entries = self._entries
+                owned = [(k, i) for k, (i, _) in self.owner.items() if k in entries]
+                sizes = [_value(k, entries[k]).nbytes for k, _ in owned]
+                np.add.at(out, np.fromiter((i for _, i in owned), np.int64, len(owned)), sizes)
+                self._node_bytes = out
+        return self._node_bytes
 
     # -- navigation (TF's CheckpointView vocabulary) ---------------------------------------------
 

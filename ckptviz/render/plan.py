@@ -8,14 +8,18 @@ budget (``collapse.py``); the words on the nodes come from ``labels.py``.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
+
+import numpy as np
 
 from ..errors import InvalidArgumentError, KeyNotFoundError, NothingMatchedError
 from ..model.graph import ObjectGraph
-from ..model.records import Node, Slot
+from ..model.records import KINDS, Node, Slot
 from . import labels
 from .collapse import fold
 from .tree import Tree, tree_of
@@ -184,6 +188,8 @@ def select_view(graph: ObjectGraph, options: DrawOptions | None = None) -> Plan:
     rep: dict[int, int] = {}
     shown: dict[int, Shown] = {}
     real = len(graph.nodes)
+    kinds, node_bytes = graph.kind_codes.tolist(), graph.node_bytes.tolist()  # columns: no Node per node
+    variable, slot = KINDS.index("variable"), KINDS.index("slot")
     for i in tree.order:  # depth-first: a stand-in comes after the subtrees of its parent's shown kids
         if i not in keep:
             continue
@@ -203,11 +209,11 @@ def select_view(graph: ObjectGraph, options: DrawOptions | None = None) -> Plan:
             continue
         if i >= real:
             continue  # a group counts what it holds, not itself
-        s, node = shown[rep[i]], graph.nodes[i]
+        s = shown[rep[i]]
         s.hidden_nodes += 1
-        s.hidden_variables += node.kind == "variable"
-        s.hidden_slots += node.kind == "slot"
-        s.hidden_bytes += node.nbytes
+        s.hidden_variables += kinds[i] == variable
+        s.hidden_slots += kinds[i] == slot
+        s.hidden_bytes += node_bytes[i]
     view = Plan(shown, [], total=sum(1 for i in keep if i < real))
     owners = {i: tree.parent[i] if i >= 0 else -1 - i for i in shown}
     view.owners = {i: p for i, p in owners.items() if p is not None and p in shown}
@@ -320,12 +326,12 @@ def _matching(graph: ObjectGraph, tree: Tree, candidates: set[int], text: str) -
 def _kept(graph: ObjectGraph, tree: Tree, o: DrawOptions) -> set[int]:
     """Nodes left by ``select``, ``focus``, ``filter``, ``hide_empty`` and ``slots`` (closed
     under ancestors, so everything kept hangs off the root)."""
-    nodes = graph.nodes
-    keep = {i for i in range(len(nodes)) if i == 0 or tree.parent[i] is not None}
+    kept = np.fromiter(map(operator.is_not, tree.parent, repeat(None)), bool, len(graph.nodes))
     if o.hide_empty:
-        keep = {i for i in keep if nodes[i].has_checkpoint_values or i == 0}
+        kept &= graph.checkpointed
     if not o.slots:
-        keep -= {i for i in keep if nodes[i].kind == "slot"}
+        kept &= graph.kind_codes != KINDS.index("slot")
+    keep = set(np.flatnonzero(kept).tolist()) | {0}  # columns: no Node object made
     objects = len(keep)
     keep.update(range(tree.real, tree.real + len(tree.groups)))  # dropped below when they hold nothing
     targets: set[int] | None = None

@@ -20,8 +20,11 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..model.graph import ObjectGraph
 from ..model.names import natural_key
+from ..model.records import KINDS
 
 _DIGITS = re.compile(r"(\d+)")
 GROUP_MIN = 16  # a list (or group) of more layers than this is split by their names' structure
@@ -78,7 +81,9 @@ class Tree:
         queue, deferred = deque([0]), deque[int]()
         seen[0] = True
         keys: dict[str, tuple[tuple[int, int | str], ...]] = {}
-        optimizers = {o.id for o in graph.of_kind("optimizer")}
+        optimizers = set(np.flatnonzero(graph.kind_codes == KINDS.index("optimizer")).tolist())
+        adj = graph.adjacency  # edges as columns: no Edge object per edge
+        ptr, child, names = adj.ptr.tolist(), adj.child.tolist(), adj.local
         while queue or deferred:
             if queue:
                 p = queue.popleft()
@@ -88,14 +93,14 @@ class Tree:
             else:
                 p = deferred.popleft()
             kids: list[int] = []
-            for e in graph.out_edges(p):
-                if not seen[e.child] and e.child not in skip:
-                    seen[e.child] = True
-                    self.local[e.child] = e.local_name
-                    if e.local_name not in keys:
-                        keys[e.local_name] = natural_key(e.local_name)
-                    kids.append(e.child)
-                    queue.append(e.child)
+            for c, name in zip(child[ptr[p] : ptr[p + 1]], names[ptr[p] : ptr[p + 1]]):
+                if not seen[c] and c not in skip:
+                    seen[c] = True
+                    self.local[c] = name
+                    if name not in keys:
+                        keys[name] = natural_key(name)
+                    kids.append(c)
+                    queue.append(c)
             if kids:
                 kids.sort(key=lambda c: keys[self.local[c]])
                 self.kids[p] = kids

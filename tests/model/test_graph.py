@@ -266,3 +266,34 @@ def test_slot_inference_skips_ambiguous_variables() -> None:
 def test_slot_inference_links_one_slot_of_a_name_per_variable() -> None:
     g = _keras_like([("b", "bias")], {"_m": ["Adam/m/bias", "Adam/m/bias"]})
     assert len(g.slots) == 1
+
+
+ALL_FIXTURES = sorted({e["path"] for e in corpus() if "error" not in e and "." not in e["name"]})
+
+
+@pytest.mark.parametrize("path", ALL_FIXTURES)
+def test_node_columns_are_the_nodes_own(path: str) -> None:
+    """``checkpointed`` and ``node_bytes`` (what pictures fold by) equal the ``Node`` objects'."""
+    with ckptviz.open(str(DATA / path)) as ckpt:
+        graph = ckpt.graph
+        checkpointed, sizes = graph.checkpointed.tolist(), graph.node_bytes.tolist()
+        assert checkpointed == [n.has_checkpoint_values for n in graph.nodes]
+        assert sizes == [n.nbytes for n in graph.nodes]
+
+
+def test_node_columns_where_the_graph_does_not_record_checkpoint_values() -> None:
+    g = TrackableObjectGraph()
+    root, layer, var = g.nodes.add(), g.nodes.add(), g.nodes.add()
+    root.children.add(node_id=1, local_name="layer")
+    root.children.add(node_id=3, local_name="empty")
+    layer.children.add(node_id=2, local_name="w")
+    var.attributes.add(
+        name="VARIABLE_VALUE", full_name="w", checkpoint_key="layer/w/.ATTRIBUTES/VARIABLE_VALUE"
+    )
+    g.nodes.add()
+    graph = ObjectGraph.from_proto(
+        g.SerializeToString(), {"layer/w/.ATTRIBUTES/VARIABLE_VALUE": ("float32", (3,))}
+    )
+    assert graph.checkpointed.tolist() == [True, True, True, False]  # TF's rule: holders and their ancestors
+    assert graph.checkpointed.tolist() == [n.has_checkpoint_values for n in graph.nodes]
+    assert graph.node_bytes.tolist() == [0, 0, 12, 0]

@@ -260,3 +260,18 @@ def test_focus_counts_max_depth_from_the_focus_and_budgets_its_kids() -> None:
     assert all(s.collapsed for s in plan.nodes.values() if s.node.path.count("/") == 4)
     ops = select_view(big("resnet50_adam"), DrawOptions(focus="model/_operations"))
     assert 40 <= len(ops.nodes) <= 120  # a 177-item list in focus still shows as an overview
+
+
+def test_planning_makes_node_objects_only_for_what_it_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[int] = []
+    original = ObjectGraph._make_node
+
+    def counted(self: ObjectGraph, i: int) -> object:
+        made.append(i)
+        return original(self, i)
+
+    monkeypatch.setattr(ObjectGraph, "_make_node", counted)
+    graph = resnet()  # decoded from its object graph: Node objects are made on first access
+    plan = select_view(graph)
+    assert plan.total > 800 and len(plan.nodes) < 130
+    assert len(set(made)) <= len(plan.nodes) + 10, len(set(made))  # the drawn, and the optimizers it looks up
