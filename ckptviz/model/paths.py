@@ -398,6 +398,24 @@ class NodePaths:
             node = parent[node]
         return "/".join(reversed(parts))
 
+    def all(self) -> list[str]:
+        """``path`` of every node, each joined once from its parent's (``order`` has parents first)."""
+        parent, segment = self.parent, self.segment
+        out = [""] * len(parent)
+        rooted = [False] * len(parent)  # has a segment of its own in its path
+        done = [False] * len(parent)
+        if parent:
+            done[0] = True
+        for i in self.order:
+            p = parent[i]
+            if i == 0 or p < 0 or not done[p]:
+                continue
+            out[i] = f"{out[p]}/{segment[i]}" if rooted[p] else segment[i]
+            rooted[i] = done[i] = True
+        for i in [*self.special, *(i for i in range(len(parent)) if not done[i] and parent[i] >= 0)]:
+            out[i] = self.path(i)
+        return out
+
     def find(self, path: str) -> int | None:
         """The node at ``path``, following any ``children`` edge by name (aliases too); None if absent."""
         if self._by_special is None:

@@ -273,12 +273,14 @@ ALL_FIXTURES = sorted({e["path"] for e in corpus() if "error" not in e and "." n
 
 @pytest.mark.parametrize("path", ALL_FIXTURES)
 def test_node_columns_are_the_nodes_own(path: str) -> None:
-    """``checkpointed`` and ``node_bytes`` (what pictures fold by) equal the ``Node`` objects'."""
+    """``checkpointed``, ``node_bytes`` and every path at once (what pictures fold by and searches
+    look in) equal the ``Node`` objects'."""
     with ckptviz.open(str(DATA / path)) as ckpt:
         graph = ckpt.graph
-        checkpointed, sizes = graph.checkpointed.tolist(), graph.node_bytes.tolist()
+        checkpointed, sizes, paths = graph.checkpointed.tolist(), graph.node_bytes.tolist(), graph.paths.all()
         assert checkpointed == [n.has_checkpoint_values for n in graph.nodes]
         assert sizes == [n.nbytes for n in graph.nodes]
+        assert paths == [n.path for n in graph.nodes]
 
 
 def test_node_columns_where_the_graph_does_not_record_checkpoint_values() -> None:
@@ -290,10 +292,26 @@ def test_node_columns_where_the_graph_does_not_record_checkpoint_values() -> Non
     var.attributes.add(
         name="VARIABLE_VALUE", full_name="w", checkpoint_key="layer/w/.ATTRIBUTES/VARIABLE_VALUE"
     )
+    g.nodes.add().children.add(node_id=4, local_name="")
+    g.nodes.add().children.add(node_id=5, local_name="x")
+    g.nodes.add()
+    root.children.add(node_id=6, local_name="")  # an empty name at the top: its child's path is "/y"
+    g.nodes.add().children.add(node_id=7, local_name="y")
     g.nodes.add()
     graph = ObjectGraph.from_proto(
         g.SerializeToString(), {"layer/w/.ATTRIBUTES/VARIABLE_VALUE": ("float32", (3,))}
     )
-    assert graph.checkpointed.tolist() == [True, True, True, False]  # TF's rule: holders and their ancestors
+    assert graph.checkpointed.tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]  # holders, ancestors
     assert graph.checkpointed.tolist() == [n.has_checkpoint_values for n in graph.nodes]
-    assert graph.node_bytes.tolist() == [0, 0, 12, 0]
+    assert graph.node_bytes.tolist() == [0, 0, 12, 0, 0, 0, 0, 0]
+    assert graph.paths.all() == ["", "layer", "layer/w", "empty", "empty/", "empty//x", "", "/y"]
+    assert graph.paths.all() == [n.path for n in graph.nodes]
