@@ -258,6 +258,7 @@ class Checkpoint:
         """Every tensor with the name people know it by and the object holding it (no tensor data);
         ``start``/``stop`` give one page of them, in ``entries`` order, at the cost of that page.
         The records are made as columns (each key's owner, its names, kind and entry), zipped once."""
+        from functools import partial
         from itertools import islice
 
         from .records import EntryRecord
@@ -276,7 +277,7 @@ class Checkpoint:
         kinds[at] = _KIND_NAMES[graph.kind_codes[ids]]
         return list(
             map(
-                EntryRecord._make,
+                partial(tuple.__new__, EntryRecord),  # each made in C, no Python frame per record
                 zip(
                     keys,
                     names.tolist(),
