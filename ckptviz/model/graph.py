@@ -371,6 +371,15 @@ class ObjectGraph:
                 self._node_bytes = out
         return self._node_bytes
 
+    def unmatched_attributes(self) -> list[tuple[int, str]]:
+        """``(node id, checkpoint_key)`` of each attribute that names a key no entry has."""
+        cols = self._columns
+        if cols is None:
+            return [(n.id, a.checkpoint_key) for n in self.nodes for a in n.attributes if not a.keys]
+        held = set(self.owner.values())  # (node, attribute name) of every key some attribute holds
+        columns = zip(cols.attr_node.tolist(), cols.attr_name.tolist(), cols.attr_key.tolist())
+        return [(node, key) for node, name, key in columns if (node, name) not in held]
+
     # -- navigation (TF's CheckpointView vocabulary) ---------------------------------------------
 
     def __len__(self) -> int:

@@ -223,7 +223,7 @@ def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
             stamps += [None] * (len(listed) - len(stamps))
             kept = [(p, t) for p, t in zip(listed, stamps) if naming.checkpoint_exists(p)]
             if len(kept) < len(listed):  # often only the latest is copied or committed
-                _warn_missing(directory, [p for p in listed if not naming.checkpoint_exists(p)], len(kept))
+                _missing(directory, [p for p in listed if not naming.checkpoint_exists(p)], len(kept))
             return [p for p, _ in kept], [t for _, t in kept], directory
         source = [directory]
     items: list[Any] = [p if isinstance(p, Checkpoint) else os.fspath(p) for p in source]
@@ -232,15 +232,18 @@ def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
     return items, [None] * len(items), None
 
 
-def _warn_missing(directory: str, missing: list[str], kept: int) -> None:
+def _missing(directory: str, missing: list[str], kept: int) -> None:
+    """Say which listed checkpoints are gone: a warning when some are left, else the error."""
     import warnings
 
-    from ..errors import CheckpointWarning
+    from ..errors import CheckpointNotFoundError, CheckpointWarning
 
     names = ", ".join(storage.basename(p) for p in missing[:8]) + (" …" if len(missing) > 8 else "")
+    listed = f"the 'checkpoint' file of {storage.redact(directory)} lists {len(missing)} checkpoint(s)"
+    if not kept:
+        raise CheckpointNotFoundError(f"{listed} and none of them is there ({names})", directory)
     warnings.warn(
-        f"the 'checkpoint' file of {storage.redact(directory)} lists {len(missing)} checkpoint(s) whose files "
-        f"are not there ({names}); the timeline has the {kept} that are",
+        f"{listed} whose files are not there ({names}); the timeline has the {kept} that are",
         CheckpointWarning,
         stacklevel=4,
     )
@@ -263,7 +266,10 @@ def _number_or_name(prefix: str) -> tuple[int, str]:
 
 def _signature(prefix: str) -> str:
     """What changes when the checkpoint is rewritten: its ``.index``, or its one file (TF1 V1 format,
-    Keras); a path that is no checkpoint raises ``CheckpointNotFoundError`` saying why."""
+    Keras); a path that is no checkpoint raises ``CheckpointNotFoundError`` saying why. Remote
+    files have no cheap change check (each look would be a request): they are keyed by name."""
+    if storage.is_remote(prefix):
+        return prefix
     where = locate(prefix)
     main = (
         naming.index_file(where.path)
@@ -271,12 +277,10 @@ def _signature(prefix: str) -> str:
         else where.path.replace("-?????-of-", "-00000-of-")
     )
     stamp = file_stamp(main)
-    if stamp is None:
+    if not isinstance(stamp, tuple):
         from ..errors import CheckpointNotFoundError
 
         raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {main} does not exist", main)
-    if isinstance(stamp, str):
-        return main  # no cheap change check for remote files: keyed by name
     return f"{os.path.abspath(main)}|{'|'.join(map(str, stamp))}"
 
 

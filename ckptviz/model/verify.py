@@ -181,15 +181,12 @@ def verify(
     except CheckpointError as e:
         report.problems.append(Problem("object graph", str(e)))
         return report
-    for node in graph.nodes:
-        for a in node.attributes:
-            if graph.object_based and not a.keys:
-                report.problems.append(
-                    Problem(
-                        "object graph",
-                        f"node {node.id} ({node.path or 'root'}) names {a.checkpoint_key!r}, which the bundle lacks",
-                    )
-                )
+    if graph.object_based:
+        for node, key in graph.unmatched_attributes():
+            where = graph.paths.path(node) or "root"
+            report.problems.append(
+                Problem("object graph", f"node {node} ({where}) names {key!r}, which the bundle lacks")
+            )
     return report
 
 

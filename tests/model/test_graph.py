@@ -215,6 +215,7 @@ def test_missing_attribute_entry_is_kept_without_keys() -> None:
     proto.nodes[1].attributes.add(name="VARIABLE_VALUE", checkpoint_key="v/.ATTRIBUTES/VARIABLE_VALUE")
     graph = ObjectGraph.from_proto(proto, {})
     assert graph[1].kind == "variable" and graph[1].attributes[0].keys == () and graph[1].nbytes == 0
+    assert graph.unmatched_attributes() == [(1, "v/.ATTRIBUTES/VARIABLE_VALUE")]
 
 
 def test_corrupt_object_graph_raises(tmp_path: Path) -> None:
@@ -281,6 +282,8 @@ def test_node_columns_are_the_nodes_own(path: str) -> None:
         assert checkpointed == [n.has_checkpoint_values for n in graph.nodes]
         assert sizes == [n.nbytes for n in graph.nodes]
         assert paths == [n.path for n in graph.nodes]
+        unmatched = [(n.id, a.checkpoint_key) for n in graph.nodes for a in n.attributes if not a.keys]
+        assert graph.unmatched_attributes() == unmatched
 
 
 def test_node_columns_where_the_graph_does_not_record_checkpoint_values() -> None:

@@ -259,6 +259,12 @@ def test_checkpoints_the_state_file_lists_but_are_gone_are_named_and_skipped(tmp
     want = timeline([RUN / p for p in ("ckpt-2", "ckpt-6", "ckpt-10", "ckpt-12")])
     for key, per in want.stats.items():
         assert [s.to_dict() for s in t.stats[key]] == [s.to_dict() for s in per]
+    for f in run.glob("ckpt-*"):
+        f.unlink()
+    with pytest.raises(
+        ckptviz.CheckpointNotFoundError, match=r"lists 6 checkpoint\(s\) and none of them is there"
+    ):
+        timeline(run)
 
 
 def test_single_file_checkpoints_make_a_run_too() -> None:
