@@ -110,7 +110,7 @@ class ObjectGraph:
         self,
         nodes: Sequence[Node] | None,
         edges: list[Edge] | None,
-        slots: list[Slot],
+        slots: list[Slot] | None,
         paths: P.NodePaths,
         *,
         object_based: bool,
@@ -118,7 +118,7 @@ class ObjectGraph:
         proto: Any = None,
         kind_codes: np.ndarray | None = None,
     ) -> None:
-        self.slots, self.paths = slots, paths
+        self._slots, self.paths = slots, paths
         self.object_based, self.source, self._proto = object_based, source, proto
         self._raw: bytes | None = None
         self.adjacency = paths.adjacency
@@ -143,6 +143,18 @@ class ObjectGraph:
         self._keys_of: dict[tuple[int, str], list[str]] | None = None
         self._checkpointed: set[int] | None = None
         self._tree: ScopeTree | None = None
+
+    @property
+    def slots(self) -> list[Slot]:
+        """Recorded and inferred slot links (a scope tree's made on first use)."""
+        if self._slots is None:
+            assert self._tree is not None
+            self._slots = self._tree.slots
+        return self._slots
+
+    @slots.setter
+    def slots(self, slots: list[Slot]) -> None:
+        self._slots, self._slots_of = slots, None
 
     @property
     def edges(self) -> list[Edge]:
@@ -173,7 +185,7 @@ class ObjectGraph:
 
         tree = build_scope_tree(entries)
         graph = cls(
-            None, None, tree.slots, tree.paths, object_based=False, source=source, kind_codes=tree.kind_codes
+            None, None, None, tree.paths, object_based=False, source=source, kind_codes=tree.kind_codes
         )
         graph._tree, graph._full_names = tree, tree.full_names
         if tree.has_vars_edge:  # a Keras ``.weights.h5`` file's ``…/vars/N``: its optimizer and slots
@@ -272,6 +284,20 @@ class ObjectGraph:
                 zip(cols.attr_node.tolist(), cols.attr_name.tolist(), cols.attr_key.tolist()), keys
             )
         return self._owner
+
+    def holders(self) -> tuple[list[str], list[int]]:
+        """The keys of ``owner`` and the id of the node holding each, in its order (a scope tree's
+        from its columns, without ``owner``'s pairs)."""
+        if self._owner is None and self._tree is not None:
+            return self._tree.holders()
+        return list(self.owner), [i for i, _ in self.owner.values()]
+
+    def holder(self, key: str) -> int | None:
+        """``owner[key][0]``, or None where no node holds ``key``."""
+        if self._owner is None and self._tree is not None:
+            return self._tree.holder(key)
+        found = self.owner.get(key)
+        return None if found is None else found[0]
 
     @property
     def full_names(self) -> list[str]:

@@ -44,12 +44,13 @@ _ADAM_STATE = re.compile(r"^beta[12]_power(_\d+)?$")
 
 
 class Keys(NamedTuple):
-    """Sorted keys split once: ``heads[i]`` is what comes before the last ``/`` of ``keys[i]``
-    (``""`` if none) and the last segment is ``lasts[last_id[i]]`` (a checkpoint has few distinct
-    ones); ``text`` is the keys joined by newlines, to tell at once that none holds a string."""
+    """Sorted keys split once: ``position[key]`` is a key's index; ``heads[i]`` is what comes
+    before the last ``/`` of ``keys[i]`` (``""`` if none) and the last segment is
+    ``lasts[last_id[i]]`` (a checkpoint has few distinct ones); ``text`` is the keys joined by
+    newlines, to tell at once that no key holds a string."""
 
     keys: list[str]
-    index: dict[str, int]
+    position: dict[str, int]
     heads: list[str]
     last_id: np.ndarray
     lasts: list[str]
@@ -58,13 +59,14 @@ class Keys(NamedTuple):
 
 
 class TF1Slots(NamedTuple):
-    """Per key: the variable key's index (-1: not a slot), the optimizer (``bases[base[i]]``) and
-    the ``N`` of ``_N`` (modulo 6: all a slot name needs)."""
+    """Per key: the variable key's index (-1: not a slot), the optimizer (``bases[base[i]]``), the
+    ``N`` of ``_N`` (modulo 6: all a slot name needs), and whether it is a partition's slot."""
 
     var: np.ndarray
     base: np.ndarray
     n: np.ndarray
     bases: list[str]
+    partition: np.ndarray
 
 
 def _suffix(last: str) -> tuple[str, int] | None:
@@ -89,32 +91,39 @@ def tf1_slots(k: Keys) -> TF1Slots:
     base, var = base_of[k.last_id], np.full(n, -1, np.int64)
     cand = np.flatnonzero(base >= 0)
     heads = list(map(k.heads.__getitem__, cand.tolist()))
-    index, shapes = k.index, k.shapes
+    index, shapes = k.position, k.shapes
     at = np.fromiter(map(index.get, heads, repeat(-1)), np.int64, len(cand))
     if "" in index:  # a slot needs a parent scope: the empty key is none
         at[np.fromiter(map(operator.not_, heads), bool, len(heads))] = -1
     up = np.flatnonzero(at >= 0)
-    same = map(operator.eq, map(shapes.__getitem__, at[up].tolist()), map(shapes.__getitem__, cand[up].tolist()))
+    same = map(
+        operator.eq, map(shapes.__getitem__, at[up].tolist()), map(shapes.__getitem__, cand[up].tolist())
+    )
     up = up[np.fromiter(same, bool, len(up))]
     var[cand[up]] = at[up]
     others = np.flatnonzero(at < 0)
     unkeyed = list(map(heads.__getitem__, others.tolist()))
     parts = {h: m for h in set(unkeyed) if "/part_" in h and (m := _PART.match(h))}
     owners = {h: index.get(m["var"], -1) for h, m in parts.items()}
+    partition = np.zeros(n, bool)
     if parts:  # a partition: its variable is the key above part_K
         owner = np.fromiter(map(owners.get, unkeyed, repeat(-1)), np.int64, len(unkeyed))
         hit = np.flatnonzero(owner >= 0)
         for i, o in zip(cand[others[hit]].tolist(), owner[hit].tolist()):
             if len(shapes[o]) == len(shapes[i]) and shapes[o][1:] == shapes[i][1:]:
                 var[i] = o
+                partition[i] = True
     slots = np.flatnonzero(var >= 0)
     codes = base[slots]
     pairs = np.unique(codes * max(n, 1) + var[slots])  # distinct (optimizer, variable) pairs
     shared = np.bincount(pairs // max(n, 1), minlength=len(bases))
-    keep = np.array([b in TF1_SLOTS or (b[0].isupper() and shared[j] >= 2) for j, b in enumerate(bases)], bool)
+    keep = np.array(
+        [b in TF1_SLOTS or (b[0].isupper() and shared[j] >= 2) for j, b in enumerate(bases)], bool
+    )
     var[slots[~keep[codes]]] = -1
     base[var < 0] = -1
-    return TF1Slots(var, base, nth_of[k.last_id], bases)
+    partition &= var >= 0
+    return TF1Slots(var, base, nth_of[k.last_id], bases, partition)
 
 
 def tf1_slot_name(base: str, nth: int, slots_here: int, last: str) -> str:
@@ -133,7 +142,7 @@ def estimator_slots(k: Keys) -> dict[int, tuple[int, str, str]]:
     near = np.fromiter(map(str.__contains__, k.keys, repeat("training/")), bool, len(k.keys))
     for i in np.flatnonzero(near).tolist():
         m = _ESTIMATOR.match(k.keys[i])
-        var = k.index.get(m["var"], -1) if m else -1
+        var = k.position.get(m["var"], -1) if m else -1
         if m and var >= 0 and k.shapes[var] == k.shapes[i]:
             out[i] = (var, m["opt"], m["slot"])
     return out

@@ -16,8 +16,8 @@ so a key with thousands of scopes costs linear time), ids given a level at a tim
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import compress, repeat
-from operator import attrgetter, itemgetter
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,7 @@ from . import paths as P
 from . import scope_slots as S
 from .records import KINDS, Attribute, Edge, Node, Slot
 
-_OPTIMIZER, _VARIABLE, _SLOT, _OTHER = range(4)
-assert KINDS == ("optimizer", "variable", "slot", "other")
+_OPTIMIZER, _VARIABLE, _SLOT, _OTHER = map(KINDS.index, ("optimizer", "variable", "slot", "other"))
 _named_tuple = tuple.__new__  # a named tuple from a tuple without a Python call: many at once
 
 
@@ -97,13 +96,13 @@ class _Trie:
         segments: list[str] = [""]
         start = 1
         while start < len(paths):  # each level of new scopes once
-            parts = list(map(str.rpartition, paths[start:], repeat("/")))  # type: ignore[arg-type]
-            above = list(map(itemgetter(0), parts))
-            nested = np.fromiter(map(bool, map(itemgetter(1), parts)), bool, len(parts))
-            segments += map(itemgetter(2), parts)
-            new = [h for h in dict.fromkeys(compress(above, nested)) if h not in pos]
+            scopes: list[str] = paths[start:]  # type: ignore[assignment]
+            cut = list(map(str.rfind, scopes, repeat("/")))
+            above = [p[:c] if c >= 0 else None for p, c in zip(scopes, cut)]  # None: the root
+            segments += [p[c + 1 :] for p, c in zip(scopes, cut)]
+            new = [h for h in dict.fromkeys(above) if h not in pos]
             pos.update(zip(new, range(len(paths), len(paths) + len(new))))
-            parent.append(np.where(nested, np.fromiter(map(pos.get, above, repeat(0)), np.int64, len(above)), 0))
+            parent.append(np.fromiter(map(pos.__getitem__, above), np.int64, len(above)))
             start = len(paths)
             paths += new
         self.count = count = len(paths)
@@ -183,7 +182,9 @@ class ScopeTree:
         attach = np.empty(n, np.int64)
         attach[detached] = trie.count + np.arange(len(detached))
         attach[rooted] = 0
-        attach[plain[len(rooted) :]] = np.fromiter(map(trie.pos.__getitem__, plain_keys), np.int64, len(plain_keys))
+        attach[plain[len(rooted) :]] = np.fromiter(
+            map(trie.pos.__getitem__, plain_keys), np.int64, len(plain_keys)
+        )
         for i, (obj, _) in self._attr_of.items():
             if i not in slot_paths:
                 attach[i] = trie.node(obj)
@@ -300,8 +301,12 @@ class ScopeTree:
         code = tf1.base[found]
         # how many slots of its optimizer each variable (or partition) has says which N is which;
         # object-style keys are counted, though they are no TF1 slots
-        heads, _ = _factorize(list(map(k.heads.__getitem__, found.tolist())))
-        _, per, counts = np.unique(heads * (len(tf1.bases) + 1) + code, return_inverse=True, return_counts=True)
+        heads = tf1.var[found]  # the scope above a slot: its variable's key, or a partition's
+        parts = np.flatnonzero(tf1.partition[found])
+        heads[parts] = len(k.keys) + _factorize(list(map(k.heads.__getitem__, found[parts].tolist())))[0]
+        _, per, counts = np.unique(
+            heads * (len(tf1.bases) + 1) + code, return_inverse=True, return_counts=True
+        )
         own = ~is_object[found]
         found, code, slot_count = found[own], code[own], counts[per.reshape(-1)][own]
         nth = tf1.n[found]
@@ -331,9 +336,8 @@ class ScopeTree:
             at, opt, var, slot = (np.concatenate([x, np.asarray(more[j], np.int64)]) for j, x in ((0, at), (1, opt), (2, var), (4, slot)))  # fmt: skip
             name = np.concatenate([name, np.array(more[3], object)])
         by_key = np.argsort(at, kind="stable")
-        columns = (opt[by_key].tolist(), var[by_key].tolist(), name[by_key].tolist(), slot[by_key].tolist())
-        self.slots: list[Slot] = list(map(_named_tuple, repeat(Slot), zip(*columns, repeat(True))))
-        self.kind_codes[slot[by_key]] = _SLOT
+        self._slot_columns = (opt[by_key], var[by_key], name[by_key], slot[by_key])
+        self.kind_codes[slot] = _SLOT
 
     def _full_names(self, is_object: np.ndarray) -> None:
         """A node's full name: the first key (in key order) it holds as a plain name."""
@@ -347,6 +351,12 @@ class ScopeTree:
         self.full_names: list[str] = full.tolist()
 
     # -- made on first use -----------------------------------------------------------------------
+
+    @property
+    def slots(self) -> list[Slot]:
+        """The inferred slot links, in key order."""
+        columns = (c.tolist() for c in self._slot_columns)
+        return list(map(_named_tuple, repeat(Slot), zip(*columns, repeat(True))))
 
     @property
     def edges(self) -> list[Edge]:
@@ -378,6 +388,15 @@ class ScopeTree:
             reachable=i < self.reachable,
             paths=self.paths,
         )
+
+    def holders(self) -> tuple[list[str], list[int]]:
+        """The keys by node and then key (``owner``'s order), and each one's node."""
+        order = self.attr_key.tolist()
+        return list(map(self.k.keys.__getitem__, order)), self.node_of[order].tolist()
+
+    def holder(self, key: str) -> int | None:
+        i = self.k.position.get(key)
+        return None if i is None else int(self.node_of[i])
 
     @property
     def owner(self) -> dict[str, tuple[int, str]]:

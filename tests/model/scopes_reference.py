@@ -262,7 +262,9 @@ def _number(
     return nodes, edges, slots, paths
 
 
-def _paths_of_tree(parent: list[int], segment: list[str], out_edges: list[list[tuple[str, int]]]) -> P.NodePaths:
+def _paths_of_tree(
+    parent: list[int], segment: list[str], out_edges: list[list[tuple[str, int]]]
+) -> P.NodePaths:
     self = P.NodePaths(0, [])
     count = len(parent)
     self.parent, self.segment, self._out = parent, segment, P.Adjacency.of(out_edges)

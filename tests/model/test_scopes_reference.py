@@ -130,7 +130,12 @@ F = ("float32", (2, 3))
 _CASES = {
     "the first Adam made keeps beta1_power": {"a": F, "a/Nadam": F, "b": F, "b/Adam": F, "beta1_power": F},
     "and its scopes' own": {"a": F, "a/Nadam": F, "b": F, "b/Adam": F, "s/beta2_power": F, "Adam/x": F},
-    "a partition of another layout": {"e": F, "e/part_0/Adagrad": ("float32", (1, 2)), "f": F, "f/part_1/Foo": F},
+    "a partition of another layout": {
+        "e": F,
+        "e/part_0/Adagrad": ("float32", (1, 2)),
+        "f": F,
+        "f/part_1/Foo": F,
+    },
     "one local name, two segments": {"a.b": F, "a..b/.ATTRIBUTES/VARIABLE_VALUE": F, "a..b/c": F, "a.Sb": F},
     "an escaped name under a plain one": {"x/a..b/.ATTRIBUTES/v": F, "x/a.b": F, "x/a..b/k": F},
     "an empty key and empty segments": {"": F, "/": F, "//a": F, "a//": F, "a//Adam": F, "/Adam": F},
