@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from .records import KINDS, Attribute, Edge, Node, Slot
 
 _OPTIMIZER, _VARIABLE, _SLOT, _OTHER = map(KINDS.index, ("optimizer", "variable", "slot", "other"))
 _named_tuple = tuple.__new__  # a named tuple from a tuple without a Python call: many at once
+_DEEP = 16  # paths deeper than this on average are split segment by segment
 
 
 def _keys(entries: Mapping[str, Any]) -> S.Keys:
@@ -69,12 +70,12 @@ def _factorize(items: list[Any]) -> tuple[np.ndarray, list[Any]]:
 
 
 class _Trie:
-    """Every scope of the paths ``ensure``d, found by walking up from each distinct path once.
-    A node is known by its path (``""`` is a first empty segment: the root is ``None``).
+    """Every scope of the paths ``ensure``d.
 
     ``ensure`` calls are numbered in the order the tree is made (key by key, two per key); a node
     is created by the first call whose path runs through it, which decides its raw local name
-    (unescaped when that call's path is an object path) and, among siblings of one name, its rank."""
+    (unescaped when that call's path is an object path) and, among siblings of one name, its rank
+    (``created``). ``node(path)`` is the node an ensured path ends at."""
 
     def __init__(self, count: int) -> None:
         self.first: dict[str, int] = {}  # path -> number of the first call through it
@@ -90,6 +91,17 @@ class _Trie:
             self.escaped[call] = escaped
 
     def build(self) -> None:
+        sizes = np.fromiter(map(len, self.first), np.int64, len(self.first))
+        depths = np.fromiter(map(str.count, self.first, repeat("/")), np.int64, len(self.first))
+        if int(sizes @ depths) > _DEEP * int(sizes.sum()) + (1 << 20):
+            self._down()  # deep paths: every scope's whole path would cost quadratic memory
+        else:
+            self._up()
+        self.count = len(self.segment)
+
+    def _up(self) -> None:
+        """Walking up from the distinct paths a level at a time, a scope known by its path (the
+        root by None: ``""`` is a first empty segment); then the first call below each scope."""
         paths: list[str | None] = [None, *self.first]
         pos = dict(zip(paths, range(len(paths))))
         parent = [np.full(1, -1, np.int64)]
@@ -98,15 +110,15 @@ class _Trie:
         while start < len(paths):  # each level of new scopes once
             scopes: list[str] = paths[start:]  # type: ignore[assignment]
             cut = list(map(str.rfind, scopes, repeat("/")))
-            above = [p[:c] if c >= 0 else None for p, c in zip(scopes, cut)]  # None: the root
+            above = [p[:c] if c >= 0 else None for p, c in zip(scopes, cut)]
             segments += [p[c + 1 :] for p, c in zip(scopes, cut)]
             new = [h for h in dict.fromkeys(above) if h not in pos]
             pos.update(zip(new, range(len(paths), len(paths) + len(new))))
             parent.append(np.fromiter(map(pos.__getitem__, above), np.int64, len(above)))
             start = len(paths)
             paths += new
-        self.count = count = len(paths)
-        self.pos, self.path, self.segment = pos, paths, segments
+        count = len(paths)
+        self.pos, self.segment = pos, segments
         self.parent = np.concatenate(parent)
         depth = np.ones(count, np.int64)
         depth[0] = 0
@@ -124,6 +136,26 @@ class _Trie:
         for i in (np.flatnonzero(self.escaped[first[1:]]) + 1).tolist():  # made by an object path
             local[i] = P.unescape_local_name(segments[i])
         self.local = local
+
+    def _down(self) -> None:
+        """Segment by segment from the root, the paths in call order: memory linear in the paths."""
+        kids: dict[tuple[int, str], int] = {}
+        parent, segments, local = [-1], [""], [""]
+        ends: dict[str | None, int] = {}
+        for path, call in sorted(self.first.items(), key=itemgetter(1)):
+            node, escaped = 0, bool(self.escaped[call])
+            for segment in path.split("/"):
+                child = kids.get((node, segment))
+                if child is None:
+                    child = kids[node, segment] = len(parent)
+                    parent.append(node)
+                    segments.append(segment)
+                    local.append(P.unescape_local_name(segment) if escaped else segment)
+                node = child
+            ends[path] = node
+        self.pos, self.segment, self.local = ends, segments, local
+        self.parent = np.asarray(parent, np.int64)
+        self.created = np.arange(len(parent))  # made in call order already
 
     def node(self, path: str) -> int:
         return self.pos[path] if path else 0
@@ -194,7 +226,7 @@ class ScopeTree:
         inserted = trie.created.copy()  # rank among siblings of one local name
         moved: dict[int, str] = {}  # node -> its key, kept as its path
         aliases: list[int] = []
-        adams = [o for o in opt_nodes if trie.path[o] in S.ADAM_FAMILY]
+        adams = sorted({trie.node(p) for p in optimizers if p in S.ADAM_FAMILY})
         adam = min(adams, key=trie.created.__getitem__) if adams else -1
         if adam >= 0:
             state = plain[S.adam_state(k.lasts)[k.last_id[plain]]].tolist()

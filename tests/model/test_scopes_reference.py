@@ -6,7 +6,7 @@ key sets with TF1 and Estimator slots, partitions, object-style keys and odd seg
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -15,9 +15,22 @@ from hypothesis import strategies as st
 
 import ckptviz
 from ckptviz.model.graph import ObjectGraph
+from ckptviz.model.scopes import _Trie
 from tests.conftest import DATA, corpus
 from tests.model.scopes_reference import reference_graph
 from tests.wild.conftest import PRESENT, records
+
+
+@pytest.fixture(params=["by paths", "by segments"], scope="module", autouse=True)
+def _both_walks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every case twice: scopes found walking up by their paths, and (as for very deep keys)
+    segment by segment from the root."""
+    walk = _Trie._up
+    if request.param == "by segments":
+        _Trie._up = _Trie._down  # type: ignore[method-assign]
+    yield
+    _Trie._up = walk  # type: ignore[method-assign]
+
 
 _NODE_FIELDS = ("id", "kind", "attributes", "values", "reachable", "path", "name", "full_name", "keys")
 _PATH_FIELDS = ("parent", "segment", "depth", "order", "reachable", "special")
