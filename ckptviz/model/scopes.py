@@ -266,12 +266,19 @@ class ScopeTree:
         np.cumsum(np.bincount(parent[1:], minlength=count), out=ptr[1:])
         levels = [np.zeros(1, np.int64)]
         frontier = levels[0]
+        kid_list, ptr_list = kids.tolist(), ptr.tolist()
         while True:
-            starts, lengths = ptr[frontier], ptr[frontier + 1] - ptr[frontier]
-            total = int(lengths.sum())
-            if not total:
+            if len(frontier) < 32:  # a narrow level (a deep chain): in Python, no numpy call's overhead
+                found = [c for f in frontier.tolist() for c in kid_list[ptr_list[f] : ptr_list[f + 1]]]
+                frontier = np.asarray(found, np.int64)
+            else:
+                starts, lengths = ptr[frontier], ptr[frontier + 1] - ptr[frontier]
+                at = np.arange(int(lengths.sum())) + np.repeat(
+                    starts - (np.cumsum(lengths) - lengths), lengths
+                )
+                frontier = kids[at]
+            if not len(frontier):
                 break
-            frontier = kids[np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)]
             levels.append(frontier)
         self.order = np.concatenate(levels)  # id -> trie node
         self._depth = np.repeat(np.arange(len(levels)), [len(x) for x in levels])
