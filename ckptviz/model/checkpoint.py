@@ -295,9 +295,16 @@ class Checkpoint:
     def known_names(self) -> dict[str, str]:
         """``{key: the name people know}`` for the keys whose name is not the key itself."""
         graph = self.graph
-        owned = [(k, i) for k, (i, _) in graph.owner.items() if k != naming.OBJECT_GRAPH_KEY]
-        names = graph.names.names_of([i for _, i in owned])
-        return {k: text for (k, _), text in zip(owned, names) if text != k}
+        keys, ids = graph.holders()  # (no object holds the object graph's own key)
+        return {k: text for k, text in zip(keys, graph.names.names_of(ids)) if text != k}
+
+    def known_name(self, key: str) -> str:
+        """``known_names().get(key, "")`` at the cost of one key: the name people know ``key`` by,
+        ``""`` where that is the key itself (or the key holds no object's value)."""
+        graph = self.graph
+        node = graph.holder(key) if key != naming.OBJECT_GRAPH_KEY else None
+        text = graph.names.name(node) if node is not None else key
+        return text if text != key else ""
 
     # -- the directory around it ---------------------------------------------------------------
 

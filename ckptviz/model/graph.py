@@ -26,7 +26,7 @@ from .paths import VARIABLE_VALUE
 from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
 
 if TYPE_CHECKING:
-    pass
+    from .scopes import ScopeTree
 
 
 def _value(key: str, meta: Any) -> Value:
@@ -49,10 +49,6 @@ def _value(key: str, meta: Any) -> Value:
 def holds_values(node: Any) -> bool:
     """TF's test of a ``TrackableObjectGraph`` node that holds checkpoint values itself."""
     return bool(node.attributes or node.slot_variables or node.HasField("registered_saver"))
-
-
-def values_from(entries: Mapping[str, Any]) -> dict[str, Value]:
-    return {k: _value(k, m) for k, m in entries.items() if k != OBJECT_GRAPH_KEY}
 
 
 class NodeTable(Sequence[Node]):
@@ -114,7 +110,7 @@ class ObjectGraph:
         self,
         nodes: Sequence[Node] | None,
         edges: list[Edge] | None,
-        slots: list[Slot],
+        slots: list[Slot] | None,
         paths: P.NodePaths,
         *,
         object_based: bool,
@@ -122,7 +118,7 @@ class ObjectGraph:
         proto: Any = None,
         kind_codes: np.ndarray | None = None,
     ) -> None:
-        self.slots, self.paths = slots, paths
+        self._slots, self.paths = slots, paths
         self.object_based, self.source, self._proto = object_based, source, proto
         self._raw: bytes | None = None
         self.adjacency = paths.adjacency
@@ -139,10 +135,7 @@ class ObjectGraph:
             self._full_names = [n.full_name for n in nodes]
             self._owner = {k: (n.id, a.name) for n in nodes for a in n.attributes for k in a.keys}
         self.kind_codes = kind_codes
-        self._slots_of: dict[int, list[Slot]] = {}
-        for s in slots:
-            for i in {s.optimizer_id, s.variable_id, s.slot_id}:
-                self._slots_of.setdefault(i, []).append(s)
+        self._slots_of: dict[int, list[Slot]] | None = None
         self._by_full_name: dict[str, list[int]] | None = None
         self._names: Names | None = None
         self._columns: Columns | None = None
@@ -150,10 +143,25 @@ class ObjectGraph:
         self._keys_of: dict[tuple[int, str], list[str]] | None = None
         self._checkpointed: set[int] | None = None
         self._node_bytes: np.ndarray | None = None
+        self._tree: ScopeTree | None = None
+
+    @property
+    def slots(self) -> list[Slot]:
+        """Recorded and inferred slot links (a scope tree's made on first use)."""
+        if self._slots is None:
+            assert self._tree is not None
+            self._slots = self._tree.slots
+        return self._slots
+
+    @slots.setter
+    def slots(self, slots: list[Slot]) -> None:
+        self._slots, self._slots_of = slots, None
 
     @property
     def edges(self) -> list[Edge]:
         """Every ``children`` edge in stored order."""
+        if self._edges is None and self._tree is not None:
+            self._edges = self._tree.edges
         if self._edges is None:
             adj = self.adjacency
             parents = np.repeat(np.arange(len(adj)), np.diff(adj.ptr)).tolist()
@@ -176,9 +184,18 @@ class ObjectGraph:
         from .scopes import build_scope_tree
         from .slots import keras_file_optimizers, keras_file_slots
 
-        nodes, edges, slots, paths = build_scope_tree(values_from(entries))
-        slots += keras_file_slots(nodes, edges, keras_file_optimizers(nodes, edges))
-        return cls(nodes, edges, slots, paths, object_based=False, source=source)
+        tree = build_scope_tree(entries)
+        graph = cls(
+            None, None, None, tree.paths, object_based=False, source=source, kind_codes=tree.kind_codes
+        )
+        graph._tree, graph._full_names = tree, tree.full_names
+        if tree.has_vars_edge:  # a Keras ``.weights.h5`` file's ``…/vars/N``: its optimizer and slots
+            nodes, edges = graph.nodes, graph.edges
+            marked = keras_file_optimizers(nodes, edges)
+            graph.slots += keras_file_slots(nodes, edges, marked)
+            graph.kind_codes[marked] = KINDS.index("optimizer")
+            graph.kind_codes[[s.slot_id for s in graph.slots]] = KINDS.index("slot")
+        return graph
 
     @classmethod
     def from_proto(
@@ -244,9 +261,6 @@ class ObjectGraph:
         kind_codes, slots = classify(_Facts(graph, is_variable), recorded)
         graph.kind_codes = kind_codes
         graph.slots = slots
-        for s in slots:
-            for i in {s.optimizer_id, s.variable_id, s.slot_id}:
-                graph._slots_of.setdefault(i, []).append(s)
         return graph
 
     @property
@@ -261,6 +275,8 @@ class ObjectGraph:
     @property
     def owner(self) -> dict[str, tuple[int, str]]:
         """``{key: (node id, attribute name)}``: which attribute of which node holds each key."""
+        if self._owner is None and self._tree is not None:
+            self._owner = self._tree.owner
         if self._owner is None:
             cols = self._columns
             assert cols is not None
@@ -269,6 +285,20 @@ class ObjectGraph:
                 zip(cols.attr_node.tolist(), cols.attr_name.tolist(), cols.attr_key.tolist()), keys
             )
         return self._owner
+
+    def holders(self) -> tuple[list[str], list[int]]:
+        """The keys of ``owner`` and the id of the node holding each, in its order (a scope tree's
+        from its columns, without ``owner``'s pairs)."""
+        if self._owner is None and self._tree is not None:
+            return self._tree.holders()
+        return list(self.owner), [i for i, _ in self.owner.values()]
+
+    def holder(self, key: str) -> int | None:
+        """``owner[key][0]``, or None where no node holds ``key``."""
+        if self._owner is None and self._tree is not None:
+            return self._tree.holder(key)
+        found = self.owner.get(key)
+        return None if found is None else found[0]
 
     @property
     def full_names(self) -> list[str]:
@@ -304,7 +334,9 @@ class ObjectGraph:
         )
 
     def _make_node(self, i: int) -> Node:
-        """The ``Node`` of id ``i`` of a graph decoded from a ``TrackableObjectGraph``."""
+        """The ``Node`` of id ``i``, from the graph's columns."""
+        if self._tree is not None:
+            return self._tree.node(i)
         cols = self._columns
         assert cols is not None
         values = self._values_of(i)
@@ -476,6 +508,12 @@ class ObjectGraph:
 
     def slots_of(self, node_id: int) -> list[Slot]:
         """Slot links where ``node_id`` is the optimizer, the variable or the slot."""
+        if self._slots_of is None:
+            index: dict[int, list[Slot]] = {}
+            for s in self.slots:
+                for i in {s.optimizer_id, s.variable_id, s.slot_id}:
+                    index.setdefault(i, []).append(s)
+            self._slots_of = index
         return list(self._slots_of.get(node_id, ()))
 
     def of_kind(self, kind: Kind) -> list[Node]:

@@ -286,9 +286,13 @@ class Names:
                 if counts.get(full[i]) == 1:
                     names[i] = full[i]
             own = list(names)
-            for i in self._slot_of:
-                prefix, variable = self._slot_prefix(i)
-                names[i] = prefix + own[variable]
+            slot_of = self._slot_of
+            for i, s in slot_of.items():
+                if s.variable_id in slot_of:  # a slot of a slot: the whole chain
+                    prefix, variable = self._slot_prefix(i)
+                    names[i] = prefix + own[variable]
+                else:
+                    names[i] = f"{s.slot_name}{_SLOT_OF}{own[s.variable_id]}"
             self._names = names
         return self._names
 

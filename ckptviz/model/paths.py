@@ -359,25 +359,15 @@ class NodePaths:
 
     @classmethod
     def of_tree(
-        cls, parent: list[int], segment: list[str], out_edges: Sequence[Sequence[tuple[str, int]]]
+        cls, parent: list[int], segment: list[str], adjacency: Adjacency, depth: list[int], reachable: int
     ) -> NodePaths:
-        """Paths of a scope tree whose segments are given as they appear in keys (not escaped)."""
+        """Paths of a scope tree numbered breadth-first (ids below ``reachable`` in that order, the
+        rest reached by no scope), with segments as they appear in keys (not escaped)."""
         self = cls(0, [])
         count = len(parent)
-        self.parent, self.segment, self._out = parent, segment, Adjacency.of(out_edges)
-        self.depth = [0] * count
-        self.reachable = [False] * count
-        if count:
-            self.reachable[0] = True
-            queue = deque([0])
-            while queue:
-                node = queue.popleft()
-                self.order.append(node)
-                for child in self._out.children(node):
-                    if parent[child] == node and not self.reachable[child]:
-                        self.reachable[child] = True
-                        self.depth[child] = self.depth[node] + 1
-                        queue.append(child)
+        self.parent, self.segment, self._out, self.depth = parent, segment, adjacency, depth
+        self.order = list(range(reachable))
+        self.reachable = [True] * reachable + [False] * (count - reachable)
         return self
 
     @property

@@ -223,7 +223,10 @@ def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
             stamps += [None] * (len(listed) - len(stamps))
             kept = [(p, t) for p, t in zip(listed, stamps) if naming.checkpoint_exists(p)]
             if len(kept) < len(listed):  # often only the latest is copied or committed
-                _missing(directory, [p for p in listed if not naming.checkpoint_exists(p)], len(kept))
+                found = [] if kept else sorted(naming.prefixes_in(directory), key=_number_or_name)
+                _missing(directory, [p for p in listed if not naming.checkpoint_exists(p)], len(kept), found)
+                if found:
+                    return found, [None] * len(found), directory
             return [p for p, _ in kept], [t for _, t in kept], directory
         source = [directory]
     items: list[Any] = [p if isinstance(p, Checkpoint) else os.fspath(p) for p in source]
@@ -232,21 +235,24 @@ def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
     return items, [None] * len(items), None
 
 
-def _missing(directory: str, missing: list[str], kept: int) -> None:
-    """Say which listed checkpoints are gone: a warning when some are left, else the error."""
+def _missing(directory: str, missing: list[str], kept: int, found: list[str]) -> None:
+    """Say which listed checkpoints are gone: a warning when some are left or others are in the
+    directory (``found``), else the error."""
     import warnings
 
     from ..errors import CheckpointNotFoundError, CheckpointWarning
 
-    names = ", ".join(storage.basename(p) for p in missing[:8]) + (" …" if len(missing) > 8 else "")
+    def shown(paths: list[str]) -> str:
+        return ", ".join(storage.basename(p) for p in paths[:8]) + (" …" if len(paths) > 8 else "")
+
     listed = f"the 'checkpoint' file of {storage.redact(directory)} lists {len(missing)} checkpoint(s)"
-    if not kept:
-        raise CheckpointNotFoundError(f"{listed} and none of them is there ({names})", directory)
-    warnings.warn(
-        f"{listed} whose files are not there ({names}); the timeline has the {kept} that are",
-        CheckpointWarning,
-        stacklevel=4,
-    )
+    if kept:
+        what = f"whose files are not there ({shown(missing)}); the timeline has the {kept} that are"
+    elif found:
+        what = f"and none of them is there ({shown(missing)}); the timeline has those in the directory: {shown(found)}"
+    else:
+        raise CheckpointNotFoundError(f"{listed} and none of them is there ({shown(missing)})", directory)
+    warnings.warn(f"{listed} {what}", CheckpointWarning, stacklevel=4)
 
 
 def _resolve(directory: str, path: str) -> str:

@@ -71,3 +71,18 @@ def test_bert_adam_weight_decay_slots() -> None:
 def test_keras_file_optimizers_are_optimizers() -> None:
     g = ckptviz.open(str(DATA / "keras3_files/model.weights.h5")).graph
     assert g.find("optimizer").kind == "optimizer"
+
+
+def test_adam_state_at_the_root_stays_there_when_adam_has_a_scope_of_its_name() -> None:
+    """Moving it under Adam would hide ``Adam/beta1_power``: every key keeps an object."""
+    scalar = ("float32", [])
+    keys = {"Adam/beta1_power": scalar, "beta1_power": scalar, "x": F, "x/Adam": F, "x/Adam_1": F}
+    g = _graph(keys)
+    assert sorted(g.owner) == sorted(keys)
+    assert g.find("beta1_power").id in g.children(0).values()
+    assert g.find("Adam/beta1_power").kind == "variable" and g.find("Adam").kind == "optimizer"
+
+
+def test_a_partition_of_another_layout_is_no_slot() -> None:
+    g = _graph({"emb": ("float32", [6, 2]), "emb/part_0/Adagrad": ("float32", [3, 3])})
+    assert g.slots == [] and g.find("emb/part_0/Adagrad").kind == "variable"

@@ -259,10 +259,19 @@ def test_checkpoints_the_state_file_lists_but_are_gone_are_named_and_skipped(tmp
     want = timeline([RUN / p for p in ("ckpt-2", "ckpt-6", "ckpt-10", "ckpt-12")])
     for key, per in want.stats.items():
         assert [s.to_dict() for s in t.stats[key]] == [s.to_dict() for s in per]
+    (run / "checkpoint").write_text(
+        'model_checkpoint_path: "ckpt-99"\nall_model_checkpoint_paths: "ckpt-99"\n'
+    )
+    with pytest.warns(
+        ckptviz.CheckpointWarning,
+        match=r"none of them is there \(ckpt-99\); the timeline has those in the directory: ckpt-2, ckpt-6, ckpt-10, ckpt-12",
+    ):
+        assert [s.step for s in timeline(run).steps] == [2, 6, 10, 12]
     for f in run.glob("ckpt-*"):
         f.unlink()
     with pytest.raises(
-        ckptviz.CheckpointNotFoundError, match=r"lists 6 checkpoint\(s\) and none of them is there"
+        ckptviz.CheckpointNotFoundError,
+        match=r"lists 1 checkpoint\(s\) and none of them is there \(ckpt-99\)",
     ):
         timeline(run)
 

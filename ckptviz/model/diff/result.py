@@ -40,23 +40,45 @@ _RANK = np.array([{"added": 0, "removed": 0, "changed": 1, "unchanged": 2}[s] fo
 
 
 class KnownNames:
-    """The names people know the keys of two checkpoints by, worked out on first use: a diff
-    needs none of them, only what shows its rows does (a 50 000-key scope tree costs seconds)."""
+    """The names people know the keys of two checkpoints by (``velocity of net/l1/kernel``), worked
+    out on first use: a diff needs none of them; a face showing some rows asks for those keys' names
+    (``of``: one walk per key), a whole listing for every key's (``column``: each side's made at
+    once). The name of ``b``'s key wins, then ``a``'s; the key itself where neither has one."""
 
     def __init__(self, a: Checkpoint, b: Checkpoint) -> None:
-        self._sides: tuple[Checkpoint, Checkpoint] | None = (a, b)
-        self._names: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        self._sides = (a, b)
+        self._all: tuple[dict[str, str], dict[str, str]] | None = None
+        self._some: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
     def of(self, key_a: str | None, key_b: str | None) -> str:
-        if self._sides is not None:
+        if self._all is not None:
+            names_a, names_b = self._all
+            found = (key_b is not None and names_b.get(key_b)) or (key_a is not None and names_a.get(key_a))
+        else:
+            found = self._one(1, key_b) or self._one(0, key_a)
+        return found or (key_a if key_a is not None else key_b or "")
+
+    def _one(self, side: int, key: str | None) -> str:
+        if key is None:
+            return ""
+        some = self._some[side]
+        if key not in some:
+            some[key] = self._sides[side].known_name(key)
+        return some[key]
+
+    def column(self, keys_a: list[str | None], keys_b: list[str | None]) -> list[str]:
+        """``of`` of every ``(keys_a[i], keys_b[i])``, each side's names made at once."""
+        if self._all is None:
             a, b = self._sides
-            self._names, self._sides = (a.known_names(), b.known_names()), None
-        names_a, names_b = self._names
-        return (
-            names_b.get(key_b or "")
-            or names_a.get(key_a or "")
-            or (key_a if key_a is not None else key_b or "")
-        )
+            self._all = (a.known_names(), b.known_names())
+        names_a, names_b = self._all
+        get_a, get_b = names_a.get, names_b.get
+        return [
+            (kb is not None and get_b(kb))
+            or (ka is not None and get_a(ka))
+            or (ka if ka is not None else kb or "")
+            for ka, kb in zip(keys_a, keys_b)
+        ]
 
 
 @dataclass
@@ -348,7 +370,7 @@ class DiffResult:
         known = self.known
         out: dict[str, list[Any]] = {
             "key": t.keys,
-            "name": [known.of(ka, kb) for ka, kb in zip(t.keys_a, t.keys_b)],
+            "name": known.column(t.keys_a, t.keys_b),
             "key_a": t.keys_a,
             "key_b": t.keys_b,
             "status": [STATUSES[s] for s in t.status.tolist()],
