@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 MAP_MIN_BYTES = 1 << 20  # tensors this big are returned as copy-on-write maps of the data file
 COPY_CHUNK = 64 << 20  # bytes per read when streaming a tensor's stored bytes
+FLAT_SLACK = 1 << 20  # bytes of other tensors a batch read may skip over
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -283,9 +284,10 @@ class BundleReader:
     def read_flat(self, keys: list[str]) -> np.ndarray | None:
         """The values of ``keys`` as one 1-D array, in order: a batch of small tensors without an
         array (or a read) per key. Their bytes are read as one range, each part's CRC32C checked as
-        ``read`` checks it. None unless they are fixed-width tensors of one dtype, stored back to
-        back in one data file in the order given (as writers put them), little-endian and whole:
-        ``read_many`` reads any others."""
+        ``read`` checks it. None unless they are fixed-width tensors of one dtype, little-endian and
+        whole, in one data file, within a range at most twice their size (plus ``FLAT_SLACK``):
+        writers store a batch back to back, though not always in key order (``table_10`` before
+        ``table_9``). ``read_many`` reads any others."""
         if not keys or self.endian != "<":
             return None
         entries = self._entries.all()
@@ -293,7 +295,7 @@ class BundleReader:
             parts = [entries[k] for k in keys]
         except KeyError as missing:
             raise KeyNotFoundError(missing.args[0], entries) from None
-        first, last = parts[0], parts[-1]
+        first = parts[0]
         dtype, shard = first.dtype, first.shard
         if not dtype.is_fixed_width:
             return None
@@ -301,11 +303,13 @@ class BundleReader:
             list(map(attrgetter(f), parts)) for f in _FLAT_FIELDS
         )
         at, size = np.array(offsets, np.int64), np.array(sizes, np.int64)
+        end = at + size
+        lo, hi, total = int(at.min()), int(end.max()), int(size.sum())
         if (
             any(pieces)
             or shards.count(shard) != len(parts)
             or (len(set(map(id, dtypes))) > 1 and dtypes.count(dtype) != len(parts))  # usually one object
-            or not np.array_equal(at[1:], at[:-1] + size[:-1])
+            or hi - lo > 2 * total + FLAT_SLACK
         ):
             return None
         needs = {s: math.prod(s) * dtype.size for s in set(shapes)}  # shapes of a batch repeat
@@ -314,18 +318,27 @@ class BundleReader:
         for j in sorted(odd + wrong[:1].tolist())[:1]:  # the first bad entry raises, as ``read`` would
             self._check_size(parts[j])
             self._check_numpy(parts[j])
-        blob = self._shard(first)
-        self._shard(last)  # the range's end is inside the file
-        data = blob.read(first.offset, last.offset + last.size - first.offset)
+        blob = self._shard(parts[int(np.argmin(at))])
+        self._shard(parts[int(np.argmax(end))])  # the range's end is inside the file
+        data = blob.read(lo, hi - lo)
+        start = at - lo
         if self.verify:
-            view, value, start = memoryview(data), crc.value, at - first.offset
+            view, value = memoryview(data), crc.value
             spans = zip(start.tolist(), (start + size).tolist())
             actual = np.fromiter((value(view[a:b]) for a, b in spans), np.uint32, len(parts))
             bad = np.flatnonzero(crc.mask_many(actual) != np.array(stored, np.uint32))
             if bad.size:
                 j = int(bad[0])
                 raise _checksum_error(parts[j], int(actual[j]), blob.path)
-        return np.frombuffer(data, dtype.numpy)
+        if hi - lo == total and np.array_equal(at[1:], end[:-1]):  # back to back, in the order asked
+            return np.frombuffer(data, dtype.numpy)
+        # gathered in the order asked: element by element where every part starts on one
+        unit = dtype.numpy.itemsize if not np.any(start % dtype.numpy.itemsize) else 1
+        source = np.frombuffer(data, dtype.numpy if unit > 1 else np.uint8, (hi - lo) // unit)
+        counts, first_at = size // unit, start // unit
+        index = np.arange(total // unit) + np.repeat(first_at - (np.cumsum(counts) - counts), counts)
+        gathered: np.ndarray = source[index].view(dtype.numpy)
+        return gathered
 
     def read_entry(self, entry: Entry) -> np.ndarray:
         self._check_numpy(entry)

@@ -363,8 +363,9 @@ def test_stored_size_must_be_dtype_times_shape(tmp_path: Path, extra: int) -> No
 
 
 def test_a_batch_stored_back_to_back_is_read_as_one_array(tmp_path: Path) -> None:
-    """``read_flat``: the values in the order asked, as one array, each part's checksum checked;
-    None where the parts are not one dtype, back to back, in that order."""
+    """``read_flat``: the values in the order asked, as one array, each part's checksum checked,
+    read as one range when they lie close together in one data file (in any order, byte-aligned
+    or not); None for two dtypes or parts far apart."""
     from ckptviz.errors import ChecksumMismatchError
     from ckptviz.format.writer import BundleWriter
 
@@ -373,13 +374,23 @@ def test_a_batch_stored_back_to_back_is_read_as_one_array(tmp_path: Path) -> Non
         for key, value in tensors.items():
             w.add(key, value)
         w.add("ints", np.arange(3, dtype=np.int32))
+        w.add("u_odd", np.arange(3, dtype=np.uint8))  # what follows starts off a 4-byte boundary
+        w.add("u_float", np.full(2, 7.5, np.float32))
+        w.add("v_big", np.zeros(1 << 19, np.float32))  # 2 MiB between its neighbours
+        w.add("w_far", np.ones(2, np.float32))
     reader = BundleReader(str(tmp_path / "ckpt"))
     keys = list(tensors)
+
+    def one_by_one(names: list[str]) -> list[float]:
+        return np.concatenate([reader.read(k).reshape(-1) for k in names]).tolist()
+
     flat = reader.read_flat(keys)
-    assert flat is not None and flat.tolist() == np.concatenate(list(tensors.values())).tolist()
-    assert reader.read_flat(keys[::-1]) is None  # not in stored order
-    assert reader.read_flat(["t0", "t2"]) is None  # a gap
+    assert flat is not None and flat.tolist() == one_by_one(keys)
+    for names in (keys[::-1], ["t0", "t2"], ["t3", "u_float", "t1"], ["u_float", "t4"]):  # gathered
+        got = reader.read_flat(names)
+        assert got is not None and got.dtype == np.float32 and got.tolist() == one_by_one(names), names
     assert reader.read_flat(["t4", "ints"]) is None  # two dtypes
+    assert reader.read_flat(["t0", "w_far"]) is None  # 2 MiB apart: read one by one
     entry = reader.entries["t3"]
     data = tmp_path / "ckpt.data-00000-of-00001"
     raw = bytearray(data.read_bytes())
@@ -387,6 +398,8 @@ def test_a_batch_stored_back_to_back_is_read_as_one_array(tmp_path: Path) -> Non
     data.write_bytes(bytes(raw))
     with pytest.raises(ChecksumMismatchError, match="t3"):
         BundleReader(str(tmp_path / "ckpt")).read_flat(keys)
+    with pytest.raises(ChecksumMismatchError, match="t3"):
+        BundleReader(str(tmp_path / "ckpt")).read_flat(["t4", "t3", "t0"])
 
 
 def test_a_batch_names_its_first_entry_whose_size_does_not_match_its_shape(tmp_path: Path) -> None:
