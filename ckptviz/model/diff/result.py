@@ -156,6 +156,13 @@ class Row:
         return out
 
 
+def _finite_or_none(values: np.ndarray, present: np.ndarray) -> list[Any]:
+    """``_json`` of a column: its numbers where present and finite, None elsewhere."""
+    out = values.astype(object)
+    out[~(present & np.isfinite(values))] = None
+    return out.tolist()  # type: ignore[no-any-return]
+
+
 def _json(x: Any) -> Any:
     """Plain Python numbers; NaN and Inf as None (JSON has neither)."""
     if x is None:
@@ -343,7 +350,7 @@ class DiffResult:
             "counts": self.counts,
             "options": dict(self.options),
             "rows": self.records(),
-            "rollups": [{k: _json(v) for k, v in r.to_dict().items()} for r in self.rollups],
+            "rollups": [r.to_json() for r in self.rollups],
         }
 
     def records(self) -> list[dict[str, Any]]:
@@ -386,13 +393,15 @@ class DiffResult:
             "shape_b": [list(s) if s is not None else None for s in shape_b],
             "elements": elements.tolist(),
             "nbytes": t.nbytes.tolist(),
-            "fraction_changed": [_json(f) if s else None for f, s in zip(fraction.tolist(), shown.tolist())],
+            "fraction_changed": _finite_or_none(fraction, shown),
             "nonfinite": nonfinite.tolist(),
             "fast": t.fast.tolist(),
             "reason": [t.reasons.get(i, "") for i in range(len(t))],
         }
         for name in _METRICS:
-            out[name] = [_json(v) for v in m.values(name)]
+            out[name] = (
+                m.values(name) if name in m.counts else _finite_or_none(m.floats[name], m.present[name] & has)
+            )
         return out
 
     def to_pandas(self) -> pandas.DataFrame:

@@ -12,6 +12,7 @@ checkpoints roll up by scope (``dense/kernel`` → ``dense``) without building t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
@@ -51,6 +52,14 @@ class Rollup:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))  # every field is a plain value: asdict's deep copy is not needed
+
+    def to_json(self) -> dict[str, Any]:
+        """``to_dict`` with NaN and ±Inf as None (JSON has neither): only the ratios can be."""
+        out = dict(vars(self))
+        for name in ("fraction_changed", "relative_change"):
+            if out[name] is not None and not math.isfinite(out[name]):
+                out[name] = None
+        return out
 
 
 # running sums per path: keys, params, bytes, changed params, ‖Δ‖², ‖a‖², numeric params compared,

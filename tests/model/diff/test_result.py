@@ -134,6 +134,21 @@ def test_the_edge_cases_show_as_before(tmp_path: Path) -> None:
     assert result.tree(only="added") == "a/only_b:\n  + b: int32[1]\n    (a has no key 'a/only_b')"
 
 
+def test_to_dict_is_json_with_no_nan_or_inf(results: Any) -> None:
+    import json
+    import math
+
+    def plain(x: Any) -> Any:  # the rule, field by field
+        return None if isinstance(x, float) and not math.isfinite(x) else x
+
+    for result, _ in results:
+        record = result.to_dict()
+        assert record["rollups"] == [{k: plain(v) for k, v in r.to_dict().items()} for r in result.rollups]
+        json.dumps(record, allow_nan=False)
+    odd = result_module.Rollup("x", fraction_changed=math.nan, relative_change=math.inf)
+    assert (odd.to_json()["fraction_changed"], odd.to_json()["relative_change"]) == (None, None)
+
+
 def test_ranked_orders_rows_most_changed_first(results: Any) -> None:
     def sort_key(r: Row) -> tuple[int, float, str]:  # the rule, row by row
         order = {"changed": 1, "added": 0, "removed": 0, "unchanged": 2}[r.status]
