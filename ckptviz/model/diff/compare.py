@@ -100,7 +100,8 @@ class _Sums:
                 same = (x == y) | (np.isnan(x) & np.isnan(y))
                 n[_CHANGED] += int(np.count_nonzero(~both & ~same))
             x, y = x[both], y[both]
-        d = np.abs(y - x)  # in the working dtype, as the compiled loop and compare_flat compute it
+        with np.errstate(over="ignore"):  # beyond the working dtype's range |Δ| is inf, by rule
+            d = np.abs(y - x)  # in the working dtype, as the compiled loop and compare_flat compute it
         n[_BOTH] += x.size
         f[_AA] += _dot(x, x)
         f[_BB] += _dot(y, y)
@@ -142,7 +143,7 @@ def _dot(x: np.ndarray, y: np.ndarray) -> float:
     arrays waits milliseconds for its threads on a busy machine)."""
     if x.dtype.kind == "c":
         return float((np.conj(x) * y).real.sum())
-    return float(np.multiply(x, y).sum(dtype=np.float64))
+    return float(np.multiply(x, y, dtype=np.float64).sum())  # float32 squares of 1e20 overflow
 
 
 def _differ(a: np.ndarray, b: np.ndarray) -> int:
@@ -319,8 +320,10 @@ def flat_metrics(
             same = (x == y) | (nan_x & nan_y)
             changed = add(~both & ~same, starts, dtype=np.int64)
         x, y = np.where(both, x, x.dtype.type(0)), np.where(both, y, y.dtype.type(0))
-    aa, bb, ab = add(x * x, starts), add(y * y, starts), add(x * y, starts)
-    d = np.subtract(y, x)
+    x64, y64 = x.astype(np.float64, copy=False), y.astype(np.float64, copy=False)  # squares of 1e20
+    aa, bb, ab = add(x64 * x64, starts), add(y64 * y64, starts), add(x64 * y64, starts)
+    with np.errstate(over="ignore"):  # beyond the working dtype's range |Δ| is inf, by rule
+        d = np.subtract(y, x)
     dd = add(d * d, starts)
     np.abs(d, out=d)
     sad, mad = add(d, starts), np.maximum.reduceat(d, starts)

@@ -152,3 +152,24 @@ def test_a_checkpoint_of_tiny_tensors_is_compared_in_batches(
     result = ckptviz.diff(tmp_path / "a", tmp_path / "b")
     assert not calls
     assert sum(r.status == "changed" for r in result.rows) == 100
+
+
+def test_values_near_float32s_limit_keep_their_norms_on_every_path(tmp_path: Path) -> None:
+    """Squares of float32 values over 1.8e19 overflow float32: norms and cosines are summed in
+    float64 on the compiled path, in batches and one by one alike, with no overflow warning."""
+    import warnings
+
+    x = np.ones(1 << 17, np.float32)
+    x[0] = 3e38
+    y = x.copy()
+    y[0] = -3e38
+    a = {"big": x, "batch/0": x[:1000], "batch/1": x[:500], "matrix": x[:1000].reshape(10, 100)}
+    b = {"big": y, "batch/0": y[:1000], "batch/1": y[:500], "matrix": y[:1000].reshape(10, 100)}
+    pa, pb = ckptviz.write_checkpoint(tmp_path / "a", a), ckptviz.write_checkpoint(tmp_path / "b", b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = ckptviz.diff(pa, pb, rank=True)  # rank: the 2-D tensor is compared on its own
+    for row in result.rows:
+        d = row.delta
+        assert d is not None and d.norm_a == pytest.approx(3e38, rel=1e-6) == d.norm_b, row.key
+        assert d.cosine == pytest.approx(-1.0) and d.changed == 1 and d.max_abs_diff == math.inf, row.key
