@@ -165,15 +165,21 @@ def test_ranked_orders_rows_most_changed_first(results: Any) -> None:
             assert result.ranked(only, 3) == [r for r in want if r.status in only][:3]
 
 
-def test_ranked_makes_only_the_rows_it_returns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[str] = []
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the ``Row`` objects made, in order."""
+    keys: list[str] = []
 
     class Counted(Row):
         def __init__(self, *args: Any) -> None:
             super().__init__(*args)
-            made.append(self.key)
+            keys.append(self.key)
 
     monkeypatch.setattr(result_module, "Row", Counted)
+    return keys
+
+
+def test_ranked_makes_only_the_rows_it_returns(tmp_path: Path, made: list[str]) -> None:
     result = ckptviz.diff(*edge_cases(tmp_path))
     top = result.ranked(["changed"], 4)
     assert made == [r.key for r in top] and [r.status for r in top] == ["changed"] * 4
@@ -182,15 +188,7 @@ def test_ranked_makes_only_the_rows_it_returns(tmp_path: Path, monkeypatch: pyte
     )
 
 
-def test_rows_are_made_only_when_looked_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[str] = []
-
-    class Counted(Row):
-        def __init__(self, *args: Any) -> None:
-            super().__init__(*args)
-            made.append(self.key)
-
-    monkeypatch.setattr(result_module, "Row", Counted)
+def test_rows_are_made_only_when_looked_at(tmp_path: Path, made: list[str]) -> None:
     pa, pb = edge_cases(tmp_path)
     result = ckptviz.diff(pa, pb)
     assert not made and result._rollups is None
