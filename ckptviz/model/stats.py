@@ -216,7 +216,7 @@ def step_stats(
     for x, p in _pieces(flat, prev):
         work = x.dtype.type
         kernels.run_pass(x, p, fixed, f, n, counts)
-    total = counts.sum(axis=0)
+    total = kernels.run_counts(counts)
     out = StepStats(size=int(flat.size), nan=int(n[kernels.NAN]), inf=int(n[kernels.INF]))
     out.under, out.over, out.counts = int(total[0]), int(total[-1]), total[1:-1].tolist()
     finite = int(n[kernels.N])
