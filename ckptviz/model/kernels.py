@@ -24,7 +24,6 @@ compiled once per process.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -57,31 +56,63 @@ def _jit(**options: Any) -> Callable[[_F], _F]:
     return wrap
 
 
-def run_state(bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Empty accumulators for ``run_step``: float sums, integer counts, and ``ROWS`` × (bins + 3)
-    bin counts (under, the bins, over, and a scratch column: see ``run_step``); ``run_counts``
-    adds the rows up."""
+def run_state(bins: int, tensors: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty accumulators for ``run_step``, one row each of ``tensors``: float sums, integer
+    counts, and ``ROWS`` × (bins + 3) bin counts (under, the bins, over, and a scratch column: see
+    ``run_step``); ``run_counts`` adds the rows up."""
     n = np.array([0, 0, 0, (1 << 63) - 1, -(1 << 63)], np.int64)  # min and max keys: none yet
-    return np.zeros(5), n, np.zeros((ROWS, bins + 3), np.int64)
+    return np.zeros((tensors, 5)), np.tile(n, (tensors, 1)), np.zeros((tensors, ROWS, bins + 3), np.int64)
 
 
 def run_counts(counts: np.ndarray) -> np.ndarray:
-    """The ``bins + 2`` counts (under, the bins, over) of a ``run_state``'s rows."""
-    total: np.ndarray = counts[:, :-1].sum(axis=0)
+    """The ``bins + 2`` counts (under, the bins, over) of each tensor of a ``run_state``."""
+    total: np.ndarray = counts[:, :, :-1].sum(axis=1)
     return total
 
 
 def run_pass(
-    x: np.ndarray, p: np.ndarray | None, edges: np.ndarray, f: np.ndarray, n: np.ndarray, counts: np.ndarray
+    x: np.ndarray,
+    p: np.ndarray | None,
+    edges: np.ndarray,
+    f: np.ndarray,
+    n: np.ndarray,
+    counts: np.ndarray,
+    bounds: np.ndarray | None = None,
 ) -> None:
     """``run_step`` of a contiguous 1-D float32 or float64 ``x`` (and ``p``, its previous step's,
-    of the same dtype, or None)."""
+    of the same dtype and size, or None) into the state of one tensor; or, given ``bounds``
+    (int64, one more than tensors), of the tensors ``x[bounds[j]:bounds[j + 1]]`` laid end to
+    end, each on its own ``edges[j]`` into its own state: many small tensors in one call."""
     x, p = np.ascontiguousarray(x), None if p is None else np.ascontiguousarray(p)
+    if p is not None and (p.size, p.dtype) != (x.size, x.dtype):  # the loop reads p where it reads x
+        raise ValueError(f"previous values of {p.size} {p.dtype} for {x.size} {x.dtype}")
+    if bounds is None:
+        bounds, edges = np.array([0, x.size], np.int64), edges.reshape(1, -1)
+    pieces = np.diff(bounds)
+    if (
+        bounds[0] != 0
+        or bounds[-1] != x.size
+        or (pieces < 0).any()
+        or not len(pieces) == len(edges) == len(f)
+    ):
+        raise ValueError("bounds do not cut x into one piece per tensor")
     xi, mask = int_view(x)
-    near = counts.shape[1] - 1  # the scratch column: the slot of a value near an edge
+    near = counts.shape[-1] - 1  # the scratch column: the slot of a value near an edge
     slots = np.empty(min(BLOCK, x.size), np.min_scalar_type(near))  # one byte for up to 253 bins
     ro = _readonly
-    run_step(ro(x), ro(xi), mask, ro(x if p is None else p), p is not None, ro(edges), f, n, counts, slots)
+    run_steps(
+        ro(x),
+        ro(xi),
+        mask,
+        ro(x if p is None else p),
+        p is not None,
+        ro(bounds),
+        ro(edges),
+        f,
+        n,
+        counts,
+        slots,
+    )
 
 
 def diff_pass(
@@ -114,12 +145,12 @@ def int_view(x: np.ndarray) -> tuple[np.ndarray, Any]:
     return x.view(ints), ints.type((1 << (ints.itemsize * 8 - 1)) - 1)
 
 
-def from_key(key: int, dtype: np.dtype[Any]) -> float:
-    """The float of ``dtype`` (float32 or float64) whose ``_key`` is ``key``."""
-    code = {4: ("<i", "<f"), 8: ("<q", "<d")}[dtype.itemsize]
-    b = key ^ ((1 << (dtype.itemsize * 8 - 1)) - 1) if key < 0 else key
-    value: float = struct.unpack(code[1], struct.pack(code[0], b))[0]
-    return value
+def from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """The floats of ``dtype`` (float32 or float64), as float64, whose ``_key``s are ``keys``."""
+    ints, mask = int_view(np.zeros(0, dtype))
+    bits = np.where(keys < 0, keys ^ int(mask), keys).astype(ints.dtype)  # none yet: any float
+    out: np.ndarray = bits.view(dtype).astype(np.float64)
+    return out
 
 
 @_jit()
@@ -319,8 +350,29 @@ def run_step(
                 counts[0, _slot(v, edges, bins)] += 1
 
 
+@_jit()
+def run_steps(
+    x: Any,
+    xi: Any,
+    mask: Any,
+    p: Any,
+    with_prev: bool,
+    bounds: Any,
+    edges: Any,
+    f: Any,
+    n: Any,
+    counts: Any,
+    slots: Any,
+) -> None:
+    """``run_step`` of each tensor ``x[bounds[j]:bounds[j + 1]]`` into row ``j`` of the state."""
+    for j in range(bounds.size - 1):
+        a, b = bounds[j], bounds[j + 1]
+        run_step(x[a:b], xi[a:b], mask, p[a:b], with_prev, edges[j], f[j], n[j], counts[j], slots)
+
+
 # diff state, float64: Σa², Σb², Σab, Σ(b − a)², Σ|b − a|, max |b − a|
 AA, BB, AB, DIFF, SAD, MAD = range(6)
+
 # diff state, int64: positions finite on both, changed, NaN in a, NaN in b, Inf in a, Inf in b
 BOTH, CHANGED, NAN_A, NAN_B, INF_A, INF_B = range(6)
 

@@ -31,7 +31,7 @@ from .checkpoint import open as open_checkpoint
 from .distributed import resolve_client, run_timeline
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
-from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, value_range
+from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, step_stats_many, value_range
 
 if TYPE_CHECKING:
     import pandas
@@ -489,25 +489,33 @@ def _read_one(
     budget = [_HOLD_BYTES]  # bytes of copies still allowed; memory maps of the data files are free
     lock = threading.Lock()
 
-    def one(key: str) -> tuple[str, StepStats]:
-        value = ckpt.read(key)
-        cost = 0 if _mapped(value) else value.nbytes
-        with lock:
-            if cost <= budget[0]:
-                budget[0] -= cost
-                keep[key] = value
-        if key not in edges:
-            lo, hi = value_range(value)
-            edges[key] = fixed_edges(lo, hi, bins)
-        prev = None
-        if previous is not None:
-            e, p = ckpt.entries[key], previous.entries.get(key)
-            if p is not None and p.shape == e.shape and p.dtype == e.dtype:
-                prev = held[key] if key in held else previous.read(key)
-        return key, step_stats(value, edges[key], prev, fast)
-
     def batch(keys: list[str]) -> list[tuple[str, StepStats]]:
-        return [one(key) for key in keys]
+        """One task: a big tensor, or small ones read together and computed in one compiled call."""
+        values = ckpt.read_many(keys) if len(keys) > 1 else {keys[0]: ckpt.read(keys[0])}
+        with lock:
+            for key, value in values.items():
+                cost = 0 if _mapped(value) else value.nbytes
+                if cost <= budget[0]:
+                    budget[0] -= cost
+                    keep[key] = value
+        for key, value in values.items():
+            if key not in edges:
+                lo, hi = value_range(value)
+                edges[key] = fixed_edges(lo, hi, bins)
+        prev: dict[str, np.ndarray | None] = dict.fromkeys(keys)
+        if previous is not None:
+            alike = [k for k in keys if _alike(ckpt, previous, k)]
+            prev.update({k: held[k] for k in alike if k in held})
+            missing = [k for k in alike if k not in held]
+            prev.update(
+                previous.read_many(missing) if len(missing) > 1 else {k: previous.read(k) for k in missing}
+            )
+        if fast and len(keys) > 1:
+            many = step_stats_many(
+                [values[k] for k in keys], [edges[k] for k in keys], [prev[k] for k in keys]
+            )
+            return list(zip(keys, many))
+        return [(k, step_stats(values[k], edges[k], prev[k], fast)) for k in keys]
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
@@ -515,22 +523,29 @@ def _read_one(
     return step, {k: done[k] for k in sorted(done)}, keep
 
 
+def _alike(ckpt: Checkpoint, previous: Checkpoint, key: str) -> bool:
+    """Whether ``previous`` holds ``key`` with the same shape and dtype: a change to measure."""
+    e, p = ckpt.entries[key], previous.entries.get(key)
+    return p is not None and p.shape == e.shape and p.dtype == e.dtype
+
+
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
 _TASK_BYTES = 4 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
 
 
 def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
-    """``keys`` in tasks of about ``_TASK_BYTES``, largest first (each big tensor alone): hundreds
-    of small tensors cost a few hand-offs between threads, not one each."""
+    """``keys`` in tasks, largest first: each big tensor (``stats.compiled``) alone, small ones
+    together up to ``_TASK_BYTES``: hundreds of small tensors cost a few hand-offs between
+    threads and one compiled call each, not one each."""
     out: list[list[str]] = []
     size = _TASK_BYTES
     for key in sorted(keys, key=lambda k: -ckpt.entries[k].nbytes):
-        nbytes = ckpt.entries[key].nbytes
-        if size + nbytes > _TASK_BYTES:
+        e = ckpt.entries[key]
+        if compiled(e.num_elements) or size + e.nbytes > _TASK_BYTES:
             out.append([])
-            size = 0
+            size = _TASK_BYTES if compiled(e.num_elements) else 0
         out[-1].append(key)
-        size += nbytes
+        size += e.nbytes
     return out
 
 

@@ -176,7 +176,7 @@ def test_keys_sort_as_floats() -> None:
         ints, mask = kernels.int_view(x)
         keys = [int(kernels._key(ints, i, mask)) for i in range(x.size)]  # the compiled rule itself
         assert keys == sorted(keys)
-        assert [kernels.from_key(k, x.dtype) for k in keys] == x.tolist()
+        assert kernels.from_keys(np.array(keys), x.dtype).tolist() == x.tolist()
 
 
 # -- the diff's pass ------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def test_kernels_work_when_no_cache_is_writable(tmp_path: Any) -> None:
         caching._CacheLocator.ensure_cache_path = refuse  # every locator: not writable
         import numpy as np
         from ckptviz.model import kernels, stats
-        assert type(kernels.run_step._cache).__name__ == "NullCache", kernels.run_step._cache
+        assert type(kernels.run_steps._cache).__name__ == "NullCache", kernels.run_steps._cache
         x = np.arange(40000, dtype=np.float32)
         s = stats.step_stats(x, [0.0, 20000.0, 40000.0], x + 1, fast=True)
         assert (s.counts, s.under, s.over, s.min, s.max) == ([20000, 20000], 0, 0, 0.0, 39999.0), s
