@@ -505,8 +505,8 @@ def _read_one(
         prev: dict[str, np.ndarray | None] = dict.fromkeys(keys)
         if previous is not None:
             alike = [k for k in keys if _alike(ckpt, previous, k)]
-            prev.update({k: held[k] for k in alike if k in held})
-            missing = [k for k in alike if k not in held]
+            prev.update({k: held.pop(k) for k in alike if k in held})  # unmapped by this thread when done
+            missing = [k for k in alike if prev[k] is None]
             prev.update(
                 previous.read_many(missing) if len(missing) > 1 else {k: previous.read(k) for k in missing}
             )
