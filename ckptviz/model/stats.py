@@ -168,7 +168,7 @@ def value_range(value: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__: a timeline holds thousands
 class StepStats:
     """One variable at one checkpoint: moments of the finite values, NaN/Inf, the change from the
     previous checkpoint (``‖x − prev‖ / ‖prev‖``) and counts on the run's fixed bins."""
@@ -187,7 +187,7 @@ class StepStats:
     over: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        out = dict(vars(self))  # flat fields: dataclasses.asdict's deep copy costs more than the stats
+        out = {name: getattr(self, name) for name in self.__slots__}  # asdict's deep copy costs more
         out["counts"] = list(self.counts)
         return out
 

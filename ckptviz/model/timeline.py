@@ -323,7 +323,7 @@ def timeline(
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             shown = prefix.path if isinstance(prefix, Checkpoint) else prefix
             step = Step(shown, **record["step"], timestamp=stamp, cached=True)
-            per = {k: StepStats(**v) for k, v in record["stats"].items()}
+            per = {k: StepStats(**v.to_dict()) for k, v in record["stats"].items()}  # the caller's own
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
             if last is not None:
@@ -343,7 +343,7 @@ def timeline(
                     k: getattr(step, k)
                     for k in ("step", "global_step", "save_counter", "number", "unchanged")
                 },
-                "stats": {k: v.to_dict() for k, v in per.items()},
+                "stats": dict(per),  # as they are: JSON only when the cache file is written
                 "edges": {k: edges[k] for k in per},
             }
             if sig:
@@ -566,12 +566,19 @@ def _load(path: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict) or data.get("version") != _VERSION:
         return {}  # another version's cache: recompute, then overwrite it
-    return dict(data["records"])
+    records = dict(data["records"])
+    for record in records.values():
+        record["stats"] = {k: StepStats(**v) for k, v in record["stats"].items()}
+    return records
 
 
 def _save(path: str, records: dict[str, Any], live: set[str]) -> None:
     """Records of checkpoints still in the run only: the file stays the size of the run."""
-    kept = {k: v for k, v in records.items() if k.split("#", 1)[0] in live}
+    kept = {
+        k: {**v, "stats": {name: st.to_dict() for name, st in v["stats"].items()}}
+        for k, v in records.items()
+        if k.split("#", 1)[0] in live
+    }
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump({"version": _VERSION, "records": kept}, f, separators=(",", ":"), allow_nan=True)
