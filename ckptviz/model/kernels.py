@@ -327,8 +327,11 @@ def run_step(
             n[HI] = max(n[HI], hi)
             n[N] += stop - start
             _count(slots, stop - start, counts)
-            if counts[:, near].any():  # values within rounding of an edge: compared with the edges
-                counts[:, near] = 0
+            pending = 0  # values within rounding of an edge, counted in the scratch column
+            for row in range(ROWS):
+                pending += counts[row, near]
+                counts[row, near] = 0
+            if pending:  # compared with the edges instead
                 _settle(x[start:stop], slots, near_slot, edges, counts)
             continue
         for i in range(start, stop):  # NaN or Inf somewhere (or sums beyond range): one by one
