@@ -24,6 +24,7 @@ compiled once per process.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,8 +61,9 @@ def run_state(bins: int, tensors: int = 1) -> tuple[np.ndarray, np.ndarray, np.n
     """Empty accumulators for ``run_step``, one row each of ``tensors``: float sums, integer
     counts, and ``ROWS`` × (bins + 3) bin counts (under, the bins, over, and a scratch column: see
     ``run_step``); ``run_counts`` adds the rows up."""
-    n = np.array([0, 0, 0, (1 << 63) - 1, -(1 << 63)], np.int64)  # min and max keys: none yet
-    return np.zeros((tensors, 5)), np.tile(n, (tensors, 1)), np.zeros((tensors, ROWS, bins + 3), np.int64)
+    n = np.zeros((tensors, 5), np.int64)
+    n[:, LO], n[:, HI] = (1 << 63) - 1, -(1 << 63)  # min and max keys: none yet
+    return np.zeros((tensors, 5)), n, np.zeros((tensors, ROWS, bins + 3), np.int64)
 
 
 def run_counts(counts: np.ndarray) -> np.ndarray:
@@ -88,12 +90,9 @@ def run_pass(
         raise ValueError(f"previous values of {p.size} {p.dtype} for {x.size} {x.dtype}")
     if bounds is None:
         bounds, edges = np.array([0, x.size], np.int64), edges.reshape(1, -1)
-    pieces = np.diff(bounds)
-    if (
-        bounds[0] != 0
-        or bounds[-1] != x.size
-        or (pieces < 0).any()
-        or not len(pieces) == len(edges) == len(f)
+    elif (
+        not (bounds[0] == 0 and bounds[-1] == x.size and len(bounds) - 1 == len(edges) == len(f))
+        or (np.diff(bounds) < 0).any()
     ):
         raise ValueError("bounds do not cut x into one piece per tensor")
     xi, mask = int_view(x)
@@ -145,12 +144,12 @@ def int_view(x: np.ndarray) -> tuple[np.ndarray, Any]:
     return x.view(ints), ints.type((1 << (ints.itemsize * 8 - 1)) - 1)
 
 
-def from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """The floats of ``dtype`` (float32 or float64), as float64, whose ``_key``s are ``keys``."""
-    ints, mask = int_view(np.zeros(0, dtype))
-    bits = np.where(keys < 0, keys ^ int(mask), keys).astype(ints.dtype)  # none yet: any float
-    out: np.ndarray = bits.view(dtype).astype(np.float64)
-    return out
+def from_key(key: int, dtype: np.dtype[Any]) -> float:
+    """The float of ``dtype`` (float32 or float64) whose ``_key`` is ``key``."""
+    code = {4: ("<i", "<f"), 8: ("<q", "<d")}[dtype.itemsize]
+    b = key ^ ((1 << (dtype.itemsize * 8 - 1)) - 1) if key < 0 else key
+    value: float = struct.unpack(code[1], struct.pack(code[0], b))[0]
+    return value
 
 
 @_jit()

@@ -215,7 +215,7 @@ def step_stats(
     for x, p in _pieces(flat, prev):
         work = x.dtype.type
         kernels.run_pass(x, p, fixed, f, n, counts)
-    return _from_state(flat.size, prev is not None, np.dtype(work), f, n, counts)[0]
+    return _from_state([flat.size], prev is not None, np.dtype(work), f, n, counts)[0]
 
 
 def step_stats_many(
@@ -236,44 +236,39 @@ def step_stats_many(
         p = _float(np.concatenate(before)) if with_prev is not None else None
         if p is not None and p.dtype != x.dtype:  # a float32 step after a float64 one: both in float64
             x, p = x.astype(np.float64), p.astype(np.float64)
+        sizes = [values[i].size for i in members]
         bounds = np.zeros(len(members) + 1, np.int64)
-        np.cumsum([values[i].size for i in members], out=bounds[1:])
+        np.cumsum(sizes, out=bounds[1:])
         f, n, counts = kernels.run_state(n_edges - 1, len(members))
         kernels.run_pass(x, p, np.array([edges[i] for i in members], np.float64), f, n, counts, bounds)
-        for i, st in zip(members, _from_state(bounds, p is not None, x.dtype, f, n, counts)):
+        for i, st in zip(members, _from_state(sizes, p is not None, x.dtype, f, n, counts)):
             out[i] = st
     return out
 
 
 def _from_state(
-    sizes: Any, with_prev: bool, work: np.dtype[Any], f: np.ndarray, n: np.ndarray, counts: np.ndarray
+    sizes: list[int], with_prev: bool, work: np.dtype[Any], f: np.ndarray, n: np.ndarray, counts: np.ndarray
 ) -> list[StepStats]:
-    """``StepStats`` of each tensor of a ``kernels.run_state`` (``sizes``: one size, or the
-    ``bounds`` of tensors laid end to end), computed column by column."""
+    """``StepStats`` of each tensor (of ``sizes`` elements) of a ``kernels.run_state``."""
     from . import kernels
 
-    size = np.diff(sizes).tolist() if isinstance(sizes, np.ndarray) else [int(sizes)]
-    total = kernels.run_counts(counts).tolist()
-    finite = n[:, kernels.N]
-    s1, s2, shift = f[:, kernels.S1], f[:, kernels.S2], f[:, kernels.SHIFT]
-    mean_shifted = s1 / np.maximum(finite, 1)
-    mean = (shift + mean_shifted).tolist()
-    std = np.sqrt(np.maximum(0.0, s2 / np.maximum(finite, 1) - mean_shifted**2)).tolist()
-    norm = np.sqrt(np.maximum(0.0, s2 + 2 * shift * s1 + finite * shift * shift)).tolist()
-    lo, hi = (
-        kernels.from_keys(n[:, kernels.LO], work).tolist(),
-        kernels.from_keys(n[:, kernels.HI], work).tolist(),
-    )
-    change: list[float | None] = [None] * len(f)
-    if with_prev:
-        change = [_relative_change(dd, pp) for dd, pp in f[:, [kernels.DD, kernels.PP]].tolist()]
-    nan, inf = n[:, kernels.NAN].tolist(), n[:, kernels.INF].tolist()
     out = []
-    for j, ok in enumerate(finite.tolist()):
-        st = StepStats(size[j], nan=nan[j], inf=inf[j], relative_change=change[j])
-        st.under, st.over, st.counts = total[j][0], total[j][-1], total[j][1:-1]
-        if ok:
-            st.norm, st.mean, st.std, st.min, st.max = norm[j], mean[j], std[j], lo[j], hi[j]
+    for size, sums, ints, total in zip(sizes, f.tolist(), n.tolist(), kernels.run_counts(counts).tolist()):
+        st = StepStats(size, nan=ints[kernels.NAN], inf=ints[kernels.INF], under=total[0], over=total[-1])
+        st.counts = total[1:-1]
+        finite = ints[kernels.N]
+        if finite:
+            s1, s2, shift = sums[kernels.S1], sums[kernels.S2], sums[kernels.SHIFT]
+            mean_shifted = s1 / finite
+            st.mean = shift + mean_shifted
+            st.std = math.sqrt(max(0.0, s2 / finite - mean_shifted**2))
+            st.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + finite * shift * shift))
+            st.min, st.max = (
+                kernels.from_key(ints[kernels.LO], work),
+                kernels.from_key(ints[kernels.HI], work),
+            )
+        if with_prev:
+            st.relative_change = _relative_change(sums[kernels.DD], sums[kernels.PP])
         out.append(st)
     return out
 
