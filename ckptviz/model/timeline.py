@@ -530,23 +530,28 @@ def _alike(ckpt: Checkpoint, previous: Checkpoint, key: str) -> bool:
 
 
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
-_TASK_BYTES = 4 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
+_TASK_BYTES = 1 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
 
 
 def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
-    """``keys`` in tasks, largest first: each big tensor (``stats.compiled``) alone, small ones
-    together up to ``_TASK_BYTES``: hundreds of small tensors cost a few hand-offs between
-    threads and one compiled call each, not one each."""
+    """``keys`` in tasks, the longest first. Small tensors go together up to ``_TASK_BYTES`` (a
+    few hand-offs between threads and one compiled call each, not one per tensor): mostly
+    Python, they come first, while the other thread's time goes to a big tensor's pass. Each big
+    tensor (``stats.compiled``) is a task alone, largest first, so the last to end are short."""
+    entries = ckpt.entries
+    big = [k for k in keys if compiled(entries[k].num_elements)]
     out: list[list[str]] = []
     size = _TASK_BYTES
-    for key in sorted(keys, key=lambda k: -ckpt.entries[k].nbytes):
-        e = ckpt.entries[key]
-        if compiled(e.num_elements) or size + e.nbytes > _TASK_BYTES:
+    for key in keys:
+        nbytes = entries[key].nbytes
+        if compiled(entries[key].num_elements):
+            continue
+        if size + nbytes > _TASK_BYTES:
             out.append([])
-            size = _TASK_BYTES if compiled(e.num_elements) else 0
+            size = 0
         out[-1].append(key)
-        size += e.nbytes
-    return out
+        size += nbytes
+    return out + [[k] for k in sorted(big, key=lambda k: -entries[k].nbytes)]
 
 
 def _mapped(value: np.ndarray) -> bool:
