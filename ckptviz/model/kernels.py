@@ -256,7 +256,14 @@ def _slot(v: float, edges: Any, bins: int) -> Any:
         return np.uint32(bins + 1)
     if v == edges[bins]:
         return np.uint32(bins)
-    return np.uint32(np.searchsorted(edges, v, side="right"))
+    lo, hi = 0, bins  # edges[lo - 1] <= v < edges[hi]: searchsorted's "right", compiled in a fraction
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if edges[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return np.uint32(lo)
 
 
 @_jit()
