@@ -311,7 +311,6 @@ def timeline(
     stats: dict[str, list[StepStats | None]] = {}
     edges: dict[str, list[float]] = {}
     last: Checkpoint | None = None  # the checkpoint read just before, still open for the next delta
-    ahead: dict[int, Checkpoint] = {}  # the next one, opened (its index decoded) while this one is read
     held: dict[str, np.ndarray] = {}  # and the values read from it, so none is read twice
     prev_sig: str | None = ""
     given = {id(p) for p in paths if isinstance(p, Checkpoint)}  # the caller's, never closed here
@@ -330,21 +329,11 @@ def timeline(
             if last is not None:
                 _close(last, given)
                 last, held = None, {}
-            if i in ahead:
-                _close(ahead.pop(i), given)
         else:
-            ckpt = ahead.pop(i, None) or _open(prefix, verify, options)
+            ckpt = _open(prefix, verify, options)
             before = last if last is not None else _open(paths[i - 1], False, options) if i else None
             earlier = {k: v[-1] for k, v in stats.items() if v and v[-1] is not None} if i else {}
-
-            def open_next(j: int = i + 1) -> None:
-                if j < len(paths):
-                    ahead[j] = _open(paths[j], verify, options)
-                    ahead[j].entries  # noqa: B018 - decoded now, while the workers read
-
-            step, per, held = _read_one(
-                ckpt, before, held, i, select, bins, edges, n_workers, earlier, open_next
-            )
+            step, per, held = _read_one(ckpt, before, held, i, select, bins, edges, n_workers, earlier)
             step.timestamp = stamp
             if before is not None:
                 _close(before, given)
@@ -371,8 +360,6 @@ def timeline(
         report(i + 1, len(paths))
     if last is not None:
         _close(last, given)
-    for unused in ahead.values():
-        _close(unused, given)
     report(-1, len(paths))
     if isinstance(cache_path, str):
         _save(cache_path, disk, {_signature(p) for p in paths if not isinstance(p, Checkpoint)})
@@ -488,11 +475,9 @@ def _read_one(
     edges: dict[str, list[float]],
     workers: int,
     earlier: dict[str, StepStats],
-    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[Step, dict[str, StepStats], dict[str, np.ndarray]]:
     """One checkpoint's statistics, the change from ``previous`` (whose values read last time are
-    ``held``), and the values to hold for the next one; ``meanwhile`` runs on this thread while
-    the workers read."""
+    ``held``), and the values to hold for the next one."""
     step = step_of(ckpt, index)
     keys = variables_of(ckpt, select)
     fast = worth_compiling(ckpt, keys)
@@ -533,10 +518,7 @@ def _read_one(
         return [(k, step_stats(values[k], edges[k], prev[k], fast)) for k in keys]
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        parts = pool.map(batch, _batches(ckpt, keys))
-        if meanwhile is not None:
-            meanwhile()
-        done = {k: st for part in parts for k, st in part}
+        done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
     done.update(same)
     return step, {k: done[k] for k in sorted(done)}, keep
 
