@@ -503,8 +503,13 @@ def _read_one(
                 lo, hi = value_range(value)
                 edges[key] = fixed_edges(lo, hi, bins)
         prev: dict[str, np.ndarray | None] = dict.fromkeys(keys)
-        if previous is not None:
-            alike = [k for k in keys if _alike(ckpt, previous, k)]
+        if previous is not None:  # a change to measure where the previous step has the same shape and dtype
+            now, then = ckpt.entries, previous.entries
+            alike = [
+                k
+                for k in keys
+                if (p := then.get(k)) is not None and (p.shape, p.dtype) == (now[k].shape, now[k].dtype)
+            ]
             prev.update({k: held.pop(k) for k in alike if k in held})  # unmapped by this thread when done
             missing = [k for k in alike if prev[k] is None]
             prev.update(
@@ -523,12 +528,6 @@ def _read_one(
     return step, {k: done[k] for k in sorted(done)}, keep
 
 
-def _alike(ckpt: Checkpoint, previous: Checkpoint, key: str) -> bool:
-    """Whether ``previous`` holds ``key`` with the same shape and dtype: a change to measure."""
-    e, p = ckpt.entries[key], previous.entries.get(key)
-    return p is not None and p.shape == e.shape and p.dtype == e.dtype
-
-
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
 _TASK_BYTES = 1 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
 
@@ -539,19 +538,16 @@ def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
     Python, they come first, while the other thread's time goes to a big tensor's pass. Each big
     tensor (``stats.compiled``) is a task alone, largest first, so the last to end are short."""
     entries = ckpt.entries
-    big = [k for k in keys if compiled(entries[k].num_elements)]
+    big = sorted((k for k in keys if compiled(entries[k].num_elements)), key=lambda k: -entries[k].nbytes)
     out: list[list[str]] = []
     size = _TASK_BYTES
-    for key in keys:
-        nbytes = entries[key].nbytes
-        if compiled(entries[key].num_elements):
-            continue
-        if size + nbytes > _TASK_BYTES:
+    for key in (k for k in keys if not compiled(entries[k].num_elements)):
+        if size + entries[key].nbytes > _TASK_BYTES:
             out.append([])
             size = 0
         out[-1].append(key)
-        size += nbytes
-    return out + [[k] for k in sorted(big, key=lambda k: -entries[k].nbytes)]
+        size += entries[key].nbytes
+    return out + [[k] for k in big]
 
 
 def _mapped(value: np.ndarray) -> bool:
