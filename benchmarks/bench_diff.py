@@ -183,6 +183,7 @@ def main() -> None:
         print(json.dumps(worker(args._worker, args.runs)))
         return
     generate()
+    load_before = os.getloadavg()[0]  # other work on the machine disturbs wall times: reported
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     results = {}
     for case, _ in CASES:
@@ -204,6 +205,7 @@ def main() -> None:
         print(
             f"{case:<28} {r['seconds']:>7.3f}s {ratio:>7} {r['cpu']:>7.3f}s {r['rss_peak'] / MIB:>8.0f} MiB {r['traced_peak'] / MIB:>9.1f} MiB  {what}"
         )
+    print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     if args.json:
         with open(os.path.join(OUT, "results.json"), "w") as f:
             json.dump(results, f, indent=1)

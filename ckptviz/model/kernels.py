@@ -3,14 +3,16 @@
 A tensor is walked in blocks of ``BLOCK`` elements that stay in cache. Each block goes through one
 loop the compiler vectorises, in the tensor's own dtype (16 float32 lanes): sums (each block's
 added to float64 totals), min and max (as integers, see ``_key``) and, for a run step, every
-value's bin estimated from equal widths; a scalar loop then counts the bins. A block that holds NaN
-or ±Inf (its sums come out non-finite: NaN and Inf propagate) is done again element by element in
-float64, keeping only finite values, so the usual all-finite block pays for no per-element test
-(sums too large for float32 take that path too). ``fastmath`` is limited to ``reassoc`` and
-``nsz``: sums may be added in another order, which changes their last bits only, but NaN and Inf
-still propagate (no ``nnan``/``ninf``) and nothing is fused into an FMA (no ``contract``), so a
-tolerance test rounds as numpy's does. Counts, min, max and the diff's changed elements and
-largest difference are exact.
+value's bin estimated from equal widths, one byte each where the bins allow. A scalar loop then
+counts the bins into ``ROWS`` interleaved rows (element ``j`` into row ``j % ROWS``): increments
+of one bin by neighbouring elements go to different counters, so none waits for the store of the
+one before. A block that holds NaN or ±Inf (its sums come out non-finite: NaN and Inf propagate)
+is done again element by element in float64, keeping only finite values, so the usual all-finite
+block pays for no per-element test (sums too large for float32 take that path too). ``fastmath``
+is limited to ``reassoc`` and ``nsz``: sums may be added in another order, which changes their
+last bits only, but NaN and Inf still propagate (no ``nnan``/``ninf``) and nothing is fused into
+an FMA (no ``contract``), so a tolerance test rounds as numpy's does. Counts, min, max and the
+diff's changed elements and largest difference are exact.
 
 numba is imported with this module, which loads only when a big tensor needs it
 (``stats.compiled``): ``import ckptviz`` and small runs never pay for it. The loops hold no GIL,
@@ -30,10 +32,11 @@ import numba
 import numpy as np
 
 BLOCK = 1 << 14  # elements: a block of two float64 tensors and its slots is 320 KiB, within L2
+ROWS = 8  # interleaved rows of bin counts: consecutive elements count in different rows
+SETTLE = 256  # slots searched together for values near an edge (about two in a block)
 
 _FAST = {"reassoc", "nsz"}
 _F = TypeVar("_F", bound=Callable[..., Any])
-NEAR = np.uint32(0xFFFFFFFF)  # a slot left to _slot
 
 # run state, float64: sums of (x - shift) and its square, Σ(x - prev)², Σprev², the shift
 S1, S2, DD, PP, SHIFT = range(5)
@@ -54,22 +57,61 @@ def _jit(**options: Any) -> Callable[[_F], _F]:
     return wrap
 
 
-def run_state(bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Empty accumulators for ``run_step``: float sums, integer counts, and 4 × (bins + 2) bin
-    counts (under, the bins, over; four rows so consecutive increments do not wait on each other)."""
-    n = np.array([0, 0, 0, (1 << 63) - 1, -(1 << 63)], np.int64)  # min and max keys: none yet
-    return np.zeros(5), n, np.zeros((4, bins + 2), np.int64)
+def run_state(bins: int, tensors: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty accumulators for ``run_step``, one row each of ``tensors``: float sums, integer
+    counts, and ``ROWS`` × (bins + 3) bin counts (under, the bins, over, and a scratch column: see
+    ``run_step``); ``run_counts`` adds the rows up."""
+    n = np.zeros((tensors, 5), np.int64)
+    n[:, LO], n[:, HI] = (1 << 63) - 1, -(1 << 63)  # min and max keys: none yet
+    return np.zeros((tensors, 5)), n, np.zeros((tensors, ROWS, bins + 3), np.int64)
+
+
+def run_counts(counts: np.ndarray) -> np.ndarray:
+    """The ``bins + 2`` counts (under, the bins, over) of each tensor of a ``run_state``."""
+    total: np.ndarray = counts[:, :, :-1].sum(axis=1)
+    return total
 
 
 def run_pass(
-    x: np.ndarray, p: np.ndarray | None, edges: np.ndarray, f: np.ndarray, n: np.ndarray, counts: np.ndarray
+    x: np.ndarray,
+    p: np.ndarray | None,
+    edges: np.ndarray,
+    f: np.ndarray,
+    n: np.ndarray,
+    counts: np.ndarray,
+    bounds: np.ndarray | None = None,
 ) -> None:
     """``run_step`` of a contiguous 1-D float32 or float64 ``x`` (and ``p``, its previous step's,
-    of the same dtype, or None)."""
+    of the same dtype and size, or None) into the state of one tensor; or, given ``bounds``
+    (int64, one more than tensors), of the tensors ``x[bounds[j]:bounds[j + 1]]`` laid end to
+    end, each on its own ``edges[j]`` into its own state: many small tensors in one call."""
     x, p = np.ascontiguousarray(x), None if p is None else np.ascontiguousarray(p)
-    xi, sh, mask = int_view(x)
+    if p is not None and (p.size, p.dtype) != (x.size, x.dtype):  # the loop reads p where it reads x
+        raise ValueError(f"previous values of {p.size} {p.dtype} for {x.size} {x.dtype}")
+    if bounds is None:
+        bounds, edges = np.array([0, x.size], np.int64), edges.reshape(1, -1)
+    elif (
+        not (bounds[0] == 0 and bounds[-1] == x.size and len(bounds) - 1 == len(edges) == len(f))
+        or (np.diff(bounds) < 0).any()
+    ):
+        raise ValueError("bounds do not cut x into one piece per tensor")
+    xi, mask = int_view(x)
+    near = counts.shape[-1] - 1  # the scratch column: the slot of a value near an edge
+    slots = np.empty(min(BLOCK, x.size), np.min_scalar_type(near))  # one byte for up to 253 bins
     ro = _readonly
-    run_step(ro(x), ro(xi), sh, mask, ro(x if p is None else p), p is not None, ro(edges), f, n, counts)
+    run_steps(
+        ro(x),
+        ro(xi),
+        mask,
+        ro(x if p is None else p),
+        p is not None,
+        ro(bounds),
+        ro(edges),
+        f,
+        n,
+        counts,
+        slots,
+    )
 
 
 def diff_pass(
@@ -96,11 +138,10 @@ def _readonly(x: np.ndarray) -> np.ndarray:
     return view
 
 
-def int_view(x: np.ndarray) -> tuple[np.ndarray, Any, Any]:
-    """``x`` (float32 or float64) as signed integers of its width, with ``_key``'s shift and mask."""
+def int_view(x: np.ndarray) -> tuple[np.ndarray, Any]:
+    """``x`` (float32 or float64) as signed integers of its width, with ``_key``'s mask."""
     ints = np.dtype(f"i{x.dtype.itemsize}")
-    width = ints.itemsize * 8
-    return x.view(ints), ints.type(width - 1), ints.type((1 << (width - 1)) - 1)
+    return x.view(ints), ints.type((1 << (ints.itemsize * 8 - 1)) - 1)
 
 
 def from_key(key: int, dtype: np.dtype[Any]) -> float:
@@ -134,24 +175,27 @@ def _plan(edges: Any, real: Any) -> Any:
 
 
 @_jit()
-def _key(xi: Any, i: int, sh: Any, mask: Any) -> Any:
+def _key(xi: Any, i: int, mask: Any) -> Any:
     """The bits ``xi[i]`` of a float as an integer of the same width that sorts as the (finite)
-    floats do: integer min/max vectorise where float ones do not (the compiler cannot assume no NaN)."""
+    floats do: integer min/max vectorise where float ones do not (the compiler cannot assume no
+    NaN). A compare and a masked xor in the integers' own width (a shift by a count the compiler
+    cannot see would widen every lane to 64 bits)."""
     b = xi[i]
-    return xi.dtype.type(b ^ ((b >> sh) & mask))
+    zero = xi.dtype.type(0)
+    return xi.dtype.type(b ^ (mask if b < zero else zero))
 
 
 @_jit(fastmath=_FAST)
 def _block(
-    x: Any, xi: Any, p: Any, with_prev: bool, shift: Any, sh: Any, mask: Any, plan: Any, slots: Any
+    x: Any, xi: Any, p: Any, with_prev: bool, shift: Any, mask: Any, plan: Any, slots: Any, near_slot: Any
 ) -> Any:
     """One vectorised pass over a block, in its own dtype (16 float32 lanes): sums about
-    ``shift``, min/max keys, and each value's bin slot (``NEAR`` where ``_slot`` must decide).
-    Loops run from 0 (blocks come as slices) so indices are known non-negative: no wraparound
-    test per element, which would turn every load into a gather."""
+    ``shift``, min/max keys, and each value's bin slot (``near_slot`` where ``_slot`` must
+    decide). Loops run from 0 (blocks come as slices) so indices are known non-negative: no
+    wraparound test per element, which would turn every load into a gather."""
     e0, norm, top, tol, below, one, zero = plan
     s1 = s2 = dd = pp = zero
-    lo = hi = _key(xi, 0, sh, mask)
+    lo = hi = _key(xi, 0, mask)
     for i in range(x.size):
         v = x[i]
         c = v - shift
@@ -162,7 +206,7 @@ def _block(
             d = v - q
             dd += d * d
             pp += q * q
-        k = _key(xi, i, sh, mask)
+        k = _key(xi, i, mask)
         lo = min(lo, k)
         hi = max(hi, k)
         t = (v - e0) * norm
@@ -170,7 +214,7 @@ def _block(
         t = t if t < top else top  # above the last: slot bins + 1
         whole = np.floor(t)
         near = (t - whole < tol) | (whole + one - t < tol)
-        slots[i] = NEAR if near else np.uint32(np.int32(whole) + 1)
+        slots[i] = near_slot if near else slots.dtype.type(np.int32(whole) + 1)
     return s1, s2, dd, pp, lo, hi
 
 
@@ -212,26 +256,73 @@ def _slot(v: float, edges: Any, bins: int) -> Any:
         return np.uint32(bins + 1)
     if v == edges[bins]:
         return np.uint32(bins)
-    return np.uint32(np.searchsorted(edges, v, side="right"))
+    lo, hi = 0, bins  # edges[lo - 1] <= v < edges[hi]: searchsorted's "right", compiled in a fraction
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if edges[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return np.uint32(lo)
+
+
+@_jit()
+def _count(slots: Any, size: int, counts: Any) -> None:
+    """Count ``slots[:size]`` into the ``ROWS`` rows of ``counts``, element ``j`` into row
+    ``j % ROWS``, written out so that each row's index is a constant."""
+    whole = size - size % ROWS
+    for j in range(0, whole, ROWS):
+        counts[0, slots[j]] += 1
+        counts[1, slots[j + 1]] += 1
+        counts[2, slots[j + 2]] += 1
+        counts[3, slots[j + 3]] += 1
+        counts[4, slots[j + 4]] += 1
+        counts[5, slots[j + 5]] += 1
+        counts[6, slots[j + 6]] += 1
+        counts[7, slots[j + 7]] += 1
+    for j in range(whole, size):
+        counts[j - whole, slots[j]] += 1
+
+
+@_jit()
+def _settle(x: Any, slots: Any, near_slot: Any, edges: Any, counts: Any) -> None:
+    """Count the values of the block ``x`` whose slot is ``near_slot`` (the largest slot) in the
+    bins ``_slot`` finds: slots are searched ``SETTLE`` at a time by their maximum (a vector
+    loop in their own width, over a slice, as in ``_block``), one by one only where that is
+    ``near_slot``."""
+    bins = edges.size - 1
+    for start in range(0, x.size, SETTLE):
+        part = slots[start : min(start + SETTLE, x.size)]
+        top = part[0]
+        for j in range(part.size):
+            top = max(top, part[j])
+        if top == near_slot:
+            for j in range(part.size):
+                if part[j] == near_slot:
+                    counts[0, _slot(np.float64(x[start + j]), edges, bins)] += 1
 
 
 @_jit()
 def run_step(
-    x: Any, xi: Any, sh: Any, mask: Any, p: Any, with_prev: bool, edges: Any, f: Any, n: Any, counts: Any
+    x: Any, xi: Any, mask: Any, p: Any, with_prev: bool, edges: Any, f: Any, n: Any, counts: Any, slots: Any
 ) -> None:
-    """Add the 1-D tensor ``x`` (float32 or float64; ``xi, sh, mask`` from ``int_view``) and
-    ``p``, the previous step's, when ``with_prev``, to the state from ``run_state``: moments about
-    a shift (the first block's mean of finite values), the change, min, max and the bins."""
+    """Add the 1-D tensor ``x`` (float32 or float64; ``xi, mask`` from ``int_view``) and ``p``,
+    the previous step's, when ``with_prev``, to the state from ``run_state``: moments about a
+    shift (the first block's mean of finite values), the change, min, max and the bins.
+    ``slots``: room for a block's slots, of an unsigned type holding ``bins + 2``: values near an
+    edge are counted in that scratch column first, then compared with the edges (``_slot``) and
+    moved to their bin, so the column is empty again after each block."""
     bins = edges.size - 1
+    near = bins + 2
+    near_slot = slots.dtype.type(near)
     plan = _plan(edges, x.dtype.type)
-    slots = np.empty(BLOCK, np.uint32)  # unsigned: indexing with them needs no wraparound test
     for start in range(0, x.size, BLOCK):
         stop = min(start + BLOCK, x.size)
         if n[N] == 0:  # moments about a first guess of the mean: no cancellation in the variance
             f[SHIFT] = np.float64(x.dtype.type(_mean(x[start:stop])))  # rounded as the sums use it
         shift = x.dtype.type(f[SHIFT])
         s1, s2, dd, pp, lo, hi = _block(
-            x[start:stop], xi[start:stop], p[start:stop], with_prev, shift, sh, mask, plan, slots
+            x[start:stop], xi[start:stop], p[start:stop], with_prev, shift, mask, plan, slots, near_slot
         )
         if np.isfinite(s1 + s2 + dd + pp):  # every value finite, on both sides
             f[S1] += s1
@@ -241,11 +332,13 @@ def run_step(
             n[LO] = min(n[LO], lo)
             n[HI] = max(n[HI], hi)
             n[N] += stop - start
-            for j in range(stop - start):
-                k = slots[j]
-                if k == NEAR:
-                    k = _slot(np.float64(x[start + j]), edges, bins)
-                counts[j & 3, k] += 1
+            _count(slots, stop - start, counts)
+            pending = 0  # values within rounding of an edge, counted in the scratch column
+            for row in range(ROWS):
+                pending += counts[row, near]
+                counts[row, near] = 0
+            if pending:  # compared with the edges instead
+                _settle(x[start:stop], slots, near_slot, edges, counts)
             continue
         for i in range(start, stop):  # NaN or Inf somewhere (or sums beyond range): one by one
             v = np.float64(x[i])
@@ -259,15 +352,36 @@ def run_step(
                 c = v - np.float64(shift)
                 f[S1] += c
                 f[S2] += c * c
-                k = _key(xi, i, sh, mask)
+                k = _key(xi, i, mask)
                 n[LO] = min(n[LO], k)
                 n[HI] = max(n[HI], k)
                 n[N] += 1
-                counts[i & 3, _slot(v, edges, bins)] += 1
+                counts[0, _slot(v, edges, bins)] += 1
+
+
+@_jit()
+def run_steps(
+    x: Any,
+    xi: Any,
+    mask: Any,
+    p: Any,
+    with_prev: bool,
+    bounds: Any,
+    edges: Any,
+    f: Any,
+    n: Any,
+    counts: Any,
+    slots: Any,
+) -> None:
+    """``run_step`` of each tensor ``x[bounds[j]:bounds[j + 1]]`` into row ``j`` of the state."""
+    for j in range(bounds.size - 1):
+        a, b = bounds[j], bounds[j + 1]
+        run_step(x[a:b], xi[a:b], mask, p[a:b], with_prev, edges[j], f[j], n[j], counts[j], slots)
 
 
 # diff state, float64: Σa², Σb², Σab, Σ(b − a)², Σ|b − a|, max |b − a|
 AA, BB, AB, DIFF, SAD, MAD = range(6)
+
 # diff state, int64: positions finite on both, changed, NaN in a, NaN in b, Inf in a, Inf in b
 BOTH, CHANGED, NAN_A, NAN_B, INF_A, INF_B = range(6)
 

@@ -8,7 +8,7 @@ the counts. Faces (CLI, widgets, server) send ``TensorStats.to_dict()``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -168,7 +168,7 @@ def value_range(value: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__: a timeline holds thousands
 class StepStats:
     """One variable at one checkpoint: moments of the finite values, NaN/Inf, the change from the
     previous checkpoint (``‖x − prev‖ / ‖prev‖``) and counts on the run's fixed bins."""
@@ -187,7 +187,7 @@ class StepStats:
     over: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        out = dict(vars(self))  # flat fields: dataclasses.asdict's deep copy costs more than the stats
+        out = {name: getattr(self, name) for name in self.__slots__}  # asdict's deep copy costs more
         out["counts"] = list(self.counts)
         return out
 
@@ -209,28 +209,67 @@ def step_stats(
         return _step_numpy(flat, prev, edges)
     from . import kernels  # numba loads with the first big tensor, not with ckptviz
 
-    bins = len(edges) - 1
-    f, n, counts = kernels.run_state(bins)
+    f, n, counts = kernels.run_state(len(edges) - 1)
     fixed = np.asarray(edges, np.float64)
     work = np.float64
     for x, p in _pieces(flat, prev):
         work = x.dtype.type
         kernels.run_pass(x, p, fixed, f, n, counts)
-    total = counts.sum(axis=0)
-    out = StepStats(size=int(flat.size), nan=int(n[kernels.NAN]), inf=int(n[kernels.INF]))
-    out.under, out.over, out.counts = int(total[0]), int(total[-1]), total[1:-1].tolist()
-    finite = int(n[kernels.N])
-    if finite:
-        s1, s2, shift = float(f[kernels.S1]), float(f[kernels.S2]), float(f[kernels.SHIFT])
-        mean_shifted = s1 / finite
-        out.mean = shift + mean_shifted
-        out.std = math.sqrt(max(0.0, s2 / finite - mean_shifted**2))
-        out.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + finite * shift * shift))
-        out.min = kernels.from_key(int(n[kernels.LO]), np.dtype(work))
-        out.max = kernels.from_key(int(n[kernels.HI]), np.dtype(work))
-    if prev is not None:
-        dd, pp = float(f[kernels.DD]), float(f[kernels.PP])
-        out.relative_change = _relative_change(dd, pp)
+    return _from_state([flat.size], prev is not None, np.dtype(work), f, n, counts)[0]
+
+
+def step_stats_many(
+    values: Sequence[np.ndarray], edges: Sequence[list[float]], previous: Sequence[np.ndarray | None]
+) -> list[StepStats]:
+    """``step_stats(value, edges, previous, fast=True)`` of each of many tensors, the same
+    numbers: small ones, laid end to end per dtype (converted together) for one compiled call,
+    with no Python per tensor around the loop."""
+    from . import kernels
+
+    groups: dict[tuple[Any, Any, int], list[int]] = {}
+    for i, (value, prev) in enumerate(zip(values, previous)):
+        groups.setdefault((value.dtype, None if prev is None else prev.dtype, len(edges[i])), []).append(i)
+    out: list[StepStats] = [StepStats()] * len(values)
+    for (_, with_prev, n_edges), members in groups.items():
+        x = _float(np.concatenate([values[i].reshape(-1) for i in members]))
+        before = [q.reshape(-1) for q in (previous[i] for i in members) if q is not None]
+        p = _float(np.concatenate(before)) if with_prev is not None else None
+        if p is not None and p.dtype != x.dtype:  # a float32 step after a float64 one: both in float64
+            x, p = x.astype(np.float64), p.astype(np.float64)
+        sizes = [values[i].size for i in members]
+        bounds = np.zeros(len(members) + 1, np.int64)
+        np.cumsum(sizes, out=bounds[1:])
+        f, n, counts = kernels.run_state(n_edges - 1, len(members))
+        kernels.run_pass(x, p, np.array([edges[i] for i in members], np.float64), f, n, counts, bounds)
+        for i, st in zip(members, _from_state(sizes, p is not None, x.dtype, f, n, counts)):
+            out[i] = st
+    return out
+
+
+def _from_state(
+    sizes: list[int], with_prev: bool, work: np.dtype[Any], f: np.ndarray, n: np.ndarray, counts: np.ndarray
+) -> list[StepStats]:
+    """``StepStats`` of each tensor (of ``sizes`` elements) of a ``kernels.run_state``."""
+    from . import kernels
+
+    out = []
+    for size, sums, ints, total in zip(sizes, f.tolist(), n.tolist(), kernels.run_counts(counts).tolist()):
+        st = StepStats(size, nan=ints[kernels.NAN], inf=ints[kernels.INF], under=total[0], over=total[-1])
+        st.counts = total[1:-1]
+        finite = ints[kernels.N]
+        if finite:
+            s1, s2, shift = sums[kernels.S1], sums[kernels.S2], sums[kernels.SHIFT]
+            mean_shifted = s1 / finite
+            st.mean = shift + mean_shifted
+            st.std = math.sqrt(max(0.0, s2 / finite - mean_shifted**2))
+            st.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + finite * shift * shift))
+            st.min, st.max = (
+                kernels.from_key(ints[kernels.LO], work),
+                kernels.from_key(ints[kernels.HI], work),
+            )
+        if with_prev:
+            st.relative_change = _relative_change(sums[kernels.DD], sums[kernels.PP])
+        out.append(st)
     return out
 
 

@@ -32,7 +32,7 @@ from .checkpoint import open as open_checkpoint
 from .distributed import resolve_client, run_timeline
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
-from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, value_range
+from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, step_stats_many, value_range
 
 if TYPE_CHECKING:
     import pandas
@@ -358,7 +358,7 @@ def timeline(
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
             shown = prefix.path if isinstance(prefix, Checkpoint) else prefix
             step = Step(shown, **record["step"], timestamp=stamp, cached=True)
-            per = {k: StepStats(**v) for k, v in record["stats"].items()}
+            per = {k: StepStats(**v.to_dict()) for k, v in record["stats"].items()}  # the caller's own
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
             if last is not None:
@@ -378,7 +378,7 @@ def timeline(
                     k: getattr(step, k)
                     for k in ("step", "global_step", "save_counter", "number", "unchanged")
                 },
-                "stats": {k: v.to_dict() for k, v in per.items()},
+                "stats": dict(per),  # as they are: JSON only when the cache file is written
                 "edges": {k: edges[k] for k in per},
             }
             if sig:
@@ -524,25 +524,38 @@ def _read_one(
     budget = [_HOLD_BYTES]  # bytes of copies still allowed; memory maps of the data files are free
     lock = threading.Lock()
 
-    def one(key: str) -> tuple[str, StepStats]:
-        value = ckpt.read(key)
-        cost = 0 if _mapped(value) else value.nbytes
-        with lock:
-            if cost <= budget[0]:
-                budget[0] -= cost
-                keep[key] = value
-        if key not in edges:
-            lo, hi = value_range(value)
-            edges[key] = fixed_edges(lo, hi, bins)
-        prev = None
-        if previous is not None:
-            e, p = ckpt.entries[key], previous.entries.get(key)
-            if p is not None and p.shape == e.shape and p.dtype == e.dtype:
-                prev = held[key] if key in held else previous.read(key)
-        return key, step_stats(value, edges[key], prev, fast)
-
     def batch(keys: list[str]) -> list[tuple[str, StepStats]]:
-        return [one(key) for key in keys]
+        """One task: a big tensor, or small ones read together and computed in one compiled call."""
+        values = ckpt.read_many(keys) if len(keys) > 1 else {keys[0]: ckpt.read(keys[0])}
+        with lock:
+            for key, value in values.items():
+                cost = 0 if _mapped(value) else value.nbytes
+                if cost <= budget[0]:
+                    budget[0] -= cost
+                    keep[key] = value
+        for key, value in values.items():
+            if key not in edges:
+                lo, hi = value_range(value)
+                edges[key] = fixed_edges(lo, hi, bins)
+        prev: dict[str, np.ndarray | None] = dict.fromkeys(keys)
+        if previous is not None:  # a change to measure where the previous step has the same shape and dtype
+            now, then = ckpt.entries, previous.entries
+            alike = [
+                k
+                for k in keys
+                if (p := then.get(k)) is not None and (p.shape, p.dtype) == (now[k].shape, now[k].dtype)
+            ]
+            prev.update({k: held.pop(k) for k in alike if k in held})  # unmapped by this thread when done
+            missing = [k for k in alike if prev[k] is None]
+            prev.update(
+                previous.read_many(missing) if len(missing) > 1 else {k: previous.read(k) for k in missing}
+            )
+        if fast and len(keys) > 1:
+            many = step_stats_many(
+                [values[k] for k in keys], [edges[k] for k in keys], [prev[k] for k in keys]
+            )
+            return list(zip(keys, many))
+        return [(k, step_stats(values[k], edges[k], prev[k], fast)) for k in keys]
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
@@ -551,22 +564,25 @@ def _read_one(
 
 
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
-_TASK_BYTES = 4 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
+_TASK_BYTES = 1 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
 
 
 def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
-    """``keys`` in tasks of about ``_TASK_BYTES``, largest first (each big tensor alone): hundreds
-    of small tensors cost a few hand-offs between threads, not one each."""
+    """``keys`` in tasks, the longest first. Small tensors go together up to ``_TASK_BYTES`` (a
+    few hand-offs between threads and one compiled call each, not one per tensor): mostly
+    Python, they come first, while the other thread's time goes to a big tensor's pass. Each big
+    tensor (``stats.compiled``) is a task alone, largest first, so the last to end are short."""
+    entries = ckpt.entries
+    big = sorted((k for k in keys if compiled(entries[k].num_elements)), key=lambda k: -entries[k].nbytes)
     out: list[list[str]] = []
     size = _TASK_BYTES
-    for key in sorted(keys, key=lambda k: -ckpt.entries[k].nbytes):
-        nbytes = ckpt.entries[key].nbytes
-        if size + nbytes > _TASK_BYTES:
+    for key in (k for k in keys if not compiled(entries[k].num_elements)):
+        if size + entries[key].nbytes > _TASK_BYTES:
             out.append([])
             size = 0
         out[-1].append(key)
-        size += nbytes
-    return out
+        size += entries[key].nbytes
+    return out + [[k] for k in big]
 
 
 def _mapped(value: np.ndarray) -> bool:
@@ -586,12 +602,19 @@ def _load(path: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict) or data.get("version") != _VERSION:
         return {}  # another version's cache: recompute, then overwrite it
-    return dict(data["records"])
+    records = dict(data["records"])
+    for record in records.values():
+        record["stats"] = {k: StepStats(**v) for k, v in record["stats"].items()}
+    return records
 
 
 def _save(path: str, records: dict[str, Any], live: set[str]) -> None:
     """Records of checkpoints still in the run only: the file stays the size of the run."""
-    kept = {k: v for k, v in records.items() if k.split("#", 1)[0] in live}
+    kept = {
+        k: {**v, "stats": {name: st.to_dict() for name, st in v["stats"].items()}}
+        for k, v in records.items()
+        if k.split("#", 1)[0] in live
+    }
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump({"version": _VERSION, "records": kept}, f, separators=(",", ":"), allow_nan=True)

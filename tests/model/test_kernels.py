@@ -130,6 +130,33 @@ def test_uneven_or_tight_edges_still_bin_exactly(edges: list[float]) -> None:
             check(stats.step_stats(x, edges, fast=fast), reference(x, np.array(edges), None))
 
 
+@pytest.mark.parametrize("size", [kernels.BLOCK * 2 + 7, kernels.BLOCK + kernels.ROWS - 1, SIZE + 3])
+@pytest.mark.parametrize("bins", [30, 300, 70000])
+def test_interleaved_counts_on_odd_sizes_and_wide_slots(size: int, bins: int) -> None:
+    """Every row of counts adds up: sizes that leave a partial group of ``ROWS`` and a partial
+    block, with slots of one, two and four bytes (bins beyond 253 and 65 533), values on edges."""
+    edges = np.linspace(-3.0, 4.0, bins + 1)
+    value = np.random.default_rng(7).normal(0.5, 2.0, size).astype(np.float32)
+    on = edges[:: max(1, bins // 20)].astype(np.float32)
+    value[: on.size] = on
+    previous = value + np.float32(0.5)
+    got = stats.step_stats(value, edges.tolist(), previous, fast=True)
+    check(got, reference(value, edges, previous))
+    assert sum(got.counts) + got.under + got.over == size
+
+
+@pytest.mark.parametrize("where", ["inside", "on an edge", "on the last edge"])
+def test_all_values_in_one_bin(where: str) -> None:
+    """One bin takes every increment (each row's chain at its longest); on an edge every value
+    goes through the comparison with the edges."""
+    edges = np.linspace(-1.0, 1.0, 31)
+    at = {"inside": 0.01, "on an edge": float(edges[12]), "on the last edge": 1.0}[where]
+    value = np.full(SIZE, at, np.float32)
+    got = stats.step_stats(value, edges.tolist(), value, fast=True)
+    check(got, reference(value, edges, value))
+    assert max(got.counts) == SIZE and got.relative_change == 0.0
+
+
 def test_empty_and_all_nan() -> None:
     empty = stats.step_stats(np.zeros((0, 3), np.float32), [0.0, 1.0], np.zeros((0, 3), np.float32))
     assert (empty.size, empty.mean, empty.min, empty.counts, empty.relative_change) == (
@@ -146,8 +173,8 @@ def test_empty_and_all_nan() -> None:
 def test_keys_sort_as_floats() -> None:
     for dtype in (np.float32, np.float64):
         x = np.array([-np.inf, -3.5, -1e-30, -0.0, 0.0, 1e-30, 2.0, np.inf], dtype)
-        ints, sh, mask = kernels.int_view(x)
-        keys = (ints.astype(np.int64) ^ ((ints.astype(np.int64) >> int(sh)) & int(mask))).tolist()
+        ints, mask = kernels.int_view(x)
+        keys = [int(kernels._key(ints, i, mask)) for i in range(x.size)]  # the compiled rule itself
         assert keys == sorted(keys)
         assert [kernels.from_key(k, x.dtype) for k in keys] == x.tolist()
 
@@ -231,7 +258,7 @@ def test_kernels_work_when_no_cache_is_writable(tmp_path: Any) -> None:
         caching._CacheLocator.ensure_cache_path = refuse  # every locator: not writable
         import numpy as np
         from ckptviz.model import kernels, stats
-        assert type(kernels.run_step._cache).__name__ == "NullCache", kernels.run_step._cache
+        assert type(kernels.run_steps._cache).__name__ == "NullCache", kernels.run_steps._cache
         x = np.arange(40000, dtype=np.float32)
         s = stats.step_stats(x, [0.0, 20000.0, 40000.0], x + 1, fast=True)
         assert (s.counts, s.under, s.over, s.min, s.max) == ([20000, 20000], 0, 0, 0.0, 39999.0), s

@@ -165,3 +165,29 @@ def test_small_tensors_do_not_load_numba() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_many_small_tensors_in_one_call_equal_one_by_one() -> None:
+    """``step_stats_many`` gives each tensor exactly what ``step_stats`` gives it alone: every
+    dtype, empty and one-element tensors, NaN/Inf, no previous step, a float64 step after a
+    float32 one, and bin counts that differ between tensors."""
+    rng = np.random.default_rng(11)
+    values: list[np.ndarray] = []
+    previous: list[np.ndarray | None] = []
+    edges: list[list[float]] = []
+    for i, dtype in enumerate(STEP_DTYPES * 2):
+        size = [0, 1, 7, 1000, 5000][i % 5]
+        value = (rng.normal(0.5, 2.0, size) * (1 if np.dtype(dtype).kind in "fcV" else 50)).astype(dtype)
+        if np.dtype(dtype).kind == "f" and size > 3:
+            value[[1, 3]] = [np.nan, np.inf]
+        prev = [None, value + value.dtype.type(1), value[::-1].copy()][i % 3]
+        if prev is not None and dtype == np.float32 and i % 2:
+            prev = prev.astype(np.float64)  # the checkpoint before held it as float64
+        lo, hi = stats.value_range(value)
+        values.append(value)
+        previous.append(prev)
+        edges.append(stats.fixed_edges(lo, hi, 30 if i % 4 else 7))
+    many = stats.step_stats_many(values, edges, previous)
+    alone = [stats.step_stats(v, e, p, fast=True) for v, e, p in zip(values, edges, previous)]
+    assert many == alone
+    assert [s.size for s in many] == [v.size for v in values] and len({len(s.counts) for s in many}) == 2
