@@ -389,9 +389,10 @@ class BundleReader:
         return out
 
     def _checksum(self, array: np.ndarray) -> int:
-        """The CRC32C of a tensor's bytes; a big one's pieces on every core at once."""
+        """The CRC32C of a tensor's bytes; a big one's pieces on every core at once when read from
+        the main thread (a diff's or a timeline's workers already keep the cores busy)."""
         pieces = min(CORES, array.nbytes // crc.PIECE_BYTES)
-        if pieces < 2:
+        if pieces < 2 or threading.current_thread() is not threading.main_thread():
             return crc.value(array)
         with self._lock:
             if self._checksummers is None:

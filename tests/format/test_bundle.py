@@ -437,6 +437,11 @@ def test_big_tensors_are_checksummed_in_pieces(tmp_path: Path, monkeypatch: pyte
         np.testing.assert_array_equal(reader.read(key), value)
     assert reader._checksummers is not None  # the pieces really went through the pool
     reader.close()
+    worker = BundleReader(prefix)  # a worker thread's reads (a diff's, a timeline's): whole
+    thread = threading.Thread(target=lambda: [worker.read(k) for k in want])
+    thread.start()
+    thread.join()
+    assert worker._checksummers is None
     # one flipped bit in the last piece of the biggest tensor is still found
     numbers = [e for e in reader.entries.values() if e.dtype.is_fixed_width]
     big = max(numbers, key=attrgetter("size"))
