@@ -152,10 +152,10 @@ def clicks(name: str, path: str) -> dict[str, float]:
     checkpoint the diff tab's comparison of two equal copies. Fit and zoom are a CSS transform in
     the browser (no request)."""
     import ckptviz
-    from ckptviz.render import GraphView as Options
+    from ckptviz.render import DrawOptions as Options
     from ckptviz.render import find_engine, select_view
     from ckptviz.render.dot import view_to_dot
-    from ckptviz.widgets import GraphView
+    from ckptviz.widgets import ObjectGraphView
 
     graph = ckptviz.open(path).graph
     graph.names  # noqa: B018 - built once per opened checkpoint, as the server's cache keeps it
@@ -180,7 +180,7 @@ def clicks(name: str, path: str) -> dict[str, float]:
         "tab_expand_stand_in_ms": tab(expand=[stand_in]),
         "tab_find_ms": tab(reveal=[hit]),
     }
-    view = GraphView(path)
+    view = ObjectGraphView(path)
     view.join(120)
     t = time.perf_counter()
     view.query = hit.split("/")[0]
