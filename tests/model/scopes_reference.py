@@ -16,28 +16,16 @@ from ckptviz.format.naming import OBJECT_GRAPH_KEY
 from ckptviz.model import paths as P
 from ckptviz.model.graph import _value
 from ckptviz.model.records import Attribute, Edge, Node, Slot, Value
+
+# The tables of what TF1 optimizers name their slots are data, shared; the walk below is the old one.
+from ckptviz.model.scope_slots import (
+    _NAMED_SLOTS,
+    _NOT_OPTIMIZERS,
+)
+from ckptviz.model.scope_slots import ADAM_FAMILY as _ADAM_FAMILY
+from ckptviz.model.scope_slots import TF1_SLOTS as _TF1_SLOTS
 from ckptviz.model.slots import keras_file_optimizers, keras_file_slots
 
-# Slot names of TF1 optimizers, in creation order (the N of ``_N``); by slot count when it varies.
-_TF1_SLOTS: dict[str, dict[int, tuple[str, ...]]] = {
-    "Adam": {2: ("m", "v")},
-    "AdamW": {2: ("m", "v")},
-    "LazyAdam": {2: ("m", "v")},
-    "Nadam": {2: ("m", "v")},
-    "Momentum": {1: ("momentum",)},
-    "Adagrad": {1: ("accumulator",)},
-    "ProximalAdagrad": {1: ("accumulator",)},
-    "AdagradDA": {2: ("gradient_accumulator", "gradient_squared_accumulator")},
-    "Adadelta": {2: ("accum", "accum_update")},
-    "Ftrl": {2: ("accum", "linear")},
-    "RMSProp": {2: ("rms", "momentum"), 3: ("rms", "mg", "momentum")},
-    "AdamWeightDecay": {2: ("m", "v")},
-}
-# Slots named by their state rather than their optimizer: BERT's AdamWeightDecayOptimizer.
-_NAMED_SLOTS = {"adam_m": ("AdamWeightDecay", 0), "adam_v": ("AdamWeightDecay", 1)}
-_ADAM_FAMILY = ("Adam", "AdamW", "LazyAdam", "Nadam")  # the optimizers that keep beta1/2_power
-# Per-variable copies that are not optimizer state: EMA shadow variables.
-_NOT_OPTIMIZERS = {"ExponentialMovingAverage", "MovingAverage"}
 _SUFFIX = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9]*?)(?:_(?P<n>\d+))?$")
 _PART = re.compile(r"^(?P<var>.+)/part_\d+$")
 _ESTIMATOR = re.compile(r"^(?P<opt>(?:.*/)?training/[A-Za-z]\w*)/(?P<var>.+)/(?P<slot>[^/]+)$")
