@@ -173,3 +173,6 @@ def test_values_near_float32s_limit_keep_their_norms_on_every_path(tmp_path: Pat
         d = row.delta
         assert d is not None and d.norm_a == pytest.approx(3e38, rel=1e-6) == d.norm_b, row.key
         assert d.cosine == pytest.approx(-1.0) and d.changed == 1 and d.max_abs_diff == math.inf, row.key
+    records = result.to_dict()["rows"]  # JSON has no Inf: None, as Row.to_dict says
+    assert all(r["max_abs_diff"] is None and r["norm_a"] is not None for r in records)
+    assert records == [r.to_dict() for r in result.rows]
