@@ -25,13 +25,12 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, NothingMatchedError
 from ..format import naming, storage
-from ..format.locate import locate
-from ..format.stamp import file_stamp
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
 from .distributed import resolve_client, run_timeline
 from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
+from .runs import prefix_number, run_prefixes, signature
 from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, step_stats_many, value_range
 
 if TYPE_CHECKING:
@@ -41,7 +40,6 @@ CACHE_FILE = ".ckptviz-timeline.json"
 _VERSION = 1
 _STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
 _COUNTER_KEY = attribute_key("save_counter", VARIABLE_VALUE)
-_NUMBER = re.compile(r"-(\d+)$")
 
 
 @dataclass
@@ -202,94 +200,6 @@ class Timeline:
         )
 
 
-def _prefixes(source: Any) -> tuple[list[Any], list[float | None], str | None]:
-    """Prefixes in run order, their timestamps, and the run's directory (for the cache file)."""
-    if isinstance(source, (str, os.PathLike)):
-        directory = os.fspath(source)
-        if storage.isdir(directory):
-            state = naming.get_checkpoint_state(directory)
-            if state is None or not state.all_model_checkpoint_paths:
-                found = naming.prefixes_in(directory)
-                if not found:
-                    from ..errors import CheckpointNotFoundError
-
-                    raise CheckpointNotFoundError(
-                        f"no checkpoint file and no checkpoints in {directory}", directory
-                    )
-                found.sort(key=_number_or_name)
-                return found, [None] * len(found), directory
-            listed = [_resolve(directory, p) for p in state.all_model_checkpoint_paths]
-            stamps: list[float | None] = list(state.all_model_checkpoint_timestamps)
-            stamps += [None] * (len(listed) - len(stamps))
-            kept = [(p, t) for p, t in zip(listed, stamps) if naming.checkpoint_exists(p)]
-            if len(kept) < len(listed):  # often only the latest is copied or committed
-                found = [] if kept else sorted(naming.prefixes_in(directory), key=_number_or_name)
-                _missing(directory, [p for p in listed if not naming.checkpoint_exists(p)], len(kept), found)
-                if found:
-                    return found, [None] * len(found), directory
-            return [p for p, _ in kept], [t for _, t in kept], directory
-        source = [directory]
-    items: list[Any] = [p if isinstance(p, Checkpoint) else os.fspath(p) for p in source]
-    if not items:
-        raise InvalidArgumentError("timeline needs a directory or at least one checkpoint path")
-    return items, [None] * len(items), None
-
-
-def _missing(directory: str, missing: list[str], kept: int, found: list[str]) -> None:
-    """Say which listed checkpoints are gone: a warning when some are left or others are in the
-    directory (``found``), else the error."""
-    import warnings
-
-    from ..errors import CheckpointNotFoundError, CheckpointWarning
-
-    def shown(paths: list[str]) -> str:
-        return ", ".join(storage.basename(p) for p in paths[:8]) + (" …" if len(paths) > 8 else "")
-
-    listed = f"the 'checkpoint' file of {storage.redact(directory)} lists {len(missing)} checkpoint(s)"
-    if kept:
-        what = f"whose files are not there ({shown(missing)}); the timeline has the {kept} that are"
-    elif found:
-        what = f"and none of them is there ({shown(missing)}); the timeline has those in the directory: {shown(found)}"
-    else:
-        raise CheckpointNotFoundError(f"{listed} and none of them is there ({shown(missing)})", directory)
-    warnings.warn(f"{listed} {what}", CheckpointWarning, stacklevel=4)
-
-
-def _resolve(directory: str, path: str) -> str:
-    """The state file's paths are relative to the directory unless absolute (TF's rule)."""
-    if os.path.isabs(path) or storage.is_remote(path):
-        return path
-    joined = os.path.join(directory, path)
-    if naming.checkpoint_exists(joined):
-        return joined
-    return path if naming.checkpoint_exists(path) else joined
-
-
-def _number_or_name(prefix: str) -> tuple[int, str]:
-    m = _NUMBER.search(prefix)
-    return (int(m.group(1)) if m else -1, prefix)
-
-
-def _signature(prefix: str) -> str:
-    """What changes when the checkpoint is rewritten: its ``.index``, or its one file (TF1 V1 format,
-    Keras); a path that is no checkpoint raises ``CheckpointNotFoundError`` saying why. Remote
-    files have no cheap change check (each look would be a request): they are keyed by name."""
-    if storage.is_remote(prefix):
-        return prefix
-    where = locate(prefix)
-    main = (
-        naming.index_file(where.path)
-        if where.kind == "bundle"
-        else where.path.replace("-?????-of-", "-00000-of-")
-    )
-    stamp = file_stamp(main)
-    if not isinstance(stamp, tuple):
-        from ..errors import CheckpointNotFoundError
-
-        raise CheckpointNotFoundError(f"no checkpoint {prefix!r}: {main} does not exist", main)
-    return f"{os.path.abspath(main)}|{'|'.join(map(str, stamp))}"
-
-
 def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
     for key in keys:
         e = ckpt.entries.get(key)
@@ -325,7 +235,7 @@ def timeline(
     """
     options = dict(storage_options or {})
     with storage.using(options):
-        paths, stamps, directory = _prefixes(run)
+        paths, stamps, directory = run_prefixes(run)
     dask_client = resolve_client(client)
     if dask_client is not None:
         if cache:
@@ -352,7 +262,7 @@ def timeline(
     select = _selector(variables)
     n_workers = workers or min(4, os.cpu_count() or 1)
     for i, (prefix, stamp) in enumerate(zip(paths, stamps)):
-        sig = (prefix.signature or "") if isinstance(prefix, Checkpoint) else _signature(prefix)
+        sig = (prefix.signature or "") if isinstance(prefix, Checkpoint) else signature(prefix)
         key = f"{sig}#{prev_sig}#{bins}#{variables!r}"  # a record holds the variables it was asked for
         record = (memory.get(key) or disk.get(key)) if sig and prev_sig is not None else None
         if record is not None and all(edges.get(k, e) == e for k, e in record["edges"].items()):
@@ -397,7 +307,7 @@ def timeline(
         _close(last, given)
     report(-1, len(paths))
     if isinstance(cache_path, str):
-        _save(cache_path, disk, {_signature(p) for p in paths if not isinstance(p, Checkpoint)})
+        _save(cache_path, disk, {signature(p) for p in paths if not isinstance(p, Checkpoint)})
     settings: dict[str, Any] = {
         "variables": variables,
         "bins": bins,
@@ -461,8 +371,7 @@ def step_of(ckpt: Checkpoint, index: int) -> Step:
     """The step a checkpoint records (``global_step``, its prefix's number, ``save_counter``)."""
     global_step = _scalar(ckpt, _STEP_KEYS)
     counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
-    m = _NUMBER.search(ckpt.path)
-    number = int(m.group(1)) if m else None
+    number = prefix_number(ckpt.path)
     step_no = next((s for s in (global_step, number, counter) if s is not None), index)
     return Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
 
