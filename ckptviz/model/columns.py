@@ -15,7 +15,7 @@ from typing import Any, overload
 import numpy as np
 
 from ..format import wire
-from ..format.wire import LEN, VARINT
+from ..format.wire import LEN, VARINT, Unsupported
 
 
 class Strings(Sequence[str]):
@@ -297,3 +297,19 @@ def _check_utf8(raw: bytes, highs: np.ndarray, recs: wire.Records) -> None:
             raw[starts[k] : recs.end[k]].decode()
         except UnicodeDecodeError:
             raise wire.Unsupported(f"a string at byte {starts[k]} is not UTF-8") from None
+
+
+def columns_of(proto: Any) -> tuple[Columns, Any]:
+    """The columns of a graph, and its message when one was given or had to be parsed. Bytes are
+    read with numpy (a message is serialized for that, which costs far less than reading its
+    fields), and parsed by protobuf only when the numpy reader cannot read them exactly."""
+    raw = proto if isinstance(proto, bytes) else proto.SerializeToString()
+    try:
+        return decode_bytes(raw), None if raw is proto else proto
+    except Unsupported:
+        if raw is not proto:
+            return decode(proto), proto
+        from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
+
+        message = TrackableObjectGraph.FromString(raw)
+        return decode(message), message

@@ -8,42 +8,21 @@ Only metadata is used: the object graph string and the entries' dtype/shape/size
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from ..errors import CorruptCheckpointError, KeyNotFoundError
-from ..format.dtypes import as_dtype
-from ..format.entries import Entry
 from ..format.naming import OBJECT_GRAPH_KEY
-from ..format.wire import Unsupported
 from . import paths as P
-from .columns import Columns, decode, decode_bytes
+from .columns import Columns, columns_of
 from .names import Names
 from .paths import VARIABLE_VALUE
-from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value
+from .records import KINDS, Attribute, Edge, Kind, Node, Slot, Value, value_of
 
 if TYPE_CHECKING:
     from .scopes import ScopeTree
-
-
-def _value(key: str, meta: Any) -> Value:
-    """A Value from an Entry, a ``(dtype, shape)`` pair or a ``{"dtype", "shape"}`` mapping."""
-    if type(meta) is Entry:  # the common case, on every key of a checkpoint
-        return Value(key, meta.dtype.name, meta.shape, meta.nbytes)
-    if isinstance(meta, Mapping):
-        dtype, shape, nbytes = meta["dtype"], meta["shape"], meta.get("nbytes")
-    elif isinstance(meta, tuple) and not hasattr(meta, "dtype"):
-        dtype, shape, nbytes = meta[0], meta[1], meta[2] if len(meta) > 2 else None
-    else:
-        dtype, shape, nbytes = meta.dtype, meta.shape, getattr(meta, "nbytes", None)
-    name = dtype if isinstance(dtype, str) else dtype.name
-    shape = tuple(int(d) for d in shape)
-    if nbytes is None:  # strings and variants: unknown without the data, counted as 0
-        nbytes = math.prod(shape) * as_dtype(name).size
-    return Value(key, name, shape, int(nbytes))
 
 
 def holds_values(node: Any) -> bool:
@@ -209,7 +188,7 @@ class ObjectGraph:
         ``entries`` only the keys are used here; a value is looked at when a node is made."""
         from .slots import classify, slot_nesting_problem
 
-        cols, message = _columns(proto)
+        cols, message = columns_of(proto)
         count = cols.count
 
         def out_of_range(i: int, ref: int, what: str) -> CorruptCheckpointError:
@@ -327,7 +306,7 @@ class ObjectGraph:
         entries = self._entries
         return tuple(
             [
-                _value(k, entries[k])
+                value_of(k, entries[k])
                 for name in cols.attr_name[a:b]
                 for k in self._keys_of.get((node_id, name), ())
             ]
@@ -398,7 +377,7 @@ class ObjectGraph:
                 out = np.zeros(len(self.nodes), np.int64)
                 entries = self._entries
                 owned = [(k, i) for k, (i, _) in self.owner.items() if k in entries]
-                sizes = [_value(k, entries[k]).nbytes for k, _ in owned]
+                sizes = [value_of(k, entries[k]).nbytes for k, _ in owned]
                 np.add.at(out, np.fromiter((i for _, i in owned), np.int64, len(owned)), sizes)
                 self._node_bytes = out
         return self._node_bytes
@@ -590,19 +569,3 @@ class ObjectGraph:
         kind = "object graph" if self.object_based else "scope tree (name-based)"
         parts = ", ".join(f"{c[k]} {k}{'s' if c[k] != 1 else ''}" for k in KINDS[:3])
         return f"<ckptviz.ObjectGraph {kind}: {len(self)} nodes, {parts}>"
-
-
-def _columns(proto: Any) -> tuple[Columns, Any]:
-    """The columns of a graph, and its message when one was given or had to be parsed. Bytes are
-    read with numpy (a message is serialized for that, which costs far less than reading its
-    fields), and parsed by protobuf only when the numpy reader cannot read them exactly."""
-    raw = proto if isinstance(proto, bytes) else proto.SerializeToString()
-    try:
-        return decode_bytes(raw), None if raw is proto else proto
-    except Unsupported:
-        if raw is not proto:
-            return decode(proto), proto
-        from ..format.protos.ckptviz_format_pb2 import TrackableObjectGraph
-
-        message = TrackableObjectGraph.FromString(raw)
-        return decode(message), message

@@ -3,9 +3,13 @@ as lists, node ids as identity) that the faces (CLI, widgets, server) send as th
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from ..format.dtypes import as_dtype
+from ..format.entries import Entry
 from .paths import unescape_local_name
 
 if TYPE_CHECKING:
@@ -156,3 +160,20 @@ class EntryRecord(NamedTuple):
         out = self._asdict()
         out["shape"] = list(self.shape)
         return out
+
+
+def value_of(key: str, meta: Any) -> Value:
+    """A Value from an Entry, a ``(dtype, shape)`` pair or a ``{"dtype", "shape"}`` mapping."""
+    if type(meta) is Entry:  # the common case, on every key of a checkpoint
+        return Value(key, meta.dtype.name, meta.shape, meta.nbytes)
+    if isinstance(meta, Mapping):
+        dtype, shape, nbytes = meta["dtype"], meta["shape"], meta.get("nbytes")
+    elif isinstance(meta, tuple) and not hasattr(meta, "dtype"):
+        dtype, shape, nbytes = meta[0], meta[1], meta[2] if len(meta) > 2 else None
+    else:
+        dtype, shape, nbytes = meta.dtype, meta.shape, getattr(meta, "nbytes", None)
+    name = dtype if isinstance(dtype, str) else dtype.name
+    shape = tuple(int(d) for d in shape)
+    if nbytes is None:  # strings and variants: unknown without the data, counted as 0
+        nbytes = math.prod(shape) * as_dtype(name).size
+    return Value(key, name, shape, int(nbytes))

@@ -26,7 +26,7 @@ from ..format.entries import Entry
 from ..format.naming import OBJECT_GRAPH_KEY
 from . import paths as P
 from . import scope_slots as S
-from .records import KINDS, Attribute, Edge, Node, Slot
+from .records import KINDS, Attribute, Edge, Node, Slot, value_of
 
 _OPTIMIZER, _VARIABLE, _SLOT, _OTHER = map(KINDS.index, ("optimizer", "variable", "slot", "other"))
 _named_tuple = tuple.__new__  # a named tuple from a tuple without a Python call: many at once
@@ -35,14 +35,12 @@ _DEEP = 16  # paths deeper than this on average are split segment by segment
 
 def _keys(entries: Mapping[str, Any]) -> S.Keys:
     """The keys sorted and split once, with their shapes (an object graph key left out)."""
-    from .graph import _value
-
     given = list(entries)
     metas = list(entries.values())
     if set(map(type, metas)) <= {Entry}:  # a checkpoint's entries: no conversion needed
         shapes = list(map(attrgetter("shape"), metas))
     else:
-        shapes = [_value(k, m).shape for k, m in zip(given, metas)]
+        shapes = [value_of(k, m).shape for k, m in zip(given, metas)]
     keys = sorted(given)
     if keys != given:
         shapes = list(map(dict(zip(given, shapes)).__getitem__, keys))
@@ -409,8 +407,6 @@ class ScopeTree:
         return names
 
     def node(self, i: int) -> Node:
-        from .graph import _value
-
         keys, entries = self.k.keys, self._entries
         held = self.attr_key[self.attr_ptr[i] : self.attr_ptr[i + 1]].tolist()
         attrs = tuple(
@@ -423,7 +419,7 @@ class ScopeTree:
             id=i,
             kind=KINDS[int(self.kind_codes[i])],
             attributes=attrs,
-            values=tuple(_value(keys[j], entries[keys[j]]) for j in held),
+            values=tuple(value_of(keys[j], entries[keys[j]]) for j in held),
             reachable=i < self.reachable,
             paths=self.paths,
         )

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 
 from ckptviz.format.naming import OBJECT_GRAPH_KEY
 from ckptviz.model import paths as P
-from ckptviz.model.graph import _value
-from ckptviz.model.records import Attribute, Edge, Node, Slot, Value
+from ckptviz.model.records import Attribute, Edge, Node, Slot, Value, value_of
 
 # The tables of what TF1 optimizers name their slots are data, shared; the walk below is the old one.
 from ckptviz.model.scope_slots import (
@@ -274,7 +273,7 @@ def _paths_of_tree(
 
 def reference_graph(entries: Mapping[str, object]) -> tuple[list[Node], list[Edge], list[Slot], P.NodePaths]:
     """What ``ObjectGraph.from_keys`` built: the scope tree, then a Keras file's optimizer and slots."""
-    values = {k: _value(k, m) for k, m in entries.items() if k != OBJECT_GRAPH_KEY}
+    values = {k: value_of(k, m) for k, m in entries.items() if k != OBJECT_GRAPH_KEY}
     nodes, edges, slots, paths = build_scope_tree(values)
     slots += keras_file_slots(nodes, edges, keras_file_optimizers(nodes, edges))
     return nodes, edges, slots, paths
