@@ -435,7 +435,7 @@ def _read_one(
 
     def batch(keys: list[str]) -> list[tuple[str, StepStats]]:
         """One task: a big tensor, or small ones read together and computed in one compiled call."""
-        values = ckpt.read_many(keys) if len(keys) > 1 else {keys[0]: ckpt.read(keys[0])}
+        values = _read(ckpt, keys)
         with lock:
             for key, value in values.items():
                 cost = 0 if _mapped(value) else value.nbytes
@@ -456,9 +456,7 @@ def _read_one(
             ]
             prev.update({k: held.pop(k) for k in alike if k in held})  # unmapped by this thread when done
             missing = [k for k in alike if prev[k] is None]
-            prev.update(
-                previous.read_many(missing) if len(missing) > 1 else {k: previous.read(k) for k in missing}
-            )
+            prev.update(_read(previous, missing))
         if fast and len(keys) > 1:
             many = step_stats_many(
                 [values[k] for k in keys], [edges[k] for k in keys], [prev[k] for k in keys]
@@ -470,6 +468,11 @@ def _read_one(
         done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
     done.update(same)
     return step, {k: done[k] for k in sorted(done)}, keep
+
+
+def _read(ckpt: Checkpoint, keys: list[str]) -> dict[str, np.ndarray]:
+    """Several tensors in one ``read_many``; one alone as ``read`` reads it (no read-ahead)."""
+    return ckpt.read_many(keys) if len(keys) > 1 else {k: ckpt.read(k) for k in keys}
 
 
 _HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change

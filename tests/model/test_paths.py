@@ -108,6 +108,7 @@ def test_the_level_by_level_walk_visits_nodes_in_queue_order(seed: int) -> None:
     for i in order[1:]:
         name = next(n for n, c in out[parent[i]] if c == i)
         assert walked.segment[i] == escape_local_name(name)
+    assert walked.all() == [walked.path(i) for i in range(count)]
 
 
 def test_adjacency_groups_edges_by_parent_in_stored_order() -> None:
