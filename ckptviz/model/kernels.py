@@ -4,9 +4,11 @@ A tensor is walked in blocks of ``BLOCK`` elements that stay in cache. Each bloc
 loop the compiler vectorises, in the tensor's own dtype (16 float32 lanes): sums (each block's
 added to float64 totals), min and max (as integers, see ``_key``) and, for a run step, every
 value's bin estimated from equal widths, one byte each where the bins allow. A scalar loop then
-counts the bins into ``ROWS`` interleaved rows (element ``j`` into row ``j % ROWS``): increments
-of one bin by neighbouring elements go to different counters, so none waits for the store of the
-one before. A block that holds NaN or ±Inf (its sums come out non-finite: NaN and Inf propagate)
+counts them. With few bins (``PAIR_WIDTH``), element ``j`` and element ``j + half`` of a block are
+counted together as one pair of bins (``_count_pairs``): half the increments, into a table that
+stays in L1 and is folded into the bins once per tensor. Otherwise each bin is counted into
+``ROWS`` interleaved rows (element ``j`` into row ``j % ROWS``): increments of one bin by
+neighbouring elements go to different counters, so none waits for the store of the one before. A block that holds NaN or ±Inf (its sums come out non-finite: NaN and Inf propagate)
 is done again element by element in float64, keeping only finite values, so the usual all-finite
 block pays for no per-element test (sums too large for float32 take that path too). ``fastmath``
 is limited to ``reassoc`` and ``nsz``: sums may be added in another order, which changes their
@@ -33,6 +35,7 @@ import numpy as np
 
 BLOCK = 1 << 14  # elements: a block of two float64 tensors and its slots is 320 KiB, within L2
 ROWS = 8  # interleaved rows of bin counts: consecutive elements count in different rows
+PAIR_WIDTH = 64  # slots (bins + 3) up to which bins are counted in pairs: a table of 32 KiB at most
 SETTLE = 256  # slots searched together for values near an edge (about two in a block)
 
 _FAST = {"reassoc", "nsz"}
@@ -98,6 +101,9 @@ def run_pass(
     xi, mask = int_view(x)
     near = counts.shape[-1] - 1  # the scratch column: the slot of a value near an edge
     slots = np.empty(min(BLOCK, x.size), np.min_scalar_type(near))  # one byte for up to 253 bins
+    width = near + 1 if near < PAIR_WIDTH else 0  # slots per pair table row; 0: no pairs
+    pairs = np.zeros(width * width, np.int64)
+    codes = np.empty(min(BLOCK, x.size) // 2 if width else 0, np.uint16)
     ro = _readonly
     run_steps(
         ro(x),
@@ -111,6 +117,8 @@ def run_pass(
         n,
         counts,
         slots,
+        pairs,
+        codes,
     )
 
 
@@ -285,6 +293,38 @@ def _count(slots: Any, size: int, counts: Any) -> None:
 
 
 @_jit()
+def _count_pairs(slots: Any, size: int, counts: Any, pairs: Any, codes: Any, width: int) -> Any:
+    """Count ``slots[:size]`` as pairs (element ``j`` with element ``j + size // 2``) into the
+    table ``pairs`` (``width`` × ``width``, folded into ``counts`` by ``_fold_pairs``); an odd
+    last element into ``counts`` itself. Returns the largest slot."""
+    half = size // 2
+    top = slots[0]
+    for j in range(half):  # a vector loop: each pair's code, and the largest slot
+        a, b = slots[j], slots[j + half]
+        codes[j] = np.uint16(a) * np.uint16(width) + np.uint16(b)
+        top = max(top, max(a, b))
+    for j in range(half):
+        pairs[codes[j]] += 1
+    if size % 2:
+        last = slots[size - 1]
+        counts[0, last] += 1
+        top = max(top, last)
+    return top
+
+
+@_jit()
+def _fold_pairs(pairs: Any, width: int, counts: Any) -> None:
+    """Add the pair table to row 0 of ``counts`` (each pair counts in both its bins) and empty it."""
+    for a in range(width):
+        for b in range(width):
+            c = pairs[a * width + b]
+            if c:
+                counts[0, a] += c
+                counts[0, b] += c
+                pairs[a * width + b] = 0
+
+
+@_jit()
 def _settle(x: Any, slots: Any, near_slot: Any, edges: Any, counts: Any) -> None:
     """Count the values of the block ``x`` whose slot is ``near_slot`` (the largest slot) in the
     bins ``_slot`` finds: slots are searched ``SETTLE`` at a time by their maximum (a vector
@@ -304,14 +344,28 @@ def _settle(x: Any, slots: Any, near_slot: Any, edges: Any, counts: Any) -> None
 
 @_jit()
 def run_step(
-    x: Any, xi: Any, mask: Any, p: Any, with_prev: bool, edges: Any, f: Any, n: Any, counts: Any, slots: Any
+    x: Any,
+    xi: Any,
+    mask: Any,
+    p: Any,
+    with_prev: bool,
+    edges: Any,
+    f: Any,
+    n: Any,
+    counts: Any,
+    slots: Any,
+    pairs: Any,
+    codes: Any,
 ) -> None:
     """Add the 1-D tensor ``x`` (float32 or float64; ``xi, mask`` from ``int_view``) and ``p``,
     the previous step's, when ``with_prev``, to the state from ``run_state``: moments about a
     shift (the first block's mean of finite values), the change, min, max and the bins.
-    ``slots``: room for a block's slots, of an unsigned type holding ``bins + 2``: values near an
-    edge are counted in that scratch column first, then compared with the edges (``_slot``) and
-    moved to their bin, so the column is empty again after each block."""
+    ``slots``: room for a block's slots, of an unsigned type holding ``bins + 2``, the slot of
+    values near an edge: the scratch column. A block holding any is searched for them, and each
+    is compared with the edges (``_slot``) and counted in its bin. ``pairs`` and ``codes``: the
+    pair table and room for a block's pair codes (``_count_pairs``), or empty to count each bin
+    alone (then the scratch column's counts tell whether a block has such values, and it is
+    emptied after each block)."""
     bins = edges.size - 1
     near = bins + 2
     near_slot = slots.dtype.type(near)
@@ -332,11 +386,14 @@ def run_step(
             n[LO] = min(n[LO], lo)
             n[HI] = max(n[HI], hi)
             n[N] += stop - start
-            _count(slots, stop - start, counts)
-            pending = 0  # values within rounding of an edge, counted in the scratch column
-            for row in range(ROWS):
-                pending += counts[row, near]
-                counts[row, near] = 0
+            if pairs.size:
+                pending = _count_pairs(slots, stop - start, counts, pairs, codes, near + 1) == near_slot
+            else:
+                _count(slots, stop - start, counts)
+                pending = False  # values within rounding of an edge, counted in the scratch column
+                for row in range(ROWS):
+                    pending |= counts[row, near] != 0
+                    counts[row, near] = 0
             if pending:  # compared with the edges instead
                 _settle(x[start:stop], slots, near_slot, edges, counts)
             continue
@@ -357,6 +414,8 @@ def run_step(
                 n[HI] = max(n[HI], k)
                 n[N] += 1
                 counts[0, _slot(v, edges, bins)] += 1
+    if pairs.size:  # (values near an edge leave counts in the scratch column, which no one reads)
+        _fold_pairs(pairs, near + 1, counts)
 
 
 @_jit()
@@ -372,11 +431,15 @@ def run_steps(
     n: Any,
     counts: Any,
     slots: Any,
+    pairs: Any,
+    codes: Any,
 ) -> None:
     """``run_step`` of each tensor ``x[bounds[j]:bounds[j + 1]]`` into row ``j`` of the state."""
     for j in range(bounds.size - 1):
         a, b = bounds[j], bounds[j + 1]
-        run_step(x[a:b], xi[a:b], mask, p[a:b], with_prev, edges[j], f[j], n[j], counts[j], slots)
+        run_step(
+            x[a:b], xi[a:b], mask, p[a:b], with_prev, edges[j], f[j], n[j], counts[j], slots, pairs, codes
+        )
 
 
 # diff state, float64: Σa², Σb², Σab, Σ(b − a)², Σ|b − a|, max |b − a|

@@ -131,10 +131,11 @@ def test_uneven_or_tight_edges_still_bin_exactly(edges: list[float]) -> None:
 
 
 @pytest.mark.parametrize("size", [kernels.BLOCK * 2 + 7, kernels.BLOCK + kernels.ROWS - 1, SIZE + 3])
-@pytest.mark.parametrize("bins", [30, 300, 70000])
+@pytest.mark.parametrize("bins", [30, kernels.PAIR_WIDTH - 3, kernels.PAIR_WIDTH - 2, 300, 70000])
 def test_interleaved_counts_on_odd_sizes_and_wide_slots(size: int, bins: int) -> None:
-    """Every row of counts adds up: sizes that leave a partial group of ``ROWS`` and a partial
-    block, with slots of one, two and four bytes (bins beyond 253 and 65 533), values on edges."""
+    """Every count adds up: sizes that leave an odd element, a partial group of ``ROWS`` and a
+    partial block; bins counted in pairs (up to the widest pair table) and alone, with slots of
+    one, two and four bytes (bins beyond 253 and 65 533), values on edges."""
     edges = np.linspace(-3.0, 4.0, bins + 1)
     value = np.random.default_rng(7).normal(0.5, 2.0, size).astype(np.float32)
     on = edges[:: max(1, bins // 20)].astype(np.float32)
