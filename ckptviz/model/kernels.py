@@ -8,9 +8,10 @@ counts them. With few bins (``PAIR_WIDTH``), element ``j`` and element ``j + hal
 counted together as one pair of bins (``_count_pairs``): half the increments, into a table that
 stays in L1 and is folded into the bins once per tensor. Otherwise each bin is counted into
 ``ROWS`` interleaved rows (element ``j`` into row ``j % ROWS``): increments of one bin by
-neighbouring elements go to different counters, so none waits for the store of the one before. A block that holds NaN or ±Inf (its sums come out non-finite: NaN and Inf propagate)
-is done again element by element in float64, keeping only finite values, so the usual all-finite
-block pays for no per-element test (sums too large for float32 take that path too). ``fastmath``
+neighbouring elements go to different counters, so none waits for the store of the one before.
+A block that holds NaN or ±Inf (its sums come out non-finite: NaN and Inf propagate) is done
+again element by element in float64, keeping only finite values, so the usual all-finite block
+pays for no per-element test (sums too large for float32 take that path too). ``fastmath``
 is limited to ``reassoc`` and ``nsz``: sums may be added in another order, which changes their
 last bits only, but NaN and Inf still propagate (no ``nnan``/``ninf``) and nothing is fused into
 an FMA (no ``contract``), so a tolerance test rounds as numpy's does. Counts, min, max and the
