@@ -69,6 +69,7 @@ class BundleReader:
         self._shards: dict[int, storage.Blob] = {}
         self._unreadable: dict[int, MissingDataError] = {}  # shards found to be Git LFS pointers
         self._checksummers: ThreadPoolExecutor | None = None  # for big tensors' CRCs, made on first need
+        self._whole: dict[tuple[int, np.dtype[Any]], np.ndarray] = {}  # data files mapped whole (read_mapped)
         self.storage_options = storage.current_options()  # for data files opened later, on any thread
         table = TableReader(data, self.index_path, verify)
         header = table.first()
@@ -228,6 +229,7 @@ class BundleReader:
             for blob in self._shards.values():
                 blob.close()
             self._shards.clear()
+            self._whole.clear()  # unmapped once no caller holds them
             if self._checksummers is not None:
                 self._checksummers.shutdown(wait=False)
 
@@ -339,6 +341,56 @@ class BundleReader:
         index = np.arange(total // unit) + np.repeat(first_at - (np.cumsum(counts) - counts), counts)
         gathered: np.ndarray = source[index].view(dtype.numpy)
         return gathered
+
+    def read_mapped(self, keys: list[str]) -> tuple[np.ndarray, list[int]] | None:
+        """Tensors of one dtype in one local data file without an array per key: the whole file as
+        one read-only 1-D memory map of that dtype (made once per reader and shared: its pages
+        are mapped once for every caller), and where each key's first element is in it. Each
+        tensor is checked as ``read`` checks it (size, range, CRC32C). None where the file cannot
+        be taken so: a remote or big-endian bundle, partitioned or not fixed-width tensors, an
+        offset that is not a multiple of the dtype's size, several dtypes or data files, or a file
+        that cannot be mapped."""
+        if not keys or self.endian != "<":
+            return None
+        entries = self.entries
+        parts = [entries[k] if k in entries else _missing(k, entries) for k in keys]
+        first = parts[0]
+        dtype, shard = first.dtype, first.shard
+        unit = dtype.numpy.itemsize if dtype.is_fixed_width else 0
+        if not unit or any(
+            e.slices or e.dtype != dtype or e.shard != shard or e.offset % unit for e in parts
+        ):
+            return None
+        for e in parts:
+            self._check_size(e)
+            self._check_numpy(e)
+            blob = self._shard(e)  # the data file, each range checked
+        if not isinstance(blob, storage.LocalBlob):
+            return None
+        whole = self._whole_file(blob, shard, dtype.numpy)
+        if whole is None:
+            return None
+        starts = [e.offset // unit for e in parts]
+        if self.verify:
+            for e, at in zip(parts, starts):
+                actual = self._checksum(whole[at : at + e.num_elements])
+                if crc.mask(actual) != e.crc32c:
+                    raise _checksum_error(e, actual, blob.path)
+        return whole, starts
+
+    def _whole_file(self, blob: storage.LocalBlob, shard: int, dtype: np.dtype[Any]) -> np.ndarray | None:
+        """Data file ``shard`` as one read-only map of ``dtype``, made on first need and kept until
+        ``close``; None where it cannot be mapped (out of map areas, a filesystem that cannot
+        map, a file shorter than one element)."""
+        with self._lock:
+            whole = self._whole.get((shard, dtype))
+            if whole is None and not self._closed:
+                try:
+                    whole = blob.map(0, blob.size - blob.size % dtype.itemsize, writable=False).view(dtype)
+                except (OSError, ValueError):
+                    return None
+                self._whole[(shard, dtype)] = whole
+        return whole
 
     def read_entry(self, entry: Entry) -> np.ndarray:
         self._check_numpy(entry)
@@ -496,6 +548,10 @@ class BundleReader:
         pieces = dict(parts)
         dtype = entry.dtype.numpy if entry.dtype.is_fixed_width else np.dtype(object)
         return slices.assemble(entry.shape, dtype, list(pieces), lambda p: self.read_entry(pieces[p]))
+
+
+def _missing(key: str, entries: Mapping[str, Entry]) -> Entry:
+    raise KeyNotFoundError(key, entries)
 
 
 def _checksum_error(entry: Entry, actual: int, path: str) -> ChecksumMismatchError:

@@ -168,13 +168,15 @@ class LocalBlob:
             spans, lambda todo: [self.read(s.offset, s.length) for s in todo], LOCAL_GAP, LOCAL_PART
         )
 
-    def map(self, offset: int, n: int) -> np.ndarray:
+    def map(self, offset: int, n: int, writable: bool = True) -> np.ndarray:
         """Bytes ``[offset, offset+n)`` as a private copy-on-write memory map: no copy until
         written, and writes never reach the file. Each call maps anew, so arrays are independent.
-        (The file must not be truncated in place while the array lives; TF never does that.)"""
+        ``writable=False``: a read-only map, which may be shared. (The file must not be truncated
+        in place while the array lives; TF never does that.)"""
         _check_range(self, offset, n)
         start = offset - offset % mmap.ALLOCATIONGRANULARITY
-        region = mmap.mmap(self._fd, offset + n - start, access=mmap.ACCESS_COPY, offset=start)
+        access = mmap.ACCESS_COPY if writable else mmap.ACCESS_READ
+        region = mmap.mmap(self._fd, offset + n - start, access=access, offset=start)
         return np.frombuffer(region, dtype=np.uint8, count=n, offset=offset - start)
 
     def close(self) -> None:

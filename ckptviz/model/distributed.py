@@ -23,6 +23,7 @@ from ..format.bundle import BundleReader
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
 from .stats import StepStats, TensorStats, fixed_edges, step_stats, tensor_stats, value_range
+from .step_reading import carried_over, step_of, variables_of, worth_compiling
 
 
 def resolve_client(client: Any) -> Any:
@@ -182,8 +183,6 @@ def run_timeline(
     options: Mapping[str, Any],
 ) -> tuple[list[Any], dict[str, list[StepStats | None]], dict[str, list[float]]]:
     """Steps, statistics and bins of a run, every tensor of every checkpoint a task."""
-    from .timeline import carried_over, step_of, variables_of, worth_compiling
-
     ckpts = [open_checkpoint(p, verify, storage_options=dict(options)) for p in paths]
     steps, firsts = [], {}
     # per step: {key: future of StepStats, or ("carried", key)}; resolved in step order below

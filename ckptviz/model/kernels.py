@@ -84,27 +84,39 @@ def run_pass(
     n: np.ndarray,
     counts: np.ndarray,
     bounds: np.ndarray | None = None,
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """``run_step`` of a contiguous 1-D float32 or float64 ``x`` (and ``p``, its previous step's,
-    of the same dtype and size, or None) into the state of one tensor; or, given ``bounds``
-    (int64, one more than tensors), of the tensors ``x[bounds[j]:bounds[j + 1]]`` laid end to
-    end, each on its own ``edges[j]`` into its own state: many small tensors in one call."""
+    of the same dtype and size, or None) into the state of one tensor; given ``bounds`` (int64,
+    one more than tensors), of the tensors ``x[bounds[j]:bounds[j + 1]]`` laid end to end, each on
+    its own ``edges[j]`` into its own state: many small tensors in one call. ``parts`` =
+    ``(starts, sizes, previous starts)`` instead: tensor ``j`` is ``sizes[j]`` elements from
+    ``starts[j]`` of ``x`` and from ``previous starts[j]`` of ``p`` (``x`` and ``p`` may then be
+    whole data files, of any sizes): a checkpoint's big tensors in one call."""
     x, p = np.ascontiguousarray(x), None if p is None else np.ascontiguousarray(p)
-    if p is not None and (p.size, p.dtype) != (x.size, x.dtype):  # the loop reads p where it reads x
-        raise ValueError(f"previous values of {p.size} {p.dtype} for {x.size} {x.dtype}")
-    if bounds is None:
-        bounds, edges = np.array([0, x.size], np.int64), edges.reshape(1, -1)
-    elif (
-        not (bounds[0] == 0 and bounds[-1] == x.size and len(bounds) - 1 == len(edges) == len(f))
-        or (np.diff(bounds) < 0).any()
-    ):
-        raise ValueError("bounds do not cut x into one piece per tensor")
+    if p is not None and p.dtype != x.dtype:  # the loop reads both in one dtype
+        raise ValueError(f"previous values of {p.dtype} for {x.dtype}")
+    if parts is None:
+        if p is not None and p.size != x.size:
+            raise ValueError(f"previous values of {p.size} elements for {x.size}")
+        if bounds is None:
+            bounds, edges = np.array([0, x.size], np.int64), edges.reshape(1, -1)
+        elif not (bounds[0] == 0 and bounds[-1] == x.size) or (np.diff(bounds) < 0).any():
+            raise ValueError("bounds do not cut x into one piece per tensor")
+        parts = (bounds[:-1], np.diff(bounds), bounds[:-1])
+    starts, sizes, before = (np.asarray(c, np.int64) for c in parts)
+    if not len(starts) == len(sizes) == len(before) == len(edges) == len(f):
+        raise ValueError("one start, size, previous start, edges and state per tensor")
+    for at, whole in ((starts, x), (before, x if p is None else p)):
+        if len(at) and ((at < 0).any() or (sizes < 0).any() or (at + sizes > whole.size).any()):
+            raise ValueError("a tensor lies outside the values given")
     xi, mask = int_view(x)
     near = counts.shape[-1] - 1  # the scratch column: the slot of a value near an edge
-    slots = np.empty(min(BLOCK, x.size), np.min_scalar_type(near))  # one byte for up to 253 bins
+    block = int(min(BLOCK, sizes.max(initial=0)))
+    slots = np.empty(block, np.min_scalar_type(near))  # one byte for up to 253 bins
     width = near + 1 if near < PAIR_WIDTH else 0  # slots per pair table row; 0: no pairs
     pairs = np.zeros(width * width, np.int64)
-    codes = np.empty(min(BLOCK, x.size) // 2 if width else 0, np.uint16)
+    codes = np.empty(block // 2 if width else 0, np.uint16)
     ro = _readonly
     run_steps(
         ro(x),
@@ -112,7 +124,9 @@ def run_pass(
         mask,
         ro(x if p is None else p),
         p is not None,
-        ro(bounds),
+        ro(starts),
+        ro(sizes),
+        ro(before),
         ro(edges),
         f,
         n,
@@ -426,7 +440,9 @@ def run_steps(
     mask: Any,
     p: Any,
     with_prev: bool,
-    bounds: Any,
+    starts: Any,
+    sizes: Any,
+    before: Any,
     edges: Any,
     f: Any,
     n: Any,
@@ -435,11 +451,23 @@ def run_steps(
     pairs: Any,
     codes: Any,
 ) -> None:
-    """``run_step`` of each tensor ``x[bounds[j]:bounds[j + 1]]`` into row ``j`` of the state."""
-    for j in range(bounds.size - 1):
-        a, b = bounds[j], bounds[j + 1]
+    """``run_step`` of each tensor ``x[starts[j]:starts[j] + sizes[j]]`` (its previous values at
+    ``before[j]`` of ``p``) into row ``j`` of the state."""
+    for j in range(starts.size):
+        a, b, q = starts[j], starts[j] + sizes[j], before[j]
         run_step(
-            x[a:b], xi[a:b], mask, p[a:b], with_prev, edges[j], f[j], n[j], counts[j], slots, pairs, codes
+            x[a:b],
+            xi[a:b],
+            mask,
+            p[q : q + b - a],
+            with_prev,
+            edges[j],
+            f[j],
+            n[j],
+            counts[j],
+            slots,
+            pairs,
+            codes,
         )
 
 

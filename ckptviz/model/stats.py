@@ -246,6 +246,26 @@ def step_stats_many(
     return out
 
 
+def step_stats_mapped(
+    values: np.ndarray,
+    starts: Sequence[int],
+    sizes: Sequence[int],
+    edges: Sequence[list[float]],
+    previous: np.ndarray | None = None,
+    before: Sequence[int] | None = None,
+) -> list[StepStats]:
+    """``step_stats(value, edges, previous, fast=True)`` of each tensor ``sizes[j]`` elements from
+    ``starts[j]`` of ``values`` (float32 or float64; its previous values from ``before[j]`` of
+    ``previous``), the same numbers: a checkpoint's big tensors, from the memory map of its data
+    file, in one compiled call. Every ``edges[j]`` has as many bins."""
+    from . import kernels
+
+    f, n, counts = kernels.run_state(len(edges[0]) - 1, len(starts))
+    parts = (np.asarray(starts), np.asarray(sizes), np.asarray(starts if before is None else before))
+    kernels.run_pass(values, previous, np.array(edges, np.float64), f, n, counts, parts=parts)
+    return _from_state(list(sizes), previous is not None, values.dtype, f, n, counts)
+
+
 def _from_state(
     sizes: list[int], with_prev: bool, work: np.dtype[Any], f: np.ndarray, n: np.ndarray, counts: np.ndarray
 ) -> list[StepStats]:

@@ -12,49 +12,30 @@ relative change).
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import re
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidArgumentError, NothingMatchedError
-from ..format import naming, storage
+from ..format import storage
 from .checkpoint import Checkpoint
 from .checkpoint import open as open_checkpoint
 from .distributed import resolve_client, run_timeline
-from .paths import VARIABLE_VALUE, attribute_key
 from .progress import Progress, reporter
-from .runs import prefix_number, run_prefixes, signature
-from .stats import StepStats, compiled, fixed_edges, is_numeric, step_stats, step_stats_many, value_range
+from .runs import run_prefixes, signature
+from .stats import StepStats
+from .step_reading import Held, Step, read_step
 
 if TYPE_CHECKING:
     import pandas
 
 CACHE_FILE = ".ckptviz-timeline.json"
 _VERSION = 1
-_STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
-_COUNTER_KEY = attribute_key("save_counter", VARIABLE_VALUE)
-
-
-@dataclass
-class Step:
-    """One checkpoint of the run: ``step`` from ``global_step``, else the prefix's number, else
-    ``save_counter``, else its position."""
-
-    prefix: str
-    step: int
-    timestamp: float | None = None
-    global_step: int | None = None
-    save_counter: int | None = None
-    number: int | None = None  # the prefix's -N
-    cached: bool = False  # came from the cache, not read this time
-    unchanged: int = 0  # tensors with the previous step's stored size and CRC32C: statistics carried over
 
 
 @dataclass
@@ -200,14 +181,6 @@ class Timeline:
         )
 
 
-def _scalar(ckpt: Checkpoint, keys: Sequence[str]) -> int | None:
-    for key in keys:
-        e = ckpt.entries.get(key)
-        if e is not None and e.shape == () and e.dtype.is_fixed_width:
-            return int(ckpt.read_many([key])[key][()])  # exactly its bytes: no read-ahead
-    return None
-
-
 def timeline(
     run: Any,
     *,
@@ -256,7 +229,8 @@ def timeline(
     stats: dict[str, list[StepStats | None]] = {}
     edges: dict[str, list[float]] = {}
     last: Checkpoint | None = None  # the checkpoint read just before, still open for the next delta
-    held: dict[str, np.ndarray] = {}  # and the values read from it, so none is read twice
+    held: Held = {}  # and the values read from it, so none is read twice
+    done_with: list[Checkpoint] = []  # closed (unmapped) while the next checkpoint's work runs
     prev_sig: str | None = ""
     given = {id(p) for p in paths if isinstance(p, Checkpoint)}  # the caller's, never closed here
     select = _selector(variables)
@@ -272,16 +246,19 @@ def timeline(
             for k, e in record["edges"].items():
                 edges.setdefault(k, e)
             if last is not None:
-                _close(last, given)
+                done_with.append(last)
                 last, held = None, {}
         else:
             ckpt = _open(prefix, verify, options)
             before = last if last is not None else _open(paths[i - 1], False, options) if i else None
             earlier = {k: v[-1] for k, v in stats.items() if v and v[-1] is not None} if i else {}
-            step, per, held = _read_one(ckpt, before, held, i, select, bins, edges, n_workers, earlier)
+            meanwhile = partial(_close_all, done_with, given)
+            step, per, held = read_step(
+                ckpt, before, held, i, select, bins, edges, n_workers, earlier, meanwhile
+            )
             step.timestamp = stamp
             if before is not None:
-                _close(before, given)
+                done_with.append(before)
             last = ckpt
             record = {
                 "step": {
@@ -304,7 +281,8 @@ def timeline(
         prev_sig = sig or None
         report(i + 1, len(paths))
     if last is not None:
-        _close(last, given)
+        done_with.append(last)
+    _close_all(done_with, given)
     report(-1, len(paths))
     if isinstance(cache_path, str):
         _save(cache_path, disk, {signature(p) for p in paths if not isinstance(p, Checkpoint)})
@@ -328,10 +306,12 @@ def _open(item: Any, verify: bool, options: dict[str, Any]) -> Checkpoint:
     )
 
 
-def _close(ckpt: Checkpoint, given: set[int]) -> None:
-    """Close what this run opened, never a checkpoint the caller passed in."""
-    if id(ckpt) not in given:
-        ckpt.close()
+def _close_all(done_with: list[Checkpoint], given: set[int]) -> None:
+    """Close what this run opened and is done with, never a checkpoint the caller passed in."""
+    while done_with:
+        ckpt = done_with.pop()
+        if id(ckpt) not in given:
+            ckpt.close()
 
 
 def _cache_path(directory: str | None, cache: bool | str) -> str | None:
@@ -365,145 +345,6 @@ def _selector(variables: str | Sequence[str] | None) -> Callable[[str], bool]:
         return lambda key: pattern.search(key) is not None
     wanted = set(variables)
     return wanted.__contains__
-
-
-def step_of(ckpt: Checkpoint, index: int) -> Step:
-    """The step a checkpoint records (``global_step``, its prefix's number, ``save_counter``)."""
-    global_step = _scalar(ckpt, _STEP_KEYS)
-    counter = _scalar(ckpt, (_COUNTER_KEY, "save_counter"))
-    number = prefix_number(ckpt.path)
-    step_no = next((s for s in (global_step, number, counter) if s is not None), index)
-    return Step(ckpt.path, step_no, global_step=global_step, save_counter=counter, number=number)
-
-
-def variables_of(ckpt: Checkpoint, select: Callable[[str], bool]) -> list[str]:
-    """The numeric keys a timeline follows."""
-    return [
-        k
-        for k, e in ckpt.entries.items()
-        if k != naming.OBJECT_GRAPH_KEY and e.dtype.is_fixed_width and is_numeric(e.dtype.numpy) and select(k)
-    ]
-
-
-def worth_compiling(ckpt: Checkpoint, keys: list[str]) -> bool:
-    """Whether a checkpoint's statistics go through the compiled loops: all of its tensors when
-    one is big (``stats.compiled``), none for a checkpoint of small ones."""
-    return any(compiled(ckpt.entries[k].num_elements) for k in keys)
-
-
-def carried_over(
-    ckpt: Checkpoint, previous: Checkpoint | None, key: str, earlier: dict[str, StepStats]
-) -> StepStats | None:
-    """The previous step's statistics of ``key`` when its stored bytes are the same (size and
-    CRC32C, as the index records them): the values are, so only the change (zero) differs."""
-    before = earlier.get(key)
-    if before is None or previous is None:
-        return None
-    e, p = ckpt.entries[key], previous.entries.get(key)
-    same = (
-        p is not None
-        and e.crc32c != 0
-        and not e.slices
-        and (p.crc32c, p.size, p.dtype, p.shape) == (e.crc32c, e.size, e.dtype, e.shape)
-    )
-    return replace(before, relative_change=0.0) if same else None
-
-
-def _read_one(
-    ckpt: Checkpoint,
-    previous: Checkpoint | None,
-    held: dict[str, np.ndarray],
-    index: int,
-    select: Callable[[str], bool],
-    bins: int,
-    edges: dict[str, list[float]],
-    workers: int,
-    earlier: dict[str, StepStats],
-) -> tuple[Step, dict[str, StepStats], dict[str, np.ndarray]]:
-    """One checkpoint's statistics, the change from ``previous`` (whose values read last time are
-    ``held``), and the values to hold for the next one."""
-    step = step_of(ckpt, index)
-    keys = variables_of(ckpt, select)
-    fast = worth_compiling(ckpt, keys)
-    same = {k: st for k in keys if (st := carried_over(ckpt, previous, k, earlier)) is not None}
-    step.unchanged = len(same)
-    keys = [k for k in keys if k not in same]
-
-    keep: dict[str, np.ndarray] = {}
-    budget = [_HOLD_BYTES]  # bytes of copies still allowed; memory maps of the data files are free
-    lock = threading.Lock()
-
-    def batch(keys: list[str]) -> list[tuple[str, StepStats]]:
-        """One task: a big tensor, or small ones read together and computed in one compiled call."""
-        values = _read(ckpt, keys)
-        with lock:
-            for key, value in values.items():
-                cost = 0 if _mapped(value) else value.nbytes
-                if cost <= budget[0]:
-                    budget[0] -= cost
-                    keep[key] = value
-        for key, value in values.items():
-            if key not in edges:
-                lo, hi = value_range(value)
-                edges[key] = fixed_edges(lo, hi, bins)
-        prev: dict[str, np.ndarray | None] = dict.fromkeys(keys)
-        if previous is not None:  # a change to measure where the previous step has the same shape and dtype
-            now, then = ckpt.entries, previous.entries
-            alike = [
-                k
-                for k in keys
-                if (p := then.get(k)) is not None and (p.shape, p.dtype) == (now[k].shape, now[k].dtype)
-            ]
-            prev.update({k: held.pop(k) for k in alike if k in held})  # unmapped by this thread when done
-            missing = [k for k in alike if prev[k] is None]
-            prev.update(_read(previous, missing))
-        if fast and len(keys) > 1:
-            many = step_stats_many(
-                [values[k] for k in keys], [edges[k] for k in keys], [prev[k] for k in keys]
-            )
-            return list(zip(keys, many))
-        return [(k, step_stats(values[k], edges[k], prev[k], fast)) for k in keys]
-
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        done = {k: st for part in pool.map(batch, _batches(ckpt, keys)) for k, st in part}
-    done.update(same)
-    return step, {k: done[k] for k in sorted(done)}, keep
-
-
-def _read(ckpt: Checkpoint, keys: list[str]) -> dict[str, np.ndarray]:
-    """Several tensors in one ``read_many``; one alone as ``read`` reads it (no read-ahead)."""
-    return ckpt.read_many(keys) if len(keys) > 1 else {k: ckpt.read(k) for k in keys}
-
-
-_HOLD_BYTES = 256 << 20  # copied values (small or remote tensors) held for the next step's change
-_TASK_BYTES = 1 << 20  # a worker's task: one big tensor, or small ones up to this many bytes
-
-
-def _batches(ckpt: Checkpoint, keys: list[str]) -> list[list[str]]:
-    """``keys`` in tasks, the longest first. Small tensors go together up to ``_TASK_BYTES`` (a
-    few hand-offs between threads and one compiled call each, not one per tensor): mostly
-    Python, they come first, while the other thread's time goes to a big tensor's pass. Each big
-    tensor (``stats.compiled``) is a task alone, largest first, so the last to end are short."""
-    entries = ckpt.entries
-    big = sorted((k for k in keys if compiled(entries[k].num_elements)), key=lambda k: -entries[k].nbytes)
-    out: list[list[str]] = []
-    size = _TASK_BYTES
-    for key in (k for k in keys if not compiled(entries[k].num_elements)):
-        if size + entries[key].nbytes > _TASK_BYTES:
-            out.append([])
-            size = 0
-        out[-1].append(key)
-        size += entries[key].nbytes
-    return out + [[k] for k in big]
-
-
-def _mapped(value: np.ndarray) -> bool:
-    """A memory map of a data file (``BundleReader`` maps big local tensors): holding it costs
-    page cache, not memory of our own."""
-    base = value.base
-    while isinstance(base, np.ndarray):
-        base = base.base
-    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
 
 
 def _load(path: str) -> dict[str, Any]:

@@ -451,3 +451,58 @@ def test_big_tensors_are_checksummed_in_pieces(tmp_path: Path, monkeypatch: pyte
     data.write_bytes(bytes(raw))
     with pytest.raises(ckptviz.ChecksumMismatchError, match=f"checksum mismatch for '{big.key}'"):
         BundleReader(prefix).read(big.key)
+
+
+def test_read_mapped_takes_a_data_file_whole_once_and_checks_every_tensor(tmp_path: Path) -> None:
+    """One read-only map of the file per dtype, shared by every call; each tensor's values are
+    ``read``'s and its CRC is checked; anything the map cannot serve gives None."""
+    rng = np.random.default_rng(0)
+    tensors = {
+        "a": rng.standard_normal(1000).astype(np.float32),
+        "b": rng.standard_normal((7, 9)).astype(np.float32),
+        "odd": np.ones(3, np.float16),  # 6 bytes: what follows is not 4-byte aligned
+        "c": rng.standard_normal(5).astype(np.float32),
+        "d": rng.standard_normal(10).astype(np.float64),
+    }
+    ckptviz.write_checkpoint(tmp_path / "ckpt", tensors)
+    reader = BundleReader(str(tmp_path / "ckpt"))
+    got = reader.read_mapped(["b", "a"])
+    assert got is not None
+    whole, starts = got
+    assert whole.dtype == np.float32 and not whole.flags.writeable
+    for key, at in zip(["b", "a"], starts):
+        np.testing.assert_array_equal(whole[at : at + tensors[key].size], tensors[key].ravel())
+    again = reader.read_mapped(["a"])
+    assert again is not None and again[0] is whole  # mapped once, shared
+    c = reader.entries["c"]
+    assert c.offset % 4, "the fixture must put 'c' off a 4-byte boundary"
+    assert reader.read_mapped(["c"]) is None  # unaligned
+    assert reader.read_mapped(["a", "d"]) is None  # two dtypes
+    assert reader.read_mapped(["odd"]) is not None  # float16 at an even offset
+    with pytest.raises(ckptviz.KeyNotFoundError):
+        reader.read_mapped(["a", "nope"])
+    reader.close()
+    assert reader._whole == {}
+    data = tmp_path / "ckpt.data-00000-of-00001"
+    raw = bytearray(data.read_bytes())
+    b = BundleReader(str(tmp_path / "ckpt")).entries["b"]
+    raw[b.offset + b.size - 1] ^= 0x01  # the last byte of "b"
+    data.write_bytes(bytes(raw))
+    with pytest.raises(ckptviz.ChecksumMismatchError, match="checksum mismatch for 'b'") as caught:
+        BundleReader(str(tmp_path / "ckpt")).read_mapped(["a", "b"])
+    assert caught.value.path.endswith("ckpt.data-00000-of-00001") and caught.value.offset == b.offset
+    assert BundleReader(str(tmp_path / "ckpt"), verify=False).read_mapped(["a", "b"]) is not None
+
+
+def test_read_mapped_gives_none_when_the_file_cannot_be_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ckptviz.format import storage
+
+    ckptviz.write_checkpoint(tmp_path / "ckpt", {"a": np.ones(100, np.float32)})
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(storage.LocalBlob, "map", refuse)
+    assert BundleReader(str(tmp_path / "ckpt")).read_mapped(["a"]) is None

@@ -272,3 +272,28 @@ def test_kernels_work_when_no_cache_is_writable(tmp_path: Any) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_tensors_anywhere_in_two_files_equal_each_alone() -> None:
+    """``parts``: tensors at any offsets of ``x`` and their previous values at other offsets of a
+    ``p`` of another size, in one call, give each tensor's own numbers; parts outside are refused."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(0.0, 1.0, 3 * kernels.BLOCK + 100).astype(np.float32)
+    p = rng.normal(0.0, 1.0, 2 * kernels.BLOCK + 50).astype(np.float32)
+    starts, sizes = [5, kernels.BLOCK + 9, 40], [kernels.BLOCK + 3, 2 * kernels.BLOCK, 17]
+    before = [kernels.BLOCK, 0, 7]
+    edges = [stats.fixed_edges(-2.0, 2.0, 30), stats.fixed_edges(-1.0, 3.0, 30), stats.fixed_edges(0, 1, 30)]
+    many = stats.step_stats_mapped(x, starts, sizes, edges, p, before)
+    for st, a, n, b, e in zip(many, starts, sizes, before, edges):
+        alone = stats.step_stats(x[a : a + n], e, p[b : b + n], fast=True)
+        assert st.to_dict() == alone.to_dict()
+    alone = [stats.step_stats(x[a : a + n], e, fast=True) for a, n, e in zip(starts, sizes, edges)]
+    assert [s.to_dict() for s in stats.step_stats_mapped(x, starts, sizes, edges)] == [
+        s.to_dict() for s in alone
+    ]
+    f, n, counts = kernels.run_state(30, 1)
+    for bad in ([x.size - 3], [-1]):
+        with pytest.raises(ValueError, match="outside"):
+            kernels.run_pass(x, p, np.array(edges[:1]), f, n, counts, parts=(bad, [5], [0]))
+    with pytest.raises(ValueError, match="outside"):  # previous values past the end of p
+        kernels.run_pass(x, p, np.array(edges[:1]), f, n, counts, parts=([0], [100], [p.size - 50]))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import ckptviz
+from ckptviz.model import step_reading
 from ckptviz.model import timeline as timeline_module
 from ckptviz.model.timeline import CACHE_FILE, timeline
 from tests.conftest import DATA, expected_value
@@ -213,12 +214,10 @@ def test_the_cache_file_keeps_only_checkpoints_still_in_the_run(tmp_path: Path) 
 
 
 def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ckptviz.model import timeline as timeline_module
-
     carried = ckptviz.timeline(str(DATA / "training_run"))
     assert carried.steps[0].unchanged == 0 and sum(s.unchanged for s in carried.steps) > 0
     assert "6 read, 15 tensors unchanged)" in repr(carried)
-    monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)
+    monkeypatch.setattr(step_reading, "carried_over", lambda *args: None)
     fresh = ckptviz.timeline(str(DATA / "training_run"))
     assert fresh.stats == carried.stats and sum(s.unchanged for s in fresh.steps) == 0
 
@@ -226,7 +225,7 @@ def test_tensors_with_unchanged_size_and_crc_are_not_read_again(monkeypatch: pyt
 def test_each_tensor_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The change from the previous step uses the values read for that step, not a second read;
     with nothing held (no budget for copies) the statistics are the same."""
-    monkeypatch.setattr(timeline_module, "carried_over", lambda *args: None)  # every tensor read
+    monkeypatch.setattr(step_reading, "carried_over", lambda *args: None)  # every tensor read
     reads: dict[tuple[str, str], int] = {}
     real, real_many = ckptviz.Checkpoint.read, ckptviz.Checkpoint.read_many
 
@@ -242,11 +241,11 @@ def test_each_tensor_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ckptviz.Checkpoint, "read", counting)
     monkeypatch.setattr(ckptviz.Checkpoint, "read_many", counting_many)
     held = timeline([RUN / p for p in PREFIXES])
-    scalars = {*timeline_module._STEP_KEYS, timeline_module._COUNTER_KEY}  # read for the step number too
+    scalars = {*step_reading._STEP_KEYS, step_reading._COUNTER_KEY}  # read for the step number too
     assert reads and {k: c for k, c in reads.items() if k[1] not in scalars and c != 1} == {}
     assert all(c <= 2 for c in reads.values())
     reads.clear()
-    monkeypatch.setattr(timeline_module, "_HOLD_BYTES", 0)
+    monkeypatch.setattr(step_reading, "_HOLD_BYTES", 0)
     again = timeline([RUN / p for p in PREFIXES])
     assert max(c for k, c in reads.items() if k[1] not in scalars) == 2 and again.stats == held.stats
 

@@ -108,13 +108,13 @@ async def test_a_grown_run_computes_only_its_new_checkpoint(api, root: Path, mon
 
     run = _run(root / "growing")
     worked: list[int] = []
-    original = model_timeline._read_one
+    original = model_timeline.read_step
 
     def counted(ckpt, *args, **kwargs):  # type: ignore[no-untyped-def]
         worked.append(1)
         return original(ckpt, *args, **kwargs)
 
-    monkeypatch.setattr(model_timeline, "_read_one", counted)
+    monkeypatch.setattr(model_timeline, "read_step", counted)
     await api("timeline", path="growing")
     assert len(worked) == 2
     ckptviz.write_checkpoint(run / "ckpt-3", {"w": np.full(3, 3, np.float32)})
