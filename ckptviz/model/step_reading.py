@@ -1,15 +1,18 @@
 """One checkpoint of a timeline: the step it records, the variables followed, and their statistics,
 computed on worker threads.
 
-Big float tensors of a local bundle are taken from one read-only map of their data file, many in
-one compiled call per task (``_file_tasks``): a worker holds the GIL only between such calls, so
-the cores do not wait on each other. The others go as ``_batches`` of keys: small tensors read
-together and computed in one call, any other big tensor alone. The previous checkpoint's values
-are held (maps, or copies up to ``_HOLD_BYTES``) so that no value is read twice.
+In a checkpoint that goes through the compiled loops (``worth_compiling``), the float32 and float64
+tensors of a local bundle are taken from one read-only map of their data file, many in one
+compiled call per task (``_file_tasks``): no read, copy or Python step per tensor but its CRC, and
+a worker holds the GIL only between such calls, so the cores do not wait on each other. The others
+go as ``_batches`` of keys: small tensors read together and computed in one call, any other big
+tensor alone. The previous checkpoint's values are held (maps, or copies up to ``_HOLD_BYTES``)
+so that no value is read twice.
 """
 
 from __future__ import annotations
 
+import heapq
 import mmap
 import threading
 from collections.abc import Callable, Sequence
@@ -120,9 +123,7 @@ def read_step(
 ) -> tuple[Step, dict[str, StepStats], Held]:
     """One checkpoint's statistics, the change from ``previous`` (whose values read last time are
     ``held``), and the values to hold for the next one; ``meanwhile`` runs on this thread while the
-    workers run (the timeline closes the checkpoints it is done with: unmapping takes a while). Big float tensors of a local bundle are
-    taken from maps of their data file, many in one compiled call (``_file_tasks``); the rest as
-    ``_batches`` of keys."""
+    workers run (the timeline closes the checkpoints it is done with: unmapping takes a while)."""
     step = step_of(ckpt, index)
     keys = variables_of(ckpt, select)
     fast = worth_compiling(ckpt, keys)
@@ -187,7 +188,9 @@ def read_step(
 
     whole_files, rest = _file_tasks(ckpt, previous, held, keys, workers) if fast else ([], keys)
     tasks = [partial(in_file, *t) for t in whole_files]
-    tasks[workers:workers] = [partial(batch, part) for part in _batches(ckpt, rest)]  # among the big
+    tasks[workers:workers] = [
+        partial(batch, part) for part in _batches(ckpt, rest)
+    ]  # once each worker has one
     with ThreadPoolExecutor(max(1, workers)) as pool:
         results = pool.map(_call, tasks)
         meanwhile()
@@ -198,7 +201,7 @@ def read_step(
 
 Held = dict[str, "np.ndarray | tuple[np.ndarray, int]"]  # a value, or (its data file's map, its start)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_PARTS = 8  # tasks per worker for a checkpoint's big tensors: the last to end are short
+_PARTS = 8  # tasks per worker for a checkpoint's mapped tensors: the last to end are short
 
 
 def _call(task: Callable[[], Any]) -> Any:
@@ -216,11 +219,12 @@ def _value(item: np.ndarray | tuple[np.ndarray, int], entry: Entry) -> np.ndarra
 def _file_tasks(
     ckpt: Checkpoint, previous: Checkpoint | None, held: Held, keys: list[str], workers: int
 ) -> tuple[list[tuple[list[str], np.ndarray | None]], list[str]]:
-    """``(keys, previous map)`` tasks for the big float32/float64 tensors of a local bundle whose
-    previous values, if any, are held as a map of their data file (as this step holds its own),
-    and the keys left over. A task's tensors share a dtype, a data file and their previous values'
-    data file; each such group is cut into ``_PARTS × workers`` tasks of about equal bytes, so that
-    the cores finish together."""
+    """``(keys, previous map)`` tasks for the float32/float64 tensors of a local bundle that start
+    where a map of their dtype can (their offset a multiple of its size) and whose previous values,
+    if any, are held as a map of their data file (as this step holds its own), and the keys left
+    over. A task's tensors share a dtype, a data file and their previous values' data file; each
+    such group is cut into ``_PARTS × workers`` tasks of about equal bytes, so that the cores
+    finish together."""
     if not isinstance(ckpt.reader, BundleReader):
         return [], keys
     now, then = ckpt.entries, previous.entries if previous is not None else {}
@@ -234,7 +238,6 @@ def _file_tasks(
             e.slices
             or e.dtype.numpy not in _FLOATS
             or e.offset % e.dtype.numpy.itemsize  # not where a map of its dtype can start it
-            or not compiled(e.num_elements)
             or (p is not None and item is None and (p.shape, p.dtype) == (e.shape, e.dtype))
             or (item is not None and not isinstance(item, tuple))
         ):
@@ -247,11 +250,11 @@ def _file_tasks(
     for group, members in groups.items():
         members.sort(key=lambda k: -now[k].size)
         parts: list[list[str]] = [[] for _ in range(_PARTS * max(1, workers))]
-        loads = [0] * len(parts)
+        lightest = [(0, j) for j in range(len(parts))]  # a heap of (bytes, part)
         for k in members:  # the largest first, each to the lightest part
-            j = loads.index(min(loads))
+            load, j = heapq.heappop(lightest)
             parts[j].append(k)
-            loads[j] += now[k].size
+            heapq.heappush(lightest, (load + now[k].size, j))
         tasks += [(part, before[group]) for part in parts if part]
     return tasks, rest
 

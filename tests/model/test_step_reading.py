@@ -1,5 +1,5 @@
-"""A checkpoint's big float tensors taken from one map of their data file, many per compiled call:
-the same numbers as each read alone, each tensor read once, every CRC checked."""
+"""A checkpoint's float tensors taken from one map of their data file, many per compiled call: the
+same numbers as each read alone, each tensor read once, every CRC checked."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_taken_from_maps_the_numbers_are_those_of_each_tensor_read_alone(
     monkeypatch.setattr(BundleReader, "read_mapped", counted)
     mapped = timeline(paths, bins=20)
     taken = {k for keys in calls for k in keys}
-    assert taken == {"c_w32", "d_w64", "f_same", "h_w32"}  # not float16, not "z_off"
+    assert taken == {"a_grow", "c_w32", "d_w64", "f_same", "g_small", "h_w32"}  # not float16, not "z_off"
     monkeypatch.setattr(step_reading, "_file_tasks", lambda ckpt, prev, held, keys, workers: ([], keys))
     alone = timeline(paths, bins=20)
     assert mapped.edges == alone.edges
@@ -135,14 +135,14 @@ def test_a_corrupt_big_tensor_in_a_later_checkpoint_is_named(tmp_path: Path) -> 
     assert timeline(paths, verify=False).stats["h_w32"][2] is not None
 
 
-def test_tasks_cover_each_big_float_key_once_in_parts_of_one_dtype(tmp_path: Path) -> None:
+def test_tasks_cover_each_float_key_once_in_parts_of_one_dtype(tmp_path: Path) -> None:
     paths = _run(tmp_path, steps=2)
     first, second = (ckptviz.open(str(p)) for p in paths)
     keys = sorted(first.entries)
     tasks, rest = step_reading._file_tasks(first, None, {}, keys, workers=2)
     taken = [k for part, before in tasks for k in part]
     assert sorted(taken + rest) == keys and len(set(taken)) == len(taken)
-    assert set(taken) == {"c_w32", "d_w64", "f_same", "h_w32"} and all(b is None for _, b in tasks)
+    assert set(taken) == {"c_w32", "d_w64", "f_same", "g_small", "h_w32"} and all(b is None for _, b in tasks)
     for part, _ in tasks:
         assert len({first.entries[k].dtype for k in part}) == 1
     assert len(tasks) <= 2 * step_reading._PARTS
