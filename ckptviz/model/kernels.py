@@ -27,7 +27,6 @@ compiled once per process.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -167,12 +166,13 @@ def int_view(x: np.ndarray) -> tuple[np.ndarray, Any]:
     return x.view(ints), ints.type((1 << (ints.itemsize * 8 - 1)) - 1)
 
 
-def from_key(key: int, dtype: np.dtype[Any]) -> float:
-    """The float of ``dtype`` (float32 or float64) whose ``_key`` is ``key``."""
-    code = {4: ("<i", "<f"), 8: ("<q", "<d")}[dtype.itemsize]
-    b = key ^ ((1 << (dtype.itemsize * 8 - 1)) - 1) if key < 0 else key
-    value: float = struct.unpack(code[1], struct.pack(code[0], b))[0]
-    return value
+def from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """The floats (as float64) of ``dtype`` (float32 or float64) whose ``_key``s are ``keys``."""
+    ints = np.dtype(f"i{dtype.itemsize}")
+    k = np.asarray(keys).astype(ints)
+    bits = np.where(k < 0, k ^ ints.type((1 << (ints.itemsize * 8 - 1)) - 1), k)
+    floats: np.ndarray = bits.astype(ints).view(f"f{dtype.itemsize}").astype(np.float64)
+    return floats
 
 
 @_jit()

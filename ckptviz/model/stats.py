@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -269,27 +270,33 @@ def step_stats_mapped(
 def _from_state(
     sizes: list[int], with_prev: bool, work: np.dtype[Any], f: np.ndarray, n: np.ndarray, counts: np.ndarray
 ) -> list[StepStats]:
-    """``StepStats`` of each tensor (of ``sizes`` elements) of a ``kernels.run_state``."""
+    """``StepStats`` of each tensor (of ``sizes`` elements) of a ``kernels.run_state``, its numbers
+    worked out as columns (the same operations, in the same order, as for one tensor alone)."""
     from . import kernels
 
+    finite = n[:, kernels.N]
+    s1, s2, shift = f[:, kernels.S1], f[:, kernels.S2], f[:, kernels.SHIFT]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shifted = s1 / np.maximum(finite, 1)
+        variance = s2 / np.maximum(finite, 1) - shifted**2
+        square = s2 + 2 * shift * s1 + finite * shift * shift
+        columns = [
+            np.sqrt(np.where(square > 0, square, 0.0)),  # norm
+            shift + shifted,  # mean
+            np.sqrt(np.where(variance > 0, variance, 0.0)),  # std
+            kernels.from_keys(n[:, kernels.LO], work),
+            kernels.from_keys(n[:, kernels.HI], work),
+        ]
+        dd, pp = f[:, kernels.DD], f[:, kernels.PP]
+        change = np.where(pp > 0, np.sqrt(dd) / np.sqrt(pp), np.where(dd == 0, 0.0, np.inf))
+    total = kernels.run_counts(counts)
+    moments = zip(*(c.tolist() for c in columns))
+    rows = zip(sizes, finite.tolist(), moments, n[:, kernels.NAN].tolist(), n[:, kernels.INF].tolist(),
+               change.tolist() if with_prev else repeat(None), total.tolist())  # fmt: skip
     out = []
-    for size, sums, ints, total in zip(sizes, f.tolist(), n.tolist(), kernels.run_counts(counts).tolist()):
-        st = StepStats(size, nan=ints[kernels.NAN], inf=ints[kernels.INF], under=total[0], over=total[-1])
-        st.counts = total[1:-1]
-        finite = ints[kernels.N]
-        if finite:
-            s1, s2, shift = sums[kernels.S1], sums[kernels.S2], sums[kernels.SHIFT]
-            mean_shifted = s1 / finite
-            st.mean = shift + mean_shifted
-            st.std = math.sqrt(max(0.0, s2 / finite - mean_shifted**2))
-            st.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + finite * shift * shift))
-            st.min, st.max = (
-                kernels.from_key(ints[kernels.LO], work),
-                kernels.from_key(ints[kernels.HI], work),
-            )
-        if with_prev:
-            st.relative_change = _relative_change(sums[kernels.DD], sums[kernels.PP])
-        out.append(st)
+    for size, seen, moment, nan, inf, rel, bins in rows:
+        norm, mean, std, lo, hi = moment if seen else (None,) * 5
+        out.append(StepStats(size, norm, mean, std, lo, hi, nan, inf, rel, bins[1:-1], bins[0], bins[-1]))
     return out
 
 

@@ -177,7 +177,8 @@ def test_keys_sort_as_floats() -> None:
         ints, mask = kernels.int_view(x)
         keys = [int(kernels._key(ints, i, mask)) for i in range(x.size)]  # the compiled rule itself
         assert keys == sorted(keys)
-        assert [kernels.from_key(k, x.dtype) for k in keys] == x.tolist()
+        back = kernels.from_keys(np.array(keys, np.int64), x.dtype).astype(dtype)
+        assert back.tobytes() == x.tobytes()  # bit for bit: -0.0 is not 0.0
 
 
 # -- the diff's pass ------------------------------------------------------------------------------
@@ -297,3 +298,45 @@ def test_tensors_anywhere_in_two_files_equal_each_alone() -> None:
             kernels.run_pass(x, p, np.array(edges[:1]), f, n, counts, parts=(bad, [5], [0]))
     with pytest.raises(ValueError, match="outside"):  # previous values past the end of p
         kernels.run_pass(x, p, np.array(edges[:1]), f, n, counts, parts=([0], [100], [p.size - 50]))
+
+
+def test_statistics_of_many_states_are_each_state_alone() -> None:
+    """``_from_state`` works out every tensor's numbers as columns: the same as one tensor's rule,
+    written out here one row at a time, on states with no finite value, a previous step of zero,
+    a variance that rounds below zero and keys of both widths."""
+    rng = np.random.default_rng(2)
+    rows = 40
+    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        f, n, counts = kernels.run_state(6, rows)
+        f[:] = rng.normal(0, 10, f.shape)
+        f[:, kernels.S2] = np.abs(f[:, kernels.S2])
+        f[:5, kernels.PP] = 0.0  # no previous norm, with and without a change
+        f[:3, kernels.DD] = 0.0
+        f[5:10, kernels.S2] = 0.0  # s2 / n - mean² below zero
+        f[:, kernels.DD] = np.abs(f[:, kernels.DD])
+        n[:, kernels.N] = rng.integers(0, 4, rows)
+        n[:, kernels.NAN], n[:, kernels.INF] = rng.integers(0, 3, rows), rng.integers(0, 3, rows)
+        values = rng.normal(0, 100, (rows, 2)).astype(dtype)
+        ints, mask = kernels.int_view(values.ravel())
+        key = [int(kernels._key(ints, i, mask)) for i in range(ints.size)]
+        n[:, kernels.LO], n[:, kernels.HI] = key[0::2], key[1::2]
+        counts[:] = rng.integers(0, 9, counts.shape)
+        sizes = rng.integers(1, 100, rows).tolist()
+        for with_prev in (False, True):
+            got = stats._from_state(sizes, with_prev, dtype, f, n, counts)
+            for j, st in enumerate(got):
+                finite, (s1, s2, dd, pp, shift) = int(n[j, kernels.N]), f[j].tolist()
+                total = counts[j, :, :-1].sum(axis=0).tolist()
+                want = stats.StepStats(sizes[j], nan=int(n[j, kernels.NAN]), inf=int(n[j, kernels.INF]))
+                want.counts, want.under, want.over = total[1:-1], total[0], total[-1]
+                if finite:
+                    m = s1 / finite
+                    want.mean = shift + m
+                    want.std = math.sqrt(max(0.0, s2 / finite - m**2))
+                    want.norm = math.sqrt(max(0.0, s2 + 2 * shift * s1 + finite * shift * shift))
+                    want.min, want.max = (float(v) for v in values[j])
+                if with_prev:
+                    want.relative_change = (
+                        math.sqrt(dd) / math.sqrt(pp) if pp > 0 else (0.0 if dd == 0 else math.inf)
+                    )
+                assert st.to_dict() == want.to_dict(), j
