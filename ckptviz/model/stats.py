@@ -257,7 +257,7 @@ def step_stats_mapped(
 ) -> list[StepStats]:
     """``step_stats(value, edges, previous, fast=True)`` of each tensor ``sizes[j]`` elements from
     ``starts[j]`` of ``values`` (float32 or float64; its previous values from ``before[j]`` of
-    ``previous``), the same numbers: a checkpoint's big tensors, from the memory map of its data
+    ``previous``), the same numbers: many tensors of a checkpoint, from the memory map of its data
     file, in one compiled call. Every ``edges[j]`` has as many bins."""
     from . import kernels
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..format import naming
+from ..format import naming, storage
 from ..format.bundle import BundleReader
 from ..format.entries import Entry
 from .checkpoint import Checkpoint
@@ -172,8 +172,8 @@ def read_step(
         from the map ``before``), checked and computed in one compiled call."""
         reader = ckpt.reader
         got = reader.read_mapped(keys) if isinstance(reader, BundleReader) else None
-        if got is None:  # the file cannot be taken whole: each tensor read alone
-            return [part for k in keys for part in batch([k])]
+        if got is None:  # the file cannot be mapped after all: read as the others are
+            return [part for keys_ in _batches(ckpt, keys) for part in batch(keys_)]
         whole, starts = got
         sizes = [ckpt.entries[k].num_elements for k in keys]
         for k, at, size in zip(keys, starts, sizes):
@@ -225,7 +225,7 @@ def _file_tasks(
     over. A task's tensors share a dtype, a data file and their previous values' data file; each
     such group is cut into ``_PARTS × workers`` tasks of about equal bytes, so that the cores
     finish together."""
-    if not isinstance(ckpt.reader, BundleReader):
+    if not isinstance(ckpt.reader, BundleReader) or storage.is_remote(ckpt.path):
         return [], keys
     now, then = ckpt.entries, previous.entries if previous is not None else {}
     groups: dict[tuple[str, int, int], list[str]] = {}
