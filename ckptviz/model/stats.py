@@ -146,10 +146,18 @@ def compiled(size: int) -> bool:
 def fixed_edges(lo: float, hi: float, bins: int, margin: float = 0.25) -> list[float]:
     """Bin edges for a variable across a run: its first range widened by ``margin`` on each side,
     since weights drift; values beyond land in ``under`` / ``over``."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        lo, hi = 0.0, 0.0
-    pad = (hi - lo) * margin or max(abs(lo) * margin, 0.5)
-    return [float(e) for e in np.linspace(lo - pad, hi + pad, bins + 1)]
+    return fixed_edges_many(np.array([lo]), np.array([hi]), bins, margin)[0]
+
+
+def fixed_edges_many(lo: np.ndarray, hi: np.ndarray, bins: int, margin: float = 0.25) -> list[list[float]]:
+    """``fixed_edges`` of many ranges at once: a range that is not finite counts as (0, 0); one
+    without width is widened by a quarter of its value, or by 0.5 at least."""
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    lo, hi = np.where(ok, lo, 0.0), np.where(ok, hi, 0.0)
+    width = (hi - lo) * margin
+    pad = np.where(width != 0, width, np.maximum(np.abs(lo) * margin, 0.5))
+    edges: list[list[float]] = np.linspace(lo - pad, hi + pad, bins + 1, axis=-1).tolist()
+    return edges
 
 
 def value_range(value: np.ndarray) -> tuple[float, float]:
@@ -166,6 +174,28 @@ def value_range(value: np.ndarray) -> tuple[float, float]:
                 continue
             c_lo, c_hi = float(x.min()), float(x.max())
         lo, hi = min(lo, c_lo), max(hi, c_hi)
+    return lo, hi
+
+
+def value_ranges(
+    values: np.ndarray, starts: Sequence[int], sizes: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``value_range`` of each tensor ``sizes[j]`` elements from ``starts[j]`` of the float32 or
+    float64 ``values`` (a data file's map), as two float64 columns: one reduction over all of
+    them where they lie apart in order; a tensor holding NaN or Inf, an empty one, or tensors
+    that overlap are worked out by ``value_range`` one by one."""
+    at, size = np.asarray(starts, np.int64), np.asarray(sizes, np.int64)
+    order = np.argsort(at, kind="stable")
+    a, end = at[order], (at + size)[order]
+    lo, hi = np.full(len(at), np.inf), np.full(len(at), -np.inf)
+    if len(at) and (size > 0).all() and (a[1:] >= end[:-1]).all():
+        cuts = np.stack([a, end], axis=1).ravel()[:-1]  # each tensor, then the gap after it
+        span = values[: int(end[-1])]
+        lo[order] = np.minimum.reduceat(span, cuts)[::2]
+        hi[order] = np.maximum.reduceat(span, cuts)[::2]
+    odd = np.flatnonzero(~(np.isfinite(lo) & np.isfinite(hi)))
+    for j in odd.tolist():
+        lo[j], hi[j] = value_range(values[at[j] : at[j] + size[j]])
     return lo, hi
 
 

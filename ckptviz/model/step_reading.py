@@ -33,11 +33,13 @@ from .stats import (
     StepStats,
     compiled,
     fixed_edges,
+    fixed_edges_many,
     is_numeric,
     step_stats,
     step_stats_many,
     step_stats_mapped,
     value_range,
+    value_ranges,
 )
 
 _STEP_KEYS = ("global_step", attribute_key("global_step", VARIABLE_VALUE))
@@ -176,10 +178,10 @@ def read_step(
             return [part for keys_ in _batches(ckpt, keys) for part in batch(keys_)]
         whole, starts = got
         sizes = [ckpt.entries[k].num_elements for k in keys]
-        for k, at, size in zip(keys, starts, sizes):
-            if k not in edges:
-                lo, hi = value_range(whole[at : at + size])
-                edges[k] = fixed_edges(lo, hi, bins)
+        new = [j for j, k in enumerate(keys) if k not in edges]  # bins fixed from their first values
+        if new:
+            lo, hi = value_ranges(whole, [starts[j] for j in new], [sizes[j] for j in new])
+            edges.update(zip([keys[j] for j in new], fixed_edges_many(lo, hi, bins)))
         then = [held.pop(k)[1] for k in keys] if before is not None else None
         found = step_stats_mapped(whole, starts, sizes, [edges[k] for k in keys], before, then)
         with lock:

@@ -191,3 +191,50 @@ def test_many_small_tensors_in_one_call_equal_one_by_one() -> None:
     alone = [stats.step_stats(v, e, p, fast=True) for v, e, p in zip(values, edges, previous)]
     assert many == alone
     assert [s.size for s in many] == [v.size for v in values] and len({len(s.counts) for s in many}) == 2
+
+
+def _edges_one_at_a_time(lo: float, hi: float, bins: int, margin: float = 0.25) -> list[float]:
+    """The rule ``fixed_edges`` had for one range, kept as the reference for the columns."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 0.0
+    pad = (hi - lo) * margin or max(abs(lo) * margin, 0.5)
+    return [float(e) for e in np.linspace(lo - pad, hi + pad, bins + 1)]
+
+
+_RANGE_ENDS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.sampled_from([0.0, -0.0, 1e-45, -3.5, 7.0, 1e38]),
+)
+
+
+@given(st.lists(st.tuples(_RANGE_ENDS, _RANGE_ENDS), min_size=1, max_size=20), st.integers(1, 70))
+@settings(max_examples=300)
+def test_fixed_edges_of_many_ranges_are_each_range_alone(
+    ranges: list[tuple[float, float]], bins: int
+) -> None:
+    lo, hi = (np.array([r[i] for r in ranges]) for i in (0, 1))
+    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)  # a range, as value_range gives (or non-finite)
+    got = stats.fixed_edges_many(lo, hi, bins)
+    want = [_edges_one_at_a_time(a, b, bins) for a, b in zip(lo.tolist(), hi.tolist())]
+    assert np.array(got).tobytes() == np.array(want).tobytes()  # bit for bit
+    assert stats.fixed_edges(lo[0], hi[0], bins) == want[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ranges_of_many_tensors_in_one_map_are_each_alone(dtype: Any) -> None:
+    """Tensors apart or back to back, given in any order, with NaN or Inf, empty, or overlapping."""
+    rng = np.random.default_rng(8)
+    values = rng.normal(0, 3, 5000).astype(dtype)
+    values[1203], values[2500], values[2501] = np.nan, np.inf, -np.inf
+    layouts = [
+        ([0, 100, 400, 401, 1200, 2400], [100, 250, 1, 9, 10, 200]),  # back to back, gaps, NaN, ±Inf
+        ([4000, 10, 3000], [900, 5, 1000]),  # out of order
+        ([0, 50, 4990], [60, 10, 10]),  # overlapping: one by one
+        ([0, 10], [100, 10]),  # one inside another
+        ([7, 30], [0, 5]),  # an empty one
+        ([1203], [1]),  # only a NaN
+    ]
+    for starts, sizes in layouts:
+        lo, hi = stats.value_ranges(values, starts, sizes)
+        for j, (a, n) in enumerate(zip(starts, sizes)):
+            assert (lo[j], hi[j]) == stats.value_range(values[a : a + n]), (starts, j)
