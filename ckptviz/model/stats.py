@@ -181,22 +181,27 @@ def value_ranges(
     values: np.ndarray, starts: Sequence[int], sizes: Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """``value_range`` of each tensor ``sizes[j]`` elements from ``starts[j]`` of the float32 or
-    float64 ``values`` (a data file's map), as two float64 columns: one reduction over all of
-    them where they lie apart in order; a tensor holding NaN or Inf, an empty one, or tensors
-    that overlap are worked out by ``value_range`` one by one."""
+    float64 ``values`` (a data file's map), as two float64 columns. Tensors lying in order at most
+    ``RANGE_GAP`` elements apart are reduced together, in one call over the stretch they cover; a
+    tensor holding NaN or Inf, an empty one, or tensors that overlap are worked out one by one."""
     at, size = np.asarray(starts, np.int64), np.asarray(sizes, np.int64)
     order = np.argsort(at, kind="stable")
     a, end = at[order], (at + size)[order]
     lo, hi = np.full(len(at), np.inf), np.full(len(at), -np.inf)
     if len(at) and (size > 0).all() and (a[1:] >= end[:-1]).all():
-        cuts = np.stack([a, end], axis=1).ravel()[:-1]  # each tensor, then the gap after it
-        span = values[: int(end[-1])]
-        lo[order] = np.minimum.reduceat(span, cuts)[::2]
-        hi[order] = np.maximum.reduceat(span, cuts)[::2]
+        for run in np.split(np.arange(len(a)), np.flatnonzero(a[1:] - end[:-1] > RANGE_GAP) + 1):
+            first = a[run[0]]
+            cuts = np.stack([a[run], end[run]], axis=1).ravel()[:-1] - first  # each tensor, then the gap
+            stretch = values[first : end[run[-1]]]
+            lo[order[run]] = np.minimum.reduceat(stretch, cuts)[::2]
+            hi[order[run]] = np.maximum.reduceat(stretch, cuts)[::2]
     odd = np.flatnonzero(~(np.isfinite(lo) & np.isfinite(hi)))
     for j in odd.tolist():
         lo[j], hi[j] = value_range(values[at[j] : at[j] + size[j]])
     return lo, hi
+
+
+RANGE_GAP = 1 << 14  # elements between tensors reduced together: about what a reduction call costs
 
 
 @dataclass(slots=True)  # no __dict__: a timeline holds thousands

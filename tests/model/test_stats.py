@@ -221,8 +221,13 @@ def test_fixed_edges_of_many_ranges_are_each_range_alone(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_ranges_of_many_tensors_in_one_map_are_each_alone(dtype: Any) -> None:
-    """Tensors apart or back to back, given in any order, with NaN or Inf, empty, or overlapping."""
+@pytest.mark.parametrize("gap", [stats.RANGE_GAP, 50])
+def test_ranges_of_many_tensors_in_one_map_are_each_alone(
+    dtype: Any, gap: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tensors apart or back to back, given in any order, with NaN or Inf, empty, or overlapping;
+    reduced together, or in several stretches where they lie farther apart than ``gap``."""
+    monkeypatch.setattr(stats, "RANGE_GAP", gap)
     rng = np.random.default_rng(8)
     values = rng.normal(0, 3, 5000).astype(dtype)
     values[1203], values[2500], values[2501] = np.nan, np.inf, -np.inf
