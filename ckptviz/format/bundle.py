@@ -353,7 +353,10 @@ class BundleReader:
         if not keys or self.endian != "<":
             return None
         entries = self.entries
-        parts = [entries[k] if k in entries else _missing(k, entries) for k in keys]
+        try:
+            parts = [entries[k] for k in keys]
+        except KeyError as missing:
+            raise KeyNotFoundError(missing.args[0], entries) from None
         first = parts[0]
         dtype, shard = first.dtype, first.shard
         unit = dtype.numpy.itemsize if dtype.is_fixed_width else 0
@@ -548,10 +551,6 @@ class BundleReader:
         pieces = dict(parts)
         dtype = entry.dtype.numpy if entry.dtype.is_fixed_width else np.dtype(object)
         return slices.assemble(entry.shape, dtype, list(pieces), lambda p: self.read_entry(pieces[p]))
-
-
-def _missing(key: str, entries: Mapping[str, Entry]) -> Entry:
-    raise KeyNotFoundError(key, entries)
 
 
 def _checksum_error(entry: Entry, actual: int, path: str) -> ChecksumMismatchError:

@@ -190,9 +190,8 @@ def read_step(
 
     whole_files, rest = _file_tasks(ckpt, previous, held, keys, workers) if fast else ([], keys)
     tasks = [partial(in_file, *t) for t in whole_files]
-    tasks[workers:workers] = [
-        partial(batch, part) for part in _batches(ckpt, rest)
-    ]  # once each worker has one
+    batches = [partial(batch, part) for part in _batches(ckpt, rest)]
+    tasks[workers:workers] = batches  # once each worker has a map's task
     with ThreadPoolExecutor(max(1, workers)) as pool:
         results = pool.map(_call, tasks)
         meanwhile()
@@ -235,17 +234,17 @@ def _file_tasks(
     rest = []
     for k in keys:
         e, p = now[k], then.get(k)
-        item = held.get(k) if p is not None and (p.shape, p.dtype) == (e.shape, e.dtype) else None
+        alike = p is not None and (p.shape, p.dtype) == (e.shape, e.dtype)  # a change to measure
+        item = held.get(k) if alike else None
         if (
             e.slices
             or e.dtype.numpy not in _FLOATS
             or e.offset % e.dtype.numpy.itemsize  # not where a map of its dtype can start it
-            or (p is not None and item is None and (p.shape, p.dtype) == (e.shape, e.dtype))
-            or (item is not None and not isinstance(item, tuple))
+            or (alike and not isinstance(item, tuple))  # its previous values are not in a map
         ):
             rest.append(k)
             continue
-        group = (e.dtype.name, e.shard, -1 if item is None else then[k].shard)
+        group = (e.dtype.name, e.shard, then[k].shard if alike else -1)
         groups.setdefault(group, []).append(k)
         before[group] = item[0] if isinstance(item, tuple) else None  # any map of that file will do
     tasks = []
