@@ -116,6 +116,24 @@ def test_timeline_table_json_and_picture(tmp_path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().err.startswith("ckptviz: no checkpoint")
 
 
+def test_a_keras3_timeline_shows_the_names_people_know_beside_the_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keras 3 files model weights under ``optimizer/_trainable_variables/N``: the table and the
+    report name them by layer (``hidden/kernel``) and keep the keys beside."""
+    for n in (1, 2):  # the TensorFlow-written functional model + optimizer, saved twice
+        for f in (DATA / "keras3_models" / "functional").glob("ckpt.*"):
+            shutil.copy(f, tmp_path / f"ckpt-{n}.{f.name.split('.', 1)[1]}")
+    paths = [str(tmp_path / "ckpt-1"), str(tmp_path / "ckpt-2")]
+    assert main(["timeline", *paths, "-o", str(tmp_path / "run.html")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[0] == "variable" and lines[1].split()[-1] == "key"
+    row = next(line for line in lines if "optimizer/_trainable_variables/0/" in line)
+    assert row.split()[0] == "hidden/kernel"
+    page = (tmp_path / "run.html").read_text()
+    assert "Histograms of hidden/kernel" in page and "optimizer/_trainable_variables/0/" in page
+
+
 def test_timeline_of_one_checkpoint_says_it_needs_two(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["timeline", str(RUN / "ckpt-4")]) == 2
     captured = capsys.readouterr()

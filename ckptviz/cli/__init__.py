@@ -377,8 +377,12 @@ def _timeline(args: argparse.Namespace) -> int:
     else:
         m = t.matrix()
         print("relative change from the previous checkpoint, by step")
-        cells = [[str(key), *("" if v != v else format(v, ".3g") for v in row)] for key, row in m.iterrows()]
-        header = ["variable", *map(str, m.columns)]
+        named = any(t.name(key) != key for key in m.index)  # the keys beside, where names differ
+        cells = [
+            [t.name(key), *("" if v != v else format(v, ".3g") for v in row), *([key] if named else [])]
+            for key, row in m.iterrows()
+        ]
+        header = ["variable", *map(str, m.columns), *(["key"] if named else [])]
         for line in text_table(cells, header, "<" + ">" * len(m.columns), [60]):
             print(line)
         cached = sum(s.cached for s in t.steps)

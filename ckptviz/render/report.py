@@ -169,6 +169,7 @@ def timeline_report(t: Timeline, path: str | os.PathLike[str] | None = None, *, 
     frame = t.to_pandas()
     cols = ["variable", "step", "norm", "mean", "std", "min", "max", "nan", "inf", "relative_change"]
     rows = frame[cols].astype(object).where(frame[cols].notna(), None).values.tolist()
+    rows = [[t.name(key), *rest, key] for key, *rest in rows]  # the name people know, the key last
     summary = (
         f"{len(t.steps)} checkpoints, steps {steps[0]}…{steps[-1]}, {len(t.stats)} variables"
         if steps
@@ -178,8 +179,8 @@ def timeline_report(t: Timeline, path: str | os.PathLike[str] | None = None, *, 
         f"<pre>{html.escape(summary)}</pre>"
         f"<h2>Relative change from the previous checkpoint</h2>{_figure(lambda: timeline_heatmap(t))}"
         f"<h2>Norms</h2>{_figure(lambda: timeline_lines(t))}"
-        + "".join(f"<h2>Histograms of {html.escape(k)}</h2>{_figure(lambda k=k: timeline_histograms(t, k))}" for k in biggest)
-        + f"<h2>Every variable at every step</h2>{table(cols, rows)}"
+        + "".join(f"<h2>Histograms of {html.escape(t.name(k))}</h2>{_figure(lambda k=k: timeline_histograms(t, k))}" for k in biggest)
+        + f"<h2>Every variable at every step</h2>{table([*cols, 'key'], rows)}"
     )  # fmt: skip
     page = _page("ckptviz timeline", body)
     if path is not None:
